@@ -1,0 +1,12 @@
+import type { ActivityDeps } from './deps';
+import { createMailActivities } from './mail';
+import { createOperationActivities } from './operations';
+import { createUserActivities } from './users';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createOperationActivities(deps),
+    ...createUserActivities(deps),
+    ...createMailActivities(deps),
+  };
+}

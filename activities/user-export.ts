@@ -1,0 +1,40 @@
+import type { Knex } from 'knex';
+
+/**
+ * What a user's backup holds: one JSON file per kind of data. Each domain that stores something
+ * of a user's adds its exporter here, so deleting a user never loses data silently.
+ */
+export interface UserExporter {
+  file: string;
+  collect(knex: Knex, userId: number): Promise<unknown>;
+}
+
+export const USER_EXPORTERS: UserExporter[] = [
+  {
+    file: 'user.json',
+    collect: (knex, userId) =>
+      knex('users').where({ id: userId }).first(
+        'id', 'username', 'email', 'full_name', 'role', 'is_active', 'email_verified', 'profile', 'last_login', 'last_ip',
+        'login_count', 'created_at', 'updated_at', 'password_changed_at',
+      ),
+  },
+  {
+    file: 'api_tokens.json',
+    collect: (knex, userId) =>
+      knex('api_tokens').where({ user_id: userId }).orderBy('id').select('id', 'name', 'prefix', 'scopes', 'expires_at', 'last_used_at', 'revoked_at', 'created_at'),
+  },
+  {
+    file: 'sessions.json',
+    collect: (knex, userId) => knex('sessions').where({ user_id: userId }).orderBy('created_at').select('id', 'ip', 'user_agent', 'created_at', 'expires_at', 'revoked_at'),
+  },
+  {
+    file: 'operations.json',
+    collect: (knex, userId) =>
+      knex('operations').where({ created_by: userId }).orderBy('created_at')
+        .select('id', 'type', 'status', 'resource_type', 'resource_id', 'resource_name', 'params', 'result', 'error', 'created_at', 'finished_at'),
+  },
+  {
+    file: 'audit_log.json',
+    collect: (knex, userId) => knex('audit_log').where({ user_id: userId }).orderBy('id').select('at', 'level', 'module', 'action', 'message', 'ip_address', 'resource_type', 'resource_id'),
+  },
+];

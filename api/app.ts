@@ -1,0 +1,74 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import Koa from 'koa';
+import Router from '@koa/router';
+import cors from '@koa/cors';
+import { bodyParser } from '@koa/bodyparser';
+import client from 'prom-client';
+import type { AppDeps } from './deps';
+import { createAuthenticator } from './auth/credentials';
+import { requirePermission } from './auth/principal';
+import { mount, type AnyRoute } from './http/route';
+import { errorHandler, metrics, requestContext } from './http/middleware';
+import { AppError } from '../shared/errors';
+import { createRegistry, docsInitScript, docsPage, openApiDocument } from './openapi';
+import { VERSION } from './version';
+import { authRoutes } from './routes/auth';
+import { userRoutes } from './routes/users';
+import { tokenRoutes } from './routes/tokens';
+import { operationRoutes } from './routes/operations';
+import { statusRoutes } from './routes/status';
+import { seed001SystemRoutes } from './compat/seed001-system';
+import { seed004UserRoutes } from './compat/seed004-users';
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: deps.config.trustProxy });
+  const metricsRegistry = new client.Registry();
+  client.collectDefaultMetrics({ register: metricsRegistry });
+  const registry = createRegistry();
+  const authenticate = createAuthenticator(deps);
+  const allowedOrigins = new Set(deps.config.corsOrigins);
+
+  app.use(requestContext(deps.logger));
+  app.use(errorHandler());
+  app.use(metrics(metricsRegistry));
+  app.use(cors({
+    // Only listed origins get CORS headers, and never `*` together with credentials.
+    origin: (ctx) => (allowedOrigins.has(ctx.get('origin')) ? ctx.get('origin') : ''),
+    credentials: true,
+    exposeHeaders: ['Location', 'X-Request-Id', 'Retry-After'],
+  }));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+
+  const native = new Router({ prefix: '/api/v1' });
+  const nativeRoutes: AnyRoute[] = [
+    ...authRoutes(deps), ...userRoutes(deps), ...tokenRoutes(deps), ...operationRoutes(deps), ...statusRoutes(deps),
+  ];
+  mount(native, nativeRoutes, { prefix: '/api/v1', authenticate, registry });
+
+  const compat = new Router();
+  mount(compat, [...seed001SystemRoutes(deps), ...seed004UserRoutes(deps)], { prefix: '', authenticate, registry });
+
+  const doc = openApiDocument(registry, VERSION);
+  const plain = new Router();
+  plain.get('/api/v1/openapi.json', (ctx) => { ctx.body = doc; });
+  plain.get('/docs', (ctx) => { ctx.type = 'html'; ctx.body = docsPage('/api/v1/openapi.json'); });
+  plain.get('/docs/assets/init.js', (ctx) => { ctx.type = 'application/javascript'; ctx.body = docsInitScript; });
+  const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+  plain.get('/docs/assets/:file', (ctx) => {
+    const file = ctx.params.file;
+    if (!['swagger-ui.css', 'swagger-ui-bundle.js'].includes(file)) throw new AppError('RESOURCE_NOT_FOUND', `No asset ${file}`);
+    ctx.type = path.extname(file);
+    ctx.body = fs.createReadStream(path.join(swaggerDir, file));
+  });
+  plain.get('/metrics', async (ctx) => {
+    const principal = await authenticate(ctx, 'header');
+    if (!principal) throw new AppError('INVALID_CREDENTIALS', 'Authentication required: send a valid token');
+    requirePermission(principal, 'admin');
+    ctx.type = metricsRegistry.contentType;
+    ctx.body = await metricsRegistry.metrics();
+  });
+
+  for (const router of [native, compat, plain]) app.use(router.routes()).use(router.allowedMethods({ throw: false }));
+  return app;
+}

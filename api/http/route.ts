@@ -1,0 +1,151 @@
+import type Koa from 'koa';
+import type Router from '@koa/router';
+import { z, type ZodType } from 'zod';
+import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { AppError, validationError, type FieldError } from '../../shared/errors';
+import type { Permission } from '../../shared/permissions';
+import { requirePermission, type Principal } from '../auth/principal';
+import { ENVELOPES, type Surface } from './envelope';
+
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+type Out<T> = T extends ZodType ? z.output<T> : undefined;
+
+export interface RouteInput<P, Q, B> {
+  ctx: Koa.Context;
+  params: Out<P>;
+  query: Out<Q>;
+  body: Out<B>;
+  /** Present on every route that is not public. */
+  principal: Principal;
+}
+
+/** A handler may return plain data (answered with the route's status and message) or a Reply for anything else. */
+export class Reply {
+  constructor(
+    readonly data: unknown,
+    readonly opts: { status?: number; message?: string; headers?: Record<string, string>; raw?: boolean } = {},
+  ) {}
+}
+
+export type Authenticator = (ctx: Koa.Context, from: 'header' | 'body') => Promise<Principal | null>;
+
+export interface RouteSpec<P extends AnyObject | undefined = undefined, Q extends AnyObject | undefined = undefined, B extends ZodType | undefined = undefined> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  summary: string;
+  tags: string[];
+  surface?: Surface;
+  /** public: no credentials; optional: credentials used when present; required (default). */
+  auth?: 'public' | 'optional' | 'required';
+  /** Where credentials come from: the Authorization header (default) or api_token/server_token in the JSON body (seed 004). */
+  credentials?: 'header' | 'body';
+  permission?: Permission;
+  params?: P;
+  query?: Q;
+  body?: B;
+  response?: ZodType;
+  status?: number;
+  message?: string;
+  /** Documents the 202 Accepted answer with an operation. */
+  startsOperation?: boolean;
+  description?: string;
+  handler: (input: RouteInput<P, Q, B>) => Promise<unknown>;
+}
+
+export const route = <P extends AnyObject | undefined = undefined, Q extends AnyObject | undefined = undefined, B extends ZodType | undefined = undefined>(
+  spec: RouteSpec<P, Q, B>,
+) => spec as unknown as RouteSpec<AnyObject | undefined, AnyObject | undefined, ZodType | undefined>;
+
+export type AnyRoute = ReturnType<typeof route>;
+
+function fieldErrors(error: z.ZodError, location: string): FieldError[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length ? issue.path.join('.') : location,
+    location,
+    message: issue.message,
+  }));
+}
+
+function parsePart<T extends ZodType | undefined>(schema: T, value: unknown, location: string): { value: unknown; errors: FieldError[] } {
+  if (!schema) return { value: undefined, errors: [] };
+  const result = schema.safeParse(value ?? (location === 'body' ? undefined : {}));
+  return result.success ? { value: result.data, errors: [] } : { value: undefined, errors: fieldErrors(result.error, location) };
+}
+
+const toOpenApiPath = (p: string) => p.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+export interface MountOptions {
+  prefix: string;
+  authenticate: Authenticator;
+  registry: OpenAPIRegistry;
+}
+
+export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): void {
+  for (const spec of routes) {
+    const surface = spec.surface ?? 'native';
+    const status = spec.status ?? (spec.method === 'post' && spec.startsOperation ? 202 : 200);
+    router[spec.method](spec.path, async (ctx: Koa.Context) => {
+      ctx.state.surface = surface;
+      const principal = spec.auth === 'public' ? null : await opts.authenticate(ctx, spec.credentials ?? 'header');
+      if (!principal && (spec.auth ?? 'required') === 'required') {
+        throw new AppError('INVALID_CREDENTIALS', 'Authentication required: send a valid token');
+      }
+      if (principal && spec.permission) requirePermission(principal, spec.permission);
+      const params = parsePart(spec.params, ctx.params, 'params');
+      const query = parsePart(spec.query, ctx.query, 'query');
+      const body = parsePart(spec.body, (ctx.request as { body?: unknown }).body, 'body');
+      const errors = [...params.errors, ...query.errors, ...body.errors];
+      if (errors.length) throw validationError(errors);
+      const result = await spec.handler({ ctx, params: params.value, query: query.value, body: body.value, principal: principal as Principal } as never);
+      const replyObj = result instanceof Reply ? result : new Reply(result);
+      const data = spec.response && replyObj.data !== undefined && !replyObj.opts.raw ? spec.response.parse(replyObj.data) : replyObj.data;
+      for (const [k, v] of Object.entries(replyObj.opts.headers ?? {})) ctx.set(k, v);
+      ctx.status = replyObj.opts.status ?? status;
+      ctx.body = replyObj.opts.raw ? data : ENVELOPES[surface].success(data, replyObj.opts.message ?? spec.message, ctx.status);
+    });
+    opts.registry.registerPath(openApiRoute(spec, opts.prefix, status));
+  }
+}
+
+const errorSchema = z.object({
+  success: z.literal(false),
+  error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }),
+  timestamp: z.string(),
+});
+
+function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConfig {
+  const surface = spec.surface ?? 'native';
+  const dataSchema = spec.response ?? z.unknown();
+  const success =
+    surface === 'native'
+      ? z.object({ success: z.literal(true), data: dataSchema, message: z.string().optional(), timestamp: z.string() })
+      : dataSchema;
+  const responses: RouteConfig['responses'] = {
+    [String(status)]: { description: spec.message ?? 'Success', content: { 'application/json': { schema: success } } },
+  };
+  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: errorSchema } } });
+  if (spec.params || spec.query || spec.body) responses['422'] = errorResponse('VALIDATION_ERROR: details name each bad field');
+  if ((spec.auth ?? 'required') !== 'public') {
+    responses['401'] = errorResponse('INVALID_CREDENTIALS or TOKEN_EXPIRED');
+    responses['403'] = errorResponse('INSUFFICIENT_PERMISSIONS');
+  }
+  if (spec.params) responses['404'] = errorResponse('RESOURCE_NOT_FOUND');
+  if (spec.startsOperation) {
+    responses['202'] = { description: 'Accepted: the operation runs on; poll data.operation.links' };
+    responses['409'] = errorResponse('CONFLICT: another operation is running on this resource');
+  }
+  return {
+    method: spec.method,
+    path: toOpenApiPath(prefix + spec.path),
+    summary: spec.summary,
+    description: spec.description,
+    tags: spec.tags,
+    security: (spec.auth ?? 'required') === 'public' || spec.credentials === 'body' ? [] : [{ bearerAuth: [] }],
+    request: {
+      params: spec.params,
+      query: spec.query,
+      body: spec.body ? { content: { 'application/json': { schema: spec.body } } } : undefined,
+    },
+    responses,
+  };
+}

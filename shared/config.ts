@@ -1,0 +1,141 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { z } from 'zod';
+
+/** Every environment variable idcflow reads. The README's configuration table lists the same. */
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  IDCFLOW_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  DATABASE_URL: z.string().optional(),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
+  TEMPORAL_PORT: z.coerce.number().int().default(7233),
+  IDCFLOW_EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
+  IDCFLOW_TASK_QUEUE: z.string().default('idcflow'),
+  IDCFLOW_DATA_DIR: z.string().default('./data'),
+  IDCFLOW_MASTER_KEY: z.string().optional(),
+  IDCFLOW_JWT_SECRET: z.string().optional(),
+  IDCFLOW_ADMIN_USER: z.string().default('admin'),
+  IDCFLOW_ADMIN_PASSWORD: z.string().optional(),
+  IDCFLOW_ADMIN_EMAIL: z.string().default('admin@localhost'),
+  IDCFLOW_ACCESS_TOKEN_TTL: z.coerce.number().int().positive().default(900),
+  IDCFLOW_REFRESH_TOKEN_TTL: z.coerce.number().int().positive().default(14 * 24 * 3600),
+  IDCFLOW_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
+  IDCFLOW_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
+  IDCFLOW_LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().positive().default(900),
+  IDCFLOW_CORS_ORIGINS: z.string().default(''),
+  IDCFLOW_SERVER_TOKEN: z.string().optional(),
+  IDCFLOW_OPERATION_WAIT_SECONDS: z.coerce.number().int().positive().max(300).default(30),
+  IDCFLOW_SMTP_URL: z.string().optional(),
+  IDCFLOW_MAIL_FROM: z.string().default('idcflow <noreply@localhost>'),
+  IDCFLOW_FAULT_DELAY: z.string().default(''),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: string;
+  port: number;
+  host: string;
+  /** Trust X-Forwarded-For (behind a reverse proxy): login throttling then counts the client's address. */
+  trustProxy: boolean;
+  databaseUrl: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  temporalUiPort: number;
+  /** Ports for the embedded services that `npm start` runs when DATABASE_URL / TEMPORAL_ADDRESS are unset. */
+  temporalPort: number;
+  embeddedPgPort: number;
+  taskQueue: string;
+  dataDir: string;
+  masterKey: Buffer;
+  jwtSecret: Buffer;
+  admin: { username: string; password?: string; email: string };
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  login: { maxFailures: number; windowSeconds: number; lockoutSeconds: number };
+  corsOrigins: string[];
+  serverToken?: string;
+  operationWaitSeconds: number;
+  smtpUrl?: string;
+  mailFrom: string;
+  /** Fault injection for crash tests: "activityName:ms,other:ms" delays those activities. */
+  faultDelays: Record<string, number>;
+  temporalCliPath?: string;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+/** Reads a 32-byte key from the environment, or from a file under the data dir that is created once. */
+function keyFrom(value: string | undefined, dataDir: string, file: string, production: boolean, name: string): Buffer {
+  if (value) {
+    const key = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+    if (key.length !== 32) throw new Error(`${name} must be 32 bytes, as 64 hex characters or base64`);
+    return key;
+  }
+  if (production) throw new Error(`${name} is required when NODE_ENV=production`);
+  const keyPath = path.join(dataDir, file);
+  fs.mkdirSync(dataDir, { recursive: true });
+  try {
+    fs.writeFileSync(keyPath, crypto.randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return Buffer.from(fs.readFileSync(keyPath, 'utf8').trim(), 'hex');
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid configuration:\n${lines}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const dataDir = path.resolve(e.IDCFLOW_DATA_DIR);
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    trustProxy: e.IDCFLOW_TRUST_PROXY === 'true',
+    databaseUrl: e.DATABASE_URL ?? '',
+    temporalAddress: e.TEMPORAL_ADDRESS ?? '',
+    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    temporalUiPort: e.TEMPORAL_UI_PORT,
+    temporalPort: e.TEMPORAL_PORT,
+    embeddedPgPort: e.IDCFLOW_EMBEDDED_PG_PORT,
+    taskQueue: e.IDCFLOW_TASK_QUEUE,
+    dataDir,
+    masterKey: keyFrom(e.IDCFLOW_MASTER_KEY, dataDir, 'master.key', production, 'IDCFLOW_MASTER_KEY'),
+    jwtSecret: keyFrom(e.IDCFLOW_JWT_SECRET, dataDir, 'jwt.key', production, 'IDCFLOW_JWT_SECRET'),
+    admin: { username: e.IDCFLOW_ADMIN_USER, password: e.IDCFLOW_ADMIN_PASSWORD, email: e.IDCFLOW_ADMIN_EMAIL },
+    accessTokenTtl: e.IDCFLOW_ACCESS_TOKEN_TTL,
+    refreshTokenTtl: e.IDCFLOW_REFRESH_TOKEN_TTL,
+    login: {
+      maxFailures: e.IDCFLOW_LOGIN_MAX_FAILURES,
+      windowSeconds: e.IDCFLOW_LOGIN_WINDOW_SECONDS,
+      lockoutSeconds: e.IDCFLOW_LOGIN_LOCKOUT_SECONDS,
+    },
+    corsOrigins: e.IDCFLOW_CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    serverToken: e.IDCFLOW_SERVER_TOKEN,
+    operationWaitSeconds: e.IDCFLOW_OPERATION_WAIT_SECONDS,
+    smtpUrl: e.IDCFLOW_SMTP_URL,
+    mailFrom: e.IDCFLOW_MAIL_FROM,
+    faultDelays: Object.fromEntries(
+      e.IDCFLOW_FAULT_DELAY.split(',').filter(Boolean).map((pair) => {
+        const [name, ms] = pair.split(':');
+        return [name.trim(), Number(ms)];
+      }),
+    ),
+    temporalCliPath: e.TEMPORAL_CLI_PATH,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** The environment variable names the code reads (the compose-file test checks against this list). */
+export const CONFIG_ENV_VARS = Object.keys(envSchema.shape);

@@ -1,0 +1,56 @@
+export type ErrorCode =
+  | 'VALIDATION_ERROR'
+  | 'BAD_REQUEST'
+  | 'INVALID_CREDENTIALS'
+  | 'TOKEN_EXPIRED'
+  | 'INSUFFICIENT_PERMISSIONS'
+  | 'RESOURCE_NOT_FOUND'
+  | 'CONFLICT'
+  | 'RATE_LIMIT_EXCEEDED'
+  | 'INTERNAL_ERROR'
+  | 'SERVICE_UNAVAILABLE';
+
+const STATUS: Record<ErrorCode, number> = {
+  VALIDATION_ERROR: 422,
+  BAD_REQUEST: 400,
+  INVALID_CREDENTIALS: 401,
+  TOKEN_EXPIRED: 401,
+  INSUFFICIENT_PERMISSIONS: 403,
+  RESOURCE_NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMIT_EXCEEDED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = STATUS[code];
+  }
+}
+
+export const notFound = (what: string, id: string | number) =>
+  new AppError('RESOURCE_NOT_FOUND', `${what} ${id} not found`, { resource: what, id: String(id) });
+
+export const forbidden = (message = 'You do not have permission for this action') =>
+  new AppError('INSUFFICIENT_PERMISSIONS', message);
+
+export const conflict = (message: string, details: Record<string, unknown> = {}) => new AppError('CONFLICT', message, details);
+
+/** A validation error naming each bad field; `field`/`message` repeat the first one, as seed 003 shows. */
+export function validationError(errors: FieldError[], message = 'Validation failed'): AppError {
+  const [first] = errors;
+  return new AppError('VALIDATION_ERROR', message, { field: first?.field, message: first?.message, errors });
+}

@@ -1,0 +1,32 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { spawnEntrypoint, spawnWorker, type Spawned } from './processes';
+
+declare global {
+  var __idcflowTest: { services: Spawned; worker: Spawned; dir: string } | undefined;
+}
+
+/** Real PostgreSQL (embedded) and a real Temporal dev server for the whole suite, plus one real worker process. */
+export default async function globalSetup() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idcflow-test-'));
+  fs.chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user and must reach its data directory.
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    IDCFLOW_DATA_DIR: path.join(dir, 'data'),
+    IDCFLOW_MASTER_KEY: crypto.randomBytes(32).toString('hex'),
+    IDCFLOW_JWT_SECRET: crypto.randomBytes(32).toString('hex'),
+    IDCFLOW_ADMIN_PASSWORD: 'admin-password-1',
+    IDCFLOW_TASK_QUEUE: 'idcflow-test',
+    IDCFLOW_LOGIN_MAX_FAILURES: '1000',
+    IDCFLOW_OPERATION_WAIT_SECONDS: '30',
+  });
+  const services = await spawnEntrypoint('test/support/services-main.ts', [dir], { ...process.env }, /"temporalAddress"/);
+  const ready = JSON.parse(services.output().split('\n').find((l) => l.includes('temporalAddress'))!);
+  process.env.DATABASE_URL = ready.databaseUrl;
+  process.env.TEMPORAL_ADDRESS = ready.temporalAddress;
+  const worker = await spawnWorker('idcflow-test');
+  globalThis.__idcflowTest = { services, worker, dir };
+}

