@@ -15,6 +15,9 @@ export function createKnex(databaseUrl: string, poolMax = 10): Knex {
   return knex;
 }
 
-export const isUniqueViolation = (err: unknown, constraint?: string) =>
-  (err as { code?: string }).code === '23505' &&
-  (!constraint || (err as { constraint?: string }).constraint === constraint);
+/** A unique-constraint violation, raw from pg or wrapped by objection (which keeps the driver's error as nativeError). */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string; nativeError?: { code?: string; constraint?: string } };
+  const native = e?.nativeError ?? e;
+  return native?.code === '23505' && (!constraint || (native.constraint ?? e.constraint) === constraint);
+}
