@@ -91,6 +91,9 @@ export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): v
         throw new AppError('INVALID_CREDENTIALS', 'Authentication required: send a valid token');
       }
       if (principal && spec.permission) requirePermission(principal, spec.permission);
+      if (spec.body && ctx.request.length && !ctx.is('json')) {
+        throw new AppError('BAD_REQUEST', 'Send the body as application/json', { field: 'body' });
+      }
       const params = parsePart(spec.params, ctx.params, 'params');
       const query = parsePart(spec.query, ctx.query, 'query');
       const body = parsePart(spec.body, (ctx.request as { body?: unknown }).body, 'body');
