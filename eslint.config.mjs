@@ -9,7 +9,8 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    // The lint-fixture paths let test/lint-rules.test.ts lint fixture text through stdin.
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['workflows/lint-fixture.ts', 'activities/lint-fixture.ts'] }, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],

@@ -171,6 +171,19 @@ describe('with a slow worker', () => {
     expect(end.body.data.status).toBe('succeeded');
   });
 
+  it('an operation whose workflow an operator terminated shows as failed, not running forever', async () => {
+    const token = await slow.admin();
+    const u = await slow.createUser('user');
+    const started = await slow.call('DELETE', `/api/v1/users/${u.id}`, { token, headers: { prefer: 'respond-async' } });
+    const id = started.body.data.operation.id;
+    await waitForStep(slow, token, id, 'delete');
+    await slow.deps.temporal.workflow.getHandle(id).terminate('operator stopped it');
+    const op = await slow.call('GET', `/api/v1/operations/${id}`, { token });
+    expect(op.body.data).toMatchObject({ status: 'failed', error: { code: 'TERMINATED' } });
+    expect(op.body.data.finished_at).toBeTruthy();
+    expect((await slow.call('GET', '/api/v1/operations?status=failed&type=user.delete', { token })).body.data.operations.map((o: { id: string }) => o.id)).toContain(id);
+  });
+
   it('cancel undoes the steps done so far: the backup goes, the user stays', async () => {
     const token = await slow.admin();
     const u = await slow.createUser('user');
