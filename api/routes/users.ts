@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { notFound } from '../../shared/errors';
 import type { AppDeps } from '../deps';
 import { Reply, route } from '../http/route';
-import { idParams, iso, pageQuery, pagination } from '../http/schemas';
+import { idParams, iso, pageQuery, paginate, pagination } from '../http/schemas';
 import { OperationService, operationSchema } from '../services/operations';
 import { UserDeletion, deleteUserOptions } from '../services/user-deletion';
 import { createUserBody, listUsersQuery, password, presentUser, updateUserBody, UserService, userSchema } from '../services/users';
@@ -75,8 +75,8 @@ export function userRoutes(deps: AppDeps) {
       handler: async ({ query }) => {
         const q = UserBackup.query().orderBy('id', 'desc');
         if (query.user_id) q.where({ user_id: query.user_id });
-        const page = await q.page(query.page - 1, query.size);
-        return { backups: page.results.map(presentBackup), pagination: { page: query.page, size: query.size, total: page.total, pages: Math.ceil(page.total / query.size) } };
+        const { items, pagination } = await paginate(q, query.page, query.size);
+        return { backups: items.map(presentBackup), pagination };
       },
     }),
     route({
