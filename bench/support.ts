@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import autocannon from 'autocannon';
+import { freePort, startEmbeddedPostgres, startTemporalDevServer } from '../workers/embedded-services';
+import { createKnex } from '../db/knex';
+import { migrateLatest } from '../db/migrate';
+import { ensureAdminUser } from '../db/queries/bootstrap';
+import { loadConfig, type Config } from '../shared/config';
+import { createLogger } from '../shared/logger';
+import { createMainWorker } from '../workers/runtime';
+import { startApi } from '../workers/api';
+
+/** A whole idcflow on this machine for a benchmark: embedded PostgreSQL, the Temporal dev server, a worker and the API. */
+export async function startStack(env: Record<string, string> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idcflow-bench-'));
+  fs.chmodSync(dir, 0o755);
+  const pg = await startEmbeddedPostgres(path.join(dir, 'pg'), await freePort());
+  const temporal = await startTemporalDevServer({ dataDir: path.join(dir, 'temporal'), port: await freePort(), log: () => undefined });
+  const config: Config = loadConfig({
+    ...process.env, PORT: '0', LOG_LEVEL: 'silent', IDCFLOW_DATA_DIR: path.join(dir, 'data'),
+    IDCFLOW_MASTER_KEY: crypto.randomBytes(32).toString('hex'), IDCFLOW_JWT_SECRET: crypto.randomBytes(32).toString('hex'),
+    IDCFLOW_ADMIN_PASSWORD: 'bench-admin-password', DATABASE_URL: pg.databaseUrl, TEMPORAL_ADDRESS: temporal.address,
+    IDCFLOW_TASK_QUEUE: 'bench', ...env,
+  });
+  const knex = createKnex(config.databaseUrl);
+  await migrateLatest(knex);
+  await ensureAdminUser(knex, config.admin);
+  const { worker, connection } = await createMainWorker(config, knex, createLogger('silent'), { handleSignals: false });
+  const running = worker.run();
+  const api = await startApi(config);
+  const address = api.server.address() as { port: number };
+  return {
+    config,
+    knex,
+    url: `http://127.0.0.1:${address.port}`,
+    async stop() {
+      await api.close();
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await knex.destroy();
+      await temporal.stop();
+      await pg.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface LoadResult { name: string; requestsPerSecond: number; p50ms: number; p99ms: number; errors: number }
+
+/** A bounded load (fixed duration, fixed connections) against one URL on loopback. */
+export async function load(name: string, url: string, opts: { headers?: Record<string, string>; seconds?: number; connections?: number } = {}): Promise<LoadResult> {
+  const result = await autocannon({ url, headers: opts.headers, duration: opts.seconds ?? 5, connections: opts.connections ?? 10 });
+  return {
+    name,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50ms: result.latency.p50,
+    p99ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+export const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
