@@ -69,6 +69,7 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = await metricsRegistry.metrics();
   });
 
-  for (const router of [native, compat, plain]) app.use(router.routes()).use(router.allowedMethods({ throw: false }));
+  // allowedMethods answers 405/501 with an Allow header; errorHandler() puts those answers in the envelope.
+  for (const router of [native, compat, plain]) app.use(router.routes()).use(router.allowedMethods());
   return app;
 }

@@ -28,8 +28,8 @@ it('starts everything embedded, stops in order with no orphans, and keeps its da
     expect(first.output()).toContain(`Temporal UI  http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`);
     expect((await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status).toBe(200);
     const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
-    const token = (await login.json()).data.access_token;
-    const health = await (await fetch(`${base}/api/v1/status/health/detailed`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const token = ((await login.json()) as { data: { access_token: string } }).data.access_token;
+    const health = (await (await fetch(`${base}/api/v1/status/health/detailed`, { headers: { authorization: `Bearer ${token}` } })).json()) as { data: { status: string } };
     expect(health.data.status).toBe('healthy');
     await fetch(`${base}/api/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ username: 'kept_user', email: 'kept@example.test', password: 'kept-password' }) });
 

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { startTestApi, expectError, type TestApi } from './support/api';
 
 let api: TestApi;
@@ -100,7 +101,22 @@ describe('cross-cutting behaviour', () => {
   it('unknown routes and methods answer in the envelope', async () => {
     expectError(await api.call('GET', '/api/v1/no-such-thing', { token: admin }), 404, 'RESOURCE_NOT_FOUND');
     const wrongMethod = await api.call('PATCH', '/api/v1/auth/login', { body: {} });
-    expect(wrongMethod.status).toBe(405);
+    expectError(wrongMethod, 405, 'METHOD_NOT_ALLOWED');
+    expect(wrongMethod.headers.get('allow')).toContain('POST');
+    // fetch refuses TRACE, so plain http.
+    const trace = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      http.request(`${api.url}/api/v1/status/health`, { method: 'TRACE' }, (res) => {
+        let body = '';
+        res.on('data', (c) => { body += c; }).on('end', () => resolve({ status: res.statusCode, body }));
+      }).on('error', reject).end();
+    });
+    expect(trace.status).toBe(405);
+    expect(JSON.parse(trace.body).error.code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it('ids beyond the database’s integer range are a validation error, not a crash', async () => {
+    expectError(await api.call('GET', '/api/v1/users/70368744177665', { token: admin }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('GET', '/api/v1/tokens?user_id=230162503765832', { token: admin }), 422, 'VALIDATION_ERROR');
   });
 
   it('a body that is not JSON is refused with 400 naming the body', async () => {

@@ -6,7 +6,10 @@ export const pageQuery = z.object({
   size: z.coerce.number().int().min(1).max(100).default(20),
 });
 
-export const idParams = z.object({ id: z.coerce.number().int().positive() });
+/** A row id: a positive integer that fits PostgreSQL's integer columns. */
+export const dbId = z.coerce.number().int().positive().max(2_147_483_647);
+
+export const idParams = z.object({ id: dbId });
 
 export const booleanish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 

@@ -7,7 +7,7 @@ import type { AppDeps } from '../deps';
 import { API_TOKEN_PREFIX } from '../auth/credentials';
 import { isAdmin, type Principal } from '../auth/principal';
 import { route } from '../http/route';
-import { idParams, iso } from '../http/schemas';
+import { dbId, idParams, iso } from '../http/schemas';
 import { audit } from '../services/audit';
 
 const tokenSchema = z.object({
@@ -36,7 +36,7 @@ export function tokenRoutes(deps: AppDeps) {
   return [
     route({
       method: 'get', path: '/tokens', tags, summary: 'Your API tokens (admins: anyone’s with ?user_id=)',
-      query: z.object({ user_id: z.coerce.number().int().positive().optional() }),
+      query: z.object({ user_id: dbId.optional() }),
       response: z.object({ tokens: z.array(tokenSchema) }),
       handler: async ({ principal, query }) => {
         const userId = query.user_id && isAdmin(principal) ? query.user_id : requireUser(principal);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { notFound } from '../../shared/errors';
 import type { AppDeps } from '../deps';
 import { Reply, route } from '../http/route';
-import { idParams, iso, pageQuery, paginate, pagination } from '../http/schemas';
+import { dbId, idParams, iso, pageQuery, paginate, pagination } from '../http/schemas';
 import { OperationService, operationSchema } from '../services/operations';
 import { UserDeletion, deleteUserOptions } from '../services/user-deletion';
 import { createUserBody, listUsersQuery, password, presentUser, updateUserBody, UserService, userSchema } from '../services/users';
@@ -70,7 +70,7 @@ export function userRoutes(deps: AppDeps) {
     }),
     route({
       method: 'get', path: '/user-backups', tags, permission: 'admin', summary: 'Backups made when users were deleted',
-      query: pageQuery.extend({ user_id: z.coerce.number().int().positive().optional() }),
+      query: pageQuery.extend({ user_id: dbId.optional() }),
       response: z.object({ backups: z.array(backupSchema), pagination }),
       handler: async ({ query }) => {
         const q = UserBackup.query().orderBy('id', 'desc');

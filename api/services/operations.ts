@@ -10,7 +10,7 @@ import { isUniqueViolation } from '../../db/knex';
 import { searchAttributeKeys } from '../../workers/temporal-setup';
 import type { AppDeps } from '../deps';
 import { isAdmin, type Principal } from '../auth/principal';
-import { iso, paginate } from '../http/schemas';
+import { dbId, iso, paginate } from '../http/schemas';
 import { Reply } from '../http/route';
 import { progressQuery } from '../../workflows/operation-signals';
 
@@ -63,7 +63,7 @@ export const listOperationsQuery = z.object({
   status: z.enum(OPERATION_STATUSES).optional(),
   resource_type: z.string().max(64).optional(),
   resource_id: z.string().max(128).optional(),
-  user: z.coerce.number().int().positive().optional(),
+  user: dbId.optional(),
 });
 
 export interface StartRequest<A extends object> {
