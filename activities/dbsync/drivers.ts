@@ -290,8 +290,17 @@ async function readMysql(s: Session): Promise<RemoteAccount[]> {
     if (yes(u.is_role)) continue;
     const user = String(u.User ?? '');
     const host = String(u.Host ?? '');
-    const rows = await s.query<Record<string, string>>('SHOW GRANTS FOR ?@?', [user, host]);
-    const grants = parseMysqlGrants(rows.map((r) => String(Object.values(r)[0])));
+    let grantLines: string[] = [];
+    let grantsError: string | null = null;
+    try {
+      const rows = await s.query<Record<string, string>>('SHOW GRANTS FOR ?@?', [user, host]);
+      grantLines = rows.map((r) => String(Object.values(r)[0]));
+    } catch (err) {
+      // ER_NONEXISTING_GRANT: a mysql.user row the server cannot show grants for (e.g. a host name under skip-name-resolve).
+      if ((err as { errno?: number }).errno !== 1141) throw err;
+      grantsError = (err as Error).message;
+    }
+    const grants = parseMysqlGrants(grantLines);
     const globalAll = grants.privileges.some((p) => p.scope === 'global' && p.privilege === 'ALL PRIVILEGES');
     const caps: string[] = [];
     if (yes(u.Super_priv)) caps.push('SUPER');
@@ -301,7 +310,16 @@ async function readMysql(s: Session): Promise<RemoteAccount[]> {
     if (yes(u.File_priv)) caps.push('FILE');
     if (yes(u.Shutdown_priv)) caps.push('SHUTDOWN');
     if (yes(u.Process_priv)) caps.push('PROCESS');
-    const locked = yes(u.account_locked);
+    let locked = yes(u.account_locked);
+    if (!('account_locked' in u)) {
+      // MariaDB keeps the lock in mysql.global_priv; SHOW CREATE USER states it (its password hash is not kept).
+      try {
+        const rows = await s.query<Record<string, string>>('SHOW CREATE USER ?@?', [user, host]);
+        locked = /\bACCOUNT LOCK\b/i.test(String(Object.values(rows[0] ?? {})[0] ?? ''));
+      } catch {
+        locked = false;
+      }
+    }
     accounts.push({
       key: `${user}@${host}`, username: user, host,
       is_superuser: yes(u.Super_priv) || globalAll,
@@ -310,7 +328,7 @@ async function readMysql(s: Session): Promise<RemoteAccount[]> {
       capabilities: caps.sort(),
       roles: grants.roles,
       privileges: grants.privileges,
-      attributes: { plugin: u.plugin ?? null, password_expired: u.password_expired ?? null, max_connections: u.max_user_connections ?? null },
+      attributes: { plugin: u.plugin ?? null, password_expired: u.password_expired ?? null, max_connections: u.max_user_connections ?? null, ...(grantsError ? { grants_error: grantsError } : {}) },
     });
   }
   return accounts.sort((a, b) => a.key.localeCompare(b.key));
