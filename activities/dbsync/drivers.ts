@@ -39,10 +39,12 @@ function redact(text: string, secret: string): string {
 /** Maps a driver's error onto what failed: DNS, refused, auth, TLS, timeout… */
 export function classifyError(err: unknown, info: Pick<ConnectionInfo, 'host' | 'port' | 'password' | 'db_type'>): DbConnectError {
   if (err instanceof DbConnectError) return new DbConnectError(err.kind, redact(err.message, info.password));
-  const e = (err ?? {}) as { code?: string | number; errno?: number; message?: string; number?: number; cause?: { code?: string; message?: string } };
+  const e = (err ?? {}) as { code?: string | number; errno?: number; message?: string; number?: number; cause?: { code?: string; message?: string; errors?: Array<{ code?: string; message?: string }> }; errors?: Array<{ code?: string; message?: string }> };
   const code = String(e.code ?? e.cause?.code ?? '');
   const raw = String(e.message ?? err);
-  const text = `${code} ${raw} ${e.cause?.message ?? ''}`;
+  // Drivers that try several addresses report an AggregateError: its inner errors say what failed.
+  const inner = [...(e.errors ?? []), ...(e.cause?.errors ?? [])].map((x) => `${x.code ?? ''} ${x.message ?? ''}`).join(' ');
+  const text = `${code} ${raw} ${e.cause?.message ?? ''} ${inner}`;
   let kind: ConnectErrorKind = 'unknown';
   if (/ENOTFOUND|EAI_AGAIN|EAI_NONAME|getaddrinfo/i.test(text)) kind = 'dns';
   else if (/ECONNREFUSED/i.test(text)) kind = 'refused';
