@@ -15,6 +15,10 @@ export function createKnex(databaseUrl: string, poolMax = 10): Knex {
   return knex;
 }
 
-export const isUniqueViolation = (err: unknown, constraint?: string) =>
-  (err as { code?: string }).code === '23505' &&
-  (!constraint || (err as { constraint?: string }).constraint === constraint);
+/** A unique violation from knex (pg error, code 23505) or from objection (UniqueViolationError wrapping it). */
+export const isUniqueViolation = (err: unknown, constraint?: string) => {
+  const e = err as { code?: string; constraint?: string; nativeError?: { code?: string; constraint?: string } };
+  const code = e?.code ?? e?.nativeError?.code;
+  const name = e?.constraint ?? e?.nativeError?.constraint;
+  return code === '23505' && (!constraint || name === constraint);
+};
