@@ -112,6 +112,12 @@ describe('jobs as Temporal Schedules', () => {
     const session = (await api.call('GET', `/api/v1/db/sessions/${encodeURIComponent(runs.find((r) => r.status === 'completed')!.id)}`, { token: viewer.token })).body.data;
     expect(session).toMatchObject({ sync_type: 'scheduled_task', job_id: jobId, status: 'completed', total_instances: 1, successful_instances: 1 });
     expect(session.records[0].instance_id).toBe(instanceId);
+    // Operators find the runs in Temporal by the job's search attributes.
+    await eventually(async () => {
+      const ids: string[] = [];
+      for await (const wf of api.deps.temporal.workflow.list({ query: `IdcflowResourceType = "job" AND IdcflowResourceId = "${jobId}"` })) ids.push(wf.workflowId);
+      return ids.length > 0 && ids.every((w) => w.startsWith(`${jobId}-run`));
+    }, 20_000, 'scheduled runs in visibility');
 
     const paused = await api.call('POST', `/api/jobs/${jobId}/pause`, { token: manager.token });
     expect(paused.body).toMatchObject({ status: 'success', data: { is_paused: true, state: 'paused' } });

@@ -23,7 +23,7 @@ describe('SHOW GRANTS parsing', () => {
   });
 });
 
-(MARIADB_MISSING ? describe.skip : describe)('account sync against a real MariaDB', () => {
+(MARIADB_MISSING ? describe.skip : describe)(`account sync against a real MariaDB${MARIADB_MISSING ? ` (skipped: ${MARIADB_MISSING})` : ''}`, () => {
   let api: TestApi;
   let db: MariaDb;
   let instanceId: number;

@@ -8,6 +8,7 @@ import { CronError, parseCron } from '../../shared/dbsync/cron';
 import { checkRuleExpr } from '../../shared/dbsync/rules';
 import { DB_TYPE_INFO, DB_TYPES, RISK_LEVELS, TASK_TYPES, type DbType } from '../../shared/dbsync/types';
 import { isUniqueViolation } from '../../db/knex';
+import { searchAttributeKeys } from '../../workers/temporal-setup';
 import type { AppDeps } from '../deps';
 import type { Principal } from '../auth/principal';
 import { iso } from '../http/schemas';
@@ -698,8 +699,17 @@ export class DbsyncService {
     return { calendars: calendars as CalendarSpec[], timezone };
   }
 
-  private scheduleAction(jobId: string) {
-    return { type: 'startWorkflow' as const, workflowType: 'scheduledJobWorkflow', args: [{ jobId }], taskQueue: this.deps.config.taskQueue, workflowId: `${jobId}-run` };
+  /** What each firing starts; runs are findable in the Temporal UI by workflow id prefix and search attributes. */
+  private scheduleAction(jobId: string, name: string, taskType: string) {
+    return {
+      type: 'startWorkflow' as const, workflowType: 'scheduledJobWorkflow', args: [{ jobId }], taskQueue: this.deps.config.taskQueue, workflowId: `${jobId}-run`,
+      staticSummary: `Scheduled job ${name} (${taskType})`.slice(0, 190),
+      typedSearchAttributes: [
+        { key: searchAttributeKeys.operationType, value: `dbsync.job.${taskType}` },
+        { key: searchAttributeKeys.resourceType, value: 'job' },
+        { key: searchAttributeKeys.resourceId, value: jobId },
+      ],
+    };
   }
 
   private temporalDown(err: unknown): never {
@@ -753,7 +763,7 @@ export class DbsyncService {
       await this.deps.temporal.schedule.create({
         scheduleId: id,
         spec: this.scheduleSpec(parsed.calendars, body.timezone),
-        action: this.scheduleAction(id),
+        action: this.scheduleAction(id, body.name, body.task_type),
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
         state: { paused: !body.is_enabled, note: body.is_enabled ? `created by ${principal.username}` : 'disabled' },
         memo: { job_name: body.name, task_type: body.task_type },
@@ -777,7 +787,7 @@ export class DbsyncService {
     const enabled = body.is_enabled ?? current.is_enabled;
     try {
       const handle = this.deps.temporal.schedule.getHandle(id);
-      await handle.update((prev) => ({ ...prev, spec: this.scheduleSpec(parsed.calendars, timezone), action: this.scheduleAction(id), state: { ...prev.state, paused: !enabled || current.is_paused } }));
+      await handle.update((prev) => ({ ...prev, spec: this.scheduleSpec(parsed.calendars, timezone), action: this.scheduleAction(id, body.name ?? current.name, body.task_type ?? current.task_type), state: { ...prev.state, paused: !enabled || current.is_paused } }));
     } catch (err) {
       this.temporalDown(err);
     }
