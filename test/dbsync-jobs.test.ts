@@ -145,6 +145,29 @@ describe('jobs as Temporal Schedules', () => {
     expect(sessions.body.data.sessions.length).toBeGreaterThanOrEqual(atPause + 1);
   });
 
+  it('a session a schedule started can be cancelled through seed 002', async () => {
+    const net = await import('node:net');
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      const slow = await addInstance(api, { db_type: 'postgresql', host: '127.0.0.1', port: (silent.address() as import('node:net').AddressInfo).port, credential_id: await addCredential(api, 'x', 'y'), ssl: 'disable' });
+      const created = await api.call('POST', '/api/jobs', { token: manager.token, body: { name: `slow ${id}`, task_type: 'sync_accounts', instance_ids: [slow.id], schedule: '0 0 1 1 *', is_enabled: false } });
+      const jobId = created.body.data.job_id;
+      await api.call('POST', `/api/jobs/${jobId}/run`, { token: manager.token });
+      const [run] = await eventually(async () => { const h = await history(jobId); return h.length > 0 && h; }, 20_000, 'the triggered session');
+      const sid = encodeURIComponent(run.id);
+      await eventually(async () => (await api.call('GET', `/api/sessions/${sid}`, { token: viewer.token })).body.data?.records?.[0]?.status === 'running', 20_000, 'the instance to start');
+      const cancel = await api.call('POST', `/api/sessions/${sid}/cancel`, { token: manager.token });
+      expect(cancel.body).toMatchObject({ status: 'success', data: { cancel_requested: true, sync_type: 'scheduled_task', job_id: jobId } });
+      const ended = await eventually(async () => { const s = (await api.call('GET', `/api/sessions/${sid}`, { token: viewer.token })).body.data; return s.status !== 'running' && s; }, 40_000, 'the session to end');
+      expect(ended.status).toBe('cancelled');
+      expect(ended.records[0].status).toBe('failed'); // the instance in progress ran to its connect timeout
+      await api.call('DELETE', `/api/jobs/${jobId}`, { token: manager.token });
+    } finally {
+      silent.close();
+    }
+  });
+
   it('a classify_accounts job produces classification batches', async () => {
     const created = await api.call('POST', '/api/v1/db/jobs', { token: manager.token, body: { name: `classify ${id}`, task_type: 'classify_accounts', schedule: '0 0 1 1 *', is_enabled: false } });
     expect(created.body.data.state).toBe('disabled');

@@ -92,9 +92,15 @@ async function guardedSession(sessionId: string, input: SyncSessionInput, operat
   try {
     return await runSyncSession(sessionId, input, operationId, op);
   } catch (err) {
-    if (!isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => dbsync.finishSyncSession({ sessionId, status: 'failed', error: describeError(err).message }));
-    }
+    // Whatever stage it stopped at, the session row ends; repeating these is harmless.
+    await CancellationScope.nonCancellable(async () => {
+      if (isCancellation(err)) {
+        await dbsync.cancelSyncRecords({ sessionId });
+        await dbsync.finishSyncSession({ sessionId, status: 'cancelled', error: 'Cancelled by request' });
+      } else {
+        await dbsync.finishSyncSession({ sessionId, status: 'failed', error: describeError(err).message });
+      }
+    });
     throw err;
   }
 }
