@@ -15,10 +15,9 @@ export function createKnex(databaseUrl: string, poolMax = 10): Knex {
   return knex;
 }
 
-/** A unique violation from knex (pg error, code 23505) or from objection (UniqueViolationError wrapping it). */
-export const isUniqueViolation = (err: unknown, constraint?: string) => {
+/** A unique-constraint violation, raw from pg or wrapped by objection (which keeps the driver's error as nativeError). */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const e = err as { code?: string; constraint?: string; nativeError?: { code?: string; constraint?: string } };
-  const code = e?.code ?? e?.nativeError?.code;
-  const name = e?.constraint ?? e?.nativeError?.constraint;
-  return code === '23505' && (!constraint || name === constraint);
-};
+  const native = e?.nativeError ?? e;
+  return native?.code === '23505' && (!constraint || (native.constraint ?? e.constraint) === constraint);
+}
