@@ -63,6 +63,8 @@ describe('every dbsync endpoint, both surfaces', () => {
       if (paramNames(r.path).some((n) => numeric(r, n))) {
         const bad = await api.call(r.method.toUpperCase(), r.prefix + fill(r, (n) => (n ? 'abc' : 'x')), { token: admin, body: bodyFor(r) });
         expect({ route, status: bad.status }).toEqual({ route, status: 422 });
+        const huge = await api.call(r.method.toUpperCase(), r.prefix + fill(r, (n) => (n ? '2147483648' : 'x')), { token: admin, body: bodyFor(r) });
+        expect({ route, status: huge.status }).toEqual({ route, status: 422 });
       }
     }
   });

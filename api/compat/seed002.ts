@@ -4,12 +4,11 @@ import { ROLES } from '../../shared/permissions';
 import { TASK_TYPES } from '../../shared/dbsync/types';
 import type { AppDeps } from '../deps';
 import { Reply, route } from '../http/route';
-import { idParams } from '../http/schemas';
 import { AuthService } from '../services/auth';
 import { UserService, createUserBody, presentUser } from '../services/users';
 import { OperationService } from '../services/operations';
 import { UserDeletion } from '../services/user-deletion';
-import { adhocTestBody, DbsyncService, jobBody, jobUpdate, listInstancesQuery, listQuery } from '../services/dbsync';
+import { adhocTestBody, DbsyncService, jobBody, jobUpdate, listInstancesQuery, listQuery, rowIdParam, rowIdParams } from '../services/dbsync';
 import { DashboardService } from '../services/dashboard';
 import { VERSION } from '../version';
 import { obj } from '../routes/dbsync';
@@ -22,8 +21,8 @@ function seedList(items: unknown[], p: { page: number; size: number; total: numb
 const jobParams = z.object({ job_id: z.string().min(1).max(100) });
 const batchParams = z.object({ batch_id: z.string().min(1).max(200) });
 const sessionParams = z.object({ session_id: z.string().min(1).max(200) });
-const userParams = z.object({ user_id: z.coerce.number().int().positive() });
-const credParams = z.object({ credential_id: z.coerce.number().int().positive() });
+const userParams = z.object({ user_id: rowIdParam });
+const credParams = z.object({ credential_id: rowIdParam });
 
 /** Seed 002 (WhaleFall) at its own paths and envelope {status, data, message}: translation only, over the same services. */
 export function seed002Routes(deps: AppDeps) {
@@ -80,8 +79,8 @@ export function seed002Routes(deps: AppDeps) {
 
     // ----- instances -----
     route({ ...common, method: 'get', path: '/api/instances', permission: 'view', summary: 'Instances', query: listQuery.extend(listInstancesQuery.shape), handler: async ({ query }) => { const r = await svc.listInstances(query); return seedList(r.instances, r.pagination); } }),
-    route({ ...common, method: 'get', path: '/api/instances/:id', permission: 'view', summary: 'Instance detail', params: idParams, response: obj, handler: ({ params }) => svc.getInstance(params.id) }),
-    route({ ...common, method: 'post', path: '/api/instances/:id/test', permission: 'view', summary: 'Test a saved instance', params: idParams, response: obj, handler: ({ ctx, principal, params }) => svc.testInstance(ctx, principal, params.id) }),
+    route({ ...common, method: 'get', path: '/api/instances/:id', permission: 'view', summary: 'Instance detail', params: rowIdParams, response: obj, handler: ({ params }) => svc.getInstance(params.id) }),
+    route({ ...common, method: 'post', path: '/api/instances/:id/test', permission: 'view', summary: 'Test a saved instance', params: rowIdParams, response: obj, handler: ({ ctx, principal, params }) => svc.testInstance(ctx, principal, params.id) }),
     route({ ...common, method: 'post', path: '/api/test-connection', permission: 'view', summary: 'Test connection parameters', body: adhocTestBody, response: obj, handler: ({ ctx, principal, body }) => svc.testAdhoc(ctx, principal, body) }),
     route({
       ...common, method: 'get', path: '/api/statistics', permission: 'view', summary: 'Instance statistics',

@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { CHANGE_TYPES, DB_TYPES, SESSION_STATUSES, SYNC_TYPES, TASK_TYPES } from '../../shared/dbsync/types';
 import type { AppDeps } from '../deps';
 import { route } from '../http/route';
-import { idParams, pagination } from '../http/schemas';
+import { pagination } from '../http/schemas';
 import { operationSchema } from '../services/operations';
 import {
   adhocTestBody, classificationBody, classificationUpdate, credentialBody, credentialUpdate, DbsyncService, instanceBody, instanceUpdate,
-  jobBody, jobUpdate, listInstancesQuery, listQuery, ruleBody, ruleUpdate, startSyncBody,
+  jobBody, jobUpdate, listInstancesQuery, listQuery, rowIdParam, rowIdParams, ruleBody, ruleUpdate, startSyncBody,
 } from '../services/dbsync';
 import { DashboardService } from '../services/dashboard';
 import {
@@ -41,29 +41,29 @@ export function dbsyncRoutes(deps: AppDeps) {
       handler: ({ query }) => svc.listCredentials(query),
     }),
     route({ method: 'post', path: '/db/credentials', tags: db, permission: 'create', status: 201, summary: 'Create a credential; the password is sealed with AES-256-GCM', body: credentialBody, response: credentialSchema, message: 'Credential created', handler: ({ ctx, principal, body }) => svc.createCredential(ctx, principal, body) }),
-    route({ method: 'get', path: '/db/credentials/:id', tags: db, permission: 'view', summary: 'A credential (without its password)', params: idParams, response: credentialSchema, handler: ({ params }) => svc.getCredential(params.id) }),
-    route({ method: 'put', path: '/db/credentials/:id', tags: db, permission: 'update', summary: 'Update a credential (send password to replace it)', params: idParams, body: credentialUpdate, response: credentialSchema, message: 'Credential updated', handler: ({ ctx, principal, params, body }) => svc.updateCredential(ctx, principal, params.id, body) }),
-    route({ method: 'delete', path: '/db/credentials/:id', tags: db, permission: 'delete', summary: 'Delete a credential no instance uses (409 otherwise)', params: idParams, response: obj, message: 'Credential deleted', handler: ({ ctx, principal, params }) => svc.deleteCredential(ctx, principal, params.id) }),
+    route({ method: 'get', path: '/db/credentials/:id', tags: db, permission: 'view', summary: 'A credential (without its password)', params: rowIdParams, response: credentialSchema, handler: ({ params }) => svc.getCredential(params.id) }),
+    route({ method: 'put', path: '/db/credentials/:id', tags: db, permission: 'update', summary: 'Update a credential (send password to replace it)', params: rowIdParams, body: credentialUpdate, response: credentialSchema, message: 'Credential updated', handler: ({ ctx, principal, params, body }) => svc.updateCredential(ctx, principal, params.id, body) }),
+    route({ method: 'delete', path: '/db/credentials/:id', tags: db, permission: 'delete', summary: 'Delete a credential no instance uses (409 otherwise)', params: rowIdParams, response: obj, message: 'Credential deleted', handler: ({ ctx, principal, params }) => svc.deleteCredential(ctx, principal, params.id) }),
 
     // ----- instances -----
     route({ method: 'get', path: '/db/instances', tags: db, permission: 'view', summary: 'Database instances', query: listQuery.extend(listInstancesQuery.shape), response: list('instances', instanceSchema), handler: ({ query }) => svc.listInstances(query) }),
     route({ method: 'post', path: '/db/instances', tags: db, permission: 'create', status: 201, summary: 'Add a database instance', body: instanceBody, response: instanceSchema, message: 'Instance created', handler: ({ ctx, principal, body }) => svc.createInstance(ctx, principal, body) }),
     route({ method: 'get', path: '/db/instances/statistics', tags: db, permission: 'view', summary: 'Instance and account counts by type, environment and state', response: obj, handler: () => svc.instanceStatistics() }),
-    route({ method: 'get', path: '/db/instances/:id', tags: db, permission: 'view', summary: 'An instance with its account counts and last sync', params: idParams, response: instanceSchema, handler: ({ params }) => svc.getInstance(params.id) }),
-    route({ method: 'put', path: '/db/instances/:id', tags: db, permission: 'update', summary: 'Update an instance', params: idParams, body: instanceUpdate, response: instanceSchema, message: 'Instance updated', handler: ({ ctx, principal, params, body }) => svc.updateInstance(ctx, principal, params.id, body) }),
-    route({ method: 'delete', path: '/db/instances/:id', tags: db, permission: 'delete', summary: 'Delete an instance (its accounts stay in history)', params: idParams, response: obj, message: 'Instance deleted', handler: ({ ctx, principal, params }) => svc.deleteInstance(ctx, principal, params.id) }),
+    route({ method: 'get', path: '/db/instances/:id', tags: db, permission: 'view', summary: 'An instance with its account counts and last sync', params: rowIdParams, response: instanceSchema, handler: ({ params }) => svc.getInstance(params.id) }),
+    route({ method: 'put', path: '/db/instances/:id', tags: db, permission: 'update', summary: 'Update an instance', params: rowIdParams, body: instanceUpdate, response: instanceSchema, message: 'Instance updated', handler: ({ ctx, principal, params, body }) => svc.updateInstance(ctx, principal, params.id, body) }),
+    route({ method: 'delete', path: '/db/instances/:id', tags: db, permission: 'delete', summary: 'Delete an instance (its accounts stay in history)', params: rowIdParams, response: obj, message: 'Instance deleted', handler: ({ ctx, principal, params }) => svc.deleteInstance(ctx, principal, params.id) }),
     route({
       method: 'post', path: '/db/instances/:id/test', tags: db, permission: 'view', summary: 'Test the connection of a saved instance (runs on a worker, bounded by IDCFLOW_DB_CONNECT_TIMEOUT_MS)',
       description: 'Answers 200 with success=false and error_type dns | refused | auth | tls | timeout | network | permission | unknown when the server cannot be reached.',
-      params: idParams, response: testResultSchema.extend({ instance_id: z.number() }), handler: ({ ctx, principal, params }) => svc.testInstance(ctx, principal, params.id),
+      params: rowIdParams, response: testResultSchema.extend({ instance_id: z.number() }), handler: ({ ctx, principal, params }) => svc.testInstance(ctx, principal, params.id),
     }),
     route({ method: 'post', path: '/db/test-connection', tags: db, permission: 'view', summary: 'Test connection parameters without saving them', body: adhocTestBody, response: testResultSchema, handler: ({ ctx, principal, body }) => svc.testAdhoc(ctx, principal, body) }),
     route({
       method: 'post', path: '/db/instances/:id/sync', tags: sync, permission: 'update', startsOperation: true, summary: 'Sync the accounts of one instance (a manual_single session)',
-      params: idParams, response: accepted, handler: async ({ ctx, principal, params }) => svc.operations.accepted(await svc.startSync(ctx, principal, {}, params.id), 'Sync session started'),
+      params: rowIdParams, response: accepted, handler: async ({ ctx, principal, params }) => svc.operations.accepted(await svc.startSync(ctx, principal, {}, params.id), 'Sync session started'),
     }),
     route({
-      method: 'get', path: '/db/instances/:id/accounts', tags: sync, permission: 'view', summary: 'Accounts of an instance', params: idParams,
+      method: 'get', path: '/db/instances/:id/accounts', tags: sync, permission: 'view', summary: 'Accounts of an instance', params: rowIdParams,
       query: listQuery.extend({ is_active: z.enum(['true', 'false']).optional() }), response: list('accounts', accountSchema),
       handler: async ({ params, query }) => { await svc.instance(params.id); return svc.listAccounts({ ...query, instance_id: params.id }); },
     }),
@@ -85,30 +85,30 @@ export function dbsyncRoutes(deps: AppDeps) {
     route({ method: 'get', path: '/db/sessions/:id/error-logs', tags: sync, permission: 'view', summary: 'Failed and cancelled instance records of a session', params: stringId, response: obj, handler: ({ params }) => svc.sessionErrors(params.id) }),
     route({
       method: 'get', path: '/db/accounts', tags: sync, permission: 'view', summary: 'Synced accounts with their privileges snapshot and classifications',
-      query: listQuery.extend({ instance_id: z.coerce.number().int().positive().optional(), is_active: z.enum(['true', 'false']).optional(), classification: z.string().max(64).optional(), search: z.string().max(100).optional(), db_type: z.enum(DB_TYPES).optional() }),
+      query: listQuery.extend({ instance_id: rowIdParam.optional(), is_active: z.enum(['true', 'false']).optional(), classification: z.string().max(64).optional(), search: z.string().max(100).optional(), db_type: z.enum(DB_TYPES).optional() }),
       response: list('accounts', accountSchema), handler: ({ query }) => svc.listAccounts(query),
     }),
-    route({ method: 'get', path: '/db/accounts/:id', tags: sync, permission: 'view', summary: 'An account', params: idParams, response: accountSchema, handler: ({ params }) => svc.getAccount(params.id) }),
+    route({ method: 'get', path: '/db/accounts/:id', tags: sync, permission: 'view', summary: 'An account', params: rowIdParams, response: accountSchema, handler: ({ params }) => svc.getAccount(params.id) }),
     route({
       method: 'get', path: '/db/account-changes', tags: sync, permission: 'view', summary: 'The account change log (add, modify_privilege, modify_other, delete) with diffs',
-      query: listQuery.extend({ instance_id: z.coerce.number().int().positive().optional(), account_id: z.coerce.number().int().positive().optional(), change_type: z.enum(CHANGE_TYPES).optional(), session_id: z.string().max(200).optional() }),
+      query: listQuery.extend({ instance_id: rowIdParam.optional(), account_id: rowIdParam.optional(), change_type: z.enum(CHANGE_TYPES).optional(), session_id: z.string().max(200).optional() }),
       response: list('changes', changeSchema), handler: ({ query }) => svc.listChanges(query),
     }),
 
     // ----- classification -----
     route({ method: 'get', path: '/db/classifications', tags: cls, permission: 'view', summary: 'Classifications with rule and account counts', response: z.object({ classifications: z.array(obj) }), handler: () => svc.listClassifications() }),
     route({ method: 'post', path: '/db/classifications', tags: cls, permission: 'create', status: 201, summary: 'Create a classification', body: classificationBody, response: classificationSchema, message: 'Classification created', handler: ({ ctx, principal, body }) => svc.createClassification(ctx, principal, body) }),
-    route({ method: 'get', path: '/db/classifications/:id', tags: cls, permission: 'view', summary: 'A classification with its rules', params: idParams, response: classificationSchema, handler: ({ params }) => svc.getClassification(params.id) }),
-    route({ method: 'put', path: '/db/classifications/:id', tags: cls, permission: 'update', summary: 'Update a classification', params: idParams, body: classificationUpdate, response: classificationSchema, message: 'Classification updated', handler: ({ ctx, principal, params, body }) => svc.updateClassification(ctx, principal, params.id, body) }),
-    route({ method: 'delete', path: '/db/classifications/:id', tags: cls, permission: 'delete', summary: 'Delete a classification (system defaults cannot be deleted)', params: idParams, response: obj, message: 'Classification deleted', handler: ({ ctx, principal, params }) => svc.deleteClassification(ctx, principal, params.id) }),
+    route({ method: 'get', path: '/db/classifications/:id', tags: cls, permission: 'view', summary: 'A classification with its rules', params: rowIdParams, response: classificationSchema, handler: ({ params }) => svc.getClassification(params.id) }),
+    route({ method: 'put', path: '/db/classifications/:id', tags: cls, permission: 'update', summary: 'Update a classification', params: rowIdParams, body: classificationUpdate, response: classificationSchema, message: 'Classification updated', handler: ({ ctx, principal, params, body }) => svc.updateClassification(ctx, principal, params.id, body) }),
+    route({ method: 'delete', path: '/db/classifications/:id', tags: cls, permission: 'delete', summary: 'Delete a classification (system defaults cannot be deleted)', params: rowIdParams, response: obj, message: 'Classification deleted', handler: ({ ctx, principal, params }) => svc.deleteClassification(ctx, principal, params.id) }),
     route({
       method: 'post', path: '/db/classifications/:id/rules', tags: cls, permission: 'create', status: 201, summary: 'Add a rule: a JSON expression validated on write',
       description: 'Expressions: {"and":[…]}, {"or":[…]}, {"not":…}, {"fn":"is_superuser"|"is_locked"|"can_login"}, {"fn":"has_capability"|"has_role","name":…}, {"fn":"has_privilege","privilege":…,"scope"?:global|server|database|schema|table,"object"?:…}, {"fn":"db_type_in","types":[…]}. A bad expression answers 422 naming its JSON path.',
-      params: idParams, body: ruleBody, response: ruleSchema, message: 'Rule created', handler: ({ ctx, principal, params, body }) => svc.createRule(ctx, principal, params.id, body),
+      params: rowIdParams, body: ruleBody, response: ruleSchema, message: 'Rule created', handler: ({ ctx, principal, params, body }) => svc.createRule(ctx, principal, params.id, body),
     }),
-    route({ method: 'get', path: '/db/rules/:id', tags: cls, permission: 'view', summary: 'A rule with all its versions', params: idParams, response: ruleSchema, handler: ({ params }) => svc.getRule(params.id) }),
-    route({ method: 'put', path: '/db/rules/:id', tags: cls, permission: 'update', summary: 'Update a rule; a changed expression becomes a new version', params: idParams, body: ruleUpdate, response: ruleSchema, message: 'Rule updated', handler: ({ ctx, principal, params, body }) => svc.updateRule(ctx, principal, params.id, body) }),
-    route({ method: 'delete', path: '/db/rules/:id', tags: cls, permission: 'delete', summary: 'Delete a rule', params: idParams, response: obj, message: 'Rule deleted', handler: ({ ctx, principal, params }) => svc.deleteRule(ctx, principal, params.id) }),
+    route({ method: 'get', path: '/db/rules/:id', tags: cls, permission: 'view', summary: 'A rule with all its versions', params: rowIdParams, response: ruleSchema, handler: ({ params }) => svc.getRule(params.id) }),
+    route({ method: 'put', path: '/db/rules/:id', tags: cls, permission: 'update', summary: 'Update a rule; a changed expression becomes a new version', params: rowIdParams, body: ruleUpdate, response: ruleSchema, message: 'Rule updated', handler: ({ ctx, principal, params, body }) => svc.updateRule(ctx, principal, params.id, body) }),
+    route({ method: 'delete', path: '/db/rules/:id', tags: cls, permission: 'delete', summary: 'Delete a rule', params: rowIdParams, response: obj, message: 'Rule deleted', handler: ({ ctx, principal, params }) => svc.deleteRule(ctx, principal, params.id) }),
     route({
       method: 'post', path: '/db/batches', tags: cls, permission: 'update', startsOperation: true, summary: 'Run a classification batch over the active accounts (a workflow); the operation id is the batch id',
       body: startSyncBody, response: accepted, handler: async ({ ctx, principal, body }) => svc.operations.accepted(await svc.startClassification(ctx, principal, body), 'Classification started'),
@@ -117,7 +117,7 @@ export function dbsyncRoutes(deps: AppDeps) {
     route({ method: 'get', path: '/db/batches/:id', tags: cls, permission: 'view', summary: 'A batch with its matches per classification', params: stringId, response: batchSchema, handler: ({ params }) => svc.getBatch(params.id) }),
     route({
       method: 'get', path: '/db/batches/:id/matches', tags: cls, permission: 'view', summary: 'The accounts a batch assigned to classifications', params: stringId,
-      query: listQuery.extend({ classification: z.string().max(64).optional(), instance_id: z.coerce.number().int().positive().optional() }), response: list('matches', matchSchema),
+      query: listQuery.extend({ classification: z.string().max(64).optional(), instance_id: rowIdParam.optional() }), response: list('matches', matchSchema),
       handler: ({ params, query }) => svc.batchMatches(params.id, query),
     }),
 

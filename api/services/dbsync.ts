@@ -18,6 +18,11 @@ import type { TestConnectionResult } from '../../activities/dbsync/activities';
 
 // ---------- request schemas ----------
 
+/** A row id that fits PostgreSQL's integer columns (larger ones are a 422, not a database error). */
+export const rowId = z.number().int().positive().max(2_147_483_647);
+export const rowIdParam = z.coerce.number().int().positive().max(2_147_483_647);
+export const rowIdParams = z.object({ id: rowIdParam });
+
 const sslMode = z.enum(['disable', 'prefer', 'require', 'verify-full']);
 const hostName = z.string().min(1, 'is required').max(255).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address');
 const port = z.coerce.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
@@ -39,7 +44,7 @@ export const instanceBody = z.object({
   host: hostName,
   port: port.optional(),
   database_name: z.string().max(128).nullable().optional(),
-  credential_id: z.number().int().positive(),
+  credential_id: rowId,
   description: z.string().max(1000).nullable().optional(),
   environment: z.enum(['production', 'staging', 'development', 'testing']).default('production'),
   tags: z.array(z.string().max(50)).max(20).default([]),
@@ -68,7 +73,7 @@ export const adhocTestBody = z.object({
 });
 
 export const startSyncBody = z.object({
-  instance_ids: z.array(z.number().int().positive()).max(1000).optional(),
+  instance_ids: z.array(rowId).max(1000).optional(),
   db_type: z.enum(DB_TYPES).optional(),
 }).strict();
 
@@ -95,7 +100,7 @@ export const jobBody = z.object({
   name: z.string().min(1, 'is required').max(100),
   task_type: z.enum(TASK_TYPES),
   db_type: z.enum(DB_TYPES).nullable().optional(),
-  instance_ids: z.array(z.number().int().positive()).max(1000).nullable().optional(),
+  instance_ids: z.array(rowId).max(1000).nullable().optional(),
   schedule: z.string().min(1, 'is required').max(128),
   timezone: z.string().max(64).default('UTC'),
   description: z.string().max(1000).nullable().optional(),
@@ -104,7 +109,7 @@ export const jobBody = z.object({
 export const jobUpdate = jobBody.partial().strict();
 
 export const listQuery = z.object({
-  page: z.coerce.number().int().min(1).default(1),
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
   size: z.coerce.number().int().min(1).max(100).optional(),
   per_page: z.coerce.number().int().min(1).max(100).optional(),
 });
