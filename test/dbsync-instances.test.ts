@@ -160,20 +160,30 @@ describe('test connection with the real drivers', () => {
   it('says what failed: auth (without the password), refused, DNS, TLS, timeout', async () => {
     const s = pgServer();
     const wrong = `wrong-${uid()}-pass`;
-    const auth = await api.call('POST', '/api/test-connection', { token: viewer.token, body: { db_type: 'postgresql', host: s.host, port: s.port, username: role, password: wrong, database: s.database, ssl: 'disable' } });
+    const auth = await api.call('POST', '/api/test-connection', { token: user.token, body: { db_type: 'postgresql', host: s.host, port: s.port, username: role, password: wrong, database: s.database, ssl: 'disable' } });
     expect(auth.body).toMatchObject({ status: 'success', data: { success: false, error_type: 'auth' } });
     expect(auth.text).not.toContain(wrong);
+    // The password travelled sealed: no workflow history holds it in clear.
+    const histories: string[] = [];
+    for await (const wf of api.deps.temporal.workflow.list({ query: 'WorkflowType = "testConnectionWorkflow"' })) {
+      const history = await api.deps.temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      histories.push(JSON.stringify(history, (k, v) => (k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v)));
+    }
+    expect(histories.length).toBeGreaterThan(0);
+    expect(histories.join('\n')).toContain('sealedPassword');
+    expect(histories.join('\n')).not.toContain(wrong);
+    expect((await api.call('POST', '/api/test-connection', { token: viewer.token, body: { db_type: 'mysql', host: 'h', username: 'u' } })).status).toBe(403);
 
     const closedPort = await new Promise<number>((resolve) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as net.AddressInfo).port; srv.close(() => resolve(p)); }); });
-    const refused = await api.call('POST', '/api/v1/db/test-connection', { token: viewer.token, body: { db_type: 'mysql', host: '127.0.0.1', port: closedPort, username: 'x', password: 'y' } });
+    const refused = await api.call('POST', '/api/v1/db/test-connection', { token: user.token, body: { db_type: 'mysql', host: '127.0.0.1', port: closedPort, username: 'x', password: 'y' } });
     expect(refused.body.data).toMatchObject({ success: false, error_type: 'refused' });
 
-    const dns = await api.call('POST', '/api/v1/db/test-connection', { token: viewer.token, body: { db_type: 'postgresql', host: `no-such-host-${uid()}.invalid`, username: 'x', password: 'y', timeout: 5 } });
+    const dns = await api.call('POST', '/api/v1/db/test-connection', { token: user.token, body: { db_type: 'postgresql', host: `no-such-host-${uid()}.invalid`, username: 'x', password: 'y', timeout: 5 } });
     expect(dns.body.data.success).toBe(false);
     expect(['dns', 'timeout']).toContain(dns.body.data.error_type); // resolvers without network may time out instead of answering NXDOMAIN
     expect(dns.body.data.message).toMatch(/no-such-host/);
 
-    const tls = await api.call('POST', '/api/v1/db/test-connection', { token: viewer.token, body: { db_type: 'postgresql', host: s.host, port: s.port, username: role, password, database: s.database, ssl: 'require' } });
+    const tls = await api.call('POST', '/api/v1/db/test-connection', { token: user.token, body: { db_type: 'postgresql', host: s.host, port: s.port, username: role, password, database: s.database, ssl: 'require' } });
     expect(tls.body.data).toMatchObject({ success: false, error_type: 'tls' });
 
     // A server that accepts TCP and never answers.
@@ -181,7 +191,7 @@ describe('test connection with the real drivers', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     try {
       const started = Date.now();
-      const timeout = await api.call('POST', '/api/v1/db/test-connection', { token: viewer.token, body: { db_type: 'postgresql', host: '127.0.0.1', port: (silent.address() as net.AddressInfo).port, username: 'x', password: 'y', timeout: 2 } });
+      const timeout = await api.call('POST', '/api/v1/db/test-connection', { token: user.token, body: { db_type: 'postgresql', host: '127.0.0.1', port: (silent.address() as net.AddressInfo).port, username: 'x', password: 'y', timeout: 2 } });
       expect(timeout.body.data).toMatchObject({ success: false, error_type: 'timeout' });
       expect(Date.now() - started).toBeLessThan(15_000);
     } finally {
@@ -190,7 +200,7 @@ describe('test connection with the real drivers', () => {
   });
 
   it('validates the ad hoc body and needs a token', async () => {
-    const bad = await api.call('POST', '/api/test-connection', { token: viewer.token, body: { db_type: 'nosql', host: '' } });
+    const bad = await api.call('POST', '/api/test-connection', { token: user.token, body: { db_type: 'nosql', host: '' } });
     expectSeedError(bad, 422);
     expect([...new Set(bad.body.details.errors.map((e: { field: string }) => e.field))].sort()).toEqual(['db_type', 'host', 'username']);
     expectSeedError(await api.call('POST', '/api/test-connection', { body: {} }), 401);

@@ -78,6 +78,13 @@ describe('account sync against the real PostgreSQL', () => {
     expect(a[R.expired].is_locked).toBe(true);
     expect(a[R.reader].privileges).toContainEqual({ scope: 'database', object: pgServer().database, privilege: 'CONNECT' });
 
+    // Workflows carry ids only: the credential's password is in no history of the session or its child.
+    for (const wfId of [firstSession, `${firstSession}--i${instanceId}`]) {
+      const history = await api.deps.temporal.workflow.getHandle(wfId).fetchHistory();
+      const text = JSON.stringify(history, (k, v) => (k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v));
+      expect(text).toContain(firstSession);
+      expect(text).not.toContain(`sync-pass-${id}`);
+    }
     const adds = await api.call('GET', `/api/v1/db/account-changes?session_id=${encodeURIComponent(firstSession)}&change_type=add&size=100`, { token: viewer.token });
     expect(adds.body.data.changes.map((c: { account_key: string }) => c.account_key)).toEqual(expect.arrayContaining(Object.values(R)));
   });

@@ -81,7 +81,7 @@ export function seed002Routes(deps: AppDeps) {
     route({ ...common, method: 'get', path: '/api/instances', permission: 'view', summary: 'Instances', query: listQuery.extend(listInstancesQuery.shape), handler: async ({ query }) => { const r = await svc.listInstances(query); return seedList(r.instances, r.pagination); } }),
     route({ ...common, method: 'get', path: '/api/instances/:id', permission: 'view', summary: 'Instance detail', params: rowIdParams, response: obj, handler: ({ params }) => svc.getInstance(params.id) }),
     route({ ...common, method: 'post', path: '/api/instances/:id/test', permission: 'view', summary: 'Test a saved instance', params: rowIdParams, response: obj, handler: ({ ctx, principal, params }) => svc.testInstance(ctx, principal, params.id) }),
-    route({ ...common, method: 'post', path: '/api/test-connection', permission: 'view', summary: 'Test connection parameters', body: adhocTestBody, response: obj, handler: ({ ctx, principal, body }) => svc.testAdhoc(ctx, principal, body) }),
+    route({ ...common, method: 'post', path: '/api/test-connection', permission: 'create', summary: 'Test connection parameters (needs create: it reaches any host)', body: adhocTestBody, response: obj, handler: ({ ctx, principal, body }) => svc.testAdhoc(ctx, principal, body) }),
     route({
       ...common, method: 'get', path: '/api/statistics', permission: 'view', summary: 'Instance statistics',
       description: 'Seed 002 lists /api/statistics three times (instances, sync, logs). Here it answers instance statistics plus a `sync` section; the unambiguous native paths are /api/v1/db/instances/statistics and /api/v1/db/sessions/statistics.',

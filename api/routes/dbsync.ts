@@ -57,7 +57,7 @@ export function dbsyncRoutes(deps: AppDeps) {
       description: 'Answers 200 with success=false and error_type dns | refused | auth | tls | timeout | network | permission | unknown when the server cannot be reached.',
       params: rowIdParams, response: testResultSchema.extend({ instance_id: z.number() }), handler: ({ ctx, principal, params }) => svc.testInstance(ctx, principal, params.id),
     }),
-    route({ method: 'post', path: '/db/test-connection', tags: db, permission: 'view', summary: 'Test connection parameters without saving them', body: adhocTestBody, response: testResultSchema, handler: ({ ctx, principal, body }) => svc.testAdhoc(ctx, principal, body) }),
+    route({ method: 'post', path: '/db/test-connection', tags: db, permission: 'create', summary: 'Test connection parameters without saving them (needs create: it reaches any host)', body: adhocTestBody, response: testResultSchema, handler: ({ ctx, principal, body }) => svc.testAdhoc(ctx, principal, body) }),
     route({
       method: 'post', path: '/db/instances/:id/sync', tags: sync, permission: 'update', startsOperation: true, summary: 'Sync the accounts of one instance (a manual_single session)',
       params: rowIdParams, response: accepted, handler: async ({ ctx, principal, params }) => svc.operations.accepted(await svc.startSync(ctx, principal, {}, params.id), 'Sync session started'),
