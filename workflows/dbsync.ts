@@ -55,34 +55,26 @@ async function runSyncSession(sessionId: string, input: SyncSessionInput, operat
   const { instances } = op ? await op.step('prepare', 5, 'Creating the sync session and its instance records', create) : await create();
   const queue = instances.filter((i) => i.status === 'pending' || i.status === 'running');
   let finished = instances.length - queue.length;
-  try {
-    await CancellationScope.nonCancellable(async () => {
-      const lane = async () => {
-        while (!cancelled && queue.length) {
-          const inst = queue.shift()!;
-          const run = async () => {
-            try {
-              await executeChild(syncInstanceWorkflow, { workflowId: `${sessionId}--i${inst.id}`, args: [{ sessionId, instanceId: inst.id }] });
-            } catch (err) {
-              await dbsync.failSyncRecord({ sessionId, instanceId: inst.id, error: describeError(err).message });
-            }
-          };
-          const percent = 10 + Math.round((80 * finished) / Math.max(1, instances.length));
-          if (op) await op.step(`sync:${inst.id}`, percent, `Syncing accounts of ${inst.name}`, run);
-          else await run();
-          finished++;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(input.concurrency, queue.length)) }, lane));
-    });
-  } finally {
-    if (cancelled) {
-      await CancellationScope.nonCancellable(async () => {
-        await dbsync.cancelSyncRecords({ sessionId });
-        await dbsync.finishSyncSession({ sessionId, status: 'cancelled', error: 'Cancelled by request' });
-      });
-    }
-  }
+  await CancellationScope.nonCancellable(async () => {
+    const lane = async () => {
+      while (!cancelled && queue.length) {
+        const inst = queue.shift()!;
+        const run = async () => {
+          try {
+            await executeChild(syncInstanceWorkflow, { workflowId: `${sessionId}--i${inst.id}`, args: [{ sessionId, instanceId: inst.id }] });
+          } catch (err) {
+            await dbsync.failSyncRecord({ sessionId, instanceId: inst.id, error: describeError(err).message });
+          }
+        };
+        const percent = 10 + Math.round((80 * finished) / Math.max(1, instances.length));
+        if (op) await op.step(`sync:${inst.id}`, percent, `Syncing accounts of ${inst.name}`, run);
+        else await run();
+        finished++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(input.concurrency, queue.length)) }, lane));
+  });
+  // guardedSession marks the instances not started as cancelled and ends the session.
   if (cancelled) throw new CancelledFailure('The sync session was cancelled');
   const finish = () => dbsync.finishSyncSession({ sessionId });
   return op ? op.step('finish', 95, 'Recording the session outcome', finish) : finish();
