@@ -69,5 +69,9 @@ describe('account sync survives a worker crash', () => {
     const childIds: string[] = [];
     for await (const wf of children) childIds.push(wf.workflowId);
     expect(childIds.sort()).toEqual(ids.map((i) => `${sessionId}--i${i}`).sort());
+    // Operators find an instance's syncs by its search attributes.
+    const byInstance: string[] = [];
+    for await (const wf of api.deps.temporal.workflow.list({ query: `IdcflowResourceType = "db_instance" AND IdcflowResourceId = "${ids[0]}"` })) byInstance.push(wf.workflowId);
+    expect(byInstance).toEqual([`${sessionId}--i${ids[0]}`]);
   });
 });

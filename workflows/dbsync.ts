@@ -2,7 +2,8 @@ import {
   CancellationScope, CancelledFailure, executeChild, isCancellation, proxyActivities, workflowInfo,
 } from '@temporalio/workflow';
 import type { AdhocTarget, DbsyncActivities, SyncRecordResult, TestConnectionResult } from '../activities/dbsync/activities';
-import type { OperationInput } from '../shared/operations';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTES, type OperationInput } from '../shared/operations';
 import { describeError, runOperation, type OperationRun } from './operation';
 
 const dbsync = proxyActivities<DbsyncActivities>({
@@ -14,6 +15,11 @@ const syncing = proxyActivities<DbsyncActivities>({
   heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes: ['RESOURCE_NOT_FOUND'] },
 });
+const attr = (name: string) => defineSearchAttributeKey(name, SearchAttributeType.KEYWORD);
+const OPERATION_TYPE = attr(SEARCH_ATTRIBUTES.operationType);
+const RESOURCE_TYPE = attr(SEARCH_ATTRIBUTES.resourceType);
+const RESOURCE_ID = attr(SEARCH_ATTRIBUTES.resourceId);
+
 const probing = proxyActivities<DbsyncActivities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: 2 } });
 
 /** Test a connection from a worker (the API never talks to database servers itself). */
@@ -61,7 +67,16 @@ async function runSyncSession(sessionId: string, input: SyncSessionInput, operat
         const inst = queue.shift()!;
         const run = async () => {
           try {
-            await executeChild(syncInstanceWorkflow, { workflowId: `${sessionId}--i${inst.id}`, args: [{ sessionId, instanceId: inst.id }] });
+            await executeChild(syncInstanceWorkflow, {
+              workflowId: `${sessionId}--i${inst.id}`,
+              args: [{ sessionId, instanceId: inst.id }],
+              staticSummary: `Sync accounts of ${inst.name}`.slice(0, 190),
+              typedSearchAttributes: [
+                { key: OPERATION_TYPE, value: 'dbsync.instance_sync' },
+                { key: RESOURCE_TYPE, value: 'db_instance' },
+                { key: RESOURCE_ID, value: String(inst.id) },
+              ],
+            });
           } catch (err) {
             await dbsync.failSyncRecord({ sessionId, instanceId: inst.id, error: describeError(err).message });
           }
