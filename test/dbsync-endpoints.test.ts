@@ -130,3 +130,17 @@ describe('accounts endpoints and classification CRUD', () => {
     }
   });
 });
+
+describe('inputs the database cannot store or Temporal cannot take are a 422', () => {
+  it('NUL characters in any string, an unknown time zone', async () => {
+    const admin = await api.admin();
+    const nul = await api.call('POST', '/api/v1/db/credentials', { token: admin, body: { name: 'a\u0000b', username: 'x', password: 'y' } });
+    expect(nul.status).toBe(422);
+    expect(nul.body.error.details.field).toBe('name');
+    expect((await api.call('GET', '/api/v1/db/accounts?search=%00', { token: admin })).status).toBe(422);
+    expect((await api.call('GET', '/api/sessions/a%00b', { token: admin })).status).toBe(422);
+    const tz = await api.call('POST', '/api/v1/db/jobs', { token: admin, body: { name: 'tz', task_type: 'sync_accounts', schedule: '0 0 1 1 *', timezone: 'Mars/Olympus' } });
+    expect(tz.status).toBe(422);
+    expect(tz.body.error.details.field).toBe('timezone');
+  });
+});

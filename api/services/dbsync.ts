@@ -96,13 +96,23 @@ export const ruleBody = z.object({
 }).strict();
 export const ruleUpdate = ruleBody.partial().strict();
 
+/** An IANA time zone name (what Temporal Schedules accept). */
+const timeZone = z.string().max(64).refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone name such as UTC or Asia/Shanghai');
+
 export const jobBody = z.object({
   name: z.string().min(1, 'is required').max(100),
   task_type: z.enum(TASK_TYPES),
   db_type: z.enum(DB_TYPES).nullable().optional(),
   instance_ids: z.array(rowId).max(1000).nullable().optional(),
   schedule: z.string().min(1, 'is required').max(128),
-  timezone: z.string().max(64).default('UTC'),
+  timezone: timeZone.default('UTC'),
   description: z.string().max(1000).nullable().optional(),
   is_enabled: z.boolean().default(true),
 }).strict();
