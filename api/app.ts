@@ -20,6 +20,8 @@ import { operationRoutes } from './routes/operations';
 import { statusRoutes } from './routes/status';
 import { seed001SystemRoutes } from './compat/seed001-system';
 import { seed004UserRoutes } from './compat/seed004-users';
+import { dbsyncRoutes } from './routes/dbsync';
+import { seed002Routes } from './compat/seed002';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
@@ -43,11 +45,12 @@ export function createApp(deps: AppDeps): Koa {
   const native = new Router({ prefix: '/api/v1' });
   const nativeRoutes: AnyRoute[] = [
     ...authRoutes(deps), ...userRoutes(deps), ...tokenRoutes(deps), ...operationRoutes(deps), ...statusRoutes(deps),
+    ...dbsyncRoutes(deps),
   ];
   mount(native, nativeRoutes, { prefix: '/api/v1', authenticate, registry });
 
   const compat = new Router();
-  mount(compat, [...seed001SystemRoutes(deps), ...seed004UserRoutes(deps)], { prefix: '', authenticate, registry });
+  mount(compat, [...seed001SystemRoutes(deps), ...seed004UserRoutes(deps), ...seed002Routes(deps)], { prefix: '', authenticate, registry });
 
   const doc = openApiDocument(registry, VERSION);
   const plain = new Router();

@@ -34,6 +34,8 @@ const envSchema = z.object({
   IDCFLOW_MAIL_FROM: z.string().default('idcflow <noreply@localhost>'),
   IDCFLOW_FAULT_DELAY: z.string().default(''),
   TEMPORAL_CLI_PATH: z.string().optional(),
+  IDCFLOW_DBSYNC_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  IDCFLOW_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -68,6 +70,8 @@ export interface Config {
   /** Fault injection for crash tests: "activityName:ms,other:ms" delays those activities. */
   faultDelays: Record<string, number>;
   temporalCliPath?: string;
+  /** Database account sync: instances synced at once per session, and the connect timeout per server. */
+  dbsync: { concurrency: number; connectTimeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -133,6 +137,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       }),
     ),
     temporalCliPath: e.TEMPORAL_CLI_PATH,
+    dbsync: { concurrency: e.IDCFLOW_DBSYNC_CONCURRENCY, connectTimeoutMs: e.IDCFLOW_DB_CONNECT_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
   };
 }

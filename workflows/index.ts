@@ -1,1 +1,2 @@
 export { deleteUserWorkflow } from './delete-user';
+export { testConnectionWorkflow, syncInstanceWorkflow, syncSessionWorkflow, classifyAccountsWorkflow, scheduledJobWorkflow } from './dbsync';

@@ -66,10 +66,22 @@ function fieldErrors(error: z.ZodError, location: string): FieldError[] {
   }));
 }
 
+/** Strings holding NUL characters, which PostgreSQL text cannot store: a 422 naming the field, never a 500. */
+function nulCharacters(value: unknown, location: string, path: string[] = []): FieldError[] {
+  if (typeof value === 'string') {
+    const error = { field: path.length ? path.join('.') : location, location, message: 'must not contain NUL characters' };
+    return value.includes('\u0000') ? [error] : [];
+  }
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => nulCharacters(v, location, [...path, k]));
+  return [];
+}
+
 function parsePart<T extends ZodType | undefined>(schema: T, value: unknown, location: string): { value: unknown; errors: FieldError[] } {
   if (!schema) return { value: undefined, errors: [] };
   const result = schema.safeParse(value ?? (location === 'body' ? undefined : {}));
-  return result.success ? { value: result.data, errors: [] } : { value: undefined, errors: fieldErrors(result.error, location) };
+  if (!result.success) return { value: undefined, errors: fieldErrors(result.error, location) };
+  const nul = nulCharacters(result.data, location);
+  return nul.length ? { value: undefined, errors: nul } : { value: result.data, errors: [] };
 }
 
 const toOpenApiPath = (p: string) => p.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
