@@ -1,3 +1,5 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
 /** Pure operation vocabulary, shared by the API, workflows and activities. */
 export const OPERATION_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'canceled'] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
@@ -28,3 +30,12 @@ export const SEARCH_ATTRIBUTES = {
   host: 'IdcflowHost',
   owner: 'IdcflowOwner',
 } as const;
+
+/** The same attributes as typed keys, for starting workflows and schedules (usable in workflow code too). */
+export const searchAttributeKeys = {
+  operationType: defineSearchAttributeKey(SEARCH_ATTRIBUTES.operationType, SearchAttributeType.KEYWORD),
+  resourceType: defineSearchAttributeKey(SEARCH_ATTRIBUTES.resourceType, SearchAttributeType.KEYWORD),
+  resourceId: defineSearchAttributeKey(SEARCH_ATTRIBUTES.resourceId, SearchAttributeType.KEYWORD),
+  host: defineSearchAttributeKey(SEARCH_ATTRIBUTES.host, SearchAttributeType.KEYWORD),
+  owner: defineSearchAttributeKey(SEARCH_ATTRIBUTES.owner, SearchAttributeType.KEYWORD),
+};

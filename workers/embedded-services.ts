@@ -4,7 +4,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connectTemporal } from './temporal-setup';
-import { SEARCH_ATTRIBUTES } from '../shared/operations';
+import { SEARCH_ATTRIBUTES, searchAttributeKeys } from '../shared/operations';
 import { buildTemporalCli, findTemporalCli, TEMPORAL_CLI_HELP } from './temporal-cli';
 
 export interface Stoppable {
@@ -75,7 +75,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const address = `127.0.0.1:${opts.port}`;
   const searchAttributes = Object.values(SEARCH_ATTRIBUTES);
-  if (!binary) return startWithSdkDownload(opts, address, searchAttributes, log);
+  if (!binary) return startWithSdkDownload(opts, address, log);
 
   const args = [
     'server', 'start-dev',
@@ -119,10 +119,9 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
 }
 
 /** Last resort: the SDK downloads the CLI itself (needs internet access to Temporal's download site). */
-async function startWithSdkDownload(opts: TemporalDevServerOptions, address: string, searchAttributes: string[], log: (msg: string) => void) {
+async function startWithSdkDownload(opts: TemporalDevServerOptions, address: string, log: (msg: string) => void) {
   log('No Temporal CLI found and none could be built; trying the Temporal SDK download…');
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
-  const { defineSearchAttributeKey, SearchAttributeType } = await import('@temporalio/common');
   try {
     const env = await TestWorkflowEnvironment.createLocal({
       server: {
@@ -132,7 +131,7 @@ async function startWithSdkDownload(opts: TemporalDevServerOptions, address: str
         uiPort: opts.uiPort,
         dbFilename: path.join(opts.dataDir, 'temporal.sqlite'),
         namespace: opts.namespace ?? 'default',
-        searchAttributes: searchAttributes.map((n) => defineSearchAttributeKey(n, SearchAttributeType.KEYWORD)),
+        searchAttributes: Object.values(searchAttributeKeys),
       },
     });
     return { address, uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined, stop: () => env.teardown() };

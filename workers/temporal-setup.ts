@@ -1,11 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Config } from '../shared/config';
 import { SEARCH_ATTRIBUTES } from '../shared/operations';
-
-export const searchAttributeKeys = Object.fromEntries(
-  Object.entries(SEARCH_ATTRIBUTES).map(([k, name]) => [k, defineSearchAttributeKey(name, SearchAttributeType.KEYWORD)]),
-) as { [K in keyof typeof SEARCH_ATTRIBUTES]: ReturnType<typeof defineSearchAttributeKey<typeof SearchAttributeType.KEYWORD>> };
 
 export async function connectTemporal(config: Pick<Config, 'temporalAddress'>, attempts = 1): Promise<Connection> {
   for (let i = 1; ; i++) {

@@ -2,8 +2,7 @@ import {
   CancellationScope, CancelledFailure, executeChild, isCancellation, proxyActivities, workflowInfo,
 } from '@temporalio/workflow';
 import type { AdhocTarget, DbsyncActivities, SyncRecordResult, TestConnectionResult } from '../activities/dbsync/activities';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { SEARCH_ATTRIBUTES, type OperationInput } from '../shared/operations';
+import { searchAttributeKeys, type OperationInput } from '../shared/operations';
 import { describeError, runOperation, type OperationRun } from './operation';
 
 const dbsync = proxyActivities<DbsyncActivities>({
@@ -15,10 +14,6 @@ const syncing = proxyActivities<DbsyncActivities>({
   heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes: ['RESOURCE_NOT_FOUND'] },
 });
-const attr = (name: string) => defineSearchAttributeKey(name, SearchAttributeType.KEYWORD);
-const OPERATION_TYPE = attr(SEARCH_ATTRIBUTES.operationType);
-const RESOURCE_TYPE = attr(SEARCH_ATTRIBUTES.resourceType);
-const RESOURCE_ID = attr(SEARCH_ATTRIBUTES.resourceId);
 
 const probing = proxyActivities<DbsyncActivities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: 2 } });
 
@@ -72,9 +67,9 @@ async function runSyncSession(sessionId: string, input: SyncSessionInput, operat
               args: [{ sessionId, instanceId: inst.id }],
               staticSummary: `Sync accounts of ${inst.name}`.slice(0, 190),
               typedSearchAttributes: [
-                { key: OPERATION_TYPE, value: 'dbsync.instance_sync' },
-                { key: RESOURCE_TYPE, value: 'db_instance' },
-                { key: RESOURCE_ID, value: String(inst.id) },
+                { key: searchAttributeKeys.operationType, value: 'dbsync.instance_sync' },
+                { key: searchAttributeKeys.resourceType, value: 'db_instance' },
+                { key: searchAttributeKeys.resourceId, value: String(inst.id) },
               ],
             });
           } catch (err) {

@@ -8,7 +8,7 @@ import { CronError, parseCron } from '../../shared/dbsync/cron';
 import { checkRuleExpr } from '../../shared/dbsync/rules';
 import { DB_TYPE_INFO, DB_TYPES, RISK_LEVELS, TASK_TYPES, type DbType } from '../../shared/dbsync/types';
 import { isUniqueViolation } from '../../db/knex';
-import { searchAttributeKeys } from '../../workers/temporal-setup';
+import { searchAttributeKeys } from '../../shared/operations';
 import type { AppDeps } from '../deps';
 import type { Principal } from '../auth/principal';
 import { iso } from '../http/schemas';
