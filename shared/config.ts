@@ -34,6 +34,15 @@ const envSchema = z.object({
   IDCFLOW_MAIL_FROM: z.string().default('idcflow <noreply@localhost>'),
   IDCFLOW_FAULT_DELAY: z.string().default(''),
   TEMPORAL_CLI_PATH: z.string().optional(),
+  IDCFLOW_QUOTA_CPU: z.coerce.number().int().min(0).default(16),
+  IDCFLOW_QUOTA_RAM_MB: z.coerce.number().int().min(0).default(32768),
+  IDCFLOW_QUOTA_DISK_GB: z.coerce.number().int().min(0).default(500),
+  IDCFLOW_QUOTA_INSTANCES: z.coerce.number().int().min(0).default(10),
+  IDCFLOW_AGENT_HOST: z.string().optional(),
+  IDCFLOW_AGENT_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
+  IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60),
+  IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10),
+  IDCFLOW_INSTANCE_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -68,6 +77,15 @@ export interface Config {
   /** Fault injection for crash tests: "activityName:ms,other:ms" delays those activities. */
   faultDelays: Record<string, number>;
   temporalCliPath?: string;
+  /** Compute: default per-user quota (a user_quotas row overrides it), host agents, and the bounded waits of instance operations. */
+  compute: {
+    defaultQuota: { cpu: number; ram_mb: number; disk_gb: number; instances: number };
+    agentHost?: string;
+    agentWaitSeconds: number;
+    agentOfflineSeconds: number;
+    agentHeartbeatSeconds: number;
+    instanceWaitSeconds: number;
+  };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -133,6 +151,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       }),
     ),
     temporalCliPath: e.TEMPORAL_CLI_PATH,
+    compute: {
+      defaultQuota: { cpu: e.IDCFLOW_QUOTA_CPU, ram_mb: e.IDCFLOW_QUOTA_RAM_MB, disk_gb: e.IDCFLOW_QUOTA_DISK_GB, instances: e.IDCFLOW_QUOTA_INSTANCES },
+      agentHost: e.IDCFLOW_AGENT_HOST,
+      agentWaitSeconds: e.IDCFLOW_AGENT_WAIT_SECONDS,
+      agentOfflineSeconds: e.IDCFLOW_AGENT_OFFLINE_SECONDS,
+      agentHeartbeatSeconds: e.IDCFLOW_AGENT_HEARTBEAT_SECONDS,
+      instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }
