@@ -20,6 +20,7 @@ import { operationRoutes } from './routes/operations';
 import { statusRoutes } from './routes/status';
 import { seed001SystemRoutes } from './compat/seed001-system';
 import { seed004UserRoutes } from './compat/seed004-users';
+import { computeRoutes } from './routes/compute';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): Koa {
   const native = new Router({ prefix: '/api/v1' });
   const nativeRoutes: AnyRoute[] = [
     ...authRoutes(deps), ...userRoutes(deps), ...tokenRoutes(deps), ...operationRoutes(deps), ...statusRoutes(deps),
+    ...computeRoutes(deps),
   ];
   mount(native, nativeRoutes, { prefix: '/api/v1', authenticate, registry });
 
