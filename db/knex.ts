@@ -15,6 +15,9 @@ export function createKnex(databaseUrl: string, poolMax = 10): Knex {
   return knex;
 }
 
-export const isUniqueViolation = (err: unknown, constraint?: string) =>
-  (err as { code?: string }).code === '23505' &&
-  (!constraint || (err as { constraint?: string }).constraint === constraint);
+/** A unique violation from pg, or as objection wraps it (db-errors' UniqueViolationError keeps pg's error as nativeError). */
+export const isUniqueViolation = (err: unknown, constraint?: string) => {
+  const e = err as { code?: string; constraint?: string; nativeError?: { code?: string; constraint?: string } };
+  const pgError = e?.code === '23505' ? e : e?.nativeError?.code === '23505' ? e.nativeError : null;
+  return Boolean(pgError) && (!constraint || pgError!.constraint === constraint);
+};

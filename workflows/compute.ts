@@ -66,9 +66,10 @@ async function waitForState(engine: EngineCalls, hostId: number, ref: string, wa
   }
 }
 
-async function routeTo(op: OperationRun, hostId: number, bounds: ComputeBounds) {
+/** Wrapped in an object: activity proxies answer every property, `then` included, so they must never be awaited. */
+async function routeTo(op: OperationRun, hostId: number, bounds: ComputeBounds): Promise<{ engine: EngineCalls }> {
   const route = await op.step('route', 3, 'Finding where the host is driven from', () => db.computeHostRoute({ hostId }));
-  return engineFor(route, bounds.agentWaitSeconds);
+  return { engine: engineFor(route, bounds.agentWaitSeconds) };
 }
 
 export interface CreateInstanceInput extends OperationInput, ComputeBounds {
@@ -87,7 +88,7 @@ export async function createInstanceWorkflow(input: CreateInstanceInput) {
       hostId = placed.hostId;
       await db.validateInstanceCreate({ request: { ...req, hostId } });
     }
-    const engine = await routeTo(op, hostId, input);
+    const { engine } = await routeTo(op, hostId, input);
 
     const inst = await op.step('reserve', 15, 'Checking the quota and reserving capacity on the host', () => db.reserveInstance({ operationId: input.operationId, hostId: hostId!, request: req }));
     op.onUndo('reserve', () => db.releaseInstance({ operationId: input.operationId }));
@@ -119,7 +120,7 @@ export async function deleteInstanceWorkflow(input: InstanceOpInput) {
   return runOperation(input.operationId, async (op) => {
     const inst: InstanceSnapshot = await op.step('mark', 5, 'Marking the instance as deleting', () => db.beginInstanceChange({ instanceId: input.instanceId, state: 'deleting' }));
     op.onUndo('mark', () => db.recordInstance({ instanceId: inst.id, state: inst.state }));
-    const engine = await routeTo(op, inst.hostId, input);
+    const { engine } = await routeTo(op, inst.hostId, input);
     let existed = false;
     if (inst.ref) {
       const ref = inst.ref;
@@ -140,7 +141,7 @@ export async function powerInstanceWorkflow(input: PowerInstanceInput) {
     const inst = await op.step('load', 5, 'Loading the instance', () => db.loadInstance({ instanceId: input.instanceId }));
     if (!inst.ref) throw ApplicationFailure.nonRetryable(`${inst.uuid} has no engine instance yet`, 'CONFLICT');
     const ref = inst.ref;
-    const engine = await routeTo(op, inst.hostId, input);
+    const { engine } = await routeTo(op, inst.hostId, input);
     await op.step('power', 40, `${input.action} ${ref}`, () => engine.enginePower({ hostId: inst.hostId, ref, action: input.action }));
     const want = stateAfter(input.action);
     const seen = await op.step('wait', 70, `Waiting until ${ref} is ${want}`, () => waitForState(engine, inst.hostId, ref, want, input.instanceWaitSeconds));
@@ -156,7 +157,7 @@ export interface UpdateInstanceInput extends InstanceOpInput {
 export async function updateInstanceWorkflow(input: UpdateInstanceInput) {
   return runOperation(input.operationId, async (op) => {
     const inst = await op.step('load', 5, 'Loading the instance', () => db.loadInstance({ instanceId: input.instanceId }));
-    const engine = await routeTo(op, inst.hostId, input);
+    const { engine } = await routeTo(op, inst.hostId, input);
     const { before, after } = await op.step('reserve', 20, 'Checking the quota for the new size and recording it', () => db.applyInstanceUpdate({ instanceId: inst.id, changes: input.changes }));
     op.onUndo('reserve', () => db.restoreInstanceFields({ instanceId: inst.id, fields: before }));
     let engineState: EngineInstance | null = null;
@@ -180,7 +181,7 @@ export async function passwordInstanceWorkflow(input: PasswordInstanceInput) {
     const inst = await op.step('load', 5, 'Loading the instance', () => db.loadInstance({ instanceId: input.instanceId }));
     if (!inst.ref) throw ApplicationFailure.nonRetryable(`${inst.uuid} has no engine instance yet`, 'CONFLICT');
     const ref = inst.ref;
-    const engine = await routeTo(op, inst.hostId, input);
+    const { engine } = await routeTo(op, inst.hostId, input);
     await op.step('password', 50, `Setting the password of ${ref}`, () => engine.engineSetPassword({ hostId: inst.hostId, ref, passwordSealed: input.passwordSealed }));
     await op.step('record', 90, 'Storing the password sealed', () => db.storeInstancePassword({ instanceId: inst.id, passwordSealed: input.passwordSealed }));
     return { instance_id: inst.id, uuid: inst.uuid, password_changed: true };
@@ -194,7 +195,7 @@ export interface ScanHostInput extends OperationInput, ComputeBounds {
 /** Runbook: list what the engine has, import the unknown, refresh the known, mark the vanished as missing. */
 export async function scanHostWorkflow(input: ScanHostInput) {
   return runOperation(input.operationId, async (op) => {
-    const engine = await routeTo(op, input.hostId, input);
+    const { engine } = await routeTo(op, input.hostId, input);
     const found = await op.step('list', 30, 'Listing instances on the engine', () => engine.engineList({ hostId: input.hostId }));
     const result = await op.step('import', 70, `Reconciling ${found.length} instances`, () => db.importScan({ hostId: input.hostId, found }));
     return { host_id: input.hostId, ...result };
