@@ -219,27 +219,33 @@ export class DockerDriver implements EngineDriver {
     });
   }
 
-  /** Sets root's password inside the container with chpasswd (the image must have it). */
+  /** Runs a command in the container with `input` on its stdin (secrets never go on a command line). */
+  private async execWithInput(ref: string, cmd: string[], input: string): Promise<{ exitCode: number | null; output: string }> {
+    const exec = await this.docker.getContainer(ref).exec({ Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: true });
+    let output = '';
+    stream.on('data', (b: Buffer) => { output += b.toString('utf8'); });
+    const ended = new Promise<void>((resolve) => { stream.on('end', () => resolve()); stream.on('close', () => resolve()); });
+    stream.end(input);
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 15_000))]);
+    // eslint-disable-next-line no-control-regex
+    return { exitCode: (await exec.inspect()).ExitCode, output: output.replace(/[\x00-\x08]/g, '').trim().slice(0, 300) };
+  }
+
+  /** Sets root's password inside the container: chpasswd, or (busybox without it) mkpasswd + /etc/shadow. */
   async setPassword(ref: string, password: string): Promise<void> {
     if (/[\n:]/.test(password)) throw ApplicationFailure.nonRetryable('A password may not contain newlines or colons', 'VALIDATION_ERROR');
     const info = await this.mustInspect(ref);
     if (stateOf(info.State) !== 'running') throw ApplicationFailure.nonRetryable(`Docker: ${ref} must be running to set a password`, 'CONFLICT');
     try {
-      const exec = await this.docker.getContainer(ref).exec({ Cmd: ['chpasswd'], AttachStdin: true, AttachStdout: true, AttachStderr: true });
-      const stream = await exec.start({ hijack: true, stdin: true });
-      let output = '';
-      stream.on('data', (b: Buffer) => { output += b.toString('utf8'); });
-      const ended = new Promise<void>((resolve) => { stream.on('end', () => resolve()); stream.on('close', () => resolve()); });
-      stream.end(`root:${password}\n`);
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 15_000))]);
-      const result = await exec.inspect();
-      if (result.ExitCode !== 0) {
-        // eslint-disable-next-line no-control-regex
-        throw ApplicationFailure.nonRetryable(`chpasswd in ${ref} exited ${result.ExitCode}: ${output.replace(/[\x00-\x08]/g, '').trim().slice(0, 300)}`, 'ENGINE_ERROR');
+      let result = await this.execWithInput(ref, ['chpasswd'], `root:${password}\n`);
+      if (result.exitCode === 127 || /applet not found|not found/.test(result.output)) {
+        result = await this.execWithInput(ref, ['sh', '-c', 'h=$(mkpasswd -m sha512 -P 0) && [ -n "$h" ] && sed -i "s|^root:[^:]*:|root:$h:|" /etc/shadow'], `${password}\n`);
       }
+      if (result.exitCode !== 0) throw ApplicationFailure.nonRetryable(`Setting the password in ${ref} failed (exit ${result.exitCode}): ${result.output}`, 'ENGINE_ERROR');
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;
-      throw engineFailure('exec chpasswd', err);
+      throw engineFailure('exec (password)', err);
     }
   }
 
