@@ -21,6 +21,8 @@ import { statusRoutes } from './routes/status';
 import { seed001SystemRoutes } from './compat/seed001-system';
 import { seed004UserRoutes } from './compat/seed004-users';
 import { computeRoutes } from './routes/compute';
+import { seed001ComputeRoutes } from './compat/seed001-compute';
+import { seed000ComputeRoutes } from './compat/seed000-compute';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
@@ -49,7 +51,7 @@ export function createApp(deps: AppDeps): Koa {
   mount(native, nativeRoutes, { prefix: '/api/v1', authenticate, registry });
 
   const compat = new Router();
-  mount(compat, [...seed001SystemRoutes(deps), ...seed004UserRoutes(deps)], { prefix: '', authenticate, registry });
+  mount(compat, [...seed001SystemRoutes(deps), ...seed004UserRoutes(deps), ...seed001ComputeRoutes(deps), ...seed000ComputeRoutes(deps)], { prefix: '', authenticate, registry });
 
   const doc = openApiDocument(registry, VERSION);
   const plain = new Router();
