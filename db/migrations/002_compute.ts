@@ -44,7 +44,7 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('ram_mb').notNullable().defaultTo(512);
     t.integer('disk_gb').notNullable().defaultTo(10);
     t.jsonb('nics').notNullable().defaultTo('[]');
-    t.integer('owner_id').references('users.id');
+    t.integer('owner_id').references('users.id').onDelete('SET NULL'); // a permanently deleted user's instances fall to the admins
     t.string('state', 16).notNullable().defaultTo('creating');
     t.string('engine_ref', 128);
     t.string('origin', 16).notNullable().defaultTo('created');
