@@ -23,7 +23,7 @@ export function localHostStats() {
     total += all;
   });
   lastCpu = now;
-  let disk: { total: number; used: number } | null = null;
+  let disk: { total: number; used: number } | null;
   try {
     const s = fs.statfsSync('/');
     disk = { total: s.blocks * s.bsize, used: (s.blocks - s.bfree) * s.bsize };
