@@ -99,6 +99,16 @@ describe('hosts', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  it('documents the compute endpoints, native and compat', async () => {
+    const doc = (await api.call('GET', '/api/v1/openapi.json')).body;
+    for (const p of ['/api/v1/hosts', '/api/v1/hosts/{id}/status', '/api/v1/instances', '/api/v1/instances/{id}/power', '/api/v1/engines', '/api/v1/cluster/load-balancer/strategy', '/api/client/upload', '/api/server/status/{hs_name}', '/api/containers']) {
+      expect(doc.paths).toHaveProperty([p]);
+    }
+    expect(doc.paths['/api/v1/instances'].post.responses).toHaveProperty('202');
+  });
+});
+
 describe('cluster load balancer and quotas', () => {
   it('reads and sets the placement strategy', async () => {
     const admin = await api.admin();

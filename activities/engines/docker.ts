@@ -14,6 +14,8 @@ export interface DockerEndpoint {
   tlsCert?: string | null;
   tlsKey?: string | null;
   network?: string | null;
+  /** The idcflow host this endpoint belongs to: its containers are labelled with it, and a scan skips other hosts' containers on a shared engine. */
+  hostName?: string;
 }
 
 /** dockerode options for unix://, tcp:// (TLS when certificates are given), http(s):// and ssh:// endpoints. */
@@ -117,7 +119,7 @@ export class DockerDriver implements EngineDriver {
         Image: spec.image,
         ...(spec.command?.length ? { Cmd: spec.command } : {}),
         Hostname: spec.uuid.slice(0, 63),
-        Labels: { [LABELS.managed]: 'true', [LABELS.uuid]: spec.uuid, [LABELS.name]: spec.name, [LABELS.spec]: specHash(spec) },
+        Labels: { [LABELS.managed]: 'true', [LABELS.uuid]: spec.uuid, [LABELS.name]: spec.name, [LABELS.spec]: specHash(spec), ...(this.ep.hostName ? { [LABELS.host]: this.ep.hostName } : {}) },
         ...(nic?.mac ? { MacAddress: nic.mac } : {}),
         HostConfig: {
           NanoCpus: Math.round(spec.cpu * 1e9),
@@ -208,7 +210,8 @@ export class DockerDriver implements EngineDriver {
     } catch (err) {
       throw engineFailure('list', err);
     }
-    return containers.map((c) => {
+    const mine = (c: Docker.ContainerInfo) => !c.Labels?.[LABELS.host] || !this.ep.hostName || c.Labels[LABELS.host] === this.ep.hostName;
+    return containers.filter(mine).map((c) => {
       const name = (c.Names?.[0] ?? c.Id).replace(/^\//, '');
       const labels = c.Labels ?? {};
       const net = Object.values(c.NetworkSettings?.Networks ?? {})[0];

@@ -34,7 +34,7 @@ export function driverFor(host: HostRow, masterKey: Buffer): EngineDriver {
   if (info.type === 'docker') {
     driver = new DockerDriver({
       address: host.address, username: host.username, password: open(host.password_sealed), privateKey: open(host.private_key_sealed),
-      tlsKey: open(host.tls_key_sealed), tlsCa: (opts.tls_ca as string) ?? null, tlsCert: (opts.tls_cert as string) ?? null, network: (opts.network as string) ?? null,
+      tlsKey: open(host.tls_key_sealed), tlsCa: (opts.tls_ca as string) ?? null, tlsCert: (opts.tls_cert as string) ?? null, network: (opts.network as string) ?? null, hostName: host.name,
     });
   } else {
     driver = new SimulatorDriver(host.name, opts as SimulatorOptions);

@@ -80,4 +80,4 @@ export interface EngineDriver {
 }
 
 export const containerName = (uuid: string) => `idcflow-${uuid}`;
-export const LABELS = { managed: 'io.idcflow.managed', uuid: 'io.idcflow.uuid', name: 'io.idcflow.name', spec: 'io.idcflow.spec' } as const;
+export const LABELS = { managed: 'io.idcflow.managed', uuid: 'io.idcflow.uuid', name: 'io.idcflow.name', spec: 'io.idcflow.spec', host: 'io.idcflow.host' } as const;

@@ -429,7 +429,7 @@ export class ComputeService {
   async setInstancePassword(ctx: Koa.Context, principal: Principal, inst: Row, password: string) {
     if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} has no engine instance yet`);
     return this.instanceOp(ctx, principal, inst, 'instance.password', 'passwordInstanceWorkflow', { passwordSealed: seal(password, this.deps.config.masterKey) },
-      { password: '[sealed]', at: Date.now() }, `Set the OS password of instance ${inst.uuid}`);
+      { password: '[sealed]' }, `Set the OS password of instance ${inst.uuid}`);
   }
 
   async scanHost(ctx: Koa.Context, principal: Principal, host: Row) {
