@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import {
-  ENGINES, intToIpv4, ipv4ToInt, maskOf, poolRange, type EngineType, type InstanceState, type IpPool, type Nic, type PlacementStrategy, type PowerAction,
+  choosePlacement, ENGINES, intToIpv4, ipv4ToInt, maskOf, poolRange, type EngineType, type InstanceState, type IpPool, type Nic, type PlacementStrategy, type PowerAction,
 } from '../shared/compute';
 import { randomToken, seal, unseal } from '../shared/crypto';
 import type { ActivityDeps } from './deps';
@@ -159,23 +159,17 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
       const candidates = (await q).filter((h) => (h.instance_limit === 0 || h.count < h.instance_limit)
         && (!h.use_agent || (h.agent_last_seen && new Date(h.agent_last_seen).getTime() > fresh)));
       if (!candidates.length) throw fail(`No enabled host${engineType ? ` of engine ${engineType}` : ''} has room for another instance`, 'SERVICE_UNAVAILABLE', { reason: 'no_capacity' });
-      let chosen: (typeof candidates)[number];
-      if (strategy === 'least_connections') {
-        chosen = candidates.reduce((a, b) => (b.count < a.count ? b : a));
-      } else if (strategy === 'weighted') {
-        const weight = (h: { name: string; weight: number }) => Math.max(0.0001, lb.node_weights?.[h.name] ?? h.weight ?? 1);
-        chosen = candidates.reduce((a, b) => ((b.count + 1) / weight(b) < (a.count + 1) / weight(a) ? b : a));
-      } else {
-        chosen = await knex.transaction(async (trx) => {
-          await trx.raw('SELECT pg_advisory_xact_lock(7303, 0)');
-          const cursorRow = await trx('cluster_settings').where({ key: 'round_robin_cursor' }).first();
-          const last = Number((cursorRow?.value as { host_id?: number } | undefined)?.host_id ?? 0);
-          const next = candidates.find((h) => h.id > last) ?? candidates[0];
+      const chosen = await knex.transaction(async (trx) => {
+        await trx.raw('SELECT pg_advisory_xact_lock(7303, 0)');
+        const cursorRow = await trx('cluster_settings').where({ key: 'round_robin_cursor' }).first();
+        const last = Number((cursorRow?.value as { host_id?: number } | undefined)?.host_id ?? 0);
+        const next = choosePlacement(strategy, candidates, { lastHostId: last, weights: lb.node_weights ?? {} });
+        if (strategy === 'round_robin') {
           await trx('cluster_settings').insert({ key: 'round_robin_cursor', value: JSON.stringify({ host_id: next.id }) })
             .onConflict('key').merge({ value: JSON.stringify({ host_id: next.id }), updated_at: trx.fn.now() });
-          return next;
-        });
-      }
+        }
+        return next;
+      });
       return { hostId: chosen.id, hostName: chosen.name, strategy };
     },
 

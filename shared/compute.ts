@@ -79,6 +79,29 @@ export function stateAfter(action: PowerAction): InstanceState {
 export const PLACEMENT_STRATEGIES = ['round_robin', 'least_connections', 'weighted'] as const;
 export type PlacementStrategy = (typeof PLACEMENT_STRATEGIES)[number];
 
+export interface PlacementCandidate {
+  id: number;
+  name: string;
+  /** Live instances on the host now. */
+  count: number;
+  weight: number;
+}
+
+/**
+ * Seed 003's load-balancer strategies, for placing a new instance: round_robin (the next host after the last one
+ * chosen, by id), least_connections (fewest instances), weighted (fewest instances per unit of weight; node_weights
+ * by host name override the host's own weight). Ties go to the lowest id. `candidates` must be non-empty.
+ */
+export function choosePlacement<C extends PlacementCandidate>(strategy: PlacementStrategy, candidates: C[], state: { lastHostId: number; weights: Record<string, number> }): C {
+  const byId = [...candidates].sort((a, b) => a.id - b.id);
+  if (strategy === 'least_connections') return byId.reduce((a, b) => (b.count < a.count ? b : a));
+  if (strategy === 'weighted') {
+    const weight = (h: C) => Math.max(0.0001, state.weights[h.name] ?? h.weight ?? 1);
+    return byId.reduce((a, b) => ((b.count + 1) / weight(b) < (a.count + 1) / weight(a) ? b : a));
+  }
+  return byId.find((h) => h.id > state.lastHostId) ?? byId[0];
+}
+
 export interface Nic {
   name: string;
   net_mode?: string;
