@@ -84,7 +84,7 @@ async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
 
 export function createComputeActivities({ knex, config }: ActivityDeps) {
   const hostRow = async (hostId: number): Promise<HostRow & Record<string, unknown>> => {
-    const host = await knex('hosts').where({ id: hostId }).first();
+    const host = await knex('hosts').where({ id: hostId }).whereNull('deleted_at').first();
     if (!host) throw fail(`host ${hostId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'host', id: String(hostId) });
     return host;
   };
@@ -151,7 +151,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
       const lb = (setting?.value ?? {}) as { strategy?: PlacementStrategy; node_weights?: Record<string, number> };
       const strategy = lb.strategy ?? 'round_robin';
       const enabledEngines = Object.values(ENGINES).filter((e) => e.enabled).map((e) => e.type);
-      const q = knex('hosts as h').where('h.enabled', true).whereIn('h.engine_type', engineType ? [engineType] : enabledEngines)
+      const q = knex('hosts as h').where('h.enabled', true).whereNull('h.deleted_at').whereIn('h.engine_type', engineType ? [engineType] : enabledEngines)
         .select('h.id', 'h.name', 'h.engine_type', 'h.instance_limit', 'h.weight', 'h.use_agent', 'h.agent_last_seen',
           knex.raw('(SELECT COUNT(*)::int FROM instances i WHERE i.host_id = h.id AND i.deleted_at IS NULL) AS count'))
         .orderBy('h.id');

@@ -82,6 +82,18 @@ describeDocker('docker engine (Podman Docker API)', () => {
     expect(await api.deps.knex('instances').where({ uuid })).toEqual([]);
   });
 
+  it('an unreachable engine answers reads with SERVICE_UNAVAILABLE quickly, and a create fails and leaves nothing', async () => {
+    const host = await addHost(api, { engine_type: 'docker', address: 'unix:///nonexistent/docker.sock' });
+    const t0 = Date.now();
+    const res = await api.call('GET', `/api/v1/hosts/${host.id}/status`, { token: await api.admin() });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/ENOENT|connect/) });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const { op } = await createInstance(api, await api.admin(), { host_id: host.id, image });
+    expect(op.status).toBe('failed');
+    expect(await api.deps.knex('instances').where({ host_id: host.id })).toEqual([]);
+  });
+
   it('an image that is not on the host fails cleanly', async () => {
     const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });
     const { op } = await createInstance(api, await api.admin(), { host_id: host.id, image: 'localhost/not-there:1' });

@@ -74,6 +74,21 @@ describe('instance lifecycle on the simulator', () => {
     expectError(await api.call('GET', `/api/v1/instances/${inst.id}`, { token: u.token }), 404, 'RESOURCE_NOT_FOUND');
     expect((await api.call('GET', `/api/v1/users/${u.id}/quota`, { token: u.token })).body.data.used).toEqual({ cpu: 0, ram_mb: 0, disk_gb: 0, instances: 0 });
     expect(await api.deps.knex('ip_allocations').where({ host_id: host.id })).toEqual([]);
+
+    // A host whose only instances are deleted can go; the deleted instances keep their history.
+    const admin = await api.admin();
+    expect((await api.call('DELETE', `/api/v1/hosts/${host.id}`, { token: admin })).body.data).toMatchObject({ deleted: true });
+    expectError(await api.call('GET', `/api/v1/hosts/${host.id}`, { token: admin }), 404, 'RESOURCE_NOT_FOUND');
+    expect((await api.call('GET', `/api/v1/hosts?search=${host.name}`, { token: admin })).body.data.hosts).toEqual([]);
+    expect(await api.deps.knex('instances').where({ uuid }).first()).toMatchObject({ state: 'deleted' });
+    const again = await api.call('POST', '/api/v1/hosts', { token: admin, body: { name: host.name, address: 'local', engine_type: 'simulator' } });
+    expect(again.status).toBe(201);
+  });
+
+  it('a host with instances cannot be deleted', async () => {
+    const host = await addHost(api, {});
+    await createInstance(api, await api.admin(), { host_id: host.id });
+    expectError(await api.call('DELETE', `/api/v1/hosts/${host.id}`, { token: await api.admin() }), 409, 'CONFLICT');
   });
 
   it('answers 409 for a second operation on the same instance while one runs', async () => {

@@ -29,8 +29,8 @@ type EngineCalls = Pick<ComputeActivities, 'engineCreate' | 'engineUpdate' | 'en
  * The engine calls for a host: on the main worker, or on the host's agent (task queue host:<name>). An agent that has not
  * heartbeaten recently, or does not pick the task up within the bound, fails the call with SERVICE_UNAVAILABLE.
  */
-export function engineFor(route: HostRoute, agentWaitSeconds: number): EngineCalls {
-  if (!route.useAgent) return mainEngine;
+export function engineFor(route: HostRoute, agentWaitSeconds: number, options: ActivityOptions = engineOptions): EngineCalls {
+  if (!route.useAgent) return options === engineOptions ? mainEngine : proxyActivities<ComputeActivities>(options);
   const offline = () => ApplicationFailure.nonRetryable(
     `The agent of host ${route.name} is offline (task queue ${hostTaskQueue(route.name)}; last heartbeat ${route.agentLastSeen ?? 'never'}); nothing was sent to the host`,
     'SERVICE_UNAVAILABLE', { host: route.name, last_heartbeat: route.agentLastSeen, waited_seconds: agentWaitSeconds },
@@ -38,7 +38,7 @@ export function engineFor(route: HostRoute, agentWaitSeconds: number): EngineCal
   if (!route.agentOnline) {
     return new Proxy({} as EngineCalls, { get: () => async () => { throw offline(); } });
   }
-  const remote = proxyActivities<ComputeActivities>({ ...engineOptions, taskQueue: hostTaskQueue(route.name), scheduleToStartTimeout: `${agentWaitSeconds}s` });
+  const remote = proxyActivities<ComputeActivities>({ ...options, taskQueue: hostTaskQueue(route.name), scheduleToStartTimeout: `${agentWaitSeconds}s` });
   return new Proxy({} as EngineCalls, {
     get: (_t, name: string) => async (args: unknown) => {
       try {
@@ -208,10 +208,13 @@ export interface EngineReadInput extends ComputeBounds {
   ref?: string;
 }
 
+/** Reads answer an API request: two quick attempts, then the caller hears the engine is unavailable. */
+const readOptions: ActivityOptions = { ...engineOptions, startToCloseTimeout: '15s', heartbeatTimeout: '10s', retry: { ...engineOptions.retry, maximumAttempts: 2, initialInterval: '500ms' } };
+
 /** A read from an engine for the API (host status, instance status/stats, console): no operation, one bounded call. */
 export async function engineReadWorkflow(input: EngineReadInput): Promise<unknown> {
   const route = await db.computeHostRoute({ hostId: input.hostId });
-  const engine = engineFor(route, input.agentWaitSeconds);
+  const engine = engineFor(route, input.agentWaitSeconds, readOptions);
   switch (input.kind) {
     case 'host_stats': {
       const stats = await engine.engineHostStats({ hostId: input.hostId });

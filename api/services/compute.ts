@@ -198,7 +198,7 @@ export class ComputeService {
   }
 
   private hostQuery() {
-    return this.knex('hosts as h').select('h.*', this.knex.raw('(SELECT COUNT(*)::int FROM instances i WHERE i.host_id = h.id AND i.deleted_at IS NULL) AS instance_count'));
+    return this.knex('hosts as h').whereNull('h.deleted_at').select('h.*', this.knex.raw('(SELECT COUNT(*)::int FROM instances i WHERE i.host_id = h.id AND i.deleted_at IS NULL) AS instance_count'));
   }
 
   async listHosts(principal: Principal, q: { page: number; size: number; search?: string; engine_type?: string; enabled?: boolean }) {
@@ -271,7 +271,7 @@ export class ComputeService {
     await this.knex.transaction(async (trx) => {
       await trx('ip_allocations').where({ host_id: id }).delete();
       const left = await trx('instances').where({ host_id: id }).first('id');
-      if (left) await trx('hosts').where({ id }).update({ enabled: false, name: `${host.name}~deleted~${id}`, updated_at: trx.fn.now() });
+      if (left) await trx('hosts').where({ id }).update({ enabled: false, name: `${host.name}~deleted~${id}`, deleted_at: trx.fn.now(), updated_at: trx.fn.now() });
       else await trx('hosts').where({ id }).delete();
     });
     await audit(this.knex, ctx, principal, { module: 'compute', action: 'host_delete', message: `Host ${host.name} deleted`, resourceType: 'host', resourceId: id });

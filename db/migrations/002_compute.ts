@@ -30,6 +30,8 @@ export async function up(knex: Knex): Promise<void> {
     t.jsonb('status');
     t.timestamp('status_at', { useTz: true });
     t.timestamps(true, true);
+    /** Set when a host that deleted instances still point at is removed (the row stays for their history). */
+    t.timestamp('deleted_at', { useTz: true });
   });
 
   await knex.schema.createTable('instances', (t) => {
