@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import Docker from 'dockerode';
+import { freePort } from '../workers/embedded-services';
 import { startTestApi, type TestApi } from './support/api';
 import { addHost, createInstance, finished, uniq } from './support/compute';
 import { podmanForTests } from './support/podman';
@@ -92,6 +94,25 @@ describeDocker('docker engine (Podman Docker API)', () => {
     const { op } = await createInstance(api, await api.admin(), { host_id: host.id, image });
     expect(op.status).toBe('failed');
     expect(await api.deps.knex('instances').where({ host_id: host.id })).toEqual([]);
+  });
+
+  it('drives an engine over tcp:// too (Podman\'s API on a loopback port)', async () => {
+    const port = await freePort();
+    const svc = spawn('podman', ['system', 'service', '--time=0', `tcp://127.0.0.1:${port}`], { env: { ...process.env, CONTAINERS_CONF: process.env.IDCFLOW_TEST_CONTAINERS_CONF }, stdio: 'ignore' });
+    try {
+      const tcp = new Docker({ host: '127.0.0.1', port, protocol: 'http' });
+      for (let i = 0; i < 50; i++) { if (await tcp.ping().then(() => true, () => false)) break; await new Promise((r) => setTimeout(r, 100)); }
+      const host = await addHost(api, { engine_type: 'docker', address: `tcp://127.0.0.1:${port}` });
+      const uuid = uniq('tcp');
+      const { op } = await createInstance(api, await api.admin(), { uuid, host_id: host.id, image, command: ['sleep', '600'] });
+      expect(op).toMatchObject({ status: 'succeeded', result: { state: 'running' } });
+      expect((await containersOf(uuid))[0].State).toBe('running');
+      const id = (await api.deps.knex('instances').where({ uuid }).first()).id;
+      expect((await finished(api, await api.admin(), await api.call('DELETE', `/api/v1/instances/${id}`, { token: await api.admin() }))).status).toBe('succeeded');
+      expect(await containersOf(uuid)).toEqual([]);
+    } finally {
+      svc.kill('SIGTERM');
+    }
   });
 
   it('an image that is not on the host fails cleanly', async () => {

@@ -1,3 +1,4 @@
+import { dockerOptions } from '../activities/engines/docker';
 import { choosePlacement, intToIpv4, ipv4ToInt, maskOf, poolRange, resolveEngineType, stateAfter } from '../shared/compute';
 
 /** The pure rules behind placement, pools and engine names (the HTTP tests exercise them end to end). */
@@ -46,5 +47,16 @@ describe('engine names and power states', () => {
   });
   it('maps power actions to the state they lead to', () => {
     expect([stateAfter('shutdown'), stateAfter('pause'), stateAfter('hard_reset')]).toEqual(['stopped', 'suspended', 'running']);
+  });
+});
+
+describe('docker endpoints', () => {
+  it('maps unix, tcp, tcp+TLS and ssh addresses to dockerode options, with the unsealed secrets', () => {
+    expect(dockerOptions({ address: 'unix:///run/podman/podman.sock' })).toEqual({ socketPath: '/run/podman/podman.sock' });
+    expect(dockerOptions({ address: '/var/run/docker.sock' })).toEqual({ socketPath: '/var/run/docker.sock' });
+    expect(dockerOptions({ address: '203.0.113.5' })).toEqual({ protocol: 'http', host: '203.0.113.5', port: 2375 });
+    expect(dockerOptions({ address: 'tcp://203.0.113.5:2376', tlsCa: 'CA', tlsCert: 'CERT', tlsKey: 'KEY' })).toEqual({ protocol: 'https', host: '203.0.113.5', port: 2376, ca: 'CA', cert: 'CERT', key: 'KEY' });
+    expect(dockerOptions({ address: 'ssh://ops@203.0.113.5:2222', password: 'pw' })).toMatchObject({ protocol: 'ssh', host: '203.0.113.5', port: 2222, username: 'ops', sshOptions: { password: 'pw' } });
+    expect(dockerOptions({ address: 'ssh://203.0.113.5', username: 'root', privateKey: 'PEM' })).toMatchObject({ port: 22, username: 'root', sshOptions: { privateKey: 'PEM' } });
   });
 });

@@ -31,7 +31,7 @@ export default async function globalSetup() {
   // A Docker Engine API (Podman's) for the docker driver's tests; without root or podman they skip, saying why.
   const podman = await startPodman(path.join(dir, 'podman'));
   if ('skip' in podman) process.env.IDCFLOW_TEST_DOCKER_SKIP = podman.skip;
-  else Object.assign(process.env, { IDCFLOW_TEST_DOCKER_SOCKET: podman.socketPath, IDCFLOW_TEST_DOCKER_IMAGE: podman.image });
+  else Object.assign(process.env, { IDCFLOW_TEST_DOCKER_SOCKET: podman.socketPath, IDCFLOW_TEST_DOCKER_IMAGE: podman.image, IDCFLOW_TEST_CONTAINERS_CONF: podman.env.CONTAINERS_CONF });
   const worker = await spawnWorker('idcflow-test');
   globalThis.__idcflowTest = { services, worker, dir, podman: 'skip' in podman ? undefined : podman };
 }
