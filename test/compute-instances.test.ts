@@ -134,6 +134,23 @@ describe('sagas, quotas and placement', () => {
     expect(scan.result).toMatchObject({ found: 0, imported: [] });
   });
 
+  it('a failed resize or delete is undone: the recorded sizes and state come back', async () => {
+    const admin = await api.admin();
+    const host = await addHost(api, {});
+    const { op } = await createInstance(api, admin, { host_id: host.id, cpu: 1 });
+    const id = (await api.deps.knex('instances').where({ uuid: op.resource.id }).first()).id;
+    // The engine starts refusing updates and deletes (simulator failure injection).
+    await api.call('PUT', `/api/v1/hosts/${host.id}`, { token: admin, body: { options: { fail_actions: ['update', 'delete'] } } });
+    const resize = await finished(api, admin, await api.call('PUT', `/api/v1/instances/${id}`, { token: admin, body: { cpu: 4 } }));
+    expect(resize).toMatchObject({ status: 'failed', error: { code: 'ENGINE_ERROR' } });
+    expect((await api.call('GET', `/api/v1/instances/${id}`, { token: admin })).body.data).toMatchObject({ cpu: 1, state: 'running' });
+    const del = await finished(api, admin, await api.call('DELETE', `/api/v1/instances/${id}`, { token: admin }));
+    expect(del).toMatchObject({ status: 'failed', error: { code: 'ENGINE_ERROR' } });
+    const steps = (await api.call('GET', `/api/v1/operations/${del.id}/events`, { token: admin })).body.data.events.map((e: { step: string }) => e.step);
+    expect(steps).toContain('undo:mark');
+    expect((await api.call('GET', `/api/v1/instances/${id}`, { token: admin })).body.data).toMatchObject({ state: 'running' });
+  });
+
   it('a canceled create is undone too', async () => {
     const host = await addHost(api, { options: { latency_ms: 2000 } });
     const u = await api.createUser('user');
