@@ -3,6 +3,7 @@ import { createMailActivities } from './mail';
 import { createOperationActivities } from './operations';
 import { createUserActivities } from './users';
 import { createDbsyncActivities } from './dbsync/activities';
+import { createComputeActivities } from './compute';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -10,5 +11,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createUserActivities(deps),
     ...createMailActivities(deps),
     ...createDbsyncActivities(deps),
+    ...createComputeActivities(deps),
   };
 }

@@ -34,6 +34,17 @@ export const USER_EXPORTERS: UserExporter[] = [
         .select('id', 'type', 'status', 'resource_type', 'resource_id', 'resource_name', 'params', 'result', 'error', 'created_at', 'finished_at'),
   },
   {
+    // Compute: the user's instances (sealed passwords and agent tokens stay out of backups) and their quota.
+    file: 'instances.json',
+    collect: (knex, userId) =>
+      knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').where('i.owner_id', userId).orderBy('i.id')
+        .select('i.id', 'i.uuid', 'i.name', 'h.name as host', 'i.os_name', 'i.image', 'i.cpu', 'i.ram_mb', 'i.disk_gb', 'i.nics', 'i.state', 'i.origin', 'i.usage', 'i.created_at', 'i.updated_at', 'i.deleted_at'),
+  },
+  {
+    file: 'compute_quota.json',
+    collect: (knex, userId) => knex('user_quotas').where({ user_id: userId }).first('cpu', 'ram_mb', 'disk_gb', 'instances', 'updated_at'),
+  },
+  {
     file: 'audit_log.json',
     collect: (knex, userId) => knex('audit_log').where({ user_id: userId }).orderBy('id').select('at', 'level', 'module', 'action', 'message', 'ip_address', 'resource_type', 'resource_id'),
   },

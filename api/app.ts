@@ -22,6 +22,9 @@ import { seed001SystemRoutes } from './compat/seed001-system';
 import { seed004UserRoutes } from './compat/seed004-users';
 import { dbsyncRoutes } from './routes/dbsync';
 import { seed002Routes } from './compat/seed002';
+import { computeRoutes } from './routes/compute';
+import { seed001ComputeRoutes } from './compat/seed001-compute';
+import { seed000ComputeRoutes } from './compat/seed000-compute';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
@@ -46,11 +49,12 @@ export function createApp(deps: AppDeps): Koa {
   const nativeRoutes: AnyRoute[] = [
     ...authRoutes(deps), ...userRoutes(deps), ...tokenRoutes(deps), ...operationRoutes(deps), ...statusRoutes(deps),
     ...dbsyncRoutes(deps),
+    ...computeRoutes(deps),
   ];
   mount(native, nativeRoutes, { prefix: '/api/v1', authenticate, registry });
 
   const compat = new Router();
-  mount(compat, [...seed001SystemRoutes(deps), ...seed004UserRoutes(deps), ...seed002Routes(deps)], { prefix: '', authenticate, registry });
+  mount(compat, [...seed001SystemRoutes(deps), ...seed004UserRoutes(deps), ...seed002Routes(deps), ...seed001ComputeRoutes(deps), ...seed000ComputeRoutes(deps)], { prefix: '', authenticate, registry });
 
   const doc = openApiDocument(registry, VERSION);
   const plain = new Router();

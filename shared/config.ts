@@ -36,6 +36,15 @@ const envSchema = z.object({
   TEMPORAL_CLI_PATH: z.string().optional(),
   IDCFLOW_DBSYNC_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
   IDCFLOW_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
+  IDCFLOW_QUOTA_CPU: z.coerce.number().int().min(0).default(16),
+  IDCFLOW_QUOTA_RAM_MB: z.coerce.number().int().min(0).default(32768),
+  IDCFLOW_QUOTA_DISK_GB: z.coerce.number().int().min(0).default(500),
+  IDCFLOW_QUOTA_INSTANCES: z.coerce.number().int().min(0).default(10),
+  IDCFLOW_AGENT_HOST: z.string().optional(),
+  IDCFLOW_AGENT_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
+  IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60),
+  IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10),
+  IDCFLOW_INSTANCE_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -72,6 +81,15 @@ export interface Config {
   temporalCliPath?: string;
   /** Database account sync: instances synced at once per session, and the connect timeout per server. */
   dbsync: { concurrency: number; connectTimeoutMs: number };
+  /** Compute: default per-user quota (a user_quotas row overrides it), host agents, and the bounded waits of instance operations. */
+  compute: {
+    defaultQuota: { cpu: number; ram_mb: number; disk_gb: number; instances: number };
+    agentHost?: string;
+    agentWaitSeconds: number;
+    agentOfflineSeconds: number;
+    agentHeartbeatSeconds: number;
+    instanceWaitSeconds: number;
+  };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -138,6 +156,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     ),
     temporalCliPath: e.TEMPORAL_CLI_PATH,
     dbsync: { concurrency: e.IDCFLOW_DBSYNC_CONCURRENCY, connectTimeoutMs: e.IDCFLOW_DB_CONNECT_TIMEOUT_MS },
+    compute: {
+      defaultQuota: { cpu: e.IDCFLOW_QUOTA_CPU, ram_mb: e.IDCFLOW_QUOTA_RAM_MB, disk_gb: e.IDCFLOW_QUOTA_DISK_GB, instances: e.IDCFLOW_QUOTA_INSTANCES },
+      agentHost: e.IDCFLOW_AGENT_HOST,
+      agentWaitSeconds: e.IDCFLOW_AGENT_WAIT_SECONDS,
+      agentOfflineSeconds: e.IDCFLOW_AGENT_OFFLINE_SECONDS,
+      agentHeartbeatSeconds: e.IDCFLOW_AGENT_HEARTBEAT_SECONDS,
+      instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

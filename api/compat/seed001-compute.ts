@@ -1,0 +1,244 @@
+import type Koa from 'koa';
+import { z } from 'zod';
+import type { AppDeps } from '../deps';
+import { Reply, route } from '../http/route';
+import { OperationService } from '../services/operations';
+import { ComputeService, createHostBody, ipPoolSchema, passwordBody, powerBody, updateHostBody, usageReport } from '../services/compute';
+import { isAdmin, type Principal } from '../auth/principal';
+import { notFound, validationError } from '../../shared/errors';
+import { POWER_ACTIONS, type Nic } from '../../shared/compute';
+import { ENGINES } from '../../shared/compute';
+
+type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Seed 001's host fields (OpenIDCS names), translated to the native ones. */
+const seedHostFields = {
+  server_addr: z.string().min(1).max(255),
+  server_user: z.string().max(64).nullish(),
+  server_pass: z.string().max(1024).nullish(),
+  server_key: z.string().max(16384).nullish(),
+  engine_type: z.string().min(1).max(32),
+  system_path: z.string().max(255).nullish(),
+  images_path: z.string().max(255).nullish(),
+  launch_path: z.string().max(255).nullish(),
+  ports_start: z.number().int().min(1).max(65535).nullish(),
+  ports_close: z.number().int().min(1).max(65535).nullish(),
+  public_addr: z.array(z.string().max(255)).max(64).optional(),
+  ipaddr_pool: z.array(ipPoolSchema).max(32).optional(),
+  plans: z.array(z.record(z.string(), z.unknown())).max(64).optional(),
+  limits_nums: z.number().int().min(0).optional(),
+  options: z.record(z.string(), z.unknown()).optional(),
+  use_agent: z.boolean().optional(),
+};
+const seedHostBody = z.object({ server_name: z.string().min(1).max(64), ...seedHostFields });
+const seedHostUpdate = z.object({ ...seedHostFields, server_addr: seedHostFields.server_addr.optional(), engine_type: seedHostFields.engine_type.optional() });
+
+function nativeHost(b: Partial<z.infer<typeof seedHostBody>>) {
+  return {
+    name: b.server_name, address: b.server_addr, username: b.server_user, password: b.server_pass, private_key: b.server_key, engine_type: b.engine_type,
+    system_path: b.system_path, images_path: b.images_path, launch_path: b.launch_path, nat_port_start: b.ports_start, nat_port_end: b.ports_close,
+    public_addresses: b.public_addr, ip_pools: b.ipaddr_pool, plans: b.plans, instance_limit: b.limits_nums, options: b.options, use_agent: b.use_agent,
+  };
+}
+
+/** Parses with the native schema; errors name the seed's fields. */
+function parseNative<T extends z.ZodType>(schema: T, value: Record<string, unknown>): z.output<T> {
+  const seedName: Record<string, string> = { name: 'server_name', address: 'server_addr', engine_type: 'engine_type', nat_port_start: 'ports_start', nat_port_end: 'ports_close', instance_limit: 'limits_nums', ip_pools: 'ipaddr_pool', public_addresses: 'public_addr' };
+  const result = schema.safeParse(Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)));
+  if (result.success) return result.data;
+  throw validationError(result.error.issues.map((i) => {
+    const [head, ...rest] = i.path.map(String);
+    return { field: [seedName[head] ?? head, ...rest].join('.') || 'body', message: i.message };
+  }));
+}
+
+export function seedHost(h: ReturnType<ComputeService['presentHost']>) {
+  const full = h as Record<string, unknown>;
+  return {
+    server_name: h.name, engine_type: h.engine_type, enabled: h.enabled, server_addr: full.address, server_user: full.username,
+    has_server_pass: full.has_password, system_path: full.system_path, images_path: full.images_path, launch_path: full.launch_path,
+    ports_start: full.nat_port_start, ports_close: full.nat_port_end, public_addr: h.public_addresses, ipaddr_pool: full.ip_pools, plans: h.plans,
+    limits_nums: h.instance_limit, vm_count: h.instances, agent: h.agent, status: h.status, status_at: h.status_at, id: h.id,
+  };
+}
+
+export function seedVm(i: ReturnType<ComputeService['presentInstance']>) {
+  const nicAll: Record<string, unknown> = {};
+  for (const n of i.nics as unknown as Nic[]) {
+    nicAll[n.name ?? 'eth0'] = { net_mode: n.net_mode ?? null, mac_addr: n.mac ?? null, ip4_addr: n.ip4 ?? null, ip6_addr: n.ip6 ?? null, gateway: n.gateway ?? null, netmask: n.mask ?? null, dns: n.dns ?? [] };
+  }
+  return {
+    vm_uuid: i.uuid, vm_name: i.name, os_name: i.os_name ?? i.image, image: i.image, cpu_num: i.cpu, ram_num: i.ram_mb, hdd_num: i.disk_gb, nic_all: nicAll,
+    owners: i.owners, status: i.state, server_name: i.host.name, id: i.id, usage: i.usage, usage_at: i.usage_at, origin: i.origin,
+  };
+}
+
+const nicSeed = z.object({
+  net_mode: z.string().max(32).optional(), ip4_addr: z.string().max(64).optional(), ip6_addr: z.string().max(64).optional(), mac_addr: z.string().max(32).optional(),
+  gateway: z.string().max(64).optional(), netmask: z.string().max(64).optional(), dns: z.array(z.string()).optional(),
+});
+const vmCreate = z.object({
+  vm_uuid: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, dot, dash and underscore').optional(),
+  vm_name: z.string().min(1).max(128),
+  os_name: z.string().max(255).optional(),
+  image: z.string().max(255).optional(),
+  command: z.array(z.string()).optional(),
+  cpu_num: z.number().int().min(1).max(256).default(1),
+  ram_num: z.number().int().min(16).max(4194304).default(512),
+  hdd_num: z.number().int().min(0).max(65536).default(10),
+  nic_all: z.record(z.string().max(32), nicSeed).optional(),
+  os_pass: z.string().min(6).max(128).optional(),
+});
+const vmUpdate = z.object({
+  vm_name: z.string().min(1).max(128).optional(), os_name: z.string().max(255).optional(), image: z.string().max(255).optional(),
+  cpu_num: z.number().int().min(1).max(256).optional(), ram_num: z.number().int().min(16).max(4194304).optional(), hdd_num: z.number().int().min(0).max(65536).optional(),
+}).refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one field to change');
+
+const hsParams = z.object({ hs_name: z.string().min(1).max(64) });
+const vmParams = hsParams.extend({ vm_uuid: z.string().min(1).max(64) });
+
+/** Seed 001 (OpenIDCS) host and VM routes over the compute service: translation only. */
+export function seed001ComputeRoutes(deps: AppDeps) {
+  const operations = new OperationService(deps);
+  const compute = new ComputeService(deps, operations);
+  const tags = ['compat: seed 001 OpenIDCS'];
+  const common = { tags, surface: 'seed001' as const };
+  const vmOf = async (principal: Principal, hs: string, uuid: string) => {
+    const host = await compute.hostByName(hs);
+    return compute.instanceByUuid(principal, uuid, host.id);
+  };
+  const vmView = async (principal: Principal, row: Row) => seedVm(compute.presentInstance(await compute.instanceRow(principal, row.id)));
+  const wait = (ctx: Koa.Context, principal: Principal, started: Parameters<OperationService['respond']>[2], present: (r: Record<string, unknown>) => Record<string, unknown>, msg: string) =>
+    operations.respond(ctx, principal, started, present, msg);
+
+  return [
+    route({
+      ...common, method: 'get', path: '/api/system/engine', permission: 'view', summary: 'Engine types: enabled, platform, arch, is_remote, options, messages',
+      handler: async () => Object.fromEntries(Object.values(ENGINES).map((e) => [e.type, { name: e.name, enabled: e.enabled, platform: e.platform, arch: e.arch, is_remote: e.is_remote, options: e.options, messages: e.reason ? [...e.messages, e.reason] : e.messages, aliases: e.aliases }])),
+    }),
+    route({
+      ...common, method: 'get', path: '/api/server/detail', permission: 'view', summary: 'All hosts',
+      handler: async ({ principal }) => (await compute.listHosts(principal, { page: 1, size: 1000 })).hosts.map(seedHost),
+    }),
+    route({
+      ...common, method: 'get', path: '/api/server/detail/:hs_name', permission: 'view', summary: 'One host', params: hsParams,
+      handler: async ({ principal, params }) => seedHost(compute.presentHost(await compute.hostByName(params.hs_name), isAdmin(principal))),
+    }),
+    route({
+      ...common, method: 'post', path: '/api/server/create', permission: 'admin', summary: 'Add a host (server_pass is sealed, never returned)', body: seedHostBody,
+      handler: async ({ ctx, principal, body }) => seedHost(await compute.createHost(ctx, principal, parseNative(createHostBody, nativeHost(body)))),
+    }),
+    route({
+      ...common, method: 'put', path: '/api/server/update/:hs_name', permission: 'admin', summary: 'Change a host', params: hsParams, body: seedHostUpdate,
+      handler: async ({ ctx, principal, params, body }) => {
+        const host = await compute.hostByName(params.hs_name);
+        return seedHost(await compute.updateHost(ctx, principal, host.id, parseNative(updateHostBody, { ...nativeHost(body), name: undefined })));
+      },
+    }),
+    route({
+      ...common, method: 'delete', path: '/api/server/delete/:hs_name', permission: 'admin', summary: 'Delete a host without instances', params: hsParams,
+      handler: async ({ ctx, principal, params }) => compute.deleteHost(ctx, principal, (await compute.hostByName(params.hs_name)).id),
+    }),
+    route({
+      ...common, method: 'post', path: '/api/server/powers/:hs_name', permission: 'admin', summary: 'Enable or disable a host', params: hsParams,
+      body: z.object({ action: z.enum(['enable', 'disable']) }),
+      handler: async ({ ctx, principal, params, body }) => seedHost(await compute.setHostEnabled(ctx, principal, (await compute.hostByName(params.hs_name)).id, body.action === 'enable')),
+    }),
+    route({
+      ...common, method: 'get', path: '/api/server/status/:hs_name', permission: 'view',
+      summary: 'Host status. Seed 001: by host name (CPU, memory, disk); seed 000: by numeric server id ({server_id, status}). A host name wins.',
+      params: hsParams,
+      handler: async ({ ctx, principal, params }) => {
+        const byName = await deps.knex('hosts').where({ name: params.hs_name }).whereNull('deleted_at').first('id');
+        if (byName) {
+          if (!isAdmin(principal)) throw notFound('host', params.hs_name);
+          return compute.hostStatus(byName.id);
+        }
+        if (!/^\d+$/.test(params.hs_name)) throw notFound('host', params.hs_name);
+        ctx.state.surface = 'seed000';
+        const host = compute.presentHost(await compute.hostRow(Number(params.hs_name)), false);
+        const status = !host.enabled ? 'disabled' : host.use_agent && !host.agent.online ? 'offline' : 'online';
+        return new Reply({ server_id: host.id, server_name: host.name, status }, { raw: true });
+      },
+    }),
+    route({
+      ...common, method: 'get', path: '/api/client/detail/:hs_name', permission: 'view', summary: 'VMs on a host (yours; an admin sees all)', params: hsParams,
+      handler: async ({ principal, params }) => {
+        const host = await compute.hostByName(params.hs_name);
+        return (await compute.listInstances(principal, { host_id: host.id, page: 1, size: 100 })).instances.map(seedVm);
+      },
+    }),
+    route({
+      ...common, method: 'get', path: '/api/client/detail/:hs_name/:vm_uuid', permission: 'view', summary: 'One VM', params: vmParams,
+      handler: async ({ principal, params }) => vmView(principal, await vmOf(principal, params.hs_name, params.vm_uuid)),
+    }),
+    route({
+      ...common, method: 'post', path: '/api/client/create/:hs_name', permission: 'create', startsOperation: true,
+      summary: 'Create a VM on a host; waits for the operation (bounded) like the original answered', params: hsParams, body: vmCreate,
+      handler: async ({ ctx, principal, params, body }) => {
+        const host = await compute.hostByName(params.hs_name);
+        const nics = Object.entries(body.nic_all ?? {}).map(([name, n]) => ({ name, net_mode: n.net_mode, ip4: n.ip4_addr ?? null, ip6: n.ip6_addr ?? null, mac: n.mac_addr ?? null, gateway: n.gateway ?? null, mask: n.netmask ?? null, dns: n.dns }));
+        for (const [i, n] of nics.entries()) {
+          if (n.mac && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(n.mac)) throw validationError([{ field: `nic_all.${nics[i].name}.mac_addr`, message: 'must be a MAC address' }]);
+          if (n.ip4 && !/^(\d{1,3}\.){3}\d{1,3}$/.test(n.ip4)) throw validationError([{ field: `nic_all.${nics[i].name}.ip4_addr`, message: 'must be an IPv4 address' }]);
+        }
+        const started = await compute.createInstance(ctx, principal, {
+          uuid: body.vm_uuid, name: body.vm_name, os_name: body.os_name, image: body.image, command: body.command, cpu: body.cpu_num, ram_mb: body.ram_num, disk_gb: body.hdd_num,
+          nics: nics.map((n) => ({ ...n, name: n.name })), password: body.os_pass,
+        }, host.id);
+        return wait(ctx, principal, started, (r) => ({ vm_uuid: r.uuid, vm_name: r.name, status: r.state, server_name: r.host }), '虚拟机创建成功');
+      },
+    }),
+    route({
+      ...common, method: 'put', path: '/api/client/update/:hs_name/:vm_uuid', permission: 'update', startsOperation: true, summary: 'Change a VM (name, os, cpu, ram, disk)',
+      params: vmParams, body: vmUpdate,
+      handler: async ({ ctx, principal, params, body }) => {
+        const vm = await vmOf(principal, params.hs_name, params.vm_uuid);
+        const started = await compute.updateInstance(ctx, principal, vm, { name: body.vm_name, os_name: body.os_name, image: body.image, cpu: body.cpu_num, ram_mb: body.ram_num, disk_gb: body.hdd_num });
+        return wait(ctx, principal, started, (r) => ({ vm_uuid: r.uuid, vm_name: r.name, status: r.state }), '虚拟机修改成功');
+      },
+    }),
+    route({
+      ...common, method: 'delete', path: '/api/client/delete/:hs_name/:vm_uuid', permission: 'delete', startsOperation: true, summary: 'Delete a VM', params: vmParams,
+      handler: async ({ ctx, principal, params }) => {
+        const started = await compute.deleteInstance(ctx, principal, await vmOf(principal, params.hs_name, params.vm_uuid));
+        return wait(ctx, principal, started, (r) => ({ vm_uuid: r.uuid, deleted: true, released_ips: r.released_ips }), '虚拟机删除成功');
+      },
+    }),
+    route({
+      ...common, method: 'post', path: '/api/client/powers/:hs_name/:vm_uuid', permission: 'update', startsOperation: true,
+      summary: `Power: ${POWER_ACTIONS.join(', ')}`, params: vmParams, body: powerBody,
+      handler: async ({ ctx, principal, params, body }) => {
+        const started = await compute.powerInstance(ctx, principal, await vmOf(principal, params.hs_name, params.vm_uuid), body.action);
+        return wait(ctx, principal, started, (r) => ({ vm_uuid: r.uuid, action: r.action, status: r.state }), '电源操作成功');
+      },
+    }),
+    route({
+      ...common, method: 'get', path: '/api/client/remote/:hs_name/:vm_uuid', permission: 'update', summary: 'Console URL (engines without one answer 400)', params: vmParams,
+      handler: async ({ principal, params }) => compute.console(await vmOf(principal, params.hs_name, params.vm_uuid)),
+    }),
+    route({
+      ...common, method: 'post', path: '/api/client/password/:hs_name/:vm_uuid', permission: 'update', startsOperation: true, summary: 'Set the OS password', params: vmParams, body: passwordBody,
+      handler: async ({ ctx, principal, params, body }) => {
+        const started = await compute.setInstancePassword(ctx, principal, await vmOf(principal, params.hs_name, params.vm_uuid), body.password);
+        return wait(ctx, principal, started, (r) => ({ vm_uuid: r.uuid, password_changed: true }), '密码修改成功');
+      },
+    }),
+    route({
+      ...common, method: 'get', path: '/api/client/status/:hs_name/:vm_uuid', permission: 'view', summary: 'Live VM status', params: vmParams,
+      handler: async ({ principal, params }) => compute.instanceStatus(await vmOf(principal, params.hs_name, params.vm_uuid)),
+    }),
+    route({
+      ...common, method: 'post', path: '/api/client/scaner/:hs_name', permission: 'admin', startsOperation: true, summary: 'Scan a host and import its VMs', params: hsParams,
+      handler: async ({ ctx, principal, params }) => {
+        const started = await compute.scanHost(ctx, principal, await compute.hostByName(params.hs_name));
+        return wait(ctx, principal, started, (r) => r, '扫描完成');
+      },
+    }),
+    route({
+      ...common, method: 'post', path: '/api/client/upload', auth: 'public',
+      summary: 'Status report from a VM agent; needs the VM\'s own token (body "token" or X-Instance-Token). Never returns secrets.', body: usageReport,
+      handler: ({ ctx, body }) => compute.recordUsage(ctx, body),
+    }),
+  ];
+}

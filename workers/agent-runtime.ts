@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import type { Config } from '../shared/config';
+import type { Logger } from '../shared/logger';
+import { hostTaskQueue } from '../shared/compute';
+import { createEngineActivities } from '../activities/compute';
+import { VERSION } from '../api/version';
+import { faultDelayInterceptor } from './fault-injection';
+
+let lastCpu = os.cpus().map((c) => c.times);
+
+/** This machine's figures, as the host status the API shows for agent hosts. */
+export function localHostStats() {
+  const now = os.cpus().map((c) => c.times);
+  let busy = 0, total = 0;
+  now.forEach((t, i) => {
+    const p = lastCpu[i] ?? t;
+    const idle = t.idle - p.idle;
+    const all = (t.user - p.user) + (t.nice - p.nice) + (t.sys - p.sys) + (t.irq - p.irq) + idle;
+    busy += all - idle;
+    total += all;
+  });
+  lastCpu = now;
+  let disk: { total: number; used: number } | null;
+  try {
+    const s = fs.statfsSync('/');
+    disk = { total: s.blocks * s.bsize, used: (s.blocks - s.bfree) * s.bsize };
+  } catch {
+    disk = null;
+  }
+  const gb = (b: number) => Math.round((b / 1073741824) * 10) / 10;
+  return {
+    source: 'agent', hostname: os.hostname(), cpu_count: now.length, cpu_percent: total ? Math.round((busy / total) * 1000) / 10 : null,
+    load_average: os.loadavg().map((l) => Math.round(l * 100) / 100), mem_total_mb: Math.round(os.totalmem() / 1048576),
+    mem_used_mb: Math.round((os.totalmem() - os.freemem()) / 1048576), disk_total_gb: disk ? gb(disk.total) : null, disk_used_gb: disk ? gb(disk.used) : null,
+    uptime_seconds: Math.round(os.uptime()), agent_version: VERSION,
+  };
+}
+
+/**
+ * A host agent: polls task queue host:<name> for the engine calls of that host, and heartbeats (liveness and host
+ * figures) into the database. Operations for agent hosts fail with SERVICE_UNAVAILABLE when the heartbeat is stale.
+ */
+export async function startAgent(config: Config, knex: Knex, logger: Logger, hostName: string, opts: { handleSignals?: boolean } = {}) {
+  const host = await knex('hosts').where({ name: hostName }).first('id', 'use_agent');
+  if (!host) throw new Error(`No host named ${hostName}: add it (POST /api/v1/hosts with use_agent: true) before starting its agent`);
+  if (!host.use_agent) logger.warn({ host: hostName }, 'host has use_agent=false: operations for it run on the main worker, not on this agent');
+  const beat = async () => {
+    await knex('hosts').where({ id: host.id }).update({ agent_last_seen: knex.fn.now(), agent_version: VERSION, status: JSON.stringify(localHostStats()), status_at: knex.fn.now() });
+  };
+  await beat();
+  const timer = setInterval(() => { beat().catch((err) => logger.warn({ err: (err as Error).message }, 'agent heartbeat failed')); }, config.compute.agentHeartbeatSeconds * 1000);
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const taskQueue = hostTaskQueue(hostName);
+  const worker = await Worker.create({
+    connection, namespace: config.temporalNamespace, taskQueue,
+    activities: createEngineActivities({ knex, config, logger }),
+    ...(opts.handleSignals === false ? { shutdownSignals: [] } : {}),
+    interceptors: { activity: Object.keys(config.faultDelays).length ? [faultDelayInterceptor(config.faultDelays)] : [] },
+  });
+  const running = worker.run();
+  logger.info({ host: hostName, taskQueue }, 'agent polling');
+  return {
+    worker,
+    running,
+    taskQueue,
+    async stop() {
+      clearInterval(timer);
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+      // Gone on purpose: say so at once, so operations fail fast instead of waiting for the heartbeat to go stale.
+      await knex('hosts').where({ id: host.id }).update({ agent_last_seen: null });
+    },
+  };
+}
+
+/** The dev launcher's own host: Docker (or Podman's Docker API) when a socket is there, else a simulator. */
+export async function ensureLocalHost(knex: Knex, name: string): Promise<{ name: string; engine_type: string; address: string }> {
+  const existing = await knex('hosts').where({ name }).first('name', 'engine_type', 'address');
+  if (existing) return existing;
+  const socket = ['/var/run/docker.sock', '/run/podman/podman.sock'].find((p) => fs.existsSync(p));
+  const row = { name, address: socket ? `unix://${socket}` : 'localhost', engine_type: socket ? 'docker' : 'simulator', use_agent: true, public_addresses: JSON.stringify(['127.0.0.1']) };
+  await knex('hosts').insert(row).onConflict('name').ignore();
+  return row;
+}

@@ -1,0 +1,30 @@
+import { loadConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+import { createKnex } from '../db/knex';
+import { startAgent } from './agent-runtime';
+
+/** `npm run agent`: the host agent for IDCFLOW_AGENT_HOST (task queue host:<name>). SIGINT/SIGTERM stop it cleanly. */
+async function main() {
+  const config = loadConfig();
+  if (!config.databaseUrl || !config.temporalAddress) throw new Error('npm run agent needs DATABASE_URL and TEMPORAL_ADDRESS');
+  if (!config.compute.agentHost) throw new Error('npm run agent needs IDCFLOW_AGENT_HOST (the name of the host this agent runs on)');
+  const logger = createLogger(config.logLevel, 'idcflow-agent');
+  const knex = createKnex(config.databaseUrl, 3);
+  const agent = await startAgent(config, knex, logger, config.compute.agentHost, { handleSignals: false });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await agent.stop();
+    await knex.destroy();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  agent.running.catch((err) => { logger.error({ err }, 'agent worker stopped'); void stop(); });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
