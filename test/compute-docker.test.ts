@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import Docker from 'dockerode';
 import { freePort } from '../workers/embedded-services';
 import { startTestApi, type TestApi } from './support/api';
-import { addHost, createInstance, finished, uniq } from './support/compute';
+import { addHost as addAnyHost, createInstance, finished, uniq } from './support/compute';
 import { podmanForTests } from './support/podman';
 import { spawnWorker, type Spawned } from './support/processes';
 
@@ -16,6 +16,14 @@ if ('skip' in podman) {
 
 const LABEL = 'io.idcflow.uuid';
 
+/** Hosts this file adds: whatever a failed test leaves on them is removed in afterAll, so no run leaves containers behind. */
+const hostNames = new Set<string>();
+const addHost = async (api: TestApi, body: Record<string, unknown>) => {
+  const host = await addAnyHost(api, body);
+  hostNames.add(host.name);
+  return host;
+};
+
 describeDocker('docker engine (Podman Docker API)', () => {
   let api: TestApi;
   let docker: Docker;
@@ -26,7 +34,11 @@ describeDocker('docker engine (Podman Docker API)', () => {
     api = await startTestApi();
     docker = new Docker({ socketPath });
   });
-  afterAll(async () => { await api.close(); });
+  afterAll(async () => {
+    const left = await docker.listContainers({ all: true, filters: { label: ['io.idcflow.managed=true'] } });
+    for (const c of left.filter((c) => hostNames.has(c.Labels['io.idcflow.host']))) await docker.getContainer(c.Id).remove({ force: true });
+    await api.close();
+  });
 
   const containersOf = async (uuid: string) => docker.listContainers({ all: true, filters: { label: [`${LABEL}=${uuid}`] } });
 

@@ -18,6 +18,18 @@ describe('instance lifecycle on the simulator', () => {
     expect(steps).toEqual(expect.arrayContaining(['validate', 'reserve', 'reserve-ip', 'create', 'start', 'wait-running', 'record']));
     const ops = JSON.stringify(await api.deps.knex('operations').where({ id: op.id }).first());
     expect(ops).not.toContain('first-pass');
+    // Nor is it anywhere in the workflow history (payloads decoded): only its sealed form travels.
+    const history = await api.deps.temporal.workflow.getHandle(op.id).fetchHistory();
+    const texts: string[] = [];
+    const walk = (v: unknown) => {
+      if (v instanceof Uint8Array) texts.push(Buffer.from(v).toString('utf8'));
+      else if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+      else if (typeof v === 'string') texts.push(v);
+    };
+    walk(history);
+    expect(texts.join('\n')).toContain('passwordSealed');
+    expect(texts.join('\n')).not.toContain('first-pass');
 
     const list = await api.call('GET', '/api/v1/instances', { token: u.token });
     expect(list.body.data.instances.map((i: { uuid: string }) => i.uuid)).toEqual([uuid]);
