@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DB_TYPES, type AccountPrivilege, type DbType } from './types';
+import { DB_TYPES, type AccountPrivilege, type DbType, type RemoteAccount } from './types';
 
 /**
  * Classification rules: JSON expressions over an account's privileges snapshot.
@@ -74,15 +74,8 @@ export function checkRuleExpr(value: unknown, path = 'expression', depth = 0): {
   return null;
 }
 
-export interface AccountFacts {
-  db_type: string;
-  is_superuser: boolean;
-  is_locked: boolean;
-  can_login: boolean;
-  capabilities: string[];
-  roles: string[];
-  privileges: AccountPrivilege[];
-}
+/** What a rule looks at: an account as synced, and its database type. */
+export type AccountFacts = Pick<RemoteAccount, 'is_superuser' | 'is_locked' | 'can_login' | 'capabilities' | 'roles' | 'privileges'> & { db_type: string };
 
 const eq = (a: string | null | undefined, b: string) => (a ?? '').toLowerCase() === b.toLowerCase();
 
