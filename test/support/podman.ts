@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 
 /**
@@ -106,12 +106,15 @@ export async function startPodman(dir: string): Promise<PodmanService | { skip: 
     image: TEST_IMAGE,
     env: { CONTAINERS_CONF: conf },
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      // conmon processes of exec sessions outlive the service; every one names this directory (its runtime wrapper).
+      spawnSync('pkill', ['-KILL', '-f', dir]);
     },
   };
 }
