@@ -1,12 +1,14 @@
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setCurrentDetails, setHandler,
+  ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyLocalActivities, setCurrentDetails, setHandler,
   TemporalFailure,
 } from '@temporalio/workflow';
 import type { OperationActivities } from '../activities/operations';
 import type { OperationError, Progress } from '../shared/operations';
 import { progressQuery } from './operation-signals';
 
-const bookkeeping = proxyActivities<OperationActivities>({
+// Bookkeeping writes are short and idempotent: local activities, run by the worker that runs the workflow,
+// without a round trip through the server for each step.
+const bookkeeping = proxyLocalActivities<OperationActivities>({
   startToCloseTimeout: '15s',
   retry: { initialInterval: '1s', maximumInterval: '10s' },
 });
