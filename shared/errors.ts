@@ -27,6 +27,8 @@ const STATUS: Record<ErrorCode, number> = {
 
 export interface FieldError {
   field: string;
+  /** body, query or params */
+  location?: string;
   message: string;
 }
 

@@ -143,4 +143,15 @@ describe('inputs the database cannot store or Temporal cannot take are a 422', (
     expect(tz.status).toBe(422);
     expect(tz.body.error.details.field).toBe('timezone');
   });
+
+  it('an instance with a name of the longest allowed length can be deleted (its name is freed)', async () => {
+    const admin = await api.admin();
+    const cred = await api.call('POST', '/api/v1/db/credentials', { token: admin, body: { name: `long-${Date.now()}`, username: 'u', password: 'p' } });
+    const name = `n${Date.now()}`.padEnd(100, 'x');
+    const inst = await api.call('POST', '/api/v1/db/instances', { token: admin, body: { name, db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.body.data.id } });
+    expect(inst.status).toBe(201);
+    expect((await api.call('DELETE', `/api/v1/db/instances/${inst.body.data.id}`, { token: admin })).status).toBe(200);
+    const again = await api.call('POST', '/api/v1/db/instances', { token: admin, body: { name, db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.body.data.id } });
+    expect(again.status).toBe(201);
+  });
 });

@@ -125,3 +125,20 @@ describe('cross-cutting behaviour', () => {
     expect(res.body.error).toMatchObject({ message: 'Send the body as application/json', details: { field: 'body' } });
   });
 });
+
+describe('inputs PostgreSQL could not store are a 422, never a 500 (found by fuzzing)', () => {
+  it('NUL characters in object keys and broken UTF-16 anywhere', async () => {
+        const key = await api.call('POST', '/api/v1/hosts', { token: admin, body: { name: `h-${Date.now()}`, address: '127.0.0.1', engine_type: 'simulator', options: { 'a\u0000b': 1 } } });
+    expect(key.status).toBe(422);
+    expect(key.body.error.details).toMatchObject({ field: 'options', message: 'has a key that must not contain NUL characters' });
+    const surrogate = await api.call('POST', '/api/v1/tokens', { token: admin, body: { name: 'half \ud800 a pair' } });
+    expect(surrogate.status).toBe(422);
+    expect(surrogate.body.error.details).toMatchObject({ field: 'name', message: 'must be valid Unicode text' });
+  });
+
+  it('ids past PostgreSQL integers in a compat body (seed 000 server_id)', async () => {
+        const res = await api.call('POST', '/api/containers', { token: admin, body: { container_name: 'c1', image: 'busybox', server_id: 33749913029 } });
+    expect(res.status).toBe(422);
+    expect(res.body.details.field).toBe('server_id');
+  });
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dbId } from '../http/schemas';
 import type { AppDeps } from '../deps';
 import { route } from '../http/route';
 import { OperationService } from '../services/operations';
@@ -44,7 +45,7 @@ export function seed000ComputeRoutes(deps: AppDeps) {
     }),
     route({
       ...common, method: 'post', path: '/api/containers', permission: 'create', startsOperation: true, summary: 'Create a container on a docker host chosen by the placement strategy; waits (bounded)',
-      body: z.object({ container_name: containerName, image: imageRef, server_id: z.number().int().positive().optional(), command: z.array(z.string()).optional() }),
+      body: z.object({ container_name: containerName, image: imageRef, server_id: dbId.optional(), command: z.array(z.string()).optional() }),
       handler: async ({ ctx, principal, body }) => {
         const started = await compute.createInstance(ctx, principal, {
           uuid: body.container_name, name: body.container_name, image: body.image, command: body.command, engine_type: 'docker', host_id: body.server_id, cpu: 1, ram_mb: 256, disk_gb: 1,

@@ -52,7 +52,7 @@ export function errorHandler(): Koa.Middleware {
       }
     } catch (raw) {
       const err = toAppError(raw);
-      if (err.status >= 500) {
+      if (err.status === 500) {
         // Only type, message and stack: never request bodies, which may hold secrets.
         const e = raw as Error;
         ctx.state.log?.error({ err: { type: e?.name, message: e?.message, stack: e?.stack } }, 'request failed');

@@ -66,13 +66,26 @@ function fieldErrors(error: z.ZodError, location: string): FieldError[] {
   }));
 }
 
-/** Strings holding NUL characters, which PostgreSQL text cannot store: a 422 naming the field, never a 500. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why PostgreSQL could not store this text (text and jsonb refuse NUL characters and broken UTF-16), if it could not. */
+const unstorable = (text: string) =>
+  text.includes('\u0000') ? 'must not contain NUL characters' : LONE_SURROGATE.test(text) ? 'must be valid Unicode text' : null;
+
+/** Strings, object keys included, that PostgreSQL cannot store: a 422 naming the field, never a 500. */
 function nulCharacters(value: unknown, location: string, path: string[] = []): FieldError[] {
+  const field = (p: string[]) => (p.length ? p.join('.') : location);
   if (typeof value === 'string') {
-    const error = { field: path.length ? path.join('.') : location, location, message: 'must not contain NUL characters' };
-    return value.includes('\u0000') ? [error] : [];
+    const message = unstorable(value);
+    return message ? [{ field: field(path), location, message }] : [];
   }
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => nulCharacters(v, location, [...path, k]));
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => {
+      const keyProblem = unstorable(k);
+      if (keyProblem) return [{ field: field(path), location, message: `has a key that ${keyProblem}` }];
+      return nulCharacters(v, location, [...path, k]);
+    });
+  }
   return [];
 }
 

@@ -271,7 +271,8 @@ export class ComputeService {
     await this.knex.transaction(async (trx) => {
       await trx('ip_allocations').where({ host_id: id }).delete();
       const left = await trx('instances').where({ host_id: id }).first('id');
-      if (left) await trx('hosts').where({ id }).update({ enabled: false, name: `${host.name}~deleted~${id}`, deleted_at: trx.fn.now(), updated_at: trx.fn.now() });
+      const suffix = `~deleted~${id}`; // frees the name; the column holds 64 characters
+      if (left) await trx('hosts').where({ id }).update({ enabled: false, name: `${host.name.slice(0, 64 - suffix.length)}${suffix}`, deleted_at: trx.fn.now(), updated_at: trx.fn.now() });
       else await trx('hosts').where({ id }).delete();
     });
     await audit(this.knex, ctx, principal, { module: 'compute', action: 'host_delete', message: `Host ${host.name} deleted`, resourceType: 'host', resourceId: id });

@@ -379,7 +379,8 @@ export class DbsyncService {
 
   async deleteInstance(ctx: Koa.Context, principal: Principal, id: number) {
     const current = await this.instance(id);
-    await this.knex('db_instances').where({ id }).update({ deleted_at: this.knex.fn.now(), is_active: false, name: `${current.name}#deleted-${id}` });
+    const suffix = `#deleted-${id}`; // frees the name; the column holds 100 characters
+    await this.knex('db_instances').where({ id }).update({ deleted_at: this.knex.fn.now(), is_active: false, name: `${current.name.slice(0, 100 - suffix.length)}${suffix}` });
     await this.audit(ctx, principal, 'instance_delete', `Instance ${current.name} deleted`, 'db_instance', id);
     return { id, deleted: true };
   }
