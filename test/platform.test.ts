@@ -136,6 +136,11 @@ describe('inputs PostgreSQL could not store are a 422, never a 500 (found by fuz
     expect(surrogate.body.error.details).toMatchObject({ field: 'name', message: 'must be valid Unicode text' });
   });
 
+  it('ids past PostgreSQL integers in list filters', async () => {
+    expectError(await api.call('GET', '/api/v1/instances?host_id=9834375457524', { token: admin }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('GET', '/api/v1/instances?owner_id=9834375457524', { token: admin }), 422, 'VALIDATION_ERROR');
+  });
+
   it('ids past PostgreSQL integers in a compat body (seed 000 server_id)', async () => {
         const res = await api.call('POST', '/api/containers', { token: admin, body: { container_name: 'c1', image: 'busybox', server_id: 33749913029 } });
     expect(res.status).toBe(422);

@@ -8,7 +8,8 @@ import { AuthService } from '../services/auth';
 import { UserService, createUserBody, presentUser } from '../services/users';
 import { OperationService } from '../services/operations';
 import { UserDeletion } from '../services/user-deletion';
-import { adhocTestBody, DbsyncService, jobBody, jobUpdate, listInstancesQuery, listQuery, rowIdParam, rowIdParams } from '../services/dbsync';
+import { adhocTestBody, DbsyncService, jobBody, jobUpdate, listInstancesQuery, listQuery, rowIdParams } from '../services/dbsync';
+import { dbId } from '../http/schemas';
 import { DashboardService } from '../services/dashboard';
 import { VERSION } from '../version';
 import { obj } from '../routes/dbsync';
@@ -21,8 +22,8 @@ function seedList(items: unknown[], p: { page: number; size: number; total: numb
 const jobParams = z.object({ job_id: z.string().min(1).max(100) });
 const batchParams = z.object({ batch_id: z.string().min(1).max(200) });
 const sessionParams = z.object({ session_id: z.string().min(1).max(200) });
-const userParams = z.object({ user_id: rowIdParam });
-const credParams = z.object({ credential_id: rowIdParam });
+const userParams = z.object({ user_id: dbId });
+const credParams = z.object({ credential_id: dbId });
 
 /** Seed 002 (WhaleFall) at its own paths and envelope {status, data, message}: translation only, over the same services. */
 export function seed002Routes(deps: AppDeps) {

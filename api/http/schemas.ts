@@ -6,7 +6,9 @@ export const pageQuery = z.object({
   size: z.coerce.number().int().min(1).max(100).default(20),
 });
 
-/** A row id: a positive integer that fits PostgreSQL's integer columns. */
+/** A row id in a JSON body: a positive integer that fits PostgreSQL's integer columns. */
+export const dbIdValue = z.number().int().positive().max(2_147_483_647);
+/** The same in a path or query string. */
 export const dbId = z.coerce.number().int().positive().max(2_147_483_647);
 
 export const idParams = z.object({ id: dbId });

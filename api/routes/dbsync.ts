@@ -2,11 +2,10 @@ import { z } from 'zod';
 import { CHANGE_TYPES, DB_TYPES, SESSION_STATUSES, SYNC_TYPES, TASK_TYPES } from '../../shared/dbsync/types';
 import type { AppDeps } from '../deps';
 import { route } from '../http/route';
-import { pagination } from '../http/schemas';
+import { dbId, pagination } from '../http/schemas';
 import { operationSchema } from '../services/operations';
 import {
-  adhocTestBody, classificationBody, classificationUpdate, credentialBody, credentialUpdate, DbsyncService, instanceBody, instanceUpdate,
-  jobBody, jobUpdate, listInstancesQuery, listQuery, rowIdParam, rowIdParams, ruleBody, ruleUpdate, startSyncBody,
+  adhocTestBody, classificationBody, classificationUpdate, credentialBody, credentialUpdate, DbsyncService, instanceBody, instanceUpdate, jobBody, jobUpdate, listInstancesQuery, listQuery, rowIdParams, ruleBody, ruleUpdate, startSyncBody,
 } from '../services/dbsync';
 import { DashboardService } from '../services/dashboard';
 import {
@@ -85,13 +84,13 @@ export function dbsyncRoutes(deps: AppDeps) {
     route({ method: 'get', path: '/db/sessions/:id/error-logs', tags: sync, permission: 'view', summary: 'Failed and cancelled instance records of a session', params: stringId, response: obj, handler: ({ params }) => svc.sessionErrors(params.id) }),
     route({
       method: 'get', path: '/db/accounts', tags: sync, permission: 'view', summary: 'Synced accounts with their privileges snapshot and classifications',
-      query: listQuery.extend({ instance_id: rowIdParam.optional(), is_active: z.enum(['true', 'false']).optional(), classification: z.string().max(64).optional(), search: z.string().max(100).optional(), db_type: z.enum(DB_TYPES).optional() }),
+      query: listQuery.extend({ instance_id: dbId.optional(), is_active: z.enum(['true', 'false']).optional(), classification: z.string().max(64).optional(), search: z.string().max(100).optional(), db_type: z.enum(DB_TYPES).optional() }),
       response: list('accounts', accountSchema), handler: ({ query }) => svc.listAccounts(query),
     }),
     route({ method: 'get', path: '/db/accounts/:id', tags: sync, permission: 'view', summary: 'An account', params: rowIdParams, response: accountSchema, handler: ({ params }) => svc.getAccount(params.id) }),
     route({
       method: 'get', path: '/db/account-changes', tags: sync, permission: 'view', summary: 'The account change log (add, modify_privilege, modify_other, delete) with diffs',
-      query: listQuery.extend({ instance_id: rowIdParam.optional(), account_id: rowIdParam.optional(), change_type: z.enum(CHANGE_TYPES).optional(), session_id: z.string().max(200).optional() }),
+      query: listQuery.extend({ instance_id: dbId.optional(), account_id: dbId.optional(), change_type: z.enum(CHANGE_TYPES).optional(), session_id: z.string().max(200).optional() }),
       response: list('changes', changeSchema), handler: ({ query }) => svc.listChanges(query),
     }),
 
@@ -117,7 +116,7 @@ export function dbsyncRoutes(deps: AppDeps) {
     route({ method: 'get', path: '/db/batches/:id', tags: cls, permission: 'view', summary: 'A batch with its matches per classification', params: stringId, response: batchSchema, handler: ({ params }) => svc.getBatch(params.id) }),
     route({
       method: 'get', path: '/db/batches/:id/matches', tags: cls, permission: 'view', summary: 'The accounts a batch assigned to classifications', params: stringId,
-      query: listQuery.extend({ classification: z.string().max(64).optional(), instance_id: rowIdParam.optional() }), response: list('matches', matchSchema),
+      query: listQuery.extend({ classification: z.string().max(64).optional(), instance_id: dbId.optional() }), response: list('matches', matchSchema),
       handler: ({ params, query }) => svc.batchMatches(params.id, query),
     }),
 

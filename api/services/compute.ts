@@ -12,7 +12,7 @@ import type { InstanceRequest } from '../../activities/compute';
 import { quotaFor, usageOf } from '../../activities/compute';
 import type { AppDeps } from '../deps';
 import { isAdmin, type Principal } from '../auth/principal';
-import { iso } from '../http/schemas';
+import { dbId, dbIdValue, iso } from '../http/schemas';
 import { audit } from './audit';
 import type { OperationService } from './operations';
 
@@ -100,7 +100,7 @@ const uuidField = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 export const createInstanceBody = z.object({
   uuid: uuidField.optional(),
   name: z.string().min(1).max(128),
-  host_id: z.number().int().positive().optional(),
+  host_id: dbIdValue.optional(),
   host: z.string().max(64).optional(),
   engine_type: engineType.optional(),
   os_name: z.string().max(255).optional(),
@@ -111,7 +111,7 @@ export const createInstanceBody = z.object({
   disk_gb: z.number().int().min(0).max(65536).default(10),
   nics: z.array(nicSchema).max(8).optional(),
   password: z.string().min(6).max(128).optional(),
-  owner_id: z.number().int().positive().optional(),
+  owner_id: dbIdValue.optional(),
 });
 export type CreateInstanceBody = z.infer<typeof createInstanceBody>;
 export const updateInstanceBody = z.object({
@@ -126,9 +126,9 @@ export type UpdateInstanceBody = z.infer<typeof updateInstanceBody>;
 export const powerBody = z.object({ action: z.enum(POWER_ACTIONS) });
 export const passwordBody = z.object({ password: z.string().min(6).max(128).regex(/^[^\n:]*$/, 'may not contain newlines or colons') });
 export const listInstancesQuery = z.object({
-  host_id: z.coerce.number().int().positive().optional(),
+  host_id: dbId.optional(),
   state: z.enum(INSTANCE_STATES).optional(),
-  owner_id: z.coerce.number().int().positive().optional(),
+  owner_id: dbId.optional(),
   search: z.string().max(128).optional(),
 });
 export const usageReport = z.object({

@@ -11,7 +11,7 @@ import { isUniqueViolation } from '../../db/knex';
 import { searchAttributeKeys } from '../../shared/operations';
 import type { AppDeps } from '../deps';
 import type { Principal } from '../auth/principal';
-import { iso } from '../http/schemas';
+import { dbId, dbIdValue, iso } from '../http/schemas';
 import { audit } from './audit';
 import { OperationService } from './operations';
 import type { TestConnectionResult } from '../../activities/dbsync/activities';
@@ -19,9 +19,7 @@ import type { TestConnectionResult } from '../../activities/dbsync/activities';
 // ---------- request schemas ----------
 
 /** A row id that fits PostgreSQL's integer columns (larger ones are a 422, not a database error). */
-export const rowId = z.number().int().positive().max(2_147_483_647);
-export const rowIdParam = z.coerce.number().int().positive().max(2_147_483_647);
-export const rowIdParams = z.object({ id: rowIdParam });
+export const rowIdParams = z.object({ id: dbId });
 
 const sslMode = z.enum(['disable', 'prefer', 'require', 'verify-full']);
 const hostName = z.string().min(1, 'is required').max(255).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address');
@@ -44,7 +42,7 @@ export const instanceBody = z.object({
   host: hostName,
   port: port.optional(),
   database_name: z.string().max(128).nullable().optional(),
-  credential_id: rowId,
+  credential_id: dbIdValue,
   description: z.string().max(1000).nullable().optional(),
   environment: z.enum(['production', 'staging', 'development', 'testing']).default('production'),
   tags: z.array(z.string().max(50)).max(20).default([]),
@@ -73,7 +71,7 @@ export const adhocTestBody = z.object({
 });
 
 export const startSyncBody = z.object({
-  instance_ids: z.array(rowId).max(1000).optional(),
+  instance_ids: z.array(dbIdValue).max(1000).optional(),
   db_type: z.enum(DB_TYPES).optional(),
 }).strict();
 
@@ -110,7 +108,7 @@ export const jobBody = z.object({
   name: z.string().min(1, 'is required').max(100),
   task_type: z.enum(TASK_TYPES),
   db_type: z.enum(DB_TYPES).nullable().optional(),
-  instance_ids: z.array(rowId).max(1000).nullable().optional(),
+  instance_ids: z.array(dbIdValue).max(1000).nullable().optional(),
   schedule: z.string().min(1, 'is required').max(128),
   timezone: timeZone.default('UTC'),
   description: z.string().max(1000).nullable().optional(),
