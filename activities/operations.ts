@@ -6,6 +6,20 @@ const TERMINAL = ['succeeded', 'failed', 'canceled'];
 /** Keeps the operations table and its event log in step with the workflow; every call is safe to repeat. */
 export function createOperationActivities({ knex }: ActivityDeps) {
   return {
+    /**
+     * The row of an operation that something other than the API started (a schedule): same table, same history.
+     * While an earlier run on the same resource is still active, the run is recorded against `<resource>#<run>`.
+     */
+    async registerOperation(e: { operationId: string; type: string; resourceType: string; resourceId: string; resourceName: string | null; createdBy: number | null; params: Record<string, unknown> }): Promise<void> {
+      const row = { id: e.operationId, type: e.type, status: 'pending', resource_type: e.resourceType, resource_name: e.resourceName, created_by: e.createdBy, params: JSON.stringify(e.params) };
+      try {
+        await knex('operations').insert({ ...row, resource_id: e.resourceId }).onConflict('id').ignore();
+      } catch (err) {
+        if ((err as { constraint?: string }).constraint !== 'operations_one_active_per_resource') throw err;
+        await knex('operations').insert({ ...row, resource_id: `${e.resourceId}#${e.operationId}` }).onConflict('id').ignore();
+      }
+    },
+
     async operationStarted({ operationId }: { operationId: string }): Promise<void> {
       await knex('operations').where({ id: operationId, status: 'pending' }).update({ status: 'running', updated_at: knex.fn.now() });
       await knex('operation_events').insert({ operation_id: operationId, event_key: 'started', step: 'started', percent: 0, message: 'Operation started' })

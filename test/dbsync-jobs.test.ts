@@ -112,6 +112,14 @@ describe('jobs as Temporal Schedules', () => {
     const session = (await api.call('GET', `/api/v1/db/sessions/${encodeURIComponent(runs.find((r) => r.status === 'completed')!.id)}`, { token: viewer.token })).body.data;
     expect(session).toMatchObject({ sync_type: 'scheduled_task', job_id: jobId, status: 'completed', total_instances: 1, successful_instances: 1 });
     expect(session.records[0].instance_id).toBe(instanceId);
+    // Each run is an operation like any other: in the operations history, with its step log.
+    const op = (await api.call('GET', `/api/v1/operations/${encodeURIComponent(session.id)}`, { token: manager.token })).body.data;
+    expect(op).toMatchObject({ type: 'dbsync.accounts', status: 'succeeded', resource: { type: 'job', id: jobId }, created_by: manager.id });
+    const steps = (await api.call('GET', `/api/v1/operations/${encodeURIComponent(session.id)}/events`, { token: manager.token })).body.data.events.map((e: { step: string }) => e.step);
+    expect(steps[0]).toBe('started');
+    expect(steps).toContain('finish');
+    const listed = await api.call('GET', `/api/v1/operations?resource_type=job&resource_id=${encodeURIComponent(jobId)}`, { token: manager.token });
+    expect(listed.body.data.operations.map((o: { id: string }) => o.id)).toContain(session.id);
     // Operators find the runs in Temporal by the job's search attributes.
     await eventually(async () => {
       const ids: string[] = [];

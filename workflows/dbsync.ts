@@ -2,6 +2,7 @@ import {
   CancellationScope, CancelledFailure, executeChild, isCancellation, proxyActivities, workflowInfo,
 } from '@temporalio/workflow';
 import type { AdhocTarget, DbsyncActivities, SyncRecordResult, TestConnectionResult } from '../activities/dbsync/activities';
+import type { OperationActivities } from '../activities/operations';
 import { searchAttributeKeys, type OperationInput } from '../shared/operations';
 import { describeError, runOperation, type OperationRun } from './operation';
 
@@ -15,6 +16,7 @@ const syncing = proxyActivities<DbsyncActivities>({
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes: ['RESOURCE_NOT_FOUND'] },
 });
 
+const operations = proxyActivities<OperationActivities>({ startToCloseTimeout: '15s', retry: { maximumInterval: '10s' } });
 const probing = proxyActivities<DbsyncActivities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: 2 } });
 
 /** Test a connection from a worker (the API never talks to database servers itself). */
@@ -141,8 +143,13 @@ export async function classifyAccountsWorkflow(input: ClassifyInput & OperationI
 export async function scheduledJobWorkflow(input: { jobId: string }) {
   const job = await dbsync.loadScheduledJob({ jobId: input.jobId });
   const id = workflowInfo().workflowId;
-  if (job.task_type === 'classify_accounts') {
-    return runClassification(id, { batchType: 'scheduled', instanceIds: job.instance_ids, dbType: job.db_type, createdBy: job.created_by, jobId: job.id }, null);
-  }
-  return guardedSession(id, { syncType: 'scheduled_task', instanceIds: job.instance_ids, dbType: job.db_type, createdBy: job.created_by, jobId: job.id, concurrency: job.concurrency }, null);
+  const classify = job.task_type === 'classify_accounts';
+  await operations.registerOperation({
+    operationId: id, type: classify ? 'dbsync.classify' : 'dbsync.accounts', resourceType: 'job', resourceId: job.id, resourceName: job.name,
+    createdBy: job.created_by, params: { job_id: job.id, scheduled: true },
+  });
+  const common = { instanceIds: job.instance_ids, dbType: job.db_type, createdBy: job.created_by, jobId: job.id };
+  return runOperation<object>(id, (op) => (classify
+    ? runClassification(id, { ...common, batchType: 'scheduled' }, id, op)
+    : guardedSession(id, { ...common, syncType: 'scheduled_task', concurrency: job.concurrency }, id, op)));
 }
