@@ -147,3 +147,16 @@ describe('inputs PostgreSQL could not store are a 422, never a 500 (found by fuz
     expect(res.body.details.field).toBe('server_id');
   });
 });
+
+describe('search terms are literal text in every list', () => {
+  it('% and _ match themselves, not everything', async () => {
+    const name = `lit-${Date.now()}`;
+    expect((await api.call('POST', '/api/v1/hosts', { token: admin, body: { name, address: '127.0.0.1', engine_type: 'simulator' } })).status).toBe(201);
+    for (const path of ['/api/v1/hosts', '/api/v1/instances', '/api/v1/users', '/api/v1/db/instances']) {
+      const res = await api.call('GET', `${path}?search=%25`, { token: admin });
+      expect({ path, status: res.status, total: res.body.data.pagination.total }).toEqual({ path, status: 200, total: 0 });
+    }
+    const found = await api.call('GET', `/api/v1/hosts?search=${name}`, { token: admin });
+    expect(found.body.data.hosts.map((h: { name: string }) => h.name)).toEqual([name]);
+  });
+});

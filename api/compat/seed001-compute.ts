@@ -149,7 +149,7 @@ export function seed001ComputeRoutes(deps: AppDeps) {
       summary: 'Host status. Seed 001: by host name (CPU, memory, disk); seed 000: by numeric server id ({server_id, status}). A host name wins.',
       params: hsParams,
       handler: async ({ ctx, principal, params }) => {
-        const byName = await deps.knex('hosts').where({ name: params.hs_name }).whereNull('deleted_at').first('id');
+        const byName = await compute.findHostByName(params.hs_name);
         if (byName) {
           if (!isAdmin(principal)) throw notFound('host', params.hs_name);
           return compute.hostStatus(byName.id);

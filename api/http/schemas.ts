@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Knex } from 'knex';
 import type { QueryBuilder, Model } from 'objection';
 
 export const pageQuery = z.object({
@@ -19,11 +20,20 @@ export const pagination = z.object({ page: z.number(), size: z.number(), total: 
 
 export const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
-/** Pages a query: `{ items, pagination }` with the totals DESIGN.md prescribes. */
+const pageInfo = (page: number, size: number, total: number) => ({ page, size, total, pages: Math.ceil(total / size) });
+
+/** Pages an objection query: `{ items, pagination }` with the totals DESIGN.md prescribes. */
 export async function paginate<M extends Model>(query: QueryBuilder<M>, page: number, size: number) {
   const result = await query.page(page - 1, size);
-  return {
-    items: result.results as M[],
-    pagination: { page, size, total: result.total, pages: Math.ceil(result.total / size) },
-  };
+  return { items: result.results as M[], pagination: pageInfo(page, size, result.total) };
 }
+
+/** The same for a knex query, for services that read rows rather than models. */
+export async function paginateRows<T = Record<string, any>>(query: Knex.QueryBuilder, page: number, size: number) { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const [{ count }] = (await query.clone().clearSelect().clearOrder().count('* as count')) as Array<{ count: number | string }>;
+  const rows = (await query.offset((page - 1) * size).limit(size)) as T[];
+  return { rows, pagination: pageInfo(page, size, Number(count)) };
+}
+
+/** A LIKE/ILIKE pattern matching `text` anywhere, with the caller's % and _ taken literally. */
+export const likePattern = (text: string) => `%${text.replace(/[%_\\]/g, '\\$&')}%`;

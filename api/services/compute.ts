@@ -12,7 +12,7 @@ import type { InstanceRequest } from '../../activities/compute';
 import { quotaFor, usageOf } from '../../activities/compute';
 import type { AppDeps } from '../deps';
 import { isAdmin, type Principal } from '../auth/principal';
-import { dbId, dbIdValue, iso } from '../http/schemas';
+import { dbId, dbIdValue, iso, likePattern, paginateRows } from '../http/schemas';
 import { audit } from './audit';
 import type { OperationService } from './operations';
 
@@ -203,12 +203,11 @@ export class ComputeService {
 
   async listHosts(principal: Principal, q: { page: number; size: number; search?: string; engine_type?: string; enabled?: boolean }) {
     const query = this.hostQuery().orderBy('h.id');
-    if (q.search) query.whereILike('h.name', `%${q.search}%`);
+    if (q.search) query.whereILike('h.name', likePattern(q.search));
     if (q.engine_type) query.where('h.engine_type', q.engine_type);
     if (q.enabled !== undefined) query.where('h.enabled', q.enabled);
-    const total = Number((await this.knex.from(query.clone().as('x')).count<{ count: number }[]>('* as count'))[0].count);
-    const rows = await query.limit(q.size).offset((q.page - 1) * q.size);
-    return { hosts: rows.map((h) => this.presentHost(h, isAdmin(principal))), pagination: { page: q.page, size: q.size, total, pages: Math.ceil(total / q.size) } };
+    const { rows, pagination } = await paginateRows<Row>(query, q.page, q.size);
+    return { hosts: rows.map((h) => this.presentHost(h, isAdmin(principal))), pagination };
   }
 
   async hostRow(id: number): Promise<Row> {
@@ -217,8 +216,12 @@ export class ComputeService {
     return h;
   }
 
+  async findHostByName(name: string): Promise<Row | undefined> {
+    return this.hostQuery().where('h.name', name).first();
+  }
+
   async hostByName(name: string): Promise<Row> {
-    const h = await this.hostQuery().where('h.name', name).first();
+    const h = await this.findHostByName(name);
     if (!h) throw notFound('host', name);
     return h;
   }
@@ -341,11 +344,10 @@ export class ComputeService {
     if (q.host_id) query.where('i.host_id', q.host_id);
     if (q.state) query.where('i.state', q.state);
     if (q.owner_id && isAdmin(principal)) query.where('i.owner_id', q.owner_id);
-    if (q.search) query.where((w) => w.whereILike('i.name', `%${q.search}%`).orWhereILike('i.uuid', `%${q.search}%`));
+    if (q.search) query.where((w) => w.whereILike('i.name', likePattern(q.search!)).orWhereILike('i.uuid', likePattern(q.search!)));
     if (engineType) query.where('h.engine_type', engineType);
-    const total = Number((await this.knex.from(query.clone().clearSelect().clearOrder().select('i.id').as('x')).count<{ count: number }[]>('* as count'))[0].count);
-    const rows = await query.limit(q.size).offset((q.page - 1) * q.size);
-    return { instances: rows.map((r) => this.presentInstance(r)), pagination: { page: q.page, size: q.size, total, pages: Math.ceil(total / q.size) } };
+    const { rows, pagination } = await paginateRows<Row>(query, q.page, q.size);
+    return { instances: rows.map((r) => this.presentInstance(r)), pagination };
   }
 
   async instanceRow(principal: Principal, id: number): Promise<Row> {

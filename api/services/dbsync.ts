@@ -8,10 +8,11 @@ import { CronError, parseCron } from '../../shared/dbsync/cron';
 import { checkRuleExpr } from '../../shared/dbsync/rules';
 import { DB_TYPE_INFO, DB_TYPES, RISK_LEVELS, TASK_TYPES, type DbType } from '../../shared/dbsync/types';
 import { isUniqueViolation } from '../../db/knex';
+import type { Knex } from 'knex';
 import { searchAttributeKeys } from '../../shared/operations';
 import type { AppDeps } from '../deps';
 import type { Principal } from '../auth/principal';
-import { dbId, dbIdValue, iso } from '../http/schemas';
+import { dbId, dbIdValue, iso, likePattern, paginateRows } from '../http/schemas';
 import { audit } from './audit';
 import { OperationService } from './operations';
 import type { TestConnectionResult } from '../../activities/dbsync/activities';
@@ -126,15 +127,10 @@ const pageOf = (q: ListQuery) => ({ page: q.page, size: q.size ?? q.per_page ?? 
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-async function pageRows(query: any, q: ListQuery) { // eslint-disable-line @typescript-eslint/no-explicit-any
+function pageRows(query: Knex.QueryBuilder, q: ListQuery) {
   const { page, size } = pageOf(q);
-  const [{ count }] = await query.clone().clearSelect().clearOrder().count('* as count');
-  const rows: Row[] = await query.offset((page - 1) * size).limit(size);
-  const total = Number(count);
-  return { rows, pagination: { page, size, total, pages: Math.ceil(total / size) } };
+  return paginateRows<Row>(query, page, size);
 }
-
-const likeOf = (s: string) => `%${s.replace(/[%_\\]/g, '\\$&')}%`;
 
 // ---------- presenters ----------
 
@@ -243,7 +239,7 @@ export class DbsyncService {
   async listCredentials(q: ListQuery & { search?: string; db_type?: string }) {
     const query = this.knex('db_credentials as c').whereNull('c.deleted_at').orderBy('c.id')
       .select('c.*', this.knex.raw('(select count(*) from db_instances i where i.credential_id = c.id and i.deleted_at is null)::int as usage'));
-    if (q.search) query.where((w) => w.whereILike('c.name', likeOf(q.search!)).orWhereILike('c.username', likeOf(q.search!)));
+    if (q.search) query.where((w) => w.whereILike('c.name', likePattern(q.search!)).orWhereILike('c.username', likePattern(q.search!)));
     if (q.db_type) query.where('c.db_type', q.db_type);
     const { rows, pagination } = await pageRows(query, q);
     return { credentials: rows.map((r) => presentCredential(r, r.usage)), pagination };
@@ -308,7 +304,7 @@ export class DbsyncService {
 
   async listInstances(q: ListQuery & z.infer<typeof listInstancesQuery>) {
     const query = this.instanceQuery().orderBy('i.id');
-    if (q.search) query.where((w) => w.whereILike('i.name', likeOf(q.search!)).orWhereILike('i.host', likeOf(q.search!)));
+    if (q.search) query.where((w) => w.whereILike('i.name', likePattern(q.search!)).orWhereILike('i.host', likePattern(q.search!)));
     if (q.db_type) query.where('i.db_type', q.db_type);
     if (q.environment) query.where('i.environment', q.environment);
     if (q.status) query.where('i.status', q.status);
@@ -534,7 +530,7 @@ export class DbsyncService {
     if (q.instance_id) query.where('a.instance_id', q.instance_id);
     if (q.is_active) query.where('a.is_active', q.is_active === 'true');
     if (q.db_type) query.where('a.db_type', q.db_type);
-    if (q.search) query.whereILike('a.account_key', likeOf(q.search));
+    if (q.search) query.whereILike('a.account_key', likePattern(q.search));
     if (q.classification) query.whereExists(k('account_classification_assignments as x').join('account_classifications as c', 'c.id', 'x.classification_id').whereRaw('x.account_id = a.id').where('c.code', q.classification));
     const { rows, pagination } = await pageRows(query, q);
     return { accounts: rows.map(presentAccount), pagination };

@@ -6,7 +6,7 @@ import { User } from '../../db/models/user';
 import { isUniqueViolation } from '../../db/knex';
 import type { AppDeps } from '../deps';
 import { isAdmin, type Principal } from '../auth/principal';
-import { iso, paginate } from '../http/schemas';
+import { iso, likePattern, paginate } from '../http/schemas';
 import { audit } from './audit';
 import { hashPassword } from './auth';
 
@@ -89,7 +89,7 @@ export class UserService {
   async list(q: z.infer<typeof listUsersQuery> & { page: number; size: number }) {
     const query = User.live().orderBy('id');
     if (q.search) {
-      const like = `%${q.search.replace(/[%_\\]/g, '\\$&')}%`;
+      const like = likePattern(q.search);
       query.where((w) => w.whereILike('username', like).orWhereILike('email', like).orWhereILike('full_name', like));
     }
     if (q.role) query.where('role', q.role);
