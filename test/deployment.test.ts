@@ -58,3 +58,10 @@ describe('Dockerfile', () => {
     for (const folder of tsconfig.include) expect(dockerfile).toContain(`COPY ${folder} ./${folder}`);
   });
 });
+
+describe('README', () => {
+  it('documents every environment variable the code reads', () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    expect(CONFIG_ENV_VARS.filter((v) => !readme.includes(`\`${v}\``))).toEqual([]);
+  });
+});

@@ -131,6 +131,14 @@ export async function deleteInstanceWorkflow(input: InstanceOpInput) {
   });
 }
 
+/** Shared first steps: load the instance, which must exist on its engine, and route to its host. */
+async function loadOnEngine(op: OperationRun, input: InstanceOpInput) {
+  const inst = await op.step('load', 5, 'Loading the instance', () => db.loadInstance({ instanceId: input.instanceId }));
+  if (!inst.ref) throw ApplicationFailure.nonRetryable(`${inst.uuid} has no engine instance yet`, 'CONFLICT');
+  const { engine } = await routeTo(op, inst.hostId, input);
+  return { inst, ref: inst.ref, engine };
+}
+
 export interface PowerInstanceInput extends InstanceOpInput {
   action: PowerAction;
 }
@@ -138,10 +146,7 @@ export interface PowerInstanceInput extends InstanceOpInput {
 /** Runbook: a power action, then wait for the state it leads to, then record it. */
 export async function powerInstanceWorkflow(input: PowerInstanceInput) {
   return runOperation(input.operationId, async (op) => {
-    const inst = await op.step('load', 5, 'Loading the instance', () => db.loadInstance({ instanceId: input.instanceId }));
-    if (!inst.ref) throw ApplicationFailure.nonRetryable(`${inst.uuid} has no engine instance yet`, 'CONFLICT');
-    const ref = inst.ref;
-    const { engine } = await routeTo(op, inst.hostId, input);
+    const { inst, ref, engine } = await loadOnEngine(op, input);
     await op.step('power', 40, `${input.action} ${ref}`, () => engine.enginePower({ hostId: inst.hostId, ref, action: input.action }));
     const want = stateAfter(input.action);
     const seen = await op.step('wait', 70, `Waiting until ${ref} is ${want}`, () => waitForState(engine, inst.hostId, ref, want, input.instanceWaitSeconds));
@@ -178,10 +183,7 @@ export interface PasswordInstanceInput extends InstanceOpInput {
 /** Runbook: set the OS password on the engine, then keep it sealed. */
 export async function passwordInstanceWorkflow(input: PasswordInstanceInput) {
   return runOperation(input.operationId, async (op) => {
-    const inst = await op.step('load', 5, 'Loading the instance', () => db.loadInstance({ instanceId: input.instanceId }));
-    if (!inst.ref) throw ApplicationFailure.nonRetryable(`${inst.uuid} has no engine instance yet`, 'CONFLICT');
-    const ref = inst.ref;
-    const { engine } = await routeTo(op, inst.hostId, input);
+    const { inst, ref, engine } = await loadOnEngine(op, input);
     await op.step('password', 50, `Setting the password of ${ref}`, () => engine.engineSetPassword({ hostId: inst.hostId, ref, passwordSealed: input.passwordSealed }));
     await op.step('record', 90, 'Storing the password sealed', () => db.storeInstancePassword({ instanceId: inst.id, passwordSealed: input.passwordSealed }));
     return { instance_id: inst.id, uuid: inst.uuid, password_changed: true };
