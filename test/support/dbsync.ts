@@ -1,3 +1,4 @@
+import { stopProcess } from './processes';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -113,13 +114,7 @@ export async function startMariaDb(): Promise<MariaDb> {
       }
     },
     async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopProcess(proc, 'SIGTERM', 15_000);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,3 +1,4 @@
+import { stopProcess } from './processes';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -106,13 +107,7 @@ export async function startPodman(dir: string): Promise<PodmanService | { skip: 
     image: TEST_IMAGE,
     env: { CONTAINERS_CONF: conf },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopProcess(child, 'SIGTERM', 5000);
       // conmon processes of exec sessions outlive the service; every one names this directory (its runtime wrapper).
       spawnSync('pkill', ['-KILL', '-f', dir]);
     },

@@ -3,6 +3,16 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
+/** Signals a child and waits for it to exit, killing it outright after `graceMs`. */
+export async function stopProcess(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 20_000): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill(signal);
+  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 export interface Spawned {
   proc: ChildProcess;
   output: () => string;
@@ -13,7 +23,6 @@ export interface Spawned {
 export async function spawnEntrypoint(entry: string, args: string[], env: NodeJS.ProcessEnv, readyLine: string | RegExp, timeoutMs = 180_000): Promise<Spawned> {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} not ready in ${timeoutMs} ms:\n${out.slice(-3000)}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
@@ -30,13 +39,7 @@ export async function spawnEntrypoint(entry: string, args: string[], env: NodeJS
   return {
     proc,
     output: () => out,
-    async stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill(signal);
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: (signal: NodeJS.Signals = 'SIGTERM') => stopProcess(proc, signal),
   };
 }
 
