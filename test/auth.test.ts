@@ -84,11 +84,11 @@ describe('tokens', () => {
   });
 
   it('refuses an expired access token with TOKEN_EXPIRED', async () => {
-    const shortLived = await startTestApi({ IDCFLOW_ACCESS_TOKEN_TTL: '1' });
+    const shortLived = await startTestApi({ IDCFLOW_ACCESS_TOKEN_TTL: '2' });
     try {
       const { access_token } = await shortLived.login('admin', process.env.IDCFLOW_ADMIN_PASSWORD!);
       expect((await shortLived.call('GET', '/api/v1/auth/me', { token: access_token })).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 2100));
+      await new Promise((r) => setTimeout(r, 3100)); // exp is whole seconds: iat + 2 has passed
       expectError(await shortLived.call('GET', '/api/v1/auth/me', { token: access_token }), 401, 'TOKEN_EXPIRED');
     } finally {
       await shortLived.close();

@@ -113,7 +113,8 @@ describe('jobs as Temporal Schedules', () => {
     expect(session).toMatchObject({ sync_type: 'scheduled_task', job_id: jobId, status: 'completed', total_instances: 1, successful_instances: 1 });
     expect(session.records[0].instance_id).toBe(instanceId);
     // Each run is an operation like any other: in the operations history, with its step log.
-    const op = (await api.call('GET', `/api/v1/operations/${encodeURIComponent(session.id)}`, { token: manager.token })).body.data;
+    // The session row is marked completed by the run's last step; the operation ends just after it.
+    const op = (await api.call('GET', `/api/v1/operations/${encodeURIComponent(session.id)}/wait?timeout=20`, { token: manager.token })).body.data;
     expect(op).toMatchObject({ type: 'dbsync.accounts', status: 'succeeded', resource: { type: 'job', id: jobId }, created_by: manager.id });
     const steps = (await api.call('GET', `/api/v1/operations/${encodeURIComponent(session.id)}/events`, { token: manager.token })).body.data.events.map((e: { step: string }) => e.step);
     expect(steps[0]).toBe('started');
@@ -136,7 +137,7 @@ describe('jobs as Temporal Schedules', () => {
     await new Promise((r) => setTimeout(r, 5000));
     expect((await api.deps.temporal.schedule.getHandle(jobId).describe()).info.numActionsTaken).toBe(taken);
     // ... and once the runs it had started have finished, no new session appears.
-    const atPause = (await eventually(async () => { const h = await history(jobId); return h.every((r) => r.status !== 'running') && h; }, 30_000, 'the runs started before the pause')).length;
+    const atPause = (await eventually(async () => { const h = await history(jobId); return h.length >= taken && h.every((r) => r.status !== 'running') && h; }, 30_000, 'the runs started before the pause')).length;
     expect(atPause).toBe(taken);
 
     const run = await api.call('POST', `/api/jobs/${jobId}/run`, { token: manager.token });
