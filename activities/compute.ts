@@ -4,6 +4,7 @@ import {
   choosePlacement, ENGINES, intToIpv4, ipv4ToInt, maskOf, poolRange, type EngineType, type InstanceState, type IpPool, type Nic, type PlacementStrategy, type PowerAction,
 } from '../shared/compute';
 import { randomToken, seal, unseal } from '../shared/crypto';
+import { consoleGatewayUrl } from '../shared/config';
 import type { ActivityDeps } from './deps';
 import { driverFor, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
 
@@ -382,8 +383,15 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
     async engineSetPassword({ hostId, ref, passwordSealed }: { hostId: number; ref: string; passwordSealed: string }): Promise<void> {
       await heartbeating(async () => (await driver(hostId)).setPassword(ref, unseal(passwordSealed, config.masterKey)));
     },
-    async engineConsole({ hostId, ref }: { hostId: number; ref: string }) {
-      return heartbeating(async () => (await driver(hostId)).console(ref));
+    /** A terminal console is served by this process's gateway: the answer names it, the API adds a ticket. */
+    async engineConsole({ hostId, ref }: { hostId: number; ref: string }): Promise<{ type: string; url: string; expires_at: string | null }> {
+      const access = await heartbeating(async () => (await driver(hostId)).console(ref));
+      if (!('url' in access)) {
+        const url = consoleGatewayUrl(config);
+        if (!url) throw fail('The worker that serves this host runs no console gateway (set IDCFLOW_CONSOLE_PORT on it)', 'NOT_SUPPORTED');
+        return { type: 'terminal', url, expires_at: null };
+      }
+      return access;
     },
     async engineHostStats({ hostId }: { hostId: number }) {
       return heartbeating(async () => (await driver(hostId)).hostStats());

@@ -45,6 +45,13 @@ export const USER_EXPORTERS: UserExporter[] = [
     collect: (knex, userId) => knex('user_quotas').where({ user_id: userId }).first('cpu', 'ram_mb', 'disk_gb', 'instances', 'updated_at'),
   },
   {
+    // Consoles they opened (tickets are kept only as digests and stay out).
+    file: 'console_sessions.json',
+    collect: (knex, userId) =>
+      knex('console_sessions as c').leftJoin('instances as i', 'i.id', 'c.instance_id').where('c.user_id', userId).orderBy('c.id')
+        .select('c.id', 'i.uuid as instance_uuid', 'c.created_at', 'c.opened_at', 'c.closed_at', 'c.close_reason', 'c.remote_addr', 'c.bytes_in', 'c.bytes_out'),
+  },
+  {
     file: 'audit_log.json',
     collect: (knex, userId) => knex('audit_log').where({ user_id: userId }).orderBy('id').select('at', 'level', 'module', 'action', 'message', 'ip_address', 'resource_type', 'resource_id'),
   },

@@ -12,6 +12,7 @@ import { mount, type AnyRoute } from './http/route';
 import { errorHandler, metrics, requestContext } from './http/middleware';
 import { AppError } from '../shared/errors';
 import { createRegistry, docsInitScript, docsPage, openApiDocument } from './openapi';
+import { mountConsolePage } from './console-page';
 import { VERSION } from './version';
 import { authRoutes } from './routes/auth';
 import { userRoutes } from './routes/users';
@@ -68,6 +69,7 @@ export function createApp(deps: AppDeps): Koa {
     ctx.type = path.extname(file);
     ctx.body = fs.createReadStream(path.join(swaggerDir, file));
   });
+  mountConsolePage(plain);
   plain.get('/metrics', async (ctx) => {
     const principal = await authenticate(ctx, 'header');
     if (!principal) throw new AppError('INVALID_CREDENTIALS', 'Authentication required: send a valid token');

@@ -2,12 +2,14 @@ import type { Knex } from 'knex';
 import * as core from './migrations/001_core';
 import * as dbsync from './migrations/003_dbsync';
 import * as compute from './migrations/002_compute';
+import * as consoleSessions from './migrations/004_console';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 const migrations: Record<string, Knex.Migration> = {
   '001_core': core,
   '003_dbsync': dbsync,
   '002_compute': compute,
+  '004_console': consoleSessions,
 };
 
 const source: Knex.MigrationSource<string> = {

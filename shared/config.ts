@@ -44,6 +44,9 @@ const envSchema = z.object({
   IDCFLOW_AGENT_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
   IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60),
   IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10),
+  IDCFLOW_CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  IDCFLOW_CONSOLE_PUBLIC_URL: z.string().url().optional(),
+  IDCFLOW_CONSOLE_TICKET_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   IDCFLOW_INSTANCE_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -90,7 +93,17 @@ export interface Config {
     agentHeartbeatSeconds: number;
     instanceWaitSeconds: number;
   };
+  console: ConsoleConfig;
   logLevel: Env['LOG_LEVEL'];
+}
+
+export interface ConsoleConfig {
+  /** Where this process's terminal gateway listens (workers and agents; unset: none). */
+  port?: number;
+  /** The WebSocket address clients are given for it (default ws://HOST:port/console). */
+  publicUrl?: string;
+  /** How long a console ticket stays usable; each is good for one connection. */
+  ticketSeconds: number;
 }
 
 /** Reads a 32-byte key from the environment, or from a file under the data dir that is created once. */
@@ -164,8 +177,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       agentHeartbeatSeconds: e.IDCFLOW_AGENT_HEARTBEAT_SECONDS,
       instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
     },
+    console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** The address clients are given for this process's console gateway; none when it runs no gateway. */
+export function consoleGatewayUrl(config: Pick<Config, 'console' | 'host'>): string | undefined {
+  if (!config.console.port) return undefined;
+  return config.console.publicUrl ?? `ws://${config.host}:${config.console.port}/console`;
 }
 
 /** The environment variable names the code reads (the compose-file test checks against this list). */

@@ -77,7 +77,7 @@ describeDocker('docker engine (Podman Docker API)', () => {
     expect(out).not.toContain('container-pw-1');
     const consoleRes = await api.call('GET', `/api/v1/instances/${id}/console`, { token: u.token });
     expect(consoleRes.status).toBe(400);
-    expect(consoleRes.body.error.message).toMatch(/not supported by the docker engine driver/);
+    expect(consoleRes.body.error.message).toMatch(/runs no console gateway/); // consoles: test/compute-console.test.ts
 
     const del = await finished(api, u.token, await api.call('DELETE', `/api/v1/instances/${id}`, { token: u.token }));
     expect(del).toMatchObject({ status: 'succeeded', result: { existed_on_engine: true } });

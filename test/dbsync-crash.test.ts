@@ -1,6 +1,6 @@
-import { startTestApi, type TestApi } from './support/api';
+import { startTestApi, type TestApi, eventually } from './support/api';
 import { spawnWorker, type Spawned } from './support/processes';
-import { addCredential, addInstance, eventually, pgAdmin, pgServer, uid, waitOperation } from './support/dbsync';
+import { addCredential, addInstance, pgAdmin, pgServer, uid, waitOperation } from './support/dbsync';
 
 /**
  * Crash test: the worker is killed (SIGKILL) in the middle of a sync session; a new worker takes over; the session

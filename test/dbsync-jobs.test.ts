@@ -1,5 +1,5 @@
-import { startTestApi, expectError, type TestApi, type TestUser } from './support/api';
-import { addCredential, addInstance, eventually, pgAdmin, pgServer, uid } from './support/dbsync';
+import { startTestApi, expectError, type TestApi, type TestUser, eventually } from './support/api';
+import { addCredential, addInstance, pgAdmin, pgServer, uid } from './support/dbsync';
 import { parseCron, CronError } from '../shared/dbsync/cron';
 
 describe('cron translation into Temporal calendars', () => {

@@ -1,6 +1,6 @@
 import net from 'node:net';
-import { startTestApi, expectError, type TestApi, type TestUser } from './support/api';
-import { addCredential, addInstance, eventually, pgAdmin, pgServer, uid, waitOperation } from './support/dbsync';
+import { startTestApi, expectError, type TestApi, type TestUser, eventually } from './support/api';
+import { addCredential, addInstance, pgAdmin, pgServer, uid, waitOperation } from './support/dbsync';
 
 let api: TestApi;
 let viewer: TestUser;

@@ -19,7 +19,7 @@ const processesUsing = (dir: string) =>
 it('starts everything embedded, stops in order with no orphans, and keeps its data', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idcflow-start-'));
   fs.chmodSync(dir, 0o755);
-  const ports = { PORT: await freePort(), TEMPORAL_PORT: await freePort(), TEMPORAL_UI_PORT: await freePort(), IDCFLOW_EMBEDDED_PG_PORT: await freePort() };
+  const ports = { PORT: await freePort(), TEMPORAL_PORT: await freePort(), TEMPORAL_UI_PORT: await freePort(), IDCFLOW_EMBEDDED_PG_PORT: await freePort(), IDCFLOW_CONSOLE_PORT: await freePort() };
   const base = `http://127.0.0.1:${ports.PORT}`;
   try {
     const first = await launch(dir, ports);

@@ -2,8 +2,9 @@ import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { createKnex } from '../db/knex';
 import { startAgent } from './agent-runtime';
+import { startConsoleGateway } from './console-gateway';
 
-/** `npm run agent`: the host agent for IDCFLOW_AGENT_HOST (task queue host:<name>). SIGINT/SIGTERM stop it cleanly. */
+/** `npm run agent`: the host agent for IDCFLOW_AGENT_HOST (task queue host:<name>), with a console gateway when IDCFLOW_CONSOLE_PORT is set. SIGINT/SIGTERM stop it cleanly. */
 async function main() {
   const config = loadConfig();
   if (!config.databaseUrl || !config.temporalAddress) throw new Error('npm run agent needs DATABASE_URL and TEMPORAL_ADDRESS');
@@ -11,10 +12,12 @@ async function main() {
   const logger = createLogger(config.logLevel, 'idcflow-agent');
   const knex = createKnex(config.databaseUrl, 3);
   const agent = await startAgent(config, knex, logger, config.compute.agentHost, { handleSignals: false });
+  const gateway = config.console.port ? await startConsoleGateway(config, knex, logger, { mainQueue: false, agentHosts: [config.compute.agentHost] }) : null;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    await gateway?.close();
     await agent.stop();
     await knex.destroy();
     process.exit(0);

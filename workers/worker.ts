@@ -2,18 +2,21 @@ import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { createKnex } from '../db/knex';
 import { createMainWorker } from './runtime';
+import { startConsoleGateway } from './console-gateway';
 
-/** `npm run worker`: the main Temporal worker (task queue IDCFLOW_TASK_QUEUE). SIGINT/SIGTERM drain it. */
+/** `npm run worker`: the main Temporal worker (task queue IDCFLOW_TASK_QUEUE), and its console gateway when IDCFLOW_CONSOLE_PORT is set. SIGINT/SIGTERM drain it. */
 async function main() {
   const config = loadConfig();
   if (!config.databaseUrl || !config.temporalAddress) throw new Error('npm run worker needs DATABASE_URL and TEMPORAL_ADDRESS');
   const logger = createLogger(config.logLevel, 'idcflow-worker');
   const knex = createKnex(config.databaseUrl);
   const { worker, connection } = await createMainWorker(config, knex, logger);
+  const gateway = config.console.port ? await startConsoleGateway(config, knex, logger, { mainQueue: true, agentHosts: [] }) : null;
   logger.info({ taskQueue: config.taskQueue }, 'worker polling');
   try {
     await worker.run();
   } finally {
+    await gateway?.close();
     await connection.close();
     await knex.destroy();
   }

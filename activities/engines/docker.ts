@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { InstanceState, PowerAction } from '../../shared/compute';
-import type { ConsoleAccess, EngineDriver, EngineInstance, HostStats, InstanceSpec, InstanceStats } from './types';
+import type { ConsoleAccess, EngineDriver, EngineInstance, HostStats, InstanceSpec, InstanceStats, TerminalSession } from './types';
 import { containerName, LABELS } from './types';
 
 export interface DockerEndpoint {
@@ -40,6 +41,37 @@ export function dockerOptions(ep: DockerEndpoint): Docker.DockerOptions {
 const statusCode = (err: unknown) => (err as { statusCode?: number }).statusCode;
 
 /** Engine errors: 404 and 409 are facts about the instance; 4xx/5xx answers from the engine are not worth retrying; network errors are. */
+const PID_MARKER = 'idcflow-console-pid:';
+
+/** Reads the shell's first line ("idcflow-console-pid:<n>") off the terminal and leaves the rest unread. */
+function readPidLine(stream: Duplex, timeoutMs = 10_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const finish = (err: Error | null, pid?: number) => {
+      clearTimeout(timer);
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      if (err) reject(err);
+      else resolve(pid!);
+    };
+    const onEnd = () => finish(new Error('the shell ended at once'));
+    const onReadable = () => {
+      for (let chunk: Buffer | null; (chunk = stream.read() as Buffer | null) !== null;) {
+        buf = Buffer.concat([buf, chunk]);
+        const nl = buf.indexOf(10);
+        if (nl < 0) continue;
+        const match = new RegExp(`^${PID_MARKER}(\\d+)\\r?$`).exec(buf.subarray(0, nl).toString('utf8'));
+        if (nl + 1 < buf.length) stream.unshift(buf.subarray(nl + 1));
+        return finish(match ? null : new Error(`unexpected first line ${JSON.stringify(buf.subarray(0, Math.min(nl, 80)).toString('utf8'))}`), Number(match?.[1]));
+      }
+      if (buf.length > 4096) finish(new Error('no pid line'));
+    };
+    const timer = setTimeout(() => finish(new Error('timed out')), timeoutMs);
+    stream.on('readable', onReadable);
+    stream.once('end', onEnd);
+  });
+}
+
 function engineFailure(action: string, err: unknown): Error {
   const code = statusCode(err);
   const msg = `Docker ${action} failed: ${(err as Error).message}`.slice(0, 1000);
@@ -103,6 +135,12 @@ export class DockerDriver implements EngineDriver {
   private async mustInspect(ref: string) {
     const info = await this.inspect(ref);
     if (!info) throw ApplicationFailure.nonRetryable(`Docker: no container ${ref}`, 'RESOURCE_NOT_FOUND');
+    return info;
+  }
+
+  private async mustBeRunning(ref: string, why: string) {
+    const info = await this.mustInspect(ref);
+    if (stateOf(info.State) !== 'running') throw ApplicationFailure.nonRetryable(`Docker: ${ref} must be running ${why}`, 'CONFLICT');
     return info;
   }
 
@@ -238,8 +276,7 @@ export class DockerDriver implements EngineDriver {
   /** Sets root's password inside the container: chpasswd, or (busybox without it) mkpasswd + /etc/shadow. */
   async setPassword(ref: string, password: string): Promise<void> {
     if (/[\n:]/.test(password)) throw ApplicationFailure.nonRetryable('A password may not contain newlines or colons', 'VALIDATION_ERROR');
-    const info = await this.mustInspect(ref);
-    if (stateOf(info.State) !== 'running') throw ApplicationFailure.nonRetryable(`Docker: ${ref} must be running to set a password`, 'CONFLICT');
+    await this.mustBeRunning(ref, 'to set a password');
     try {
       let result = await this.execWithInput(ref, ['chpasswd'], `root:${password}\n`);
       if (result.exitCode === 127 || /applet not found|not found/.test(result.output)) {
@@ -252,9 +289,48 @@ export class DockerDriver implements EngineDriver {
     }
   }
 
+  /** A container's console is a shell in it, opened by the worker's console gateway (see terminal()). */
   async console(ref: string): Promise<ConsoleAccess> {
-    await this.mustInspect(ref);
-    throw ApplicationFailure.nonRetryable('Console access is not supported by the docker engine driver (no VNC; use the container\'s own shell access)', 'NOT_SUPPORTED');
+    await this.mustBeRunning(ref, 'to open a console');
+    return { type: 'terminal' };
+  }
+
+  /**
+   * A login shell in the container on a pseudo-terminal. The shell first prints its pid (read here, not relayed) so
+   * close() can hang it up: engines keep exec'd processes alive when the client goes away.
+   */
+  async terminal(ref: string): Promise<TerminalSession> {
+    await this.mustBeRunning(ref, 'to open a console');
+    const container = this.docker.getContainer(ref);
+    let stream: Duplex;
+    let exec: Docker.Exec;
+    try {
+      exec = await container.exec({
+        Cmd: ['/bin/sh', '-c', `echo "${PID_MARKER}$$"; command -v bash >/dev/null 2>&1 && exec bash -l || exec sh -l`],
+        AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, Env: ['TERM=xterm-256color'],
+      });
+      stream = await exec.start({ hijack: true, stdin: true, Tty: true });
+    } catch (err) {
+      throw engineFailure('exec (console)', err);
+    }
+    const pid = await readPidLine(stream).catch((err: Error) => {
+      stream.destroy();
+      throw ApplicationFailure.nonRetryable(`Docker: the console shell in ${ref} did not start: ${err.message}`, 'ENGINE_ERROR');
+    });
+    return {
+      stream,
+      resize: async (cols, rows) => { await exec.resize({ w: cols, h: rows }); },
+      close: async () => {
+        stream.end();
+        stream.destroy();
+        try {
+          const hangup = await container.exec({ Cmd: ['/bin/sh', '-c', `kill -HUP ${pid} 2>/dev/null; sleep 3; kill -KILL ${pid} 2>/dev/null; true`] });
+          await hangup.start({ Detach: true });
+        } catch {
+          // The container may have stopped meanwhile: then so has the shell.
+        }
+      },
+    };
   }
 
   async hostStats(): Promise<HostStats> {

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { InstanceState, Nic, PowerAction } from '../../shared/compute';
 
 /** What a driver needs to create an instance; names are deterministic so a retried create finds the first one. */
@@ -54,10 +55,15 @@ export interface HostStats {
   notes: string[];
 }
 
-export interface ConsoleAccess {
-  type: string;
-  url: string;
-  expires_at: string | null;
+/** How a console is reached: a URL of the engine's own, or a terminal through the worker's console gateway. */
+export type ConsoleAccess = { type: 'terminal' } | { type: string; url: string; expires_at: string | null };
+
+/** An interactive shell inside an instance: bytes both ways on `stream`, a pseudo-terminal that can be resized. */
+export interface TerminalSession {
+  stream: Duplex;
+  resize(cols: number, rows: number): Promise<void>;
+  /** Ends the shell (and what runs in it), not only the connection to it. */
+  close(): Promise<void>;
 }
 
 /** One driver per engine type, with the operations of seed 001's engines. Every method is safe to repeat. */
@@ -76,6 +82,8 @@ export interface EngineDriver {
   list(): Promise<EngineInstance[]>;
   setPassword(ref: string, password: string): Promise<void>;
   console(ref: string): Promise<ConsoleAccess>;
+  /** Engines whose console is a terminal (console() answers type 'terminal') open one here, for the console gateway. */
+  terminal?(ref: string): Promise<TerminalSession>;
   hostStats(): Promise<HostStats>;
 }
 

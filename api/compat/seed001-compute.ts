@@ -215,7 +215,7 @@ export function seed001ComputeRoutes(deps: AppDeps) {
     }),
     route({
       ...common, method: 'get', path: '/api/client/remote/:hs_name/:vm_uuid', permission: 'update', summary: 'Console URL (engines without one answer 400)', params: vmParams,
-      handler: async ({ principal, params }) => compute.console(await vmOf(principal, params.hs_name, params.vm_uuid)),
+      handler: async ({ ctx, principal, params }) => compute.console(ctx, principal, await vmOf(principal, params.hs_name, params.vm_uuid)),
     }),
     route({
       ...common, method: 'post', path: '/api/client/password/:hs_name/:vm_uuid', permission: 'update', startsOperation: true, summary: 'Set the OS password', params: vmParams, body: passwordBody,

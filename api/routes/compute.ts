@@ -139,9 +139,9 @@ export function computeRoutes(deps: AppDeps) {
       handler: async ({ ctx, principal, params, body }) => ok(await compute.setInstancePassword(ctx, principal, await compute.instanceRow(principal, params.id), body.password)),
     }),
     route({
-      method: 'get', path: '/instances/:id/console', tags, permission: 'update', summary: 'Console access URL (engines without one answer 400 not_supported)',
-      params: idParams, response: z.object({ type: z.string(), url: z.string(), expires_at: z.string().nullable() }),
-      handler: async ({ principal, params }) => compute.console(await compute.instanceRow(principal, params.id)),
+      method: 'get', path: '/instances/:id/console', tags, permission: 'update', summary: 'Console access: the engine\'s URL, or a WebSocket terminal (docker) with a single-use ticket',
+      params: idParams, response: z.object({ type: z.string(), url: z.string(), web_url: z.string().optional().describe('A browser terminal for it, on this API'), expires_at: z.string().nullable() }),
+      handler: async ({ ctx, principal, params }) => compute.console(ctx, principal, await compute.instanceRow(principal, params.id)),
     }),
     route({
       method: 'get', path: '/instances/:id/agent-token', tags, permission: 'update', summary: 'The per-instance token its agent reports usage with',

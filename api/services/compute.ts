@@ -7,7 +7,7 @@ import { AppError, conflict, forbidden, notFound, validationError } from '../../
 import {
   ENGINES, ENGINE_TYPES, INSTANCE_STATES, PLACEMENT_STRATEGIES, POWER_ACTIONS, resolveEngineType, type EngineType, type PlacementStrategy, type PowerAction,
 } from '../../shared/compute';
-import { safeEqual, seal, unseal } from '../../shared/crypto';
+import { randomToken, safeEqual, seal, sha256, unseal } from '../../shared/crypto';
 import type { InstanceRequest } from '../../activities/compute';
 import { quotaFor, usageOf } from '../../activities/compute';
 import type { AppDeps } from '../deps';
@@ -455,9 +455,20 @@ export class ComputeService {
     };
   }
 
-  async console(inst: Row) {
+  /** The engine's console URL, or for a terminal the gateway's address with a single-use ticket (stored hashed). */
+  async console(ctx: Koa.Context, principal: Principal, inst: Row): Promise<{ type: string; url: string; web_url?: string; expires_at: string | null }> {
     if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} has no engine instance yet`);
-    return this.engineRead(inst.host_id, 'console', inst.engine_ref) as Promise<{ type: string; url: string; expires_at: string | null }>;
+    const access = await this.engineRead(inst.host_id, 'console', inst.engine_ref) as { type: string; url: string; expires_at: string | null };
+    if (access.type !== 'terminal') return access;
+    const ticket = randomToken(32);
+    const expiresAt = new Date(Date.now() + this.deps.config.console.ticketSeconds * 1000);
+    await this.knex('console_sessions').insert({
+      ticket_hash: sha256(ticket), user_id: principal.userId, instance_id: inst.id, host_id: inst.host_id, engine_ref: inst.engine_ref, gateway: access.url, expires_at: expiresAt,
+    });
+    await audit(this.knex, ctx, principal, { module: 'compute', action: 'console', message: `Console ticket for instance ${inst.uuid}`, resourceType: 'instance', resourceId: inst.id });
+    const url = new URL(access.url);
+    url.searchParams.set('ticket', ticket);
+    return { type: 'terminal', url: url.toString(), web_url: `/console#${encodeURIComponent(url.toString())}`, expires_at: expiresAt.toISOString() };
   }
 
   agentToken(inst: Row) {

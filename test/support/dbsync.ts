@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
-import type { TestApi } from './api';
+import { eventually, type TestApi } from './api';
 
 export const uid = () => crypto.randomBytes(4).toString('hex');
 
@@ -37,17 +37,6 @@ export async function addInstance(api: TestApi, body: Record<string, unknown>, t
   const res = await api.call('POST', '/api/v1/db/instances', { token: token ?? await api.admin(), body: { name: `inst-${uid()}`, ...body } });
   if (res.status !== 201) throw new Error(`instance: ${res.status} ${res.text}`);
   return res.body.data;
-}
-
-/** Polls until `check` answers a truthy value. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }
 
 export async function freePort(): Promise<number> {
