@@ -84,6 +84,7 @@ describeDocker('container console (Podman Docker API)', () => {
   const ticketFor = async () => {
     const res = await api.call('GET', `/api/v1/instances/${instanceId}/console`, { token: owner.token });
     expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
     return res.body.data as { type: string; url: string; web_url: string; expires_at: string };
   };
 

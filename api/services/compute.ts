@@ -468,6 +468,7 @@ export class ComputeService {
     await audit(this.knex, ctx, principal, { module: 'compute', action: 'console', message: `Console ticket for instance ${inst.uuid}`, resourceType: 'instance', resourceId: inst.id });
     const url = new URL(access.url);
     url.searchParams.set('ticket', ticket);
+    ctx.set('Cache-Control', 'no-store');
     return { type: 'terminal', url: url.toString(), web_url: `/console#${encodeURIComponent(url.toString())}`, expires_at: expiresAt.toISOString() };
   }
 
