@@ -5,7 +5,9 @@
  *   (b) end-to-end simulator creations per second (create → running, recorded), against a no-op workflow's rate
  *       on the same Temporal dev server;
  *   (c) docker create+start through idcflow (operation until running), against the same raw dockerode calls,
- *       on Podman's Docker API (skipped, saying why, when Podman cannot run here).
+ *       on Podman's Docker API (skipped, saying why, when Podman cannot run here);
+ *   (d) opening a container console (API ticket → WebSocket through the gateway → the shell's first output),
+ *       against a raw dockerode exec with a TTY until its first output.
  * Env: BENCH_N (latency samples, 100), BENCH_E2E (creations, 60), BENCH_CONCURRENCY (10), BENCH_DOCKER (5).
  */
 import fs from 'node:fs';
@@ -25,6 +27,8 @@ import { ensureAdminUser } from '../db/queries/bootstrap';
 import { freePort, startEmbeddedPostgres, startTemporalDevServer } from '../workers/embedded-services';
 import { createMainWorker } from '../workers/runtime';
 import { startApi } from '../workers/api';
+import { startConsoleGateway } from '../workers/console-gateway';
+import WebSocket from 'ws';
 import { startPodman } from '../test/support/podman';
 
 const N = Number(process.env.BENCH_N ?? 100);
@@ -60,6 +64,7 @@ async function main() {
     const config = loadConfig({
       ...process.env, NODE_ENV: 'bench', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: pg.databaseUrl, TEMPORAL_ADDRESS: temporal.address,
       IDCFLOW_DATA_DIR: path.join(dir, 'data'), IDCFLOW_TASK_QUEUE: 'bench', IDCFLOW_ADMIN_PASSWORD: adminPassword,
+      IDCFLOW_CONSOLE_PORT: String(await freePort()),
     });
     const setupKnex = createKnex(pg.databaseUrl, 2);
     await migrateLatest(setupKnex);
@@ -69,6 +74,8 @@ async function main() {
     const { worker, connection: workerConnection } = await createMainWorker(config, workerKnex, createLogger('silent', 'bench-worker'), { handleSignals: false });
     const running = worker.run();
     stops.push(async () => { worker.shutdown(); await running; await workerConnection.close(); await workerKnex.destroy(); });
+    const gateway = await startConsoleGateway(config, workerKnex, createLogger('silent', 'bench-gateway'), { mainQueue: true, agentHosts: [] });
+    stops.push(() => gateway.close());
     const api = await startApi(config);
     stops.push(() => api.close());
     const base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
@@ -192,6 +199,36 @@ async function main() {
       say(`| raw dockerode create + start + inspect until running (ceiling) | ${ms(pct(raw, 50))} | ${ms(mean(raw))} |`);
       say(`| idcflow: POST /api/v1/instances until the operation succeeded | ${ms(pct(flow, 50))} | ${ms(mean(flow))} |`);
       say(`| ratio | ${(pct(flow, 50) / pct(raw, 50)).toFixed(2)}× | ${(mean(flow) / mean(raw)).toFixed(2)}× |`);
+
+      // (d) console: ticket + WebSocket + exec through the gateway, against a raw exec with a TTY
+      const r = await call('POST', '/api/v1/instances', token, { name: 'bench-console', uuid: 'bench-console', host_id: dh.id, image: podman.image, command: ['sleep', '600'] });
+      await wait(r.body.data.operation.id);
+      const inst = (await call('GET', '/api/v1/instances?search=bench-console', token)).body.data.instances[0];
+      const firstOutput = (ws: WebSocket) => new Promise<void>((resolve, reject) => { ws.once('message', () => resolve()); ws.once('error', reject); });
+      const rawOpen: number[] = [];
+      const gatewayOpen: number[] = [];
+      for (let i = 0; i < DOCKER_N * 4 + 1; i++) {
+        let s = now();
+        const exec = await docker.getContainer(inst.engine_ref).exec({ Cmd: ['/bin/sh', '-l'], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true });
+        const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
+        await new Promise((resolve) => stream.once('data', resolve));
+        if (i > 0) rawOpen.push(now() - s);
+        stream.end('exit\n');
+        s = now();
+        const access = (await call('GET', `/api/v1/instances/${inst.id}/console`, token)).body.data;
+        const ws = new WebSocket(access.url);
+        await firstOutput(ws);
+        if (i > 0) gatewayOpen.push(now() - s);
+        ws.close();
+      }
+      await wait((await call('DELETE', `/api/v1/instances/${inst.id}`, token)).body.data.operation.id);
+      say('');
+      say(`## (d) Opening a container console until the shell's first output (${DOCKER_N * 4} sequential)`);
+      say(`| | p50 | mean |`);
+      say(`|---|---|---|`);
+      say(`| raw dockerode exec (TTY) create + start until first output (ceiling) | ${ms(pct(rawOpen, 50))} | ${ms(mean(rawOpen))} |`);
+      say(`| idcflow: GET /instances/:id/console (engine check on the worker, ticket) + WebSocket to the gateway until first output | ${ms(pct(gatewayOpen, 50))} | ${ms(mean(gatewayOpen))} |`);
+      say(`| ratio | ${(pct(gatewayOpen, 50) / pct(rawOpen, 50)).toFixed(2)}× | ${(mean(gatewayOpen) / mean(rawOpen)).toFixed(2)}× |`);
     }
     agent.destroy();
     fs.writeFileSync(path.join(process.cwd(), 'bench', 'compute-results.md'), lines.join('\n') + '\n');
