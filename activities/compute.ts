@@ -361,8 +361,8 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
     async engineCreate({ hostId, spec, passwordSealed }: { hostId: number; spec: InstanceSpec; passwordSealed?: string | null }): Promise<EngineInstance> {
       return heartbeating(async () => (await driver(hostId)).create({ ...spec, password: passwordSealed ? unseal(passwordSealed, config.masterKey) : null }));
     },
-    async engineUpdate({ hostId, ref, spec }: { hostId: number; ref: string; spec: InstanceSpec }): Promise<EngineInstance> {
-      return heartbeating(async () => (await driver(hostId)).update(ref, spec));
+    async engineUpdate({ hostId, ref, spec, running }: { hostId: number; ref: string; spec: InstanceSpec; running?: boolean }): Promise<EngineInstance> {
+      return heartbeating(async () => (await driver(hostId)).update(ref, spec, running));
     },
     async engineDelete({ hostId, ref }: { hostId: number; ref: string }): Promise<{ existed: boolean }> {
       return heartbeating(async () => ({ existed: await (await driver(hostId)).delete(ref) }));

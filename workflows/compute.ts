@@ -1,9 +1,9 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, sleep, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, proxyActivities, sleep, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
 import type { ComputeActivities, HostRoute, InstanceRequest, InstanceSnapshot } from '../activities/compute';
 import type { EngineInstance, InstanceSpec } from '../activities/engines/types';
 import type { OperationInput } from '../shared/operations';
 import { hostTaskQueue, stateAfter, type InstanceState, type PowerAction } from '../shared/compute';
-import { runOperation, type OperationRun } from './operation';
+import { describeError, runOperation, type OperationRun } from './operation';
 
 /** Bounds every compute workflow gets from the API's configuration. */
 export interface ComputeBounds {
@@ -18,6 +18,8 @@ const db = proxyActivities<ComputeActivities>({
 
 const engineOptions: ActivityOptions = {
   startToCloseTimeout: '3m',
+  // On cancel, wait for the engine call to end before undoing: an undo must not race the call it undoes.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes: ['RESOURCE_NOT_FOUND', 'CONFLICT', 'VALIDATION_ERROR', 'ENGINE_ERROR', 'NOT_SUPPORTED'] },
 };
@@ -169,8 +171,14 @@ export async function updateInstanceWorkflow(input: UpdateInstanceInput) {
     if (inst.ref) {
       const ref = inst.ref;
       const newSpec: InstanceSpec = { ...inst.spec, name: after.name, cpu: after.cpu, ramMb: after.ramMb, diskGb: after.diskGb, image: after.image, osName: after.osName };
-      engineState = await op.step('engine-update', 60, `Applying the change to ${ref}`, () => engine.engineUpdate({ hostId: inst.hostId, ref, spec: newSpec }));
-      op.onUndo('engine-update', () => engine.engineUpdate({ hostId: inst.hostId, ref, spec: inst.spec }));
+      // The power state to end in, read once before the change: kept in the history, so a retry after a crash mid-recreate still knows it.
+      const seen = await op.step('engine-status', 40, `Reading the state of ${ref}`, () => engine.engineStatus({ hostId: inst.hostId, ref }));
+      const running = seen ? seen.state === 'running' : undefined;
+      // Registered before the call: an update that fails half-way is undone too (the driver puts the container it set aside back).
+      op.onUndo('engine-update', () => engine.engineUpdate({ hostId: inst.hostId, ref, spec: inst.spec, running }).catch((err) => {
+        if (describeError(err).code !== 'RESOURCE_NOT_FOUND') throw err; // nothing on the engine to put back
+      }));
+      engineState = await op.step('engine-update', 60, `Applying the change to ${ref}`, () => engine.engineUpdate({ hostId: inst.hostId, ref, spec: newSpec, running }));
     }
     return op.step('record', 95, 'Recording the instance', () => db.recordInstance({ instanceId: inst.id, state: engineState?.state ?? inst.state, engine: engineState }));
   });
