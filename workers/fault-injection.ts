@@ -15,7 +15,8 @@ async function hold(ctx: Context, ms: number): Promise<void> {
 
 /**
  * Test-only fault injection (IDCFLOW_FAULT_DELAY="activityName:ms"): delays the named activities,
- * heartbeating, so a crash test can kill the worker while one of them is in flight.
+ * heartbeating, so a crash test can kill the worker while one of them is in flight. "activityName.after:ms" holds once the
+ * activity's work is done and before it reports, so the retry repeats work that already happened.
  */
 export function faultDelayInterceptor(delays: Record<string, number>): ActivityInterceptorsFactory {
   configured = delays;
@@ -23,7 +24,9 @@ export function faultDelayInterceptor(delays: Record<string, number>): ActivityI
     inbound: {
       async execute(input, next) {
         await hold(ctx, delays[ctx.info.activityType]);
-        return next(input);
+        const result = await next(input);
+        await hold(ctx, delays[`${ctx.info.activityType}.after`]);
+        return result;
       },
     },
   });
