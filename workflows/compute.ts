@@ -11,10 +11,13 @@ export interface ComputeBounds {
   instanceWaitSeconds: number;
 }
 
-const db = proxyActivities<ComputeActivities>({
+const dbOptions: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10, nonRetryableErrorTypes: ['RESOURCE_NOT_FOUND', 'CONFLICT', 'VALIDATION_ERROR', 'SERVICE_UNAVAILABLE', 'NOT_SUPPORTED'] },
-});
+};
+const db = proxyActivities<ComputeActivities>(dbOptions);
+/** A scan's import can be long (one transaction over every container): it heartbeats, so a crashed worker's is retried in seconds. */
+const dbLong = proxyActivities<ComputeActivities>({ ...dbOptions, startToCloseTimeout: '5m', heartbeatTimeout: '10s' });
 
 const engineOptions: ActivityOptions = {
   startToCloseTimeout: '3m',
@@ -207,7 +210,7 @@ export async function scanHostWorkflow(input: ScanHostInput) {
   return runOperation(input.operationId, async (op) => {
     const { engine } = await routeTo(op, input.hostId, input);
     const found = await op.step('list', 30, 'Listing instances on the engine', () => engine.engineList({ hostId: input.hostId }));
-    const result = await op.step('import', 70, `Reconciling ${found.length} instances`, () => db.importScan({ hostId: input.hostId, found }));
+    const result = await op.step('import', 70, `Reconciling ${found.length} instances`, () => dbLong.importScan({ hostId: input.hostId, found }));
     return { host_id: input.hostId, ...result };
   });
 }
