@@ -178,6 +178,23 @@ describeDocker('compute runbooks survive a killed worker (Podman Docker API)', (
     expect(again.result.nics[0].ip4).toBe(ip);
   }, 120_000);
 
+  it('delete canceled once the engine has removed the container: rolls forward, the row deleted and its address released', async () => {
+    await useWorker('engineDelete.after:30000');
+    const { uuid, id } = await runningInstance(admin, { ip_pools: [{ cidr: '10.78.0.0/29', gateway: '10.78.0.1' }] });
+    expect(await api.deps.knex('ip_allocations').where({ instance_id: id })).toHaveLength(1);
+    const opId = await started(await api.call('DELETE', `/api/v1/instances/${id}`, { token: admin }));
+    await reached(opId, 'engine-delete', async () => (await containersOf(uuid)).length === 0);
+    expect((await api.call('POST', `/api/v1/operations/${opId}/cancel`, { token: admin })).status).toBe(202);
+
+    const op = await finished(api, admin, opId, 60);
+    expect(op).toMatchObject({ status: 'canceled', error: { code: 'CANCELED' } });
+    expect(await containersOf(uuid)).toEqual([]);
+    const rows = await api.deps.knex('instances').where({ uuid });
+    expect(rows.map((r) => [r.id, r.state, r.deleted_at instanceof Date])).toEqual([[id, 'deleted', true]]);
+    expect(await api.deps.knex('ip_allocations').where({ instance_id: id })).toEqual([]);
+    expect(await steps(opId)).toContain('undo:mark');
+  }, 60_000);
+
   it('power: killed in the middle of a stop, then of a start: each ends in the state asked for, on the same container', async () => {
     await useWorker('');
     // A main process that ignores SIGTERM: `docker stop` waits out its 10 s grace, and the worker dies while the engine is stopping it.

@@ -124,12 +124,18 @@ export interface InstanceOpInput extends OperationInput, ComputeBounds {
 export async function deleteInstanceWorkflow(input: InstanceOpInput) {
   return runOperation(input.operationId, async (op) => {
     const inst: InstanceSnapshot = await op.step('mark', 5, 'Marking the instance as deleting', () => db.beginInstanceChange({ instanceId: input.instanceId, state: 'deleting' }));
-    op.onUndo('mark', () => db.recordInstance({ instanceId: inst.id, state: inst.state }));
-    const { engine } = await routeTo(op, inst.hostId, input);
+    let engine: EngineCalls | null = null;
+    op.onUndo('mark', async () => {
+      // Canceled (or failed) once the engine no longer has the container: the delete rolls forward, the row follows the engine.
+      if (engine && inst.ref && !(await engine.engineStatus({ hostId: inst.hostId, ref: inst.ref }))) return db.finishInstanceDelete({ instanceId: inst.id });
+      return db.recordInstance({ instanceId: inst.id, state: inst.state });
+    });
+    ({ engine } = await routeTo(op, inst.hostId, input));
     let existed = false;
     if (inst.ref) {
       const ref = inst.ref;
-      existed = (await op.step('engine-delete', 40, `Removing ${ref} from ${inst.hostName}`, () => engine.engineDelete({ hostId: inst.hostId, ref }))).existed;
+      const calls = engine;
+      existed = (await op.step('engine-delete', 40, `Removing ${ref} from ${inst.hostName}`, () => calls.engineDelete({ hostId: inst.hostId, ref }))).existed;
     }
     const released = await op.step('release', 80, 'Releasing its IP addresses and quota', () => db.finishInstanceDelete({ instanceId: inst.id }));
     return { instance_id: inst.id, uuid: inst.uuid, name: inst.name, host: inst.hostName, deleted: true, existed_on_engine: existed, released_ips: released.released_ips };

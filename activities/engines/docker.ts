@@ -63,6 +63,9 @@ function stateOf(s: { Status?: string; Running?: boolean; Paused?: boolean } | s
   }
 }
 
+/** The name a container is renamed to while an update recreates it (see update()). */
+const ASIDE = '.replaced';
+
 const specHash = (spec: InstanceSpec) => crypto.createHash('sha256').update(JSON.stringify([spec.image, spec.command, spec.cpu, spec.ramMb])).digest('hex').slice(0, 16);
 
 /** Drives any Docker Engine API endpoint (Docker, or Podman's compatible API) with dockerode. Instances are containers. */
@@ -148,7 +151,7 @@ export class DockerDriver implements EngineDriver {
    * end in, as it was before the change (default: the container's current one).
    */
   async update(ref: string, spec: InstanceSpec, running?: boolean): Promise<EngineInstance> {
-    const aside = `${ref}.replaced`;
+    const aside = `${ref}${ASIDE}`;
     const current = await this.inspect(ref);
     let old = await this.inspect(aside);
     if (!current && !old) throw ApplicationFailure.nonRetryable(`Docker: no container ${ref}`, 'RESOURCE_NOT_FOUND');
@@ -247,8 +250,10 @@ export class DockerDriver implements EngineDriver {
       throw engineFailure('list', err);
     }
     const mine = (c: Docker.ContainerInfo) => !c.Labels?.[LABELS.host] || !this.ep.hostName || c.Labels[LABELS.host] === this.ep.hostName;
-    return containers.filter(mine).map((c) => {
-      const name = (c.Names?.[0] ?? c.Id).replace(/^\//, '');
+    const nameOf = (c: Docker.ContainerInfo) => (c.Names?.[0] ?? c.Id).replace(/^\//, '');
+    // A container set aside by an update in progress is still its instance's, not one more instance.
+    return containers.filter((c) => mine(c) && !nameOf(c).endsWith(ASIDE)).map((c) => {
+      const name = nameOf(c);
       const labels = c.Labels ?? {};
       const net = Object.values(c.NetworkSettings?.Networks ?? {})[0];
       return {
