@@ -184,10 +184,13 @@ export async function updateInstanceWorkflow(input: UpdateInstanceInput) {
       const seen = await op.step('engine-status', 40, `Reading the state of ${ref}`, () => engine.engineStatus({ hostId: inst.hostId, ref }));
       const running = seen ? seen.state === 'running' : undefined;
       // Registered before the call: an update that fails half-way is undone too (the driver puts the container it set aside back).
+      let applied = false;
       op.onUndo('engine-update', () => engine.engineUpdate({ hostId: inst.hostId, ref, spec: inst.spec, running }).catch((err) => {
-        if (describeError(err).code !== 'RESOURCE_NOT_FOUND') throw err; // nothing on the engine to put back
+        // Nothing left to put back, or the change never took and the engine refuses this call too: the step's own error stands.
+        if (applied && describeError(err).code !== 'RESOURCE_NOT_FOUND') throw err;
       }));
       engineState = await op.step('engine-update', 60, `Applying the change to ${ref}`, () => engine.engineUpdate({ hostId: inst.hostId, ref, spec: newSpec, running }));
+      applied = true;
     }
     return op.step('record', 95, 'Recording the instance', () => db.recordInstance({ instanceId: inst.id, state: engineState?.state ?? inst.state, engine: engineState }));
   });
