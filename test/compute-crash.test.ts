@@ -130,6 +130,24 @@ describeDocker('compute runbooks survive a killed worker (Podman Docker API)', (
       expect(await row(uuid)).toMatchObject({ id, name: 'before', ram_mb: 160, state: 'running' });
     }, 120_000);
 
+    it('a stopped instance, killed mid-recreate, ends with one container, new spec, still stopped', async () => {
+      await useWorker('engineUpdate.aside:30000');
+      const { uuid, id, containerId } = await runningInstance();
+      expect((await finished(api, admin, await api.call('POST', `/api/v1/instances/${id}/power`, { token: admin, body: { action: 'hard_stop' } }))).status).toBe('succeeded');
+      const opId = await started(await api.call('PUT', `/api/v1/instances/${id}`, { token: admin, body: { ram_mb: 176 } }));
+      await reached(opId, 'engine-update', async () => (await inspect(`idcflow-${uuid}`)) === null);
+      await killAndRestart();
+
+      const op = await finished(api, admin, opId, 90);
+      expect(op).toMatchObject({ status: 'succeeded', result: { uuid, state: 'stopped' } });
+      const after = await containersOf(uuid);
+      expect(after).toHaveLength(1);
+      expect(after[0].Id).not.toBe(containerId);
+      expect(after[0].State).not.toBe('running');
+      expect((await inspect(`idcflow-${uuid}`))!.HostConfig.Memory).toBe(176 * 1048576);
+      expect(await row(uuid)).toMatchObject({ id, ram_mb: 176, state: 'stopped' });
+    }, 120_000);
+
     it('canceled while the container is set aside: the undo puts the same container back, running, and the row as it was', async () => {
       await useWorker('engineUpdate.aside:30000');
       const { uuid, id, containerId } = await runningInstance();
