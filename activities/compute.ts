@@ -6,6 +6,7 @@ import {
 import { randomToken, seal, unseal } from '../shared/crypto';
 import { consoleGatewayUrl } from '../shared/config';
 import type { ActivityDeps } from './deps';
+import { faultPoint } from '../workers/fault-injection';
 import { driverFor, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
 
 /** What a client asked for when creating an instance (no secrets: the password travels sealed). */
@@ -293,7 +294,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
     async finishInstanceDelete({ instanceId }: { instanceId: number }): Promise<{ deleted: true; released_ips: string[] }> {
       return knex.transaction(async (trx) => {
         const ips = await trx('ip_allocations').where({ instance_id: instanceId }).delete().returning('address');
-        await trx('instances').where({ id: instanceId }).update({ state: 'deleted', deleted_at: trx.fn.now(), updated_at: trx.fn.now() });
+        await trx('instances').where({ id: instanceId }).whereNull('deleted_at').update({ state: 'deleted', deleted_at: trx.fn.now(), updated_at: trx.fn.now() });
         return { deleted: true as const, released_ips: ips.map((r: { address: string }) => r.address) };
       });
     },
@@ -319,38 +320,45 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
       await knex('instances').where({ id: instanceId }).update({ password_sealed: passwordSealed, updated_at: knex.fn.now() });
     },
 
-    /** Scan: imports instances found on the engine, refreshes known ones, marks recorded ones the engine no longer has as missing. */
+    /**
+     * Scan: imports instances found on the engine, refreshes known ones, marks recorded ones the engine no longer has as missing.
+     * One transaction under a per-host lock: a scan killed half-way leaves nothing, and two scans of a host never import twice.
+     */
     async importScan({ hostId, found }: { hostId: number; found: EngineInstance[] }) {
-      const rows = await live(knex).where({ host_id: hostId }).select('id', 'uuid', 'engine_ref', 'state');
-      const byRef = new Map(rows.filter((r) => r.engine_ref).map((r) => [r.engine_ref as string, r]));
-      const byUuid = new Map(rows.map((r) => [r.uuid as string, r]));
-      const seen = new Set<number>();
-      const imported: string[] = [], updated: string[] = [], missing: string[] = [];
-      for (const f of found) {
-        const row = byRef.get(f.ref) ?? byUuid.get(f.uuid);
-        if (row) {
-          seen.add(row.id);
-          if (row.state !== f.state || row.engine_ref !== f.ref) {
-            await knex('instances').where({ id: row.id }).update({ state: f.state, engine_ref: f.ref, updated_at: knex.fn.now() });
-            updated.push(row.uuid);
+      return heartbeating(() => knex.transaction(async (trx) => {
+        await trx.raw('SELECT pg_advisory_xact_lock(7305, ?)', [hostId]);
+        const rows = await trx('instances').whereNull('deleted_at').where({ host_id: hostId }).select('id', 'uuid', 'engine_ref', 'state');
+        const byRef = new Map(rows.filter((r) => r.engine_ref).map((r) => [r.engine_ref as string, r]));
+        const byUuid = new Map(rows.map((r) => [r.uuid as string, r]));
+        const seen = new Set<number>();
+        const imported: string[] = [], updated: string[] = [], missing: string[] = [];
+        for (const f of found) {
+          const row = byRef.get(f.ref) ?? byUuid.get(f.uuid);
+          if (row) {
+            seen.add(row.id);
+            if (row.state !== f.state || row.engine_ref !== f.ref) {
+              await trx('instances').where({ id: row.id }).update({ state: f.state, engine_ref: f.ref, updated_at: trx.fn.now() });
+              updated.push(row.uuid);
+            }
+            continue;
           }
-          continue;
+          const clash = await trx('instances').whereNull('deleted_at').where({ uuid: f.uuid }).first('id');
+          const uuid = clash ? `${f.uuid}@${hostId}` : f.uuid;
+          await trx('instances').insert({
+            uuid, host_id: hostId, name: f.name, image: f.image, os_name: f.image, cpu: f.cpu ?? 1, ram_mb: f.ramMb ?? 0, disk_gb: 0,
+            nics: JSON.stringify(f.ip4 || f.mac ? [{ name: 'eth0', ip4: f.ip4, mac: f.mac }] : []), owner_id: null, state: f.state, engine_ref: f.ref,
+            origin: 'scanned', agent_token_sealed: seal(randomToken(24), config.masterKey),
+          });
+          imported.push(uuid);
+          await faultPoint('importScan.partial');
         }
-        const clash = await live(knex).where({ uuid: f.uuid }).first('id');
-        const uuid = clash ? `${f.uuid}@${hostId}` : f.uuid;
-        await knex('instances').insert({
-          uuid, host_id: hostId, name: f.name, image: f.image, os_name: f.image, cpu: f.cpu ?? 1, ram_mb: f.ramMb ?? 0, disk_gb: 0,
-          nics: JSON.stringify(f.ip4 || f.mac ? [{ name: 'eth0', ip4: f.ip4, mac: f.mac }] : []), owner_id: null, state: f.state, engine_ref: f.ref,
-          origin: 'scanned', agent_token_sealed: seal(randomToken(24), config.masterKey),
-        });
-        imported.push(uuid);
-      }
-      for (const r of rows) {
-        if (seen.has(r.id) || ['creating', 'deleting', 'missing'].includes(r.state)) continue;
-        await knex('instances').where({ id: r.id }).update({ state: 'missing', updated_at: knex.fn.now() });
-        missing.push(r.uuid);
-      }
-      return { found: found.length, imported, updated, missing };
+        for (const r of rows) {
+          if (seen.has(r.id) || ['creating', 'deleting', 'missing'].includes(r.state)) continue;
+          await trx('instances').where({ id: r.id }).update({ state: 'missing', updated_at: trx.fn.now() });
+          missing.push(r.uuid);
+        }
+        return { found: found.length, imported, updated, missing };
+      }));
     },
 
     async storeHostStatus({ hostId, status }: { hostId: number; status: Record<string, unknown> }) {
@@ -362,8 +370,8 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
     async engineCreate({ hostId, spec, passwordSealed }: { hostId: number; spec: InstanceSpec; passwordSealed?: string | null }): Promise<EngineInstance> {
       return heartbeating(async () => (await driver(hostId)).create({ ...spec, password: passwordSealed ? unseal(passwordSealed, config.masterKey) : null }));
     },
-    async engineUpdate({ hostId, ref, spec }: { hostId: number; ref: string; spec: InstanceSpec }): Promise<EngineInstance> {
-      return heartbeating(async () => (await driver(hostId)).update(ref, spec));
+    async engineUpdate({ hostId, ref, spec, running }: { hostId: number; ref: string; spec: InstanceSpec; running?: boolean }): Promise<EngineInstance> {
+      return heartbeating(async () => (await driver(hostId)).update(ref, spec, running));
     },
     async engineDelete({ hostId, ref }: { hostId: number; ref: string }): Promise<{ existed: boolean }> {
       return heartbeating(async () => ({ existed: await (await driver(hostId)).delete(ref) }));

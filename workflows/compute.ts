@@ -1,9 +1,9 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, sleep, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, proxyActivities, sleep, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
 import type { ComputeActivities, HostRoute, InstanceRequest, InstanceSnapshot } from '../activities/compute';
 import type { EngineInstance, InstanceSpec } from '../activities/engines/types';
 import type { OperationInput } from '../shared/operations';
 import { hostTaskQueue, stateAfter, type InstanceState, type PowerAction } from '../shared/compute';
-import { runOperation, type OperationRun } from './operation';
+import { describeError, runOperation, type OperationRun } from './operation';
 
 /** Bounds every compute workflow gets from the API's configuration. */
 export interface ComputeBounds {
@@ -11,13 +11,18 @@ export interface ComputeBounds {
   instanceWaitSeconds: number;
 }
 
-const db = proxyActivities<ComputeActivities>({
+const dbOptions: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10, nonRetryableErrorTypes: ['RESOURCE_NOT_FOUND', 'CONFLICT', 'VALIDATION_ERROR', 'SERVICE_UNAVAILABLE', 'NOT_SUPPORTED'] },
-});
+};
+const db = proxyActivities<ComputeActivities>(dbOptions);
+/** A scan's import can be long (one transaction over every container): it heartbeats, so a crashed worker's is retried in seconds. */
+const dbLong = proxyActivities<ComputeActivities>({ ...dbOptions, startToCloseTimeout: '5m', heartbeatTimeout: '10s' });
 
 const engineOptions: ActivityOptions = {
   startToCloseTimeout: '3m',
+  // On cancel, wait for the engine call to end before undoing: an undo must not race the call it undoes.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes: ['RESOURCE_NOT_FOUND', 'CONFLICT', 'VALIDATION_ERROR', 'ENGINE_ERROR', 'NOT_SUPPORTED'] },
 };
@@ -119,12 +124,18 @@ export interface InstanceOpInput extends OperationInput, ComputeBounds {
 export async function deleteInstanceWorkflow(input: InstanceOpInput) {
   return runOperation(input.operationId, async (op) => {
     const inst: InstanceSnapshot = await op.step('mark', 5, 'Marking the instance as deleting', () => db.beginInstanceChange({ instanceId: input.instanceId, state: 'deleting' }));
-    op.onUndo('mark', () => db.recordInstance({ instanceId: inst.id, state: inst.state }));
-    const { engine } = await routeTo(op, inst.hostId, input);
+    let engine: EngineCalls | null = null;
+    op.onUndo('mark', async () => {
+      // Canceled (or failed) once the engine no longer has the container: the delete rolls forward, the row follows the engine.
+      if (engine && inst.ref && !(await engine.engineStatus({ hostId: inst.hostId, ref: inst.ref }))) return db.finishInstanceDelete({ instanceId: inst.id });
+      return db.recordInstance({ instanceId: inst.id, state: inst.state });
+    });
+    ({ engine } = await routeTo(op, inst.hostId, input));
     let existed = false;
     if (inst.ref) {
       const ref = inst.ref;
-      existed = (await op.step('engine-delete', 40, `Removing ${ref} from ${inst.hostName}`, () => engine.engineDelete({ hostId: inst.hostId, ref }))).existed;
+      const calls = engine;
+      existed = (await op.step('engine-delete', 40, `Removing ${ref} from ${inst.hostName}`, () => calls.engineDelete({ hostId: inst.hostId, ref }))).existed;
     }
     const released = await op.step('release', 80, 'Releasing its IP addresses and quota', () => db.finishInstanceDelete({ instanceId: inst.id }));
     return { instance_id: inst.id, uuid: inst.uuid, name: inst.name, host: inst.hostName, deleted: true, existed_on_engine: existed, released_ips: released.released_ips };
@@ -169,8 +180,17 @@ export async function updateInstanceWorkflow(input: UpdateInstanceInput) {
     if (inst.ref) {
       const ref = inst.ref;
       const newSpec: InstanceSpec = { ...inst.spec, name: after.name, cpu: after.cpu, ramMb: after.ramMb, diskGb: after.diskGb, image: after.image, osName: after.osName };
-      engineState = await op.step('engine-update', 60, `Applying the change to ${ref}`, () => engine.engineUpdate({ hostId: inst.hostId, ref, spec: newSpec }));
-      op.onUndo('engine-update', () => engine.engineUpdate({ hostId: inst.hostId, ref, spec: inst.spec }));
+      // The power state to end in, read once before the change: kept in the history, so a retry after a crash mid-recreate still knows it.
+      const seen = await op.step('engine-status', 40, `Reading the state of ${ref}`, () => engine.engineStatus({ hostId: inst.hostId, ref }));
+      const running = seen ? seen.state === 'running' : undefined;
+      // Registered before the call: an update that fails half-way is undone too (the driver puts the container it set aside back).
+      let applied = false;
+      op.onUndo('engine-update', () => engine.engineUpdate({ hostId: inst.hostId, ref, spec: inst.spec, running }).catch((err) => {
+        // Nothing left to put back, or the change never took and the engine refuses this call too: the step's own error stands.
+        if (applied && describeError(err).code !== 'RESOURCE_NOT_FOUND') throw err;
+      }));
+      engineState = await op.step('engine-update', 60, `Applying the change to ${ref}`, () => engine.engineUpdate({ hostId: inst.hostId, ref, spec: newSpec, running }));
+      applied = true;
     }
     return op.step('record', 95, 'Recording the instance', () => db.recordInstance({ instanceId: inst.id, state: engineState?.state ?? inst.state, engine: engineState }));
   });
@@ -199,7 +219,7 @@ export async function scanHostWorkflow(input: ScanHostInput) {
   return runOperation(input.operationId, async (op) => {
     const { engine } = await routeTo(op, input.hostId, input);
     const found = await op.step('list', 30, 'Listing instances on the engine', () => engine.engineList({ hostId: input.hostId }));
-    const result = await op.step('import', 70, `Reconciling ${found.length} instances`, () => db.importScan({ hostId: input.hostId, found }));
+    const result = await op.step('import', 70, `Reconciling ${found.length} instances`, () => dbLong.importScan({ hostId: input.hostId, found }));
     return { host_id: input.hostId, ...result };
   });
 }

@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { InstanceState, PowerAction } from '../../shared/compute';
 import type { ConsoleAccess, EngineDriver, EngineInstance, HostStats, InstanceSpec, InstanceStats, TerminalSession } from './types';
 import { containerName, LABELS } from './types';
+import { faultPoint } from '../../workers/fault-injection';
 
 export interface DockerEndpoint {
   address: string;
@@ -94,6 +95,9 @@ function stateOf(s: { Status?: string; Running?: boolean; Paused?: boolean } | s
   }
 }
 
+/** The name a container is renamed to while an update recreates it (see update()). */
+const ASIDE = '.replaced';
+
 const specHash = (spec: InstanceSpec) => crypto.createHash('sha256').update(JSON.stringify([spec.image, spec.command, spec.cpu, spec.ramMb])).digest('hex').slice(0, 16);
 
 /** Drives any Docker Engine API endpoint (Docker, or Podman's compatible API) with dockerode. Instances are containers. */
@@ -109,7 +113,8 @@ export class DockerDriver implements EngineDriver {
     try {
       return await this.docker.getContainer(ref).inspect();
     } catch (err) {
-      if (statusCode(err) === 404) return null;
+      // Podman answers 500 "no such container" for one being removed.
+      if (statusCode(err) === 404 || /no such container/i.test((err as Error).message)) return null;
       throw engineFailure('inspect', err);
     }
   }
@@ -145,7 +150,10 @@ export class DockerDriver implements EngineDriver {
   }
 
   async create(spec: InstanceSpec): Promise<EngineInstance> {
-    const name = containerName(spec.uuid);
+    return this.createAs(containerName(spec.uuid), spec);
+  }
+
+  private async createAs(name: string, spec: InstanceSpec): Promise<EngineInstance> {
     const existing = await this.inspect(name);
     if (existing) return this.view(existing); // a retry after a crash finds the container the first attempt made
     if (!spec.image) throw ApplicationFailure.nonRetryable('Docker: an image is required', 'VALIDATION_ERROR');
@@ -174,15 +182,46 @@ export class DockerDriver implements EngineDriver {
     return this.view(await this.mustInspect(name));
   }
 
-  /** Containers cannot change image or command in place: recreate under the same name, keeping the power state. */
-  async update(ref: string, spec: InstanceSpec): Promise<EngineInstance> {
-    const info = await this.mustInspect(ref);
-    if (info.Config?.Labels?.[LABELS.spec] === specHash(spec) && info.Config?.Labels?.[LABELS.name] === spec.name) return this.view(info);
-    const wasRunning = stateOf(info.State) === 'running';
-    await this.delete(ref);
-    const created = await this.create({ ...spec, image: spec.image ?? info.Config?.Image ?? null });
-    if (wasRunning) return this.power(created.ref, 'start');
-    return created;
+  /**
+   * Containers cannot change image, command or limits in place: recreate under the same name. Safe to repeat after a crash at
+   * any point: the container is first renamed aside (`<ref>.replaced`) and removed only once its replacement exists, so a retry
+   * finishes the swap, and an update back to the aside container's spec (the undo) puts it back. `running`: the power state to
+   * end in, as it was before the change (default: the container's current one).
+   */
+  async update(ref: string, spec: InstanceSpec, running?: boolean): Promise<EngineInstance> {
+    const aside = `${ref}${ASIDE}`;
+    const current = await this.inspect(ref);
+    let old = await this.inspect(aside);
+    if (!current && !old) throw ApplicationFailure.nonRetryable(`Docker: no container ${ref}`, 'RESOURCE_NOT_FOUND');
+    const wanted = (i: Docker.ContainerInspectInfo) => i.Config?.Labels?.[LABELS.spec] === specHash(spec) && i.Config?.Labels?.[LABELS.name] === spec.name;
+    running ??= stateOf((old ?? current)!.State) === 'running';
+    if (old && wanted(old)) {
+      if (current) await this.delete(ref); // the replacement of an update being undone
+      await this.rename(aside, ref);
+      old = null;
+    } else if (!current || !wanted(current)) {
+      if (current && old) await this.delete(ref); // a replacement made for another spec
+      else if (current) {
+        await this.rename(ref, aside);
+        old = current;
+      }
+      await faultPoint('engineUpdate.aside');
+      await this.createAs(ref, { ...spec, image: spec.image ?? old!.Config?.Image ?? null });
+    }
+    if (old) {
+      await this.delete(aside);
+      await faultPoint('engineUpdate.swap');
+    }
+    const now = await this.mustInspect(ref);
+    return running && stateOf(now.State) !== 'running' ? this.power(ref, 'start') : this.view(now);
+  }
+
+  private async rename(from: string, to: string): Promise<void> {
+    try {
+      await this.docker.getContainer(from).rename({ name: to });
+    } catch (err) {
+      throw engineFailure('rename', err);
+    }
   }
 
   async delete(ref: string): Promise<boolean> {
@@ -249,8 +288,10 @@ export class DockerDriver implements EngineDriver {
       throw engineFailure('list', err);
     }
     const mine = (c: Docker.ContainerInfo) => !c.Labels?.[LABELS.host] || !this.ep.hostName || c.Labels[LABELS.host] === this.ep.hostName;
-    return containers.filter(mine).map((c) => {
-      const name = (c.Names?.[0] ?? c.Id).replace(/^\//, '');
+    const nameOf = (c: Docker.ContainerInfo) => (c.Names?.[0] ?? c.Id).replace(/^\//, '');
+    // A container set aside by an update in progress is still its instance's, not one more instance.
+    return containers.filter((c) => mine(c) && !nameOf(c).endsWith(ASIDE)).map((c) => {
+      const name = nameOf(c);
       const labels = c.Labels ?? {};
       const net = Object.values(c.NetworkSettings?.Networks ?? {})[0];
       return {

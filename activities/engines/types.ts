@@ -71,8 +71,8 @@ export interface EngineDriver {
   readonly type: string;
   /** Creates the instance stopped; a second call with the same uuid returns the existing one. */
   create(spec: InstanceSpec): Promise<EngineInstance>;
-  /** Brings the instance in line with `spec` (keeping its power state). */
-  update(ref: string, spec: InstanceSpec): Promise<EngineInstance>;
+  /** Brings the instance in line with `spec`, ending running if `running` (default: keeping its power state). */
+  update(ref: string, spec: InstanceSpec, running?: boolean): Promise<EngineInstance>;
   /** Removes the instance; answers false when it was already gone. */
   delete(ref: string): Promise<boolean>;
   power(ref: string, action: PowerAction): Promise<EngineInstance>;
