@@ -146,6 +146,21 @@ describe('sagas, quotas and placement', () => {
     expect(scan.result).toMatchObject({ found: 0, imported: [] });
   });
 
+  it('an undo that fails does not stop the rollback: the others run, the operation ends failed and names what is left', async () => {
+    const host = await addHost(api, { options: { fail_actions: ['start', 'delete'] }, ip_pools: [{ start: '10.31.0.10', end: '10.31.0.12' }] });
+    const u = await api.createUser('user');
+    const { op } = await createInstance(api, u.token, { host_id: host.id });
+    expect(op).toMatchObject({
+      status: 'failed',
+      error: { code: 'ENGINE_ERROR', message: expect.stringMatching(/injected failure on 'start'/), details: { undo_failures: [{ step: 'create', code: 'ENGINE_ERROR', message: expect.stringMatching(/injected failure on 'delete'/) }] } },
+    });
+    const events = (await api.call('GET', `/api/v1/operations/${op.id}/events`, { token: u.token })).body.data.events.map((e: { step: string }) => e.step);
+    expect(events).toEqual(expect.arrayContaining(['undo:create', 'undo-failed:create', 'undo:reserve-ip', 'undo:reserve']));
+    // The undos after the failed one still ran: no row, no address held.
+    expect(await api.deps.knex('instances').where({ host_id: host.id })).toEqual([]);
+    expect(await api.deps.knex('ip_allocations').where({ host_id: host.id })).toEqual([]);
+  });
+
   it('a failed resize or delete is undone: the recorded sizes and state come back', async () => {
     const admin = await api.admin();
     const host = await addHost(api, {});

@@ -49,12 +49,21 @@ export class OperationRun {
     this.undoStack.push({ name, undo });
   }
 
-  async undoAll(): Promise<void> {
+  /** Undoes every step done, newest first; an undo that fails is recorded and the others still run. */
+  async undoAll(): Promise<Array<{ step: string } & OperationError>> {
+    const failures: Array<{ step: string } & OperationError> = [];
     while (this.undoStack.length) {
       const { name, undo } = this.undoStack.pop()!;
       await this.record(`undo:${name}`, this.progress.percent, `Undoing ${name}`, 'warn');
-      await undo();
+      try {
+        await undo();
+      } catch (err) {
+        const failure = describeError(err);
+        failures.push({ step: name, ...failure });
+        await this.record(`undo-failed:${name}`, this.progress.percent, `Undoing ${name} failed: ${failure.message}`, 'warn');
+      }
     }
+    return failures;
   }
 }
 
@@ -75,7 +84,9 @@ export async function runOperation<T extends object>(operationId: string, body: 
     const canceled = isCancellation(err);
     const error = describeError(err);
     await CancellationScope.nonCancellable(async () => {
-      await op.undoAll();
+      const undoFailures = await op.undoAll();
+      // A rollback that could not finish is said, with what is left to put right by hand.
+      if (undoFailures.length) error.details = { ...error.details, undo_failures: undoFailures };
       await bookkeeping.operationFinished({ operationId, status: canceled ? 'canceled' : 'failed', error });
     });
     if (err instanceof TemporalFailure) throw err;
