@@ -179,7 +179,7 @@ describeDocker('compute runbooks survive a killed worker (Podman Docker API)', (
     await killAndRestart();
 
     const op = await finished(api, user.token, opId, 90);
-    expect(op).toMatchObject({ status: 'succeeded', result: { uuid, deleted: true, released_ips: [ip] } });
+    expect(op).toMatchObject({ status: 'succeeded', result: { uuid, deleted: true, existed_on_engine: true, released_ips: [ip] } });
     expect(await containersOf(uuid)).toEqual([]);
     const rows = await api.deps.knex('instances').where({ uuid });
     expect(rows).toHaveLength(1);

@@ -193,6 +193,25 @@ describe('sagas, quotas and placement', () => {
     expect(await api.deps.knex('instances').where({ host_id: host.id })).toEqual([]);
   });
 
+  it('a power action canceled after it took: the record follows the engine', async () => {
+    const host = await addHost(api, {});
+    const u = await api.createUser('user');
+    const { op: created } = await createInstance(api, u.token, { host_id: host.id });
+    const id = (await api.deps.knex('instances').where({ uuid: created.resource.id }).first()).id;
+    await api.call('PUT', `/api/v1/hosts/${host.id}`, { token: await api.admin(), body: { options: { latency_ms: 1500 } } });
+    const res = await api.call('POST', `/api/v1/instances/${id}/power`, { token: u.token, body: { action: 'stop' } });
+    for (let i = 0; ; i++) {
+      const op = (await api.call('GET', `/api/v1/operations/${res.body.data.operation.id}`, { token: u.token })).body.data;
+      if (op.progress.step === 'wait') break;
+      if (i > 100) throw new Error('never reached the wait step');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await api.call('POST', `/api/v1/operations/${res.body.data.operation.id}/cancel`, { token: u.token })).status).toBe(202);
+    expect((await finished(api, u.token, res)).status).toBe('canceled');
+    const status = (await api.call('GET', `/api/v1/instances/${id}/status`, { token: u.token })).body.data;
+    expect(status).toMatchObject({ state: 'stopped', recorded_state: 'stopped' });
+  });
+
   it('enforces the per-user quota in the workflow', async () => {
     const host = await addHost(api, {});
     const u = await api.createUser('user');

@@ -130,12 +130,14 @@ export async function deleteInstanceWorkflow(input: InstanceOpInput) {
       if (engine && inst.ref && !(await engine.engineStatus({ hostId: inst.hostId, ref: inst.ref }))) return db.finishInstanceDelete({ instanceId: inst.id });
       return db.recordInstance({ instanceId: inst.id, state: inst.state });
     });
-    ({ engine } = await routeTo(op, inst.hostId, input));
+    const calls = (await routeTo(op, inst.hostId, input)).engine;
+    engine = calls;
     let existed = false;
     if (inst.ref) {
       const ref = inst.ref;
-      const calls = engine;
-      existed = (await op.step('engine-delete', 40, `Removing ${ref} from ${inst.hostName}`, () => calls.engineDelete({ hostId: inst.hostId, ref }))).existed;
+      // Asked before removing it, as a retried removal no longer finds what a first attempt removed.
+      existed = (await op.step('engine-status', 20, `Looking for ${ref} on ${inst.hostName}`, () => calls.engineStatus({ hostId: inst.hostId, ref }))) !== null;
+      await op.step('engine-delete', 40, `Removing ${ref} from ${inst.hostName}`, () => calls.engineDelete({ hostId: inst.hostId, ref }));
     }
     const released = await op.step('release', 80, 'Releasing its IP addresses and quota', () => db.finishInstanceDelete({ instanceId: inst.id }));
     return { instance_id: inst.id, uuid: inst.uuid, name: inst.name, host: inst.hostName, deleted: true, existed_on_engine: existed, released_ips: released.released_ips };
@@ -158,6 +160,11 @@ export interface PowerInstanceInput extends InstanceOpInput {
 export async function powerInstanceWorkflow(input: PowerInstanceInput) {
   return runOperation(input.operationId, async (op) => {
     const { inst, ref, engine } = await loadOnEngine(op, input);
+    // A power action cannot be taken back; failed or canceled, the record follows whatever state the engine ended in.
+    op.onUndo('power', async () => {
+      const now = await engine.engineStatus({ hostId: inst.hostId, ref });
+      if (now) await db.recordInstance({ instanceId: inst.id, state: now.state, engine: now });
+    });
     await op.step('power', 40, `${input.action} ${ref}`, () => engine.enginePower({ hostId: inst.hostId, ref, action: input.action }));
     const want = stateAfter(input.action);
     const seen = await op.step('wait', 70, `Waiting until ${ref} is ${want}`, () => waitForState(engine, inst.hostId, ref, want, input.instanceWaitSeconds));
