@@ -1,10 +1,10 @@
 import { startTestApi, type TestApi, eventually } from './support/api';
 import { spawnWorker, type Spawned } from './support/processes';
-import { addCredential, addInstance, pgAdmin, pgServer, uid, waitOperation } from './support/dbsync';
+import { addCredential, addInstance, pgAdmin, pgServer, uid, waitOperation, startBatch } from './support/dbsync';
 
 /**
- * Crash test: the worker is killed (SIGKILL) in the middle of a sync session; a new worker takes over; the session
- * completes with every instance synced exactly once.
+ * Crash tests: the worker is killed (SIGKILL) in the middle of a sync session, or of a classification batch; a new
+ * worker takes over; the run completes with every instance synced, and every account classified, exactly once.
  */
 describe('account sync survives a worker crash', () => {
   const queue = `dbsync-crash-${uid()}`;
@@ -73,5 +73,38 @@ describe('account sync survives a worker crash', () => {
     const byInstance: string[] = [];
     for await (const wf of api.deps.temporal.workflow.list({ query: `IdcflowResourceType = "db_instance" AND IdcflowResourceId = "${ids[0]}"` })) byInstance.push(wf.workflowId);
     expect(byInstance).toEqual([`${sessionId}--i${ids[0]}`]);
+  });
+
+  it('kills the worker after a classification batch committed and before it reported: the retry keeps the first result', async () => {
+    const id = uid();
+    const role = `classify_${id}`;
+    await pgAdmin((c) => c.query(`CREATE ROLE ${role} LOGIN SUPERUSER PASSWORD 'pw-${id}'`));
+    const s = pgServer();
+    const instance = await addInstance(api, { db_type: 'postgresql', host: s.host, port: s.port, database_name: s.database, credential_id: await addCredential(api, role, `pw-${id}`), ssl: 'disable' });
+    const token = await api.admin();
+    await replacement?.stop();
+    replacement = await spawnWorker(queue, { IDCFLOW_FAULT_DELAY: 'classifyAccounts.after:30000' });
+    const synced = await api.call('POST', '/api/v1/db/sessions', { token, body: { instance_ids: [instance.id] } });
+    expect((await waitOperation(api, synced.body.data.operation.id, token)).status).toBe('succeeded');
+
+    const started = await startBatch(api, token, { instance_ids: [instance.id] });
+    expect(started.status).toBe(202);
+    const batchId: string = started.body.data.operation.id;
+    // The batch is written (one transaction) and the activity is held before it reports: kill the worker there.
+    const committed = await eventually(async () => { const b = await api.deps.knex('classification_batches').where({ id: batchId }).first(); return b?.status === 'completed' && b; }, 60_000, 'the batch written');
+    expect(committed.total_matches).toBeGreaterThan(0);
+    await replacement.stop('SIGKILL');
+    expect((await api.call('GET', `/api/v1/operations/${encodeURIComponent(batchId)}`, { token })).body.data.status).toBe('running');
+
+    replacement = await spawnWorker(queue);
+    const op = await waitOperation(api, batchId, token);
+    expect(op).toMatchObject({ status: 'succeeded', result: { batch_id: batchId, total_accounts: committed.total_accounts, total_matches: committed.total_matches } });
+    const after = await api.deps.knex('classification_batches').where({ id: batchId }).first();
+    expect(after.completed_at).toEqual(committed.completed_at); // written once, not redone
+    const matches = await api.deps.knex('classification_matches').where({ batch_id: batchId }).select('account_id', 'classification_id');
+    expect(matches).toHaveLength(committed.total_matches);
+    const account = await api.deps.knex('db_accounts').where({ instance_id: instance.id, username: role }).first('id');
+    const superuser = await api.deps.knex('account_classifications').where({ code: 'super_admin' }).first('id');
+    expect(matches).toContainEqual({ account_id: account.id, classification_id: superuser.id });
   });
 });

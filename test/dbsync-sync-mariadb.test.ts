@@ -1,5 +1,5 @@
 import { startTestApi, type TestApi } from './support/api';
-import { addCredential, addInstance, MARIADB_MISSING, startMariaDb, uid, waitOperation, type MariaDb } from './support/dbsync';
+import { addCredential, addInstance, MARIADB_MISSING, startMariaDb, uid, waitOperation, type MariaDb, startBatch } from './support/dbsync';
 import { parseMysqlGrants } from '../activities/dbsync/drivers';
 
 describe('SHOW GRANTS parsing', () => {
@@ -101,7 +101,7 @@ describe('SHOW GRANTS parsing', () => {
     expect(a[u.gone].is_active).toBe(false);
     expect(a[u.locked].is_locked).toBe(false);
 
-    const batch = await api.call('POST', '/api/v1/db/batches', { token, body: { instance_ids: [instanceId] } });
+    const batch = await startBatch(api, token, { instance_ids: [instanceId] });
     expect((await waitOperation(api, batch.body.data.operation.id)).status).toBe('succeeded');
     const matches = (await api.call('GET', `/api/v1/db/batches/${encodeURIComponent(batch.body.data.operation.id)}/matches?size=100`, { token })).body.data.matches;
     const codes = (name: string) => matches.filter((m: { username: string }) => m.username === name).map((m: { classification_code: string }) => m.classification_code).sort();

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { startTestApi, expectError, type TestApi, type TestUser, eventually } from './support/api';
-import { addCredential, addInstance, pgAdmin, pgServer, uid, waitOperation } from './support/dbsync';
+import { addCredential, addInstance, pgAdmin, pgServer, uid, waitOperation, startBatch } from './support/dbsync';
 
 let api: TestApi;
 let viewer: TestUser;
@@ -132,7 +132,7 @@ describe('account sync against the real PostgreSQL', () => {
     expect(rule.status).toBe(201);
     expect(rule.body.data.version).toBe(1);
 
-    const started = await api.call('POST', '/api/v1/db/batches', { token: user.token, body: { instance_ids: [instanceId] } });
+    const started = await startBatch(api, user.token, { instance_ids: [instanceId] });
     expect(started.status).toBe(202);
     const batchId = started.body.data.operation.id;
     expect((await waitOperation(api, batchId)).status).toBe('succeeded');

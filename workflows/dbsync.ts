@@ -10,6 +10,7 @@ const dbsync = proxyActivities<DbsyncActivities>({
   startToCloseTimeout: '2m',
   retry: { maximumAttempts: 10, maximumInterval: '10s', nonRetryableErrorTypes: ['RESOURCE_NOT_FOUND', 'CONFLICT'] },
 });
+/** Long work that heartbeats (syncing an instance, classifying every account): a dead worker's is retried in seconds. */
 const syncing = proxyActivities<DbsyncActivities>({
   startToCloseTimeout: '15m',
   heartbeatTimeout: '10s',
@@ -126,7 +127,7 @@ async function runClassification(batchId: string, input: ClassifyInput, operatio
   try {
     const create = () => dbsync.createClassificationBatch({ batchId, batchType: input.batchType, createdBy: input.createdBy, jobId: input.jobId, operationId, instanceIds: input.instanceIds, dbType: input.dbType });
     if (op) await op.step('prepare', 10, 'Creating the classification batch', create); else await create();
-    const classify = () => dbsync.classifyAccounts({ batchId });
+    const classify = () => syncing.classifyAccounts({ batchId });
     return op ? await op.step('classify', 30, 'Evaluating the rules against every active account', classify) : await classify();
   } catch (err) {
     await CancellationScope.nonCancellable(() => dbsync.failClassificationBatch({ batchId, status: isCancellation(err) ? 'cancelled' : 'failed', error: describeError(err).message }));

@@ -267,7 +267,8 @@ export function createDbsyncActivities({ knex, config, logger }: ActivityDeps) {
         const accounts = await q;
         const matches: Array<Record<string, unknown>> = [];
         const matched = new Set<number>();
-        for (const acc of accounts) {
+        for (const [n, acc] of accounts.entries()) {
+          if (n % 500 === 0) heartbeat(`classifying ${n}/${accounts.length}`);
           const done = new Set<number>();
           for (const rule of rules) {
             if (done.has(rule.classification_id)) continue;
@@ -278,6 +279,7 @@ export function createDbsyncActivities({ knex, config, logger }: ActivityDeps) {
             matches.push({ batch_id: batchId, account_id: acc.id, instance_id: acc.instance_id, classification_id: rule.classification_id, rule_id: rule.id, rule_version: rule.version });
           }
         }
+        heartbeat('writing');
         for (let i = 0; i < matches.length; i += 500) await trx('classification_matches').insert(matches.slice(i, i + 500)).onConflict(['batch_id', 'account_id', 'classification_id']).ignore();
         // Current assignments follow the newest batch for the accounts it covered.
         const ids = accounts.map((a) => a.id);

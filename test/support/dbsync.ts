@@ -114,3 +114,14 @@ export async function waitOperation(api: TestApi, id: string, token?: string) {
   const res = await api.call('GET', `/api/v1/operations/${encodeURIComponent(id)}/wait?timeout=60`, { token: token ?? await api.admin() });
   return res.body.data;
 }
+
+/**
+ * Starts a classification batch. Batches run one at a time across the platform (409 names the running one), and test
+ * files run in parallel: wait for the other one as a client would, then start.
+ */
+export async function startBatch(api: TestApi, token: string, body: Record<string, unknown>) {
+  return eventually(async () => {
+    const res = await api.call('POST', '/api/v1/db/batches', { token, body });
+    return res.status !== 409 && res;
+  }, 90_000, 'a classification batch to start');
+}
