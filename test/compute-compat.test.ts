@@ -133,12 +133,13 @@ describe('seed 001 VMs', () => {
     expect001Error(await api.call('GET', `/api/client/detail/${host.name}/${vm}`, { token: u.token }), 404, 'RESOURCE_NOT_FOUND');
   });
 
-  it('a failed create answers the error in the envelope with the operation', async () => {
-    const host = await addHost(api, { options: { fail_actions: ['create'] } });
+  it('a create or scan the engine fails answers 503 (a dependency failed, not us) in the envelope, with the operation', async () => {
+    const host = await addHost(api, { options: { fail_actions: ['create', 'list'] } });
     const res = await api.call('POST', `/api/client/create/${host.name}`, { token: await api.admin(), body: { vm_name: 'x' } });
-    expect(res.status).toBe(500);
-    expect(res.body.msg).toMatch(/injected failure on 'create'/);
-    expect(res.body.data.details.operation.status).toBe('failed');
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ code: 503, msg: expect.stringMatching(/injected failure on 'create'/), data: { error: 'SERVICE_UNAVAILABLE', details: { reason: 'ENGINE_ERROR', operation: { status: 'failed' } } } });
+    const scan = await api.call('POST', `/api/client/scaner/${host.name}`, { token: await api.admin() });
+    expect(scan.body).toMatchObject({ code: 503, msg: expect.stringMatching(/injected failure on 'list'/), data: { error: 'SERVICE_UNAVAILABLE', details: { reason: 'ENGINE_ERROR' } } });
   });
 
   it('refuses bad input, missing tokens and unknown hosts/VMs', async () => {

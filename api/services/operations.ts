@@ -87,6 +87,21 @@ const TEMPORAL_STATUS: Record<string, OperationStatus | undefined> = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const PASSED_THROUGH: ErrorCode[] = ['VALIDATION_ERROR', 'RESOURCE_NOT_FOUND', 'CONFLICT', 'INSUFFICIENT_PERMISSIONS', 'SERVICE_UNAVAILABLE'];
+
+/**
+ * The HTTP error for a failed operation's code: an engine that refused or could not be reached after the retries
+ * (ENGINE_ERROR, or an activity's own error type) is a dependency failing, 503; not supported is the caller's 400; a
+ * cancel is a conflict; anything else is ours, 500.
+ */
+export function answerCodeOf(code: string): ErrorCode {
+  if ((PASSED_THROUGH as string[]).includes(code)) return code as ErrorCode;
+  if (code === 'ENGINE_ERROR' || code === 'Error') return 'SERVICE_UNAVAILABLE';
+  if (code === 'NOT_SUPPORTED') return 'BAD_REQUEST';
+  if (code === 'CANCELED') return 'CONFLICT';
+  return 'INTERNAL_ERROR';
+}
+
 export class OperationService {
   constructor(private readonly deps: AppDeps) {}
 
@@ -257,9 +272,8 @@ export class OperationService {
     const ref = { id: view.id, status: view.status, links: view.links };
     if (op.status === 'succeeded') return new Reply({ ...present(op.result ?? {}), operation: ref }, { status: 200, message, headers });
     if (op.status === 'failed' || op.status === 'canceled') {
-      const code = (op.error?.code ?? 'INTERNAL_ERROR') as ErrorCode;
-      const known = ['VALIDATION_ERROR', 'RESOURCE_NOT_FOUND', 'CONFLICT', 'INSUFFICIENT_PERMISSIONS', 'SERVICE_UNAVAILABLE'].includes(code);
-      throw new AppError(known ? code : 'INTERNAL_ERROR', op.error?.message ?? `Operation ${op.status}`, { ...(op.error?.details ?? {}), operation: ref });
+      const code = op.error?.code ?? 'INTERNAL_ERROR';
+      throw new AppError(answerCodeOf(code), op.error?.message ?? `Operation ${op.status}`, { ...(op.error?.details ?? {}), ...(code !== answerCodeOf(code) ? { reason: code } : {}), operation: ref });
     }
     return new Reply({ operation: view }, { status: 202, message: 'Accepted: the operation is still running', headers });
   }
