@@ -127,10 +127,14 @@ describeDocker('docker engine (Podman Docker API)', () => {
     }
   });
 
-  it('an image that is not on the host fails cleanly', async () => {
+  it('an image that is not on the host is pulled; one no registry has fails cleanly and leaves nothing', async () => {
     const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });
-    const { op } = await createInstance(api, await api.admin(), { host_id: host.id, image: 'localhost/not-there:1' });
-    expect(op).toMatchObject({ status: 'failed', error: { code: 'VALIDATION_ERROR', message: expect.stringMatching(/not found/) } });
+    const uuid = uniq('nopull');
+    // A registry on a closed loopback port: the pull is tried, and refused at once.
+    const { op } = await createInstance(api, await api.admin(), { uuid, host_id: host.id, image: '127.0.0.1:1/idcflow/not-there:1' });
+    expect(op).toMatchObject({ status: 'failed', error: { code: 'VALIDATION_ERROR', message: expect.stringMatching(/not on the host and could not be pulled/) } });
+    expect(await containersOf(uuid)).toEqual([]);
+    expect(await api.deps.knex('instances').where({ uuid })).toEqual([]);
   });
 
   it('scan imports a container made outside idcflow', async () => {

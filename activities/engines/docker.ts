@@ -156,30 +156,52 @@ export class DockerDriver implements EngineDriver {
   private async createAs(name: string, spec: InstanceSpec): Promise<EngineInstance> {
     const existing = await this.inspect(name);
     if (existing) return this.view(existing); // a retry after a crash finds the container the first attempt made
-    if (!spec.image) throw ApplicationFailure.nonRetryable('Docker: an image is required', 'VALIDATION_ERROR');
+    const image = spec.image;
+    if (!image) throw ApplicationFailure.nonRetryable('Docker: an image is required', 'VALIDATION_ERROR');
     const nic = spec.nics[0];
     const staticIp = this.ep.network && nic?.ip4 ? { [this.ep.network]: { IPAMConfig: { IPv4Address: nic.ip4 } } } : undefined;
+    const create = () => this.docker.createContainer({
+      name,
+      Image: image,
+      ...(spec.command?.length ? { Cmd: spec.command } : {}),
+      Hostname: spec.uuid.slice(0, 63),
+      Labels: { [LABELS.managed]: 'true', [LABELS.uuid]: spec.uuid, [LABELS.name]: spec.name, [LABELS.spec]: specHash(spec), ...(this.ep.hostName ? { [LABELS.host]: this.ep.hostName } : {}) },
+      ...(nic?.mac ? { MacAddress: nic.mac } : {}),
+      HostConfig: {
+        NanoCpus: Math.round(spec.cpu * 1e9),
+        Memory: spec.ramMb * 1048576,
+        ...(this.ep.network ? { NetworkMode: this.ep.network } : {}),
+      },
+      ...(staticIp ? { NetworkingConfig: { EndpointsConfig: staticIp } } : {}),
+    });
     try {
-      await this.docker.createContainer({
-        name,
-        Image: spec.image,
-        ...(spec.command?.length ? { Cmd: spec.command } : {}),
-        Hostname: spec.uuid.slice(0, 63),
-        Labels: { [LABELS.managed]: 'true', [LABELS.uuid]: spec.uuid, [LABELS.name]: spec.name, [LABELS.spec]: specHash(spec), ...(this.ep.hostName ? { [LABELS.host]: this.ep.hostName } : {}) },
-        ...(nic?.mac ? { MacAddress: nic.mac } : {}),
-        HostConfig: {
-          NanoCpus: Math.round(spec.cpu * 1e9),
-          Memory: spec.ramMb * 1048576,
-          ...(this.ep.network ? { NetworkMode: this.ep.network } : {}),
-        },
-        ...(staticIp ? { NetworkingConfig: { EndpointsConfig: staticIp } } : {}),
+      await create().catch(async (err: unknown) => {
+        if (statusCode(err) !== 404) throw err;
+        await this.pull(image); // the host does not have the image yet
+        await create();
       });
     } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
       if (statusCode(err) === 409) return this.view(await this.mustInspect(name)); // created concurrently by an earlier attempt
-      if (statusCode(err) === 404) throw ApplicationFailure.nonRetryable(`Docker: image ${spec.image} not found on the host`, 'VALIDATION_ERROR');
       throw engineFailure('create', err);
     }
     return this.view(await this.mustInspect(name));
+  }
+
+  /** Pulls an image the host lacks, from the registries the engine is configured (and logged in) for. */
+  private async pull(image: string): Promise<void> {
+    try {
+      const stream = await this.docker.pull(image);
+      // Engines report a failed pull inside the progress stream, not always as an error of the call.
+      const events = await new Promise<Array<{ error?: string; errorDetail?: { message?: string } }>>((resolve, reject) => {
+        this.docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => (err ? reject(err) : resolve(out ?? [])));
+      });
+      const failed = events.find((e) => e.error || e.errorDetail);
+      if (failed) throw new Error(failed.error ?? failed.errorDetail?.message ?? 'pull failed');
+      await this.docker.getImage(image).inspect();
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable(`Docker: image ${image} is not on the host and could not be pulled: ${(err as Error).message}`.slice(0, 1000), 'VALIDATION_ERROR');
+    }
   }
 
   /**
