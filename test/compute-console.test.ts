@@ -12,11 +12,15 @@ const podman = podmanForTests();
 const describeDocker = 'skip' in podman ? describe.skip : describe;
 if ('skip' in podman) test.skip(`console tests skipped: ${podman.skip}`, () => undefined);
 
-/** Opens the console URL; resolves with the socket once open, or with the HTTP status the gateway refused it with. */
-function connect(url: string): Promise<{ ws: WebSocket } | { refused: number; body: string }> {
+/**
+ * Opens the console URL; resolves with the socket once open (its output collected from the first frame, which can
+ * arrive with the handshake), or with the HTTP status the gateway refused it with.
+ */
+function connect(url: string): Promise<{ ws: WebSocket; term: ReturnType<typeof screen> } | { refused: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
-    ws.once('open', () => resolve({ ws }));
+    const term = screen(ws);
+    ws.once('open', () => resolve({ ws, term }));
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
@@ -102,8 +106,7 @@ describeDocker('container console (Podman Docker API)', () => {
 
     const conn = await connect(access.url);
     if (!('ws' in conn)) throw new Error(`refused: ${conn.refused} ${conn.body}`);
-    const { ws } = conn;
-    const term = screen(ws);
+    const { ws, term } = conn;
     ws.send(JSON.stringify({ type: 'resize', cols: 132, rows: 40 }));
     // Act as a terminal does: busybox's shell asks where the cursor is (ESC[6n) before its first prompt.
     await term.until(CURSOR_QUERY);
@@ -125,7 +128,7 @@ describeDocker('container console (Podman Docker API)', () => {
     // A client that just goes away leaves no shell behind in the container.
     const again = await connect((await ticketFor()).url);
     if (!('ws' in again)) throw new Error(`refused: ${again.refused}`);
-    await screen(again.ws).until(CURSOR_QUERY);
+    await again.term.until(CURSOR_QUERY);
     const docker = new Docker({ socketPath: (podman as { socketPath: string }).socketPath });
     const [container] = await docker.listContainers({ filters: { label: [`io.idcflow.uuid=${uuid}`] } });
     const shells = async () => ((await docker.getContainer(container.Id).top()).Processes ?? []).filter((p: string[]) => /\bsh -l\b/.test(p.join(' '))).length;
