@@ -5,7 +5,7 @@ import { sha256 } from '../shared/crypto';
 import { startTestApi, expectError, eventually, type TestApi } from './support/api';
 import { addHost, createInstance, finished, uniq } from './support/compute';
 import { podmanForTests } from './support/podman';
-import { spawnWorker, type Spawned } from './support/processes';
+import { spawnEntrypoint, spawnWorker, type Spawned } from './support/processes';
 
 /** Container consoles: a WebSocket terminal through the worker's console gateway, against Podman's Docker API. */
 const podman = podmanForTests();
@@ -163,6 +163,36 @@ describeDocker('container console (Podman Docker API)', () => {
       expect(refused).toMatchObject({ refused: 403, body: expect.stringContaining('no longer active') });
     } finally {
       await api.deps.knex('instances').where({ id: instanceId }).update({ owner_id: owner.id });
+    }
+  });
+
+  it('a host driven by its agent: the console is served by the agent\'s gateway, and another gateway refuses the ticket', async () => {
+    const { socketPath, image } = podman as { socketPath: string; image: string };
+    const agentHost = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}`, use_agent: true });
+    const agentPort = await freePort();
+    const agent = await spawnEntrypoint('workers/agent.ts', [], { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: agentHost.name, IDCFLOW_CONSOLE_PORT: String(agentPort) }, 'agent polling', 60_000);
+    const agentUuid = uniq('tty-agent');
+    try {
+      const { op } = await createInstance(api, owner.token, { uuid: agentUuid, host_id: agentHost.id, image, command: ['sleep', '3600'] });
+      expect(op.status).toBe('succeeded');
+      const id = (await api.deps.knex('instances').where({ uuid: agentUuid }).first('id')).id;
+      const ticket = async () => (await api.call('GET', `/api/v1/instances/${id}/console`, { token: owner.token })).body.data.url as string;
+      const url = await ticket();
+      expect(url).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${agentPort}/console\\?ticket=`));
+      const conn = await connect(url);
+      if (!('ws' in conn)) throw new Error(`refused: ${conn.refused} ${conn.body}`);
+      await conn.term.until(CURSOR_QUERY);
+      conn.ws.send(Buffer.from('\x1b[1;1R'));
+      conn.ws.send(Buffer.from('echo "agent-$((40+2))"\n'));
+      await conn.term.until(/agent-42/);
+      conn.ws.close();
+      // The main worker's gateway does not drive this host: it refuses the ticket (which is then spent).
+      const misdirected = (await ticket()).replace(`:${agentPort}/`, `:${gatewayPort}/`);
+      expect(await connect(misdirected)).toMatchObject({ refused: 421, body: expect.stringContaining(`does not serve host ${agentHost.name}`) });
+    } finally {
+      const docker = new Docker({ socketPath });
+      for (const c of await docker.listContainers({ all: true, filters: { label: [`io.idcflow.uuid=${agentUuid}`] } })) await docker.getContainer(c.Id).remove({ force: true });
+      await agent.stop();
     }
   });
 
