@@ -85,6 +85,13 @@ describeDocker('container console (Podman Docker API)', () => {
     await api?.close();
   });
 
+  /** Login shells running in the test's container. */
+  const shells = async () => {
+    const docker = new Docker({ socketPath: (podman as { socketPath: string }).socketPath });
+    const [container] = await docker.listContainers({ filters: { label: [`io.idcflow.uuid=${uuid}`] } });
+    return ((await docker.getContainer(container.Id).top()).Processes ?? []).filter((p: string[]) => /\bsh -l\b/.test(p.join(' '))).length;
+  };
+
   const ticketFor = async () => {
     const res = await api.call('GET', `/api/v1/instances/${instanceId}/console`, { token: owner.token });
     expect(res.status).toBe(200);
@@ -129,9 +136,6 @@ describeDocker('container console (Podman Docker API)', () => {
     const again = await connect((await ticketFor()).url);
     if (!('ws' in again)) throw new Error(`refused: ${again.refused}`);
     await again.term.until(CURSOR_QUERY);
-    const docker = new Docker({ socketPath: (podman as { socketPath: string }).socketPath });
-    const [container] = await docker.listContainers({ filters: { label: [`io.idcflow.uuid=${uuid}`] } });
-    const shells = async () => ((await docker.getContainer(container.Id).top()).Processes ?? []).filter((p: string[]) => /\bsh -l\b/.test(p.join(' '))).length;
     expect(await shells()).toBeGreaterThan(0);
     again.ws.close();
     await eventually(async () => (await shells()) === 0, 10_000, 'the shell to end');
@@ -205,6 +209,21 @@ describeDocker('container console (Podman Docker API)', () => {
       expect({ file, status: res.status, type: res.headers.get('content-type') }).toEqual({ file, status: 200, type: expect.stringContaining(type) });
     }
     for (const file of ['package.json', 'constructor', '..%2Fpackage.json']) expectError(await api.call('GET', `/console/assets/${file}`), 404, 'RESOURCE_NOT_FOUND');
+  });
+
+  it('a gateway killed with a console open hangs up the shell it left when it starts again', async () => {
+    const access = await ticketFor();
+    const conn = await connect(access.url);
+    if (!('ws' in conn)) throw new Error(`refused: ${conn.refused}`);
+    await conn.term.until(CURSOR_QUERY);
+    expect(await shells()).toBe(1);
+    await worker.stop('SIGKILL');
+    await eventually(async () => conn.ws.readyState === WebSocket.CLOSED, 10_000, 'the socket to drop');
+    expect(await shells()).toBe(1); // nobody hung it up
+    worker = await spawnWorker(queue, { IDCFLOW_CONSOLE_PORT: String(gatewayPort), IDCFLOW_CONSOLE_TICKET_SECONDS: '30' });
+    await eventually(async () => (await shells()) === 0, 15_000, 'the orphaned shell to end');
+    const row = await api.deps.knex('console_sessions').where({ ticket_hash: sha256(new URL(access.url).searchParams.get('ticket')!) }).first();
+    expect(row).toMatchObject({ close_reason: 'gateway restarted', terminal_id: expect.stringMatching(/^\d+$/) });
   });
 
   it('the API refuses consoles to others, without a token, for missing instances, and for stopped containers', async () => {

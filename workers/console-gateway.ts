@@ -47,6 +47,21 @@ export async function startConsoleGateway(config: Config, knex: Knex, logger: Lo
     res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket' }).end(body);
   });
 
+  const serves = (host: { name: string; use_agent: boolean }) => (host.use_agent ? served.agentHosts.includes(host.name) : served.mainQueue);
+
+  /** Shells left by this gateway's previous life (it crashed with consoles open) are hung up, and their sessions closed. */
+  async function reapOrphans() {
+    const orphans = await knex('console_sessions as c').join('hosts as h', 'h.id', 'c.host_id')
+      .where('c.gateway', publicUrl).whereNotNull('c.opened_at').whereNull('c.closed_at')
+      .select('h.*', 'c.id as session_id', 'c.engine_ref', 'c.terminal_id') as Array<HostRow & { use_agent: boolean; session_id: string; engine_ref: string; terminal_id: string | null }>;
+    for (const row of orphans) {
+      if (!serves(row)) continue;
+      if (row.terminal_id) await driverFor(row, config.masterKey).hangUpTerminal?.(row.engine_ref, row.terminal_id);
+      await close(row.session_id, 'gateway restarted');
+      logger.warn({ console_session: row.session_id, host: row.name }, 'hung up a console left open by a gateway that stopped unexpectedly');
+    }
+  }
+
   /** Takes the ticket (once), and checks that the instance, its host and the user are still what it was issued for. */
   async function admit(req: http.IncomingMessage): Promise<{ session: SessionRow; terminal: TerminalSession }> {
     const url = new URL(req.url ?? '/', 'ws://gateway');
@@ -61,7 +76,7 @@ export async function startConsoleGateway(config: Config, knex: Knex, logger: Lo
     try {
       const host = await knex('hosts').where({ id: session.host_id }).whereNull('deleted_at').first() as (HostRow & { use_agent: boolean }) | undefined;
       if (!host) throw new Refusal(404, 'RESOURCE_NOT_FOUND', 'The instance\'s host is gone');
-      if (host.use_agent ? !served.agentHosts.includes(host.name) : !served.mainQueue) {
+      if (!serves(host)) {
         throw new Refusal(421, 'BAD_REQUEST', `This gateway does not serve host ${host.name}`);
       }
       const instance = await knex('instances').where({ id: session.instance_id, engine_ref: session.engine_ref }).whereNull('deleted_at').first('id');
@@ -74,6 +89,7 @@ export async function startConsoleGateway(config: Config, knex: Knex, logger: Lo
       const terminal = await driver.terminal(session.engine_ref).catch((err: Error & { type?: string }) => {
         throw err.type === 'CONFLICT' ? new Refusal(409, 'CONFLICT', err.message) : new Refusal(503, 'SERVICE_UNAVAILABLE', err.message);
       });
+      await knex('console_sessions').where({ id: session.id }).update({ terminal_id: terminal.id });
       return { session, terminal };
     } catch (err) {
       await close(session.id, err instanceof Refusal ? `refused: ${err.message}` : 'refused: gateway error');
@@ -146,6 +162,7 @@ export async function startConsoleGateway(config: Config, knex: Knex, logger: Lo
     );
   });
 
+  await reapOrphans().catch((err: Error) => logger.warn({ err: err.message }, 'hanging up orphaned consoles failed'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, config.host, () => resolve());

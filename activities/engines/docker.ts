@@ -381,19 +381,25 @@ export class DockerDriver implements EngineDriver {
       throw ApplicationFailure.nonRetryable(`Docker: the console shell in ${ref} did not start: ${err.message}`, 'ENGINE_ERROR');
     });
     return {
+      id: String(pid),
       stream,
       resize: async (cols, rows) => { await exec.resize({ w: cols, h: rows }); },
       close: async () => {
         stream.end();
         stream.destroy();
-        try {
-          const hangup = await container.exec({ Cmd: ['/bin/sh', '-c', `kill -HUP ${pid} 2>/dev/null; sleep 3; kill -KILL ${pid} 2>/dev/null; true`] });
-          await hangup.start({ Detach: true });
-        } catch {
-          // The container may have stopped meanwhile: then so has the shell.
-        }
+        await this.hangUpTerminal(ref, String(pid));
       },
     };
+  }
+
+  async hangUpTerminal(ref: string, id: string): Promise<void> {
+    if (!/^\d+$/.test(id)) return;
+    try {
+      const hangup = await this.docker.getContainer(ref).exec({ Cmd: ['/bin/sh', '-c', `kill -HUP ${id} 2>/dev/null; sleep 3; kill -KILL ${id} 2>/dev/null; true`] });
+      await hangup.start({ Detach: true });
+    } catch {
+      // The container may have stopped meanwhile: then so has the shell.
+    }
   }
 
   async hostStats(): Promise<HostStats> {

@@ -60,6 +60,8 @@ export type ConsoleAccess = { type: 'terminal' } | { type: string; url: string; 
 
 /** An interactive shell inside an instance: bytes both ways on `stream`, a pseudo-terminal that can be resized. */
 export interface TerminalSession {
+  /** How the engine names this shell (docker: its pid in the container), to hang it up later if need be. */
+  id: string;
   stream: Duplex;
   resize(cols: number, rows: number): Promise<void>;
   /** Ends the shell (and what runs in it), not only the connection to it. */
@@ -84,6 +86,8 @@ export interface EngineDriver {
   console(ref: string): Promise<ConsoleAccess>;
   /** Engines whose console is a terminal (console() answers type 'terminal') open one here, for the console gateway. */
   terminal?(ref: string): Promise<TerminalSession>;
+  /** Ends a shell terminal() opened, by its id, from any process (a gateway that restarted after a crash). */
+  hangUpTerminal?(ref: string, id: string): Promise<void>;
   hostStats(): Promise<HostStats>;
 }
 

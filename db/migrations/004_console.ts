@@ -9,6 +9,7 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('instance_id').notNullable();
     t.integer('host_id').notNullable();
     t.string('engine_ref', 255).notNullable();
+    t.string('terminal_id', 64);
     t.string('gateway', 500).notNullable();
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('expires_at', { useTz: true }).notNullable();
