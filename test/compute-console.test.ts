@@ -189,7 +189,7 @@ describeDocker('container console (Podman Docker API)', () => {
       conn.ws.send(Buffer.from('\x1b[1;1R'));
       conn.ws.send(Buffer.from('echo "agent-$((40+2))"\n'));
       await conn.term.until(/agent-42/);
-      conn.ws.close();
+      conn.ws.terminate();
       // The main worker's gateway does not drive this host: it refuses the ticket (which is then spent).
       const misdirected = (await ticket()).replace(`:${agentPort}/`, `:${gatewayPort}/`);
       expect(await connect(misdirected)).toMatchObject({ refused: 421, body: expect.stringContaining(`does not serve host ${agentHost.name}`) });
