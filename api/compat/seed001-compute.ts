@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppDeps } from '../deps';
 import { Reply, route } from '../http/route';
 import { OperationService } from '../services/operations';
-import { ComputeService, createHostBody, ipPoolSchema, passwordBody, powerBody, updateHostBody, usageReport } from '../services/compute';
+import { ComputeService, createHostBody, hostFields, passwordBody, powerBody, updateHostBody, usageReport } from '../services/compute';
 import { isAdmin, type Principal } from '../auth/principal';
 import { notFound, validationError } from '../../shared/errors';
 import { POWER_ACTIONS, type Nic } from '../../shared/compute';
@@ -13,22 +13,22 @@ type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 
 /** Seed 001's host fields (OpenIDCS names), translated to the native ones. */
 const seedHostFields = {
-  server_addr: z.string().min(1).max(255),
-  server_user: z.string().max(64).nullish(),
-  server_pass: z.string().max(1024).nullish(),
-  server_key: z.string().max(16384).nullish(),
+  server_addr: hostFields.address,
+  server_user: hostFields.username,
+  server_pass: hostFields.password,
+  server_key: hostFields.private_key,
   engine_type: z.string().min(1).max(32),
-  system_path: z.string().max(255).nullish(),
-  images_path: z.string().max(255).nullish(),
-  launch_path: z.string().max(255).nullish(),
-  ports_start: z.number().int().min(1).max(65535).nullish(),
-  ports_close: z.number().int().min(1).max(65535).nullish(),
-  public_addr: z.array(z.string().max(255)).max(64).optional(),
-  ipaddr_pool: z.array(ipPoolSchema).max(32).optional(),
-  plans: z.array(z.record(z.string(), z.unknown())).max(64).optional(),
-  limits_nums: z.number().int().min(0).optional(),
-  options: z.record(z.string(), z.unknown()).optional(),
-  use_agent: z.boolean().optional(),
+  system_path: hostFields.system_path,
+  images_path: hostFields.images_path,
+  launch_path: hostFields.launch_path,
+  ports_start: hostFields.nat_port_start,
+  ports_close: hostFields.nat_port_end,
+  public_addr: hostFields.public_addresses,
+  ipaddr_pool: hostFields.ip_pools,
+  plans: hostFields.plans,
+  limits_nums: hostFields.instance_limit,
+  options: hostFields.options,
+  use_agent: hostFields.use_agent,
 };
 const seedHostBody = z.object({ server_name: z.string().min(1).max(64), ...seedHostFields });
 const seedHostUpdate = z.object({ ...seedHostFields, server_addr: seedHostFields.server_addr.optional(), engine_type: seedHostFields.engine_type.optional() });

@@ -14,7 +14,7 @@ import type { AppDeps } from '../deps';
 import { isAdmin, type Principal } from '../auth/principal';
 import { dbId, dbIdValue, iso, likePattern, paginateRows } from '../http/schemas';
 import { audit } from './audit';
-import type { OperationService } from './operations';
+import { answerCodeOf, type OperationService } from './operations';
 
 // ---------- schemas ----------
 
@@ -49,7 +49,7 @@ const engineType = z.string().min(1).max(32).transform((v, ctx) => {
 });
 const hostName = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore');
 
-const hostFields = {
+export const hostFields = {
   address: z.string().min(1).max(255),
   username: z.string().max(64).nullish(),
   password: z.string().max(1024).nullish(),
@@ -156,12 +156,11 @@ function readError(err: unknown): AppError {
     while (cause instanceof TemporalFailure && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
   }
   if (cause instanceof ApplicationFailure) {
-    const code = cause.type;
-    if (code === 'RESOURCE_NOT_FOUND') return new AppError('RESOURCE_NOT_FOUND', cause.message);
+    const code = cause.type ?? 'ENGINE_ERROR';
     if (code === 'SERVICE_UNAVAILABLE') return new AppError('SERVICE_UNAVAILABLE', cause.message, (cause.details?.[0] as Record<string, unknown>) ?? {});
-    if (code === 'NOT_SUPPORTED') return new AppError('BAD_REQUEST', cause.message, { reason: 'not_supported' });
-    if (code === 'CONFLICT') return conflict(cause.message);
-    return new AppError('SERVICE_UNAVAILABLE', cause.message, { reason: code ?? 'engine_error' });
+    // The same codes as failed operations answer; a read fails only in the engine, so nothing here is a 500 of ours.
+    const answer = answerCodeOf(code) === 'INTERNAL_ERROR' ? 'SERVICE_UNAVAILABLE' : answerCodeOf(code);
+    return new AppError(answer, cause.message, answer === code ? {} : { reason: code });
   }
   return new AppError('SERVICE_UNAVAILABLE', `The engine could not be reached: ${(cause as Error)?.message ?? 'unknown error'}`);
 }
