@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build stage: native modules (argon2) may compile, TypeScript compiles to dist/.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
     && rm -rf /var/lib/apt/lists/*
@@ -16,7 +16,7 @@ COPY workflows ./workflows
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: the same image runs the API, the worker or the migrations (see docker-compose.yml).
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 IDCFLOW_DATA_DIR=/data
 COPY --from=build /app/package.json ./package.json

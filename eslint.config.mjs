@@ -26,7 +26,7 @@ export default tseslint.config(
           ...nodeBuiltins.flatMap((m) => [{ name: m, message: 'Workflows may not use Node built-ins.' }, { name: `node:${m}`, message: 'Workflows may not use Node built-ins.' }]),
           ...['knex', 'objection', 'pg', 'dockerode', 'nodemailer', 'archiver', 'argon2', 'pino', 'mysql2'].map((m) => ({ name: m, message: 'Workflows may not do I/O; call an activity.' })),
         ],
-        patterns: [{ group: ['../activities/*', '../db/*', '../api/*'], allowTypeImports: true, message: 'Workflows import only types from activities, db or api.' }],
+        patterns: [{ group: ['**/activities/**', '**/db/**', '**/api/**'], allowTypeImports: true, message: 'Workflows import only types from activities, db or api.' }],
       }],
       'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'fetch', message: 'Workflows may not do I/O.' }, { name: 'process', message: 'Workflows may not read the process.' }],
     },

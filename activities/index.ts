@@ -1,16 +1,23 @@
-import type { ActivityDeps } from './deps';
-import { createMailActivities } from './mail';
-import { createOperationActivities } from './operations';
-import { createUserActivities } from './users';
+import type { ActivityDeps } from './platform/deps';
+import { createMailActivities } from './platform/mail';
+import { createOperationActivities } from './platform/operations';
+import { createUserActivities } from './users/deletion';
 import { createDbsyncActivities } from './dbsync/activities';
-import { createComputeActivities } from './compute';
+import { createComputeActivities, createEngineActivities } from './compute/activities';
+import { registerActivities } from './registry';
 
-export function createActivities(deps: ActivityDeps) {
-  return {
-    ...createOperationActivities(deps),
-    ...createUserActivities(deps),
-    ...createMailActivities(deps),
-    ...createDbsyncActivities(deps),
-    ...createComputeActivities(deps),
-  };
-}
+/** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
+export const MAIN_WORKER_ACTIVITIES = {
+  platform: [createOperationActivities, createMailActivities],
+  users: [createUserActivities],
+  compute: [createComputeActivities],
+  dbsync: [createDbsyncActivities],
+};
+
+/** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */
+export const HOST_AGENT_ACTIVITIES = {
+  compute: [createEngineActivities],
+};
+
+export const createActivities = (deps: ActivityDeps) => registerActivities(MAIN_WORKER_ACTIVITIES, deps);
+export const createAgentActivities = (deps: ActivityDeps) => registerActivities(HOST_AGENT_ACTIVITIES, deps);

@@ -5,27 +5,16 @@ import Router from '@koa/router';
 import cors from '@koa/cors';
 import { bodyParser } from '@koa/bodyparser';
 import client from 'prom-client';
-import type { AppDeps } from './deps';
-import { createAuthenticator } from './auth/credentials';
-import { requirePermission } from './auth/principal';
-import { mount, type AnyRoute } from './http/route';
-import { errorHandler, metrics, requestContext } from './http/middleware';
-import { AppError } from '../shared/errors';
-import { createRegistry, docsInitScript, docsPage, openApiDocument } from './openapi';
-import { mountConsolePage } from './console-page';
-import { VERSION } from './version';
-import { authRoutes } from './routes/auth';
-import { userRoutes } from './routes/users';
-import { tokenRoutes } from './routes/tokens';
-import { operationRoutes } from './routes/operations';
-import { statusRoutes } from './routes/status';
-import { seed001SystemRoutes } from './compat/seed001-system';
-import { seed004UserRoutes } from './compat/seed004-users';
-import { dbsyncRoutes } from './routes/dbsync';
-import { seed002Routes } from './compat/seed002';
-import { computeRoutes } from './routes/compute';
-import { seed001ComputeRoutes } from './compat/seed001-compute';
-import { seed000ComputeRoutes } from './compat/seed000-compute';
+import type { AppDeps } from './platform/deps';
+import { createAuthenticator } from './platform/auth/credentials';
+import { requirePermission } from './platform/auth/principal';
+import { mount } from './platform/http/route';
+import { errorHandler, metrics, requestContext } from './platform/http/middleware';
+import { AppError } from '../shared/platform/errors';
+import { createRegistry, docsInitScript, docsPage, openApiDocument } from './platform/http/openapi';
+import { mountConsolePage } from './compute/console-page';
+import { VERSION } from './platform/version';
+import { DOMAINS } from './domains';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
@@ -47,15 +36,9 @@ export function createApp(deps: AppDeps): Koa {
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
 
   const native = new Router({ prefix: '/api/v1' });
-  const nativeRoutes: AnyRoute[] = [
-    ...authRoutes(deps), ...userRoutes(deps), ...tokenRoutes(deps), ...operationRoutes(deps), ...statusRoutes(deps),
-    ...dbsyncRoutes(deps),
-    ...computeRoutes(deps),
-  ];
-  mount(native, nativeRoutes, { prefix: '/api/v1', authenticate, registry });
-
+  mount(native, DOMAINS.flatMap((d) => d.native(deps)), { prefix: '/api/v1', authenticate, registry });
   const compat = new Router();
-  mount(compat, [...seed001SystemRoutes(deps), ...seed004UserRoutes(deps), ...seed002Routes(deps), ...seed001ComputeRoutes(deps), ...seed000ComputeRoutes(deps)], { prefix: '', authenticate, registry });
+  mount(compat, DOMAINS.flatMap((d) => d.compat(deps)), { prefix: '', authenticate, registry });
 
   const doc = openApiDocument(registry, VERSION);
   const plain = new Router();

@@ -6,9 +6,9 @@ import autocannon from 'autocannon';
 import { freePort, startEmbeddedPostgres, startTemporalDevServer } from '../workers/embedded-services';
 import { createKnex } from '../db/knex';
 import { migrateLatest } from '../db/migrate';
-import { ensureAdminUser } from '../db/queries/bootstrap';
-import { loadConfig, type Config } from '../shared/config';
-import { createLogger } from '../shared/logger';
+import { ensureAdminUser } from '../db/queries/users/bootstrap';
+import { loadConfig, type Config } from '../shared/platform/config';
+import { createLogger } from '../shared/platform/logger';
 import { createMainWorker } from '../workers/runtime';
 import { startApi } from '../workers/api';
 

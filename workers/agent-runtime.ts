@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
-import type { Config } from '../shared/config';
-import type { Logger } from '../shared/logger';
-import { hostTaskQueue } from '../shared/compute';
-import { createEngineActivities } from '../activities/compute';
-import { VERSION } from '../api/version';
+import type { Config } from '../shared/platform/config';
+import type { Logger } from '../shared/platform/logger';
+import { hostTaskQueue } from '../shared/compute/catalogue';
+import { createAgentActivities } from '../activities';
+import { VERSION } from '../api/platform/version';
 import { faultDelayInterceptor } from './fault-injection';
 
 let lastCpu = os.cpus().map((c) => c.times);
@@ -56,7 +56,7 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
   const taskQueue = hostTaskQueue(hostName);
   const worker = await Worker.create({
     connection, namespace: config.temporalNamespace, taskQueue,
-    activities: createEngineActivities({ knex, config, logger }),
+    activities: createAgentActivities({ knex, config, logger }),
     ...(opts.handleSignals === false ? { shutdownSignals: [] } : {}),
     interceptors: { activity: Object.keys(config.faultDelays).length ? [faultDelayInterceptor(config.faultDelays)] : [] },
   });

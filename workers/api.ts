@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
-import { loadConfig, type Config } from '../shared/config';
+import { loadConfig, type Config } from '../shared/platform/config';
 import { createApp } from '../api/app';
 import { createApiDeps } from './runtime';
-import type { AppDeps } from '../api/deps';
+import type { AppDeps } from '../api/platform/deps';
 
 /** Starts the HTTP API. Given `deps`, the caller keeps them (and closes them); otherwise they are made and closed here. */
 export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; close(): Promise<void> }> {

@@ -2,12 +2,12 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Knex } from 'knex';
-import { consoleGatewayUrl, type Config } from '../shared/config';
-import type { Logger } from '../shared/logger';
-import { sha256 } from '../shared/crypto';
-import type { ErrorCode } from '../shared/errors';
-import { driverFor, type HostRow } from '../activities/engines';
-import type { TerminalSession } from '../activities/engines/types';
+import { consoleGatewayUrl, type Config } from '../shared/platform/config';
+import type { Logger } from '../shared/platform/logger';
+import { sha256 } from '../shared/platform/crypto';
+import type { ErrorCode } from '../shared/platform/errors';
+import { driverFor, type HostRow } from '../activities/compute/engines';
+import type { TerminalSession } from '../activities/compute/engines/types';
 
 /** The hosts whose engines this process reaches: the main worker's (hosts without an agent) and/or agent hosts by name. */
 export interface ServedHosts {

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { loadConfig } from '../shared/config';
-import { createLogger } from '../shared/logger';
+import { loadConfig } from '../shared/platform/config';
+import { createLogger } from '../shared/platform/logger';
 import { createKnex } from '../db/knex';
 import { migrateLatest } from '../db/migrate';
-import { ensureAdminUser } from '../db/queries/bootstrap';
+import { ensureAdminUser } from '../db/queries/users/bootstrap';
 import { startEmbeddedPostgres, startTemporalDevServer, type Stoppable } from './embedded-services';
 import { createMainWorker } from './runtime';
 import { startApi } from './api';

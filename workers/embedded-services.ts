@@ -4,7 +4,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connectTemporal } from './temporal-setup';
-import { SEARCH_ATTRIBUTES, searchAttributeKeys } from '../shared/operations';
+import { SEARCH_ATTRIBUTES, searchAttributeKeys } from '../shared/platform/operations';
 import { buildTemporalCli, findTemporalCli, TEMPORAL_CLI_HELP } from './temporal-cli';
 
 export interface Stoppable {

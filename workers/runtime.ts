@@ -1,12 +1,12 @@
 import { Connection, Client } from '@temporalio/client';
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Knex } from 'knex';
-import type { Config } from '../shared/config';
-import { createLogger, type Logger } from '../shared/logger';
+import type { Config } from '../shared/platform/config';
+import { createLogger, type Logger } from '../shared/platform/logger';
 import { createKnex } from '../db/knex';
 import { createActivities } from '../activities';
-import { SystemSecrets } from '../api/services/system-secrets';
-import type { AppDeps } from '../api/deps';
+import { SystemSecrets } from '../api/platform/system-secrets';
+import type { AppDeps } from '../api/platform/deps';
 import { faultDelayInterceptor } from './fault-injection';
 
 let runtimeInstalled = false;

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
-import type { Config } from '../shared/config';
-import { SEARCH_ATTRIBUTES } from '../shared/operations';
+import type { Config } from '../shared/platform/config';
+import { SEARCH_ATTRIBUTES } from '../shared/platform/operations';
 
 export async function connectTemporal(config: Pick<Config, 'temporalAddress'>, attempts = 1): Promise<Connection> {
   for (let i = 1; ; i++) {

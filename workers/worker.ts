@@ -1,5 +1,5 @@
-import { loadConfig } from '../shared/config';
-import { createLogger } from '../shared/logger';
+import { loadConfig } from '../shared/platform/config';
+import { createLogger } from '../shared/platform/logger';
 import { createKnex } from '../db/knex';
 import { createMainWorker } from './runtime';
 import { startConsoleGateway } from './console-gateway';

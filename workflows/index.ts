@@ -1,6 +1,6 @@
-export { deleteUserWorkflow } from './delete-user';
-export { testConnectionWorkflow, syncInstanceWorkflow, syncSessionWorkflow, classifyAccountsWorkflow, scheduledJobWorkflow } from './dbsync';
+export { deleteUserWorkflow } from './users/delete-user';
+export { testConnectionWorkflow, syncInstanceWorkflow, syncSessionWorkflow, classifyAccountsWorkflow, scheduledJobWorkflow } from './dbsync/runbooks';
 export {
   createInstanceWorkflow, deleteInstanceWorkflow, powerInstanceWorkflow, updateInstanceWorkflow, passwordInstanceWorkflow, scanHostWorkflow, engineReadWorkflow,
-} from './compute';
-export { noopWorkflow } from './noop';
+} from './compute/runbooks';
+export { noopWorkflow } from './platform/noop';

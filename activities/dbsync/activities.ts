@@ -1,9 +1,9 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 
-import { unseal } from '../../shared/crypto';
+import { unseal } from '../../shared/platform/crypto';
 import { evaluateRule, type RuleExpr } from '../../shared/dbsync/rules';
 import type { DbType, RemoteAccount } from '../../shared/dbsync/types';
-import type { ActivityDeps } from '../deps';
+import type { ActivityDeps } from '../platform/deps';
 import { DbConnectError, readAccounts, testConnection, type ConnectionInfo } from './drivers';
 
 export interface AdhocTarget {

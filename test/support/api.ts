@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../../shared/config';
+import { loadConfig } from '../../shared/platform/config';
 import type { Knex } from 'knex';
 import { Client, Connection } from '@temporalio/client';
 import { startApi } from '../../workers/api';
 import { createKnex } from '../../db/knex';
-import { createLogger } from '../../shared/logger';
-import { SystemSecrets } from '../../api/services/system-secrets';
+import { createLogger } from '../../shared/platform/logger';
+import { SystemSecrets } from '../../api/platform/system-secrets';
 
 // One database pool and one Temporal connection per test file: objection binds its models to one knex per process.
 let shared: { knex: Knex; connection: Connection } | undefined;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { freePort, startEmbeddedPostgres, startTemporalDevServer } from '../../workers/embedded-services';
 import { createKnex } from '../../db/knex';
 import { migrateLatest } from '../../db/migrate';
-import { ensureAdminUser } from '../../db/queries/bootstrap';
+import { ensureAdminUser } from '../../db/queries/users/bootstrap';
 
 /** Runs the real services for the test suite in their own process; prints one JSON line when ready; stops on SIGTERM. */
 async function main() {

@@ -1,0 +1,47 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { ENGINES, type EngineType } from '../../../shared/compute/catalogue';
+import { unseal } from '../../../shared/platform/crypto';
+import { DockerDriver } from './docker';
+import { SimulatorDriver, type SimulatorOptions } from './simulator';
+import type { EngineDriver } from './types';
+
+export interface HostRow {
+  id: number;
+  name: string;
+  address: string;
+  username: string | null;
+  password_sealed: string | null;
+  private_key_sealed: string | null;
+  tls_key_sealed: string | null;
+  engine_type: string;
+  options: Record<string, unknown>;
+  updated_at: Date | string;
+}
+
+const cache = new Map<string, EngineDriver>();
+
+/** The driver for a host; secrets are unsealed here, inside the activity, and never leave it. */
+export function driverFor(host: HostRow, masterKey: Buffer): EngineDriver {
+  const key = `${host.id}:${new Date(host.updated_at).getTime()}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const info = ENGINES[host.engine_type as EngineType];
+  if (!info) throw ApplicationFailure.nonRetryable(`Unknown engine type ${host.engine_type}`, 'VALIDATION_ERROR');
+  if (!info.enabled) throw ApplicationFailure.nonRetryable(info.reason ?? `Engine ${host.engine_type} is not available`, 'NOT_SUPPORTED');
+  const open = (v: string | null) => (v ? unseal(v, masterKey) : null);
+  const opts = host.options ?? {};
+  let driver: EngineDriver;
+  if (info.type === 'docker') {
+    driver = new DockerDriver({
+      address: host.address, username: host.username, password: open(host.password_sealed), privateKey: open(host.private_key_sealed),
+      tlsKey: open(host.tls_key_sealed), tlsCa: (opts.tls_ca as string) ?? null, tlsCert: (opts.tls_cert as string) ?? null, network: (opts.network as string) ?? null, hostName: host.name,
+    });
+  } else {
+    driver = new SimulatorDriver(host.name, opts as SimulatorOptions);
+  }
+  for (const k of cache.keys()) if (k.startsWith(`${host.id}:`)) cache.delete(k);
+  cache.set(key, driver);
+  return driver;
+}
+
+export type { EngineDriver, EngineInstance, InstanceSpec, HostStats, InstanceStats, ConsoleAccess } from './types';

@@ -1,0 +1,95 @@
+import type { Duplex } from 'node:stream';
+import type { InstanceState, Nic, PowerAction } from '../../../shared/compute/catalogue';
+
+/** What a driver needs to create an instance; names are deterministic so a retried create finds the first one. */
+export interface InstanceSpec {
+  uuid: string;
+  name: string;
+  image: string | null;
+  osName: string | null;
+  command: string[] | null;
+  cpu: number;
+  ramMb: number;
+  diskGb: number;
+  nics: Nic[];
+  /** Only inside activities, never in workflow histories. */
+  password?: string | null;
+}
+
+/** An instance as the engine sees it. `ref` is how the engine names it (a container name, a VM id). */
+export interface EngineInstance {
+  ref: string;
+  uuid: string;
+  name: string;
+  state: InstanceState;
+  image: string | null;
+  ip4: string | null;
+  mac: string | null;
+  cpu: number | null;
+  ramMb: number | null;
+  /** Created by idcflow (carries its labels), as opposed to found on the engine. */
+  managed: boolean;
+}
+
+export interface InstanceStats {
+  cpu_percent: number | null;
+  mem_used_mb: number | null;
+  mem_limit_mb: number | null;
+  net_rx_bytes: number | null;
+  net_tx_bytes: number | null;
+  pids: number | null;
+}
+
+export interface HostStats {
+  source: string;
+  cpu_count: number | null;
+  cpu_percent: number | null;
+  load_average: number[] | null;
+  mem_total_mb: number | null;
+  mem_used_mb: number | null;
+  disk_total_gb: number | null;
+  disk_used_gb: number | null;
+  instances_total: number | null;
+  instances_running: number | null;
+  engine_version: string | null;
+  notes: string[];
+}
+
+/** How a console is reached: a URL of the engine's own, or a terminal through the worker's console gateway. */
+export type ConsoleAccess = { type: 'terminal' } | { type: string; url: string; expires_at: string | null };
+
+/** An interactive shell inside an instance: bytes both ways on `stream`, a pseudo-terminal that can be resized. */
+export interface TerminalSession {
+  /** How the engine names this shell (docker: its pid in the container), to hang it up later if need be. */
+  id: string;
+  stream: Duplex;
+  resize(cols: number, rows: number): Promise<void>;
+  /** Ends the shell (and what runs in it), not only the connection to it. */
+  close(): Promise<void>;
+}
+
+/** One driver per engine type, with the operations of seed 001's engines. Every method is safe to repeat. */
+export interface EngineDriver {
+  readonly type: string;
+  /** Creates the instance stopped; a second call with the same uuid returns the existing one. */
+  create(spec: InstanceSpec): Promise<EngineInstance>;
+  /** Brings the instance in line with `spec`, ending running if `running` (default: keeping its power state). */
+  update(ref: string, spec: InstanceSpec, running?: boolean): Promise<EngineInstance>;
+  /** Removes the instance; answers false when it was already gone. */
+  delete(ref: string): Promise<boolean>;
+  power(ref: string, action: PowerAction): Promise<EngineInstance>;
+  /** null when the engine has no such instance. */
+  status(ref: string): Promise<EngineInstance | null>;
+  stats(ref: string): Promise<InstanceStats>;
+  list(): Promise<EngineInstance[]>;
+  setPassword(ref: string, password: string): Promise<void>;
+  console(ref: string): Promise<ConsoleAccess>;
+  /** Engines whose console is a terminal (console() answers type 'terminal') open one here, for the console gateway. */
+  terminal?(ref: string): Promise<TerminalSession>;
+  /** Ends a shell terminal() opened, by its id, from any process (a gateway that restarted after a crash). */
+  hangUpTerminal?(ref: string, id: string): Promise<void>;
+  hostStats(): Promise<HostStats>;
+}
+
+export const containerName = (uuid: string) => `idcflow-${uuid}`;
+export const LABELS = { managed: 'io.idcflow.managed', uuid: 'io.idcflow.uuid', name: 'io.idcflow.name', spec: 'io.idcflow.spec', host: 'io.idcflow.host' } as const;

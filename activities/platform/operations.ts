@@ -1,0 +1,57 @@
+import type { OperationError, OperationStatus } from '../../shared/platform/operations';
+import type { ActivityDeps } from './deps';
+
+const TERMINAL = ['succeeded', 'failed', 'canceled'];
+
+/** Keeps the operations table and its event log in step with the workflow; every call is safe to repeat. */
+export function createOperationActivities({ knex }: ActivityDeps) {
+  return {
+    /**
+     * The row of an operation that something other than the API started (a schedule): same table, same history.
+     * While an earlier run on the same resource is still active, the run is recorded against `<resource>#<run>`.
+     */
+    async registerOperation(e: { operationId: string; type: string; resourceType: string; resourceId: string; resourceName: string | null; createdBy: number | null; params: Record<string, unknown> }): Promise<void> {
+      const row = { id: e.operationId, type: e.type, status: 'pending', resource_type: e.resourceType, resource_name: e.resourceName, created_by: e.createdBy, params: JSON.stringify(e.params) };
+      try {
+        await knex('operations').insert({ ...row, resource_id: e.resourceId }).onConflict('id').ignore();
+      } catch (err) {
+        if ((err as { constraint?: string }).constraint !== 'operations_one_active_per_resource') throw err;
+        await knex('operations').insert({ ...row, resource_id: `${e.resourceId}#${e.operationId}` }).onConflict('id').ignore();
+      }
+    },
+
+    async operationStarted({ operationId }: { operationId: string }): Promise<void> {
+      await knex('operations').where({ id: operationId, status: 'pending' }).update({ status: 'running', updated_at: knex.fn.now() });
+      await knex('operation_events').insert({ operation_id: operationId, event_key: 'started', step: 'started', percent: 0, message: 'Operation started' })
+        .onConflict(['operation_id', 'event_key']).ignore();
+    },
+
+    async recordStep(e: { operationId: string; key: string; step: string; percent: number; message: string; level: 'info' | 'warn' }): Promise<void> {
+      const inserted = await knex('operation_events')
+        .insert({ operation_id: e.operationId, event_key: e.key, step: e.step, percent: e.percent, message: e.message, level: e.level })
+        .onConflict(['operation_id', 'event_key']).ignore().returning('id');
+      if (inserted.length) {
+        await knex('operations').where({ id: e.operationId }).whereNotIn('status', TERMINAL)
+          .update({ progress_percent: e.percent, progress_step: e.step, progress_message: e.message, updated_at: knex.fn.now() });
+      }
+    },
+
+    async operationFinished(e: { operationId: string; status: Extract<OperationStatus, 'succeeded' | 'failed' | 'canceled'>; result?: Record<string, unknown>; error?: OperationError }): Promise<void> {
+      await knex('operations').where({ id: e.operationId }).whereNotIn('status', TERMINAL).update({
+        status: e.status,
+        result: e.result ? JSON.stringify(e.result) : null,
+        error: e.error ? JSON.stringify(e.error) : null,
+        progress_percent: e.status === 'succeeded' ? 100 : knex.ref('progress_percent'),
+        progress_step: e.status,
+        progress_message: e.status === 'succeeded' ? 'Succeeded' : e.error?.message ?? e.status,
+        finished_at: knex.fn.now(),
+        updated_at: knex.fn.now(),
+      });
+      await knex('operation_events')
+        .insert({ operation_id: e.operationId, event_key: 'finished', step: e.status, level: e.status === 'succeeded' ? 'info' : 'error', message: e.error?.message ?? 'Operation succeeded', data: e.error ? JSON.stringify(e.error) : null })
+        .onConflict(['operation_id', 'event_key']).ignore();
+    },
+  };
+}
+
+export type OperationActivities = ReturnType<typeof createOperationActivities>;

@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type Router from '@koa/router';
+import { AppError } from '../../shared/platform/errors';
+
+/**
+ * A browser terminal for instance consoles (xterm.js): `/console#<ws url>` — the URL with its ticket stays in the
+ * fragment, so it never reaches this server's logs, and the page drops it from the address bar once connected.
+ */
+const page = `<!doctype html>
+<html><head><meta charset="utf-8"><title>idcflow console</title>
+<link rel="stylesheet" href="/console/assets/xterm.css">
+<style>html,body{margin:0;height:100%;background:#000}#term{height:100%}#status{position:fixed;right:8px;top:4px;color:#aaa;font:12px sans-serif}</style></head>
+<body><div id="status">connecting…</div><div id="term"></div>
+<script src="/console/assets/xterm.js"></script>
+<script src="/console/assets/addon-fit.js"></script>
+<script src="/console/assets/console.js"></script>
+</body></html>`;
+
+const script = `(() => {
+  const status = document.getElementById('status');
+  const url = decodeURIComponent(location.hash.slice(1));
+  history.replaceState(null, '', location.pathname);
+  if (!/^wss?:\\/\\//.test(url)) { status.textContent = 'No console address: open the web_url the console endpoint gave you'; return; }
+  const term = new Terminal({ cursorBlink: true, convertEol: false });
+  const fit = new FitAddon.FitAddon();
+  term.loadAddon(fit);
+  term.open(document.getElementById('term'));
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  const resize = () => { fit.fit(); if (ws.readyState === 1) ws.send(JSON.stringify({ type: 'resize', cols: term.cols, rows: term.rows })); };
+  const encoder = new TextEncoder();
+  ws.onopen = () => { status.textContent = ''; resize(); term.focus(); };
+  ws.onmessage = (e) => term.write(new Uint8Array(e.data));
+  ws.onclose = (e) => { status.textContent = 'disconnected' + (e.reason ? ': ' + e.reason : ''); };
+  term.onData((d) => { if (ws.readyState === 1) ws.send(encoder.encode(d)); });
+  window.addEventListener('resize', resize);
+})();`;
+
+const assets: Record<string, { file?: string; type: string; body?: string }> = {
+  'xterm.js': { file: path.join(path.dirname(require.resolve('@xterm/xterm/package.json')), 'lib/xterm.js'), type: 'application/javascript' },
+  'xterm.css': { file: path.join(path.dirname(require.resolve('@xterm/xterm/package.json')), 'css/xterm.css'), type: 'text/css' },
+  'addon-fit.js': { file: path.join(path.dirname(require.resolve('@xterm/addon-fit/package.json')), 'lib/addon-fit.js'), type: 'application/javascript' },
+  'console.js': { body: script, type: 'application/javascript' },
+};
+
+export function mountConsolePage(router: Router) {
+  router.get('/console', (ctx) => { ctx.type = 'html'; ctx.body = page; });
+  router.get('/console/assets/:file', (ctx) => {
+    const asset = assets[ctx.params.file];
+    if (!asset || !Object.hasOwn(assets, ctx.params.file)) throw new AppError('RESOURCE_NOT_FOUND', `No asset ${ctx.params.file}`);
+    ctx.type = asset.type;
+    ctx.body = asset.body ?? fs.createReadStream(asset.file!);
+  });
+}

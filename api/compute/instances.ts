@@ -1,0 +1,188 @@
+import crypto from 'node:crypto';
+import type { z } from 'zod';
+import { AppError, conflict, forbidden, notFound, problemError } from '../../shared/platform/errors';
+import type { EngineType, PowerAction } from '../../shared/compute/catalogue';
+import { randomToken, safeEqual, seal, sha256, unseal } from '../../shared/platform/crypto';
+import type { InstanceRequest } from '../../activities/compute/activities';
+import { instanceRequestProblem } from '../../db/queries/compute/rules';
+import type { AppDeps } from '../platform/deps';
+import { isAdmin, type Principal } from '../platform/auth/principal';
+import type { Caller } from '../platform/caller';
+import { iso, likePattern, paginateRows } from '../platform/http/schemas';
+import { audit } from '../platform/audit';
+import type { OperationService, OperationWorkflow, WorkflowInput } from '../platform/operations/service';
+import {
+  createInstanceWorkflow, deleteInstanceWorkflow, passwordInstanceWorkflow, powerInstanceWorkflow, updateInstanceWorkflow, type ComputeBounds,
+} from '../../workflows/compute/runbooks';
+import type { CreateInstanceBody, listInstancesQuery, UpdateInstanceBody, usageReport } from './schemas';
+import type { EngineReads } from './engine-reads';
+import type { HostService } from './hosts';
+import { computeBounds, type Row } from './bounds';
+
+/** An instance's URL takes its uuid as well as its id; operations name it by uuid. */
+export const instanceResource = (i: Row | { uuid: string; name: string }) => ({ type: 'instance', id: i.uuid, name: i.name, url: `/api/v1/instances/${encodeURIComponent(i.uuid)}` });
+
+/** Instances: what users see and own, and the operations that change them. */
+export class InstanceService {
+  constructor(private readonly deps: AppDeps, private readonly operations: OperationService, private readonly hosts: HostService, private readonly engineReads: EngineReads) {}
+
+  private get knex() { return this.deps.knex; }
+
+  presentInstance(r: Row) {
+    return {
+      id: r.id, uuid: r.uuid, name: r.name, host: { id: r.host_id, name: r.host_name, engine_type: r.engine_type }, os_name: r.os_name, image: r.image, command: r.command ?? null,
+      cpu: r.cpu, ram_mb: r.ram_mb, disk_gb: r.disk_gb, nics: r.nics ?? [], owner_id: r.owner_id, owners: r.owner_name ? [r.owner_name] : [],
+      state: r.state, origin: r.origin, engine_ref: r.engine_ref, has_password: Boolean(r.password_sealed), usage: r.usage ?? null, usage_at: iso(r.usage_at),
+      last_error: r.last_error && !r.last_error.previous_state ? r.last_error : null, created_at: iso(r.created_at), updated_at: iso(r.updated_at),
+    };
+  }
+
+  private instanceQuery() {
+    return this.knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').leftJoin('users as u', 'u.id', 'i.owner_id')
+      .whereNull('i.deleted_at').select('i.*', 'h.name as host_name', 'h.engine_type', 'u.username as owner_name');
+  }
+
+  /** Users see their own instances only; admins all. */
+  private visible(principal: Principal) {
+    const q = this.instanceQuery();
+    if (!isAdmin(principal)) q.where('i.owner_id', principal.userId ?? -1);
+    return q;
+  }
+
+  async listInstances(principal: Principal, q: z.infer<typeof listInstancesQuery> & { page: number; size: number }, engineType?: EngineType) {
+    const query = this.visible(principal).orderBy('i.id');
+    if (q.host_id) query.where('i.host_id', q.host_id);
+    if (q.state) query.where('i.state', q.state);
+    if (q.owner_id && isAdmin(principal)) query.where('i.owner_id', q.owner_id);
+    if (q.search) query.where((w) => w.whereILike('i.name', likePattern(q.search!)).orWhereILike('i.uuid', likePattern(q.search!)));
+    if (engineType) query.where('h.engine_type', engineType);
+    const { rows, pagination } = await paginateRows<Row>(query, q.page, q.size);
+    return { instances: rows.map((r) => this.presentInstance(r)), pagination };
+  }
+
+  /** An instance by its id or its uuid (operations name instances by uuid). */
+  async instanceRow(principal: Principal, id: number | string): Promise<Row> {
+    const r = await this.visible(principal).where(typeof id === 'number' ? 'i.id' : 'i.uuid', id).first();
+    if (!r) throw notFound('instance', id);
+    return r;
+  }
+
+  async instanceByUuid(principal: Principal, uuid: string, hostId?: number): Promise<Row> {
+    const q = this.visible(principal).where('i.uuid', uuid);
+    if (hostId) q.where('i.host_id', hostId);
+    const r = await q.first();
+    if (!r) throw notFound('instance', uuid);
+    return r;
+  }
+
+  /** Seed 000 names containers by name: the uuid or the display name of an instance on a docker host. */
+  async containerByName(principal: Principal, name: string): Promise<Row> {
+    const r = await this.visible(principal).where('h.engine_type', 'docker').where((w) => w.where('i.uuid', name).orWhere('i.name', name)).orderBy('i.id').first();
+    if (!r) throw notFound('container', name);
+    return r;
+  }
+
+  async createInstance(caller: Caller, b: CreateInstanceBody, fixedHostId?: number) {
+    const { principal } = caller;
+    const request = { ...b, password: b.password ? '[sealed]' : undefined, host_id: fixedHostId ?? b.host_id };
+    return this.operations.start(caller, request, async () => {
+      let host: Row | null = null;
+      if (fixedHostId ?? b.host_id) host = await this.hosts.hostRow((fixedHostId ?? b.host_id)!);
+      else if (b.host) host = await this.hosts.hostByName(b.host);
+      if (b.owner_id && b.owner_id !== principal.userId && !isAdmin(principal)) throw forbidden('Only an admin may create an instance for another user');
+      const uuid = b.uuid ?? `vm-${crypto.randomBytes(5).toString('hex')}`;
+      const req: InstanceRequest = {
+        uuid, name: b.name, hostId: host?.id ?? null, engineType: b.engine_type ?? null, ownerId: b.owner_id ?? principal.userId,
+        osName: b.os_name ?? null, image: b.image ?? null, command: b.command ?? null, cpu: b.cpu, ramMb: b.ram_mb, diskGb: b.disk_gb,
+        nics: (b.nics ?? []).map((n) => ({ ...n })),
+      };
+      const problem = await instanceRequestProblem(this.knex, req);
+      if (problem) throw problemError(problem);
+      return {
+        type: 'instance.create', resource: instanceResource({ uuid, name: b.name }), host: host?.name ?? null, workflow: createInstanceWorkflow,
+        input: { request: req, passwordSealed: b.password ? seal(b.password, this.deps.config.masterKey) : null, ...computeBounds(this.deps.config) },
+        params: { uuid, name: b.name, host: host?.name ?? null, cpu: b.cpu, ram_mb: b.ram_mb, disk_gb: b.disk_gb, image: b.image ?? null },
+        summary: `Create instance ${uuid} (${b.cpu} CPU, ${b.ram_mb} MB)${host ? ` on ${host.name}` : ' by placement'}`,
+      };
+    });
+  }
+
+  /** An operation on one existing instance: the workflow gets the instance's id and the compute bounds besides `input`. */
+  private instanceOp<W extends OperationWorkflow>(caller: Caller, inst: Row, o: { type: string; workflow: W; input: Omit<WorkflowInput<W>, 'instanceId' | keyof ComputeBounds>; request?: Record<string, unknown>; summary: string }) {
+    const request = { instance: inst.id, ...(o.request ?? {}) };
+    return this.operations.start(caller, request, () => ({
+      type: o.type, resource: instanceResource(inst), host: inst.host_name, workflow: o.workflow,
+      input: { instanceId: inst.id, ...computeBounds(this.deps.config), ...o.input } as WorkflowInput<W>,
+      params: { instance_id: inst.id, ...(o.request ?? {}) }, summary: o.summary,
+    }));
+  }
+
+  async deleteInstance(caller: Caller, inst: Row) {
+    return this.instanceOp(caller, inst, { type: 'instance.delete', workflow: deleteInstanceWorkflow, input: {}, summary: `Delete instance ${inst.uuid} on ${inst.host_name}` });
+  }
+
+  async powerInstance(caller: Caller, inst: Row, action: PowerAction) {
+    if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} is ${inst.state} and has no engine instance yet`);
+    return this.instanceOp(caller, inst, { type: 'instance.power', workflow: powerInstanceWorkflow, input: { action }, request: { action }, summary: `${action} instance ${inst.uuid} on ${inst.host_name}` });
+  }
+
+  async updateInstance(caller: Caller, inst: Row, b: UpdateInstanceBody) {
+    const changes = { name: b.name, cpu: b.cpu, ramMb: b.ram_mb, diskGb: b.disk_gb, image: b.image, osName: b.os_name };
+    return this.instanceOp(caller, inst, { type: 'instance.update', workflow: updateInstanceWorkflow, input: { changes }, request: b, summary: `Update instance ${inst.uuid}: ${Object.keys(b).join(', ')}` });
+  }
+
+  async setInstancePassword(caller: Caller, inst: Row, password: string) {
+    if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} has no engine instance yet`);
+    return this.instanceOp(caller, inst, {
+      type: 'instance.password', workflow: passwordInstanceWorkflow, input: { passwordSealed: seal(password, this.deps.config.masterKey) },
+      request: { password: '[sealed]' }, summary: `Set the OS password of instance ${inst.uuid}`,
+    });
+  }
+
+  async instanceStatus(inst: Row) {
+    let engine: unknown = null;
+    let stats: unknown = null;
+    if (inst.engine_ref) {
+      engine = await this.engineReads.read(inst.host_id, 'status', inst.engine_ref);
+      if (engine && (engine as { state?: string }).state === 'running') stats = await this.engineReads.read(inst.host_id, 'stats', inst.engine_ref).catch(() => null);
+    }
+    return {
+      id: inst.id, uuid: inst.uuid, recorded_state: inst.state, state: (engine as { state?: string } | null)?.state ?? (inst.engine_ref ? 'missing' : inst.state),
+      engine: engine as Record<string, unknown> | null, stats: stats as Record<string, unknown> | null, usage: inst.usage ?? null, usage_at: iso(inst.usage_at),
+    };
+  }
+
+  /** The engine's console URL, or for a terminal the gateway's address with a single-use ticket (stored hashed). */
+  async console(caller: Caller, inst: Row): Promise<{ type: string; url: string; web_url?: string; expires_at: string | null }> {
+    if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} has no engine instance yet`);
+    const access = await this.engineReads.read(inst.host_id, 'console', inst.engine_ref) as { type: string; url: string; expires_at: string | null };
+    if (access.type !== 'terminal') return access;
+    const ticket = randomToken(32);
+    const expiresAt = new Date(Date.now() + this.deps.config.console.ticketSeconds * 1000);
+    await this.knex('console_sessions').insert({
+      ticket_hash: sha256(ticket), user_id: caller.principal.userId, instance_id: inst.id, host_id: inst.host_id, engine_ref: inst.engine_ref, gateway: access.url, expires_at: expiresAt,
+    });
+    await audit(this.knex, caller, { module: 'compute', action: 'console', message: `Console ticket for instance ${inst.uuid}`, resourceType: 'instance', resourceId: inst.id });
+    const url = new URL(access.url);
+    url.searchParams.set('ticket', ticket);
+    return { type: 'terminal', url: url.toString(), web_url: `/console#${encodeURIComponent(url.toString())}`, expires_at: expiresAt.toISOString() };
+  }
+
+  agentToken(inst: Row) {
+    if (!inst.agent_token_sealed) throw notFound('agent token of instance', inst.id);
+    return { uuid: inst.uuid, token: unseal(inst.agent_token_sealed, this.deps.config.masterKey), upload: '/api/client/upload' };
+  }
+
+  /** Usage from the instance's own agent, authenticated by its per-instance token. Never answers secrets. */
+  async recordUsage(headerToken: string | undefined, body: z.infer<typeof usageReport>) {
+    const token = body.token ?? headerToken;
+    const fail = () => new AppError('INVALID_CREDENTIALS', 'A valid per-instance token is required (body "token" or X-Instance-Token)');
+    if (!token) throw fail();
+    const rows = await this.knex('instances').whereNull('deleted_at').where({ uuid: body.vm_uuid }).select('id', 'agent_token_sealed');
+    const row = rows.find((r) => r.agent_token_sealed && safeEqual(unseal(r.agent_token_sealed, this.deps.config.masterKey), token));
+    if (!row) throw fail();
+    const { token: _t, vm_uuid: _v, ...usage } = body;
+    await this.knex('instances').where({ id: row.id }).update({ usage: JSON.stringify(usage), usage_at: this.knex.fn.now() });
+    return { vm_uuid: body.vm_uuid, received_at: new Date().toISOString() };
+  }
+}

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import {
+  ENGINE_TYPES, INSTANCE_STATES, PLACEMENT_STRATEGIES, POWER_ACTIONS, resolveEngineType,
+} from '../../shared/compute/catalogue';
+import { dbId, dbIdValue } from '../platform/http/schemas';
+
+
+const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be an IPv4 address');
+export const nicSchema = z.object({
+  name: z.string().min(1).max(32).default('eth0'),
+  net_mode: z.string().max(32).optional(),
+  mac: z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, 'must be a MAC address').nullish(),
+  ip4: ipv4.nullish(),
+  ip6: z.string().max(64).nullish(),
+  gateway: ipv4.nullish(),
+  mask: ipv4.nullish(),
+  dns: z.array(z.string().max(64)).max(4).optional(),
+});
+export const ipPoolSchema = z.object({
+  name: z.string().max(64).optional(),
+  cidr: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'must be a.b.c.d/nn').optional(),
+  start: ipv4.optional(),
+  end: ipv4.optional(),
+  gateway: ipv4.optional(),
+  mask: ipv4.optional(),
+  dns: z.array(z.string().max(64)).max(4).optional(),
+}).refine((p) => p.cidr || (p.start && p.end), 'give cidr, or start and end');
+
+const engineType = z.string().min(1).max(32).transform((v, ctx) => {
+  const t = resolveEngineType(v);
+  if (!t) {
+    ctx.addIssue({ code: 'custom', message: `unknown engine type; one of ${ENGINE_TYPES.join(', ')}` });
+    return z.NEVER;
+  }
+  return t;
+});
+const hostName = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore');
+
+export const hostFields = {
+  address: z.string().min(1).max(255),
+  username: z.string().max(64).nullish(),
+  password: z.string().max(1024).nullish(),
+  private_key: z.string().max(16384).nullish(),
+  tls_key: z.string().max(16384).nullish(),
+  system_path: z.string().max(255).nullish(),
+  images_path: z.string().max(255).nullish(),
+  launch_path: z.string().max(255).nullish(),
+  nat_port_start: z.number().int().min(1).max(65535).nullish(),
+  nat_port_end: z.number().int().min(1).max(65535).nullish(),
+  public_addresses: z.array(z.string().max(255)).max(64).optional(),
+  ip_pools: z.array(ipPoolSchema).max(32).optional(),
+  plans: z.array(z.record(z.string(), z.unknown())).max(64).optional(),
+  options: z.record(z.string(), z.unknown()).optional(),
+  instance_limit: z.number().int().min(0).max(100000).optional(),
+  weight: z.number().int().min(1).max(1000).optional(),
+  enabled: z.boolean().optional(),
+  use_agent: z.boolean().optional(),
+};
+const portRange = (b: { nat_port_start?: number | null; nat_port_end?: number | null }) => !(b.nat_port_start && b.nat_port_end && b.nat_port_start > b.nat_port_end);
+export const createHostBody = z.object({ name: hostName, engine_type: engineType, ...hostFields }).refine(portRange, { message: 'nat_port_start must not exceed nat_port_end', path: ['nat_port_start'] });
+export const updateHostBody = z.object({ engine_type: engineType.optional(), ...hostFields, address: hostFields.address.optional() }).refine(portRange, { message: 'nat_port_start must not exceed nat_port_end', path: ['nat_port_start'] });
+export type CreateHostBody = z.infer<typeof createHostBody>;
+export type UpdateHostBody = z.infer<typeof updateHostBody>;
+
+export const hostSchema = z.object({
+  id: z.number(), name: z.string(), engine_type: z.string(), enabled: z.boolean(),
+  address: z.string().optional(), username: z.string().nullable().optional(), has_password: z.boolean().optional(), has_private_key: z.boolean().optional(), has_tls_key: z.boolean().optional(),
+  system_path: z.string().nullable().optional(), images_path: z.string().nullable().optional(), launch_path: z.string().nullable().optional(),
+  nat_port_start: z.number().nullable().optional(), nat_port_end: z.number().nullable().optional(),
+  public_addresses: z.array(z.string()), ip_pools: z.array(z.record(z.string(), z.unknown())).optional(), plans: z.array(z.record(z.string(), z.unknown())),
+  options: z.record(z.string(), z.unknown()).optional(), instance_limit: z.number(), weight: z.number().optional(), use_agent: z.boolean(),
+  agent: z.object({ task_queue: z.string(), online: z.boolean(), last_seen: z.string().nullable(), version: z.string().nullable() }),
+  instances: z.number(), status: z.record(z.string(), z.unknown()).nullable(), status_at: z.string().nullable(),
+  created_at: z.string().nullable(), updated_at: z.string().nullable(),
+});
+
+export const instanceSchema = z.object({
+  id: z.number(), uuid: z.string(), name: z.string(), host: z.object({ id: z.number(), name: z.string(), engine_type: z.string() }),
+  os_name: z.string().nullable(), image: z.string().nullable(), command: z.array(z.string()).nullable(),
+  cpu: z.number(), ram_mb: z.number(), disk_gb: z.number(), nics: z.array(z.record(z.string(), z.unknown())),
+  owner_id: z.number().nullable(), owners: z.array(z.string()), state: z.string(), origin: z.string(), engine_ref: z.string().nullable(),
+  has_password: z.boolean(), usage: z.record(z.string(), z.unknown()).nullable(), usage_at: z.string().nullable(),
+  last_error: z.record(z.string(), z.unknown()).nullable(), created_at: z.string().nullable(), updated_at: z.string().nullable(),
+});
+
+const uuidField = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, dot, dash and underscore');
+export const createInstanceBody = z.object({
+  uuid: uuidField.optional(),
+  name: z.string().min(1).max(128),
+  host_id: dbIdValue.optional(),
+  host: z.string().max(64).optional(),
+  engine_type: engineType.optional(),
+  os_name: z.string().max(255).optional(),
+  image: z.string().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'must be an image reference').optional(),
+  command: z.array(z.string().max(1024)).max(64).optional(),
+  cpu: z.number().int().min(1).max(256).default(1),
+  ram_mb: z.number().int().min(16).max(4194304).default(512),
+  disk_gb: z.number().int().min(0).max(65536).default(10),
+  nics: z.array(nicSchema).max(8).optional(),
+  password: z.string().min(6).max(128).optional(),
+  owner_id: dbIdValue.optional(),
+});
+export type CreateInstanceBody = z.infer<typeof createInstanceBody>;
+export const updateInstanceBody = z.object({
+  name: z.string().min(1).max(128).optional(),
+  cpu: z.number().int().min(1).max(256).optional(),
+  ram_mb: z.number().int().min(16).max(4194304).optional(),
+  disk_gb: z.number().int().min(0).max(65536).optional(),
+  image: createInstanceBody.shape.image,
+  os_name: z.string().max(255).optional(),
+}).refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one field to change');
+export type UpdateInstanceBody = z.infer<typeof updateInstanceBody>;
+export const powerBody = z.object({ action: z.enum(POWER_ACTIONS) });
+export const passwordBody = z.object({ password: z.string().min(6).max(128).regex(/^[^\n:]*$/, 'may not contain newlines or colons') });
+export const listInstancesQuery = z.object({
+  host_id: dbId.optional(),
+  state: z.enum(INSTANCE_STATES).optional(),
+  owner_id: dbId.optional(),
+  search: z.string().max(128).optional(),
+});
+export const usageReport = z.object({
+  vm_uuid: z.string().min(1).max(64),
+  token: z.string().max(256).optional(),
+  cpu_usage: z.number().min(0).max(100000).optional(),
+  mem_usage: z.number().min(0).optional(),
+  disk_usage: z.number().min(0).optional(),
+}).passthrough();
+export const quotaBody = z.object({ cpu: z.number().int().min(0), ram_mb: z.number().int().min(0), disk_gb: z.number().int().min(0), instances: z.number().int().min(0) });
+export const lbBody = z.object({ strategy: z.enum(PLACEMENT_STRATEGIES).optional(), node_weights: z.record(z.string(), z.number().positive().max(1000)).optional() });

@@ -1,0 +1,95 @@
+import { DB_TYPES } from '../../shared/dbsync/types';
+import type { AppDeps } from '../platform/deps';
+import { iso } from '../platform/http/schemas';
+import { systemResources } from '../platform/status-routes';
+
+/** Seed 002's dashboard: overview, 7-day charts, activities (the audit trail) and system status. */
+export class DashboardService {
+  constructor(private readonly deps: AppDeps) {}
+
+  async overview() {
+    const k = this.deps.knex;
+    const [inst] = await k('db_instances').whereNull('deleted_at').select(k.raw('count(*)::int as total'), k.raw('count(*) filter (where is_active)::int as active'), k.raw("count(*) filter (where status = 'online')::int as online"));
+    const byType = await k('db_instances').whereNull('deleted_at').groupBy('db_type').select('db_type', k.raw('count(*)::int as n'));
+    const [acc] = await k('db_accounts as a').join('db_instances as i', 'i.id', 'a.instance_id').whereNull('i.deleted_at').select(
+      k.raw('count(*)::int as total'), k.raw('count(*) filter (where a.is_active)::int as active'),
+      k.raw('count(*) filter (where not a.is_active)::int as inactive'), k.raw('count(*) filter (where a.is_active and a.is_locked)::int as locked'),
+      k.raw('count(*) filter (where a.is_active and a.is_superuser)::int as superusers'));
+    const byClass = await k('account_classifications as c').orderBy('c.priority', 'desc').select('c.code', 'c.name', 'c.risk_level',
+      k.raw('(select count(*) from account_classification_assignments x join db_accounts a on a.id = x.account_id where x.classification_id = c.id and a.is_active)::int as n'));
+    const [unclassified] = await k('db_accounts as a').where('a.is_active', true).whereNotExists(k('account_classification_assignments as x').whereRaw('x.account_id = a.id')).count<{ count: number }[]>('* as count');
+    const [users] = await k('users').whereNull('deleted_at').select(k.raw('count(*)::int as total'), k.raw('count(*) filter (where is_active)::int as active'));
+    const [jobs] = await k('scheduled_jobs').select(k.raw('count(*)::int as total'), k.raw('count(*) filter (where is_enabled and not is_paused)::int as active'));
+    const [sessions] = await k('sync_sessions').select(k.raw("count(*) filter (where status = 'running')::int as running"), k.raw("count(*) filter (where started_at > now() - interval '1 day')::int as last_24h"));
+    const lastSession = await k('sync_sessions').orderBy('started_at', 'desc').first('id', 'status', 'started_at');
+    return {
+      instances: { total: inst.total, active: inst.active, online: inst.online, by_type: Object.fromEntries(DB_TYPES.map((t) => [t, byType.find((r) => r.db_type === t)?.n ?? 0])) },
+      accounts: {
+        total: acc.total, active: acc.active, inactive: acc.inactive, locked: acc.locked, superusers: acc.superusers,
+        by_status: { active: acc.active, inactive: acc.inactive, locked: acc.locked },
+        by_classification: Object.fromEntries(byClass.map((c) => [c.code, c.n])),
+        classifications: byClass.map((c) => ({ code: c.code, name: c.name, risk_level: c.risk_level, count: c.n })),
+        unclassified: Number(unclassified.count),
+      },
+      users: { total: users.total, active: users.active },
+      jobs: { total: jobs.total, active: jobs.active },
+      sync: { running_sessions: sessions.running, sessions_last_24h: sessions.last_24h, last_session: lastSession ? { id: lastSession.id, status: lastSession.status, started_at: iso(lastSession.started_at) } : null },
+    };
+  }
+
+  /** Per day for the last 7 days (UTC): sync sessions, audit log entries and operations ("tasks"), zero-filled. */
+  async charts() {
+    const k = this.deps.knex;
+    const days = await k.raw(`select to_char(d, 'YYYY-MM-DD') as day from generate_series((now() at time zone 'utc')::date - 6, (now() at time zone 'utc')::date, interval '1 day') d`);
+    const labels: string[] = days.rows.map((r: { day: string }) => r.day);
+    const series = async (table: string, column: string, split?: string) => {
+      const rows = await k(table).whereRaw(`${column} >= (now() at time zone 'utc')::date - 6`)
+        .select(k.raw(`to_char((${column} at time zone 'utc')::date, 'YYYY-MM-DD') as day`), ...(split ? [k.raw(`${split} as s`)] : []), k.raw('count(*)::int as n'))
+        .groupByRaw(`1${split ? ', 2' : ''}`);
+      return rows as Array<{ day: string; s?: string; n: number }>;
+    };
+    const fill = (rows: Array<{ day: string; s?: string; n: number }>, s?: string) => labels.map((d) => rows.filter((r) => r.day === d && (s === undefined || r.s === s)).reduce((t, r) => t + r.n, 0));
+    const syncs = await series('sync_sessions', 'started_at', 'status');
+    const logs = await series('audit_log', 'at', 'level');
+    const tasks = await series('operations', 'created_at', 'status');
+    return {
+      labels,
+      syncs: { total: fill(syncs), completed: fill(syncs, 'completed'), failed: fill(syncs, 'failed'), cancelled: fill(syncs, 'cancelled') },
+      logs: { total: fill(logs), info: fill(logs, 'INFO'), warning: fill(logs, 'WARNING'), error: fill(logs, 'ERROR') },
+      tasks: { total: fill(tasks), succeeded: fill(tasks, 'succeeded'), failed: fill(tasks, 'failed') },
+    };
+  }
+
+  async activities(limit: number) {
+    const rows = await this.deps.knex('audit_log').orderBy('id', 'desc').limit(limit);
+    return rows.map((r) => ({
+      id: Number(r.id), at: iso(r.at), level: r.level, module: r.module, action: r.action, message: r.message, user_id: r.user_id ?? null,
+      username: r.username ?? null, resource_type: r.resource_type ?? null, resource_id: r.resource_id ?? null,
+    }));
+  }
+
+  async status() {
+    const { knex, temporal, config } = this.deps;
+    const check = async (fn: () => Promise<unknown>) => {
+      const started = Date.now();
+      try {
+        await fn();
+        return { status: 'healthy', response_time: Date.now() - started };
+      } catch (err) {
+        return { status: 'unhealthy', response_time: Date.now() - started, error: (err as Error).message };
+      }
+    };
+    const [database, temporalStatus] = await Promise.all([
+      check(() => knex.raw('select 1')),
+      check(() => temporal.withDeadline(Date.now() + 2000, () => temporal.workflowService.getSystemInfo({}))),
+    ]);
+    const resources = systemResources(config.dataDir);
+    return {
+      system: resources,
+      cpu: resources.cpu, memory: resources.memory, disk: resources.disk,
+      database, temporal: { ...temporalStatus, address: config.temporalAddress, namespace: config.temporalNamespace },
+      overall: database.status === 'healthy' && temporalStatus.status === 'healthy' ? 'healthy' : 'unhealthy',
+      timestamp: new Date().toISOString(),
+    };
+  }
+}

@@ -1,0 +1,25 @@
+import { hasPermission, type Permission, type Role } from '../../../shared/platform/permissions';
+import { forbidden } from '../../../shared/platform/errors';
+
+/** Who is calling: a signed-in user, a user's API token, or one of the system-level tokens of seeds 001/004. */
+export interface Principal {
+  userId: number | null;
+  username: string;
+  role: Role;
+  permissions: Permission[];
+  via: 'session' | 'api_token' | 'system_token' | 'server_token';
+  sessionId?: string;
+  tokenId?: number;
+}
+
+export const isAdmin = (p: Principal) => hasPermission(p.permissions, 'admin');
+
+export function requirePermission(p: Principal, permission: Permission): void {
+  if (!hasPermission(p.permissions, permission)) throw forbidden(`This action needs the '${permission}' permission`);
+}
+
+/** Owners act on their own resources; admins on everyone's. */
+export function requireOwnerOrAdmin(p: Principal, ownerId: number | null | undefined): void {
+  if (isAdmin(p)) return;
+  if (ownerId == null || p.userId !== ownerId) throw forbidden('You can only act on your own resources');
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { AppError } from '../../../shared/platform/errors';
+import { ROLE_PERMISSIONS } from '../../../shared/platform/permissions';
+import type { AppDeps } from '../deps';
+import { route } from '../http/route';
+import { AuthService } from './service';
+import { UserService, userSchema, presentUser } from '../../users/service';
+
+const tokenPair = z.object({
+  access_token: z.string(),
+  refresh_token: z.string(),
+  token_type: z.literal('bearer'),
+  expires_in: z.number(),
+});
+
+export function authRoutes(deps: AppDeps) {
+  const auth = new AuthService(deps);
+  const users = new UserService(deps);
+  const tags = ['auth'];
+  return [
+    route({
+      method: 'post', path: '/auth/login', tags, auth: 'public', summary: 'Sign in with username and password',
+      description: 'Repeated failures per account and per address answer 429 and lock the account for a while.',
+      body: z.object({ username: z.string().min(1, 'is required').max(64), password: z.string().min(1, 'is required').max(256) }),
+      response: tokenPair.extend({
+        user: z.object({ id: z.number(), username: z.string(), email: z.string().nullable(), full_name: z.string().nullable(), role: z.string(), permissions: z.array(z.string()) }),
+      }),
+      message: 'Login successful',
+      handler: ({ client, body }) => auth.login(client, body.username, body.password),
+    }),
+    route({
+      method: 'post', path: '/auth/refresh', tags, auth: 'public', summary: 'Exchange a refresh token for a new token pair (rotation)',
+      description: 'Send the refresh token as {"refresh_token"} or as "Authorization: Bearer <refresh_token>". Each refresh token works once; presenting a used one revokes its session.',
+      body: z.object({ refresh_token: z.string().min(1).optional() }).optional(),
+      response: tokenPair,
+      message: 'Token refreshed',
+      handler: ({ ctx, client, body }) => {
+        const bearer = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
+        const token = body?.refresh_token ?? bearer;
+        if (!token) throw new AppError('INVALID_CREDENTIALS', 'A refresh_token is required');
+        return auth.refresh(client, token);
+      },
+    }),
+    route({
+      method: 'post', path: '/auth/logout', tags, summary: 'Sign out: revoke this session (and the refresh token given, if any)',
+      body: z.object({ refresh_token: z.string().optional() }).optional(),
+      response: z.object({ sessions_revoked: z.number() }),
+      message: 'Logged out',
+      handler: ({ caller, body }) => auth.logout(caller, body?.refresh_token),
+    }),
+    route({
+      method: 'get', path: '/auth/me', tags, summary: 'The signed-in user',
+      response: userSchema.partial().extend({ username: z.string(), role: z.string(), permissions: z.array(z.string()), via: z.string() }),
+      handler: async ({ principal }) => {
+        if (principal.userId === null) return { username: principal.username, role: principal.role, permissions: principal.permissions, via: principal.via };
+        return { ...presentUser(await users.find(principal.userId)), permissions: principal.permissions, via: principal.via };
+      },
+    }),
+    route({
+      method: 'get', path: '/auth/permissions', tags, summary: 'Roles and the permissions each grants',
+      response: z.record(z.string(), z.array(z.string())),
+      handler: async () => ROLE_PERMISSIONS,
+    }),
+  ];
+}

@@ -1,0 +1,114 @@
+import crypto from 'node:crypto';
+import argon2 from 'argon2';
+import { AppError } from '../../../shared/platform/errors';
+import { randomToken, sha256 } from '../../../shared/platform/crypto';
+import { ROLE_PERMISSIONS } from '../../../shared/platform/permissions';
+import { User } from '../../../db/models/users/user';
+import type { AppDeps } from '../deps';
+import { signAccessToken } from './jwt';
+import { LoginThrottle } from './login-throttle';
+import { audit } from '../audit';
+import type { Caller, ClientInfo } from '../caller';
+
+// Verified against when the username is unknown, so both paths cost one argon2 verification.
+const DUMMY_HASH = argon2.hash('not-a-real-password-' + crypto.randomUUID(), { type: argon2.argon2id });
+
+export const hashPassword = (plain: string) => argon2.hash(plain, { type: argon2.argon2id });
+
+export class AuthService {
+  private readonly throttle: LoginThrottle;
+  constructor(private readonly deps: AppDeps) {
+    this.throttle = new LoginThrottle(deps.knex, deps.config.login);
+  }
+
+  async login(client: ClientInfo, username: string, password: string) {
+    const { knex } = this.deps;
+    await this.throttle.check(username, client.ip ?? '');
+    const user = await User.live().whereRaw('lower(username) = lower(?)', [username]).first();
+    const ok = await argon2.verify(user?.password_hash ?? (await DUMMY_HASH), password);
+    if (!user || !ok) {
+      const lockedUntil = await this.throttle.fail(username, client.ip ?? '');
+      if (user) {
+        await User.query().findById(user.id).patch({
+          failed_login_attempts: user.failed_login_attempts + 1,
+          last_failed_login: new Date(),
+          ...(lockedUntil ? { locked_until: lockedUntil } : {}),
+        });
+      }
+      await audit(knex, client, {
+        module: 'auth', action: 'login_failed', level: 'WARNING', message: `Failed login for ${username}`,
+        userId: user?.id ?? null, username, details: { locked: Boolean(lockedUntil) },
+      });
+      if (lockedUntil) await this.throttle.check(username, client.ip ?? '');
+      throw new AppError('INVALID_CREDENTIALS', 'Invalid username or password');
+    }
+    if (!user.is_active) throw new AppError('INVALID_CREDENTIALS', 'This account is disabled');
+    await this.throttle.succeed(username);
+    const tokens = await this.openSession(user.id, client);
+    await User.query().findById(user.id).patch({
+      last_login: new Date(), last_ip: client.ip, login_count: user.login_count + 1, failed_login_attempts: 0, locked_until: null,
+    });
+    await audit(knex, client, { module: 'auth', action: 'login', message: `${user.username} signed in`, userId: user.id, username: user.username });
+    return {
+      ...tokens,
+      user: { id: user.id, username: user.username, email: user.email, full_name: user.full_name, role: user.role, permissions: ROLE_PERMISSIONS[user.role] },
+    };
+  }
+
+  private async openSession(userId: number, client: ClientInfo) {
+    const { knex, config } = this.deps;
+    const sessionId = crypto.randomUUID();
+    const expiresAt = new Date(Date.now() + config.refreshTokenTtl * 1000);
+    await knex('sessions').insert({ id: sessionId, user_id: userId, ip: client.ip, user_agent: client.userAgent, expires_at: expiresAt });
+    return this.issue(userId, sessionId, expiresAt);
+  }
+
+  private async issue(userId: number, sessionId: string, expiresAt: Date) {
+    const { knex, config } = this.deps;
+    const refreshToken = randomToken(32);
+    await knex('refresh_tokens').insert({ session_id: sessionId, token_hash: sha256(refreshToken), expires_at: expiresAt });
+    return {
+      access_token: signAccessToken({ sub: String(userId), sid: sessionId }, config.jwtSecret, config.accessTokenTtl),
+      refresh_token: refreshToken,
+      token_type: 'bearer' as const,
+      expires_in: config.accessTokenTtl,
+    };
+  }
+
+  /** Rotates a refresh token. Presenting one that was already used ends its whole session (token theft). */
+  async refresh(client: ClientInfo, refreshToken: string) {
+    const { knex } = this.deps;
+    const row = await knex('refresh_tokens as r')
+      .join('sessions as s', 's.id', 'r.session_id')
+      .join('users as u', 'u.id', 's.user_id')
+      .where('r.token_hash', sha256(refreshToken))
+      .first('r.id', 'r.used_at', 'r.expires_at', 's.id as session_id', 's.revoked_at', 's.user_id', 'u.is_active', 'u.deleted_at', 'u.username');
+    if (!row || row.revoked_at || row.deleted_at || !row.is_active) throw new AppError('INVALID_CREDENTIALS', 'The refresh token is not valid');
+    if (new Date(row.expires_at) <= new Date()) throw new AppError('TOKEN_EXPIRED', 'The refresh token has expired; sign in again');
+    const claimed = await knex('refresh_tokens').where({ id: row.id }).whereNull('used_at').update({ used_at: knex.fn.now() });
+    if (row.used_at || claimed === 0) {
+      await knex('sessions').where({ id: row.session_id }).update({ revoked_at: knex.fn.now() });
+      await audit(knex, client, {
+        module: 'auth', action: 'refresh_reuse', level: 'WARNING', message: `A used refresh token was presented again; session of ${row.username} revoked`,
+        userId: row.user_id, username: row.username,
+      });
+      throw new AppError('INVALID_CREDENTIALS', 'The refresh token was already used; the session has been revoked');
+    }
+    return this.issue(row.user_id, row.session_id, new Date(row.expires_at));
+  }
+
+  async logout(caller: Caller, refreshToken?: string) {
+    const { knex } = this.deps;
+    const sessions = new Set<string>();
+    const { principal } = caller;
+    if (principal.sessionId) sessions.add(principal.sessionId);
+    if (refreshToken) {
+      const row = await knex('refresh_tokens as r').join('sessions as s', 's.id', 'r.session_id')
+        .where('r.token_hash', sha256(refreshToken)).where('s.user_id', principal.userId ?? -1).first('s.id');
+      if (row) sessions.add(row.id);
+    }
+    if (sessions.size) await knex('sessions').whereIn('id', [...sessions]).whereNull('revoked_at').update({ revoked_at: knex.fn.now() });
+    await audit(knex, caller, { module: 'auth', action: 'logout', message: `${caller.principal.username} signed out` });
+    return { sessions_revoked: sessions.size };
+  }
+}

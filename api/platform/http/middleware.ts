@@ -1,0 +1,78 @@
+import crypto from 'node:crypto';
+import type Koa from 'koa';
+import client from 'prom-client';
+import { AppError } from '../../../shared/platform/errors';
+import type { Logger } from '../../../shared/platform/logger';
+import { ENVELOPES, type Surface } from './envelope';
+
+/** Request id on every response and log line: the caller's X-Request-Id when it is sane, else a new one. */
+export function requestContext(logger: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    const incoming = ctx.get('x-request-id');
+    const requestId = /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : crypto.randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = logger.child({ reqId: requestId });
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+    }
+  };
+}
+
+export function metrics(registry: client.Registry): Koa.Middleware {
+  const duration = new client.Histogram({
+    name: 'idcflow_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30],
+    registers: [registry],
+  });
+  return async (ctx, next) => {
+    const end = duration.startTimer();
+    try {
+      await next();
+    } finally {
+      end({ method: ctx.method, route: (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched', status: String(ctx.status) });
+    }
+  };
+}
+
+/** Every error leaves in the envelope of the surface that was called; unexpected ones as INTERNAL_ERROR without internals. */
+export function errorHandler(): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new AppError('RESOURCE_NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body === undefined) {
+        throw new AppError('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}; see the Allow header`);
+      }
+    } catch (raw) {
+      const err = toAppError(raw);
+      if (err.status === 500) {
+        // Only type, message and stack: never request bodies, which may hold secrets.
+        const e = raw as Error;
+        ctx.state.log?.error({ err: { type: e?.name, message: e?.message, stack: e?.stack } }, 'request failed');
+      }
+      const surface: Surface = ctx.state.surface ?? 'native';
+      for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
+      ctx.status = err.status;
+      ctx.body = ENVELOPES[surface].error(err);
+    }
+  };
+}
+
+function toAppError(raw: unknown): AppError {
+  if (raw instanceof AppError) return raw;
+  const e = raw as { status?: number; name?: string; type?: string };
+  if (e?.status === 413) return new AppError('BAD_REQUEST', 'Request body too large', { field: 'body' });
+  if (e?.status === 415) return new AppError('BAD_REQUEST', 'Send the body as application/json', { field: 'body' });
+  if (e?.status && e.status >= 400 && e.status < 500) {
+    const malformed = e.name === 'SyntaxError' || e.type === 'entity.parse.failed';
+    return new AppError('BAD_REQUEST', malformed ? 'Malformed JSON body' : 'Bad request', { field: 'body' });
+  }
+  return new AppError('INTERNAL_ERROR', 'Internal server error');
+}

@@ -1,0 +1,188 @@
+import type Koa from 'koa';
+import type Router from '@koa/router';
+import { z, type ZodType } from 'zod';
+import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { AppError, validationError, type FieldError } from '../../../shared/platform/errors';
+import type { Permission } from '../../../shared/platform/permissions';
+import { requirePermission, type Principal } from '../auth/principal';
+import { ENVELOPES, type Surface } from './envelope';
+import { callerOf, clientOf, type Caller, type ClientInfo } from '../caller';
+
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+type Out<T> = T extends ZodType ? z.output<T> : undefined;
+
+export interface RouteInput<P, Q, B> {
+  /** For what only a route does: headers, streams. Services get `caller` or `client`. */
+  ctx: Koa.Context;
+  params: Out<P>;
+  query: Out<Q>;
+  body: Out<B>;
+  /** Present on every route that is not public. */
+  principal: Principal;
+  /** The principal with the request's client, Idempotency-Key and Prefer header; on every route that is not public. */
+  caller: Caller;
+  client: ClientInfo;
+}
+
+/** A handler may return plain data (answered with the route's status and message) or a Reply for anything else. */
+export class Reply {
+  constructor(
+    readonly data: unknown,
+    readonly opts: { status?: number; message?: string; headers?: Record<string, string>; raw?: boolean } = {},
+  ) {}
+}
+
+/** Answers that carry a credential or ticket are not cached. */
+export const NO_STORE = { 'Cache-Control': 'no-store' };
+
+export type Authenticator = (ctx: Koa.Context, from: 'header' | 'body') => Promise<Principal | null>;
+
+export interface RouteSpec<P extends AnyObject | undefined = undefined, Q extends AnyObject | undefined = undefined, B extends ZodType | undefined = undefined> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  summary: string;
+  tags: string[];
+  surface?: Surface;
+  /** public: no credentials; optional: credentials used when present; required (default). */
+  auth?: 'public' | 'optional' | 'required';
+  /** Where credentials come from: the Authorization header (default) or api_token/server_token in the JSON body (seed 004). */
+  credentials?: 'header' | 'body';
+  permission?: Permission;
+  params?: P;
+  query?: Q;
+  body?: B;
+  response?: ZodType;
+  status?: number;
+  message?: string;
+  /** Documents the 202 Accepted answer with an operation. */
+  startsOperation?: boolean;
+  description?: string;
+  handler: (input: RouteInput<P, Q, B>) => Promise<unknown>;
+}
+
+export const route = <P extends AnyObject | undefined = undefined, Q extends AnyObject | undefined = undefined, B extends ZodType | undefined = undefined>(
+  spec: RouteSpec<P, Q, B>,
+) => spec as unknown as RouteSpec<AnyObject | undefined, AnyObject | undefined, ZodType | undefined>;
+
+export type AnyRoute = ReturnType<typeof route>;
+
+function fieldErrors(error: z.ZodError, location: string): FieldError[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length ? issue.path.join('.') : location,
+    location,
+    message: issue.message,
+  }));
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why PostgreSQL could not store this text (text and jsonb refuse NUL characters and broken UTF-16), if it could not. */
+const unstorable = (text: string) =>
+  text.includes('\u0000') ? 'must not contain NUL characters' : LONE_SURROGATE.test(text) ? 'must be valid Unicode text' : null;
+
+/** Strings, object keys included, that PostgreSQL cannot store: a 422 naming the field, never a 500. */
+function nulCharacters(value: unknown, location: string, path: string[] = []): FieldError[] {
+  const field = (p: string[]) => (p.length ? p.join('.') : location);
+  if (typeof value === 'string') {
+    const message = unstorable(value);
+    return message ? [{ field: field(path), location, message }] : [];
+  }
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => {
+      const keyProblem = unstorable(k);
+      if (keyProblem) return [{ field: field(path), location, message: `has a key that ${keyProblem}` }];
+      return nulCharacters(v, location, [...path, k]);
+    });
+  }
+  return [];
+}
+
+function parsePart<T extends ZodType | undefined>(schema: T, value: unknown, location: string): { value: unknown; errors: FieldError[] } {
+  if (!schema) return { value: undefined, errors: [] };
+  const result = schema.safeParse(value ?? (location === 'body' ? undefined : {}));
+  if (!result.success) return { value: undefined, errors: fieldErrors(result.error, location) };
+  const nul = nulCharacters(result.data, location);
+  return nul.length ? { value: undefined, errors: nul } : { value: result.data, errors: [] };
+}
+
+const toOpenApiPath = (p: string) => p.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+export interface MountOptions {
+  prefix: string;
+  authenticate: Authenticator;
+  registry: OpenAPIRegistry;
+}
+
+export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): void {
+  for (const spec of routes) {
+    const surface = spec.surface ?? 'native';
+    const status = spec.status ?? (spec.method === 'post' && spec.startsOperation ? 202 : 200);
+    router[spec.method](spec.path, async (ctx: Koa.Context) => {
+      ctx.state.surface = surface;
+      const principal = spec.auth === 'public' ? null : await opts.authenticate(ctx, spec.credentials ?? 'header');
+      if (!principal && (spec.auth ?? 'required') === 'required') {
+        throw new AppError('INVALID_CREDENTIALS', 'Authentication required: send a valid token');
+      }
+      if (principal && spec.permission) requirePermission(principal, spec.permission);
+      if (spec.body && ctx.request.length && !ctx.is('json')) {
+        throw new AppError('BAD_REQUEST', 'Send the body as application/json', { field: 'body' });
+      }
+      const params = parsePart(spec.params, ctx.params, 'params');
+      const query = parsePart(spec.query, ctx.query, 'query');
+      const body = parsePart(spec.body, (ctx.request as { body?: unknown }).body, 'body');
+      const errors = [...params.errors, ...query.errors, ...body.errors];
+      if (errors.length) throw validationError(errors);
+      const caller = principal ? callerOf(ctx, principal) : undefined;
+      const result = await spec.handler({ ctx, params: params.value, query: query.value, body: body.value, principal: principal as Principal, caller: caller as Caller, client: clientOf(ctx) } as never);
+      const replyObj = result instanceof Reply ? result : new Reply(result);
+      const data = spec.response && replyObj.data !== undefined && !replyObj.opts.raw ? spec.response.parse(replyObj.data) : replyObj.data;
+      for (const [k, v] of Object.entries(replyObj.opts.headers ?? {})) ctx.set(k, v);
+      ctx.status = replyObj.opts.status ?? status;
+      ctx.body = replyObj.opts.raw ? data : ENVELOPES[surface].success(data, replyObj.opts.message ?? spec.message, ctx.status);
+    });
+    opts.registry.registerPath(openApiRoute(spec, opts.prefix, status));
+  }
+}
+
+const errorSchema = z.object({
+  success: z.literal(false),
+  error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }),
+  timestamp: z.string(),
+});
+
+function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConfig {
+  const surface = spec.surface ?? 'native';
+  const dataSchema = spec.response ?? z.unknown();
+  const success =
+    surface === 'native'
+      ? z.object({ success: z.literal(true), data: dataSchema, message: z.string().optional(), timestamp: z.string() })
+      : dataSchema;
+  const responses: RouteConfig['responses'] = {
+    [String(status)]: { description: spec.message ?? 'Success', content: { 'application/json': { schema: success } } },
+  };
+  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: errorSchema } } });
+  if (spec.params || spec.query || spec.body) responses['422'] = errorResponse('VALIDATION_ERROR: details name each bad field');
+  if ((spec.auth ?? 'required') !== 'public') {
+    responses['401'] = errorResponse('INVALID_CREDENTIALS or TOKEN_EXPIRED');
+    responses['403'] = errorResponse('INSUFFICIENT_PERMISSIONS');
+  }
+  if (spec.params) responses['404'] = errorResponse('RESOURCE_NOT_FOUND');
+  if (spec.startsOperation) {
+    responses['202'] = { description: 'Accepted: the operation runs on; poll data.operation.links' };
+    responses['409'] = errorResponse('CONFLICT: another operation is running on this resource');
+  }
+  return {
+    method: spec.method,
+    path: toOpenApiPath(prefix + spec.path),
+    summary: spec.summary,
+    description: spec.description,
+    tags: spec.tags,
+    security: (spec.auth ?? 'required') === 'public' || spec.credentials === 'body' ? [] : [{ bearerAuth: [] }],
+    request: {
+      params: spec.params,
+      query: spec.query,
+      body: spec.body ? { content: { 'application/json': { schema: spec.body } } } : undefined,
+    },
+    responses,
+  };
+}

@@ -1,0 +1,302 @@
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { AppError, conflict, notFound, type ErrorCode } from '../../../shared/platform/errors';
+import { OPERATION_STATUSES, searchAttributeKeys, TERMINAL_STATUSES, type OperationInput, type OperationStatus, type Progress } from '../../../shared/platform/operations';
+import { sha256 } from '../../../shared/platform/crypto';
+import { Operation, OperationEvent } from '../../../db/models/platform/operation';
+import { isUniqueViolation } from '../../../db/knex';
+import type { AppDeps } from '../deps';
+import { isAdmin, type Principal } from '../auth/principal';
+import { dbId, iso, paginate } from '../http/schemas';
+import { Reply } from '../http/route';
+import { progressQuery } from '../../../workflows/platform/operation-signals';
+import type { Caller } from '../caller';
+
+const BASE = '/api/v1/operations';
+
+export const operationSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  status: z.enum(OPERATION_STATUSES),
+  resource: z.object({ type: z.string(), id: z.string(), name: z.string().nullable() }),
+  host: z.string().nullable(),
+  progress: z.object({ percent: z.number(), step: z.string().nullable(), message: z.string().nullable() }),
+  created_by: z.number().nullable(),
+  created_at: z.string().nullable(),
+  updated_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  result: z.record(z.string(), z.unknown()).nullable(),
+  error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).nullable(),
+  links: z.object({ self: z.string(), wait: z.string(), cancel: z.string(), events: z.string(), resource: z.string().nullable() }),
+});
+
+export type OperationView = z.infer<typeof operationSchema>;
+
+export function presentOperation(op: Operation, live?: Progress): OperationView {
+  const self = `${BASE}/${encodeURIComponent(op.id)}`;
+  return {
+    id: op.id,
+    type: op.type,
+    status: op.status,
+    resource: { type: op.resource_type, id: op.resource_id, name: op.resource_name },
+    host: op.host,
+    progress: live ?? { percent: op.progress_percent, step: op.progress_step, message: op.progress_message },
+    created_by: op.created_by,
+    created_at: iso(op.created_at),
+    updated_at: iso(op.updated_at),
+    finished_at: iso(op.finished_at),
+    result: op.result,
+    error: op.error,
+    links: { self, wait: `${self}/wait`, cancel: `${self}/cancel`, events: `${self}/events`, resource: op.resource_url ?? null },
+  };
+}
+
+export const operationEventSchema = z.object({
+  id: z.number(), at: z.string().nullable(), level: z.string(), step: z.string().nullable(),
+  percent: z.number().nullable(), message: z.string().nullable(), data: z.record(z.string(), z.unknown()).nullable(),
+});
+
+export const listOperationsQuery = z.object({
+  type: z.string().max(64).optional(),
+  status: z.enum(OPERATION_STATUSES).optional(),
+  resource_type: z.string().max(64).optional(),
+  resource_id: z.string().max(128).optional(),
+  user: dbId.optional(),
+});
+
+/** A workflow that backs an operation: one input object that carries the operation's id. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type OperationWorkflow = (input: OperationInput & any) => Promise<unknown>;
+/** The workflow's own input, less the operation id the start fills in: the compiler checks it against the workflow's signature. */
+export type WorkflowInput<W extends OperationWorkflow> = Omit<Parameters<W>[0], 'operationId'>;
+
+/** What an operation is and which workflow runs it. */
+export interface OperationSpec<W extends OperationWorkflow> {
+  type: string;
+  /**
+   * `id` is the id the resource's own URL takes; `url` is that URL (an operation's `links.resource`), or a function of
+   * the operation's id for resources named after their operation (sync sessions, batches).
+   */
+  resource: { type: string; id: string | number; name?: string | null; url?: string | ((operationId: string) => string) | null };
+  host?: string | null;
+  /** Stored with the operation; never secrets. */
+  params?: Record<string, unknown>;
+  workflow: W;
+  input: WorkflowInput<W>;
+  taskQueue?: string;
+  summary: string;
+}
+
+export interface Started { operation: Operation; replayed: boolean }
+
+const TEMPORAL_STATUS: Record<string, OperationStatus | undefined> = {
+  COMPLETED: 'succeeded', FAILED: 'failed', CANCELLED: 'canceled', TERMINATED: 'failed', TIMED_OUT: 'failed',
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const PASSED_THROUGH: ErrorCode[] = ['VALIDATION_ERROR', 'RESOURCE_NOT_FOUND', 'CONFLICT', 'INSUFFICIENT_PERMISSIONS', 'SERVICE_UNAVAILABLE'];
+
+/**
+ * The HTTP error for a failed operation's code: an engine that refused or could not be reached after the retries
+ * (ENGINE_ERROR, or an activity's own error type) is a dependency failing, 503; not supported is the caller's 400; a
+ * cancel is a conflict; anything else is ours, 500.
+ */
+export function answerCodeOf(code: string): ErrorCode {
+  if ((PASSED_THROUGH as string[]).includes(code)) return code as ErrorCode;
+  if (code === 'ENGINE_ERROR' || code === 'Error') return 'SERVICE_UNAVAILABLE';
+  if (code === 'NOT_SUPPORTED') return 'BAD_REQUEST';
+  if (code === 'CANCELED') return 'CONFLICT';
+  return 'INTERNAL_ERROR';
+}
+
+export class OperationService {
+  constructor(private readonly deps: AppDeps) {}
+
+  /**
+   * The one way to start an operation. A repeated Idempotency-Key answers the operation the first request started
+   * (before `prepare` validates again: the first request may have changed what validation sees); otherwise `prepare`
+   * checks the request and says what to run, the row is inserted (a second operation on a busy resource is a 409
+   * naming the running one) and the workflow is started with the operation's id as its workflow id.
+   * `request` is the request as the client sent it, secrets removed: a key reused for another request is a 409.
+   */
+  async start<W extends OperationWorkflow>(caller: Caller, request: unknown, prepare: () => OperationSpec<W> | Promise<OperationSpec<W>>): Promise<Started> {
+    const { temporal, config } = this.deps;
+    const { principal, idempotencyKey } = caller;
+    const requestHash = sha256(JSON.stringify(request ?? null));
+    const replay = await this.replay(principal, idempotencyKey, request);
+    if (replay) return replay;
+    const spec = await prepare();
+    const resourceId = String(spec.resource.id);
+    const id = `${spec.type}-${resourceId}-${crypto.randomBytes(6).toString('hex')}`.replace(/[^A-Za-z0-9._-]/g, '_');
+    let operation: Operation;
+    try {
+      operation = await Operation.query().insertAndFetch({
+        id, type: spec.type, status: 'pending', resource_type: spec.resource.type, resource_id: resourceId,
+        resource_name: spec.resource.name ?? null, resource_url: (typeof spec.resource.url === 'function' ? spec.resource.url(id) : spec.resource.url) ?? null, host: spec.host ?? null, created_by: principal.userId,
+        idempotency_key: idempotencyKey ?? null, request_hash: requestHash, params: spec.params ?? {},
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'operations_idempotency') && idempotencyKey) {
+        const existing = await this.byIdempotencyKey(principal.userId, idempotencyKey);
+        if (existing) return { operation: this.checkSameRequest(existing, requestHash), replayed: true };
+      }
+      if (isUniqueViolation(err, 'operations_one_active_per_resource')) {
+        const running = await Operation.query().where({ resource_type: spec.resource.type, resource_id: resourceId }).whereIn('status', ['pending', 'running']).first();
+        throw conflict(`Operation ${running?.id} is already running on ${spec.resource.type} ${resourceId}`, { operation_id: running?.id, operation_type: running?.type });
+      }
+      throw err;
+    }
+    try {
+      await temporal.workflow.start(spec.workflow, {
+        workflowId: id,
+        taskQueue: spec.taskQueue ?? config.taskQueue,
+        args: [{ ...spec.input, operationId: id }] as Parameters<W>,
+        staticSummary: spec.summary.slice(0, 190),
+        typedSearchAttributes: [
+          { key: searchAttributeKeys.operationType, value: spec.type },
+          { key: searchAttributeKeys.resourceType, value: spec.resource.type },
+          { key: searchAttributeKeys.resourceId, value: resourceId },
+          { key: searchAttributeKeys.owner, value: principal.username },
+          ...(spec.host ? [{ key: searchAttributeKeys.host, value: spec.host }] : []),
+        ],
+      });
+    } catch {
+      const error = { code: 'SERVICE_UNAVAILABLE', message: 'Could not start the workflow: the workflow engine is unavailable' };
+      await Operation.query().findById(id).patch({ status: 'failed', error, finished_at: new Date(), updated_at: new Date() });
+      throw new AppError('SERVICE_UNAVAILABLE', 'The workflow engine is unavailable; nothing was changed', { operation_id: id });
+    }
+    return { operation, replayed: false };
+  }
+
+  /** The operation an earlier request with this Idempotency-Key started, if any (checked before validating again). */
+  private async replay(principal: Principal, key: string | undefined, request: unknown): Promise<{ operation: Operation; replayed: true } | null> {
+    if (!key) return null;
+    const existing = await this.byIdempotencyKey(principal.userId, key);
+    return existing ? { operation: this.checkSameRequest(existing, sha256(JSON.stringify(request ?? null))), replayed: true } : null;
+  }
+
+  private byIdempotencyKey(createdBy: number | null, key: string) {
+    const q = Operation.query().where({ idempotency_key: key });
+    return (createdBy === null ? q.whereNull('created_by') : q.where({ created_by: createdBy })).first();
+  }
+
+  private checkSameRequest(existing: Operation, requestHash: string): Operation {
+    if (existing.request_hash !== requestHash) {
+      throw conflict('This Idempotency-Key was used for a different request', { operation_id: existing.id });
+    }
+    return existing;
+  }
+
+  /** An operation the principal may see; anyone else's is a 404, as if it did not exist. */
+  async find(principal: Principal, id: string): Promise<Operation> {
+    const op = await Operation.query().findById(id);
+    if (!op || (!isAdmin(principal) && op.created_by !== principal.userId)) throw notFound('operation', id);
+    return op;
+  }
+
+  /** Brings the row in line with Temporal when the workflow ended without recording it (terminated, timed out). */
+  private async reconcile(op: Operation): Promise<Operation> {
+    if (TERMINAL_STATUSES.includes(op.status)) return op;
+    try {
+      const description = await this.deps.temporal.withDeadline(Date.now() + 1000, () => this.deps.temporal.workflow.getHandle(op.id).describe());
+      const status = TEMPORAL_STATUS[description.status.name];
+      if (!status) return op;
+      const fresh = await Operation.query().findById(op.id);
+      if (!fresh || TERMINAL_STATUSES.includes(fresh.status)) return fresh ?? op;
+      const error = status === 'succeeded' ? null : { code: description.status.name, message: `The workflow ended as ${description.status.name.toLowerCase()}` };
+      return Operation.query().patchAndFetchById(op.id, { status, error, finished_at: description.closeTime ?? new Date(), updated_at: new Date() });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return op;
+      return op;
+    }
+  }
+
+  /** Live progress from the workflow's query; the stored row when the workflow cannot answer within a second. */
+  private async liveProgress(op: Operation): Promise<Progress | undefined> {
+    if (op.status !== 'running') return undefined;
+    try {
+      return await this.deps.temporal.withDeadline(Date.now() + 1000, () => this.deps.temporal.workflow.getHandle(op.id).query(progressQuery));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async get(principal: Principal, id: string): Promise<OperationView> {
+    const op = await this.reconcile(await this.find(principal, id));
+    return presentOperation(op, await this.liveProgress(op));
+  }
+
+  async list(principal: Principal, q: z.infer<typeof listOperationsQuery> & { page: number; size: number }) {
+    const query = Operation.query().orderBy('created_at', 'desc').orderBy('id');
+    for (const key of ['type', 'status', 'resource_type', 'resource_id'] as const) if (q[key]) query.where(key, q[key]!);
+    if (!isAdmin(principal)) query.where('created_by', principal.userId ?? -1);
+    else if (q.user) query.where('created_by', q.user);
+    const { items, pagination } = await paginate(query, q.page, q.size);
+    return { operations: items.map((op) => presentOperation(op)), pagination };
+  }
+
+  /** Long poll: answers when the operation ends or after `timeoutSeconds`, whichever is first. */
+  async wait(principal: Principal, id: string, timeoutSeconds: number): Promise<Operation> {
+    let op = await this.find(principal, id);
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    while (!TERMINAL_STATUSES.includes(op.status) && Date.now() < deadline) {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), Math.min(deadline - Date.now(), 5000));
+      try {
+        await this.deps.temporal.withAbortSignal(controller.signal, () => this.deps.temporal.workflow.getHandle(op.id).result());
+      } catch {
+        // Failure, cancellation and the poll's own timeout all lead to re-reading the row.
+      } finally {
+        clearTimeout(timer);
+      }
+      op = await this.reconcile((await Operation.query().findById(id))!);
+      // The workflow records its end in an activity just before it closes; give that write a moment.
+      if (!TERMINAL_STATUSES.includes(op.status) && Date.now() < deadline) await sleep(50);
+    }
+    return op;
+  }
+
+  async cancel(principal: Principal, id: string): Promise<Operation> {
+    const op = await this.find(principal, id);
+    if (TERMINAL_STATUSES.includes(op.status)) throw conflict(`Operation ${id} has already ${op.status}`, { status: op.status });
+    try {
+      await this.deps.temporal.workflow.getHandle(id).cancel();
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw new AppError('SERVICE_UNAVAILABLE', 'The workflow engine is unavailable');
+    }
+    return op;
+  }
+
+  async events(principal: Principal, id: string) {
+    await this.find(principal, id);
+    const events = await OperationEvent.query().where({ operation_id: id }).orderBy('id');
+    return events.map((e) => ({ id: e.id, at: iso(e.at), level: e.level, step: e.step, percent: e.percent, message: e.message, data: e.data }));
+  }
+
+  /**
+   * For endpoints whose seed documents a synchronous answer: wait up to the bound, then answer like the seed
+   * (`present` shapes the result) with the operation attached; still running, answer 202 with the operation.
+   * `Prefer: respond-async` gets the 202 at once.
+   */
+  async respond(caller: Caller, started: { operation: Operation }, present: (result: Record<string, unknown>) => Record<string, unknown>, message: string): Promise<Reply> {
+    const headers = { Location: `${BASE}/${encodeURIComponent(started.operation.id)}` };
+    const async = Boolean(caller.respondAsync);
+    const op = async ? started.operation : await this.wait(caller.principal, started.operation.id, this.deps.config.operationWaitSeconds);
+    const view = presentOperation(op);
+    const ref = { id: view.id, status: view.status, links: view.links };
+    if (op.status === 'succeeded') return new Reply({ ...present(op.result ?? {}), operation: ref }, { status: 200, message, headers });
+    if (op.status === 'failed' || op.status === 'canceled') {
+      const code = op.error?.code ?? 'INTERNAL_ERROR';
+      throw new AppError(answerCodeOf(code), op.error?.message ?? `Operation ${op.status}`, { ...(op.error?.details ?? {}), ...(code !== answerCodeOf(code) ? { reason: code } : {}), operation: ref });
+    }
+    return new Reply({ operation: view }, { status: 202, message: 'Accepted: the operation is still running', headers });
+  }
+
+  /** The plain 202 answer of a route that starts an operation. */
+  accepted(started: { operation: Operation; replayed: boolean }, message = 'Operation accepted'): Reply {
+    const view = presentOperation(started.operation);
+    return new Reply({ operation: view }, { status: 202, message: started.replayed ? 'Operation already accepted for this Idempotency-Key' : message, headers: { Location: view.links.self } });
+  }
+}

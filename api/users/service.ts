@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import { AppError, conflict, forbidden, notFound, uniqueOr409 } from '../../shared/platform/errors';
+import { ROLE_PERMISSIONS, ROLES } from '../../shared/platform/permissions';
+import { User } from '../../db/models/users/user';
+import type { AppDeps } from '../platform/deps';
+import { isAdmin, type Principal } from '../platform/auth/principal';
+import { iso, likePattern, paginate } from '../platform/http/schemas';
+import { audit } from '../platform/audit';
+import { hashPassword } from '../platform/auth/service';
+import type { Caller } from '../platform/caller';
+
+export const password = z.string().min(8, 'must be at least 8 characters').max(256);
+export const username = z.string().min(3, 'must be at least 3 characters').max(64).regex(/^[A-Za-z0-9_.-]+$/, 'may hold letters, digits, _ . - only');
+
+export const userSchema = z.object({
+  id: z.number(),
+  username: z.string(),
+  email: z.string().nullable(),
+  full_name: z.string().nullable(),
+  role: z.enum(ROLES),
+  is_active: z.boolean(),
+  email_verified: z.boolean(),
+  permissions: z.array(z.string()),
+  last_login: z.string().nullable(),
+  created_at: z.string().nullable(),
+  updated_at: z.string().nullable(),
+});
+
+export const presentUser = (u: User) => ({
+  id: u.id,
+  username: u.username,
+  email: u.email,
+  full_name: u.full_name,
+  role: u.role,
+  is_active: u.is_active,
+  email_verified: u.email_verified,
+  permissions: ROLE_PERMISSIONS[u.role],
+  last_login: iso(u.last_login),
+  created_at: iso(u.created_at),
+  updated_at: iso(u.updated_at),
+});
+
+export const createUserBody = z.object({
+  username,
+  email: z.email().max(255),
+  password,
+  full_name: z.string().max(255).optional(),
+  role: z.enum(ROLES).default('user'),
+  is_active: z.boolean().default(true),
+});
+
+export const updateUserBody = z
+  .object({
+    email: z.email().max(255).optional(),
+    full_name: z.string().max(255).nullable().optional(),
+    role: z.enum(ROLES).optional(),
+    is_active: z.boolean().optional(),
+  })
+  .strict();
+
+export const listUsersQuery = z.object({
+  search: z.string().max(100).optional(),
+  role: z.enum(ROLES).optional(),
+  is_active: z.enum(['true', 'false']).optional(),
+});
+
+export class UserService {
+  constructor(private readonly deps: AppDeps) {}
+
+  async find(id: number): Promise<User> {
+    const user = await User.live().findById(id);
+    if (!user) throw notFound('user', id);
+    return user;
+  }
+
+  async findByUsername(name: string): Promise<User> {
+    const user = await User.live().whereRaw('lower(username) = lower(?)', [name]).first();
+    if (!user) throw notFound('user', name);
+    return user;
+  }
+
+  /** Users read themselves; admins read anyone. A non-admin asking for another id gets the same 404 as a missing one. */
+  async visible(principal: Principal, id: number): Promise<User> {
+    if (!isAdmin(principal) && principal.userId !== id) throw notFound('user', id);
+    return this.find(id);
+  }
+
+  async list(q: z.infer<typeof listUsersQuery> & { page: number; size: number }) {
+    const query = User.live().orderBy('id');
+    if (q.search) {
+      const like = likePattern(q.search);
+      query.where((w) => w.whereILike('username', like).orWhereILike('email', like).orWhereILike('full_name', like));
+    }
+    if (q.role) query.where('role', q.role);
+    if (q.is_active) query.where('is_active', q.is_active === 'true');
+    const { items, pagination } = await paginate(query, q.page, q.size);
+    return { users: items.map(presentUser), pagination };
+  }
+
+  async create(caller: Caller, body: z.infer<typeof createUserBody>) {
+    return uniqueOr409(async () => {
+      const user = await User.query().insertAndFetch({
+        username: body.username,
+        email: body.email,
+        full_name: body.full_name ?? null,
+        role: body.role,
+        is_active: body.is_active,
+        password_hash: await hashPassword(body.password),
+        password_changed_at: new Date(),
+      });
+      await audit(this.deps.knex, caller, { module: 'users', action: 'create', message: `User ${user.username} created`, resourceType: 'user', resourceId: user.id });
+      return presentUser(user);
+    }, `Username ${body.username} is taken`, 'username');
+  }
+
+  async update(caller: Caller, id: number, body: z.infer<typeof updateUserBody>) {
+    const user = await this.visible(caller.principal, id);
+    const admin = isAdmin(caller.principal);
+    if (!admin && (body.role !== undefined || body.is_active !== undefined)) throw forbidden('Only an admin can change role or is_active');
+    if (admin && caller.principal.userId === id && (body.role && body.role !== 'admin' || body.is_active === false)) {
+      await this.ensureAnotherAdmin(id);
+    }
+    const updated = await User.query().patchAndFetchById(user.id, { ...body, updated_at: new Date() });
+    await audit(this.deps.knex, caller, { module: 'users', action: 'update', message: `User ${user.username} updated`, resourceType: 'user', resourceId: id, details: { fields: Object.keys(body) } });
+    return presentUser(updated);
+  }
+
+  async resetPassword(caller: Caller, id: number, newPassword: string, currentPassword?: string) {
+    const user = await this.visible(caller.principal, id);
+    if (!isAdmin(caller.principal)) {
+      const argon2 = await import('argon2');
+      if (!currentPassword || !(await argon2.verify(user.password_hash, currentPassword))) {
+        throw new AppError('INVALID_CREDENTIALS', 'current_password is required and must be right to change your own password');
+      }
+    }
+    await User.query().findById(id).patch({ password_hash: await hashPassword(newPassword), password_changed_at: new Date(), updated_at: new Date() });
+    // Every other session of the user ends with the old password.
+    await this.deps.knex('sessions').where({ user_id: id }).whereNull('revoked_at')
+      .modify((q) => { if (caller.principal.sessionId) q.whereNot('id', caller.principal.sessionId); })
+      .update({ revoked_at: this.deps.knex.fn.now() });
+    await audit(this.deps.knex, caller, { module: 'users', action: 'reset_password', message: `Password of ${user.username} reset`, resourceType: 'user', resourceId: id });
+  }
+
+  async toggleStatus(caller: Caller, id: number) {
+    const user = await this.find(id);
+    if (caller.principal.userId === id) throw conflict('You cannot disable your own account');
+    const updated = await User.query().patchAndFetchById(id, { is_active: !user.is_active, updated_at: new Date() });
+    if (!updated.is_active) await this.deps.knex('sessions').where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: this.deps.knex.fn.now() });
+    await audit(this.deps.knex, caller, { module: 'users', action: updated.is_active ? 'enable' : 'disable', message: `User ${user.username} ${updated.is_active ? 'enabled' : 'disabled'}`, resourceType: 'user', resourceId: id });
+    return presentUser(updated);
+  }
+
+  async stats() {
+    const { knex } = this.deps;
+    const [totals] = await knex('users').whereNull('deleted_at').select(
+      knex.raw('count(*)::int as total'),
+      knex.raw('count(*) filter (where is_active)::int as active'),
+      knex.raw("count(*) filter (where last_login > now() - interval '1 day')::int as logged_in_24h"),
+      knex.raw("count(*) filter (where created_at > now() - interval '7 days')::int as created_7d"),
+    );
+    const byRole = await knex('users').whereNull('deleted_at').groupBy('role').select('role', knex.raw('count(*)::int as count'));
+    const deleted = await knex('users').whereNotNull('deleted_at').count<{ count: number }[]>('* as count');
+    return {
+      total_users: totals.total,
+      active_users: totals.active,
+      inactive_users: totals.total - totals.active,
+      deleted_users: Number(deleted[0].count),
+      logged_in_last_24h: totals.logged_in_24h,
+      created_last_7d: totals.created_7d,
+      by_role: Object.fromEntries(ROLES.map((r) => [r, byRole.find((x) => x.role === r)?.count ?? 0])),
+    };
+  }
+
+  /** Refuses a change that would leave no active admin. */
+  async ensureAnotherAdmin(exceptId: number) {
+    const others = await User.live().where({ role: 'admin', is_active: true }).whereNot('id', exceptId).resultSize();
+    if (others === 0) throw conflict('This is the last active admin; make another admin first');
+  }
+}

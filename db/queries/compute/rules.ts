@@ -1,0 +1,42 @@
+import type { Knex } from 'knex';
+import { ENGINES, type EngineType } from '../../../shared/compute/catalogue';
+import type { Problem } from '../../../shared/platform/errors';
+
+export interface QuotaLimits { cpu: number; ram_mb: number; disk_gb: number; instances: number }
+
+/** Instance rows that count against quotas and host limits: everything not deleted. */
+export const liveInstances = (knex: Knex | Knex.Transaction) => knex('instances').whereNull('deleted_at');
+
+/** An instance request is valid when its uuid is free, its owner active, and its host (if given) enabled, of an enabled engine, with an image where the engine needs one. */
+export async function instanceRequestProblem(knex: Knex, r: { uuid: string; ownerId: number | null; hostId: number | null; image: string | null }): Promise<Problem | null> {
+  if (await liveInstances(knex).where({ uuid: r.uuid }).first('id')) return { code: 'CONFLICT', message: `An instance with uuid ${r.uuid} already exists`, field: 'uuid' };
+  if (r.ownerId !== null) {
+    const owner = await knex('users').where({ id: r.ownerId }).whereNull('deleted_at').first('is_active');
+    if (!owner?.is_active) return { code: 'VALIDATION_ERROR', message: `owner ${r.ownerId} is not an active user`, field: 'owner_id' };
+  }
+  if (r.hostId === null) return null;
+  const host = await knex('hosts').where({ id: r.hostId }).whereNull('deleted_at').first('name', 'enabled', 'engine_type');
+  if (!host) return { code: 'VALIDATION_ERROR', message: `host ${r.hostId} does not exist`, field: 'host_id' };
+  return hostProblem(host, r.image);
+}
+
+/** A host takes new instances when enabled and of an enabled engine; docker needs an image. */
+export function hostProblem(host: { name: string; enabled: boolean; engine_type: string }, image?: string | null): Problem | null {
+  if (!host.enabled) return { code: 'CONFLICT', message: `Host ${host.name} is disabled` };
+  const info = ENGINES[host.engine_type as EngineType];
+  if (!info?.enabled) return { code: 'VALIDATION_ERROR', message: `Engine ${host.engine_type} is not available: ${info?.reason ?? 'unknown engine'}`, field: 'engine_type' };
+  if (image !== undefined && host.engine_type === 'docker' && !image) return { code: 'VALIDATION_ERROR', message: 'is required on docker hosts', field: 'image' };
+  return null;
+}
+
+export async function quotaFor(knex: Knex | Knex.Transaction, userId: number, defaults: QuotaLimits): Promise<QuotaLimits> {
+  const row = await knex('user_quotas').where({ user_id: userId }).first();
+  return row ? { cpu: row.cpu, ram_mb: row.ram_mb, disk_gb: row.disk_gb, instances: row.instances } : defaults;
+}
+
+export async function usageOf(knex: Knex | Knex.Transaction, userId: number, exceptInstanceId?: number): Promise<QuotaLimits> {
+  const q = liveInstances(knex).where({ owner_id: userId });
+  if (exceptInstanceId) q.whereNot('id', exceptInstanceId);
+  const [row] = await q.select(knex.raw('COALESCE(SUM(cpu),0)::int AS cpu, COALESCE(SUM(ram_mb),0)::int AS ram_mb, COALESCE(SUM(disk_gb),0)::int AS disk_gb, COUNT(*)::int AS instances'));
+  return row as QuotaLimits;
+}

@@ -1,0 +1,197 @@
+import { spawn } from 'node:child_process';
+import Docker from 'dockerode';
+import { freePort } from '../../workers/embedded-services';
+import { startTestApi, type TestApi } from '../support/api';
+import { addHost as addAnyHost, createInstance, finished, uniq } from '../support/compute';
+import { podmanForTests } from '../support/podman';
+import { spawnWorker, type Spawned } from '../support/processes';
+
+/** The docker driver against a real Docker Engine API: Podman's, set up by the global setup (TEST-INFRA.md). */
+const podman = podmanForTests();
+const describeDocker = 'skip' in podman ? describe.skip : describe;
+if ('skip' in podman) {
+  // Stated once, in the test output, so a skipped run says why.
+  test.skip(`docker engine tests skipped: ${podman.skip}`, () => undefined);
+}
+
+const LABEL = 'io.idcflow.uuid';
+
+/** Hosts this file adds: whatever a failed test leaves on them is removed in afterAll, so no run leaves containers behind. */
+const hostNames = new Set<string>();
+const addHost = async (api: TestApi, body: Record<string, unknown>) => {
+  const host = await addAnyHost(api, body);
+  hostNames.add(host.name);
+  return host;
+};
+
+describeDocker('docker engine (Podman Docker API)', () => {
+  let api: TestApi;
+  let docker: Docker;
+  let socketPath: string;
+  let image: string;
+  beforeAll(async () => {
+    ({ socketPath, image } = podman as { socketPath: string; image: string });
+    api = await startTestApi();
+    docker = new Docker({ socketPath });
+  });
+  afterAll(async () => {
+    const left = await docker.listContainers({ all: true, filters: { label: ['io.idcflow.managed=true'] } });
+    for (const c of left.filter((c) => hostNames.has(c.Labels['io.idcflow.host']))) await docker.getContainer(c.Id).remove({ force: true });
+    await api.close();
+  });
+
+  const containersOf = async (uuid: string) => docker.listContainers({ all: true, filters: { label: [`${LABEL}=${uuid}`] } });
+
+  it('create → running → stop → start → password → delete leaves no container behind', async () => {
+    const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });
+    const u = await api.createUser('user');
+    const uuid = uniq('ct');
+    const { op } = await createInstance(api, u.token, { uuid, name: 'web', host_id: host.id, image, command: ['httpd', '-f', '-p', '8080', '-h', '/www'], cpu: 1, ram_mb: 128 });
+    expect(op).toMatchObject({ status: 'succeeded', result: { uuid, state: 'running', engine_ref: `idcflow-${uuid}` } });
+    let found = await containersOf(uuid);
+    expect(found).toHaveLength(1);
+    expect(found[0].State).toBe('running');
+    const inspect = await docker.getContainer(`idcflow-${uuid}`).inspect();
+    expect(inspect.HostConfig.Memory).toBe(128 * 1048576);
+    expect(op.result.nics[0].ip4).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const id = (await api.deps.knex('instances').where({ uuid }).first()).id;
+
+    const status = await api.call('GET', `/api/v1/instances/${id}/status`, { token: u.token });
+    expect(status.body.data).toMatchObject({ state: 'running', engine: { state: 'running', managed: true } });
+    expect(status.body.data.stats).toHaveProperty('mem_used_mb');
+    const hostStatus = await api.call('GET', `/api/v1/hosts/${host.id}/status`, { token: await api.admin() });
+    expect(hostStatus.body.data.status).toMatchObject({ source: 'docker-engine-api', cpu_count: expect.any(Number), engine_version: expect.any(String) });
+
+    const stop = await finished(api, u.token, await api.call('POST', `/api/v1/instances/${id}/power`, { token: u.token, body: { action: 'stop' } }));
+    expect(stop.result.state).toBe('stopped');
+    expect((await containersOf(uuid))[0].State).toMatch(/exited|stopped/);
+    const start = await finished(api, u.token, await api.call('POST', `/api/v1/instances/${id}/power`, { token: u.token, body: { action: 'start' } }));
+    expect(start.result.state).toBe('running');
+    expect((await containersOf(uuid))[0].State).toBe('running');
+
+    const pw = await finished(api, u.token, await api.call('POST', `/api/v1/instances/${id}/password`, { token: u.token, body: { password: 'container-pw-1' } }));
+    expect(pw).toMatchObject({ status: 'succeeded', error: null });
+    const shadow = await docker.getContainer(`idcflow-${uuid}`).exec({ Cmd: ['cat', '/etc/shadow'], AttachStdout: true });
+    const out = await new Promise<string>((resolve) => shadow.start({}, (_e, s) => { let t = ''; s!.on('data', (b: Buffer) => { t += b.toString(); }); s!.on('end', () => resolve(t)); }));
+    expect(out).toMatch(/root:\$6\$/);
+    expect(out).not.toContain('container-pw-1');
+    const consoleRes = await api.call('GET', `/api/v1/instances/${id}/console`, { token: u.token });
+    expect(consoleRes.status).toBe(400);
+    expect(consoleRes.body.error.message).toMatch(/runs no console gateway/); // consoles: test/compute-console.test.ts
+
+    const del = await finished(api, u.token, await api.call('DELETE', `/api/v1/instances/${id}`, { token: u.token }));
+    expect(del).toMatchObject({ status: 'succeeded', result: { existed_on_engine: true } });
+    found = await containersOf(uuid);
+    expect(found).toEqual([]);
+  });
+
+  it('a create whose start fails leaves nothing behind (saga)', async () => {
+    const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });
+    const uuid = uniq('ct');
+    const { op } = await createInstance(api, await api.admin(), { uuid, host_id: host.id, image, command: ['/no/such/program'] });
+    expect(op).toMatchObject({ status: 'failed', error: { code: 'ENGINE_ERROR' } });
+    const steps = (await api.call('GET', `/api/v1/operations/${op.id}/events`, { token: await api.admin() })).body.data.events.map((e: { step: string }) => e.step);
+    expect(steps).toEqual(expect.arrayContaining(['create', 'start', 'undo:create', 'undo:reserve']));
+    expect(await containersOf(uuid)).toEqual([]);
+    expect(await api.deps.knex('instances').where({ uuid })).toEqual([]);
+  });
+
+  it('an unreachable engine answers reads with SERVICE_UNAVAILABLE quickly, and a create fails and leaves nothing', async () => {
+    const host = await addHost(api, { engine_type: 'docker', address: 'unix:///nonexistent/docker.sock' });
+    const t0 = Date.now();
+    const res = await api.call('GET', `/api/v1/hosts/${host.id}/status`, { token: await api.admin() });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/ENOENT|connect/) });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const { op } = await createInstance(api, await api.admin(), { host_id: host.id, image });
+    expect(op.status).toBe('failed');
+    expect(await api.deps.knex('instances').where({ host_id: host.id })).toEqual([]);
+  });
+
+  it('drives an engine over tcp:// too (Podman\'s API on a loopback port)', async () => {
+    const port = await freePort();
+    const svc = spawn('podman', ['system', 'service', '--time=0', `tcp://127.0.0.1:${port}`], { env: { ...process.env, CONTAINERS_CONF: process.env.IDCFLOW_TEST_CONTAINERS_CONF }, stdio: 'ignore' });
+    try {
+      const tcp = new Docker({ host: '127.0.0.1', port, protocol: 'http' });
+      for (let i = 0; i < 50; i++) { if (await tcp.ping().then(() => true, () => false)) break; await new Promise((r) => setTimeout(r, 100)); }
+      const host = await addHost(api, { engine_type: 'docker', address: `tcp://127.0.0.1:${port}` });
+      const uuid = uniq('tcp');
+      const { op } = await createInstance(api, await api.admin(), { uuid, host_id: host.id, image, command: ['sleep', '600'] });
+      expect(op).toMatchObject({ status: 'succeeded', result: { state: 'running' } });
+      expect((await containersOf(uuid))[0].State).toBe('running');
+      const id = (await api.deps.knex('instances').where({ uuid }).first()).id;
+      expect((await finished(api, await api.admin(), await api.call('DELETE', `/api/v1/instances/${id}`, { token: await api.admin() }))).status).toBe('succeeded');
+      expect(await containersOf(uuid)).toEqual([]);
+    } finally {
+      svc.kill('SIGTERM');
+    }
+  });
+
+  it('an image that is not on the host is pulled; one no registry has fails cleanly and leaves nothing', async () => {
+    const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });
+    const uuid = uniq('nopull');
+    // A registry on a closed loopback port: the pull is tried, and refused at once.
+    const { op } = await createInstance(api, await api.admin(), { uuid, host_id: host.id, image: '127.0.0.1:1/idcflow/not-there:1' });
+    expect(op).toMatchObject({ status: 'failed', error: { code: 'VALIDATION_ERROR', message: expect.stringMatching(/not on the host and could not be pulled/) } });
+    expect(await containersOf(uuid)).toEqual([]);
+    expect(await api.deps.knex('instances').where({ uuid })).toEqual([]);
+  });
+
+  it('scan imports a container made outside idcflow', async () => {
+    const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });
+    const name = uniq('outside');
+    // Unmanaged, but labelled with this host: scans of other test hosts sharing this Podman leave it alone.
+    const c = await docker.createContainer({ name, Image: image, Cmd: ['sleep', '600'], Labels: { 'io.idcflow.host': host.name } });
+    try {
+      const scan = await finished(api, await api.admin(), await api.call('POST', `/api/v1/hosts/${host.id}/scan`, { token: await api.admin() }));
+      expect(scan.status).toBe('succeeded');
+      expect(scan.result.imported).toContain(name);
+      const row = await api.deps.knex('instances').where({ host_id: host.id, uuid: name }).whereNull('deleted_at').first();
+      expect(row).toMatchObject({ origin: 'scanned', state: 'stopped', owner_id: null });
+    } finally {
+      await c.remove({ force: true });
+    }
+  });
+
+  describe('crash', () => {
+    let crashApi: TestApi;
+    let worker: Spawned | undefined;
+    const queue = `crash-${Date.now()}`;
+    beforeAll(async () => {
+      crashApi = await startTestApi({ IDCFLOW_TASK_QUEUE: queue });
+    });
+    afterAll(async () => {
+      await worker?.stop();
+      await crashApi.close();
+    });
+
+    it('kill the worker after the engine created the container and before it started: the operation finishes with exactly one container', async () => {
+      // The first attempt of the start call is held (heartbeating) so the worker can be killed right there.
+      worker = await spawnWorker(queue, { IDCFLOW_FAULT_DELAY: 'enginePower:20000' });
+      const host = await addHost(crashApi, { engine_type: 'docker', address: `unix://${socketPath}` });
+      const admin = await crashApi.admin();
+      const uuid = uniq('crash');
+      const res = await crashApi.call('POST', '/api/v1/instances', { token: admin, body: { uuid, name: 'crash', host_id: host.id, image, command: ['sleep', '3600'] } });
+      expect(res.status).toBe(202);
+      for (let i = 0; i < 100; i++) {
+        const op = (await crashApi.call('GET', `/api/v1/operations/${res.body.data.operation.id}`, { token: admin })).body.data;
+        if (op.progress.step === 'start' && (await containersOf(uuid)).length === 1) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const before = await containersOf(uuid);
+      expect(before).toHaveLength(1);
+      expect(before[0].State).not.toBe('running');
+      await worker.stop('SIGKILL');
+      worker = await spawnWorker(queue);
+      const op = await finished(crashApi, admin, res, 90);
+      expect(op).toMatchObject({ status: 'succeeded', result: { uuid, state: 'running' } });
+      const after = await containersOf(uuid);
+      expect(after).toHaveLength(1);
+      expect(after[0].Id).toBe(before[0].Id);
+      expect(after[0].State).toBe('running');
+      expect(await crashApi.deps.knex('instances').where({ uuid }).whereNull('deleted_at')).toHaveLength(1);
+      await finished(crashApi, admin, await crashApi.call('DELETE', `/api/v1/instances/${(await crashApi.deps.knex('instances').where({ uuid }).first()).id}`, { token: admin }));
+      expect(await containersOf(uuid)).toEqual([]);
+    }, 180_000);
+  });
+});

@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { startTestApi, type TestApi } from '../support/api';
+import { spawnWorker, type Spawned } from '../support/processes';
+
+let api: TestApi;
+let worker: Spawned | undefined;
+beforeAll(async () => { api = await startTestApi({ IDCFLOW_TASK_QUEUE: 'crash-q' }); });
+afterAll(async () => { await worker?.stop(); await api.close(); });
+
+it('a worker killed in the middle of deleting a user: after a restart the operation finishes, exactly once', async () => {
+  // The first worker stalls inside the backup activity, long enough to be killed there.
+  worker = await spawnWorker('crash-q', { IDCFLOW_FAULT_DELAY: 'exportUserBackup:60000' });
+  const token = await api.admin();
+  const u = await api.createUser('user');
+  const started = await api.call('DELETE', `/api/v1/users/${u.id}?backup_data=true`, { token, headers: { prefer: 'respond-async' } });
+  const id: string = started.body.data.operation.id;
+
+  for (let i = 0; ; i++) {
+    const op = await api.call('GET', `/api/v1/operations/${id}`, { token });
+    if (op.body.data.progress.step === 'backup') break;
+    if (i > 300) throw new Error('never reached the backup step');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 1000)); // the activity is now running (heartbeating in its delay)
+  worker.proc.kill('SIGKILL');
+  await worker.stop();
+  expect((await api.call('GET', `/api/v1/operations/${id}`, { token })).body.data.status).toBe('running');
+
+  worker = await spawnWorker('crash-q');
+  const end = await api.call('GET', `/api/v1/operations/${id}/wait?timeout=60`, { token });
+  expect(end.body.data).toMatchObject({ status: 'succeeded', result: { deleted_user: u.username, deletion_type: 'soft_delete' } });
+
+  const backups = await api.deps.knex('user_backups').where({ user_id: u.id });
+  expect(backups).toHaveLength(1);
+  const dir = path.join(process.env.IDCFLOW_DATA_DIR!, 'backups', 'users');
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith(`${u.username}_`));
+  expect(files.sort()).toEqual([path.basename(backups[0].file_path), `${path.basename(backups[0].file_path)}.sha256`].sort());
+  const audit = await api.deps.knex('audit_log').where({ resource_type: 'user', resource_id: String(u.id), action: 'soft_delete' });
+  expect(audit).toHaveLength(1);
+  const steps = (await api.call('GET', `/api/v1/operations/${id}/events`, { token })).body.data.events.map((e: { step: string }) => e.step);
+  expect(steps).toEqual(['started', 'check', 'backup', 'delete', 'succeeded']);
+});

@@ -1,5 +1,0 @@
-import { defineQuery } from '@temporalio/workflow';
-import type { Progress } from '../shared/operations';
-
-/** Every operation workflow answers this query with its current step. */
-export const progressQuery = defineQuery<Progress>('progress');
