@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { CONFIG_ENV_VARS } from '../shared/platform/config';
+import { CONFIG_ENV_VARS } from '../../shared/platform/config';
 
-const root = path.resolve(__dirname, '..');
+const root = path.resolve(__dirname, '..', '..');
 const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
 // No Docker engine runs on these machines, so the deployment files are checked for structure and for agreement with the code.
 const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
