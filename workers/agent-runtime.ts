@@ -71,8 +71,9 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();
-      // Gone on purpose: say so at once, so operations fail fast instead of waiting for the heartbeat to go stale.
-      await knex('hosts').where({ id: host.id }).update({ agent_last_seen: null });
+      // Gone on purpose: say so at once, so operations fail fast instead of waiting for the heartbeat to go stale
+      // (best effort: when the database is already gone, the stale heartbeat says it soon enough).
+      await knex('hosts').where({ id: host.id }).update({ agent_last_seen: null }).timeout(2000).catch(() => undefined);
     },
   };
 }

