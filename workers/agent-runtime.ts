@@ -7,7 +7,7 @@ import type { Logger } from '../shared/platform/logger';
 import { hostTaskQueue } from '../shared/compute/catalogue';
 import { createAgentActivities } from '../activities';
 import { VERSION } from '../api/platform/version';
-import { faultDelayInterceptor } from './fault-injection';
+import { faultDelayInterceptor } from '../activities/platform/fault-injection';
 
 let lastCpu = os.cpus().map((c) => c.times);
 

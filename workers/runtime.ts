@@ -7,7 +7,7 @@ import { createKnex } from '../db/knex';
 import { createActivities } from '../activities';
 import { SystemSecrets } from '../api/platform/system-secrets';
 import type { AppDeps } from '../api/platform/deps';
-import { faultDelayInterceptor } from './fault-injection';
+import { faultDelayInterceptor } from '../activities/platform/fault-injection';
 
 let runtimeInstalled = false;
 function installRuntime(logger: Logger) {

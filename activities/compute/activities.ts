@@ -6,7 +6,7 @@ import {
 import { randomToken, seal, unseal } from '../../shared/platform/crypto';
 import { consoleGatewayUrl } from '../../shared/platform/config';
 import type { ActivityDeps } from '../platform/deps';
-import { faultPoint } from '../../workers/fault-injection';
+import { faultPoint } from '../platform/fault-injection';
 import { driverFor, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
 import { instanceRequestProblem, quotaFor, usageOf } from '../../db/queries/compute/rules';
 import type { Problem } from '../../shared/platform/errors';

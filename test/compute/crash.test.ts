@@ -8,7 +8,7 @@ import { spawnWorker, type Spawned } from '../support/processes';
 /**
  * The compute runbooks against a real Docker Engine API (Podman's), with the worker SIGKILLed at the most dangerous point of
  * each: after a restart every operation must end as asked, with nothing lost and nothing twice. Fault points hold the first
- * attempt only (workers/fault-injection.ts), so the restarted worker runs straight through.
+ * attempt only (activities/platform/fault-injection.ts), so the restarted worker runs straight through.
  */
 const podman = podmanForTests();
 const describeDocker = 'skip' in podman ? describe.skip : describe;

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { InstanceState, PowerAction } from '../../../shared/compute/catalogue';
 import type { ConsoleAccess, EngineDriver, EngineInstance, HostStats, InstanceSpec, InstanceStats, TerminalSession } from './types';
 import { containerName, LABELS } from './types';
-import { faultPoint } from '../../../workers/fault-injection';
+import { faultPoint } from '../../platform/fault-injection';
 
 export interface DockerEndpoint {
   address: string;

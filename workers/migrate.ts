@@ -1,8 +1,8 @@
 import { loadConfig } from '../shared/platform/config';
-import { createKnex } from './knex';
-import { migrateLatest } from './migrate';
-import { ensureAdminUser } from './queries/users/bootstrap';
-import { registerSearchAttributes } from '../workers/temporal-setup';
+import { createKnex } from '../db/knex';
+import { migrateLatest } from '../db/migrate';
+import { ensureAdminUser } from '../db/queries/users/bootstrap';
+import { registerSearchAttributes } from './temporal-setup';
 
 /** `npm run migrate`: database migrations and Temporal search attributes against external services. */
 async function main() {
