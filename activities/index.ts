@@ -3,14 +3,15 @@ import { createMailActivities } from './platform/mail';
 import { createOperationActivities } from './platform/operations';
 import { createUserActivities } from './users/deletion';
 import { createDbsyncActivities } from './dbsync/activities';
-import { createComputeActivities, createEngineActivities } from './compute/activities';
+import { createComputeActivities } from './compute/activities';
+import { createEngineActivities } from './compute/engine-calls';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
 export const MAIN_WORKER_ACTIVITIES = {
   platform: [createOperationActivities, createMailActivities],
   users: [createUserActivities],
-  compute: [createComputeActivities],
+  compute: [createComputeActivities, createEngineActivities],
   dbsync: [createDbsyncActivities],
 };
 

@@ -30,6 +30,7 @@ import { startApi } from '../workers/api';
 import { startConsoleGateway } from '../workers/console-gateway';
 import WebSocket from 'ws';
 import { startPodman } from '../test/support/podman';
+import { noopWorkflow } from '../workflows/platform/noop';
 
 const N = Number(process.env.BENCH_N ?? 100);
 const E2E = Number(process.env.BENCH_E2E ?? 60);
@@ -106,7 +107,7 @@ async function main() {
     const startClient = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     stops.push(() => startClient.connection.close());
     const startLat: number[] = [];
-    for (let i = 0; i < N; i++) { const t0 = now(); await startClient.workflow.start('noopWorkflow', { workflowId: `start-${i}-${Date.now()}`, taskQueue: 'bench' }); startLat.push(now() - t0); }
+    for (let i = 0; i < N; i++) { const t0 = now(); await startClient.workflow.start(noopWorkflow, { workflowId: `start-${i}-${Date.now()}`, taskQueue: 'bench' }); startLat.push(now() - t0); }
     // The API's own cost: a second API whose task queue no worker polls, so no workflow runs while it is measured.
     const idleConfig = loadConfig({ ...process.env, NODE_ENV: 'bench', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: pg.databaseUrl, TEMPORAL_ADDRESS: temporal.address, IDCFLOW_DATA_DIR: path.join(dir, 'data'), IDCFLOW_TASK_QUEUE: 'bench-unpolled' });
     const idleApi = await startApi(idleConfig, { ...api.deps, config: idleConfig }); // shares the database pool: objection binds models to one knex
@@ -146,9 +147,9 @@ async function main() {
     // (b) end-to-end simulator creations per second vs no-op workflows per second
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     stops.push(() => client.connection.close());
-    await pool(20, CONCURRENCY, (i) => client.workflow.execute('noopWorkflow', { workflowId: `warm-${i}`, taskQueue: 'bench' }));
+    await pool(20, CONCURRENCY, (i) => client.workflow.execute(noopWorkflow, { workflowId: `warm-${i}`, taskQueue: 'bench' }));
     let t = now();
-    await pool(E2E, CONCURRENCY, (i) => client.workflow.execute('noopWorkflow', { workflowId: `noop-${i}-${Date.now()}`, taskQueue: 'bench' }));
+    await pool(E2E, CONCURRENCY, (i) => client.workflow.execute(noopWorkflow, { workflowId: `noop-${i}-${Date.now()}`, taskQueue: 'bench' }));
     const noopRate = E2E / ((now() - t) / 1000);
     t = now();
     const results = await pool(E2E, CONCURRENCY, async (i) => {

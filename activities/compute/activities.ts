@@ -1,13 +1,12 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import {
-  agentOnline, choosePlacement, ENGINES, intToIpv4, ipv4ToInt, maskOf, poolRange, type EngineType, type InstanceState, type IpPool, type Nic, type PlacementStrategy, type PowerAction,
-} from '../../shared/compute/catalogue';
-import { randomToken, seal, unseal } from '../../shared/platform/crypto';
-import { consoleGatewayUrl } from '../../shared/platform/config';
+  agentOnline, choosePlacement, ENGINES, intToIpv4, ipv4ToInt, maskOf, poolRange, type EngineType, type InstanceState, type IpPool, type Nic, type PlacementStrategy } from '../../shared/compute/catalogue';
+import { randomToken, seal } from '../../shared/platform/crypto';
 import type { ActivityDeps } from '../platform/deps';
+import { fail, heartbeating } from '../platform/failure';
 import { faultPoint } from '../platform/fault-injection';
-import { driverFor, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
+import { type EngineInstance, type HostRow, type InstanceSpec } from './engines';
+import type { EngineActivities } from './engine-calls';
 import { instanceRequestProblem, quotaFor, usageOf } from '../../db/queries/compute/rules';
 import type { Problem } from '../../shared/platform/errors';
 
@@ -48,7 +47,6 @@ export interface InstanceSnapshot {
   spec: InstanceSpec;
 }
 
-const fail = (message: string, code: string, details?: Record<string, unknown>) => ApplicationFailure.nonRetryable(message, code, ...(details ? [details] : []));
 const failWith = (p: Problem) => fail(p.message, p.code, { ...(p.field ? { field: p.field } : {}), ...(p.details ?? {}) });
 
 function specOf(row: Record<string, any>): InstanceSpec { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -58,25 +56,12 @@ function specOf(row: Record<string, any>): InstanceSpec { // eslint-disable-line
   };
 }
 
-/** Engine calls heartbeat while they wait, so a crashed worker's call is retried after the heartbeat timeout, not the full deadline. */
-async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
-  let ctx: Context | null = null;
-  try { ctx = Context.current(); } catch { ctx = null; }
-  const timer = ctx ? setInterval(() => ctx!.heartbeat(), 2000) : null;
-  try {
-    return await work();
-  } finally {
-    if (timer) clearInterval(timer);
-  }
-}
-
 export function createComputeActivities({ knex, config }: ActivityDeps) {
   const hostRow = async (hostId: number): Promise<HostRow & Record<string, unknown>> => {
     const host = await knex('hosts').where({ id: hostId }).whereNull('deleted_at').first();
     if (!host) throw fail(`host ${hostId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'host', id: String(hostId) });
     return host;
   };
-  const driver = async (hostId: number) => driverFor(await hostRow(hostId), config.masterKey);
 
   /** Checks the owner may still get another instance of this size (and the host another instance), under locks. */
   async function checkCapacity(trx: Knex.Transaction, ownerId: number | null, hostId: number, add: { cpu: number; ram_mb: number; disk_gb: number; instances: number }, exceptInstanceId?: number) {
@@ -339,57 +324,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
     async storeHostStatus({ hostId, status }: { hostId: number; status: Record<string, unknown> }) {
       await knex('hosts').where({ id: hostId }).update({ status: JSON.stringify(status), status_at: knex.fn.now() });
     },
-
-    // ---- engine calls: run on the main worker, or on the host's agent (task queue host:<name>) ----
-
-    async engineCreate({ hostId, spec, passwordSealed }: { hostId: number; spec: InstanceSpec; passwordSealed?: string | null }): Promise<EngineInstance> {
-      return heartbeating(async () => (await driver(hostId)).create({ ...spec, password: passwordSealed ? unseal(passwordSealed, config.masterKey) : null }));
-    },
-    async engineUpdate({ hostId, ref, spec, running }: { hostId: number; ref: string; spec: InstanceSpec; running?: boolean }): Promise<EngineInstance> {
-      return heartbeating(async () => (await driver(hostId)).update(ref, spec, running));
-    },
-    async engineDelete({ hostId, ref }: { hostId: number; ref: string }): Promise<{ existed: boolean }> {
-      return heartbeating(async () => ({ existed: await (await driver(hostId)).delete(ref) }));
-    },
-    async enginePower({ hostId, ref, action }: { hostId: number; ref: string; action: PowerAction }): Promise<EngineInstance> {
-      return heartbeating(async () => (await driver(hostId)).power(ref, action));
-    },
-    async engineStatus({ hostId, ref }: { hostId: number; ref: string }): Promise<EngineInstance | null> {
-      return heartbeating(async () => (await driver(hostId)).status(ref));
-    },
-    async engineStats({ hostId, ref }: { hostId: number; ref: string }) {
-      return heartbeating(async () => (await driver(hostId)).stats(ref));
-    },
-    async engineList({ hostId }: { hostId: number }): Promise<EngineInstance[]> {
-      return heartbeating(async () => (await driver(hostId)).list());
-    },
-    async engineSetPassword({ hostId, ref, passwordSealed }: { hostId: number; ref: string; passwordSealed: string }): Promise<void> {
-      await heartbeating(async () => (await driver(hostId)).setPassword(ref, unseal(passwordSealed, config.masterKey)));
-    },
-    /** A terminal console is served by this process's gateway: the answer names it, the API adds a ticket. */
-    async engineConsole({ hostId, ref }: { hostId: number; ref: string }): Promise<{ type: string; url: string; expires_at: string | null }> {
-      const access = await heartbeating(async () => (await driver(hostId)).console(ref));
-      if (!('url' in access)) {
-        const url = consoleGatewayUrl(config);
-        if (!url) throw fail('The worker that serves this host runs no console gateway (set IDCFLOW_CONSOLE_PORT on it)', 'NOT_SUPPORTED');
-        return { type: 'terminal', url, expires_at: null };
-      }
-      return access;
-    },
-    async engineHostStats({ hostId }: { hostId: number }) {
-      return heartbeating(async () => (await driver(hostId)).hostStats());
-    },
   };
 }
 
-export type ComputeActivities = ReturnType<typeof createComputeActivities>;
-
-/** The engine calls only: what a host agent registers on its task queue. */
-export function createEngineActivities(deps: ActivityDeps) {
-  const all = createComputeActivities(deps);
-  return {
-    engineCreate: all.engineCreate, engineUpdate: all.engineUpdate, engineDelete: all.engineDelete, enginePower: all.enginePower,
-    engineStatus: all.engineStatus, engineStats: all.engineStats, engineList: all.engineList, engineSetPassword: all.engineSetPassword,
-    engineConsole: all.engineConsole, engineHostStats: all.engineHostStats,
-  };
-}
+export type ComputeActivities = ReturnType<typeof createComputeActivities> & EngineActivities;

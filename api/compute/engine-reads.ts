@@ -3,7 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { AppError } from '../../shared/platform/errors';
 import type { AppDeps } from '../platform/deps';
-import { answerCodeOf } from '../platform/operations/service';
+import { answerCodeOf } from '../platform/operations/present';
 import { engineReadWorkflow, type EngineReadInput } from '../../workflows/compute/runbooks';
 
 const TIMEOUT_MARGIN_SECONDS = 15;

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { AppDeps } from '../platform/deps';
 import { NO_STORE, Reply, route } from '../platform/http/route';
 import { booleanish, dbId, idParams, pageQuery, pagination } from '../platform/http/schemas';
-import { type OperationService, operationSchema } from '../platform/operations/service';
+import type { OperationService } from '../platform/operations/service';
+import { operationSchema } from '../platform/operations/present';
 import { computeServices } from './services';
 import {
   createHostBody, createInstanceBody, hostSchema, instanceSchema, lbBody, listInstancesQuery, passwordBody, powerBody, quotaBody, updateHostBody,

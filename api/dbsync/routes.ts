@@ -3,7 +3,7 @@ import { CHANGE_TYPES, DB_TYPES, SESSION_STATUSES, SYNC_TYPES, TASK_TYPES } from
 import type { AppDeps } from '../platform/deps';
 import { route } from '../platform/http/route';
 import { dbId, pagination } from '../platform/http/schemas';
-import { operationSchema } from '../platform/operations/service';
+import { operationSchema } from '../platform/operations/present';
 import {
   adhocTestBody, classificationBody, classificationUpdate, credentialBody, credentialUpdate, instanceBody, instanceUpdate, jobBody, jobUpdate, listInstancesQuery, listQuery, rowIdParams, ruleBody, ruleUpdate, startSyncBody,
 } from './schemas';

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { AppDeps } from '../deps';
 import { route } from '../http/route';
 import { pageQuery, pagination } from '../http/schemas';
-import { listOperationsQuery, OperationService, operationEventSchema, operationSchema, presentOperation } from './service';
+import { OperationService } from './service';
+import { listOperationsQuery, operationEventSchema, operationSchema, presentOperation } from './present';
 
 const opParams = z.object({ id: z.string().min(1).max(200) });
 

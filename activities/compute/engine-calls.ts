@@ -1,0 +1,58 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { PowerAction } from '../../shared/compute/catalogue';
+import { unseal } from '../../shared/platform/crypto';
+import { consoleGatewayUrl } from '../../shared/platform/config';
+import type { ActivityDeps } from '../platform/deps';
+import { fail, heartbeating } from '../platform/failure';
+import { driverFor, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
+
+/** The engine calls: run on the main worker, or on the host's agent (task queue host:<name>). */
+export function createEngineActivities({ knex, config }: ActivityDeps) {
+  const driver = async (hostId: number) => {
+    const host = await knex('hosts').where({ id: hostId }).whereNull('deleted_at').first();
+    if (!host) throw ApplicationFailure.nonRetryable(`host ${hostId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'host', id: String(hostId) });
+    return driverFor(host as HostRow, config.masterKey);
+  };
+
+  return {
+    async engineCreate({ hostId, spec, passwordSealed }: { hostId: number; spec: InstanceSpec; passwordSealed?: string | null }): Promise<EngineInstance> {
+      return heartbeating(async () => (await driver(hostId)).create({ ...spec, password: passwordSealed ? unseal(passwordSealed, config.masterKey) : null }));
+    },
+    async engineUpdate({ hostId, ref, spec, running }: { hostId: number; ref: string; spec: InstanceSpec; running?: boolean }): Promise<EngineInstance> {
+      return heartbeating(async () => (await driver(hostId)).update(ref, spec, running));
+    },
+    async engineDelete({ hostId, ref }: { hostId: number; ref: string }): Promise<{ existed: boolean }> {
+      return heartbeating(async () => ({ existed: await (await driver(hostId)).delete(ref) }));
+    },
+    async enginePower({ hostId, ref, action }: { hostId: number; ref: string; action: PowerAction }): Promise<EngineInstance> {
+      return heartbeating(async () => (await driver(hostId)).power(ref, action));
+    },
+    async engineStatus({ hostId, ref }: { hostId: number; ref: string }): Promise<EngineInstance | null> {
+      return heartbeating(async () => (await driver(hostId)).status(ref));
+    },
+    async engineStats({ hostId, ref }: { hostId: number; ref: string }) {
+      return heartbeating(async () => (await driver(hostId)).stats(ref));
+    },
+    async engineList({ hostId }: { hostId: number }): Promise<EngineInstance[]> {
+      return heartbeating(async () => (await driver(hostId)).list());
+    },
+    async engineSetPassword({ hostId, ref, passwordSealed }: { hostId: number; ref: string; passwordSealed: string }): Promise<void> {
+      await heartbeating(async () => (await driver(hostId)).setPassword(ref, unseal(passwordSealed, config.masterKey)));
+    },
+    /** A terminal console is served by this process's gateway: the answer names it, the API adds a ticket. */
+    async engineConsole({ hostId, ref }: { hostId: number; ref: string }): Promise<{ type: string; url: string; expires_at: string | null }> {
+      const access = await heartbeating(async () => (await driver(hostId)).console(ref));
+      if (!('url' in access)) {
+        const url = consoleGatewayUrl(config);
+        if (!url) throw fail('The worker that serves this host runs no console gateway (set IDCFLOW_CONSOLE_PORT on it)', 'NOT_SUPPORTED');
+        return { type: 'terminal', url, expires_at: null };
+      }
+      return access;
+    },
+    async engineHostStats({ hostId }: { hostId: number }) {
+      return heartbeating(async () => (await driver(hostId)).hostStats());
+    },
+  };
+}
+
+export type EngineActivities = ReturnType<typeof createEngineActivities>;
