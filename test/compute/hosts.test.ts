@@ -12,6 +12,9 @@ describe('GET /api/v1/engines', () => {
     expect(res.status).toBe(200);
     const byType = Object.fromEntries(res.body.data.engines.map((e: { type: string }) => [e.type, e]));
     expect(byType.docker).toMatchObject({ enabled: true, is_remote: true, reason: null });
+    // Containers have consoles (a terminal through the console gateway): the catalogue must not say otherwise.
+    expect(byType.docker.messages.join(' ')).toMatch(/Console: a terminal/);
+    expect(byType.docker.messages.join(' ')).not.toMatch(/console access is not supported/i);
     expect(byType.simulator.enabled).toBe(true);
     expect(byType.simulator.messages.join(' ')).toMatch(/SIMULATOR/);
     for (const t of ['vmware_workstation', 'proxmox', 'libvirt_qemu', 'lxd', 'hyperv']) {
