@@ -31,8 +31,8 @@ describe('hosts', () => {
     const created = await api.call('POST', '/api/v1/hosts', {
       token: admin,
       body: {
-        name, address: '192.0.2.10', username: 'root', password: 'host-secret-pw', private_key: '-----BEGIN KEY-----x', engine_type: 'Simulator',
-        system_path: '/vms', images_path: '/images', nat_port_start: 20000, nat_port_end: 20100, public_addresses: ['198.51.100.1'],
+        name, address: '10.0.2.10', username: 'root', password: 'host-secret-pw', private_key: '-----BEGIN KEY-----x', engine_type: 'Simulator',
+        system_path: '/vms', images_path: '/images', nat_port_start: 20000, nat_port_end: 20100, public_addresses: ['10.51.100.1'],
         ip_pools: [{ cidr: '10.9.0.0/29', gateway: '10.9.0.1' }], plans: [{ name: 'small', cpu: 1, ram_mb: 512 }], instance_limit: 5,
       },
     });
