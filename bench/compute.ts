@@ -1,6 +1,6 @@
 /**
  * Compute benchmark (`npm run bench:compute`): one run, every figure against a ceiling measured on the same machine
- * in the same run, as DESIGN.md asks.
+ * in the same run, as the README's Performance section reports them.
  *   (a) API → 202 latency of POST /api/v1/instances, against a bare Koa JSON endpoint;
  *   (b) end-to-end simulator creations per second (create → running, recorded), against a no-op workflow's rate
  *       on the same Temporal dev server;

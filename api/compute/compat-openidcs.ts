@@ -149,7 +149,7 @@ export function openidcsComputeRoutes(deps: AppDeps) {
     }),
     route({
       ...common, method: 'get', path: '/api/server/status/:hs_name', permission: 'view',
-      summary: 'Host status. Seed 001: by host name (CPU, memory, disk); seed 000: by numeric server id ({server_id, status}). A host name wins.',
+      summary: 'Host status. Seed 001: by host name (CPU, memory, disk); seed 000: by numeric server id ({server_id, status}: online when its agent heartbeats or its engine answers one bounded read, else offline, or disabled). A host name wins.',
       params: hsParams,
       handler: async ({ ctx, principal, params }) => {
         const byName = await hosts.findHostByName(params.hs_name);
@@ -159,9 +159,8 @@ export function openidcsComputeRoutes(deps: AppDeps) {
         }
         if (!/^\d+$/.test(params.hs_name)) throw notFound('host', params.hs_name);
         ctx.state.surface = 'seed000';
-        const host = hosts.presentHost(await hosts.hostRow(Number(params.hs_name)), false);
-        const status = !host.enabled ? 'disabled' : host.use_agent && !host.agent.online ? 'offline' : 'online';
-        return new Reply({ server_id: host.id, server_name: host.name, status }, { raw: true });
+        const host = await hosts.hostRow(Number(params.hs_name));
+        return new Reply({ server_id: host.id, server_name: host.name, status: await hosts.reachability(host) }, { raw: true });
       },
     }),
     route({

@@ -12,6 +12,9 @@ import type { CreateHostBody, UpdateHostBody } from './schemas';
 import type { EngineReads } from './engine-reads';
 import { computeBounds, type Row } from './bounds';
 
+/** Engine probes a health check runs at once. */
+const HEALTH_PROBES_AT_ONCE = 8;
+
 export const hostResource = (h: Row) => ({ type: 'host', id: h.id as number, name: h.name as string, url: `/api/v1/hosts/${h.id}` });
 
 /** Engines and hosts: the catalogue, host records (secrets sealed), live host status and scans. */
@@ -147,6 +150,27 @@ export class HostService {
     }
     const status = await this.engineReads.read(host.id, 'host_stats');
     return { host: host.name, live: true, source: 'engine', status: status as Record<string, unknown>, at: new Date().toISOString() };
+  }
+
+  /**
+   * Whether a host answers now: an agent host by its heartbeat, any other by one bounded engine read (which also refreshes
+   * its stored status). A disabled host is not contacted.
+   */
+  async reachability(host: Row): Promise<'online' | 'offline' | 'disabled'> {
+    if (!host.enabled) return 'disabled';
+    if (host.use_agent) return this.agentOnline(host) ? 'online' : 'offline';
+    return this.engineReads.read(host.id, 'host_stats').then(() => 'online' as const, () => 'offline' as const);
+  }
+
+  /** Every enabled host probed (a few at a time): healthy when all answer. */
+  async serversHealth() {
+    const hosts: Row[] = await this.hostQuery().where('h.enabled', true).orderBy('h.id');
+    const states = new Array<string>(hosts.length);
+    let next = 0;
+    const lane = async () => { for (let i = next++; i < hosts.length; i = next++) states[i] = await this.reachability(hosts[i]); };
+    await Promise.all(Array.from({ length: Math.min(HEALTH_PROBES_AT_ONCE, hosts.length) }, lane));
+    const offline = hosts.filter((_h, i) => states[i] !== 'online').map((h) => h.name as string);
+    return { status: offline.length ? 'degraded' : 'healthy', servers: hosts.length, online: hosts.length - offline.length, offline };
   }
 
   async scanHost(caller: Caller, host: Row) {

@@ -6,7 +6,7 @@ import type { AppDeps } from '../platform/deps';
 import { isAdmin, type Principal } from '../platform/auth/principal';
 import { iso, likePattern, paginate } from '../platform/http/schemas';
 import { audit } from '../platform/audit';
-import { hashPassword } from '../platform/auth/service';
+import { hashPassword } from '../../shared/platform/passwords';
 import type { Caller } from '../platform/caller';
 
 export const password = z.string().min(8, 'must be at least 8 characters').max(256);

@@ -28,7 +28,7 @@ export const ENGINES: Record<EngineType, EngineInfo> = {
       network: 'Docker network to attach containers to (static IPs from the host pool are applied on it)',
       tls_ca: 'PEM CA certificate for tcp+TLS endpoints', tls_cert: 'PEM client certificate for tcp+TLS endpoints',
     },
-    messages: ['address: unix:///path/docker.sock, tcp://host:2376 (TLS with tls_ca/tls_cert/tls_key), or ssh://host[:port] (user/password or private_key)', 'Works with Docker Engine and Podman\'s Docker-compatible API', 'disk_gb is recorded but not enforced by this engine; console access is not supported'],
+    messages: ['address: unix:///path/docker.sock, tcp://host:2376 (TLS with tls_ca/tls_cert/tls_key), or ssh://host[:port] (user/password or private_key)', 'Works with Docker Engine and Podman\'s Docker-compatible API', 'disk_gb is recorded but not enforced by this engine', 'Console: a terminal (a login shell through exec) in a running container, through the console gateway of the worker or agent driving the host'],
     reason: null, aliases: ['DockerSetup', 'OCInterface', 'Docker'],
   },
   simulator: {

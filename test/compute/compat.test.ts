@@ -2,6 +2,7 @@ import Docker from 'dockerode';
 import { startTestApi, type TestApi } from '../support/api';
 import { addHost, uniq } from '../support/compute';
 import { podmanForTests } from '../support/podman';
+import { freePort } from '../../workers/embedded-services';
 
 let api: TestApi;
 beforeAll(async () => { api = await startTestApi(); });
@@ -25,7 +26,7 @@ describe('seed 001 hosts', () => {
     const name = uniq('h001');
     const created = await api.call('POST', '/api/server/create', {
       token: admin,
-      body: { server_name: name, server_addr: '192.0.2.20', server_user: 'admin', server_pass: 'p4ss-w0rd-001', engine_type: 'simulator', system_path: 'D:/VMs', images_path: 'D:/Images', launch_path: 'C:/x', ports_start: 30000, ports_close: 30100, limits_nums: 4 },
+      body: { server_name: name, server_addr: '10.0.2.20', server_user: 'admin', server_pass: 'p4ss-w0rd-001', engine_type: 'simulator', system_path: 'D:/VMs', images_path: 'D:/Images', launch_path: 'C:/x', ports_start: 30000, ports_close: 30100, limits_nums: 4 },
     });
     expect(created.status).toBe(200);
     expect(created.body).toMatchObject({ code: 200, msg: 'success', data: { server_name: name, engine_type: 'simulator', has_server_pass: true, ports_start: 30000, limits_nums: 4 } });
@@ -34,7 +35,7 @@ describe('seed 001 hosts', () => {
     expect(list.body.data.map((h: { server_name: string }) => h.server_name)).toContain(name);
     expect(list.text).not.toContain('p4ss-w0rd-001');
     const one = await api.call('GET', `/api/server/detail/${name}`, { token: admin });
-    expect(one.body.data).toMatchObject({ server_name: name, server_addr: '192.0.2.20' });
+    expect(one.body.data).toMatchObject({ server_name: name, server_addr: '10.0.2.20' });
     const user = await api.createUser('user');
     const asUser = await api.call('GET', `/api/server/detail/${name}`, { token: user.token });
     expect(asUser.body.data.server_addr).toBeUndefined();
@@ -161,16 +162,34 @@ describe('seed 001 VMs', () => {
 describe('seed 000 servers and containers', () => {
   it('add_server, status by id, health_check; refusals', async () => {
     const admin = await api.admin();
+    // Unreachable: a loopback port with nothing listening (bound once to find it free, then closed).
+    const closedPort = await freePort();
     const name = uniq('derp');
-    const added = await api.call('POST', '/api/add_server', { token: admin, body: { server_name: name, ip_address: '203.0.113.5', status: 'online' } });
+    const added = await api.call('POST', '/api/add_server', { token: admin, body: { server_name: name, ip_address: `tcp://127.0.0.1:${closedPort}`, status: 'online' } });
     expect(added.status).toBe(200);
     expect(added.body).toEqual({ message: 'Server added successfully', server_id: expect.any(Number) });
+    const t0 = Date.now();
     const st = await api.call('GET', `/api/server/status/${added.body.server_id}`, { token: admin });
-    expect(st.body).toMatchObject({ server_id: added.body.server_id, status: 'online' });
+    expect(st.body).toEqual({ server_id: added.body.server_id, server_name: name, status: 'offline' });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    // A host whose engine answers is online; one disabled is not contacted; an agent host without a heartbeat is offline.
+    const answering = await addHost(api, {});
+    expect((await api.call('GET', `/api/server/status/${answering.id}`, { token: admin })).body).toEqual({ server_id: answering.id, server_name: answering.name, status: 'online' });
+    const disabledName = uniq('derp-off');
+    const disabled = await api.call('POST', '/api/add_server', { token: admin, body: { server_name: disabledName, ip_address: `127.0.0.1:${closedPort}`, status: 'offline' } });
+    expect((await api.call('GET', `/api/server/status/${disabled.body.server_id}`, { token: admin })).body).toMatchObject({ status: 'disabled' });
+    const silentAgent = await addHost(api, { use_agent: true });
+    expect((await api.call('GET', `/api/server/status/${silentAgent.id}`, { token: admin })).body).toMatchObject({ status: 'offline' });
+    // The health check probes every enabled host, with or without an agent: the unreachable engine makes it degraded.
     const health = await api.call('GET', '/api/server/health_check', { token: admin });
-    expect(health.body).toMatchObject({ status: expect.stringMatching(/healthy|degraded/) });
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'degraded', servers: expect.any(Number), online: expect.any(Number) });
+    expect(health.body.offline).toEqual(expect.arrayContaining([name, silentAgent.name]));
+    expect(health.body.offline).not.toContain(answering.name);
+    expect(health.body.offline).not.toContain(disabledName);
+    expect(health.body.servers).toBe(health.body.online + health.body.offline.length);
     const user = await api.createUser('user');
-    const refused = await api.call('POST', '/api/add_server', { token: user.token, body: { server_name: uniq('x'), ip_address: '203.0.113.6' } });
+    const refused = await api.call('POST', '/api/add_server', { token: user.token, body: { server_name: uniq('x'), ip_address: `127.0.0.1:${closedPort}` } });
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error: expect.any(String), code: 'INSUFFICIENT_PERMISSIONS' });
     const bad = await api.call('POST', '/api/add_server', { token: admin, body: { server_name: '', ip_address: '' } });
@@ -181,8 +200,10 @@ describe('seed 000 servers and containers', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe('RESOURCE_NOT_FOUND');
     expect((await api.call('GET', '/api/server/health_check')).status).toBe(401);
-    // no docker host with room for it, so it is deleted again (its host has no engine behind 203.0.113.5)
-    await api.call('DELETE', `/api/v1/hosts/${added.body.server_id}`, { token: admin });
+    // Gone again, so that other health checks of this run are not degraded by them.
+    for (const id of [added.body.server_id, disabled.body.server_id, answering.id, silentAgent.id]) {
+      expect((await api.call('DELETE', `/api/v1/hosts/${id}`, { token: admin })).status).toBe(200);
+    }
   });
 
   it('containers: listing is per user; unknown names are 404; bad bodies 422; no token 401', async () => {

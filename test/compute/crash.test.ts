@@ -219,9 +219,8 @@ describeDocker('compute runbooks survive a killed worker (Podman Docker API)', (
     const { uuid, id, containerId } = await runningInstance(admin, {}, ['sh', '-c', "trap '' TERM; while true; do sleep 1; done"]);
     const name = `idcflow-${uuid}`;
     const stopId = await started(await api.call('POST', `/api/v1/instances/${id}/power`, { token: admin, body: { action: 'stop' } }));
-    await reached(stopId, 'power');
-    await sleep(1500);
-    expect((await inspect(name))!.State.Status).toBe('stopping');
+    // The engine has sent SIGTERM and waits out the grace period: the container is "stopping" until SIGKILL.
+    await reached(stopId, 'power', async () => (await inspect(name))?.State.Status === 'stopping');
     await killAndRestart();
     const stop = await finished(api, admin, stopId, 90);
     expect(stop).toMatchObject({ status: 'succeeded', result: { state: 'stopped', action: 'stop' } });
@@ -276,10 +275,13 @@ describeDocker('compute runbooks survive a killed worker (Podman Docker API)', (
     const names = [uniq('outside'), uniq('outside'), uniq('outside')];
     for (const n of names) await docker.createContainer({ name: n, Image: image, Cmd: ['sleep', '600'], Labels: { 'io.idcflow.host': host.name } });
     const opId = await started(await api.call('POST', `/api/v1/hosts/${host.id}/scan`, { token: admin }));
-    // Held inside the import's transaction, after its first insert, under the host's scan lock.
-    const locked = async () => (await api.deps.knex.raw('SELECT 1 FROM pg_locks WHERE locktype = ? AND classid = 7305 AND objid = ? AND granted', ['advisory', host.id])).rows.length > 0;
-    await reached(opId, 'import', locked);
-    await sleep(500);
+    // Held inside the import's transaction, after its first insert, under the host's scan lock: the session holding the
+    // lock sits idle in its transaction, its last statement that insert.
+    const heldAfterInsert = async () => (await api.deps.knex.raw(
+      `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.classid = 7305 AND l.objid = ? AND l.granted
+          AND a.state = 'idle in transaction' AND a.query ILIKE 'insert into "instances"%'`, [host.id])).rows.length > 0;
+    await reached(opId, 'import', heldAfterInsert);
     await killAndRestart();
 
     const op = await finished(api, admin, opId, 90);

@@ -6,7 +6,7 @@ import { addHost as addAnyHost, createInstance, finished, uniq } from '../suppor
 import { podmanForTests } from '../support/podman';
 import { spawnWorker, type Spawned } from '../support/processes';
 
-/** The docker driver against a real Docker Engine API: Podman's, set up by the global setup (TEST-INFRA.md). */
+/** The docker driver against a real Docker Engine API: Podman's, set up by the global setup (README, Tests). */
 const podman = podmanForTests();
 const describeDocker = 'skip' in podman ? describe.skip : describe;
 if ('skip' in podman) {
@@ -137,17 +137,34 @@ describeDocker('docker engine (Podman Docker API)', () => {
     expect(await api.deps.knex('instances').where({ uuid })).toEqual([]);
   });
 
-  it('scan imports a container made outside idcflow', async () => {
+  it('scan imports a container made outside idcflow and marks one removed behind its back missing', async () => {
+    const admin = await api.admin();
     const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });
+    const kept = uniq('kept');
+    const vanished = uniq('gone');
+    for (const uuid of [kept, vanished]) {
+      const { op } = await createInstance(api, admin, { uuid, host_id: host.id, image, command: ['sleep', '600'] });
+      expect(op).toMatchObject({ status: 'succeeded', result: { state: 'running' } });
+    }
+    // Removed on the engine, not through idcflow.
+    await docker.getContainer(`idcflow-${vanished}`).remove({ force: true });
     const name = uniq('outside');
     // Unmanaged, but labelled with this host: scans of other test hosts sharing this Podman leave it alone.
     const c = await docker.createContainer({ name, Image: image, Cmd: ['sleep', '600'], Labels: { 'io.idcflow.host': host.name } });
     try {
-      const scan = await finished(api, await api.admin(), await api.call('POST', `/api/v1/hosts/${host.id}/scan`, { token: await api.admin() }));
-      expect(scan.status).toBe('succeeded');
-      expect(scan.result.imported).toContain(name);
-      const row = await api.deps.knex('instances').where({ host_id: host.id, uuid: name }).whereNull('deleted_at').first();
-      expect(row).toMatchObject({ origin: 'scanned', state: 'stopped', owner_id: null });
+      const scan = await finished(api, admin, await api.call('POST', `/api/v1/hosts/${host.id}/scan`, { token: admin }));
+      expect(scan).toMatchObject({ status: 'succeeded', result: { found: 2, imported: [name], updated: [], missing: [vanished] } });
+      const rows = await api.deps.knex('instances').where({ host_id: host.id }).whereNull('deleted_at').orderBy('id').select('uuid', 'state', 'origin', 'owner_id');
+      expect(rows).toEqual([
+        expect.objectContaining({ uuid: kept, state: 'running' }),
+        expect.objectContaining({ uuid: vanished, state: 'missing' }),
+        { uuid: name, state: 'stopped', origin: 'scanned', owner_id: null },
+      ]);
+      const listed = await api.call('GET', `/api/v1/hosts/${host.id}/instances`, { token: admin });
+      expect(listed.body.data.instances.find((i: { uuid: string }) => i.uuid === vanished)).toMatchObject({ state: 'missing' });
+      // A second scan finds nothing new: the imported one is known, the missing one stays missing (not reported twice).
+      const again = await finished(api, admin, await api.call('POST', `/api/v1/hosts/${host.id}/scan`, { token: admin }));
+      expect(again).toMatchObject({ status: 'succeeded', result: { found: 2, imported: [], updated: [], missing: [] } });
     } finally {
       await c.remove({ force: true });
     }

@@ -12,6 +12,9 @@ describe('GET /api/v1/engines', () => {
     expect(res.status).toBe(200);
     const byType = Object.fromEntries(res.body.data.engines.map((e: { type: string }) => [e.type, e]));
     expect(byType.docker).toMatchObject({ enabled: true, is_remote: true, reason: null });
+    // Containers have consoles (a terminal through the console gateway): the catalogue must not say otherwise.
+    expect(byType.docker.messages.join(' ')).toMatch(/Console: a terminal/);
+    expect(byType.docker.messages.join(' ')).not.toMatch(/console access is not supported/i);
     expect(byType.simulator.enabled).toBe(true);
     expect(byType.simulator.messages.join(' ')).toMatch(/SIMULATOR/);
     for (const t of ['vmware_workstation', 'proxmox', 'libvirt_qemu', 'lxd', 'hyperv']) {
@@ -28,8 +31,8 @@ describe('hosts', () => {
     const created = await api.call('POST', '/api/v1/hosts', {
       token: admin,
       body: {
-        name, address: '192.0.2.10', username: 'root', password: 'host-secret-pw', private_key: '-----BEGIN KEY-----x', engine_type: 'Simulator',
-        system_path: '/vms', images_path: '/images', nat_port_start: 20000, nat_port_end: 20100, public_addresses: ['198.51.100.1'],
+        name, address: '10.0.2.10', username: 'root', password: 'host-secret-pw', private_key: '-----BEGIN KEY-----x', engine_type: 'Simulator',
+        system_path: '/vms', images_path: '/images', nat_port_start: 20000, nat_port_end: 20100, public_addresses: ['10.51.100.1'],
         ip_pools: [{ cidr: '10.9.0.0/29', gateway: '10.9.0.1' }], plans: [{ name: 'small', cpu: 1, ram_mb: 512 }], instance_limit: 5,
       },
     });

@@ -253,7 +253,7 @@ describe('sagas, quotas and placement', () => {
     }
   });
 
-  it('scan imports instances found on the engine and marks vanished ones missing', async () => {
+  it('scan matches an engine instance to its row by uuid and refreshes its engine ref (imports and missing: test/compute/docker.test.ts)', async () => {
     const admin = await api.admin();
     const host = await addHost(api, {});
     const { op } = await createInstance(api, admin, { host_id: host.id });

@@ -34,7 +34,7 @@ describe('IPv4 pools', () => {
     expect(poolRange({ start: '192.168.1.10', end: '192.168.1.12' })).toEqual({ first: ipv4ToInt('192.168.1.10'), last: ipv4ToInt('192.168.1.12') });
     expect(poolRange({ start: '192.168.1.12', end: '192.168.1.10' })).toBeNull();
     expect(maskOf({ cidr: '10.0.0.0/22' })).toBe('255.255.252.0');
-    expect(intToIpv4(ipv4ToInt('203.0.113.255')!)).toBe('203.0.113.255');
+    expect(intToIpv4(ipv4ToInt('172.31.255.255')!)).toBe('172.31.255.255');
     expect(ipv4ToInt('256.1.1.1')).toBeNull();
   });
 });
@@ -54,9 +54,9 @@ describe('docker endpoints', () => {
   it('maps unix, tcp, tcp+TLS and ssh addresses to dockerode options, with the unsealed secrets', () => {
     expect(dockerOptions({ address: 'unix:///run/podman/podman.sock' })).toEqual({ socketPath: '/run/podman/podman.sock' });
     expect(dockerOptions({ address: '/var/run/docker.sock' })).toEqual({ socketPath: '/var/run/docker.sock' });
-    expect(dockerOptions({ address: '203.0.113.5' })).toEqual({ protocol: 'http', host: '203.0.113.5', port: 2375 });
-    expect(dockerOptions({ address: 'tcp://203.0.113.5:2376', tlsCa: 'CA', tlsCert: 'CERT', tlsKey: 'KEY' })).toEqual({ protocol: 'https', host: '203.0.113.5', port: 2376, ca: 'CA', cert: 'CERT', key: 'KEY' });
-    expect(dockerOptions({ address: 'ssh://ops@203.0.113.5:2222', password: 'pw' })).toMatchObject({ protocol: 'ssh', host: '203.0.113.5', port: 2222, username: 'ops', sshOptions: { password: 'pw' } });
-    expect(dockerOptions({ address: 'ssh://203.0.113.5', username: 'root', privateKey: 'PEM' })).toMatchObject({ port: 22, username: 'root', sshOptions: { privateKey: 'PEM' } });
+    expect(dockerOptions({ address: '10.0.113.5' })).toEqual({ protocol: 'http', host: '10.0.113.5', port: 2375 });
+    expect(dockerOptions({ address: 'tcp://10.0.113.5:2376', tlsCa: 'CA', tlsCert: 'CERT', tlsKey: 'KEY' })).toEqual({ protocol: 'https', host: '10.0.113.5', port: 2376, ca: 'CA', cert: 'CERT', key: 'KEY' });
+    expect(dockerOptions({ address: 'ssh://ops@10.0.113.5:2222', password: 'pw' })).toMatchObject({ protocol: 'ssh', host: '10.0.113.5', port: 2222, username: 'ops', sshOptions: { password: 'pw' } });
+    expect(dockerOptions({ address: 'ssh://10.0.113.5', username: 'root', privateKey: 'PEM' })).toMatchObject({ port: 22, username: 'root', sshOptions: { privateKey: 'PEM' } });
   });
 });

@@ -3,8 +3,9 @@ import { spawnWorker, type Spawned } from '../support/processes';
 import { addCredential, addInstance, pgAdmin, pgServer, uid, waitOperation, startBatch } from '../support/dbsync';
 
 /**
- * Crash tests: the worker is killed (SIGKILL) in the middle of a sync session, or of a classification batch; a new
- * worker takes over; the run completes with every instance synced, and every account classified, exactly once.
+ * Crash tests: the worker is killed (SIGKILL) in the middle of a sync session, or of a classification batch, each time
+ * after an activity's work was committed and before it reported, so the new worker repeats work that already happened;
+ * the run completes with every instance synced, and every account classified, exactly once.
  */
 describe('account sync survives a worker crash', () => {
   const queue = `dbsync-crash-${uid()}`;
@@ -14,7 +15,7 @@ describe('account sync survives a worker crash', () => {
 
   beforeAll(async () => {
     api = await startTestApi({ IDCFLOW_TASK_QUEUE: queue, IDCFLOW_DBSYNC_CONCURRENCY: '1' });
-    worker = await spawnWorker(queue, { IDCFLOW_FAULT_DELAY: 'syncInstanceAccounts:4000' });
+    worker = await spawnWorker(queue, { IDCFLOW_FAULT_DELAY: 'syncInstanceAccounts.after:60000' });
   });
   afterAll(async () => {
     await worker?.stop();
@@ -22,7 +23,7 @@ describe('account sync survives a worker crash', () => {
     await api.close();
   });
 
-  it('kills the worker mid-session; after a restart every instance is synced once', async () => {
+  it('kills the worker mid-session, after an instance was written and before it reported; after a restart every instance is synced once', async () => {
     const id = uid();
     const role = `crash_${id}`;
     await pgAdmin((c) => c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw-${id}'`));
@@ -38,12 +39,15 @@ describe('account sync survives a worker crash', () => {
     const sessionId = started.body.data.operation.id;
     const path = `/api/v1/db/sessions/${encodeURIComponent(sessionId)}`;
 
-    // One instance done, the next one in flight (held by the fault delay): kill the worker now.
+    // The first instance's accounts and record are committed, and its activity is held before it reports: kill the worker now.
     await eventually(async () => (await api.call('GET', path, { token })).body.data?.records?.filter((r: { status: string }) => r.status === 'completed').length === 1, 60_000, 'the first instance');
     await worker!.stop('SIGKILL');
     const atKill = (await api.call('GET', path, { token })).body.data;
     expect(atKill.status).toBe('running');
-    expect(atKill.records.filter((r: { status: string }) => r.status === 'completed')).toHaveLength(1);
+    const first = atKill.records.filter((r: { status: string }) => r.status === 'completed');
+    expect(first).toHaveLength(1);
+    expect(first[0].items_created).toBeGreaterThan(0);
+    expect(atKill.records.filter((r: { status: string }) => r.status === 'pending')).toHaveLength(2);
 
     replacement = await spawnWorker(queue);
     const op = await waitOperation(api, sessionId, token);
@@ -51,6 +55,8 @@ describe('account sync survives a worker crash', () => {
     const session = (await api.call('GET', path, { token })).body.data;
     expect(session).toMatchObject({ status: 'completed', total_instances: 3, successful_instances: 3, failed_instances: 0 });
     expect(session.records.map((r: { status: string }) => r.status)).toEqual(['completed', 'completed', 'completed']);
+    // The retried first instance kept the result its killed attempt wrote (a redo would find every account known: 0 created).
+    expect(session.records.find((r: { instance_id: number }) => r.instance_id === first[0].instance_id)).toMatchObject({ items_created: first[0].items_created, items_synced: first[0].items_synced });
 
     for (const instanceId of ids) {
       const record = session.records.find((r: { instance_id: number }) => r.instance_id === instanceId);

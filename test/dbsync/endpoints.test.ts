@@ -4,6 +4,7 @@ import { dbsyncRoutes } from '../../api/dbsync/routes';
 import { whalefallRoutes } from '../../api/dbsync/compat-whalefall';
 import type { AnyRoute } from '../../api/platform/http/route';
 import { PERMISSIONS } from '../../shared/platform/permissions';
+import { addCredential, addInstance, pgAdmin, pgServer, uid, waitOperation } from '../support/dbsync';
 
 /**
  * Every database-instance endpoint, native and seed 002, derived from the route table itself:
@@ -83,15 +84,25 @@ describe('every dbsync endpoint, both surfaces', () => {
 describe('accounts endpoints and classification CRUD', () => {
   it('lists and reads accounts; classifications can be created, read, updated and deleted', async () => {
     const admin = await api.admin();
-    const list = await api.call('GET', '/api/v1/db/accounts?size=1', { token: tokens.view });
+    // Its own data: a role on the suite's PostgreSQL, an instance of it, one sync.
+    const role = `acc_${uid()}`;
+    await pgAdmin((c) => c.query(`CREATE ROLE ${role} LOGIN CREATEDB PASSWORD 'pw-${role}'`));
+    const s = pgServer();
+    const instance = await addInstance(api, { db_type: 'postgresql', host: s.host, port: s.port, database_name: s.database, credential_id: await addCredential(api, role, `pw-${role}`), ssl: 'disable' });
+    const synced = await api.call('POST', `/api/v1/db/instances/${instance.id}/sync`, { token: admin });
+    expect((await waitOperation(api, synced.body.data.operation.id, admin)).status).toBe('succeeded');
+
+    const list = await api.call('GET', `/api/v1/db/accounts?instance_id=${instance.id}&search=${role}`, { token: tokens.view });
     expect(list.status).toBe(200);
-    if (list.body.data.accounts.length) {
-      const a = list.body.data.accounts[0];
-      const one = await api.call('GET', `/api/v1/db/accounts/${a.id}`, { token: tokens.view });
-      expect(one.body.data).toMatchObject({ id: a.id, account_key: a.account_key, privileges: expect.any(Array) });
-      const ofInstance = await api.call('GET', `/api/v1/db/instances/${a.instance_id}/accounts`, { token: tokens.view });
-      expect(ofInstance.status === 200 || ofInstance.status === 404).toBe(true);
-    }
+    expect(list.body.data.accounts).toEqual([expect.objectContaining({ instance_id: instance.id, username: role, account_key: role, is_active: true })]);
+    const a = list.body.data.accounts[0];
+    const one = await api.call('GET', `/api/v1/db/accounts/${a.id}`, { token: tokens.view });
+    expect(one.status).toBe(200);
+    expect(one.body.data).toMatchObject({ id: a.id, account_key: role, privileges: expect.any(Array) });
+    const ofInstance = await api.call('GET', `/api/v1/db/instances/${instance.id}/accounts?size=100`, { token: tokens.view });
+    expect(ofInstance.status).toBe(200);
+    expect(ofInstance.body.data.accounts.every((x: { instance_id: number }) => x.instance_id === instance.id)).toBe(true);
+    expect(ofInstance.body.data.accounts.map((x: { id: number }) => x.id)).toContain(a.id);
     const code = `tmp_${Date.now()}`;
     const created = await api.call('POST', '/api/v1/db/classifications', { token: admin, body: { code, name: 'Temp', risk_level: 'high', priority: 3 } });
     expect(created.status).toBe(201);

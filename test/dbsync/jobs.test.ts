@@ -130,19 +130,28 @@ describe('jobs as Temporal Schedules', () => {
 
     const paused = await api.call('POST', `/api/jobs/${jobId}/pause`, { token: manager.token });
     expect(paused.body).toMatchObject({ status: 'success', data: { is_paused: true, state: 'paused' } });
-    const described = await api.deps.temporal.schedule.getHandle(jobId).describe();
+    const schedule = api.deps.temporal.schedule.getHandle(jobId);
+    const pausedAt = new Date();
+    const described = await schedule.describe();
     expect(described.state.paused).toBe(true);
-    // Paused, the schedule takes no action for 5 s (it fired every 2 s before) ...
     const taken = described.info.numActionsTaken;
-    await new Promise((r) => setTimeout(r, 5000));
-    expect((await api.deps.temporal.schedule.getHandle(jobId).describe()).info.numActionsTaken).toBe(taken);
-    // ... and once the runs it had started have finished, no new session appears.
-    const atPause = (await eventually(async () => { const h = await history(jobId); return h.length >= taken && h.every((r) => r.status !== 'running') && h; }, 30_000, 'the runs started before the pause')).length;
+    // The schedule's own next action time (it fires every 2 s): once the clock is past it and the runs started before the
+    // pause have finished, the history holds exactly the actions the schedule had taken.
+    const due = described.info.nextActionTimes[0].getTime();
+    const atPause = (await eventually(async () => { const h = await history(jobId); return Date.now() > due + 500 && h.length >= taken && h.every((r) => r.status !== 'running') && h; }, 30_000, 'the runs started before the pause, and a missed action time')).length;
     expect(atPause).toBe(taken);
 
+    // Run-now wakes the schedule, which first processes every action time since the pause (at least one has passed) and then
+    // the trigger: paused, it takes the trigger only. Its description then shows exactly one action since the pause.
     const run = await api.call('POST', `/api/jobs/${jobId}/run`, { token: manager.token });
     expect(run.body).toMatchObject({ status: 'success', data: { triggered: true } });
+    const triggered = new Date(run.body.data.triggered_at).getTime();
+    const after = await eventually(async () => { const d = await schedule.describe(); return d.info.recentActions.some((a) => a.takenAt.getTime() >= triggered - 1000) && d; }, 20_000, 'the run-now action');
+    expect(after.state.paused).toBe(true);
+    expect(after.info.numActionsTaken).toBe(taken + 1);
+    expect(after.info.recentActions.filter((a) => a.takenAt >= pausedAt)).toHaveLength(1);
     await eventually(async () => (await history(jobId)).length === atPause + 1, 20_000, 'the run-now session');
+    expect((await schedule.describe()).info.numActionsTaken).toBe(taken + 1);
 
     const disabled = await api.call('POST', `/api/v1/db/jobs/${jobId}/disable`, { token: manager.token });
     expect(disabled.body.data).toMatchObject({ is_enabled: false, state: 'disabled' });

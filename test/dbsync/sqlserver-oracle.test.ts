@@ -1,14 +1,16 @@
 import { classifyError, readAccounts, testConnection } from '../../activities/dbsync/drivers';
 
 /**
- * SQL Server and Oracle cannot run on the project's machines (no packages for either on Debian 12, no Docker engine).
+ * SQL Server and Oracle cannot run on the project's machines: Debian 12 packages neither, and their only distributions
+ * here would be container images (mcr.microsoft.com/mssql/server, container-registry.oracle.com, gvenzl/oracle-free),
+ * but no image registry is reachable from these machines, so Podman has no image to run.
  * Their adapters (tedious; oracledb in thin mode) are exercised against a real server only when one is given:
  *   IDCFLOW_TEST_SQLSERVER="host:port:user:password"   IDCFLOW_TEST_ORACLE="host:port/service:user:password"
  */
 const SQLSERVER = process.env.IDCFLOW_TEST_SQLSERVER;
 const ORACLE = process.env.IDCFLOW_TEST_ORACLE;
 
-(SQLSERVER ? describe : describe.skip)('SQL Server adapter against a real server (skipped: no SQL Server can run here; set IDCFLOW_TEST_SQLSERVER)', () => {
+(SQLSERVER ? describe : describe.skip)('SQL Server adapter against a real server (skipped: no image registry is reachable for a SQL Server image; set IDCFLOW_TEST_SQLSERVER)', () => {
   it('connects and reads server principals, logins, role members and permissions', async () => {
     const [host, port, user, password] = SQLSERVER!.split(':');
     const info = { db_type: 'sqlserver' as const, host, port: Number(port), database: 'master', username: user, password, ssl: 'require' as const, timeoutMs: 10_000 };
@@ -18,7 +20,7 @@ const ORACLE = process.env.IDCFLOW_TEST_ORACLE;
   });
 });
 
-(ORACLE ? describe : describe.skip)('Oracle adapter against a real server (skipped: no Oracle Database can run here; set IDCFLOW_TEST_ORACLE)', () => {
+(ORACLE ? describe : describe.skip)('Oracle adapter against a real server (skipped: no image registry is reachable for an Oracle Database image; set IDCFLOW_TEST_ORACLE)', () => {
   it('connects in thin mode and reads dba_users, dba_role_privs, dba_sys_privs', async () => {
     const [host, portService, user, password] = ORACLE!.split(':');
     const [port, service] = portService.split('/');

@@ -48,7 +48,7 @@ describe('throttling and lockout', () => {
 
   it('locks an account after repeated failures, even for the right password', async () => {
     const u = await api.createUser('user');
-    const from = { 'x-forwarded-for': '198.51.100.7' };
+    const from = { 'x-forwarded-for': '10.51.100.7' };
     for (let i = 0; i < 3; i++) {
       expectError(await throttled.call('POST', '/api/v1/auth/login', { headers: from, body: { username: u.username, password: 'bad' } }), 401, 'INVALID_CREDENTIALS');
     }
@@ -60,7 +60,7 @@ describe('throttling and lockout', () => {
   });
 
   it('limits failures per address across accounts', async () => {
-    const from = { 'x-forwarded-for': '198.51.100.99' };
+    const from = { 'x-forwarded-for': '10.51.100.99' };
     let last = 0;
     for (let i = 0; i < 13; i++) {
       last = (await throttled.call('POST', '/api/v1/auth/login', { headers: from, body: { username: `ghost${i}`, password: 'bad' } })).status;
@@ -68,7 +68,7 @@ describe('throttling and lockout', () => {
     expect(last).toBe(429);
     const u = await api.createUser('user');
     expectError(await throttled.call('POST', '/api/v1/auth/login', { headers: from, body: { username: u.username, password: u.password } }), 429, 'RATE_LIMIT_EXCEEDED');
-    const elsewhere = await throttled.call('POST', '/api/v1/auth/login', { headers: { 'x-forwarded-for': '198.51.100.100' }, body: { username: u.username, password: u.password } });
+    const elsewhere = await throttled.call('POST', '/api/v1/auth/login', { headers: { 'x-forwarded-for': '10.51.100.100' }, body: { username: u.username, password: u.password } });
     expect(elsewhere.status).toBe(200);
   });
 });

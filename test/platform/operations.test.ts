@@ -4,7 +4,9 @@ import crypto from 'node:crypto';
 import AdmZip from 'adm-zip';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
-import { startTestApi, expectError, type TestApi } from '../support/api';
+import { startTestApi, expectError, eventually, type TestApi } from '../support/api';
+import { addHost, createInstance, finished } from '../support/compute';
+import { addCredential, addInstance, pgAdmin, pgServer, waitOperation } from '../support/dbsync';
 import { spawnWorker, type Spawned } from '../support/processes';
 
 let api: TestApi;
@@ -106,15 +108,75 @@ describe('deleting a user (seed 004 delete_user as a durable operation)', () => 
     const events = await api.call('GET', `/api/v1/operations/${op.id}/events`, { token: admin });
     expect(events.body.data.events.map((e: { step: string }) => e.step)).toEqual(['started', 'check', 'backup', 'delete', 'succeeded']);
   });
+});
 
-  it('keeps no secret in the workflow history', async () => {
-    const u = await api.createUser('user');
-    const res = await api.call('DELETE', `/api/v1/users/${u.id}`, { token: admin });
-    const history = await api.deps.temporal.workflow.getHandle(res.body.data.operation.id).fetchHistory();
-    // Every payload, decoded: inputs, results, search attributes, summaries.
-    const text = JSON.stringify(history, (k, v) => (k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v));
-    expect(text.includes(u.username)).toBe(true);
-    expect(text.match(/argon2|password|token_hash/)).toBeNull();
+describe('no secret in a workflow history', () => {
+  /** Every string of a history, payloads decoded (inputs, results, heartbeats, failures, memos, search attributes, headers). */
+  function historyText(history: unknown): string {
+    const texts: string[] = [];
+    const walk = (v: unknown, key?: string) => {
+      if (v instanceof Uint8Array) texts.push(Buffer.from(v).toString('utf8'));
+      else if (typeof v === 'string') {
+        texts.push(v);
+        if (key === 'data') texts.push(Buffer.from(v, 'base64').toString('utf8'));
+      } else if (Array.isArray(v)) v.forEach((x) => walk(x));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+    };
+    walk(history);
+    return texts.join('\n');
+  }
+
+  it('operations that handle instance passwords, host credentials and database credentials: only sealed copies travel', async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    const tag = crypto.randomBytes(6).toString('hex');
+    const secrets = {
+      hostPassword: `host-pw-${tag}`, hostKey: `-----BEGIN OPENSSH PRIVATE KEY-----${tag}`, instancePassword: `inst-pw-${tag}`,
+      newInstancePassword: `inst-pw2-${tag}`, dbPassword: `db-pw-${tag}`, adhocPassword: `adhoc-pw-${tag}`,
+    };
+    const ids: string[] = [];
+    // Compute: a host with credentials; an instance created with a password, its password changed, the host scanned and read.
+    const host = await addHost(api, { username: 'root', password: secrets.hostPassword, private_key: secrets.hostKey });
+    const { op: created } = await createInstance(api, admin, { host_id: host.id, password: secrets.instancePassword });
+    expect(created.status).toBe('succeeded');
+    const instanceId = (await api.deps.knex('instances').where({ uuid: created.resource.id }).first('id')).id;
+    const changed = await finished(api, admin, await api.call('POST', `/api/v1/instances/${instanceId}/password`, { token: admin, body: { password: secrets.newInstancePassword } }));
+    const scanned = await finished(api, admin, await api.call('POST', `/api/v1/hosts/${host.id}/scan`, { token: admin }));
+    expect([changed.status, scanned.status]).toEqual(['succeeded', 'succeeded']);
+    expect((await api.call('GET', `/api/v1/hosts/${host.id}/status`, { token: admin })).status).toBe(200);
+    ids.push(created.id, changed.id, scanned.id);
+    // Database credentials: a sync session (and its per-instance child) with a stored credential, and an ad-hoc connection test.
+    const role = `hist_${tag}`;
+    await pgAdmin((c) => c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${secrets.dbPassword}'`));
+    const s = pgServer();
+    const dbInstance = await addInstance(api, { db_type: 'postgresql', host: s.host, port: s.port, database_name: s.database, credential_id: await addCredential(api, role, secrets.dbPassword), ssl: 'disable' });
+    const session = await api.call('POST', '/api/v1/db/sessions', { token: admin, body: { instance_ids: [dbInstance.id] } });
+    const sessionId: string = session.body.data.operation.id;
+    expect((await waitOperation(api, sessionId, admin)).status).toBe('succeeded');
+    ids.push(sessionId, `${sessionId}--i${dbInstance.id}`);
+    const adhoc = await api.call('POST', '/api/v1/db/test-connection', { token: admin, body: { db_type: 'postgresql', host: s.host, port: s.port, username: role, password: secrets.adhocPassword, database: s.database, ssl: 'disable' } });
+    expect(adhoc.body.data).toMatchObject({ success: false, error_type: 'auth' });
+
+    // Every workflow started since (other files' too): at least ours, an engine read and a connection test among them.
+    const histories = await eventually(async () => {
+      const found: Array<{ id: string; type: string; text: string }> = [];
+      for await (const wf of api.deps.temporal.workflow.list({ query: `StartTime >= "${since}"` })) {
+        found.push({ id: wf.workflowId, type: wf.type, text: historyText(await api.deps.temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()) });
+      }
+      const types = new Set(found.map((h) => h.type));
+      return ids.every((id) => found.some((h) => h.id === id)) && types.has('engineReadWorkflow') && types.has('testConnectionWorkflow') && found;
+    }, 30_000, 'the workflows in visibility');
+    const all = histories.map((h) => h.text).join('\n');
+    for (const [name, secret] of Object.entries(secrets)) {
+      expect({ name, plain: all.includes(secret), base64: all.includes(Buffer.from(secret).toString('base64')) }).toEqual({ name, plain: false, base64: false });
+    }
+    // What does travel: sealed copies of the instance passwords and of the ad-hoc password, and nothing of host or stored
+    // database credentials (activities read those from the database by id).
+    const text = (id: string) => histories.find((h) => h.id === id)!.text;
+    expect(text(created.id)).toContain('passwordSealed');
+    expect(text(changed.id)).toContain('passwordSealed');
+    expect(histories.filter((h) => h.type === 'testConnectionWorkflow').map((h) => h.text).join('\n')).toContain('sealedPassword');
+    expect(text(scanned.id)).not.toMatch(/sealed/i);
+    expect(text(sessionId) + text(`${sessionId}--i${dbInstance.id}`)).not.toMatch(/sealed|password/i);
   });
 });
 

@@ -95,7 +95,7 @@ export async function startTestApi(env: Record<string, string> = {}) {
 
 export type TestApi = Awaited<ReturnType<typeof startTestApi>>;
 
-/** The error envelope of DESIGN.md, with the code expected. */
+/** The native error envelope ({success: false, error: {code, message, details}, timestamp}), with the code expected. */
 export function expectError(res: Answer, status: number, code: string) {
   expect({ status: res.status, success: res.body?.success, code: res.body?.error?.code }).toEqual({ status, success: false, code });
   expect(typeof res.body.timestamp).toBe('string');

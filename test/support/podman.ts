@@ -5,7 +5,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import http from 'node:http';
 
 /**
- * A Docker Engine API for the docker driver's tests: Podman's compatible service, set up as TEST-INFRA.md describes —
+ * A Docker Engine API for the docker driver's tests: Podman's compatible service (README, Tests) —
  * an OCI runtime wrapper that drops process.rlimits (the sandbox forbids RLIMIT_NPROC), cgroupfs, a busybox image
  * imported from a local root filesystem (there is no registry), and `podman system service` on a socket in a temp dir.
  */

@@ -41,6 +41,28 @@ describe('POST /api/v1/users', () => {
     expect((await api.login('carol_new', 'carol-password')).access_token).toBeTruthy();
   });
 
+  it('stores the password as an argon2id hash with the documented parameters, on creation and on every reset', async () => {
+    const argon2 = await import('argon2');
+    // PHC string: $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes> (in any order)$<16-byte salt>$<32-byte hash>, unpadded base64.
+    const phc = { asymmetricMatch: (hash: string) => {
+      const m = /^\$argon2id\$v=19\$([a-z]=\d+(?:,[a-z]=\d+)*)\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/.exec(hash);
+      return Boolean(m) && JSON.stringify(Object.fromEntries(m![1].split(',').map((kv) => kv.split('=')).sort())) === JSON.stringify({ m: '65536', p: '4', t: '3' });
+    }, toString: () => 'an argon2id v19 hash with m=65536, t=3, p=4' };
+    const u = await api.createUser('user');
+    const stored = async () => (await api.deps.knex('users').where({ id: u.id }).first('password_hash')).password_hash as string;
+    const created = await stored();
+    expect(created).toEqual(phc);
+    expect(await argon2.verify(created, u.password)).toBe(true);
+    expect(await argon2.verify(created, `${u.password}x`)).toBe(false);
+    expect((await api.call('POST', `/api/v1/users/${u.id}/reset-password`, { token: admin, body: { new_password: 'reset-password-1' } })).status).toBe(200);
+    const reset = await stored();
+    expect(reset).toEqual(phc);
+    expect(reset).not.toBe(created);
+    expect(await argon2.verify(reset, 'reset-password-1')).toBe(true);
+    // The first admin too (created at start-up, not through the API).
+    expect((await api.deps.knex('users').where({ username: 'admin' }).first('password_hash')).password_hash).toEqual(phc);
+  });
+
   it('names every bad field and creates nothing', async () => {
     const res = await api.call('POST', '/api/v1/users', { token: admin, body: { username: 'a b', email: 'not-mail', password: 'short', role: 'king' } });
     expectError(res, 422, 'VALIDATION_ERROR');

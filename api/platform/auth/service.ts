@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import argon2 from 'argon2';
 import { AppError } from '../../../shared/platform/errors';
+import { hashPassword } from '../../../shared/platform/passwords';
 import { randomToken, sha256 } from '../../../shared/platform/crypto';
 import { ROLE_PERMISSIONS } from '../../../shared/platform/permissions';
 import { User } from '../../../db/models/users/user';
@@ -11,9 +12,7 @@ import { audit } from '../audit';
 import type { Caller, ClientInfo } from '../caller';
 
 // Verified against when the username is unknown, so both paths cost one argon2 verification.
-const DUMMY_HASH = argon2.hash('not-a-real-password-' + crypto.randomUUID(), { type: argon2.argon2id });
-
-export const hashPassword = (plain: string) => argon2.hash(plain, { type: argon2.argon2id });
+const DUMMY_HASH = hashPassword('not-a-real-password-' + crypto.randomUUID());
 
 export class AuthService {
   private readonly throttle: LoginThrottle;

@@ -22,7 +22,7 @@ export const iso = (d: Date | string | null | undefined): string | null => (d ? 
 
 const pageInfo = (page: number, size: number, total: number) => ({ page, size, total, pages: Math.ceil(total / size) });
 
-/** Pages an objection query: `{ items, pagination }` with the totals DESIGN.md prescribes. */
+/** Pages an objection query: `{ items, pagination }` with page, size, total and pages. */
 export async function paginate<M extends Model>(query: QueryBuilder<M>, page: number, size: number) {
   const result = await query.page(page - 1, size);
   return { items: result.results as M[], pagination: pageInfo(page, size, result.total) };

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import argon2 from 'argon2';
+import { hashPassword } from '../../../shared/platform/passwords';
 import type { Knex } from 'knex';
 import type { Config } from '../../../shared/platform/config';
 
@@ -16,7 +16,7 @@ export async function ensureAdminUser(knex: Knex, admin: Config['admin']): Promi
       role: 'admin',
       is_active: true,
       email_verified: true,
-      password_hash: await argon2.hash(admin.password ?? generatedPassword!, { type: argon2.argon2id }),
+      password_hash: await hashPassword(admin.password ?? generatedPassword!),
       password_changed_at: new Date(),
     })
     .onConflict(knex.raw('(lower(username)) WHERE deleted_at IS NULL'))
