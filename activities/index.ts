@@ -4,6 +4,7 @@ import { createOperationActivities } from './platform/operations';
 import { createUserActivities } from './users/deletion';
 import { createDbsyncActivities } from './dbsync/activities';
 import { createComputeActivities, createEngineActivities } from './compute/activities';
+import { createRentalActivities } from './rentals/activities';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -12,6 +13,7 @@ export const MAIN_WORKER_ACTIVITIES = {
   users: [createUserActivities],
   compute: [createComputeActivities],
   dbsync: [createDbsyncActivities],
+  rentals: [createRentalActivities],
 };
 
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */
