@@ -50,7 +50,7 @@ export function derperRootfsTar(binary: string, workDir: string): string {
 
 /** Imports the image into Podman or Docker (`tool import`): the same tar loads on a real host with `docker import`. */
 export function importDerperImage(tool: string, tar: string, image = DERPER_IMAGE, env: NodeJS.ProcessEnv = process.env): string {
-  execFileSync(tool, ['import', '--change', 'ENTRYPOINT ["/derper"]', tar, image], { env, stdio: 'pipe' });
+  execFileSync(tool, ['import', tar, image], { env, stdio: 'pipe' });
   return image;
 }
 
