@@ -55,7 +55,12 @@ export function importDerperImage(tool: string, tar: string, image = DERPER_IMAG
 }
 
 // `npm run derper:image [-- podman|docker]`: build (or find) derper, then import the image into the local engine.
+// `-- --binary-only`: only build (or find) the binary, e.g. to warm CI's cache.
 if (require.main === module) {
+  if (process.argv.includes('--binary-only')) {
+    console.log(ensureDerper());
+    process.exit(0);
+  }
   const tool = process.argv[2] ?? (onPath('docker') ? 'docker' : 'podman');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'idcflow-derper-'));
   const tar = derperRootfsTar(ensureDerper(), work);
