@@ -37,7 +37,7 @@ describePodman('a rental end to end: a real derper relay on Podman, mail through
     image = await derperImageForTests();
     smtp = await startSmtp();
     docker = new Docker({ socketPath: (podman as { socketPath: string }).socketPath });
-    worker = await spawnWorker(queue, { IDCFLOW_SMTP_URL: smtp.url, IDCFLOW_MAIL_FROM: 'relays <relays@example.test>', IDCFLOW_DERP_IMAGE: image, IDCFLOW_PUBLIC_URL: 'http://idcflow.example.test' });
+    worker = await spawnWorker(queue, { IDCFLOW_SMTP_URL: smtp.url, IDCFLOW_MAIL_FROM: 'relays <relays@example.test>', IDCFLOW_DERP_IMAGE: image, IDCFLOW_PUBLIC_URL: 'http://idcflow.example.test', IDCFLOW_DERP_VERIFY_URL: 'http://idcflow.example.test' });
     api = await startTestApi({ IDCFLOW_TASK_QUEUE: queue, IDCFLOW_RENTAL_GRACE_SECONDS: '5', IDCFLOW_DERP_IMAGE: image });
   }, 240_000);
   afterAll(async () => {
@@ -76,7 +76,10 @@ describePodman('a rental end to end: a real derper relay on Podman, mail through
     expect(active.port).toBe(port);
     const inst = await api.deps.knex('instances').where({ id: active.instance_id }).first();
     await eventually(async () => (await probe(port)) === 200, 30_000, 'derper answering /derp/probe');
-    expect((await docker.getContainer(inst.engine_ref).inspect()).Config.Image).toBe(image);
+    const config = (await docker.getContainer(inst.engine_ref).inspect()).Config;
+    expect(config.Image).toBe(image);
+    // derper asks idcflow about every client (it fails open while idcflow cannot be reached, as here)
+    expect(config.Cmd).toEqual(expect.arrayContaining(['-verify-client-url', `http://idcflow.example.test/api/v1/rentals/${redeemed.body.data.rental.uuid}/admit`]));
     const acl = await api.call('GET', '/api/user/download_acl', { token });
     expect(JSON.parse(acl.text).derpMap.Regions['901'].Nodes[0]).toMatchObject({ IPv4: '127.0.0.1', DERPPort: port });
 
