@@ -79,6 +79,7 @@ export class RentalService {
 
   private async startLifecycle(r: Row, owner: string) {
     const { temporal, config } = this.deps;
+    // Inside the redemption's transaction: a workflow that cannot start leaves no rental and the code unspent.
     await temporal.workflow.start(rentalLifecycleWorkflow, {
       workflowId: r.workflow_id, taskQueue: config.taskQueue,
       args: [{
@@ -92,6 +93,8 @@ export class RentalService {
         { key: searchAttributeKeys.resourceId, value: String(r.id) },
         { key: searchAttributeKeys.owner, value: owner },
       ],
+    }).catch(() => {
+      throw new AppError('SERVICE_UNAVAILABLE', 'The workflow engine is unavailable; the code was not used');
     });
   }
 
