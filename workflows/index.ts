@@ -4,3 +4,5 @@ export {
   createInstanceWorkflow, deleteInstanceWorkflow, powerInstanceWorkflow, updateInstanceWorkflow, passwordInstanceWorkflow, scanHostWorkflow, engineReadWorkflow,
 } from './compute/runbooks';
 export { noopWorkflow } from './platform/noop';
+export { rentalLifecycleWorkflow } from './rentals/lifecycle';
+export { rentalVerificationMailWorkflow } from './rentals/mail';

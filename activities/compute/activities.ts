@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import {
-  agentOnline, choosePlacement, ENGINES, intToIpv4, ipv4ToInt, maskOf, poolRange, type EngineType, type InstanceState, type IpPool, type Nic, type PlacementStrategy } from '../../shared/compute/catalogue';
+  agentOnline, choosePlacement, ENGINES, intToIpv4, ipv4ToInt, maskOf, poolRange, type EngineType, type InstanceState, type IpPool, type Nic, type PlacementStrategy, type PublishedPort,
+} from '../../shared/compute/catalogue';
 import { randomToken, seal } from '../../shared/platform/crypto';
 import type { ActivityDeps } from '../platform/deps';
 import { fail, heartbeating } from '../platform/failure';
@@ -24,6 +25,8 @@ export interface InstanceRequest {
   ramMb: number;
   diskGb: number;
   nics: Nic[];
+  /** Ports published on the host (docker). */
+  ports?: PublishedPort[];
 }
 
 export interface HostRoute {
@@ -52,7 +55,7 @@ const failWith = (p: Problem) => fail(p.message, p.code, { ...(p.field ? { field
 function specOf(row: Record<string, any>): InstanceSpec { // eslint-disable-line @typescript-eslint/no-explicit-any
   return {
     uuid: row.uuid, name: row.name, image: row.image, osName: row.os_name, command: row.command ?? null,
-    cpu: row.cpu, ramMb: row.ram_mb, diskGb: row.disk_gb, nics: row.nics ?? [],
+    cpu: row.cpu, ramMb: row.ram_mb, diskGb: row.disk_gb, nics: row.nics ?? [], ports: row.ports ?? [],
   };
 }
 
@@ -145,7 +148,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
           [row] = await trx('instances').insert({
             uuid: request.uuid, host_id: hostId, name: request.name, os_name: request.osName, image: request.image,
             command: request.command ? JSON.stringify(request.command) : null, cpu: request.cpu, ram_mb: request.ramMb, disk_gb: request.diskGb,
-            nics: JSON.stringify(request.nics), owner_id: request.ownerId, state: 'creating', origin: 'created', create_operation_id: operationId,
+            nics: JSON.stringify(request.nics), ports: JSON.stringify(request.ports ?? []), owner_id: request.ownerId, state: 'creating', origin: 'created', create_operation_id: operationId,
             agent_token_sealed: seal(agentToken ?? randomToken(24), config.masterKey),
           }).returning('*');
         }

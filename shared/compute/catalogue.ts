@@ -113,6 +113,13 @@ export interface Nic {
   dns?: string[];
 }
 
+/** A port the engine publishes on the host: `host` on every host address forwards to `container` in the instance. */
+export interface PublishedPort {
+  host: number;
+  container: number;
+  protocol: 'tcp' | 'udp';
+}
+
 export interface IpPool {
   name?: string;
   /** e.g. 10.0.0.0/24, or start/end */

@@ -48,6 +48,12 @@ const envSchema = z.object({
   IDCFLOW_CONSOLE_PUBLIC_URL: z.string().url().optional(),
   IDCFLOW_CONSOLE_TICKET_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   IDCFLOW_INSTANCE_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(60),
+  IDCFLOW_PUBLIC_URL: z.string().url().optional(),
+  IDCFLOW_VERIFY_EMAIL_TTL_SECONDS: z.coerce.number().int().min(60).default(86400),
+  IDCFLOW_DERP_IMAGE: z.string().default('localhost/idcflow-derper:1.102.5'),
+  IDCFLOW_DERP_VERIFY_URL: z.string().url().optional(),
+  IDCFLOW_RENTAL_REMINDER_DAYS: z.coerce.number().min(0).max(365).default(3),
+  IDCFLOW_RENTAL_GRACE_SECONDS: z.coerce.number().int().min(0).default(7 * 86400),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -94,6 +100,17 @@ export interface Config {
     instanceWaitSeconds: number;
   };
   console: ConsoleConfig;
+  /** Where users reach the API (links in mails). */
+  publicUrl: string;
+  rentals: {
+    verifyEmailTtlSeconds: number;
+    /** The derper image relays run (built by `npm run derper:image`). */
+    derpImage: string;
+    /** The API as relays reach it, for derper's --verify-client-url; unset, relays admit every client. */
+    derpVerifyUrl?: string;
+    reminderDays: number;
+    graceSeconds: number;
+  };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -178,6 +195,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
     },
     console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
+    publicUrl: (e.IDCFLOW_PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
+    rentals: {
+      verifyEmailTtlSeconds: e.IDCFLOW_VERIFY_EMAIL_TTL_SECONDS,
+      derpImage: e.IDCFLOW_DERP_IMAGE,
+      derpVerifyUrl: e.IDCFLOW_DERP_VERIFY_URL?.replace(/\/+$/, ''),
+      reminderDays: e.IDCFLOW_RENTAL_REMINDER_DAYS,
+      graceSeconds: e.IDCFLOW_RENTAL_GRACE_SECONDS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

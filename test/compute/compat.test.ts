@@ -193,7 +193,8 @@ describe('seed 000 servers and containers', () => {
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error: expect.any(String), code: 'INSUFFICIENT_PERMISSIONS' });
     const bad = await api.call('POST', '/api/add_server', { token: admin, body: { server_name: '', ip_address: '' } });
-    expect(bad.status).toBe(422);
+    expect(bad.status).toBe(400); // seed 000: invalid data is 400 {"error": …}
+    expect(typeof bad.body.error).toBe('string');
     expect(bad.body.code).toBe('VALIDATION_ERROR');
     expect((await api.call('POST', '/api/add_server', { body: {} })).status).toBe(401);
     const missing = await api.call('GET', '/api/server/status/999999', { token: admin });
@@ -206,7 +207,7 @@ describe('seed 000 servers and containers', () => {
     }
   });
 
-  it('containers: listing is per user; unknown names are 404; bad bodies 422; no token 401', async () => {
+  it('containers: listing is per user; unknown names are 404; bad bodies 400 (seed 000); no token 401', async () => {
     const u = await api.createUser('user');
     expect((await api.call('GET', '/api/containers', { token: u.token })).body).toEqual({ containers: [] });
     expect((await api.call('GET', '/api/containers')).status).toBe(401);
@@ -214,7 +215,7 @@ describe('seed 000 servers and containers', () => {
     expect((await api.call('POST', '/api/containers/nope/stop', { token: u.token })).status).toBe(404);
     expect((await api.call('PUT', '/api/containers/nope', { token: u.token, body: { image: 'x' } })).status).toBe(404);
     const bad = await api.call('POST', '/api/containers', { token: u.token, body: { container_name: 'bad name', image: '' } });
-    expect(bad.status).toBe(422);
+    expect(bad.status).toBe(400);
     expect([...new Set(bad.body.details.errors.map((e: { field: string }) => e.field))].sort()).toEqual(['container_name', 'image']);
   });
 

@@ -98,7 +98,18 @@ function stateOf(s: { Status?: string; Running?: boolean; Paused?: boolean } | s
 /** The name a container is renamed to while an update recreates it (see update()). */
 const ASIDE = '.replaced';
 
-const specHash = (spec: InstanceSpec) => crypto.createHash('sha256').update(JSON.stringify([spec.image, spec.command, spec.cpu, spec.ramMb])).digest('hex').slice(0, 16);
+const specHash = (spec: InstanceSpec) => crypto.createHash('sha256').update(JSON.stringify([spec.image, spec.command, spec.cpu, spec.ramMb, ...(spec.ports?.length ? [spec.ports] : [])])).digest('hex').slice(0, 16);
+
+/** Docker's ExposedPorts and PortBindings for the ports a spec publishes. */
+function publishing(spec: InstanceSpec) {
+  const ports = spec.ports ?? [];
+  if (!ports.length) return { exposed: undefined, bindings: undefined };
+  const key = (p: { container: number; protocol: string }) => `${p.container}/${p.protocol}`;
+  return {
+    exposed: Object.fromEntries(ports.map((p) => [key(p), {}])),
+    bindings: Object.fromEntries(ports.map((p) => [key(p), [{ HostPort: String(p.host) }]])),
+  };
+}
 
 /** Drives any Docker Engine API endpoint (Docker, or Podman's compatible API) with dockerode. Instances are containers. */
 export class DockerDriver implements EngineDriver {
@@ -160,8 +171,10 @@ export class DockerDriver implements EngineDriver {
     if (!image) throw ApplicationFailure.nonRetryable('Docker: an image is required', 'VALIDATION_ERROR');
     const nic = spec.nics[0];
     const staticIp = this.ep.network && nic?.ip4 ? { [this.ep.network]: { IPAMConfig: { IPv4Address: nic.ip4 } } } : undefined;
+    const published = publishing(spec);
     const create = () => this.docker.createContainer({
       name,
+      ...(published.exposed ? { ExposedPorts: published.exposed } : {}),
       Image: image,
       ...(spec.command?.length ? { Cmd: spec.command } : {}),
       Hostname: spec.uuid.slice(0, 63),
@@ -171,6 +184,7 @@ export class DockerDriver implements EngineDriver {
         NanoCpus: Math.round(spec.cpu * 1e9),
         Memory: spec.ramMb * 1048576,
         ...(this.ep.network ? { NetworkMode: this.ep.network } : {}),
+        ...(published.bindings ? { PortBindings: published.bindings } : {}),
       },
       ...(staticIp ? { NetworkingConfig: { EndpointsConfig: staticIp } } : {}),
     });

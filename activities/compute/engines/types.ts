@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { InstanceState, Nic, PowerAction } from '../../../shared/compute/catalogue';
+import type { InstanceState, Nic, PowerAction, PublishedPort } from '../../../shared/compute/catalogue';
 
 /** What a driver needs to create an instance; names are deterministic so a retried create finds the first one. */
 export interface InstanceSpec {
@@ -12,6 +12,8 @@ export interface InstanceSpec {
   ramMb: number;
   diskGb: number;
   nics: Nic[];
+  /** Ports published on the host (docker); none when absent. */
+  ports?: PublishedPort[];
   /** Only inside activities, never in workflow histories. */
   password?: string | null;
 }

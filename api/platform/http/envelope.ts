@@ -8,6 +8,8 @@ const now = () => new Date().toISOString();
 interface Envelope {
   success(data: unknown, message: string | undefined, status: number): unknown;
   error(err: AppError): unknown;
+  /** The HTTP status of an error on this surface, when its seed documents another than idcflow's. */
+  status?(err: AppError): number;
 }
 
 const plainObject = (data: unknown) => (data && typeof data === 'object' && !Array.isArray(data) ? data : { data });
@@ -27,10 +29,11 @@ export const ENVELOPES: Record<Surface, Envelope> = {
     success: (data, message) => ({ status: 'success', data: data ?? null, message: message ?? '操作成功' }),
     error: (err) => ({ status: 'error', error: err.code, message: err.message, code: err.status, details: err.details }),
   },
-  // DERP rental and user-data service: plain JSON objects
+  // DERP rental and user-data service: plain JSON objects. Seed 000 documents invalid data as 400 {"error": …}.
   seed000: {
     success: (data, message) => ({ ...(message ? { message } : {}), ...plainObject(data) }),
     error: (err) => ({ error: err.message, code: err.code, details: err.details }),
+    status: (err) => (err.code === 'VALIDATION_ERROR' ? 400 : err.status),
   },
   seed004: {
     success: (data, message) => ({ ...(message ? { message } : {}), ...plainObject(data) }),

@@ -59,8 +59,9 @@ export function errorHandler(): Koa.Middleware {
       }
       const surface: Surface = ctx.state.surface ?? 'native';
       for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
-      ctx.status = err.status;
-      ctx.body = ENVELOPES[surface].error(err);
+      const envelope = ENVELOPES[surface];
+      ctx.status = envelope.status?.(err) ?? err.status;
+      ctx.body = envelope.error(err);
     }
   };
 }
