@@ -19,8 +19,8 @@ export function runTool(cmd: string, args: string[], opts: { netns?: string; inp
     p.stderr.on('data', (b) => (stderr += b));
     p.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new HostToolError('NOT_SUPPORTED', `${bin} is not installed on this host`) : err));
     p.on('close', (code) => {
-      // `ip netns exec` says so when the command itself is missing (exit 255, "No such file or directory").
-      if (opts.netns && code === 255 && /exec of ".*" failed: No such file/.test(stderr)) reject(new HostToolError('NOT_SUPPORTED', `${cmd} is not installed on this host`));
+      // `ip netns exec` says so when the command itself is missing.
+      if (opts.netns && code !== 0 && /exec of ".*" failed: No such file/.test(stderr)) reject(new HostToolError('NOT_SUPPORTED', `${cmd} is not installed on this host`));
       else resolve({ code, stdout, stderr });
     });
     p.stdin.on('error', () => undefined); // EPIPE when the tool exits before reading
