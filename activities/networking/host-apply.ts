@@ -28,10 +28,11 @@ export class HostNetwork {
     return next;
   }
 
-  /** Checks, before changing anything, that every tool the state needs is there and usable. */
+  /**
+   * Checks, before changing anything, that the proxy the state needs is there. nft needs no probe: `nft -f` is the first
+   * change and is all-or-nothing, and a missing binary or missing rights fail it before anything is applied.
+   */
   private async preflight(state: HostNetworkState) {
-    const probe = await runTool('nft', ['list', 'tables'], { netns: this.netns });
-    if (probe.code !== 0) throw nftFailure(probe, 'list tables');
     if (state.proxies.length || this.caddy.adminSocket) {
       if (!this.caddy.adminSocket) throw new HostToolError('NOT_SUPPORTED', 'This host has no reverse proxy (the agent has no IDCFLOW_CADDY_ADMIN_SOCKET)');
       try {

@@ -73,6 +73,8 @@ export class NetworkChanges {
    */
   async reserve(caller: Caller, inst: Row, q: QuotaName, table: string, row: Record<string, unknown>, clash: (constraint: string) => AppError | null): Promise<Row> {
     return this.knex.transaction(async (trx) => {
+      // Rows of deleted instances hold their port, address or domain no longer (the agent's next drift check removes their rules).
+      await trx.raw(`DELETE FROM ?? AS r USING instances AS i WHERE i.id = r.instance_id AND i.deleted_at IS NOT NULL`, [table]);
       if (!isAdmin(caller.principal) && inst.owner_id) {
         await trx('users').where({ id: inst.owner_id }).forUpdate().first('id');
         const limit = (await trx('network_quotas').where({ user_id: inst.owner_id }).first())?.[q] ?? this.deps.config.networking.defaultQuota[q];

@@ -5,7 +5,16 @@ import { spawnSync } from 'node:child_process';
 import { NetnsFabric, type Netns } from './netns';
 import { spawnEntrypoint, type Spawned } from './processes';
 import { addHost, createInstance } from './compute';
-import { eventually, type TestApi } from './api';
+import type { TestApi } from './api';
+
+/** Polls until `check` is truthy (this file is also used by bench/, outside jest, so it does not import ./api). */
+async function until(check: () => Promise<unknown>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /** Why the networking tests cannot run here (root, ip, nft, curl, python3, caddy), or null. Synchronous, for describe.skip. */
 export function networkingUnavailable(opts: { caddy?: boolean } = {}): string | null {
@@ -36,7 +45,7 @@ export async function networkFabric() {
   fs.mkdirSync(path.join(dir, 'www'));
   fs.writeFileSync(path.join(dir, 'www', 'index.html'), 'hello from the instance\n');
   inst.spawn('python3', ['-m', 'http.server', '8080', '--bind', '10.77.0.2', '--directory', path.join(dir, 'www')]);
-  await eventually(async () => (await inst.exec('curl', ['-s', '-m', '2', 'http://10.77.0.2:8080/']).catch(() => '')).includes('hello'), 15_000, 'the instance\'s HTTP server');
+  await until(async () => (await inst.exec('curl', ['-s', '-m', '2', 'http://10.77.0.2:8080/']).catch(() => '')).includes('hello'), 15_000, 'the instance\'s HTTP server');
   return { fabric, host, inst, client, dir, destroy: async () => { await fabric.destroy(); fs.rmSync(dir, { recursive: true, force: true }); } };
 }
 export type NetworkFabric = Awaited<ReturnType<typeof networkFabric>>;
@@ -49,7 +58,7 @@ export async function startCaddy(host: Netns, dir: string) {
   const storage = path.join(dir, 'caddy-storage');
   fs.writeFileSync(path.join(dir, 'caddy-init.json'), JSON.stringify({ admin: { listen: `unix/${socket}`, config: { persist: false } } }));
   host.spawn('caddy', ['run', '--config', path.join(dir, 'caddy-init.json')], { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, 'data'), XDG_CONFIG_HOME: path.join(home, 'config') });
-  await eventually(async () => fs.existsSync(socket), 15_000, 'Caddy\'s admin socket');
+  await until(async () => fs.existsSync(socket), 15_000, 'Caddy\'s admin socket');
   return { socket, storage, rootCert: path.join(storage, 'pki', 'authorities', 'idcflow', 'root.crt') };
 }
 
