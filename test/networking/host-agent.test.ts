@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { startTestApi, eventually, type TestApi, type TestUser } from '../support/api';
 import { addHost, createInstance, finished } from '../support/compute';
 import type { Spawned } from '../support/processes';
+import { runTool, nftFailure, HostToolError } from '../../activities/networking/tools';
 import { addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, nftTable, spawnNetworkAgent, type NetworkFabric } from '../support/networking';
 
 const skip = networkingUnavailable();
@@ -108,5 +109,17 @@ describeNet('the host agent: crash mid-apply, drift, hosts that cannot apply', (
     expect(refused.status).toBe(400);
     expect(refused.body.error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('no NAT port range'), details: { reason: 'NOT_SUPPORTED' } });
     expect((await api.call('POST', `/api/v1/instances/${plain.resource.id}/addresses`, { token: admin, body: {} })).body.error.details.reason).toBe('NOT_SUPPORTED');
+  });
+
+  it('an agent without the rights (no CAP_NET_ADMIN) is told apart from a refused ruleset: SERVICE_UNAVAILABLE', async () => {
+    const denied = await runTool('capsh', ['--drop=cap_net_admin', '--', '-c', 'nft -f -'], { netns: net.host.name, input: 'table ip idcflow_x {}\n' });
+    expect(denied.code).not.toBe(0);
+    const err = nftFailure(denied, '-f');
+    expect(err).toBeInstanceOf(HostToolError);
+    expect(err).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: expect.stringContaining('CAP_NET_ADMIN') });
+    const refused = await runTool('nft', ['-f', '-'], { netns: net.host.name, input: 'table ip idcflow_x { map m { type ipv4_addr : ipv4_addr; elements = { 1.2.3.4 : 5.6.7.8, 1.2.3.4 : 5.6.7.9 } } }\n' });
+    expect(refused.code).not.toBe(0);
+    expect(nftFailure(refused, '-f')).not.toBeInstanceOf(HostToolError);
+    expect(await net.host.exec('nft', ['list', 'tables'])).not.toContain('idcflow_x');
   });
 });
