@@ -5,7 +5,7 @@ import type { HostNetworkState } from '../../shared/networking/desired';
 import { duplicateKeys, nftDifferences, observedNft, renderNft, rulesFingerprint } from '../../shared/networking/nft';
 import { canonicalJson, renderCaddy } from '../../shared/networking/caddy';
 import { caddyAdmin, HostToolError, nftFailure, runTool } from './tools';
-import { countsOf, desiredState, isEmpty } from './host-state';
+import { countsOf, desiredState, IN_FLIGHT_STATES, isEmpty } from './host-state';
 
 /**
  * Applies a host's WHOLE desired network state on the host (nftables table `idcflow`, Caddy's config), and checks it
@@ -74,9 +74,11 @@ export class HostNetwork {
 
   /** What differs on the host from the desired state (nothing when both are empty and the table is absent). */
   private async differences(state: HostNetworkState): Promise<string[]> {
+    const inFlight = await desiredState(this.knex, this.hostId, IN_FLIGHT_STATES);
     const observed = await this.list();
-    const diffs = observed ? nftDifferences(observed, state, this.ruleFingerprint) : isEmpty(state) ? [] : ['table ip idcflow is missing'];
-    if (this.caddy.adminSocket) {
+    const diffs = observed ? nftDifferences(observed, state, this.ruleFingerprint, inFlight) : isEmpty(state) ? [] : ['table ip idcflow is missing'];
+    // A proxy being added or removed changes the config under way: its check waits for the next round.
+    if (this.caddy.adminSocket && !inFlight.proxies.length) {
       const r = await caddyAdmin(this.caddy.adminSocket, 'GET', '/config/');
       if (r.status !== 200 || canonicalJson(JSON.parse(r.body || 'null')) !== canonicalJson(this.caddyConfig(state))) diffs.push('the reverse proxy configuration differs');
     }

@@ -4,10 +4,13 @@ import type { HostNetworkState, Protocol } from '../../shared/networking/desired
 /** Rows that are part of the desired state: being added or in place (rows being deleted are already left out). */
 export const LIVE_STATES = ['pending', 'active'];
 
-/** Reads a host's whole desired network state from PostgreSQL, in a stable order. */
-export async function desiredState(knex: Knex, hostId: number): Promise<HostNetworkState> {
+/** Rows an operation is adding or removing right now: a drift check does not count them as drift. */
+export const IN_FLIGHT_STATES = ['pending', 'deleting'];
+
+/** Reads a host's whole desired network state from PostgreSQL, in a stable order (or the rows in `states`). */
+export async function desiredState(knex: Knex, hostId: number, states = LIVE_STATES): Promise<HostNetworkState> {
   const live = (table: string) => knex(`${table} as r`).join('instances as i', 'i.id', 'r.instance_id')
-    .where('r.host_id', hostId).whereIn('r.state', LIVE_STATES).whereNull('i.deleted_at').orderBy('r.id');
+    .where('r.host_id', hostId).whereIn('r.state', states).whereNull('i.deleted_at').orderBy('r.id');
   const [forwards, addresses, proxies] = await Promise.all([
     live('port_forwards').select('r.protocol', 'r.external_address', 'r.external_port', 'r.internal_address', 'r.internal_port'),
     live('instance_addresses').select('r.address', 'r.internal_address'),

@@ -103,16 +103,21 @@ export function expectedNftMaps(s: HostNetworkState): Record<string, string[]> {
 
 export const rulesFingerprint = (chains: Record<string, string[]>) => createHash('sha256').update(JSON.stringify(chains)).digest('hex').slice(0, 16);
 
-/** What differs between the table seen and the desired state: map contents by value, rules against the fingerprint of our own apply. */
-export function nftDifferences(observed: ReturnType<typeof observedNft>, desired: HostNetworkState, ruleFingerprint: string | null): string[] {
+/**
+ * What differs between the table seen and the desired state: map contents by value, rules against the fingerprint of
+ * our own apply. Elements of `inFlight` rows (an operation is adding or removing them) are not drift either way.
+ */
+export function nftDifferences(observed: ReturnType<typeof observedNft>, desired: HostNetworkState, ruleFingerprint: string | null, inFlight?: HostNetworkState): string[] {
   const diffs: string[] = [];
+  const moving = inFlight ? expectedNftMaps(inFlight) : {};
   for (const [name, want] of Object.entries(expectedNftMaps(desired))) {
     const have = observed.maps[name];
     if (!have) { diffs.push(`${name} is missing`); continue; }
     const haveS = new Set(have);
     const wantS = new Set(want);
-    const missing = want.filter((x) => !haveS.has(x));
-    const extra = have.filter((x) => !wantS.has(x));
+    const movingS = new Set(moving[name] ?? []);
+    const missing = want.filter((x) => !haveS.has(x) && !movingS.has(x));
+    const extra = have.filter((x) => !wantS.has(x) && !movingS.has(x));
     if (missing.length) diffs.push(`${name}: missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` (+${missing.length - 5})` : ''}`);
     if (extra.length) diffs.push(`${name}: unexpected ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` (+${extra.length - 5})` : ''}`);
   }

@@ -24,7 +24,8 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
     net = await networkFabric();
     caddy = await startCaddy(net.host, net.dir);
     host = await addNetworkHost(api);
-    agent = await spawnNetworkAgent(host.name, net.host.name, { IDCFLOW_CADDY_ADMIN_SOCKET: caddy.socket, IDCFLOW_CADDY_STORAGE: caddy.storage });
+    // Drift checks every second all along: none of this file's own changes may ever be reported as drift.
+    agent = await spawnNetworkAgent(host.name, net.host.name, { IDCFLOW_CADDY_ADMIN_SOCKET: caddy.socket, IDCFLOW_CADDY_STORAGE: caddy.storage, IDCFLOW_NETWORK_RECONCILE_SECONDS: '1' });
     owner = await api.createUser('user');
     vm = await addFabricInstance(api, owner.token, host.id);
   });
@@ -181,5 +182,13 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
     expect((await api.call('DELETE', `/api/client/ipaddr/delete/${host.name}/${vm.uuid}/0`, { token: owner.token })).body).toMatchObject({ code: 404 });
     expectError(await api.call('GET', `/api/v1/hosts/${host.id}/network`, { token: owner.token }), 403, 'INSUFFICIENT_PERMISSIONS');
     expect((await api.call('GET', `/api/v1/hosts/${host.id}/network`, { token: await api.admin() })).body.data).toMatchObject({ host: host.name, applies: expect.any(Array) });
+  });
+
+  it('the drift checks (every second through this file) never took its own operations for drift', async () => {
+    const checks = await api.deps.knex('network_applies').where({ host_id: host.id }).select('reason', 'corrected', 'drift').orderBy('id');
+    // At start the agent found Caddy with its bare start-up config, and loaded the host's: a real correction.
+    expect(checks[0]).toMatchObject({ reason: 'start', corrected: true, drift: ['the reverse proxy configuration differs'] });
+    expect(checks.filter((c) => c.reason === 'schedule')).toEqual([]);
+    expect(checks.filter((c) => c.reason === 'operation').length).toBeGreaterThan(10);
   });
 });
