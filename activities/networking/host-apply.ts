@@ -53,6 +53,7 @@ export class HostNetwork {
   private async write(state: HostNetworkState) {
     const r = await runTool('nft', ['-f', '-'], { netns: this.netns, input: renderNft(state) });
     if (r.code !== 0) throw nftFailure(r, '-f');
+    await this.forgetFlows();
     if (this.caddy.adminSocket) {
       const load = await caddyAdmin(this.caddy.adminSocket, 'POST', '/load', this.caddyConfig(state));
       if (load.status !== 200) throw new Error(`Caddy refused the configuration (${load.status}): ${load.body.slice(0, 500)}`);
@@ -60,6 +61,27 @@ export class HostNetwork {
     if (!this.ruleFingerprint) {
       const listed = await this.list();
       if (listed) this.ruleFingerprint = rulesFingerprint(listed.chains);
+    }
+  }
+
+  /**
+   * A removed forward or address stops matching new connections, but flows the kernel already tracks would keep their
+   * translation (a UDP stream from the same port goes on): those of the rows being removed are deleted from conntrack.
+   * Safe to repeat; without the conntrack tool the flows simply time out.
+   */
+  private async forgetFlows() {
+    const leaving = await desiredState(this.knex, this.hostId, ['deleting']);
+    const flows = [
+      ...leaving.forwards.map((f) => ['-p', f.protocol, '--orig-dst', f.externalAddress, '--orig-port-dst', String(f.externalPort)]),
+      ...leaving.oneToOne.flatMap((o) => [['--orig-dst', o.publicAddress], ['--orig-src', o.internalAddress]]),
+    ];
+    for (const args of flows) {
+      try {
+        await runTool('conntrack', ['-D', ...args], { netns: this.netns }); // exit 1 when no flow matched
+      } catch (err) {
+        if (err instanceof HostToolError) { this.logger.debug({ host: this.hostId }, 'conntrack is not installed: removed flows time out by themselves'); return; }
+        throw err;
+      }
     }
   }
 

@@ -63,6 +63,22 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
     await finished(api, owner.token, await api.call('DELETE', `/api/v1/instances/${vm.uuid}/port-forwards/${udp.id}`, { token: owner.token }));
   });
 
+  it('a UDP forward; after its delete even the flow already under way stops (its conntrack entries go too)', async () => {
+    net.inst.spawn('python3', ['-c', "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('10.77.0.2',5353))\nwhile True:\n d,a=s.recvfrom(2048)\n s.sendto(b'echo:'+d,a)"]);
+    // Always from source port 40000: the same flow for conntrack each time.
+    const send = async () => (await net.client.exec('python3', ['-c', [
+      'import socket', 's=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)', 's.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)',
+      "s.bind(('10.78.0.2',40000))", 's.settimeout(1)', "s.sendto(b'hi',('10.78.0.1',20050))",
+      'try:\n print(s.recv(2048).decode())\nexcept socket.timeout:\n print("timeout")',
+    ].join('\n')])).trim();
+    const add = await finished(api, owner.token, await api.call('POST', `/api/v1/instances/${vm.uuid}/port-forwards`, { token: owner.token, body: { protocol: 'udp', external_port: 20050, internal_port: 5353 } }));
+    expect(add.status).toBe('succeeded');
+    expect(await eventually(async () => (await send()) === 'echo:hi', 10_000, 'the UDP echo through the forward')).toBe(true);
+    const id = (await api.call('GET', `/api/v1/instances/${vm.uuid}/port-forwards`, { token: owner.token })).body.data.port_forwards[0].id;
+    expect((await finished(api, owner.token, await api.call('DELETE', `/api/v1/instances/${vm.uuid}/port-forwards/${id}`, { token: owner.token }))).status).toBe('succeeded');
+    expect(await send()).toBe('timeout');
+  });
+
   it('seed 001: natadd / natget / natdel by rule_index, answered synchronously in {code, msg, data}', async () => {
     const add = await api.call('POST', `/api/client/natadd/${host.name}/${vm.uuid}`, { token: owner.token, body: { protocol: 'tcp', external_port: 20011, internal_port: 8080, internal_ip: '10.77.0.2' } });
     expect(add.status).toBe(200);
