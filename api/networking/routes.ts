@@ -38,6 +38,15 @@ export function networkingRoutes(deps: AppDeps) {
         handler: async ({ caller, params, body }) => ok(await r.service.add(caller, await changes.instance(caller, params.id), body as any)),
       }),
       route({
+        method: 'get', path: `/instances/:id/${r.path}/:item`, tags, permission: 'view', summary: `One of the instance's ${r.noun}`,
+        params: itemParams, response: r.schema,
+        handler: async ({ caller, params }) => {
+          const item = (await r.service.list(await changes.instances.instanceRow(caller.principal, params.id))).find((x) => x.id === params.item);
+          if (!item) throw notFound(r.noun, params.item);
+          return item;
+        },
+      }),
+      route({
         method: 'delete', path: `/instances/:id/${r.path}/:item`, tags, permission: 'update', startsOperation: true,
         summary: `Remove one of the instance's ${r.noun}; the host's agent applies it`, params: itemParams, response: accepted,
         handler: async ({ caller, params }) => ok(await r.service.remove(caller, await changes.instance(caller, params.id), params.item)),

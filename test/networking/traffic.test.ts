@@ -41,6 +41,8 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
     expect(add.status).toBe(202);
     const op = await finished(api, owner.token, add);
     expect(op).toMatchObject({ status: 'succeeded', type: 'networking.port_forward.add', host: host.name });
+    const linked = await api.call('GET', op.links.resource, { token: owner.token });
+    expect(linked.body.data).toMatchObject({ external_port: 20007, state: 'active' });
     expect(await curlFrom(net.client, 'http://10.78.0.1:20007/')).toBe('hello from the instance\n');
 
     const list = await api.call('GET', `/api/v1/instances/${vm.uuid}/port-forwards`, { token: owner.token });
@@ -179,6 +181,8 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
       expectError(await api.call('POST', `/api/v1/instances/${vm.uuid}/${path}`, { token: other.token, body: { internal_port: 80, domain: 'x.example.test', target_port: 80 } }), 404, 'RESOURCE_NOT_FOUND');
       expectError(await api.call('DELETE', `/api/v1/instances/${vm.uuid}/${path}/1`, { token: other.token }), 404, 'RESOURCE_NOT_FOUND');
       expectError(await api.call('DELETE', `/api/v1/instances/${vm.uuid}/${path}/999999`, { token: owner.token }), 404, 'RESOURCE_NOT_FOUND');
+      expectError(await api.call('GET', `/api/v1/instances/${vm.uuid}/${path}/999999`, { token: owner.token }), 404, 'RESOURCE_NOT_FOUND');
+      expectError(await api.call('GET', `/api/v1/instances/${vm.uuid}/${path}/x`, { token: owner.token }), 422, 'VALIDATION_ERROR');
       expectError(await api.call('GET', `/api/v1/instances/no-such-vm/${path}`, { token: owner.token }), 404, 'RESOURCE_NOT_FOUND');
       expectError(await api.call('POST', `/api/v1/instances/${vm.uuid}/${path}`, { token: owner.token, rawBody: '{bad' }), 400, 'BAD_REQUEST');
     }
