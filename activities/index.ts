@@ -6,6 +6,7 @@ import { createDbsyncActivities } from './dbsync/activities';
 import { createComputeActivities } from './compute/activities';
 import { createEngineActivities } from './compute/engine-calls';
 import { createRentalActivities } from './rentals/activities';
+import { createNetworkActivities, createNetworkAgentActivities } from './networking/activities';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -15,11 +16,13 @@ export const MAIN_WORKER_ACTIVITIES = {
   compute: [createComputeActivities, createEngineActivities],
   dbsync: [createDbsyncActivities],
   rentals: [createRentalActivities],
+  networking: [createNetworkActivities],
 };
 
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */
 export const HOST_AGENT_ACTIVITIES = {
   compute: [createEngineActivities],
+  networking: [createNetworkAgentActivities],
 };
 
 export const createActivities = (deps: ActivityDeps) => registerActivities(MAIN_WORKER_ACTIVITIES, deps);

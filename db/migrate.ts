@@ -4,6 +4,7 @@ import * as compute from './migrations/002_compute';
 import * as dbsync from './migrations/003_dbsync';
 import * as computeConsoles from './migrations/004_compute_consoles';
 import * as platformResourceLinks from './migrations/005_platform';
+import * as networking from './migrations/006_networking';
 import * as rentals from './migrations/011_rentals';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
@@ -14,6 +15,7 @@ const migrations: Record<string, Knex.Migration> = {
   '003_dbsync': dbsync,
   '004_compute_consoles': computeConsoles,
   '005_platform': platformResourceLinks,
+  '006_networking': networking,
   '011_rentals': rentals,
 };
 

@@ -6,3 +6,4 @@ export {
 export { noopWorkflow } from './platform/noop';
 export { rentalLifecycleWorkflow } from './rentals/lifecycle';
 export { rentalVerificationMailWorkflow } from './rentals/mail';
+export { applyNetworkChangeWorkflow } from './networking/runbooks';

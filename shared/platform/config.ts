@@ -54,6 +54,15 @@ const envSchema = z.object({
   IDCFLOW_DERP_VERIFY_URL: z.string().url().optional(),
   IDCFLOW_RENTAL_REMINDER_DAYS: z.coerce.number().min(0).max(365).default(3),
   IDCFLOW_RENTAL_GRACE_SECONDS: z.coerce.number().int().min(0).default(7 * 86400),
+  IDCFLOW_QUOTA_NAT_PORTS: z.coerce.number().int().min(0).default(10),
+  IDCFLOW_QUOTA_PROXIES: z.coerce.number().int().min(0).default(5),
+  IDCFLOW_QUOTA_ADDRESSES: z.coerce.number().int().min(0).default(2),
+  IDCFLOW_NETWORK_NETNS: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  IDCFLOW_NETWORK_RECONCILE_SECONDS: z.coerce.number().int().min(0).default(60),
+  IDCFLOW_CADDY_ADMIN_SOCKET: z.string().optional(),
+  IDCFLOW_CADDY_STORAGE: z.string().optional(),
+  IDCFLOW_CADDY_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
+  IDCFLOW_CADDY_HTTPS_PORT: z.coerce.number().int().min(1).max(65535).default(443),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -98,6 +107,16 @@ export interface Config {
     agentOfflineSeconds: number;
     agentHeartbeatSeconds: number;
     instanceWaitSeconds: number;
+  };
+  /** Networking: default per-user quotas (a network_quotas row overrides them), and how a host agent applies its host's state. */
+  networking: {
+    defaultQuota: { nat_ports: number; proxies: number; addresses: number };
+    /** Run nft (and conntrack) inside this network namespace (several test hosts on one machine); unset: the agent's own. */
+    netns?: string;
+    /** Seconds between drift checks of the agent's host (0: only at start). */
+    reconcileSeconds: number;
+    /** Caddy's admin socket on this host; unset: the host has no reverse proxy. */
+    caddy: { adminSocket?: string; storageDir: string; httpPort: number; httpsPort: number };
   };
   console: ConsoleConfig;
   /** Where users reach the API (links in mails). */
@@ -193,6 +212,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       agentOfflineSeconds: e.IDCFLOW_AGENT_OFFLINE_SECONDS,
       agentHeartbeatSeconds: e.IDCFLOW_AGENT_HEARTBEAT_SECONDS,
       instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
+    },
+    networking: {
+      defaultQuota: { nat_ports: e.IDCFLOW_QUOTA_NAT_PORTS, proxies: e.IDCFLOW_QUOTA_PROXIES, addresses: e.IDCFLOW_QUOTA_ADDRESSES },
+      netns: e.IDCFLOW_NETWORK_NETNS,
+      reconcileSeconds: e.IDCFLOW_NETWORK_RECONCILE_SECONDS,
+      caddy: {
+        adminSocket: e.IDCFLOW_CADDY_ADMIN_SOCKET, storageDir: path.resolve(e.IDCFLOW_CADDY_STORAGE ?? path.join(dataDir, 'caddy')),
+        httpPort: e.IDCFLOW_CADDY_HTTP_PORT, httpsPort: e.IDCFLOW_CADDY_HTTPS_PORT,
+      },
     },
     console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
     publicUrl: (e.IDCFLOW_PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),

@@ -1,0 +1,52 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { ActivityDeps } from '../platform/deps';
+import { hostNetwork } from './host-apply';
+import { HostToolError } from './tools';
+
+export type NetworkResource = 'port_forward' | 'address' | 'proxy';
+export const NETWORK_TABLES: Record<NetworkResource, string> = { port_forward: 'port_forwards', address: 'instance_addresses', proxy: 'reverse_proxies' };
+
+async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), 2000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** On the host's agent (task queue host:<name>): applies the host's whole desired network state. */
+export function createNetworkAgentActivities({ knex, config, logger }: ActivityDeps) {
+  return {
+    async networkingApplyHost({ hostId }: { hostId: number }) {
+      try {
+        return await heartbeating(() => hostNetwork(knex, config, logger, hostId).apply());
+      } catch (err) {
+        if (err instanceof HostToolError) throw ApplicationFailure.nonRetryable(err.message, err.code, { host_id: hostId });
+        throw err;
+      }
+    },
+  };
+}
+
+/** On the main worker: the desired-state rows' bookkeeping around an apply. Each is safe to repeat. */
+export function createNetworkActivities({ knex }: ActivityDeps) {
+  return {
+    /** The apply took it in: the row is in place. */
+    async networkingActivate({ kind, id }: { kind: NetworkResource; id: number }) {
+      await knex(NETWORK_TABLES[kind]).where({ id }).whereIn('state', ['pending', 'active']).update({ state: 'active', updated_at: knex.fn.now() });
+    },
+    /** Removed from the host (or never applied): the row goes, freeing its port, address or domain. */
+    async networkingForget({ kind, id }: { kind: NetworkResource; id: number }) {
+      await knex(NETWORK_TABLES[kind]).where({ id }).delete();
+    },
+    /** A delete that could not be applied: the row is desired again. */
+    async networkingRestore({ kind, id }: { kind: NetworkResource; id: number }) {
+      await knex(NETWORK_TABLES[kind]).where({ id, state: 'deleting' }).update({ state: 'active', updated_at: knex.fn.now() });
+    },
+  };
+}
+
+export type NetworkAgentActivities = ReturnType<typeof createNetworkAgentActivities>;
+export type NetworkActivities = ReturnType<typeof createNetworkActivities>;

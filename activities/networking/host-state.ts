@@ -1,0 +1,29 @@
+import type { Knex } from 'knex';
+import type { HostNetworkState, Protocol } from '../../shared/networking/desired';
+
+/** Rows that are part of the desired state: being added or in place (rows being deleted are already left out). */
+export const LIVE_STATES = ['pending', 'active'];
+
+/** Rows an operation is adding or removing right now: a drift check does not count them as drift. */
+export const IN_FLIGHT_STATES = ['pending', 'deleting'];
+
+/** Reads a host's whole desired network state from PostgreSQL, in a stable order (or the rows in `states`). */
+export async function desiredState(knex: Knex, hostId: number, states = LIVE_STATES): Promise<HostNetworkState> {
+  const live = (table: string) => knex(`${table} as r`).join('instances as i', 'i.id', 'r.instance_id')
+    .where('r.host_id', hostId).whereIn('r.state', states).whereNull('i.deleted_at').orderBy('r.id');
+  const [forwards, addresses, proxies] = await Promise.all([
+    live('port_forwards').select('r.protocol', 'r.external_address', 'r.external_port', 'r.internal_address', 'r.internal_port'),
+    live('instance_addresses').select('r.address', 'r.internal_address'),
+    live('reverse_proxies').select('r.domain', 'r.internal_address', 'r.target_port', 'r.tls'),
+  ]);
+  const instanceAddresses = [...forwards, ...addresses, ...proxies].map((r) => r.internal_address as string);
+  return {
+    instanceAddresses: [...new Set(instanceAddresses)].sort(),
+    forwards: forwards.map((r) => ({ protocol: r.protocol as Protocol, externalAddress: r.external_address, externalPort: r.external_port, internalAddress: r.internal_address, internalPort: r.internal_port })),
+    oneToOne: addresses.map((r) => ({ publicAddress: r.address, internalAddress: r.internal_address })),
+    proxies: proxies.map((r) => ({ domain: r.domain, upstream: `${r.internal_address}:${r.target_port}`, tls: r.tls })),
+  };
+}
+
+export const isEmpty = (s: HostNetworkState) => !s.forwards.length && !s.oneToOne.length && !s.proxies.length;
+export const countsOf = (s: HostNetworkState) => ({ forwards: s.forwards.length, addresses: s.oneToOne.length, proxies: s.proxies.length });

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import type { AppDeps } from '../platform/deps';
+import { route } from '../platform/http/route';
+import { dbId, idParams } from '../platform/http/schemas';
+import { operationSchema } from '../platform/operations/present';
+import { networkingServices } from './services';
+import { isAdmin } from '../platform/auth/principal';
+import { notFound } from '../../shared/platform/errors';
+import { addressSchema, createAddressBody, createForwardBody, createProxyBody, forwardSchema, hostNetworkSchema, networkQuotaBody, networkQuotaSchema, proxySchema } from './schemas';
+
+const accepted = z.object({ operation: operationSchema });
+const instanceId = z.union([dbId, z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an instance id or uuid')]);
+const instanceParams = z.object({ id: instanceId });
+const itemParams = z.object({ id: instanceId, item: dbId });
+
+/** Native networking API: an instance's port forwards, bound addresses and reverse proxies; every change is an operation (202) applied by the host's agent. */
+export function networkingRoutes(deps: AppDeps) {
+  const { operations, hosts, changes, forwards, addresses, proxies, hostNetwork } = networkingServices(deps);
+  const tags = ['networking'];
+  const ok = (started: Parameters<typeof operations.accepted>[0]) => operations.accepted(started);
+  const resources = [
+    { path: 'port-forwards', noun: 'port forwards', service: forwards, body: createForwardBody, schema: forwardSchema, key: 'port_forwards' },
+    { path: 'addresses', noun: 'bound public addresses (1:1 NAT)', service: addresses, body: createAddressBody, schema: addressSchema, key: 'addresses' },
+    { path: 'proxies', noun: 'reverse proxies', service: proxies, body: createProxyBody, schema: proxySchema, key: 'proxies' },
+  ] as const;
+  return [
+    ...resources.flatMap((r) => [
+      route({
+        method: 'get', path: `/instances/:id/${r.path}`, tags, permission: 'view', summary: `The instance's ${r.noun}`,
+        params: instanceParams, response: z.object({ [r.key]: z.array(r.schema) }),
+        handler: async ({ caller, params }) => ({ [r.key]: await r.service.list(await changes.instances.instanceRow(caller.principal, params.id)) }),
+      }),
+      route({
+        method: 'post', path: `/instances/:id/${r.path}`, tags, permission: 'update', startsOperation: true,
+        summary: `Add one of the instance's ${r.noun} (within the owner's quota); the host's agent applies it`,
+        params: instanceParams, body: r.body, response: accepted,
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        handler: async ({ caller, params, body }) => ok(await r.service.add(caller, await changes.instance(caller, params.id), body as any)),
+      }),
+      route({
+        method: 'get', path: `/instances/:id/${r.path}/:item`, tags, permission: 'view', summary: `One of the instance's ${r.noun}`,
+        params: itemParams, response: r.schema,
+        handler: async ({ caller, params }) => {
+          const item = (await r.service.list(await changes.instances.instanceRow(caller.principal, params.id))).find((x) => x.id === params.item);
+          if (!item) throw notFound(r.noun, params.item);
+          return item;
+        },
+      }),
+      route({
+        method: 'delete', path: `/instances/:id/${r.path}/:item`, tags, permission: 'update', startsOperation: true,
+        summary: `Remove one of the instance's ${r.noun}; the host's agent applies it`, params: itemParams, response: accepted,
+        handler: async ({ caller, params }) => ok(await r.service.remove(caller, await changes.instance(caller, params.id), params.item)),
+      }),
+    ]),
+    route({
+      method: 'get', path: '/users/:id/network-quota', tags, permission: 'view', summary: 'A user\'s network quota and use (yours; an admin sees anyone\'s)',
+      params: idParams, response: networkQuotaSchema,
+      handler: async ({ principal, params }) => {
+        if (params.id !== principal.userId && !isAdmin(principal)) throw notFound('user', params.id);
+        return changes.quota(params.id);
+      },
+    }),
+    route({
+      method: 'put', path: '/users/:id/network-quota', tags, permission: 'admin', summary: 'Set a user\'s network quota (NAT ports, proxies, public addresses)',
+      params: idParams, body: networkQuotaBody, response: networkQuotaSchema, message: 'Network quota updated',
+      handler: ({ params, body }) => changes.setQuota(params.id, body),
+    }),
+    route({
+      method: 'get', path: '/hosts/:id/network', tags, permission: 'admin', summary: 'What the host\'s agent applied lately, and the drift it corrected',
+      params: idParams, response: hostNetworkSchema,
+      handler: async ({ params }) => hostNetwork.view(await hosts.hostRow(params.id)),
+    }),
+  ];
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { PROTOCOLS } from '../../shared/networking/desired';
+
+const port = z.number().int().min(1).max(65535);
+const ipv4 = z.string().max(15).regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
+const STATE = z.enum(['pending', 'active', 'deleting']);
+
+export const createForwardBody = z.object({
+  protocol: z.enum(PROTOCOLS).default('tcp'),
+  /** Chosen from the host's NAT port range when not given. */
+  external_port: port.optional(),
+  internal_port: port,
+  /** One of the instance's own addresses; its first one when not given. */
+  internal_address: ipv4.optional(),
+});
+export type CreateForwardBody = z.infer<typeof createForwardBody>;
+
+export const forwardSchema = z.object({
+  id: z.number(), index: z.number(), instance: z.string(), host: z.string(), protocol: z.enum(PROTOCOLS), external_address: z.string(), external_port: z.number(),
+  internal_address: z.string(), internal_port: z.number(), state: STATE, created_at: z.string().nullable(),
+});
+
+export const createAddressBody = z.object({
+  /** Chosen from the host's bindable public addresses when not given. */
+  address: ipv4.optional(),
+  interface: z.string().min(1).max(32).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, dot, dash, colon, underscore').default('eth0'),
+  netmask: ipv4.optional(),
+  gateway: ipv4.optional(),
+  internal_address: ipv4.optional(),
+});
+export type CreateAddressBody = z.infer<typeof createAddressBody>;
+
+export const addressSchema = z.object({
+  id: z.number(), index: z.number(), instance: z.string(), host: z.string(), address: z.string(), prefix: z.number(), netmask: z.string(), gateway: z.string().nullable(),
+  interface: z.string(), internal_address: z.string(), state: STATE, created_at: z.string().nullable(),
+});
+
+export const createProxyBody = z.object({
+  domain: z.string().min(1).max(253),
+  target_port: port,
+  tls: z.boolean().default(false),
+});
+export type CreateProxyBody = z.infer<typeof createProxyBody>;
+
+export const proxySchema = z.object({
+  id: z.number(), index: z.number(), instance: z.string(), host: z.string(), domain: z.string(), target_port: z.number(), internal_address: z.string(), tls: z.boolean(),
+  state: STATE, created_at: z.string().nullable(),
+});
+
+export const networkQuotaBody = z.object({ nat_ports: z.number().int().min(0).max(65535), proxies: z.number().int().min(0).max(100000), addresses: z.number().int().min(0).max(100000) });
+export const networkQuotaSchema = z.object({ user_id: z.number(), quota: networkQuotaBody, used: networkQuotaBody, source: z.enum(['user', 'default']) });
+
+export const hostNetworkSchema = z.object({
+  host: z.string(),
+  counts: z.object({ port_forwards: z.number(), addresses: z.number(), proxies: z.number() }),
+  applies: z.array(z.object({ at: z.string().nullable(), reason: z.string(), corrected: z.boolean(), drift: z.array(z.string()).nullable(), counts: z.record(z.string(), z.number()), duration_ms: z.number() })),
+});

@@ -1,0 +1,17 @@
+import type { AppDeps } from '../platform/deps';
+import { computeServices } from '../compute/services';
+import { NetworkChanges } from './changes';
+import { PortForwardService } from './port-forwards';
+import { AddressService } from './addresses';
+import { ProxyService } from './proxies';
+import { HostNetworkService } from './host-network';
+
+/** The networking domain's services, wired once for its native routes and its compat adapter. */
+export function networkingServices(deps: AppDeps) {
+  const { operations, instances, hosts } = computeServices(deps);
+  const changes = new NetworkChanges(deps, operations, instances);
+  return {
+    operations, hosts, changes, forwards: new PortForwardService(changes), addresses: new AddressService(changes), proxies: new ProxyService(changes),
+    hostNetwork: new HostNetworkService(deps),
+  };
+}

@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { NetnsFabric, type Netns } from './netns';
+import { spawnEntrypoint, type Spawned } from './processes';
+import { addHost, createInstance } from './compute';
+import type { TestApi } from './api';
+
+/** Polls until `check` is truthy (this file is also used by bench/, outside jest, so it does not import ./api). */
+async function until(check: () => Promise<unknown>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Why the networking tests cannot run here (root, ip, nft, curl, python3, caddy), or null. Synchronous, for describe.skip. */
+export function networkingUnavailable(opts: { caddy?: boolean } = {}): string | null {
+  if (process.getuid?.() !== 0) return 'network namespaces and nftables need root (CI runs as root)';
+  for (const [tool, args] of [['ip', ['-V']], ['nft', ['--version']], ['curl', ['--version']], ['python3', ['--version']], ...(opts.caddy ? [['caddy', ['version']]] : [])] as Array<[string, string[]]>) {
+    if (spawnSync(tool, args).status !== 0) return `${tool} is not installed (.ci/run installs it)`;
+  }
+  return null;
+}
+
+/**
+ * Three namespaces: `host` (the host's network: nft and Caddy run there, forwarding on), `inst` (the instance, a plain
+ * HTTP server on 10.77.0.2:8080 whose default route is the host) and `client` (10.78.0.2, reaching the host's public
+ * address 10.78.0.1 and the routed public block 10.78.1.0/29 through it). The agent process runs in the machine's own
+ * namespace (it reaches PostgreSQL and Temporal on loopback) and runs nft inside `host` (IDCFLOW_NETWORK_NETNS).
+ */
+export async function networkFabric() {
+  const fabric = new NetnsFabric();
+  const host = await fabric.ns('nh');
+  const inst = await fabric.ns('ni');
+  const client = await fabric.ns('nc');
+  await fabric.link(host, client, '10.78.0.1/24', '10.78.0.2/24');
+  await fabric.link(host, inst, '10.77.0.1/24', '10.77.0.2/24');
+  await inst.exec('ip', ['route', 'add', 'default', 'via', '10.77.0.1']);
+  await client.exec('ip', ['route', 'add', '10.78.1.0/29', 'via', '10.78.0.1']);
+  await host.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idcflow-net-'));
+  fs.mkdirSync(path.join(dir, 'www'));
+  fs.writeFileSync(path.join(dir, 'www', 'index.html'), 'hello from the instance\n');
+  inst.spawn('python3', ['-m', 'http.server', '8080', '--bind', '10.77.0.2', '--directory', path.join(dir, 'www')]);
+  await until(async () => (await inst.exec('curl', ['-s', '-m', '2', 'http://10.77.0.2:8080/']).catch(() => '')).includes('hello'), 15_000, 'the instance\'s HTTP server');
+  return { fabric, host, inst, client, dir, destroy: async () => { await fabric.destroy(); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+export type NetworkFabric = Awaited<ReturnType<typeof networkFabric>>;
+
+/** Caddy inside the host namespace, its admin API on a unix socket (the agent loads the whole config there). */
+export async function startCaddy(host: Netns, dir: string) {
+  const home = path.join(dir, 'caddy-home');
+  fs.mkdirSync(home, { recursive: true });
+  const socket = path.join(dir, 'caddy-admin.sock');
+  const storage = path.join(dir, 'caddy-storage');
+  fs.writeFileSync(path.join(dir, 'caddy-init.json'), JSON.stringify({ admin: { listen: `unix/${socket}`, config: { persist: false } } }));
+  host.spawn('caddy', ['run', '--config', path.join(dir, 'caddy-init.json')], { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, 'data'), XDG_CONFIG_HOME: path.join(home, 'config') });
+  await until(async () => fs.existsSync(socket), 15_000, 'Caddy\'s admin socket');
+  return { socket, storage, rootCert: path.join(storage, 'pki', 'authorities', 'idcflow', 'root.crt') };
+}
+
+/** The host's agent as a real process, running its network commands inside the host namespace. */
+export function spawnNetworkAgent(hostName: string, netns: string, env: NodeJS.ProcessEnv = {}): Promise<Spawned> {
+  return spawnEntrypoint('workers/agent.ts', [], {
+    ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: hostName, IDCFLOW_AGENT_HEARTBEAT_SECONDS: '1', IDCFLOW_NETWORK_NETNS: netns, ...env,
+  }, 'agent polling', 60_000);
+}
+
+/** An agent host for the fabric: public address 10.78.0.1 (forwards), 10.78.1.0/29 to bind, NAT ports 20000-20099. */
+export function addNetworkHost(api: TestApi, extra: Record<string, unknown> = {}) {
+  return addHost(api, {
+    use_agent: true, nat_port_start: 20000, nat_port_end: 20099, public_addresses: ['10.78.0.1', '10.78.1.0/29'],
+    ip_pools: [{ cidr: '10.77.0.0/24', gateway: '10.77.0.1' }], ...extra,
+  });
+}
+
+/** An instance at 10.77.0.2 (the fabric's instance namespace) on that host, owned by the token's user. */
+export async function addFabricInstance(api: TestApi, token: string, hostId: number) {
+  const { op } = await createInstance(api, token, { host_id: hostId, nics: [{ name: 'eth0', ip4: '10.77.0.2' }] });
+  if (op.status !== 'succeeded') throw new Error(`instance create ${op.status}: ${JSON.stringify(op.error)}`);
+  return { uuid: op.resource.id as string };
+}
+
+/** An HTTP GET from inside a namespace: the body, or null when the connection failed. */
+export async function curlFrom(ns: Netns, url: string, extra: string[] = []): Promise<string | null> {
+  try {
+    return await ns.exec('curl', ['-sS', '-m', '3', '--fail', ...extra, url]);
+  } catch {
+    return null;
+  }
+}
+
+/** The idcflow table as nft lists it in a namespace, or null when it is absent. */
+export async function nftTable(ns: Netns): Promise<{ nftables: Array<Record<string, any>> } | null> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  try {
+    return JSON.parse(await ns.exec('nft', ['-j', 'list', 'table', 'ip', 'idcflow']));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,65 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import type { ComputeActivities } from '../../activities/compute/activities';
+import type { NetworkActivities, NetworkAgentActivities, NetworkResource } from '../../activities/networking/activities';
+import type { OperationInput } from '../../shared/platform/operations';
+import { hostTaskQueue } from '../../shared/compute/catalogue';
+import { runOperation, type OperationRun } from '../platform/operation';
+
+const NON_RETRYABLE = ['RESOURCE_NOT_FOUND', 'CONFLICT', 'VALIDATION_ERROR', 'SERVICE_UNAVAILABLE', 'NOT_SUPPORTED'];
+const db = proxyActivities<NetworkActivities & Pick<ComputeActivities, 'computeHostRoute'>>({
+  startToCloseTimeout: '30s', retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+export interface NetworkChangeInput extends OperationInput {
+  kind: NetworkResource;
+  id: number;
+  hostId: number;
+  action: 'add' | 'remove';
+  agentWaitSeconds: number;
+}
+
+/** The host's agent, or a clear failure when the host has none or it is offline: nothing is sent to the host then. */
+async function agentOf(op: OperationRun, hostId: number, waitSeconds: number) {
+  const route = await op.step('route', 5, 'Finding the host\'s agent', () => db.computeHostRoute({ hostId }));
+  if (!route.useAgent) {
+    throw ApplicationFailure.nonRetryable(`Host ${route.name} has no agent: networking is applied by the host's own agent (use_agent)`, 'NOT_SUPPORTED', { host: route.name });
+  }
+  const offline = () => ApplicationFailure.nonRetryable(
+    `The agent of host ${route.name} is offline (task queue ${hostTaskQueue(route.name)}; last heartbeat ${route.agentLastSeen ?? 'never'}); nothing was changed`,
+    'SERVICE_UNAVAILABLE', { host: route.name, last_heartbeat: route.agentLastSeen },
+  );
+  if (!route.agentOnline) throw offline();
+  const agent = proxyActivities<NetworkAgentActivities>({
+    taskQueue: hostTaskQueue(route.name), scheduleToStartTimeout: `${waitSeconds}s`, startToCloseTimeout: '2m', heartbeatTimeout: '10s',
+    retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  return {
+    name: route.name,
+    apply: async () => {
+      try {
+        return await agent.networkingApplyHost({ hostId });
+      } catch (err) {
+        if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START') throw offline();
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * Runbook: one change to a host's network (a port forward, a bound address or a proxy added or removed). The row is
+ * already in PostgreSQL (added `pending`, or marked `deleting`); the host's agent applies the host's whole desired state
+ * atomically, then the row is settled. A failed apply changed nothing on the host: the row is put back as it was.
+ */
+export async function applyNetworkChangeWorkflow(input: NetworkChangeInput) {
+  return runOperation(input.operationId, async (op) => {
+    const ref = { kind: input.kind, id: input.id };
+    if (input.action === 'add') op.onUndo('reserve', () => db.networkingForget(ref));
+    else op.onUndo('mark-deleting', () => db.networkingRestore(ref));
+    const agent = await agentOf(op, input.hostId, input.agentWaitSeconds);
+    const applied = await op.step('apply', 40, `Applying the network state of ${agent.name} (nftables${input.kind === 'proxy' ? ', reverse proxy' : ''})`, () => agent.apply());
+    if (input.action === 'add') await op.step('activate', 90, 'Recording the change as applied', () => db.networkingActivate(ref));
+    else await op.step('forget', 90, 'Releasing what the change held', () => db.networkingForget(ref));
+    return { kind: input.kind, id: input.id, action: input.action, host: agent.name, applied };
+  });
+}
