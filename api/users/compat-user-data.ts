@@ -27,7 +27,7 @@ export function userDataServiceRoutes(deps: AppDeps) {
   const common = { tags, surface: 'seed004' as const, credentials: 'body' as const };
   return [
     route({
-      ...common, method: 'post', path: '/api/get_user_info', summary: 'A user’s profile and stats (yourself; anyone with admin rights or server_token)',
+      ...common, method: 'post', path: '/api/get_user_info', permission: 'view', summary: 'A user’s profile and stats (yourself; anyone with admin rights or server_token)',
       body: z.object({ ...credentials, include_sensitive: z.boolean().optional() }),
       handler: async ({ principal, body }) => {
         const target = body.username ?? principal.username;
