@@ -62,7 +62,9 @@ suite('fuzzing the OpenAPI document with schemathesis', () => {
       child.stderr.on('data', (d) => { output += d; });
       child.on('close', (c) => resolve({ code: c, output }));
     });
+    fs.writeFileSync(path.join(reportDir, 'output.txt'), output);
     if (code !== 0) console.log(output.slice(-20000));
+    else console.log(`schemathesis: ${/Test cases:\s*\n?\s*([^\n]+)/.exec(output)?.[1] ?? '?'}; output in ${reportDir}`);
     const tested = Number(/Tested: (\d+)/.exec(output)?.[1] ?? 0);
     expect(tested).toBeGreaterThan(100);
     expect(output).not.toMatch(/Server error|Network Error/);
