@@ -88,28 +88,6 @@ describe('every route declares its permission', () => {
   });
 });
 
-describe('activities', () => {
-  it('a user and a viewer see only their own activity; an admin sees everyone’s', async () => {
-    const a = await api.createUser('user');
-    const viewer = await api.createUser('viewer');
-    await tokenFor(a.token, ['view']);
-    await tokenFor(viewer.token, ['view']);
-    for (const who of [a, viewer]) {
-      const native = await api.call('GET', '/api/v1/dashboard/activities?limit=200', { token: who.token });
-      expect(native.status).toBe(200);
-      const mine = native.body.data.activities as Array<{ user_id: number | null; action: string }>;
-      expect(mine.some((r) => r.action === 'token_create')).toBe(true);
-      expect(mine.filter((r) => r.user_id !== who.id)).toEqual([]);
-      const seed = await api.call('GET', '/api/activities?limit=200', { token: who.token });
-      expect(seed.body.status).toBe('success');
-      expect((seed.body.data as Array<{ user_id: number | null }>).filter((r) => r.user_id !== who.id)).toEqual([]);
-    }
-    const all = await api.call('GET', '/api/v1/dashboard/activities?limit=200', { token: await api.admin() });
-    const users = new Set((all.body.data.activities as Array<{ user_id: number | null }>).map((r) => r.user_id));
-    expect(users.has(a.id) && users.has(viewer.id)).toBe(true);
-  });
-});
-
 describe('no input makes a 500', () => {
   const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
   const deepObject = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
@@ -134,30 +112,6 @@ describe('no input makes a 500', () => {
     expectError(await api.call('POST', '/api/v1/auth/login', { rawBody: big }), 413, 'PAYLOAD_TOO_LARGE');
   });
 
-  it('an image reference outside the registry grammar is refused before any engine', async () => {
-    const user = await api.createUser('user');
-    for (const image of ['Ubuntu', 'nginx..latest', 'a//b', '0'.repeat(300), 'nginx:-bad', 'nginx@sha256:short']) {
-      const native = await api.call('POST', '/api/v1/instances', { token: user.token, body: { name: `i-${uid()}`, engine_type: 'docker', image } });
-      expectError(native, 422, 'VALIDATION_ERROR');
-      expect(native.body.error.details.errors.map((e: { field: string }) => e.field)).toContain('image');
-      const seed001 = await api.call('POST', '/api/client/create/no-such-host', { token: user.token, body: { vm_name: 'v', image } });
-      expect({ status: seed001.status, error: seed001.body.data?.error }).toEqual({ status: 422, error: 'VALIDATION_ERROR' });
-      const seed000 = await api.call('POST', '/api/containers', { token: user.token, body: { container_name: `c${uid()}`, image } });
-      expect(seed000.body.code).toBe('VALIDATION_ERROR');
-    }
-    for (const image of ['nginx', 'nginx:1.27-alpine', 'registry.example.com:5000/team/app_x:v1', 'ghcr.io/a/b@sha256:' + 'a'.repeat(64), 'localhost/busybox']) {
-      const ok = await api.call('POST', '/api/v1/instances', { token: user.token, body: { name: `i-${uid()}`, engine_type: 'docker', image }, headers: { prefer: 'respond-async' } });
-      expect(ok.body.error?.details?.errors?.map((e: { field: string }) => e.field) ?? []).not.toContain('image');
-    }
-  });
-
-  it('a numeric id past PostgreSQL’s integer range on a compat route is a 404, not a 500', async () => {
-    const admin = await api.admin();
-    for (const id of ['2147483648', '99999999999999999999', '0']) {
-      const res = await api.call('GET', `/api/server/status/${id}`, { token: admin });
-      expect(res.status).toBe(404);
-    }
-  });
 });
 
 describe('headers', () => {
@@ -196,21 +150,6 @@ describe('headers', () => {
       expect(csp).toContain("script-src 'self'");
       expect(res.headers.get('x-frame-options')).toBe('DENY');
     }
-  });
-});
-
-describe('get_user_info', () => {
-  it('answers the same for someone else’s name as for an unknown one', async () => {
-    const me = await api.createUser('user');
-    const other = await api.createUser('user');
-    const ask = (username: string) => api.call('POST', '/api/get_user_info', { body: { api_token: me.token, username } });
-    const existing = await ask(other.username);
-    const unknown = await ask(`nobody_${uid()}`);
-    expect(existing.status).toBe(404);
-    expect(unknown.status).toBe(404);
-    const shape = (b: Record<string, unknown>) => JSON.stringify(b).replace(/user [^ "]+ not found/, 'user X not found').replace(/"id":"[^"]*"/, '"id":"X"');
-    expect(shape(existing.body)).toBe(shape(unknown.body));
-    expect((await ask(me.username)).status).toBe(200);
   });
 });
 
