@@ -9,7 +9,7 @@ import type { AppDeps } from './platform/deps';
 import { createAuthenticator } from './platform/auth/credentials';
 import { requirePermission } from './platform/auth/principal';
 import { mount } from './platform/http/route';
-import { errorHandler, metrics, requestContext } from './platform/http/middleware';
+import { errorHandler, metrics, pageHeaders, requestContext, securityHeaders } from './platform/http/middleware';
 import { AppError } from '../shared/platform/errors';
 import { createRegistry, docsInitScript, docsPage, openApiDocument } from './platform/http/openapi';
 import { mountConsolePage } from './compute/console-page';
@@ -25,6 +25,7 @@ export function createApp(deps: AppDeps): Koa {
   const allowedOrigins = new Set(deps.config.corsOrigins);
 
   app.use(requestContext(deps.logger));
+  app.use(securityHeaders());
   app.use(errorHandler());
   app.use(metrics(metricsRegistry));
   app.use(cors({
@@ -43,7 +44,12 @@ export function createApp(deps: AppDeps): Koa {
   const doc = openApiDocument(registry, VERSION);
   const plain = new Router();
   plain.get('/api/v1/openapi.json', (ctx) => { ctx.body = doc; });
-  plain.get('/docs', (ctx) => { ctx.type = 'html'; ctx.body = docsPage('/api/v1/openapi.json'); });
+  plain.get('/docs', (ctx) => {
+    // Swagger UI: its own scripts and styles (it sets inline styles), and calls to this API only.
+    pageHeaders(ctx, "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'");
+    ctx.type = 'html';
+    ctx.body = docsPage('/api/v1/openapi.json');
+  });
   plain.get('/docs/assets/init.js', (ctx) => { ctx.type = 'application/javascript'; ctx.body = docsInitScript; });
   const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   plain.get('/docs/assets/:file', (ctx) => {

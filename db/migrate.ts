@@ -5,6 +5,7 @@ import * as dbsync from './migrations/003_dbsync';
 import * as computeConsoles from './migrations/004_compute_consoles';
 import * as platformResourceLinks from './migrations/005_platform';
 import * as networking from './migrations/006_networking';
+import * as platformSecurity from './migrations/009_platform_security';
 import * as rentals from './migrations/011_rentals';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
@@ -16,6 +17,7 @@ const migrations: Record<string, Knex.Migration> = {
   '004_compute_consoles': computeConsoles,
   '005_platform': platformResourceLinks,
   '006_networking': networking,
+  '009_platform_security': platformSecurity,
   '011_rentals': rentals,
 };
 

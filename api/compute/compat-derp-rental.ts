@@ -3,11 +3,10 @@ import { dbId } from '../platform/http/schemas';
 import type { AppDeps } from '../platform/deps';
 import { route } from '../platform/http/route';
 import { computeServices } from './services';
-import {  } from './schemas';
+import { imageReference } from '../../shared/compute/image-reference';
 
 const containerStatus = (state: string) => (state === 'stopped' ? 'stopped' : state);
 const containerName = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, dot, dash and underscore');
-const imageRef = z.string().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'must be an image reference');
 
 /** Seed 000 (DERP rental) servers and containers. Its "containers" are instances on docker-engine hosts. */
 export function derpRentalComputeRoutes(deps: AppDeps) {
@@ -41,7 +40,7 @@ export function derpRentalComputeRoutes(deps: AppDeps) {
     }),
     route({
       ...common, method: 'post', path: '/api/containers', permission: 'create', startsOperation: true, summary: 'Create a container on a docker host chosen by the placement strategy; waits (bounded)',
-      body: z.object({ container_name: containerName, image: imageRef, server_id: dbId.optional(), command: z.array(z.string()).optional() }),
+      body: z.object({ container_name: containerName, image: imageReference, server_id: dbId.optional(), command: z.array(z.string()).optional() }),
       handler: async ({ caller, body }) => {
         const started = await instances.createInstance(caller, {
           uuid: body.container_name, name: body.container_name, image: body.image, command: body.command, engine_type: 'docker', host_id: body.server_id, cpu: 1, ram_mb: 256, disk_gb: 1,
@@ -65,7 +64,7 @@ export function derpRentalComputeRoutes(deps: AppDeps) {
     }),
     route({
       ...common, method: 'put', path: '/api/containers/:container_name', permission: 'update', startsOperation: true, summary: 'Rename and/or re-image a container (recreated); waits (bounded)',
-      params: nameParams, body: z.object({ container_name: z.string().min(1).max(128).optional(), image: imageRef.optional() }).refine((b) => b.container_name || b.image, 'give container_name or image'),
+      params: nameParams, body: z.object({ container_name: z.string().min(1).max(128).optional(), image: imageReference.optional() }).refine((b) => b.container_name || b.image, 'give container_name or image'),
       handler: async ({ caller, principal, params, body }) => {
         const row = await instances.containerByName(principal, params.container_name);
         const started = await instances.updateInstance(caller, row, { name: body.container_name, image: body.image });

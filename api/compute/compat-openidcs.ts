@@ -6,6 +6,8 @@ import { computeServices } from './services';
 import { instanceTokenOf } from './routes';
 import type { HostService } from './hosts';
 import type { InstanceService } from './instances';
+import { dbId } from '../platform/http/schemas';
+import { imageReference } from '../../shared/compute/image-reference';
 import { createHostBody, hostFields, passwordBody, powerBody, updateHostBody, usageReport } from './schemas';
 import { isAdmin, type Principal } from '../platform/auth/principal';
 import { notFound, validationError } from '../../shared/platform/errors';
@@ -85,7 +87,7 @@ const vmCreate = z.object({
   vm_uuid: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, dot, dash and underscore').optional(),
   vm_name: z.string().min(1).max(128),
   os_name: z.string().max(255).optional(),
-  image: z.string().max(255).optional(),
+  image: imageReference.optional(),
   command: z.array(z.string()).optional(),
   cpu_num: z.number().int().min(1).max(256).default(1),
   ram_num: z.number().int().min(16).max(4194304).default(512),
@@ -94,7 +96,7 @@ const vmCreate = z.object({
   os_pass: z.string().min(6).max(128).optional(),
 });
 const vmUpdate = z.object({
-  vm_name: z.string().min(1).max(128).optional(), os_name: z.string().max(255).optional(), image: z.string().max(255).optional(),
+  vm_name: z.string().min(1).max(128).optional(), os_name: z.string().max(255).optional(), image: imageReference.optional(),
   cpu_num: z.number().int().min(1).max(256).optional(), ram_num: z.number().int().min(16).max(4194304).optional(), hdd_num: z.number().int().min(0).max(65536).optional(),
 }).refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one field to change');
 
@@ -157,9 +159,10 @@ export function openidcsComputeRoutes(deps: AppDeps) {
           if (!isAdmin(principal)) throw notFound('host', params.hs_name);
           return hosts.hostStatus(byName.id);
         }
-        if (!/^\d+$/.test(params.hs_name)) throw notFound('host', params.hs_name);
+        const id = dbId.safeParse(params.hs_name);
+        if (!/^\d+$/.test(params.hs_name) || !id.success) throw notFound('host', params.hs_name);
         ctx.state.surface = 'seed000';
-        const host = await hosts.hostRow(Number(params.hs_name));
+        const host = await hosts.hostRow(id.data);
         return new Reply({ server_id: host.id, server_name: host.name, status: await hosts.reachability(host) }, { raw: true });
       },
     }),

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Router from '@koa/router';
 import { AppError } from '../../shared/platform/errors';
+import { pageHeaders } from '../platform/http/middleware';
 
 /**
  * A browser terminal for instance consoles (xterm.js): `/console#<ws url>` — the URL with its ticket stays in the
@@ -45,7 +46,12 @@ const assets: Record<string, { file?: string; type: string; body?: string }> = {
 };
 
 export function mountConsolePage(router: Router) {
-  router.get('/console', (ctx) => { ctx.type = 'html'; ctx.body = page; });
+  router.get('/console', (ctx) => {
+    // xterm.js styles its cells inline; the terminal's WebSocket may be on the console proxy's own address.
+    pageHeaders(ctx, "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; connect-src 'self' ws: wss:");
+    ctx.type = 'html';
+    ctx.body = page;
+  });
   router.get('/console/assets/:file', (ctx) => {
     const asset = assets[ctx.params.file];
     if (!asset || !Object.hasOwn(assets, ctx.params.file)) throw new AppError('RESOURCE_NOT_FOUND', `No asset ${ctx.params.file}`);

@@ -37,7 +37,7 @@ export function computeRoutes(deps: AppDeps) {
   const ok = (started: Parameters<OperationService['accepted']>[0]) => operations.accepted(started);
   return [
     route({
-      method: 'get', path: '/engines', tags: hostTags, summary: 'Engine types with enabled/platform/arch/remote/options/messages (seed 001\'s shape)',
+      method: 'get', path: '/engines', tags: hostTags, permission: 'view', summary: 'Engine types with enabled/platform/arch/remote/options/messages (seed 001\'s shape)',
       response: z.object({ engines: z.array(engineSchema) }),
       handler: async () => ({ engines: hosts.engines() }),
     }),
@@ -153,7 +153,7 @@ export function computeRoutes(deps: AppDeps) {
       handler: async ({ caller, principal, params }) => new Reply(await instances.console(caller, await instances.instanceRow(principal, params.id)), { headers: NO_STORE }),
     }),
     route({
-      method: 'get', path: '/instances/:id/agent-token', tags, permission: 'update', summary: 'The per-instance token its agent reports usage with',
+      method: 'get', path: '/instances/:id/agent-token', tags, permission: 'update', noStore: true, summary: 'The per-instance token its agent reports usage with',
       params: instanceParams, response: z.object({ uuid: z.string(), token: z.string(), upload: z.string() }),
       handler: async ({ principal, params }) => instances.agentToken(await instances.instanceRow(principal, params.id)),
     }),
@@ -172,7 +172,7 @@ export function computeRoutes(deps: AppDeps) {
       handler: async ({ caller, query }) => ({ message: '负载均衡策略更新成功', strategy: (await cluster.setLoadBalancer(caller, { strategy: query.strategy })).strategy }),
     }),
     route({
-      method: 'get', path: '/users/:id/quota', tags: ['users'], summary: 'A user\'s compute quota and what is in use (yourself, or anyone for an admin)',
+      method: 'get', path: '/users/:id/quota', tags: ['users'], permission: 'view', summary: 'A user\'s compute quota and what is in use (yourself, or anyone for an admin)',
       params: idParams, response: quotaSchema,
       handler: ({ principal, params }) => cluster.quota(principal, params.id),
     }),

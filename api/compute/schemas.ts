@@ -3,6 +3,7 @@ import {
   ENGINE_TYPES, INSTANCE_STATES, PLACEMENT_STRATEGIES, POWER_ACTIONS, resolveEngineType,
 } from '../../shared/compute/catalogue';
 import { dbId, dbIdValue } from '../platform/http/schemas';
+import { imageReference } from '../../shared/compute/image-reference';
 
 
 const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be an IPv4 address');
@@ -91,7 +92,7 @@ export const createInstanceBody = z.object({
   host: z.string().max(64).optional(),
   engine_type: engineType.optional(),
   os_name: z.string().max(255).optional(),
-  image: z.string().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'must be an image reference').optional(),
+  image: imageReference.optional(),
   command: z.array(z.string().max(1024)).max(64).optional(),
   cpu: z.number().int().min(1).max(256).default(1),
   ram_mb: z.number().int().min(16).max(4194304).default(512),

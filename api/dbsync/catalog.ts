@@ -1,14 +1,12 @@
-import crypto from 'node:crypto';
 import { z } from 'zod';
-import { AppError, conflict, notFound, validationError, uniqueOr409 } from '../../shared/platform/errors';
+import { conflict, notFound, validationError, uniqueOr409 } from '../../shared/platform/errors';
 import { seal } from '../../shared/platform/crypto';
 import { DB_TYPE_INFO, DB_TYPES } from '../../shared/dbsync/types';
 import type { AppDeps } from '../platform/deps';
 import {    likePattern } from '../platform/http/schemas';
 import { audit } from '../platform/audit';
-import type { TestConnectionResult } from '../../activities/dbsync/activities';
 import type { Caller } from '../platform/caller';
-import {    testConnectionWorkflow } from '../../workflows/dbsync/runbooks';
+import { runConnectionTest } from './connection-test';
 
 import { DbsyncBase } from './base';
 import {
@@ -189,21 +187,9 @@ export class CatalogService extends DbsyncBase {
   }
 
   // ----- test connection (runs on a worker) -----
-  private async runTest(args: Parameters<typeof testConnectionWorkflow>[0], timeoutSeconds: number): Promise<TestConnectionResult> {
-    const { temporal, config } = this.deps;
-    try {
-      return await temporal.workflow.execute(testConnectionWorkflow, {
-        workflowId: `dbtest-${crypto.randomBytes(8).toString('hex')}`, taskQueue: config.taskQueue, args: [args],
-        workflowExecutionTimeout: `${timeoutSeconds + 30}s`,
-      });
-    } catch {
-      throw new AppError('SERVICE_UNAVAILABLE', 'The connection test could not run: no worker answered');
-    }
-  }
-
   async testInstance(caller: Caller, id: number) {
     const inst = await this.instance(id);
-    const result = await this.runTest({ instanceId: id }, this.deps.config.dbsync.connectTimeoutMs / 1000);
+    const result = await runConnectionTest(this.deps, { instanceId: id }, this.deps.config.dbsync.connectTimeoutMs / 1000, `${inst.host}:${inst.port}`);
     await this.audit(caller, 'instance_test', `Connection test of ${inst.name}: ${result.success ? 'ok' : result.error_type}`, 'db_instance', id, { success: result.success, error_type: result.error_type });
     return { instance_id: id, ...result };
   }
@@ -214,7 +200,7 @@ export class CatalogService extends DbsyncBase {
       db_type: body.db_type, host: body.host, port: body.port ?? DB_TYPE_INFO[body.db_type].default_port, database: body.database ?? DB_TYPE_INFO[body.db_type].default_database,
       username: body.username, sealedPassword: seal(body.password, this.deps.config.masterKey), ssl: body.ssl,
     };
-    const result = await this.runTest({ adhoc, timeoutMs }, timeoutMs / 1000);
+    const result = await runConnectionTest(this.deps, { adhoc, timeoutMs }, timeoutMs / 1000, `${body.host}:${adhoc.port}`);
     await audit(this.knex, caller, { module: 'dbsync', action: 'test_connection', message: `Connection test of ${body.db_type} ${body.host}:${adhoc.port}: ${result.success ? 'ok' : result.error_type}` });
     return result;
   }

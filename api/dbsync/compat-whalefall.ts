@@ -40,7 +40,7 @@ export function whalefallRoutes(deps: AppDeps) {
     // ----- dashboard -----
     route({ ...common, method: 'get', path: '/api/overview', permission: 'view', summary: 'System overview', response: obj, handler: () => dash.overview() }),
     route({ ...common, method: 'get', path: '/api/charts', permission: 'view', summary: '7-day charts', response: obj, handler: () => dash.charts() }),
-    route({ ...common, method: 'get', path: '/api/activities', permission: 'view', summary: 'Recent activities (audit trail)', query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }), response: z.array(obj), handler: ({ query }) => dash.activities(query.limit) }),
+    route({ ...common, method: 'get', path: '/api/activities', permission: 'view', summary: 'Recent activities (audit trail)', query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }), response: z.array(obj), handler: ({ principal, query }) => dash.activities(principal, query.limit) }),
     route({ ...common, method: 'get', path: '/api/status', permission: 'view', summary: 'System status: CPU, memory, disk, database, Temporal', response: obj, handler: () => dash.status() }),
 
     // ----- instances -----

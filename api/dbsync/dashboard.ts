@@ -1,5 +1,6 @@
 import { DB_TYPES } from '../../shared/dbsync/types';
 import type { AppDeps } from '../platform/deps';
+import { isAdmin, type Principal } from '../platform/auth/principal';
 import { iso } from '../platform/http/schemas';
 import { systemResources } from '../platform/status-routes';
 
@@ -60,8 +61,11 @@ export class DashboardService {
     };
   }
 
-  async activities(limit: number) {
-    const rows = await this.deps.knex('audit_log').orderBy('id', 'desc').limit(limit);
+  /** The audit trail: an admin's is everyone's, anyone else's only their own actions. */
+  async activities(principal: Principal, limit: number) {
+    const query = this.deps.knex('audit_log').orderBy('id', 'desc').limit(limit);
+    if (!isAdmin(principal)) query.where('user_id', principal.userId ?? -1);
+    const rows = await query;
     return rows.map((r) => ({
       id: Number(r.id), at: iso(r.at), level: r.level, module: r.module, action: r.action, message: r.message, user_id: r.user_id ?? null,
       username: r.username ?? null, resource_type: r.resource_type ?? null, resource_id: r.resource_id ?? null,

@@ -141,7 +141,7 @@ export function dbsyncRoutes(deps: AppDeps) {
     // ----- dashboard -----
     route({ method: 'get', path: '/dashboard/overview', tags: dashboard, permission: 'view', summary: 'Instances, accounts by status and classification, users, jobs, sync', response: obj, handler: () => dash.overview() }),
     route({ method: 'get', path: '/dashboard/charts', tags: dashboard, permission: 'view', summary: '7-day trends of syncs, logs and tasks', response: obj, handler: () => dash.charts() }),
-    route({ method: 'get', path: '/dashboard/activities', tags: dashboard, permission: 'view', summary: 'Recent activities from the audit trail', query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }), response: z.object({ activities: z.array(obj) }), handler: async ({ query }) => ({ activities: await dash.activities(query.limit) }) }),
+    route({ method: 'get', path: '/dashboard/activities', tags: dashboard, permission: 'view', summary: 'Recent activities from the audit trail', query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }), response: z.object({ activities: z.array(obj) }), handler: async ({ principal, query }) => ({ activities: await dash.activities(principal, query.limit) }) }),
     route({ method: 'get', path: '/dashboard/status', tags: dashboard, permission: 'view', summary: 'CPU, memory, disk, database and Temporal', response: obj, handler: () => dash.status() }),
   ];
 }

@@ -8,7 +8,7 @@ import { audit } from './audit';
 /** Seed 001 (OpenIDCS) system token: an admin-level bearer token, kept sealed, compared in constant time. */
 export function openidcsSystemRoutes(deps: AppDeps) {
   const tags = ['compat: seed 001 OpenIDCS'];
-  const common = { tags, surface: 'seed001' as const, permission: 'admin' as const };
+  const common = { tags, surface: 'seed001' as const, permission: 'admin' as const, noStore: true };
   const tokenData = z.object({ token: z.string() });
   return [
     route({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { forbidden } from '../../shared/platform/errors';
+import { notFound } from '../../shared/platform/errors';
 import { ROLE_PERMISSIONS } from '../../shared/platform/permissions';
 import type { AppDeps } from '../platform/deps';
 import { isAdmin } from '../platform/auth/principal';
@@ -27,13 +27,14 @@ export function userDataServiceRoutes(deps: AppDeps) {
   const common = { tags, surface: 'seed004' as const, credentials: 'body' as const };
   return [
     route({
-      ...common, method: 'post', path: '/api/get_user_info', summary: 'A user’s profile and stats (yourself; anyone with admin rights or server_token)',
+      ...common, method: 'post', path: '/api/get_user_info', permission: 'view', summary: 'A user’s profile and stats (yourself; anyone with admin rights or server_token)',
       body: z.object({ ...credentials, include_sensitive: z.boolean().optional() }),
       handler: async ({ principal, body }) => {
         const target = body.username ?? principal.username;
         const admin = isAdmin(principal);
+        // Someone else's name answers as an unknown one does, so the answer never says which usernames exist.
+        if (!admin && target.toLowerCase() !== principal.username.toLowerCase()) throw notFound('user', target);
         const user = await users.findByUsername(target);
-        if (!admin && user.id !== principal.userId) throw forbidden('You can only read your own user information');
         const profile = user.profile as Record<string, unknown>;
         const info: Record<string, unknown> = {
           username: user.username,

@@ -25,7 +25,7 @@ export function whalefallUserRoutes(deps: AppDeps) {
   return [
     // ----- auth -----
     route({
-      ...common, method: 'post', path: '/auth/login', auth: 'public', summary: 'Sign in', message: '登录成功',
+      ...common, method: 'post', path: '/auth/login', auth: 'public', noStore: true, summary: 'Sign in', message: '登录成功',
       body: z.object({ username: z.string().min(1, 'is required').max(64), password: z.string().min(1, 'is required').max(256) }), response: obj,
       handler: async ({ client, body }) => {
         const r = await auth.login(client, body.username, body.password);
@@ -33,7 +33,7 @@ export function whalefallUserRoutes(deps: AppDeps) {
       },
     }),
     route({
-      ...common, method: 'post', path: '/api/refresh', auth: 'public', summary: 'Refresh: Authorization: Bearer <refresh_token> (or {"refresh_token"})', message: 'Token已刷新',
+      ...common, method: 'post', path: '/api/refresh', auth: 'public', noStore: true, summary: 'Refresh: Authorization: Bearer <refresh_token> (or {"refresh_token"})', message: 'Token已刷新',
       body: z.object({ refresh_token: z.string().min(1).optional() }).optional(), response: obj,
       handler: ({ ctx, client, body }) => {
         const token = body?.refresh_token ?? /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
@@ -42,7 +42,7 @@ export function whalefallUserRoutes(deps: AppDeps) {
       },
     }),
     route({
-      ...common, method: 'get', path: '/api/me', summary: 'The signed-in user', response: obj,
+      ...common, method: 'get', path: '/api/me', permission: 'view', summary: 'The signed-in user', response: obj,
       handler: async ({ principal }) => (principal.userId === null
         ? { username: principal.username, role: principal.role, permissions: principal.permissions }
         : { ...seedUser(presentUser(await users.find(principal.userId))), permissions: principal.permissions }),

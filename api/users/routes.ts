@@ -37,12 +37,12 @@ export function userRoutes(deps: AppDeps) {
       handler: () => users.stats(),
     }),
     route({
-      method: 'get', path: '/users/:id', tags, summary: 'A user (yourself, or anyone for an admin)',
+      method: 'get', path: '/users/:id', tags, permission: 'view', summary: 'A user (yourself, or anyone for an admin)',
       params: idParams, response: userSchema,
       handler: async ({ principal, params }) => presentUser(await users.visible(principal, params.id)),
     }),
     route({
-      method: 'put', path: '/users/:id', tags, summary: 'Update a user (email and name for yourself; role and is_active for an admin)',
+      method: 'put', path: '/users/:id', tags, permission: 'update', summary: 'Update a user (email and name for yourself; role and is_active for an admin)',
       params: idParams, body: updateUserBody, response: userSchema, message: 'User updated',
       handler: ({ caller, params, body }) => users.update(caller, params.id, body),
     }),
@@ -60,7 +60,7 @@ export function userRoutes(deps: AppDeps) {
       handler: ({ caller, params, query }) => deletion.start(caller, params.id, query),
     }),
     route({
-      method: 'post', path: '/users/:id/reset-password', tags, summary: 'Set a new password (admins for anyone; users for themselves with current_password)',
+      method: 'post', path: '/users/:id/reset-password', tags, permission: 'view', summary: 'Set a new password (admins for anyone; users for themselves with current_password)',
       params: idParams, body: z.object({ new_password: password, current_password: z.string().optional() }), message: 'Password reset',
       handler: async ({ caller, params, body }) => { await users.resetPassword(caller, params.id, body.new_password, body.current_password); return null; },
     }),

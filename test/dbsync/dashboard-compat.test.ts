@@ -98,9 +98,12 @@ describe('dashboard', () => {
   it('activities come from the audit trail (not an empty list)', async () => {
     const name = `c-${uid()}`;
     await api.call('POST', '/api/v1/db/credentials', { token: user.token, body: { name, username: 'u', password: 'p' } });
-    const res = await api.call('GET', '/api/activities?limit=20', { token: viewer.token });
+    const res = await api.call('GET', '/api/activities?limit=20', { token: user.token });
     expect(res.body.status).toBe('success');
     expect(res.body.data.find((a: { message: string }) => a.message.includes(name))).toMatchObject({ module: 'dbsync', action: 'credential_create', username: user.username });
+    // Only one's own activity (an admin sees everyone's: test/platform/security.test.ts).
+    const asViewer = await api.call('GET', '/api/activities?limit=200', { token: viewer.token });
+    expect(asViewer.body.data.find((a: { message: string }) => a.message.includes(name))).toBeUndefined();
     const native = await api.call('GET', '/api/v1/dashboard/activities', { token: viewer.token });
     expect(native.body.data.activities.length).toBeGreaterThan(0);
     expectError(await api.call('GET', '/api/v1/dashboard/activities?limit=0', { token: viewer.token }), 422, 'VALIDATION_ERROR');

@@ -1,53 +1,70 @@
 import type { Knex } from 'knex';
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterPostgres, type RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../../../shared/platform/errors';
 import type { Config } from '../../../shared/platform/config';
 
-/** Consecutive failed logins, counted per account and per client address; over the limit the key is blocked. */
+/** Each failure past an address's allowance adds this much wait to its next logins, up to ADDRESS_MAX_DELAY_MS. */
+export const ADDRESS_DELAY_STEP_MS = 250;
+const ADDRESS_MAX_DELAY_MS = 5000;
+
+/**
+ * Failed logins, counted per account and per client address. An account that reaches the limit is locked for the
+ * lockout length. An address is never refused, since it may be an office's shared one: past its allowance its logins
+ * wait, one at a time, longer with each further failure — slow for guessing, still open to a colleague's right password.
+ */
 export class LoginThrottle {
   private readonly byUser: RateLimiterPostgres;
   private readonly byAddress: RateLimiterPostgres;
+  private readonly addressAllowance: number;
+  private readonly queues = new Map<string, Promise<void>>();
 
-  constructor(knex: Knex, login: Config['login']) {
+  constructor(knex: Knex, private readonly login: Config['login']) {
     const common = { storeClient: knex, storeType: 'knex', tableName: 'rate_limits', tableCreated: true, clearExpiredByTimeout: false };
-    this.byUser = new RateLimiterPostgres({
-      ...common,
-      keyPrefix: 'login_user',
-      points: login.maxFailures,
-      duration: login.windowSeconds,
-      blockDuration: login.lockoutSeconds,
-    });
-    // An address may be shared by several people, so it gets more room than one account.
-    this.byAddress = new RateLimiterPostgres({
-      ...common,
-      keyPrefix: 'login_ip',
-      points: login.maxFailures * 4,
-      duration: login.windowSeconds,
-      blockDuration: login.lockoutSeconds,
-    });
-  }
-
-  private static blocked(res: RateLimiterRes | null, max: number): number | null {
-    return res && res.consumedPoints > max ? Math.ceil(res.msBeforeNext / 1000) : null;
+    this.byUser = new RateLimiterPostgres({ ...common, keyPrefix: 'login_user', points: login.maxFailures, duration: login.windowSeconds });
+    this.addressAllowance = login.maxFailures * 4;
+    // Counts only: the address is slowed down, never blocked.
+    this.byAddress = new RateLimiterPostgres({ ...common, keyPrefix: 'login_ip', points: Number.MAX_SAFE_INTEGER, duration: login.windowSeconds });
   }
 
   private static tooMany(retryAfter: number): AppError {
     return new AppError('RATE_LIMIT_EXCEEDED', `Too many failed logins; try again in ${retryAfter} s`, { retry_after: retryAfter }, { 'Retry-After': String(retryAfter) });
   }
 
-  /** Throws 429 when the account or the address is locked out. */
-  async check(username: string, address: string): Promise<void> {
-    const [user, ip] = await Promise.all([this.byUser.get(username.toLowerCase()), this.byAddress.get(address)]);
-    const wait = LoginThrottle.blocked(user, this.byUser.points - 1) ?? LoginThrottle.blocked(ip, this.byAddress.points - 1);
+  private lockedFor(res: RateLimiterRes | null): number | null {
+    return res && res.consumedPoints > this.login.maxFailures ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : null;
+  }
+
+  /** Throws 429 while the account is locked out. */
+  async check(username: string): Promise<void> {
+    const wait = this.lockedFor(await this.byUser.get(username.toLowerCase()));
     if (wait !== null) throw LoginThrottle.tooMany(wait);
   }
 
-  /** Records a failure; returns the lockout end when this failure locked the account. */
+  /** Runs `attempt` after the wait this address has earned; attempts from a slowed address go one at a time. */
+  async paced<T>(address: string, attempt: () => Promise<T>): Promise<T> {
+    const failures = (await this.byAddress.get(address))?.consumedPoints ?? 0;
+    const excess = failures - this.addressAllowance;
+    if (excess <= 0) return attempt();
+    const delay = Math.min(excess * ADDRESS_DELAY_STEP_MS, ADDRESS_MAX_DELAY_MS);
+    const previous = this.queues.get(address) ?? Promise.resolve();
+    const turn = previous.then(() => new Promise<void>((r) => setTimeout(r, delay)));
+    const mine = turn.then(attempt);
+    const settled = mine.then(() => undefined, () => undefined);
+    this.queues.set(address, settled);
+    void settled.then(() => { if (this.queues.get(address) === settled) this.queues.delete(address); });
+    return mine;
+  }
+
+  /** Records a failure; when it is the account's last allowed one, locks the account and returns when the lock ends. */
   async fail(username: string, address: string): Promise<Date | null> {
-    const results = await Promise.allSettled([this.byUser.consume(username.toLowerCase()), this.byAddress.consume(address)]);
-    const [user] = results;
-    if (user.status === 'rejected' && user.reason instanceof RateLimiterRes) return new Date(Date.now() + user.reason.msBeforeNext);
-    return null;
+    const key = username.toLowerCase();
+    const [user] = await Promise.all([
+      this.byUser.penalty(key, 1),
+      this.byAddress.penalty(address, 1),
+    ]);
+    if (user.consumedPoints < this.login.maxFailures) return null;
+    await this.byUser.block(key, this.login.lockoutSeconds);
+    return new Date(Date.now() + this.login.lockoutSeconds * 1000);
   }
 
   async succeed(username: string): Promise<void> {

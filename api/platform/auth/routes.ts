@@ -19,7 +19,7 @@ export function authRoutes(deps: AppDeps) {
   const tags = ['auth'];
   return [
     route({
-      method: 'post', path: '/auth/login', tags, auth: 'public', summary: 'Sign in with username and password',
+      method: 'post', path: '/auth/login', tags, auth: 'public', noStore: true, summary: 'Sign in with username and password',
       description: 'Repeated failures per account and per address answer 429 and lock the account for a while.',
       body: z.object({ username: z.string().min(1, 'is required').max(64), password: z.string().min(1, 'is required').max(256) }),
       response: tokenPair.extend({
@@ -29,7 +29,7 @@ export function authRoutes(deps: AppDeps) {
       handler: ({ client, body }) => auth.login(client, body.username, body.password),
     }),
     route({
-      method: 'post', path: '/auth/refresh', tags, auth: 'public', summary: 'Exchange a refresh token for a new token pair (rotation)',
+      method: 'post', path: '/auth/refresh', tags, auth: 'public', noStore: true, summary: 'Exchange a refresh token for a new token pair (rotation)',
       description: 'Send the refresh token as {"refresh_token"} or as "Authorization: Bearer <refresh_token>". Each refresh token works once; presenting a used one revokes its session.',
       body: z.object({ refresh_token: z.string().min(1).optional() }).optional(),
       response: tokenPair,
@@ -42,14 +42,14 @@ export function authRoutes(deps: AppDeps) {
       },
     }),
     route({
-      method: 'post', path: '/auth/logout', tags, summary: 'Sign out: revoke this session (and the refresh token given, if any)',
+      method: 'post', path: '/auth/logout', tags, permission: 'view', summary: 'Sign out: revoke this session (and the refresh token given, if any)',
       body: z.object({ refresh_token: z.string().optional() }).optional(),
       response: z.object({ sessions_revoked: z.number() }),
       message: 'Logged out',
       handler: ({ caller, body }) => auth.logout(caller, body?.refresh_token),
     }),
     route({
-      method: 'get', path: '/auth/me', tags, summary: 'The signed-in user',
+      method: 'get', path: '/auth/me', tags, permission: 'view', summary: 'The signed-in user',
       response: userSchema.partial().extend({ username: z.string(), role: z.string(), permissions: z.array(z.string()), via: z.string() }),
       handler: async ({ principal }) => {
         if (principal.userId === null) return { username: principal.username, role: principal.role, permissions: principal.permissions, via: principal.via };
@@ -57,7 +57,7 @@ export function authRoutes(deps: AppDeps) {
       },
     }),
     route({
-      method: 'get', path: '/auth/permissions', tags, summary: 'Roles and the permissions each grants',
+      method: 'get', path: '/auth/permissions', tags, permission: 'view', summary: 'Roles and the permissions each grants',
       response: z.record(z.string(), z.array(z.string())),
       handler: async () => ROLE_PERMISSIONS,
     }),

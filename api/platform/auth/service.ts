@@ -21,8 +21,12 @@ export class AuthService {
   }
 
   async login(client: ClientInfo, username: string, password: string) {
+    return this.throttle.paced(client.ip ?? '', () => this.attempt(client, username, password));
+  }
+
+  private async attempt(client: ClientInfo, username: string, password: string) {
     const { knex } = this.deps;
-    await this.throttle.check(username, client.ip ?? '');
+    await this.throttle.check(username);
     const user = await User.live().whereRaw('lower(username) = lower(?)', [username]).first();
     const ok = await argon2.verify(user?.password_hash ?? (await DUMMY_HASH), password);
     if (!user || !ok) {
@@ -38,7 +42,7 @@ export class AuthService {
         module: 'auth', action: 'login_failed', level: 'WARNING', message: `Failed login for ${username}`,
         userId: user?.id ?? null, username, details: { locked: Boolean(lockedUntil) },
       });
-      if (lockedUntil) await this.throttle.check(username, client.ip ?? '');
+      if (lockedUntil) await this.throttle.check(username);
       throw new AppError('INVALID_CREDENTIALS', 'Invalid username or password');
     }
     if (!user.is_active) throw new AppError('INVALID_CREDENTIALS', 'This account is disabled');

@@ -47,6 +47,7 @@ export interface RouteSpec<P extends AnyObject | undefined = undefined, Q extend
   auth?: 'public' | 'optional' | 'required';
   /** Where credentials come from: the Authorization header (default) or api_token/server_token in the JSON body (seed 004). */
   credentials?: 'header' | 'body';
+  /** What the caller needs; every route that is not `auth: 'public'` must declare one (mount() refuses it otherwise). */
   permission?: Permission;
   params?: P;
   query?: Q;
@@ -54,6 +55,8 @@ export interface RouteSpec<P extends AnyObject | undefined = undefined, Q extend
   response?: ZodType;
   status?: number;
   message?: string;
+  /** The answer carries a credential (a token, a password, a ticket): `Cache-Control: no-store` on it. */
+  noStore?: boolean;
   /** Documents the 202 Accepted answer with an operation. */
   startsOperation?: boolean;
   description?: string;
@@ -105,6 +108,23 @@ function parsePart<T extends ZodType | undefined>(schema: T, value: unknown, loc
   return nul.length ? { value: undefined, errors: nul } : { value: result.data, errors: [] };
 }
 
+/** Deeper JSON than this is refused before any recursive walk (the checks below, zod) can overflow the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+/** How deep a parsed JSON value nests, counted without recursion and stopping past `limit`. */
+export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(v)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 const toOpenApiPath = (p: string) => p.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
 export interface MountOptions {
@@ -115,10 +135,17 @@ export interface MountOptions {
 
 export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): void {
   for (const spec of routes) {
+    if (!spec.permission && spec.auth !== 'public') {
+      throw new Error(`${spec.method.toUpperCase()} ${opts.prefix}${spec.path} declares no permission: give it one, or auth: 'public' if its seed says so`);
+    }
     const surface = spec.surface ?? 'native';
     const status = spec.status ?? (spec.method === 'post' && spec.startsOperation ? 202 : 200);
     router[spec.method](spec.path, async (ctx: Koa.Context) => {
       ctx.state.surface = surface;
+      if (spec.noStore) ctx.set(NO_STORE);
+      if (jsonDepth((ctx.request as { body?: unknown }).body) > MAX_JSON_DEPTH) {
+        throw validationError([{ field: 'body', location: 'body', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }]);
+      }
       const principal = spec.auth === 'public' ? null : await opts.authenticate(ctx, spec.credentials ?? 'header');
       if (!principal && (spec.auth ?? 'required') === 'required') {
         throw new AppError('INVALID_CREDENTIALS', 'Authentication required: send a valid token');
@@ -184,5 +211,6 @@ function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConf
       body: spec.body ? { content: { 'application/json': { schema: spec.body } } } : undefined,
     },
     responses,
+    'x-permission': spec.auth === 'public' ? 'public' : spec.permission,
   };
 }

@@ -12,28 +12,28 @@ export function operationRoutes(deps: AppDeps) {
   const tags = ['operations'];
   return [
     route({
-      method: 'get', path: '/operations', tags, summary: 'Operations (yours; an admin sees all and may filter by user)',
+      method: 'get', path: '/operations', tags, permission: 'view', summary: 'Operations (yours; an admin sees all and may filter by user)',
       query: pageQuery.extend(listOperationsQuery.shape),
       response: z.object({ operations: z.array(operationSchema), pagination }),
       handler: ({ principal, query }) => operations.list(principal, query),
     }),
     route({
-      method: 'get', path: '/operations/:id', tags, summary: 'An operation, with live progress while it runs',
+      method: 'get', path: '/operations/:id', tags, permission: 'view', summary: 'An operation, with live progress while it runs',
       params: opParams, response: operationSchema,
       handler: ({ principal, params }) => operations.get(principal, params.id),
     }),
     route({
-      method: 'get', path: '/operations/:id/wait', tags, summary: 'Long poll: answers when the operation ends or after `timeout` seconds',
+      method: 'get', path: '/operations/:id/wait', tags, permission: 'view', summary: 'Long poll: answers when the operation ends or after `timeout` seconds',
       params: opParams, query: z.object({ timeout: z.coerce.number().min(0).max(60).default(30) }), response: operationSchema,
       handler: async ({ principal, params, query }) => presentOperation(await operations.wait(principal, params.id, query.timeout)),
     }),
     route({
-      method: 'post', path: '/operations/:id/cancel', tags, status: 202, summary: 'Ask a running operation to cancel; it undoes what it did and ends as canceled',
+      method: 'post', path: '/operations/:id/cancel', tags, permission: 'update', status: 202, summary: 'Ask a running operation to cancel; it undoes what it did and ends as canceled',
       params: opParams, response: operationSchema, message: 'Cancellation requested',
       handler: async ({ principal, params }) => presentOperation(await operations.cancel(principal, params.id)),
     }),
     route({
-      method: 'get', path: '/operations/:id/events', tags, summary: 'The step log of an operation',
+      method: 'get', path: '/operations/:id/events', tags, permission: 'view', summary: 'The step log of an operation',
       params: opParams, response: z.object({ events: z.array(operationEventSchema) }),
       handler: async ({ principal, params }) => ({ events: await operations.events(principal, params.id) }),
     }),

@@ -72,7 +72,8 @@ export class OperationService {
         idempotency_key: idempotencyKey ?? null, request_hash: requestHash, params: spec.params ?? {},
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'operations_idempotency') && idempotencyKey) {
+      // A simultaneous request with the same key may trip either index first: the key's operation answers both.
+      if ((isUniqueViolation(err, 'operations_idempotency') || isUniqueViolation(err, 'operations_one_active_per_resource')) && idempotencyKey) {
         const existing = await this.byIdempotencyKey(principal.userId, idempotencyKey);
         if (existing) return { operation: this.checkSameRequest(existing, requestHash), replayed: true };
       }

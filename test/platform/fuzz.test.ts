@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { createKnex } from '../../db/knex';
+import { migrateLatest } from '../../db/migrate';
+import { ensureAdminUser } from '../../db/queries/users/bootstrap';
+import { SECRET_NAMES } from '../../api/platform/auth/credentials';
+import { startTestApi, type TestApi } from '../support/api';
+
+/**
+ * Schemathesis fuzzes every operation of the OpenAPI document and fails on any 5xx but the designed 503. It runs as
+ * the seed 001 system token (admin rights, and no route it may call revokes it: the two that replace it are left out,
+ * as are the ad-hoc connection tests, which would wait out their timeouts without a worker),
+ * against a database of its own and a task queue no worker polls, so what it changes touches no other test.
+ */
+const ST = [path.resolve('.tools/schemathesis/bin/st'), ...(process.env.PATH ?? '').split(':').map((d) => path.join(d, 'st'))].find((p) => fs.existsSync(p));
+const MAX_SECONDS = Number(process.env.IDCFLOW_FUZZ_SECONDS ?? 180);
+const suite = ST ? describe : describe.skip;
+if (!ST) console.warn('fuzz.test.ts skipped: schemathesis is not installed (.ci/run installs it into .tools/schemathesis)');
+
+let api: TestApi;
+let systemToken: string;
+let database: string;
+
+suite('fuzzing the OpenAPI document with schemathesis', () => {
+  beforeAll(async () => {
+    const main = createKnex(process.env.DATABASE_URL!, 1);
+    database = `fuzz_${crypto.randomBytes(4).toString('hex')}`;
+    await main.raw(`CREATE DATABASE ${database}`);
+    await main.destroy();
+    const url = new URL(process.env.DATABASE_URL!);
+    url.pathname = `/${database}`;
+    const own = createKnex(url.toString(), 1);
+    await migrateLatest(own);
+    await ensureAdminUser(own, { username: 'admin', password: process.env.IDCFLOW_ADMIN_PASSWORD, email: 'admin@example.test' });
+    await own.destroy();
+    process.env.DATABASE_URL = url.toString(); // read by startTestApi's pool, for this file only
+    api = await startTestApi({ IDCFLOW_TASK_QUEUE: `fuzz-${database}`, IDCFLOW_OPERATION_WAIT_SECONDS: '1' });
+    systemToken = crypto.randomBytes(24).toString('base64url');
+    await api.deps.secrets.set(SECRET_NAMES.systemToken, systemToken, null);
+  }, 120_000);
+  afterAll(async () => { await api?.close(); });
+
+  it('finds no server error other than 503', async () => {
+    const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idcflow-fuzz-'));
+    const args = [
+      '--config-file', path.resolve('test/platform/schemathesis.toml'),
+      'run', `${api.url}/api/v1/openapi.json`, '--url', api.url,
+      '-H', `Authorization: Bearer ${systemToken}`,
+      '--checks', 'not_a_server_error',
+      '--exclude-path', '/api/system/resets', '--exclude-path', '/api/system/create',
+      // With no worker, each ad-hoc connection test waits out its own timeout (up to 65 s) and would take the whole
+      // budget; their bounded answer is tested in test/dbsync/security.test.ts.
+      '--exclude-path', '/api/test-connection', '--exclude-path', '/api/v1/db/test-connection',
+      '--phases', 'examples,coverage,fuzzing',
+      '--max-examples', '10', '--max-time', String(MAX_SECONDS), '--workers', '4',
+      '--request-timeout', '90', // a connection test may take its 60 s timeout and the grace '--seed', String(Date.now() % 100000), '--no-color',
+      '--report', 'junit', '--report-dir', reportDir,
+    ];
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(ST!, args, { cwd: reportDir, env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
+      let output = '';
+      child.stdout.on('data', (d) => { output += d; });
+      child.stderr.on('data', (d) => { output += d; });
+      child.on('close', (c) => resolve({ code: c, output }));
+    });
+    fs.writeFileSync(path.join(reportDir, 'output.txt'), output);
+    if (code !== 0) console.log(output.slice(-20000));
+    else console.log(`schemathesis: ${/Test cases:\s*\n?\s*([^\n]+)/.exec(output)?.[1] ?? '?'}; output in ${reportDir}`);
+    const tested = Number(/Tested: (\d+)/.exec(output)?.[1] ?? 0);
+    expect(tested).toBeGreaterThan(100);
+    expect(output).not.toMatch(/Server error|Network Error/);
+    expect(code).toBe(0);
+  }, (MAX_SECONDS + 240) * 1000);
+});
