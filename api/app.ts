@@ -33,7 +33,8 @@ export function createApp(deps: AppDeps): Koa {
     credentials: true,
     exposeHeaders: ['Location', 'X-Request-Id', 'Retry-After'],
   }));
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+  // Seed 004 sends its credentials in the body of GET and DELETE requests too.
+  app.use(bodyParser({ parsedMethods: ['POST', 'PUT', 'PATCH', 'GET', 'DELETE'], enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
 
   const native = new Router({ prefix: '/api/v1' });
   mount(native, DOMAINS.flatMap((d) => d.native(deps)), { prefix: '/api/v1', authenticate, registry });
