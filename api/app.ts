@@ -15,13 +15,14 @@ import { createRegistry, docsInitScript, docsPage, openApiDocument } from './pla
 import { mountConsolePage } from './compute/console-page';
 import { VERSION } from './platform/version';
 import { DOMAINS } from './domains';
+import { withMaintenance } from './userdata/settings/enforce';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
   const metricsRegistry = new client.Registry();
   client.collectDefaultMetrics({ register: metricsRegistry });
   const registry = createRegistry();
-  const authenticate = createAuthenticator(deps);
+  const authenticate = withMaintenance(createAuthenticator(deps), deps);
   const allowedOrigins = new Set(deps.config.corsOrigins);
 
   app.use(requestContext(deps.logger));

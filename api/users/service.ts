@@ -8,6 +8,7 @@ import { iso, likePattern, paginate } from '../platform/http/schemas';
 import { audit } from '../platform/audit';
 import { hashPassword } from '../platform/auth/service';
 import type { Caller } from '../platform/caller';
+import { PasswordRules } from '../userdata/settings/enforce';
 
 export const password = z.string().min(8, 'must be at least 8 characters').max(256);
 export const username = z.string().min(3, 'must be at least 3 characters').max(64).regex(/^[A-Za-z0-9_.-]+$/, 'may hold letters, digits, _ . - only');
@@ -65,7 +66,10 @@ export const listUsersQuery = z.object({
 });
 
 export class UserService {
-  constructor(private readonly deps: AppDeps) {}
+  private readonly passwords: PasswordRules;
+  constructor(private readonly deps: AppDeps) {
+    this.passwords = new PasswordRules(deps);
+  }
 
   async find(id: number): Promise<User> {
     const user = await User.live().findById(id);
@@ -98,6 +102,7 @@ export class UserService {
   }
 
   async create(caller: Caller, body: z.infer<typeof createUserBody>) {
+    await this.passwords.check(body.password);
     return uniqueOr409(async () => {
       const user = await User.query().insertAndFetch({
         username: body.username,
@@ -127,6 +132,7 @@ export class UserService {
 
   async resetPassword(caller: Caller, id: number, newPassword: string, currentPassword?: string) {
     const user = await this.visible(caller.principal, id);
+    await this.passwords.check(newPassword, 'new_password');
     if (!isAdmin(caller.principal)) {
       const argon2 = await import('argon2');
       if (!currentPassword || !(await argon2.verify(user.password_hash, currentPassword))) {
