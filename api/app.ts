@@ -16,6 +16,7 @@ import { mountConsolePage } from './compute/console-page';
 import { VERSION } from './platform/version';
 import { DOMAINS } from './domains';
 import { withMaintenance } from './userdata/settings/enforce';
+import { oauthMiddleware } from './oauth/mount';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
@@ -26,6 +27,8 @@ export function createApp(deps: AppDeps): Koa {
   const allowedOrigins = new Set(deps.config.corsOrigins);
 
   app.use(requestContext(deps.logger));
+  // The OAuth 2.0 / OpenID Connect provider answers /oauth in its own formats (RFC 6749 errors), before the API's middleware.
+  app.use(oauthMiddleware(deps));
   app.use(errorHandler());
   app.use(metrics(metricsRegistry));
   app.use(cors({

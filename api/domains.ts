@@ -4,6 +4,7 @@ import { usersDomain } from './users';
 import { computeDomain } from './compute';
 import { dbsyncDomain } from './dbsync';
 import { userdataDomain } from './userdata';
+import { oauthDomain } from './oauth';
 
 /** Every domain the API serves, in the order their routes are mounted. A new domain adds itself here. */
-export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, userdataDomain];
+export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, userdataDomain, oauthDomain];

@@ -5,6 +5,7 @@ import * as dbsync from './migrations/003_dbsync';
 import * as computeConsoles from './migrations/004_compute_consoles';
 import * as platformResourceLinks from './migrations/005_platform';
 import * as userdata from './migrations/008_userdata';
+import * as oauth from './migrations/010_oauth';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -15,6 +16,7 @@ const migrations: Record<string, Knex.Migration> = {
   '004_compute_consoles': computeConsoles,
   '005_platform': platformResourceLinks,
   '008_userdata': userdata,
+  '010_oauth': oauth,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

@@ -29,6 +29,7 @@ const envSchema = z.object({
   IDCFLOW_LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().positive().default(900),
   IDCFLOW_CORS_ORIGINS: z.string().default(''),
   IDCFLOW_SERVER_TOKEN: z.string().optional(),
+  IDCFLOW_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   IDCFLOW_OPERATION_WAIT_SECONDS: z.coerce.number().int().positive().max(300).default(30),
   IDCFLOW_SMTP_URL: z.string().optional(),
   IDCFLOW_MAIL_FROM: z.string().default('idcflow <noreply@localhost>'),
@@ -76,6 +77,8 @@ export interface Config {
   login: { maxFailures: number; windowSeconds: number; lockoutSeconds: number };
   corsOrigins: string[];
   serverToken?: string;
+  /** Where clients reach this API (the OAuth issuer is it plus /oauth); default http://HOST:PORT. */
+  publicUrl: string;
   operationWaitSeconds: number;
   smtpUrl?: string;
   mailFrom: string;
@@ -158,6 +161,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     corsOrigins: e.IDCFLOW_CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
     serverToken: e.IDCFLOW_SERVER_TOKEN,
+    publicUrl: (e.IDCFLOW_PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
     operationWaitSeconds: e.IDCFLOW_OPERATION_WAIT_SECONDS,
     smtpUrl: e.IDCFLOW_SMTP_URL,
     mailFrom: e.IDCFLOW_MAIL_FROM,

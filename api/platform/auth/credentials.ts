@@ -7,6 +7,7 @@ import type { Authenticator } from '../http/route';
 import type { Principal } from './principal';
 import { looksLikeJwt, verifyAccessToken } from './jwt';
 import { ServerTokens } from './server-token';
+import { oauthPrincipal } from '../../oauth/access-tokens';
 
 export const API_TOKEN_PREFIX = 'idcf_';
 
@@ -76,6 +77,8 @@ export function createAuthenticator(deps: AppDeps): Authenticator {
   async function resolve(token: string, allowed: Array<'system_token' | 'server_token'>): Promise<Principal> {
     if (looksLikeJwt(token)) return fromJwt(token);
     if (token.startsWith(API_TOKEN_PREFIX)) return fromApiToken(token);
+    const oauth = await oauthPrincipal(knex, token);
+    if (oauth) return oauth;
     const system = await fromSystemSecret(token, allowed);
     if (system) return system;
     throw new AppError('INVALID_CREDENTIALS', 'The token is not valid');
