@@ -127,6 +127,30 @@ describe('authorization code + PKCE through the sign-in and consent pages', () =
   });
 });
 
+describe('the sign-in and consent pages', () => {
+  it('refuse a wrong password, an unknown interaction, a wrong step and a foreign cookie', async () => {
+    const client = await registerClient(alice.token, {});
+    const config = await rp(client);
+    const browser = new Browser();
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+    const start = await browser.request(url.href);
+    const interaction = new URL(start.headers.get('location')!, url).href;
+    const page = await browser.request(interaction);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    const wrong = await browser.request(`${interaction}/login`, { form: { username: alice.username, password: 'not-the-password' } });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain('Invalid username or password');
+    const consentStep = await browser.request(`${interaction}/confirm`, { form: {} });
+    expect(consentStep.status).toBe(400);
+    expect((await new Browser().request(interaction)).status).toBe(400);
+    expect((await browser.request(`${issuer.href}/interaction/not-a-real-uid`)).status).toBe(400);
+    expect((await browser.request(`${interaction}/login`)).status).toBe(405);
+    const xss = await browser.request(`${interaction}/login`, { form: { username: '<script>alert(1)</script>', password: 'x' } });
+    expect(await xss.text()).not.toContain('<script>alert(1)</script>');
+  });
+});
+
 describe('refresh tokens', () => {
   it('rotate on use; reusing a spent one revokes the whole grant', async () => {
     const client = await registerClient(alice.token, {});
