@@ -52,6 +52,7 @@ export const createUserBody = z.object({
 
 export const updateUserBody = z
   .object({
+    username: username.optional(),
     email: z.email().max(255).optional(),
     full_name: z.string().max(255).nullable().optional(),
     role: z.enum(ROLES).optional(),
@@ -121,11 +122,11 @@ export class UserService {
   async update(caller: Caller, id: number, body: z.infer<typeof updateUserBody>) {
     const user = await this.visible(caller.principal, id);
     const admin = isAdmin(caller.principal);
-    if (!admin && (body.role !== undefined || body.is_active !== undefined)) throw forbidden('Only an admin can change role or is_active');
+    if (!admin && (body.role !== undefined || body.is_active !== undefined || body.username !== undefined)) throw forbidden('Only an admin can change username, role or is_active');
     if (admin && caller.principal.userId === id && (body.role && body.role !== 'admin' || body.is_active === false)) {
       await this.ensureAnotherAdmin(id);
     }
-    const updated = await User.query().patchAndFetchById(user.id, { ...body, updated_at: new Date() });
+    const updated = await uniqueOr409(async () => User.query().patchAndFetchById(user.id, { ...body, updated_at: new Date() }), `Username ${body.username} is taken`, 'username');
     await audit(this.deps.knex, caller, { module: 'users', action: 'update', message: `User ${user.username} updated`, resourceType: 'user', resourceId: id, details: { fields: Object.keys(body) } });
     return presentUser(updated);
   }

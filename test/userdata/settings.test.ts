@@ -1,3 +1,7 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { createMailActivities } from '../../activities/platform/mail';
+import { createLogger } from '../../shared/platform/logger';
 import { getWithBody } from './get-with-body';
 import { useOwnDatabase } from './own-database';
 import { startTestApi, expectError, eventually, type TestApi } from '../support/api';
@@ -114,6 +118,42 @@ describe('enforcement', () => {
     expect(reset.body.error.details.errors[0].field).toBe('new_password');
     await api.login('strong_pw_user', strong);
     await api.call('PATCH', '/api/v1/settings', { token: admin, body: { security_settings: { password_policy: { min_length: 8, require_numbers: false, require_special_chars: false, require_uppercase: false } } } });
+  });
+});
+
+describe('email settings', () => {
+  it('the mailer uses the SMTP server, account (sealed password) and sender of the email settings', async () => {
+    const received: Array<{ user?: string; from: string; body: string }> = [];
+    const smtp = new SMTPServer({
+      disabledCommands: ['STARTTLS'], allowInsecureAuth: true, authMethods: ['PLAIN', 'LOGIN'],
+      onAuth(auth, _session, cb) {
+        if (auth.username === 'mailer' && auth.password === 'smtp-secret-1') cb(null, { user: auth.username });
+        else cb(new Error('bad credentials'));
+      },
+      onData(stream, session, cb) {
+        let body = '';
+        stream.on('data', (c: Buffer) => { body += c.toString(); });
+        stream.on('end', () => { received.push({ user: session.user as string | undefined, from: session.envelope.mailFrom ? (session.envelope.mailFrom as { address: string }).address : '', body }); cb(); });
+      },
+    });
+    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (smtp.server.address() as AddressInfo).port;
+      const set = await api.call('PATCH', '/api/v1/settings', { token: admin, body: { email_settings: { smtp_server: '127.0.0.1', smtp_port: port, smtp_username: 'mailer', smtp_password: 'smtp-secret-1', use_tls: false, from_email: 'noreply@example.test', from_name: '用户管理系统' } } });
+      expect(set.status).toBe(200);
+      const mail = createMailActivities({ knex: api.deps.knex, config: api.config, logger: createLogger('silent', 'test') });
+      expect(await mail.sendMail({ key: 'settings-test-1', to: 'someone@example.test', subject: 'Hello', text: 'from the settings' })).toEqual({ sent: true });
+      expect(received).toHaveLength(1);
+      expect(received[0]).toMatchObject({ user: 'mailer', from: 'noreply@example.test' });
+      expect(received[0].body).toContain('from the settings');
+      // A wrong password in the settings: the mail is not sent.
+      await api.call('PATCH', '/api/v1/settings', { token: admin, body: { email_settings: { smtp_password: 'wrong' } } });
+      await expect(mail.sendMail({ key: 'settings-test-2', to: 'someone@example.test', subject: 'Hello', text: 'x' })).rejects.toThrow();
+      expect(received).toHaveLength(1);
+    } finally {
+      await api.call('PATCH', '/api/v1/settings', { token: admin, body: { email_settings: { smtp_server: null } } });
+      await new Promise<void>((r) => smtp.close(() => r()));
+    }
   });
 });
 
