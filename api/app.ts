@@ -16,7 +16,7 @@ import { mountConsolePage } from './compute/console-page';
 import { VERSION } from './platform/version';
 import { DOMAINS } from './domains';
 import { withMaintenance } from './userdata/settings/enforce';
-import { oauthMiddleware } from './oauth/mount';
+import { oauthMiddleware } from './oauth/provider/routes';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });

@@ -4,7 +4,7 @@ import { Reply, NO_STORE, route } from '../platform/http/route';
 import { OAuthClients, presentClient } from './clients/service';
 import { clientIdParams, clientSchema, createClientBody, updateClientBody } from './schemas';
 import { SigningKeys } from './provider/keys';
-import { providerHostFor } from './mount';
+import { providerHostFor } from './provider/routes';
 import { OAuthConsents } from './consents';
 
 /** /api/v1/oauth: clients (owners and admins), the user's consents, and the provider's key rotation. */

@@ -1,8 +1,8 @@
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
-import type { AppDeps } from '../platform/deps';
-import { interactionHandler } from './interaction/handlers';
-import { OAUTH_PREFIX, createOAuthProvider } from './provider';
+import type { AppDeps } from '../../platform/deps';
+import { interactionHandler } from '../interaction/routes';
+import { OAUTH_PREFIX, createOAuthProvider } from '.';
 
 const INTERACTION = /^\/oauth\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
 
