@@ -1,4 +1,7 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import AdmZip from 'adm-zip';
 import { getWithBody } from './get-with-body';
 import { startTestApi, expectError, type TestApi, type TestUser } from '../support/api';
 
@@ -236,5 +239,18 @@ describe('/api/v1/user-data', () => {
     expect(bulk.body.data).toMatchObject({ success_count: 1, total_count: 1 });
     expectError(await api.call('POST', '/api/v1/user-data/bulk', { token: alice.token, body: { operations: [{ key: 'n1', action: 'delete' }, { key: 'n2', action: 'delete' }] } }), 404, 'RESOURCE_NOT_FOUND');
     expect((await api.call('GET', '/api/v1/user-data/n1', { token: alice.token })).status).toBe(200);
+  });
+});
+
+describe('deleting a user', () => {
+  it('keeps their records in the backup', async () => {
+    const u = await api.createUser('user');
+    await api.call('PUT', '/api/v1/user-data/profile', { token: u.token, body: { value: { nickname: 'gone' } } });
+    const res = await api.call('DELETE', `/api/v1/users/${u.id}?backup_data=true`, { token: admin });
+    expect(res.status).toBe(200);
+    const zip = new AdmZip(fs.readFileSync(path.join(process.env.IDCFLOW_DATA_DIR!, res.body.data.backup_file)));
+    expect(JSON.parse(zip.readAsText('user_data.json'))).toEqual([expect.objectContaining({ key: 'profile', value: { nickname: 'gone' }, version: 1 })]);
+    expect(JSON.parse(zip.readAsText('oauth.json'))).toEqual({ clients: [], consents: [] });
+    expectError(await api.call('GET', '/api/v1/user-data', { token: u.token }), 401, 'INVALID_CREDENTIALS');
   });
 });

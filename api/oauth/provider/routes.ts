@@ -37,7 +37,16 @@ export function oauthMiddleware(deps: AppDeps): Koa.Middleware {
   const interaction = interactionHandler(deps);
   return async (ctx, next) => {
     if (ctx.path !== OAUTH_PREFIX && !ctx.path.startsWith(`${OAUTH_PREFIX}/`)) return next();
-    const { provider, handle } = await host.get();
+    let ready: Awaited<ReturnType<OAuthProviderHost['get']>>;
+    try {
+      ready = await host.get();
+    } catch (err) {
+      ctx.state.log?.error({ err: { message: (err as Error).message } }, 'the OAuth provider could not start');
+      ctx.status = 503;
+      ctx.body = { error: 'temporarily_unavailable', error_description: 'The authorization server is starting or its database is unreachable' };
+      return;
+    }
+    const { provider, handle } = ready;
     const match = INTERACTION.exec(ctx.path);
     if (match) {
       try {
