@@ -56,6 +56,10 @@ describe('authorization code + PKCE through the sign-in and consent pages', () =
     const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
     expect(tokens.claims()!.sub).toBe(String(alice.id));
     const info = await oidc.fetchUserInfo(config, tokens.access_token, String(alice.id));
+    // A token in the query string is not a credential, at the provider or at the API.
+    const inQuery = await fetch(`${issuer.href}/me?access_token=${tokens.access_token}`);
+    expect(inQuery.status).toBeGreaterThanOrEqual(400);
+    expectError(await api.call('GET', `/api/v1/user-data?access_token=${tokens.access_token}`), 401, 'INVALID_CREDENTIALS');
     expect(info).toMatchObject({ sub: String(alice.id), preferred_username: alice.username, name: 'Alice Example', email: `${alice.username}@example.test` });
     // The access token calls the API within its scopes: read, not write.
     expect((await api.call('GET', '/api/v1/user-data', { token: tokens.access_token })).status).toBe(200);
