@@ -121,6 +121,26 @@ describe('enforcement', () => {
   });
 });
 
+describe('login attempts', () => {
+  it('the security settings set the lockout of API sign-ins', async () => {
+    const user = await api.createUser('user');
+    await api.call('PATCH', '/api/v1/settings', { token: admin, body: { security_settings: { login_attempts: { max_attempts: 2, lockout_duration: 120 } } } });
+    const attempt = async (password: string) => api.call('POST', '/api/v1/auth/login', { body: { username: user.username, password } });
+    await eventually(async () => {
+      // The settings are read at most a second late; until they apply, failures count against the old limit.
+      await api.deps.knex('rate_limits').where('key', 'like', `login_user:${user.username.toLowerCase()}`).delete();
+      expect((await attempt('wrong-1')).status).toBe(401);
+      expect((await attempt('wrong-2')).status).toBe(401);
+      return (await attempt(user.password)).status === 429;
+    }, 10_000, 'the lockout after two failures');
+    const locked = await attempt(user.password);
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    await api.call('PATCH', '/api/v1/settings', { token: admin, body: { security_settings: { login_attempts: { max_attempts: 100, lockout_duration: 300 } } } });
+    await api.deps.knex('rate_limits').delete();
+  });
+});
+
 describe('email settings', () => {
   it('the mailer uses the SMTP server, account (sealed password) and sender of the email settings', async () => {
     const received: Array<{ user?: string; from: string; body: string }> = [];

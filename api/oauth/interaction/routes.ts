@@ -4,6 +4,7 @@ import { clientOf } from '../../platform/caller';
 import type { AppDeps } from '../../platform/deps';
 import { consentPage, loginPage } from './pages';
 import { InteractionSignIn } from './sign-in';
+import { loginLimitsFromSettings } from '../../userdata/settings/enforce';
 
 const MAX_FORM_BYTES = 16 * 1024;
 
@@ -18,7 +19,7 @@ async function readForm(req: Koa.Request['req']): Promise<URLSearchParams> {
 
 /** The provider's login and consent steps: GET shows the page the interaction needs; POST login / confirm / abort. */
 export function interactionHandler(deps: AppDeps) {
-  const signIn = new InteractionSignIn(deps.knex, deps.config.login);
+  const signIn = new InteractionSignIn(deps.knex, deps.config.login, loginLimitsFromSettings(deps));
 
   return async (ctx: Koa.Context, provider: Provider, uid: string, action: string | undefined) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);

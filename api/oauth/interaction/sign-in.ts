@@ -10,8 +10,8 @@ export class InteractionSignIn {
   private readonly throttle: LoginThrottle;
   private readonly dummy = argon2.hash(`not-a-password-${Math.random()}`, { type: argon2.argon2id });
 
-  constructor(private readonly knex: Knex, login: Config['login']) {
-    this.throttle = new LoginThrottle(knex, login);
+  constructor(private readonly knex: Knex, login: Config['login'], limits: () => Promise<Config['login']>) {
+    this.throttle = new LoginThrottle(knex, login, limits);
   }
 
   async verify(client: ClientInfo, username: string, password: string): Promise<number | null> {

@@ -7,6 +7,7 @@ import { User } from '../../../db/models/users/user';
 import type { AppDeps } from '../deps';
 import { signAccessToken } from './jwt';
 import { LoginThrottle } from './login-throttle';
+import { loginLimitsFromSettings } from '../../userdata/settings/enforce';
 import { audit } from '../audit';
 import type { Caller, ClientInfo } from '../caller';
 
@@ -18,7 +19,7 @@ export const hashPassword = (plain: string) => argon2.hash(plain, { type: argon2
 export class AuthService {
   private readonly throttle: LoginThrottle;
   constructor(private readonly deps: AppDeps) {
-    this.throttle = new LoginThrottle(deps.knex, deps.config.login);
+    this.throttle = new LoginThrottle(deps.knex, deps.config.login, loginLimitsFromSettings(deps));
   }
 
   async login(client: ClientInfo, username: string, password: string) {

@@ -3,6 +3,7 @@ import { passwordProblems } from '../../../shared/userdata/password-policy';
 import { isAdmin } from '../../platform/auth/principal';
 import type { Authenticator } from '../../platform/http/route';
 import type { AppDeps } from '../../platform/deps';
+import type { LoginLimits } from '../../platform/auth/login-throttle';
 import { SettingsStore } from './store';
 
 /** Refuses a password the security settings' policy does not allow: a 422 naming the field, everywhere a password is set. */
@@ -31,5 +32,14 @@ export function withMaintenance(authenticate: Authenticator, deps: AppDeps): Aut
       }
     }
     return principal;
+  };
+}
+
+/** The login lockout of the security settings (the window stays IDCFLOW_LOGIN_WINDOW_SECONDS), at most a second old. */
+export function loginLimitsFromSettings(deps: AppDeps): () => Promise<LoginLimits> {
+  const store = new SettingsStore(deps);
+  return async () => {
+    const { login_attempts: attempts } = (await store.current()).security_settings;
+    return { maxFailures: attempts.max_attempts, windowSeconds: deps.config.login.windowSeconds, lockoutSeconds: attempts.lockout_duration };
   };
 }
