@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { freePort } from '../../workers/embedded-services';
-import { startTestApi, expectError, type TestApi, type TestUser } from '../support/api';
+import { startTestApi, expectError, eventually, type TestApi, type TestUser } from '../support/api';
 import { Browser } from './browser';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -218,6 +218,23 @@ describe('signing keys', () => {
     const after = await jwks();
     expect(after.keys[0].kid).toBe(rotated.body.data.kid);
     expect(after.keys.map((k) => k.kid)).toEqual(expect.arrayContaining(before.keys.map((k) => k.kid)));
+    // Another API process picks the new key up by itself.
+    const otherPort = await freePort();
+    const other = await startTestApi({ PORT: String(otherPort) });
+    try {
+      await eventually(async () => {
+        const keys = (await (await fetch(`http://127.0.0.1:${otherPort}/oauth/jwks`)).json()) as { keys: Array<{ kid: string }> };
+        return keys.keys[0].kid === rotated.body.data.kid;
+      }, 15_000, 'the other process to publish the new key first');
+      const again = await api.call('POST', '/api/v1/oauth/keys/rotate', { token: admin });
+      await eventually(async () => {
+        const keys = (await (await fetch(`http://127.0.0.1:${otherPort}/oauth/jwks`)).json()) as { keys: Array<{ kid: string }> };
+        return keys.keys[0].kid === again.body.data.kid;
+      }, 15_000, 'the other process to follow a rotation made elsewhere');
+      rotated.body.data.kid = again.body.data.kid;
+    } finally {
+      await other.close();
+    }
     // ID tokens are signed with the new key.
     const client = await registerClient(alice.token, {});
     const config = await rp(client);

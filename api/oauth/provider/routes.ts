@@ -6,14 +6,30 @@ import { OAUTH_PREFIX, createOAuthProvider } from '.';
 
 const INTERACTION = /^\/oauth\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
 
-/** The provider's reach into the app: built on first use, rebuilt after a key rotation. */
+/** How often a process checks whether another one rotated the signing key. */
+const KEY_CHECK_MS = 5000;
+
+/** The provider's reach into the app: built on first use, rebuilt after a key rotation (here or in another process). */
 export class OAuthProviderHost {
-  private ready?: Promise<{ provider: Provider; handle: ReturnType<Provider['callback']> }>;
+  private ready?: Promise<{ provider: Provider; handle: ReturnType<Provider['callback']>; kid?: string }>;
+  private checkedAt = 0;
   constructor(private readonly deps: AppDeps) {}
 
-  get() {
-    this.ready ??= createOAuthProvider(this.deps).then((provider) => ({ provider, handle: provider.callback() }));
-    this.ready.catch(() => { this.ready = undefined; });
+  private signingKid(): Promise<string | undefined> {
+    return this.deps.knex('oauth_keys').whereNull('retired_at').first('kid').then((r) => r?.kid);
+  }
+
+  async get() {
+    if (this.ready && Date.now() - this.checkedAt > KEY_CHECK_MS) {
+      this.checkedAt = Date.now();
+      const [current, built] = await Promise.all([this.signingKid(), this.ready.catch(() => undefined)]);
+      if (current && built && current !== built.kid) this.ready = undefined;
+    }
+    if (!this.ready) {
+      this.checkedAt = Date.now();
+      this.ready = createOAuthProvider(this.deps).then(async (provider) => ({ provider, handle: provider.callback(), kid: await this.signingKid() }));
+      this.ready.catch(() => { this.ready = undefined; });
+    }
     return this.ready;
   }
 
