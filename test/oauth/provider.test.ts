@@ -190,6 +190,17 @@ describe('client credentials, introspection, revocation', () => {
     expectError(await api.call('GET', '/api/v1/user-data', { token: tokens.access_token }), 401, 'INVALID_CREDENTIALS');
   });
 
+  it('holds a client to its rate_limit (API requests per hour with its tokens)', async () => {
+    const client = await registerClient(alice.token, { allowed_grant_types: ['client_credentials'], redirect_uris: [], scopes: ['read'], rate_limit: 3 });
+    const token = (await oidc.clientCredentialsGrant(await rp(client), { scope: 'read' })).access_token;
+    for (let i = 0; i < 3; i++) expect((await api.call('GET', '/api/v1/user-data', { token })).status).toBe(200);
+    const spent = await api.call('GET', '/api/v1/user-data', { token });
+    expectError(spent, 429, 'RATE_LIMIT_EXCEEDED');
+    expect(Number(spent.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The user's own credentials are not the client's.
+    expect((await api.call('GET', '/api/v1/user-data', { token: alice.token })).status).toBe(200);
+  });
+
   it('refuses a wrong secret, a rotated secret and an inactive client', async () => {
     const client = await registerClient(alice.token, { allowed_grant_types: ['client_credentials'], redirect_uris: [], scopes: ['read'] });
     expect(await refusal(oidc.clientCredentialsGrant(await rp({ ...client, client_secret: 'wrong-secret' }), { scope: 'read' }))).toBe('invalid_client');
