@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { AppError } from '../../shared/platform/errors';
 import type { Caller } from '../platform/caller';
 import { UserDataRecords, checkValue, type UserDataRow } from './records';
@@ -55,7 +56,7 @@ export class UserDataBulk {
     }));
     const label = (op: BulkOperation, user?: TargetUser) => ({ key: op.key, ...(op.username ? { username: user?.username ?? op.username } : {}) });
     const results: BulkResult[] = prepared.map((p) => ({ ...label(p.op, p.user), status: 'skipped' }));
-    const apply = async (i: number, trx: Parameters<Parameters<UserDataRecords['inTransaction']>[1]>[0]) => {
+    const apply = async (i: number, trx: Knex.Transaction) => {
       const { op, user } = prepared[i] as { op: BulkOperation; user: TargetUser };
       if (op.action === 'delete') {
         await this.records.remove(trx, user.id, op.key);

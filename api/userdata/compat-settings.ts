@@ -6,17 +6,11 @@ import { booleanish } from '../platform/http/schemas';
 import { seedDate } from '../users/compat-user-data';
 import { bodyCredentials } from './schemas';
 import { ProfileService, profileFields } from './settings/profile';
-import { SECTION_NAMES, sectionSchemas } from './settings/sections';
-import { validationError } from '../../shared/platform/errors';
+import { sectionSchemas, sectionsOf } from './settings/sections';
 import { ServerInfo } from './settings/server-info';
 import { SettingsStore } from './settings/store';
 import { UserDataTargets } from './targets';
 
-/** The sections of an update; none at all is a 422. */
-export function sectionsOf<T extends object>(update: T): T {
-  if (!Object.values(update).some((v) => v !== undefined)) throw validationError([{ field: 'body', location: 'body', message: `must name at least one of ${SECTION_NAMES.join(', ')}` }]);
-  return update;
-}
 
 /** Seed 004's settings and server information endpoints. */
 export function settingsCompatRoutes(deps: AppDeps) {

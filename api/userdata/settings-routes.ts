@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { AppDeps } from '../platform/deps';
 import { route } from '../platform/http/route';
-import { sectionsOf } from './compat-settings';
-import { sectionSchemas } from './settings/sections';
+import { sectionSchemas, sectionsOf } from './settings/sections';
 import { SettingsStore } from './settings/store';
 
 /** /api/v1/settings: the server settings (never their secrets), for admins. */

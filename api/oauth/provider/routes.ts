@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { AppDeps } from '../../platform/deps';
 import { interactionHandler } from '../interaction/routes';
-import { OAUTH_PREFIX, createOAuthProvider } from '.';
+import { OAUTH_PREFIX, createOAuthProvider } from './index';
 
 const INTERACTION = /^\/oauth\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
 

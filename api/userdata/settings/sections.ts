@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { validationError } from '../../../shared/platform/errors';
 import type { Config } from '../../../shared/platform/config';
 import { DEFAULT_PASSWORD_POLICY } from '../../../shared/userdata/password-policy';
 
@@ -62,3 +63,9 @@ export function defaultSettings(config: Config) {
 }
 
 export type Settings = ReturnType<typeof defaultSettings>;
+
+/** The sections of an update; none at all is a 422. */
+export function sectionsOf<T extends object>(update: T): T {
+  if (!Object.values(update).some((v) => v !== undefined)) throw validationError([{ field: 'body', location: 'body', message: `must name at least one of ${SECTION_NAMES.join(', ')}` }]);
+  return update;
+}
