@@ -3,7 +3,7 @@
 // ESM-only packages, with every ESM-only package they import (oidc-provider's other dependencies, koa and debug, ship
 // CommonJS). Node 22+ loads them from CommonJS with require(esm), but jest's module system does not, so jest compiles
 // them to CommonJS like the project's TypeScript.
-const esmOnlyPackages = ['oidc-provider', 'jose'];
+const esmOnlyPackages = ['oidc-provider', 'jose', 'openid-client', 'oauth4webapi'];
 
 module.exports = {
   testEnvironment: 'node',

@@ -15,17 +15,21 @@ import { createRegistry, docsInitScript, docsPage, openApiDocument } from './pla
 import { mountConsolePage } from './compute/console-page';
 import { VERSION } from './platform/version';
 import { DOMAINS } from './domains';
+import { withMaintenance } from './userdata/settings/enforce';
+import { oauthMiddleware } from './oauth/provider/routes';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
   const metricsRegistry = new client.Registry();
   client.collectDefaultMetrics({ register: metricsRegistry });
   const registry = createRegistry();
-  const authenticate = createAuthenticator(deps);
+  const authenticate = withMaintenance(createAuthenticator(deps), deps);
   const allowedOrigins = new Set(deps.config.corsOrigins);
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
+  // The OAuth 2.0 / OpenID Connect provider answers /oauth in its own formats (RFC 6749 errors), before the API's middleware.
+  app.use(oauthMiddleware(deps));
   app.use(errorHandler());
   app.use(metrics(metricsRegistry));
   app.use(cors({
@@ -34,7 +38,8 @@ export function createApp(deps: AppDeps): Koa {
     credentials: true,
     exposeHeaders: ['Location', 'X-Request-Id', 'Retry-After'],
   }));
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+  // Seed 004 sends its credentials in the body of GET and DELETE requests too.
+  app.use(bodyParser({ parsedMethods: ['POST', 'PUT', 'PATCH', 'GET', 'DELETE'], enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
 
   const native = new Router({ prefix: '/api/v1' });
   mount(native, DOMAINS.flatMap((d) => d.native(deps)), { prefix: '/api/v1', authenticate, registry });

@@ -5,6 +5,8 @@ import { computeDomain } from './compute';
 import { dbsyncDomain } from './dbsync';
 import { rentalsDomain } from './rentals';
 import { networkingDomain } from './networking';
+import { userdataDomain } from './userdata';
+import { oauthDomain } from './oauth';
 
 /** Every domain the API serves, in the order their routes are mounted. A new domain adds itself here. */
-export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, rentalsDomain];
+export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, rentalsDomain, userdataDomain, oauthDomain];

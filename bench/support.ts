@@ -51,8 +51,8 @@ export async function startStack(env: Record<string, string> = {}) {
 export interface LoadResult { name: string; requestsPerSecond: number; p50ms: number; p99ms: number; errors: number }
 
 /** A bounded load (fixed duration, fixed connections) against one URL on loopback. */
-export async function load(name: string, url: string, opts: { headers?: Record<string, string>; seconds?: number; connections?: number } = {}): Promise<LoadResult> {
-  const result = await autocannon({ url, headers: opts.headers, duration: opts.seconds ?? 5, connections: opts.connections ?? 10 });
+export async function load(name: string, url: string, opts: { headers?: Record<string, string>; seconds?: number; connections?: number; method?: 'GET' | 'POST'; body?: string } = {}): Promise<LoadResult> {
+  const result = await autocannon({ url, headers: opts.headers, ...(opts.method ? { method: opts.method } : {}), ...(opts.body ? { body: opts.body } : {}), duration: opts.seconds ?? 5, connections: opts.connections ?? 10 });
   return {
     name,
     requestsPerSecond: Math.round(result.requests.average),

@@ -5,7 +5,9 @@ import * as dbsync from './migrations/003_dbsync';
 import * as computeConsoles from './migrations/004_compute_consoles';
 import * as platformResourceLinks from './migrations/005_platform';
 import * as networking from './migrations/006_networking';
+import * as userdata from './migrations/008_userdata';
 import * as platformSecurity from './migrations/009_platform_security';
+import * as oauth from './migrations/010_oauth';
 import * as rentals from './migrations/011_rentals';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
@@ -17,7 +19,9 @@ const migrations: Record<string, Knex.Migration> = {
   '004_compute_consoles': computeConsoles,
   '005_platform': platformResourceLinks,
   '006_networking': networking,
+  '008_userdata': userdata,
   '009_platform_security': platformSecurity,
+  '010_oauth': oauth,
   '011_rentals': rentals,
 };
 

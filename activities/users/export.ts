@@ -52,6 +52,21 @@ export const USER_EXPORTERS: UserExporter[] = [
         .select('c.id', 'i.uuid as instance_uuid', 'c.created_at', 'c.opened_at', 'c.closed_at', 'c.close_reason', 'c.remote_addr', 'c.bytes_in', 'c.bytes_out'),
   },
   {
+    // User data (seed 004): every record with its version.
+    file: 'user_data.json',
+    collect: (knex, userId) => knex('user_data').where({ user_id: userId }).orderBy('key').select('key', 'value', 'version', 'created_at', 'updated_at'),
+  },
+  {
+    // OAuth clients they registered (secrets are kept only as digests and stay out) and the consents they gave.
+    file: 'oauth.json',
+    collect: async (knex, userId) => ({
+      clients: await knex('oauth_clients').where({ owner_id: userId }).orderBy('id')
+        .select('client_id', 'name', 'description', 'redirect_uris', 'grant_types', 'scopes', 'logo_url', 'is_trusted', 'is_active', 'rate_limit', 'created_at', 'updated_at'),
+      consents: await knex('oauth_payloads').where({ kind: 'Grant' }).whereRaw("payload->>'accountId' = ?", [String(userId)])
+        .select(knex.raw("payload->>'clientId' as client_id"), knex.raw("payload->'openid'->>'scope' as scope"), 'expires_at'),
+    }),
+  },
+  {
     file: 'audit_log.json',
     collect: (knex, userId) => knex('audit_log').where({ user_id: userId }).orderBy('id').select('at', 'level', 'module', 'action', 'message', 'ip_address', 'resource_type', 'resource_id'),
   },

@@ -10,7 +10,7 @@ import { UserDeletion } from './deletion';
 import { UserService } from './service';
 
 /** "2023-01-01 12:00:00", the date format of seed 004. */
-const seedDate = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) : null);
+export const seedDate = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) : null);
 
 const credentials = {
   api_token: z.string().optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, validationError } from '../../shared/platform/errors';
+import { AppError } from '../../shared/platform/errors';
 import { ROLES } from '../../shared/platform/permissions';
 import type { AppDeps } from '../platform/deps';
 import { route } from '../platform/http/route';
@@ -9,7 +9,7 @@ import { OperationService } from '../platform/operations/service';
 import { obj } from '../dbsync/routes';
 import { seedList } from '../dbsync/compat-whalefall';
 import { listQuery } from '../dbsync/schemas';
-import { UserService, createUserBody, presentUser } from './service';
+import { UserService, createUserBody, presentUser, username } from './service';
 import { UserDeletion } from './deletion';
 
 const userParams = z.object({ user_id: dbId });
@@ -55,16 +55,10 @@ export function whalefallUserRoutes(deps: AppDeps) {
       ...common, method: 'get', path: '/api/users/stats', permission: 'admin', summary: 'User statistics', response: obj, handler: () => users.stats(),
     }),
     route({
-      ...common, method: 'put', path: '/api/users/:user_id', permission: 'admin', summary: 'Update a user (role, email, is_active; usernames do not change)', params: userParams,
-      body: z.object({ username: z.string().max(64).optional(), role: z.enum(ROLES).optional(), email: z.email().max(255).optional(), is_active: z.boolean().optional(), full_name: z.string().max(255).nullable().optional() }).strict(),
+      ...common, method: 'put', path: '/api/users/:user_id', permission: 'admin', summary: 'Update a user (username — unique —, role, email, is_active)', params: userParams,
+      body: z.object({ username: username.optional(), role: z.enum(ROLES).optional(), email: z.email().max(255).optional(), is_active: z.boolean().optional(), full_name: z.string().max(255).nullable().optional() }).strict(),
       response: obj, message: '用户更新成功',
-      handler: async ({ caller, params, body }) => {
-        const { username, ...rest } = body;
-        if (username !== undefined && username.toLowerCase() !== (await users.find(params.user_id)).username.toLowerCase()) {
-          throw validationError([{ field: 'username', message: 'usernames cannot be changed' }]);
-        }
-        return seedUser(await users.update(caller, params.user_id, rest));
-      },
+      handler: async ({ caller, params, body }) => seedUser(await users.update(caller, params.user_id, body)),
     }),
     route({
       ...common, method: 'delete', path: '/api/users/:user_id', permission: 'admin', summary: 'Delete a user (durable operation with backup; waits like the original answered)', params: userParams, response: obj, message: '用户删除成功',

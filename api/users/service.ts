@@ -8,6 +8,7 @@ import { iso, likePattern, paginate } from '../platform/http/schemas';
 import { audit } from '../platform/audit';
 import { hashPassword } from '../../shared/platform/passwords';
 import type { Caller } from '../platform/caller';
+import { PasswordRules } from '../userdata/settings/enforce';
 
 export const password = z.string().min(8, 'must be at least 8 characters').max(256);
 export const username = z.string().min(3, 'must be at least 3 characters').max(64).regex(/^[A-Za-z0-9_.-]+$/, 'may hold letters, digits, _ . - only');
@@ -51,6 +52,7 @@ export const createUserBody = z.object({
 
 export const updateUserBody = z
   .object({
+    username: username.optional(),
     email: z.email().max(255).optional(),
     full_name: z.string().max(255).nullable().optional(),
     role: z.enum(ROLES).optional(),
@@ -65,7 +67,10 @@ export const listUsersQuery = z.object({
 });
 
 export class UserService {
-  constructor(private readonly deps: AppDeps) {}
+  private readonly passwords: PasswordRules;
+  constructor(private readonly deps: AppDeps) {
+    this.passwords = new PasswordRules(deps);
+  }
 
   async find(id: number): Promise<User> {
     const user = await User.live().findById(id);
@@ -98,6 +103,7 @@ export class UserService {
   }
 
   async create(caller: Caller, body: z.infer<typeof createUserBody>) {
+    await this.passwords.check(body.password);
     return uniqueOr409(async () => {
       const user = await User.query().insertAndFetch({
         username: body.username,
@@ -116,17 +122,18 @@ export class UserService {
   async update(caller: Caller, id: number, body: z.infer<typeof updateUserBody>) {
     const user = await this.visible(caller.principal, id);
     const admin = isAdmin(caller.principal);
-    if (!admin && (body.role !== undefined || body.is_active !== undefined)) throw forbidden('Only an admin can change role or is_active');
+    if (!admin && (body.role !== undefined || body.is_active !== undefined || body.username !== undefined)) throw forbidden('Only an admin can change username, role or is_active');
     if (admin && caller.principal.userId === id && (body.role && body.role !== 'admin' || body.is_active === false)) {
       await this.ensureAnotherAdmin(id);
     }
-    const updated = await User.query().patchAndFetchById(user.id, { ...body, updated_at: new Date() });
+    const updated = await uniqueOr409(async () => User.query().patchAndFetchById(user.id, { ...body, updated_at: new Date() }), `Username ${body.username} is taken`, 'username');
     await audit(this.deps.knex, caller, { module: 'users', action: 'update', message: `User ${user.username} updated`, resourceType: 'user', resourceId: id, details: { fields: Object.keys(body) } });
     return presentUser(updated);
   }
 
   async resetPassword(caller: Caller, id: number, newPassword: string, currentPassword?: string) {
     const user = await this.visible(caller.principal, id);
+    await this.passwords.check(newPassword, 'new_password');
     if (!isAdmin(caller.principal)) {
       const argon2 = await import('argon2');
       if (!currentPassword || !(await argon2.verify(user.password_hash, currentPassword))) {

@@ -29,6 +29,7 @@ const envSchema = z.object({
   IDCFLOW_LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().positive().default(900),
   IDCFLOW_CORS_ORIGINS: z.string().default(''),
   IDCFLOW_SERVER_TOKEN: z.string().optional(),
+  IDCFLOW_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   IDCFLOW_OPERATION_WAIT_SECONDS: z.coerce.number().int().positive().max(300).default(30),
   IDCFLOW_SMTP_URL: z.string().optional(),
   IDCFLOW_MAIL_FROM: z.string().default('idcflow <noreply@localhost>'),
@@ -48,7 +49,6 @@ const envSchema = z.object({
   IDCFLOW_CONSOLE_PUBLIC_URL: z.string().url().optional(),
   IDCFLOW_CONSOLE_TICKET_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   IDCFLOW_INSTANCE_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(60),
-  IDCFLOW_PUBLIC_URL: z.string().url().optional(),
   IDCFLOW_VERIFY_EMAIL_TTL_SECONDS: z.coerce.number().int().min(60).default(86400),
   IDCFLOW_DERP_IMAGE: z.string().default('localhost/idcflow-derper:1.102.5'),
   IDCFLOW_DERP_VERIFY_URL: z.string().url().optional(),
@@ -91,6 +91,8 @@ export interface Config {
   login: { maxFailures: number; windowSeconds: number; lockoutSeconds: number };
   corsOrigins: string[];
   serverToken?: string;
+  /** Where clients reach this API (the OAuth issuer is it plus /oauth); default http://HOST:PORT. */
+  publicUrl: string;
   operationWaitSeconds: number;
   smtpUrl?: string;
   mailFrom: string;
@@ -120,7 +122,6 @@ export interface Config {
   };
   console: ConsoleConfig;
   /** Where users reach the API (links in mails). */
-  publicUrl: string;
   rentals: {
     verifyEmailTtlSeconds: number;
     /** The derper image relays run (built by `npm run derper:image`). */
@@ -194,6 +195,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     corsOrigins: e.IDCFLOW_CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
     serverToken: e.IDCFLOW_SERVER_TOKEN,
+    publicUrl: (e.IDCFLOW_PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
     operationWaitSeconds: e.IDCFLOW_OPERATION_WAIT_SECONDS,
     smtpUrl: e.IDCFLOW_SMTP_URL,
     mailFrom: e.IDCFLOW_MAIL_FROM,
@@ -223,7 +225,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
-    publicUrl: (e.IDCFLOW_PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
     rentals: {
       verifyEmailTtlSeconds: e.IDCFLOW_VERIFY_EMAIL_TTL_SECONDS,
       derpImage: e.IDCFLOW_DERP_IMAGE,

@@ -48,7 +48,11 @@ describe('seed 002 users (over the user service)', () => {
     expect(list.body).toMatchObject({ status: 'success', data: [{ username: name }], pagination: { page: 1, per_page: 20, total: 1 } });
     const updated = await api.call('PUT', `/api/users/${uidNum}`, { token: admin, body: { username: name, role: 'manager' } });
     expect(updated.body.data.role).toBe('manager');
-    expect((await api.call('PUT', `/api/users/${uidNum}`, { token: admin, body: { username: 'renamed' } })).body).toMatchObject({ status: 'error', code: 422 });
+    const renamed = await api.call('PUT', `/api/users/${uidNum}`, { token: admin, body: { username: `${name}_r` } });
+    expect(renamed.body).toMatchObject({ status: 'success', data: { username: `${name}_r` } });
+    expect((await api.call('PUT', `/api/users/${uidNum}`, { token: admin, body: { username: 'ADMIN' } })).body).toMatchObject({ status: 'error', code: 409 });
+    expect((await api.call('PUT', `/api/users/${uidNum}`, { token: admin, body: { username: 'a b' } })).body).toMatchObject({ status: 'error', code: 422 });
+    expect((await api.call('PUT', `/api/users/${uidNum}`, { token: admin, body: { username: name } })).body.data.username).toBe(name);
     const toggled = await api.call('POST', `/api/users/${uidNum}/toggle-status`, { token: admin });
     expect(toggled.body.data.status).toBe('disabled');
     const stats = await api.call('GET', '/api/users/stats', { token: admin });

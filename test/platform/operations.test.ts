@@ -42,7 +42,7 @@ describe('deleting a user (seed 004 delete_user as a durable operation)', () => 
     expect(fs.readFileSync(`${file}.sha256`, 'utf8')).toContain(d.backup_sha256);
     const zip = new AdmZip(bytes);
     const names = zip.getEntries().map((e) => e.entryName).sort();
-    expect(names).toEqual(['api_tokens.json', 'audit_log.json', 'compute_quota.json', 'console_sessions.json', 'instances.json', 'manifest.json', 'operations.json', 'sessions.json', 'user.json']);
+    expect(names).toEqual(['api_tokens.json', 'audit_log.json', 'compute_quota.json', 'console_sessions.json', 'instances.json', 'manifest.json', 'oauth.json', 'operations.json', 'sessions.json', 'user.json', 'user_data.json']);
     const userJson = JSON.parse(zip.readAsText('user.json'));
     expect(userJson).toMatchObject({ id: u.id, username: u.username });
     expect(zip.readAsText('user.json')).not.toMatch(/argon2|password_hash/);

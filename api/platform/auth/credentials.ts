@@ -6,6 +6,8 @@ import type { AppDeps } from '../deps';
 import type { Authenticator } from '../http/route';
 import type { Principal } from './principal';
 import { looksLikeJwt, verifyAccessToken } from './jwt';
+import { ServerTokens } from './server-token';
+import { oauthPrincipal } from '../../oauth/access-tokens';
 
 export const API_TOKEN_PREFIX = 'idcf_';
 
@@ -22,6 +24,7 @@ const systemPrincipal = (via: 'system_token' | 'server_token'): Principal => ({
 
 export function createAuthenticator(deps: AppDeps): Authenticator {
   const { knex, config, secrets } = deps;
+  const serverTokens = new ServerTokens(knex, config, secrets);
 
   async function fromJwt(token: string): Promise<Principal> {
     const claims = verifyAccessToken(token, config.jwtSecret);
@@ -62,8 +65,7 @@ export function createAuthenticator(deps: AppDeps): Authenticator {
 
   async function fromSystemSecret(token: string, allowed: Array<'system_token' | 'server_token'>): Promise<Principal | null> {
     if (allowed.includes('server_token')) {
-      const serverToken = config.serverToken ?? (await secrets.get(SECRET_NAMES.serverToken));
-      if (serverToken && safeEqual(token, serverToken)) return systemPrincipal('server_token');
+      if (await serverTokens.matches(token)) return systemPrincipal('server_token');
     }
     if (allowed.includes('system_token')) {
       const systemToken = await secrets.get(SECRET_NAMES.systemToken);
@@ -75,6 +77,8 @@ export function createAuthenticator(deps: AppDeps): Authenticator {
   async function resolve(token: string, allowed: Array<'system_token' | 'server_token'>): Promise<Principal> {
     if (looksLikeJwt(token)) return fromJwt(token);
     if (token.startsWith(API_TOKEN_PREFIX)) return fromApiToken(token);
+    const oauth = await oauthPrincipal(knex, token);
+    if (oauth) return oauth;
     const system = await fromSystemSecret(token, allowed);
     if (system) return system;
     throw new AppError('INVALID_CREDENTIALS', 'The token is not valid');

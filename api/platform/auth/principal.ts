@@ -7,9 +7,11 @@ export interface Principal {
   username: string;
   role: Role;
   permissions: Permission[];
-  via: 'session' | 'api_token' | 'system_token' | 'server_token';
+  via: 'session' | 'api_token' | 'system_token' | 'server_token' | 'oauth';
   sessionId?: string;
   tokenId?: number;
+  /** An OAuth access token's client. */
+  oauthClientId?: string;
 }
 
 export const isAdmin = (p: Principal) => hasPermission(p.permissions, 'admin');

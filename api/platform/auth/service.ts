@@ -8,6 +8,7 @@ import { User } from '../../../db/models/users/user';
 import type { AppDeps } from '../deps';
 import { signAccessToken } from './jwt';
 import { LoginThrottle } from './login-throttle';
+import { loginLimitsFromSettings } from '../../userdata/settings/enforce';
 import { audit } from '../audit';
 import type { Caller, ClientInfo } from '../caller';
 
@@ -17,7 +18,7 @@ const DUMMY_HASH = hashPassword('not-a-real-password-' + crypto.randomUUID());
 export class AuthService {
   private readonly throttle: LoginThrottle;
   constructor(private readonly deps: AppDeps) {
-    this.throttle = new LoginThrottle(deps.knex, deps.config.login);
+    this.throttle = new LoginThrottle(deps.knex, deps.config.login, loginLimitsFromSettings(deps));
   }
 
   async login(client: ClientInfo, username: string, password: string) {
