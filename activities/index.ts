@@ -4,6 +4,8 @@ import { createOperationActivities } from './platform/operations';
 import { createUserActivities } from './users/deletion';
 import { createDbsyncActivities } from './dbsync/activities';
 import { createComputeActivities, createEngineActivities } from './compute/activities';
+import { createNetservicesDbActivities } from './netservices/db';
+import { createWireguardHostActivities } from './netservices/wireguard-host';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -12,11 +14,13 @@ export const MAIN_WORKER_ACTIVITIES = {
   users: [createUserActivities],
   compute: [createComputeActivities],
   dbsync: [createDbsyncActivities],
+  netservices: [createNetservicesDbActivities],
 };
 
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */
 export const HOST_AGENT_ACTIVITIES = {
   compute: [createEngineActivities],
+  netservices: [createWireguardHostActivities],
 };
 
 export const createActivities = (deps: ActivityDeps) => registerActivities(MAIN_WORKER_ACTIVITIES, deps);

@@ -44,6 +44,7 @@ const envSchema = z.object({
   IDCFLOW_AGENT_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
   IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60),
   IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10),
+  IDCFLOW_WG_STATS_SECONDS: z.coerce.number().int().positive().default(10),
   IDCFLOW_CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   IDCFLOW_CONSOLE_PUBLIC_URL: z.string().url().optional(),
   IDCFLOW_CONSOLE_TICKET_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
@@ -93,6 +94,8 @@ export interface Config {
     agentHeartbeatSeconds: number;
     instanceWaitSeconds: number;
   };
+  /** Network services: how often a host agent reads its WireGuard interfaces' figures into PostgreSQL. */
+  netservices: { wgStatsSeconds: number };
   console: ConsoleConfig;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -177,6 +180,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       agentHeartbeatSeconds: e.IDCFLOW_AGENT_HEARTBEAT_SECONDS,
       instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
     },
+    netservices: { wgStatsSeconds: e.IDCFLOW_WG_STATS_SECONDS },
     console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
     logLevel: e.LOG_LEVEL,
   };

@@ -1,0 +1,9 @@
+import type { Domain } from '../platform/domain';
+import { ipv6Routes } from './routes-ipv6';
+import { wireguardRoutes } from './routes-wireguard';
+
+export const netservicesDomain: Domain = {
+  name: 'netservices',
+  native: (deps) => [...ipv6Routes(deps), ...wireguardRoutes(deps)],
+  compat: () => [],
+};

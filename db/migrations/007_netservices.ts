@@ -1,0 +1,102 @@
+import type { Knex } from 'knex';
+
+/**
+ * Network services (issue 9): IPv6 prefix pools and allocations, WireGuard servers and clients.
+ * Overlaps are impossible by construction: GiST exclusion constraints on the `cidr` columns (btree_gist gives the
+ * `pool_id WITH =` part), so concurrent allocations cannot collide whatever the application does.
+ */
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw('CREATE EXTENSION IF NOT EXISTS btree_gist');
+
+  await knex.schema.createTable('ipv6_pools', (t) => {
+    t.increments('id');
+    t.string('name', 64).notNullable().unique();
+    t.specificType('prefix', 'cidr').notNullable();
+    t.integer('prefix_length').notNullable();
+    t.string('description', 500);
+    t.string('status', 16).notNullable().defaultTo('active');
+    t.integer('created_by').references('users.id').onDelete('SET NULL');
+    t.timestamps(true, true);
+  });
+  await knex.raw(`ALTER TABLE ipv6_pools
+    ADD CONSTRAINT ipv6_pools_family CHECK (family(prefix) = 6),
+    ADD CONSTRAINT ipv6_pools_length CHECK (prefix_length BETWEEN masklen(prefix) AND 128),
+    ADD CONSTRAINT ipv6_pools_no_overlap EXCLUDE USING gist (prefix inet_ops WITH &&)`);
+
+  await knex.schema.createTable('ipv6_allocations', (t) => {
+    t.increments('id');
+    t.integer('pool_id').notNullable().references('ipv6_pools.id');
+    t.specificType('cidr', 'cidr').notNullable();
+    t.string('client_name', 128).notNullable();
+    t.string('description', 500);
+    t.integer('user_id').references('users.id').onDelete('SET NULL');
+    t.string('status', 16).notNullable().defaultTo('active');
+    t.timestamp('allocated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+  });
+  await knex.raw(`ALTER TABLE ipv6_allocations
+    ADD CONSTRAINT ipv6_allocations_no_overlap EXCLUDE USING gist (pool_id WITH =, cidr inet_ops WITH &&)`);
+  // The gap query walks one pool's allocations in address order (a GiST index cannot return rows in order).
+  await knex.raw('CREATE INDEX ipv6_allocations_pool_cidr ON ipv6_allocations (pool_id, cidr)');
+
+  await knex.schema.createTable('wg_servers', (t) => {
+    t.increments('id');
+    t.string('name', 64).notNullable().unique();
+    t.integer('host_id').notNullable().references('hosts.id');
+    t.string('interface', 15).notNullable();
+    t.integer('listen_port').notNullable();
+    t.specificType('ipv4_address', 'inet');
+    t.specificType('ipv6_address', 'inet');
+    t.jsonb('dns_servers').notNullable().defaultTo('[]');
+    t.integer('mtu');
+    t.string('endpoint', 255);
+    t.string('public_key', 44).notNullable();
+    t.text('private_key_sealed').notNullable();
+    t.boolean('is_active').notNullable().defaultTo(true);
+    /** What an operator asked for (running/stopped) and what the agent last applied (stopped/running/error). */
+    t.string('desired_state', 16).notNullable().defaultTo('stopped');
+    t.string('status', 16).notNullable().defaultTo('stopped');
+    t.text('last_error');
+    t.timestamp('started_at', { useTz: true });
+    t.timestamp('stopped_at', { useTz: true });
+    t.timestamp('stats_at', { useTz: true });
+    t.integer('created_by').references('users.id').onDelete('SET NULL');
+    t.timestamps(true, true);
+    t.unique(['host_id', 'interface']);
+    t.unique(['host_id', 'listen_port']);
+  });
+
+  await knex.schema.createTable('wg_clients', (t) => {
+    t.increments('id');
+    t.integer('server_id').notNullable().references('wg_servers.id');
+    t.integer('user_id').references('users.id').onDelete('SET NULL');
+    t.string('name', 64).notNullable();
+    t.specificType('ipv4_address', 'inet');
+    t.specificType('ipv6_address', 'inet');
+    t.integer('ipv6_allocation_id').references('ipv6_allocations.id');
+    t.string('public_key', 44).notNullable();
+    /** Null when the client brought its own public key: its private key never touched the server. */
+    t.text('private_key_sealed');
+    t.jsonb('dns_servers').notNullable().defaultTo('[]');
+    t.jsonb('allowed_ips').notNullable().defaultTo('[]');
+    t.boolean('enabled').notNullable().defaultTo(true);
+    t.timestamp('expires_at', { useTz: true });
+    t.timestamp('last_handshake', { useTz: true });
+    t.bigInteger('bytes_received').notNullable().defaultTo(0);
+    t.bigInteger('bytes_sent').notNullable().defaultTo(0);
+    t.string('endpoint', 64);
+    t.timestamp('stats_at', { useTz: true });
+    t.timestamps(true, true);
+    t.unique(['server_id', 'public_key']);
+    t.unique(['server_id', 'name']);
+  });
+  // An address is never handed out twice on one server.
+  await knex.raw('CREATE UNIQUE INDEX wg_clients_server_ipv4 ON wg_clients (server_id, ipv4_address) WHERE ipv4_address IS NOT NULL');
+  await knex.raw('CREATE UNIQUE INDEX wg_clients_server_ipv6 ON wg_clients (server_id, ipv6_address) WHERE ipv6_address IS NOT NULL');
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTable('wg_clients');
+  await knex.schema.dropTable('wg_servers');
+  await knex.schema.dropTable('ipv6_allocations');
+  await knex.schema.dropTable('ipv6_pools');
+}
