@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AppDeps } from '../platform/deps';
 import { NO_STORE, Reply, route } from '../platform/http/route';
 import { dbId, idParams, pageQuery, pagination } from '../platform/http/schemas';
-import { OperationService } from '../platform/operations/service';
+import { OperationService, operationSchema } from '../platform/operations/service';
 import { requireNetworkManager } from './access';
 import { Ipv6Service } from './ipv6';
 import { WireguardService } from './wireguard';
@@ -16,7 +16,8 @@ export function wireguardRoutes(deps: AppDeps) {
   const operations = new OperationService(deps);
   const wg = new WireguardService(deps, operations, new Ipv6Service(deps));
   const tags = ['wireguard'];
-  const started = z.object({ id: z.number(), status: z.string(), operation: z.unknown() }).passthrough();
+  /** The seed's answer once the operation is done; 202 with the operation while it runs (or with `Prefer: respond-async`). */
+  const started = z.union([z.object({ id: z.number(), status: z.string(), operation: z.unknown() }).passthrough(), z.object({ operation: operationSchema })]);
   return [
     route({
       method: 'get', path: '/wireguard/servers', tags, permission: 'view', summary: 'WireGuard servers (private keys are never listed)',

@@ -18,6 +18,9 @@ import type { CreateClientBody, CreateServerBody } from './schemas';
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** PostgreSQL prints a host address's inet without its /32 or /128; clients are shown it with the length. */
+const withLength = (a: string | null) => (a && !a.includes('/') ? `${a}/${a.includes(':') ? 128 : 32}` : a);
+
 const field = (name: string, message: string) => validationError([{ field: name, location: 'body', message }]);
 const pgCode = (err: unknown) => ((err as { nativeError?: { code?: string } }).nativeError ?? (err as { code?: string })).code;
 
@@ -140,7 +143,7 @@ export class WireguardService {
 
   presentClient(c: Row) {
     return {
-      id: c.id, name: c.name, server_id: c.server_id, user_id: c.user_id ?? null, ipv4_address: c.ipv4_address, ipv6_address: c.ipv6_address,
+      id: c.id, name: c.name, server_id: c.server_id, user_id: c.user_id ?? null, ipv4_address: withLength(c.ipv4_address), ipv6_address: withLength(c.ipv6_address),
       ipv6_allocation_id: c.ipv6_allocation_id ?? null, public_key: c.public_key, status: this.clientStatus(c), enabled: c.enabled, expires_at: iso(c.expires_at),
       allowed_ips: c.allowed_ips ?? [], dns_servers: c.dns_servers ?? [], last_handshake: iso(c.last_handshake), bytes_received: Number(c.bytes_received),
       bytes_sent: Number(c.bytes_sent), endpoint: c.endpoint ?? null, stats_at: iso(c.stats_at), created_at: iso(c.created_at),
@@ -168,7 +171,7 @@ export class WireguardService {
     const endpointHost = s.endpoint ?? (host?.public_addresses ?? [])[0] ?? host?.address;
     const config = renderClientConfig({
       privateKey: privateKey ?? (c.private_key_sealed ? unseal(c.private_key_sealed, this.deps.config.masterKey) : null),
-      addresses: [c.ipv4_address, c.ipv6_address].filter(Boolean).map((a: string) => (a.includes('/') ? a : `${a}/${a.includes(':') ? 128 : 32}`)),
+      addresses: [c.ipv4_address, c.ipv6_address].filter(Boolean).map((a: string) => withLength(a)!),
       dns: c.dns_servers?.length ? c.dns_servers : (s.dns_servers ?? []), mtu: s.mtu, serverPublicKey: s.public_key,
       endpoint: `${String(endpointHost).includes(':') && !String(endpointHost).startsWith('[') ? `[${endpointHost}]` : endpointHost}:${s.listen_port}`, allowedIps: c.allowed_ips ?? [],
     });
