@@ -37,10 +37,9 @@ export async function wireguardServerWorkflow(input: WireguardServerInput) {
     }
     if (input.action === 'start') {
       await op.step('desired', 20, 'Marking the server as wanted running', () => db.netservicesWireguardSetDesired({ serverId, desired: 'running' }));
-      op.onUndo('desired', async () => {
-        await host.netservicesWireguardDown({ serverId });
-        await db.netservicesWireguardSetDesired({ serverId, desired: 'stopped' });
-      });
+      op.onUndo('desired', () => db.netservicesWireguardSetDesired({ serverId, desired: 'stopped' }));
+      // Whatever part of the interface was made goes again (an agent that is offline made none).
+      if (route.agentOnline) op.onUndo('interface', () => host.netservicesWireguardDown({ serverId }));
     }
     const applied = await op.step('apply', 50, `Applying the interface and its peers on ${route.name}`, () => host.netservicesWireguardApply({ serverId }));
     if (input.action === 'sync') return { server_id: serverId, ...applied };
