@@ -6,6 +6,7 @@ import { createDbsyncActivities } from './dbsync/activities';
 import { createComputeActivities, createEngineActivities } from './compute/activities';
 import { createNetservicesDbActivities } from './netservices/db';
 import { createWireguardHostActivities } from './netservices/wireguard-host';
+import { createBgpHostActivities } from './netservices/bgp-host';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -20,7 +21,7 @@ export const MAIN_WORKER_ACTIVITIES = {
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */
 export const HOST_AGENT_ACTIVITIES = {
   compute: [createEngineActivities],
-  netservices: [createWireguardHostActivities],
+  netservices: [createWireguardHostActivities, createBgpHostActivities],
 };
 
 export const createActivities = (deps: ActivityDeps) => registerActivities(MAIN_WORKER_ACTIVITIES, deps);

@@ -8,7 +8,7 @@ import { hostTaskQueue } from '../shared/compute/catalogue';
 import { createAgentActivities } from '../activities';
 import { VERSION } from '../api/platform/version';
 import { faultDelayInterceptor } from './fault-injection';
-import { startWireguardStatsLoop } from '../activities/netservices/wireguard-host';
+import { startNetservicesLoop } from '../activities/netservices/agent-loop';
 
 let lastCpu = os.cpus().map((c) => c.times);
 
@@ -62,7 +62,7 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
     interceptors: { activity: Object.keys(config.faultDelays).length ? [faultDelayInterceptor(config.faultDelays)] : [] },
   });
   const running = worker.run();
-  const stopWireguardStats = startWireguardStatsLoop({ knex, config, logger }, hostName, config.netservices.wgStatsSeconds);
+  const stopNetservicesLoop = startNetservicesLoop({ knex, config, logger }, hostName, config.netservices.wgStatsSeconds);
   logger.info({ host: hostName, taskQueue }, 'agent polling');
   return {
     worker,
@@ -70,7 +70,7 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
     taskQueue,
     async stop() {
       clearInterval(timer);
-      stopWireguardStats();
+      stopNetservicesLoop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();

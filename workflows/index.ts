@@ -4,4 +4,4 @@ export {
   createInstanceWorkflow, deleteInstanceWorkflow, powerInstanceWorkflow, updateInstanceWorkflow, passwordInstanceWorkflow, scanHostWorkflow, engineReadWorkflow,
 } from './compute/runbooks';
 export { noopWorkflow } from './platform/noop';
-export { wireguardServerWorkflow } from './netservices/runbooks';
+export { wireguardServerWorkflow, bgpApplyWorkflow } from './netservices/runbooks';

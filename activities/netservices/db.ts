@@ -21,6 +21,17 @@ export function createNetservicesDbActivities({ knex }: ActivityDeps) {
       });
       return { id: serverId, status, [status === 'running' ? 'started_at' : 'stopped_at']: at.toISOString() };
     },
+    async netservicesBgpSetEnabled({ sessionId, enabled }: { sessionId: number; enabled: boolean }) {
+      const row = await knex('bgp_sessions').where({ id: sessionId }).first('enabled');
+      if (!row) throw ApplicationFailure.nonRetryable(`BGP session ${sessionId} not found`, 'RESOURCE_NOT_FOUND');
+      await knex('bgp_sessions').where({ id: sessionId }).update({ enabled, updated_at: knex.fn.now() });
+      return { previous: row.enabled as boolean };
+    },
+    async netservicesBgpSession({ sessionId }: { sessionId: number }) {
+      const s = await knex('bgp_sessions').where({ id: sessionId }).first();
+      if (!s) throw ApplicationFailure.nonRetryable(`BGP session ${sessionId} not found`, 'RESOURCE_NOT_FOUND');
+      return { id: s.id as number, status: s.status as string, enabled: s.enabled as boolean, last_error: s.last_error as string | null };
+    },
   };
 }
 

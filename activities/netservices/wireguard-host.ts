@@ -136,16 +136,3 @@ export function createWireguardHostActivities({ knex, config }: ActivityDeps) {
 
 export type WireguardHostActivities = Omit<ReturnType<typeof createWireguardHostActivities>, 'netservicesWireguardCollect'>;
 
-/** The agent's schedule: every `seconds`, the interface figures into PostgreSQL (they survive restarts of anything). */
-export function startWireguardStatsLoop(deps: ActivityDeps, hostName: string, seconds: number): () => void {
-  const { netservicesWireguardCollect } = createWireguardHostActivities(deps);
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    netservicesWireguardCollect({ hostName })
-      .catch((err) => deps.logger.warn({ err: (err as Error).message }, 'wireguard stats collection failed'))
-      .finally(() => { busy = false; });
-  }, seconds * 1000);
-  return () => clearInterval(timer);
-}

@@ -84,3 +84,41 @@ export const clientSchema = z.object({
   last_handshake: z.string().nullable(), bytes_received: z.number(), bytes_sent: z.number(), endpoint: z.string().nullable(), stats_at: z.string().nullable(),
   config: z.string().optional(), qr_code: z.string().optional(), created_at: z.string().nullable(),
 });
+
+const asn = z.number().int().min(1).max(4294967295).describe('An AS number, the full 32-bit range');
+export const createSessionBody = z.object({
+  name,
+  host_id: dbIdValue.optional().describe('The host whose BIRD runs the session; default: the host named local'),
+  neighbor: ipAddress,
+  remote_as: asn,
+  local_as: asn,
+  password: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,80}$/, '1-80 printable characters without spaces, quotes or backslashes').optional(),
+  enabled: z.boolean().default(true),
+});
+export type CreateSessionBody = z.infer<typeof createSessionBody>;
+
+export const sessionSchema = z.object({
+  id: z.number(), name: z.string(), host_id: z.number(), neighbor: z.string(), remote_as: z.number(), local_as: z.number(), has_password: z.boolean(),
+  enabled: z.boolean(), status: z.string(), info: z.string().nullable(), last_error: z.string().nullable(), uptime: z.number().nullable(),
+  routes_received: z.number().nullable(), routes_advertised: z.number().nullable(), last_update: z.string().nullable(), created_at: z.string().nullable(),
+});
+
+export const createAnnouncementBody = z.object({
+  host_id: dbIdValue.optional(),
+  prefix: cidr,
+  next_hop: ipAddress.optional(),
+  as_path: z.string().max(200).regex(/^\s*(\d{1,10}(\s+\d{1,10})*)?\s*$/, 'AS numbers to prepend, separated by spaces').optional()
+    .refine((v) => !v || v.trim().split(/\s+/).filter(Boolean).every((n) => Number(n) >= 1 && Number(n) <= 4294967295), 'each AS number must be 1-4294967295'),
+  community: z.string().max(200).regex(/^\s*(\d{1,5}:\d{1,5}([\s,]+\d{1,5}:\d{1,5})*)?\s*$/, 'communities such as 65000:100, separated by spaces or commas').optional()
+    .refine((v) => !v || v.split(/[\s,]+/).filter(Boolean).every((c) => c.split(':').every((n) => Number(n) <= 65535)), 'each part of a community must be 0-65535'),
+  enabled: z.boolean().default(true),
+});
+export type CreateAnnouncementBody = z.infer<typeof createAnnouncementBody>;
+
+export const announcementSchema = z.object({
+  id: z.number(), host_id: z.number(), prefix: z.string(), next_hop: z.string().nullable(), as_path: z.string().nullable(), community: z.string().nullable(),
+  enabled: z.boolean(), status: z.string(), created_at: z.string().nullable(),
+});
+
+export const allowedPrefixBody = z.object({ host_id: dbIdValue.optional(), prefix: cidr });
+export const allowedPrefixSchema = z.object({ id: z.number(), host_id: z.number(), prefix: z.string(), created_at: z.string().nullable() });

@@ -14,6 +14,7 @@ import { presentOperation, type OperationService } from '../platform/operations/
 import { isNetworkManager } from './access';
 import type { Ipv6Service } from './ipv6';
 import { clientAddress } from './wireguard-addresses';
+import { networkHost } from './hosts';
 import type { CreateClientBody, CreateServerBody } from './schemas';
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -55,10 +56,7 @@ export class WireguardService {
   }
 
   async createServer(caller: Caller, body: CreateServerBody) {
-    const host = body.host_id
-      ? await this.knex('hosts').where({ id: body.host_id }).whereNull('deleted_at').first()
-      : await this.knex('hosts').where({ name: 'local' }).whereNull('deleted_at').first();
-    if (!host) throw field('host_id', body.host_id ? `host ${body.host_id} does not exist` : 'is required: there is no host named local');
+    const host = await networkHost(this.knex, body.host_id);
     const iface = body.interface ?? body.name;
     if (!/^[A-Za-z0-9_=+.-]{1,15}$/.test(iface)) throw field('interface', 'is required when the name is not a valid interface name (1-15 characters)');
     for (const [name, family] of [['ipv4_address', 4], ['ipv6_address', 6]] as const) {

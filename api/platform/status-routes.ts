@@ -44,10 +44,10 @@ async function wireguardHealth(knex: AppDeps['knex']) {
   return { servers: servers.servers, wanted_running: servers.wanted, running: servers.running, clients };
 }
 
-/** BGP: not served yet (sessions answer 404); the component says so rather than pretending. */
+/** BGP: sessions, how many BIRD reports established, and the routes they received, as the host agents last read them. */
 async function bgpHealth(knex: AppDeps['knex']) {
-  void knex;
-  return { sessions: 0, routes: 0, built: false };
+  const [row] = await knex('bgp_sessions').select(knex.raw('count(*)::int AS sessions'), knex.raw("count(*) FILTER (WHERE status = 'established')::int AS established"), knex.raw('coalesce(sum(routes_received), 0)::int AS routes'));
+  return { sessions: row.sessions, established: row.established, routes: row.routes };
 }
 
 export function statusRoutes(deps: AppDeps) {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Network services (issue 9): IPv6 prefix pools and allocations, WireGuard servers and clients.
+ * Network services (issue 9): IPv6 prefix pools and allocations, WireGuard servers and clients, BGP sessions and announcements.
  * Overlaps are impossible by construction: GiST exclusion constraints on the `cidr` columns (btree_gist gives the
  * `pool_id WITH =` part), so concurrent allocations cannot collide whatever the application does.
  */
@@ -92,9 +92,57 @@ export async function up(knex: Knex): Promise<void> {
   // An address is never handed out twice on one server.
   await knex.raw('CREATE UNIQUE INDEX wg_clients_server_ipv4 ON wg_clients (server_id, ipv4_address) WHERE ipv4_address IS NOT NULL');
   await knex.raw('CREATE UNIQUE INDEX wg_clients_server_ipv6 ON wg_clients (server_id, ipv6_address) WHERE ipv6_address IS NOT NULL');
+  await bgp(knex);
+}
+
+/** BGP: sessions and announcements per host (BIRD 2 runs there), and the ranges an admin allowed each host to announce. */
+async function bgp(knex: Knex): Promise<void> {
+  await knex.schema.createTable('bgp_sessions', (t) => {
+    t.increments('id');
+    t.string('name', 64).notNullable().unique();
+    t.integer('host_id').notNullable().references('hosts.id');
+    t.specificType('neighbor', 'inet').notNullable();
+    t.bigInteger('remote_as').notNullable();
+    t.bigInteger('local_as').notNullable();
+    t.text('password_sealed');
+    t.boolean('enabled').notNullable().defaultTo(true);
+    /** As BIRD last reported it (the agent reads `birdc show protocols all`). */
+    t.string('status', 32).notNullable().defaultTo('idle');
+    t.string('info', 255);
+    t.string('last_error', 255);
+    t.timestamp('state_since', { useTz: true });
+    t.integer('routes_received');
+    t.integer('routes_advertised');
+    t.timestamp('last_update', { useTz: true });
+    t.integer('created_by').references('users.id').onDelete('SET NULL');
+    t.timestamps(true, true);
+  });
+  await knex.raw('CREATE UNIQUE INDEX bgp_sessions_host_neighbor ON bgp_sessions (host_id, neighbor)');
+  await knex.schema.createTable('bgp_allowed_prefixes', (t) => {
+    t.increments('id');
+    t.integer('host_id').notNullable().references('hosts.id');
+    t.specificType('prefix', 'cidr').notNullable();
+    t.timestamps(true, true);
+    t.unique(['host_id', 'prefix']);
+  });
+  await knex.schema.createTable('bgp_announcements', (t) => {
+    t.increments('id');
+    t.integer('host_id').notNullable().references('hosts.id');
+    t.specificType('prefix', 'cidr').notNullable();
+    t.specificType('next_hop', 'inet');
+    t.string('as_path', 255);
+    t.string('community', 255);
+    t.boolean('enabled').notNullable().defaultTo(true);
+    t.integer('created_by').references('users.id').onDelete('SET NULL');
+    t.timestamps(true, true);
+    t.unique(['host_id', 'prefix']);
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTable('bgp_announcements');
+  await knex.schema.dropTable('bgp_allowed_prefixes');
+  await knex.schema.dropTable('bgp_sessions');
   await knex.schema.dropTable('wg_clients');
   await knex.schema.dropTable('wg_servers');
   await knex.schema.dropTable('ipv6_allocations');

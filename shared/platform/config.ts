@@ -45,6 +45,8 @@ const envSchema = z.object({
   IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60),
   IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10),
   IDCFLOW_WG_STATS_SECONDS: z.coerce.number().int().positive().default(10),
+  IDCFLOW_BIRD_CONFIG: z.string().default('/etc/bird/idcflow.conf'),
+  IDCFLOW_BIRD_SOCKET: z.string().default('/run/bird/bird.ctl'),
   IDCFLOW_CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   IDCFLOW_CONSOLE_PUBLIC_URL: z.string().url().optional(),
   IDCFLOW_CONSOLE_TICKET_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
@@ -94,8 +96,8 @@ export interface Config {
     agentHeartbeatSeconds: number;
     instanceWaitSeconds: number;
   };
-  /** Network services: how often a host agent reads its WireGuard interfaces' figures into PostgreSQL. */
-  netservices: { wgStatsSeconds: number };
+  /** Network services on a host agent: how often it reads its interfaces and sessions into PostgreSQL; BIRD's include file and control socket. */
+  netservices: { wgStatsSeconds: number; birdConfig: string; birdSocket: string };
   console: ConsoleConfig;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -180,7 +182,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       agentHeartbeatSeconds: e.IDCFLOW_AGENT_HEARTBEAT_SECONDS,
       instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
     },
-    netservices: { wgStatsSeconds: e.IDCFLOW_WG_STATS_SECONDS },
+    netservices: { wgStatsSeconds: e.IDCFLOW_WG_STATS_SECONDS, birdConfig: e.IDCFLOW_BIRD_CONFIG, birdSocket: e.IDCFLOW_BIRD_SOCKET },
     console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
     logLevel: e.LOG_LEVEL,
   };

@@ -2,6 +2,7 @@ import { proxyActivities, type ActivityOptions, type RetryPolicy } from '@tempor
 import type { ComputeActivities } from '../../activities/compute/activities';
 import type { NetservicesDbActivities } from '../../activities/netservices/db';
 import type { WireguardHostActivities } from '../../activities/netservices/wireguard-host';
+import type { BgpHostActivities } from '../../activities/netservices/bgp-host';
 import type { OperationInput } from '../../shared/platform/operations';
 import { runOperation } from '../platform/operation';
 import { onHostAgent } from '../platform/host-agent';
@@ -45,5 +46,32 @@ export async function wireguardServerWorkflow(input: WireguardServerInput) {
     if (input.action === 'sync') return { server_id: serverId, ...applied };
     const recorded = await op.step('record', 90, 'Recording the running server', () => db.netservicesWireguardRecord({ serverId, status: 'running' }));
     return { ...recorded, ...applied };
+  });
+}
+
+export interface BgpApplyInput extends OperationInput {
+  hostId: number;
+  /** A session started or stopped: its `enabled` is set first (undone if BIRD refuses the result). */
+  session?: { id: number; enabled: boolean };
+  agentWaitSeconds: number;
+}
+
+/**
+ * Runbook for BGP on a host: render idcflow's part of BIRD's configuration from PostgreSQL, `birdc configure check`,
+ * apply without restarting BIRD (only changed sessions are touched), then read the sessions' state back.
+ */
+export async function bgpApplyWorkflow(input: BgpApplyInput) {
+  return runOperation(input.operationId, async (op) => {
+    const route = await op.step('route', 5, 'Finding the host\'s agent', () => db.computeHostRoute({ hostId: input.hostId }));
+    const host = onHostAgent<BgpHostActivities>(route, input.agentWaitSeconds, hostOptions);
+    const session = input.session;
+    if (session) {
+      const before = await op.step('session', 20, `${session.enabled ? 'Enabling' : 'Disabling'} the session`, () => db.netservicesBgpSetEnabled({ sessionId: session.id, enabled: session.enabled }));
+      op.onUndo('session', () => db.netservicesBgpSetEnabled({ sessionId: session.id, enabled: before.previous }));
+    }
+    const applied = await op.step('apply', 50, `Checking and applying BIRD's configuration on ${route.name}`, () => host.netservicesBgpApply({ hostId: input.hostId }));
+    await op.step('status', 90, 'Reading the sessions back from BIRD', () => host.netservicesBgpCollect({ hostName: route.name }));
+    const state = session ? await db.netservicesBgpSession({ sessionId: session.id }) : null;
+    return { ...applied, ...(state ?? {}) };
   });
 }
