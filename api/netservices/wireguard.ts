@@ -15,6 +15,7 @@ import { isNetworkManager } from './access';
 import type { Ipv6Service } from './ipv6';
 import { clientAddress } from './wireguard-addresses';
 import { networkHost } from './hosts';
+import { refuseWhileBusy } from './busy';
 import type { CreateClientBody, CreateServerBody } from './schemas';
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -236,6 +237,7 @@ export class WireguardService {
   }
 
   async deleteClient(caller: Caller, c: Row) {
+    await refuseWhileBusy(this.knex, 'wireguard_client', c.id);
     await this.knex.transaction(async (trx) => {
       await trx('wg_clients').where({ id: c.id }).delete();
       if (c.ipv6_allocation_id) await trx('ipv6_allocations').where({ id: c.ipv6_allocation_id }).delete();
