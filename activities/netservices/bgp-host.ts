@@ -48,13 +48,14 @@ function serialized<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export function createBgpHostActivities({ knex, config }: ActivityDeps) {
-  const { birdConfig: file, birdSocket: socket } = config.netservices;
+  const paths = () => ({ file: config.netservices.birdConfig, socket: config.netservices.birdSocket });
   return {
     /**
      * Writes idcflow's include file, has BIRD check the whole configuration, and applies it without a restart (sessions
      * that did not change stay up). A configuration BIRD refuses is taken back: the previous file is restored, nothing applied.
      */
     netservicesBgpApply: ({ hostId }: { hostId: number }) => serialized(async () => {
+      const { file, socket } = paths();
       const next = await desiredConfig(knex, hostId, config.masterKey);
       const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
       const write = (text: string) => { fs.writeFileSync(`${file}.tmp`, text, { mode: 0o600 }); fs.renameSync(`${file}.tmp`, file); };
@@ -74,6 +75,7 @@ export function createBgpHostActivities({ knex, config }: ActivityDeps) {
 
     /** Reads `birdc show protocols all` into the sessions of this host: state, since, last error, routes in and out. */
     async netservicesBgpCollect({ hostName }: { hostName: string }) {
+      const { socket } = paths();
       const sessions: Row[] = await knex('bgp_sessions').join('hosts', 'hosts.id', 'bgp_sessions.host_id').where({ 'hosts.name': hostName }).select('bgp_sessions.id');
       if (!sessions.length || !fs.existsSync(socket)) return { sessions: 0 };
       const protocols = parseBirdProtocols(await birdc(socket, ['show', 'protocols', 'all']));
