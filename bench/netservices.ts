@@ -1,6 +1,6 @@
 /**
  * Network-services benchmark (`npm run bench:netservices`): IPv6 prefix allocation through the API, 50 concurrent clients,
- * at an empty pool and at a pool with 1,000,000 prefixes already allocated (the gap query must not grow with them),
+ * at an empty pool and at a pool with BENCH_PREALLOCATED (default 1,000,000) prefixes already allocated (the gap query must not grow with them),
  * against two ceilings measured in the same run: a bare Koa JSON endpoint and a raw single-row INSERT into the table.
  */
 import http from 'node:http';
@@ -9,6 +9,8 @@ import Koa from 'koa';
 import { startStack, percentile } from './support';
 
 const CLIENTS = 50;
+/** Prefixes allocated before the second measurement (`BENCH_PREALLOCATED`, default 1,000,000). */
+const PREALLOCATED = Number(process.env.BENCH_PREALLOCATED ?? 1_000_000);
 const PER_CLIENT = 20;
 
 async function timedConcurrent(work: (i: number) => Promise<void>): Promise<number[]> {
@@ -53,7 +55,7 @@ async function main() {
     const full = await post('/ipv6/pools', { name: 'bench-full', prefix: 'fdbb::/32', prefix_length: 64 });
     const t0 = performance.now();
     await stack.knex.raw(`INSERT INTO ipv6_allocations (pool_id, cidr, client_name)
-      SELECT ?, format('fdbb:%s:%s::/64', to_hex(i >> 16), to_hex(i & 65535))::cidr, 'bulk' FROM generate_series(0, 999999) AS i`, [full.id]);
+      SELECT ?, format('fdbb:%s:%s::/64', to_hex(i >> 16), to_hex(i & 65535))::cidr, 'bulk' FROM generate_series(0, ?::int - 1) AS i`, [full.id, PREALLOCATED]);
     await stack.knex.raw('ANALYZE ipv6_allocations');
     const bulkSeconds = (performance.now() - t0) / 1000;
     const fullLat = await timedConcurrent(async (i) => { await post('/ipv6/allocations', { pool_id: full.id, client_name: `c${i}` }); });
@@ -74,8 +76,8 @@ async function main() {
     row('bare Koa JSON endpoint (ceiling)', ceiling);
     row('raw single-row INSERT through knex (database floor)', rawLat);
     row('POST /ipv6/allocations, empty /32 pool', emptyLat);
-    row('POST /ipv6/allocations, /32 pool with 1,000,000 allocated', fullLat);
-    say(`\nBulk insert of 1,000,000 allocations (exclusion constraint checked on each): ${bulkSeconds.toFixed(1)} s. ` +
+    row(`POST /ipv6/allocations, /32 pool with ${PREALLOCATED.toLocaleString('en')} allocated`, fullLat);
+    say(`\nBulk insert of ${PREALLOCATED.toLocaleString('en')} allocations (exclusion constraint checked on each): ${bulkSeconds.toFixed(1)} s. ` +
       `Pool after the run: ${JSON.stringify({ total: counts.data.total_prefixes, allocated: counts.data.allocated_prefixes, available: counts.data.available_prefixes })}; overlapping pairs: ${overlaps.rows[0].n}.`);
   } finally {
     await stack.stop();
