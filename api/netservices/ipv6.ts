@@ -12,31 +12,26 @@ import type { AllocateBody, CreatePoolBody } from './schemas';
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /**
- * The next free aligned /n in a pool: one ordered walk over the pool's allocations that stops at the first gap (the
- * pool's first block, else the first aligned block after an allocation that ends before the next one starts). It
- * never enumerates candidate blocks, so it costs the same at 10 or 1,000,000 allocations. NULL when the pool is full.
+ * The next free /n of a pool: from the pool's `scan_from` (every block below it is taken), the block there if free, else
+ * one ordered walk over the allocations from there that stops at the first gap. It never enumerates candidate blocks,
+ * and with the hint it reads only the allocations between the hint and the first gap, so it costs the same at 10 or
+ * 1,000,000 allocations. NULL when the pool is full. Allocations all have the pool's length, so none straddles the hint.
  */
 const NEXT_FREE = `
-WITH pool AS (SELECT prefix AS p, prefix_length AS n FROM ipv6_pools WHERE id = :pool),
+WITH pool AS (SELECT prefix AS p, prefix_length AS n, set_masklen(coalesce(scan_from, prefix), prefix_length)::cidr AS h FROM ipv6_pools WHERE id = :pool),
 ordered AS (
-  SELECT a.cidr, lead(a.cidr) OVER (ORDER BY a.cidr) AS nxt FROM ipv6_allocations a WHERE a.pool_id = :pool
+  SELECT a.cidr, lead(a.cidr) OVER (ORDER BY a.cidr) AS nxt FROM ipv6_allocations a, pool WHERE a.pool_id = :pool AND a.cidr >= pool.h
 ),
 after_each AS (
-  SELECT o.cidr, o.nxt,
-         CASE WHEN x = set_masklen(network(set_masklen(x, pool.n)), 128) THEN network(set_masklen(x, pool.n))
-              ELSE network(set_masklen(broadcast(network(set_masklen(x, pool.n))) + 1, pool.n)) END AS c
-  FROM ordered o, pool,
-       LATERAL (SELECT CASE WHEN set_masklen(broadcast(o.cidr), 128) < set_masklen(broadcast(pool.p), 128)
-                            THEN set_masklen(broadcast(o.cidr), 128) + 1 END AS x) s
-  WHERE x IS NOT NULL
+  SELECT o.cidr, o.nxt, network(set_masklen(set_masklen(broadcast(o.cidr), 128) + 1, pool.n))::cidr AS c
+  FROM ordered o, pool
+  WHERE set_masklen(broadcast(o.cidr), 128) < set_masklen(broadcast(pool.p), 128)
 )
 SELECT c::text AS cidr FROM (
-  (SELECT set_masklen(pool.p, pool.n)::cidr AS c, 0 AS k FROM pool
-    WHERE NOT EXISTS (SELECT 1 FROM ipv6_allocations a WHERE a.pool_id = :pool AND a.cidr && set_masklen(pool.p, pool.n)::cidr))
+  (SELECT pool.h AS c, 0 AS k FROM pool
+    WHERE NOT EXISTS (SELECT 1 FROM ipv6_allocations a WHERE a.pool_id = :pool AND a.cidr = pool.h))
   UNION ALL
-  (SELECT e.c::cidr, 1 FROM after_each e, pool
-    WHERE e.c <<= pool.p AND (e.nxt IS NULL OR set_masklen(broadcast(e.c), 128) < set_masklen(e.nxt, 128))
-    ORDER BY e.cidr LIMIT 1)
+  (SELECT e.c, 1 FROM after_each e WHERE e.nxt IS NULL OR e.c < e.nxt ORDER BY e.cidr LIMIT 1)
 ) q ORDER BY k LIMIT 1`;
 
 const isExclusionViolation = (err: unknown) => ((err as { code?: string; nativeError?: { code?: string } })?.nativeError ?? (err as { code?: string }))?.code === '23P01';
@@ -149,6 +144,7 @@ export class Ipv6Service {
         const next = await trx.raw(NEXT_FREE, { pool: pool.id } as never);
         if (!next.rows[0]) throw conflict(`Pool ${pool.name} (${pool.prefix}) has no free /${pool.prefix_length} left`, { reason: 'pool_exhausted' });
         cidr = next.rows[0].cidr;
+        await trx('ipv6_pools').where({ id: pool.id }).update({ scan_from: cidr });
       }
       try {
         await trx.raw('SAVEPOINT alloc');
@@ -165,11 +161,17 @@ export class Ipv6Service {
     return row;
   }
 
+  /** Deletes an allocation; a freed block below the pool's hint moves the hint down to it, so it is handed out again. */
+  async releaseIn(trx: Knex.Transaction, row: Row) {
+    await trx('ipv6_allocations').where({ id: row.id }).delete();
+    await trx('ipv6_pools').where({ id: row.pool_id }).whereRaw('(scan_from IS NULL OR ?::cidr < scan_from)', [row.cidr]).update({ scan_from: row.cidr });
+  }
+
   async release(caller: Caller, id: number) {
     const row = await this.allocationRow(caller.principal, id);
     const client = await this.knex('wg_clients').where({ ipv6_allocation_id: id }).first('id', 'name');
     if (client) throw conflict(`${row.cidr} is the address of WireGuard client ${client.name}: delete the client to release it`, { client_id: client.id });
-    await this.knex('ipv6_allocations').where({ id }).delete();
+    await this.knex.transaction((trx) => this.releaseIn(trx, row));
     await audit(this.knex, caller, { module: 'netservices', action: 'ipv6_allocation.release', message: `${row.cidr} released`, resourceType: 'ipv6_allocation', resourceId: id });
     return { id, allocated_prefix: row.cidr, released: true };
   }

@@ -240,7 +240,8 @@ export class WireguardService {
     await refuseWhileBusy(this.knex, 'wireguard_client', c.id);
     await this.knex.transaction(async (trx) => {
       await trx('wg_clients').where({ id: c.id }).delete();
-      if (c.ipv6_allocation_id) await trx('ipv6_allocations').where({ id: c.ipv6_allocation_id }).delete();
+      const allocation = c.ipv6_allocation_id ? await trx('ipv6_allocations').where({ id: c.ipv6_allocation_id }).first() : null;
+      if (allocation) await this.ipv6.releaseIn(trx, allocation);
     });
     await audit(this.knex, caller, { module: 'netservices', action: 'wireguard_client.delete', message: `WireGuard client ${c.name} deleted`, resourceType: 'wireguard_client', resourceId: c.id });
     return { id: c.id, name: c.name, deleted: true, operation: await this.syncFor(caller, c.server_id, c, 'delete') };

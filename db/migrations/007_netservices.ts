@@ -2,11 +2,12 @@ import type { Knex } from 'knex';
 
 /**
  * Network services (issue 9): IPv6 prefix pools and allocations, WireGuard servers and clients, BGP sessions and announcements.
- * Overlaps are impossible by construction: GiST exclusion constraints on the `cidr` columns (btree_gist gives the
- * `pool_id WITH =` part), so concurrent allocations cannot collide whatever the application does.
+ * Overlaps are impossible by construction: exclusion constraints on the `cidr` columns, so concurrent allocations cannot
+ * collide whatever the application does. Pools never overlap each other and every allocation lies inside its pool (a
+ * CHECK-like trigger), so one SP-GiST exclusion over all allocations is the same as one per pool; SP-GiST inserts stay
+ * around a millisecond at a million rows, where a GiST `(pool_id WITH =, cidr WITH &&)` index took minutes to load.
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw('CREATE EXTENSION IF NOT EXISTS btree_gist');
 
   await knex.schema.createTable('ipv6_pools', (t) => {
     t.increments('id');
@@ -15,6 +16,8 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('prefix_length').notNullable();
     t.string('description', 500);
     t.string('status', 16).notNullable().defaultTo('active');
+    /** Every block of the pool below this one is allocated: the search for the next free one starts here. */
+    t.specificType('scan_from', 'cidr');
     t.integer('created_by').references('users.id').onDelete('SET NULL');
     t.timestamps(true, true);
   });
@@ -33,8 +36,15 @@ export async function up(knex: Knex): Promise<void> {
     t.string('status', 16).notNullable().defaultTo('active');
     t.timestamp('allocated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
-  await knex.raw(`ALTER TABLE ipv6_allocations
-    ADD CONSTRAINT ipv6_allocations_no_overlap EXCLUDE USING gist (pool_id WITH =, cidr inet_ops WITH &&)`);
+  await knex.raw('ALTER TABLE ipv6_allocations ADD CONSTRAINT ipv6_allocations_no_overlap EXCLUDE USING spgist (cidr inet_ops WITH &&)');
+  await knex.raw(`CREATE FUNCTION ipv6_allocation_inside_pool() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NOT EXISTS (SELECT 1 FROM ipv6_pools p WHERE p.id = NEW.pool_id AND NEW.cidr <<= p.prefix) THEN
+        RAISE EXCEPTION 'prefix % is not inside pool %', NEW.cidr, NEW.pool_id USING ERRCODE = 'check_violation';
+      END IF;
+      RETURN NEW;
+    END $$`);
+  await knex.raw('CREATE TRIGGER ipv6_allocations_inside_pool BEFORE INSERT OR UPDATE ON ipv6_allocations FOR EACH ROW EXECUTE FUNCTION ipv6_allocation_inside_pool()');
   // The gap query walks one pool's allocations in address order (a GiST index cannot return rows in order).
   await knex.raw('CREATE INDEX ipv6_allocations_pool_cidr ON ipv6_allocations (pool_id, cidr)');
 
@@ -146,5 +156,6 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('wg_clients');
   await knex.schema.dropTable('wg_servers');
   await knex.schema.dropTable('ipv6_allocations');
+  await knex.raw('DROP FUNCTION IF EXISTS ipv6_allocation_inside_pool()');
   await knex.schema.dropTable('ipv6_pools');
 }

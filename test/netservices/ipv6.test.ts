@@ -78,6 +78,10 @@ describe('IPv6 prefix pools', () => {
     expect(rows[0].n).toBe(0);
     const view = await api.call('GET', `/api/v1/ipv6/pools/${p.id}`, { token: admin });
     expect(view.body.data).toMatchObject({ total_prefixes: 65536, allocated_prefixes: 50, available_prefixes: 65486 });
+    // The database itself refuses an overlap (a containing /63) and a prefix outside the pool, whatever the code does.
+    const knex = api.deps.knex;
+    await expect(knex('ipv6_allocations').insert({ pool_id: p.id, cidr: `${base}:2::/63`, client_name: 'raw' })).rejects.toMatchObject({ code: '23P01' });
+    await expect(knex('ipv6_allocations').insert({ pool_id: p.id, cidr: 'fd00:dead::/64', client_name: 'raw' })).rejects.toMatchObject({ code: '23514' });
 
     // Release the 8th prefix: the next allocation gets it back.
     const eighth = answers.find((a) => a.body.data.allocated_prefix === `${base}:7::/64`)!;
