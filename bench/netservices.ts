@@ -55,7 +55,9 @@ async function main() {
     const full = await post('/ipv6/pools', { name: 'bench-full', prefix: 'fdbb::/32', prefix_length: 64 });
     const t0 = performance.now();
     await stack.knex.raw(`INSERT INTO ipv6_allocations (pool_id, cidr, client_name)
-      SELECT ?, format('fdbb:%s:%s::/64', to_hex(i >> 16), to_hex(i & 65535))::cidr, 'bulk' FROM generate_series(0, ?::int - 1) AS i`, [full.id, PREALLOCATED]);
+      SELECT ?, format('fdbb:0:%s:%s::/64', to_hex(i >> 16), to_hex(i & 65535))::cidr, 'bulk' FROM generate_series(0, ?::int - 1) AS i`, [full.id, PREALLOCATED]);
+    // Where allocating them one by one through the API would have left the pool's scan hint.
+    await stack.knex.raw('UPDATE ipv6_pools SET scan_from = (SELECT max(cidr) FROM ipv6_allocations WHERE pool_id = ?) WHERE id = ?', [full.id, full.id]);
     await stack.knex.raw('ANALYZE ipv6_allocations');
     const bulkSeconds = (performance.now() - t0) / 1000;
     const fullLat = await timedConcurrent(async (i) => { await post('/ipv6/allocations', { pool_id: full.id, client_name: `c${i}` }); });
