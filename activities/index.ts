@@ -7,6 +7,9 @@ import { createComputeActivities } from './compute/activities';
 import { createEngineActivities } from './compute/engine-calls';
 import { createRentalActivities } from './rentals/activities';
 import { createNetworkActivities, createNetworkAgentActivities } from './networking/activities';
+import { createNetservicesDbActivities } from './netservices/db';
+import { createWireguardHostActivities } from './netservices/wireguard-host';
+import { createBgpHostActivities } from './netservices/bgp-host';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -17,12 +20,14 @@ export const MAIN_WORKER_ACTIVITIES = {
   dbsync: [createDbsyncActivities],
   rentals: [createRentalActivities],
   networking: [createNetworkActivities],
+  netservices: [createNetservicesDbActivities],
 };
 
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */
 export const HOST_AGENT_ACTIVITIES = {
   compute: [createEngineActivities],
   networking: [createNetworkAgentActivities],
+  netservices: [createWireguardHostActivities, createBgpHostActivities],
 };
 
 export const createActivities = (deps: ActivityDeps) => registerActivities(MAIN_WORKER_ACTIVITIES, deps);

@@ -7,6 +7,7 @@ import { rentalsDomain } from './rentals';
 import { networkingDomain } from './networking';
 import { userdataDomain } from './userdata';
 import { oauthDomain } from './oauth';
+import { netservicesDomain } from './netservices';
 
 /** Every domain the API serves, in the order their routes are mounted. A new domain adds itself here. */
-export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, rentalsDomain, userdataDomain, oauthDomain];
+export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, netservicesDomain, rentalsDomain, userdataDomain, oauthDomain];

@@ -5,6 +5,7 @@ import * as dbsync from './migrations/003_dbsync';
 import * as computeConsoles from './migrations/004_compute_consoles';
 import * as platformResourceLinks from './migrations/005_platform';
 import * as networking from './migrations/006_networking';
+import * as netservices from './migrations/007_netservices';
 import * as userdata from './migrations/008_userdata';
 import * as platformSecurity from './migrations/009_platform_security';
 import * as oauth from './migrations/010_oauth';
@@ -19,6 +20,7 @@ const migrations: Record<string, Knex.Migration> = {
   '004_compute_consoles': computeConsoles,
   '005_platform': platformResourceLinks,
   '006_networking': networking,
+  '007_netservices': netservices,
   '008_userdata': userdata,
   '009_platform_security': platformSecurity,
   '010_oauth': oauth,

@@ -9,6 +9,7 @@ import { createAgentActivities } from '../activities';
 import { VERSION } from '../api/platform/version';
 import { faultDelayInterceptor } from '../activities/platform/fault-injection';
 import { startNetworkReconciler } from '../activities/networking/reconciler';
+import { startNetservicesLoop } from '../activities/netservices/agent-loop';
 
 let lastCpu = os.cpus().map((c) => c.times);
 
@@ -63,6 +64,7 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
   });
   const running = worker.run();
   const reconciler = startNetworkReconciler(config, knex, logger, host.id);
+  const stopNetservicesLoop = startNetservicesLoop({ knex, config, logger }, hostName, config.netservices.wgStatsSeconds);
   logger.info({ host: hostName, taskQueue }, 'agent polling');
   return {
     worker,
@@ -71,6 +73,7 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
     async stop() {
       clearInterval(timer);
       await reconciler.stop();
+      stopNetservicesLoop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();

@@ -7,3 +7,4 @@ export { noopWorkflow } from './platform/noop';
 export { rentalLifecycleWorkflow } from './rentals/lifecycle';
 export { rentalVerificationMailWorkflow } from './rentals/mail';
 export { applyNetworkChangeWorkflow } from './networking/runbooks';
+export { wireguardServerWorkflow, bgpApplyWorkflow } from './netservices/runbooks';

@@ -37,6 +37,19 @@ export function systemResources(dataDir: string) {
   };
 }
 
+/** WireGuard: servers (wanted running, and running as last applied) and clients. */
+async function wireguardHealth(knex: AppDeps['knex']) {
+  const [servers] = await knex('wg_servers').select(knex.raw('count(*)::int AS servers'), knex.raw("count(*) FILTER (WHERE desired_state = 'running')::int AS wanted"), knex.raw("count(*) FILTER (WHERE desired_state = 'running' AND status = 'running')::int AS running"));
+  const [{ clients }] = await knex('wg_clients').select(knex.raw('count(*)::int AS clients'));
+  return { servers: servers.servers, wanted_running: servers.wanted, running: servers.running, clients };
+}
+
+/** BGP: sessions, how many BIRD reports established, and the routes they received, as the host agents last read them. */
+async function bgpHealth(knex: AppDeps['knex']) {
+  const [row] = await knex('bgp_sessions').select(knex.raw('count(*)::int AS sessions'), knex.raw("count(*) FILTER (WHERE status = 'established')::int AS established"), knex.raw('coalesce(sum(routes_received), 0)::int AS routes'));
+  return { sessions: row.sessions, established: row.established, routes: row.routes };
+}
+
 export function statusRoutes(deps: AppDeps) {
   const tags = ['status'];
   const service = 'idcflow';
@@ -69,8 +82,9 @@ export function statusRoutes(deps: AppDeps) {
             return { task_queue: config.taskQueue, pollers };
           }),
         ]);
-        const components: Record<string, ComponentStatus> = { database, temporal: temporalStatus, workers };
-        const status = database.status !== 'healthy' || temporalStatus.status !== 'healthy' ? 'unhealthy' : workers.status !== 'healthy' ? 'degraded' : 'healthy';
+        const [wireguard, bgp] = await Promise.all([timed(() => wireguardHealth(knex)), timed(() => bgpHealth(knex))]);
+        const components: Record<string, ComponentStatus> = { database, temporal: temporalStatus, workers, wireguard, bgp };
+        const status = database.status !== 'healthy' || temporalStatus.status !== 'healthy' ? 'unhealthy' : [workers, wireguard, bgp].some((c) => c.status !== 'healthy') ? 'degraded' : 'healthy';
         return { status, service, version: VERSION, components, timestamp: new Date().toISOString() };
       },
     }),

@@ -45,6 +45,9 @@ const envSchema = z.object({
   IDCFLOW_AGENT_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
   IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60),
   IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10),
+  IDCFLOW_WG_STATS_SECONDS: z.coerce.number().int().positive().default(10),
+  IDCFLOW_BIRD_CONFIG: z.string().default('/etc/bird/idcflow.conf'),
+  IDCFLOW_BIRD_SOCKET: z.string().default('/run/bird/bird.ctl'),
   IDCFLOW_CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   IDCFLOW_CONSOLE_PUBLIC_URL: z.string().url().optional(),
   IDCFLOW_CONSOLE_TICKET_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
@@ -120,6 +123,8 @@ export interface Config {
     /** Caddy's admin socket on this host; unset: the host has no reverse proxy. */
     caddy: { adminSocket?: string; storageDir: string; httpPort: number; httpsPort: number };
   };
+  /** Network services on a host agent: how often it reads its interfaces and sessions into PostgreSQL; BIRD's include file and control socket. */
+  netservices: { wgStatsSeconds: number; birdConfig: string; birdSocket: string };
   console: ConsoleConfig;
   /** Where users reach the API (links in mails). */
   rentals: {
@@ -224,6 +229,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         httpPort: e.IDCFLOW_CADDY_HTTP_PORT, httpsPort: e.IDCFLOW_CADDY_HTTPS_PORT,
       },
     },
+    netservices: { wgStatsSeconds: e.IDCFLOW_WG_STATS_SECONDS, birdConfig: e.IDCFLOW_BIRD_CONFIG, birdSocket: e.IDCFLOW_BIRD_SOCKET },
     console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
     rentals: {
       verifyEmailTtlSeconds: e.IDCFLOW_VERIFY_EMAIL_TTL_SECONDS,

@@ -19,9 +19,13 @@ export interface Spawned {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts a TypeScript entrypoint of this repository as a real child process and waits for `readyLine` on its output. */
-export async function spawnEntrypoint(entry: string, args: string[], env: NodeJS.ProcessEnv, readyLine: string | RegExp, timeoutMs = 180_000): Promise<Spawned> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts a TypeScript entrypoint of this repository as a real child process and waits for `readyLine` on its output.
+ * `wrap` runs it through another command that execs it (e.g. `ip netns exec <ns>`), so the child is still the entrypoint.
+ */
+export async function spawnEntrypoint(entry: string, args: string[], env: NodeJS.ProcessEnv, readyLine: string | RegExp, timeoutMs = 180_000, wrap: string[] = []): Promise<Spawned> {
+  const argv = [process.execPath, '--import', 'tsx', path.join(ROOT, entry), ...args];
+  const proc = spawn(wrap[0] ?? argv[0], [...wrap.slice(1), ...(wrap.length ? argv : argv.slice(1))], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} not ready in ${timeoutMs} ms:\n${out.slice(-3000)}`)), timeoutMs);

@@ -1,9 +1,10 @@
-import { ActivityCancellationType, ActivityFailure, ApplicationFailure, proxyActivities, sleep, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, proxyActivities, sleep, type ActivityOptions } from '@temporalio/workflow';
 import type { ComputeActivities, HostRoute, InstanceRequest, InstanceSnapshot } from '../../activities/compute/activities';
 import type { EngineInstance, InstanceSpec } from '../../activities/compute/engines/types';
 import type { OperationInput } from '../../shared/platform/operations';
-import { hostTaskQueue, stateAfter, type InstanceState, type PowerAction } from '../../shared/compute/catalogue';
+import { stateAfter, type InstanceState, type PowerAction } from '../../shared/compute/catalogue';
 import { describeError, runOperation, type OperationRun } from '../platform/operation';
+import { onHostAgent } from '../platform/host-agent';
 
 /** Bounds every compute workflow gets from the API's configuration. */
 export interface ComputeBounds {
@@ -36,24 +37,7 @@ type EngineCalls = Pick<ComputeActivities, 'engineCreate' | 'engineUpdate' | 'en
  */
 export function engineFor(route: HostRoute, agentWaitSeconds: number, options: ActivityOptions = engineOptions): EngineCalls {
   if (!route.useAgent) return options === engineOptions ? mainEngine : proxyActivities<ComputeActivities>(options);
-  const offline = () => ApplicationFailure.nonRetryable(
-    `The agent of host ${route.name} is offline (task queue ${hostTaskQueue(route.name)}; last heartbeat ${route.agentLastSeen ?? 'never'}); nothing was sent to the host`,
-    'SERVICE_UNAVAILABLE', { host: route.name, last_heartbeat: route.agentLastSeen, waited_seconds: agentWaitSeconds },
-  );
-  if (!route.agentOnline) {
-    return new Proxy({} as EngineCalls, { get: () => async () => { throw offline(); } });
-  }
-  const remote = proxyActivities<ComputeActivities>({ ...options, taskQueue: hostTaskQueue(route.name), scheduleToStartTimeout: `${agentWaitSeconds}s` });
-  return new Proxy({} as EngineCalls, {
-    get: (_t, name: string) => async (args: unknown) => {
-      try {
-        return await (remote as unknown as Record<string, (a: unknown) => Promise<unknown>>)[name](args);
-      } catch (err) {
-        if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) throw offline();
-        throw err;
-      }
-    },
-  });
+  return onHostAgent<EngineCalls>(route, agentWaitSeconds, options);
 }
 
 /** Polls the engine until the instance reaches `want`, within the bound. */
