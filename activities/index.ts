@@ -5,6 +5,7 @@ import { createUserActivities } from './users/deletion';
 import { createDbsyncActivities } from './dbsync/activities';
 import { createComputeActivities } from './compute/activities';
 import { createEngineActivities } from './compute/engine-calls';
+import { createAvailabilityActivities } from './availability/backups';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -13,6 +14,7 @@ export const MAIN_WORKER_ACTIVITIES = {
   users: [createUserActivities],
   compute: [createComputeActivities, createEngineActivities],
   dbsync: [createDbsyncActivities],
+  availability: [createAvailabilityActivities],
 };
 
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */

@@ -15,6 +15,7 @@ import { createRegistry, docsInitScript, docsPage, openApiDocument } from './pla
 import { mountConsolePage } from './compute/console-page';
 import { VERSION } from './platform/version';
 import { DOMAINS } from './domains';
+import { restoreMaintenance } from './availability/maintenance';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
@@ -34,6 +35,7 @@ export function createApp(deps: AppDeps): Koa {
     exposeHeaders: ['Location', 'X-Request-Id', 'Retry-After'],
   }));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+  app.use(restoreMaintenance(deps.knex));
 
   const native = new Router({ prefix: '/api/v1' });
   mount(native, DOMAINS.flatMap((d) => d.native(deps)), { prefix: '/api/v1', authenticate, registry });

@@ -4,6 +4,7 @@ import * as compute from './migrations/002_compute';
 import * as dbsync from './migrations/003_dbsync';
 import * as computeConsoles from './migrations/004_compute_consoles';
 import * as platformResourceLinks from './migrations/005_platform';
+import * as availability from './migrations/012_availability';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -13,6 +14,7 @@ const migrations: Record<string, Knex.Migration> = {
   '003_dbsync': dbsync,
   '004_compute_consoles': computeConsoles,
   '005_platform': platformResourceLinks,
+  '012_availability': availability,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

