@@ -36,13 +36,14 @@ const attempt = () => { try { return Context.current().info.attempt; } catch { r
 const restoreAppName = (operationId: string) => `idcflow-restore:${operationId}`.slice(0, 63);
 
 export function createAvailabilityActivities({ knex, config, logger }: ActivityDeps) {
-  const dir = config.backups.dir;
-  const stagingRoot = path.join(dir, '.staging');
-  const restoreDir = (operationId: string) => path.join(dir, '.restore', operationId.replace(/[^A-Za-z0-9._-]/g, '_'));
+  // Read when called: the layout test builds every factory with an empty configuration.
+  const dir = () => config.backups.dir;
+  const stagingRoot = () => path.join(dir(), '.staging');
+  const restoreDir = (operationId: string) => path.join(dir(), '.restore', operationId.replace(/[^A-Za-z0-9._-]/g, '_'));
 
   async function removeStaging(backupId: string) {
-    const names = await fs.promises.readdir(stagingRoot).catch(() => [] as string[]);
-    for (const n of names) if (n.startsWith(`${backupId}-`)) await fs.promises.rm(path.join(stagingRoot, n), { recursive: true, force: true });
+    const names = await fs.promises.readdir(stagingRoot()).catch(() => [] as string[]);
+    for (const n of names) if (n.startsWith(`${backupId}-`)) await fs.promises.rm(path.join(stagingRoot(), n), { recursive: true, force: true });
   }
 
   async function backupRow(backupId: string) {
@@ -67,7 +68,7 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
       const row = await backupRow(backupId);
       if (row.status === 'completed') return { file: row.file_path, size_bytes: Number(row.size_bytes), sha256: row.sha256, parts: (row.manifest?.parts ?? []).length };
       const parts = PARTS_OF[row.type as BackupType];
-      const staging = path.join(stagingRoot, `${backupId}-${attempt()}`);
+      const staging = path.join(stagingRoot(), `${backupId}-${attempt()}`);
       await fs.promises.rm(staging, { recursive: true, force: true });
       await fs.promises.mkdir(staging, { recursive: true, mode: 0o700 });
       return heartbeating(async () => {
@@ -94,7 +95,7 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
           master_key_id: masterKeyId(config.masterKey), postgres, parts: await describeParts(staging, files),
         };
         await fs.promises.writeFile(path.join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
-        const file = path.join(dir, `${backupId}_${row.type}.tar.gz`);
+        const file = path.join(dir(), `${backupId}_${row.type}.tar.gz`);
         await packArchive(staging, files, file);
         const size = (await fs.promises.stat(file)).size;
         const sha256 = await sha256File(file);
@@ -109,7 +110,7 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
       await removeStaging(backupId);
       const row = await knex('platform_backups').where({ id: backupId }).first();
       if (row?.status === 'completed') return;
-      for (const f of await fs.promises.readdir(dir).catch(() => [] as string[])) if (f.startsWith(`${backupId}_`)) await fs.promises.rm(path.join(dir, f), { force: true });
+      for (const f of await fs.promises.readdir(dir()).catch(() => [] as string[])) if (f.startsWith(`${backupId}_`)) await fs.promises.rm(path.join(dir(), f), { force: true });
       await knex('platform_backups').where({ id: backupId }).update({ status: 'failed', error, completed_at: knex.fn.now() });
     },
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import * as tar from 'tar';
+import { Client, Connection } from '@temporalio/client';
 import { eventually, expectError } from '../support/api';
 import { pgToolsMissing, startIsolatedPlatform, tableChecksums, type IsolatedPlatform } from '../support/availability';
 import { unsafeMemberPath } from '../../shared/availability/backups';
@@ -239,6 +240,16 @@ describeIf('platform backups (seed 003 /backup/*) on a platform of their own', (
       schedules: { daily_full: { type: 'daily', backup_type: 'full', enabled: true } }, running_backups: [], restore_in_progress: null,
     });
 
+    // A run of the schedule (triggered now) is a backup and an operation like one started by hand.
+    const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+    try {
+      await new Client({ connection }).schedule.getHandle('platform-backup-daily_full').trigger();
+    } finally {
+      await connection.close();
+    }
+    const scheduled = await eventually(async () => p.knex('platform_backups').where({ schedule_id: 'daily_full', status: 'completed' }).first(), 120_000, 'the scheduled backup');
+    expect(scheduled).toMatchObject({ type: 'full', name: 'daily_full (scheduled)', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(await p.knex('operations').where({ id: scheduled.operation_id }).first()).toMatchObject({ type: 'availability.backup', status: 'succeeded', resource_type: 'backup', resource_id: scheduled.id });
     const temporalSchedules = await p.call('PUT', `${B}/schedules/often`, { token, body: { frequency: 'custom', cron: '*/5 * * * *', backup_type: 'config', enabled: false } });
     expect(temporalSchedules.body.data).toMatchObject({ type: 'custom', cron: '*/5 * * * *', enabled: false, next_run: null });
     expect((await p.call('DELETE', `${B}/schedules/often`, { token })).status).toBe(200);
