@@ -42,7 +42,8 @@ export async function describeParts(dir: string, files: string[]): Promise<Manif
 /** Packs the staged files with the manifest first into a tar.gz written beside `file`, then moved into place. */
 export async function packArchive(stagingDir: string, files: string[], file: string): Promise<void> {
   const partial = `${file}.partial`;
-  await tar.c({ gzip: true, portable: true, cwd: stagingDir, file: partial, noDirRecurse: true }, [MANIFEST_FILE, ...files]);
+  // The parts are compressed already (custom-format dump, zip user backups): gzip's fastest level keeps the archive a .tar.gz without paying twice.
+  await tar.c({ gzip: { level: 1 }, portable: true, cwd: stagingDir, file: partial, noDirRecurse: true }, [MANIFEST_FILE, ...files]);
   await fs.promises.rename(partial, file);
 }
 
