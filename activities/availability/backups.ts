@@ -46,6 +46,8 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
     for (const n of names) if (n.startsWith(`${backupId}-`)) await fs.promises.rm(path.join(stagingRoot(), n), { recursive: true, force: true });
   }
 
+  const appliedMigrations = async () => (await knex('knex_migrations').orderBy('name').select('name')).map((r) => r.name as string);
+
   async function backupRow(backupId: string) {
     const row = await knex('platform_backups').where({ id: backupId }).first();
     if (!row) throw fail(`Backup ${backupId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'backup', id: backupId });
@@ -73,8 +75,10 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
       await fs.promises.mkdir(staging, { recursive: true, mode: 0o700 });
       return heartbeating(async () => {
         let postgres: Manifest['postgres'] = null;
+        let migrations: string[] | undefined;
         if (parts.includes('database')) {
           postgres = await checkPgTools(knex, config.backups.pgBinDir);
+          migrations = await appliedMigrations();
           await runPgTool(config.backups.pgBinDir, 'pg_dump', ['--format=custom', '--compress=6', '--no-owner', '--no-privileges', '--file', path.join(staging, DATABASE_FILE)], pgEnv(config.databaseUrl, `idcflow-backup:${backupId}`));
         }
         if (parts.includes('files')) {
@@ -92,7 +96,7 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
         const files = await regularFiles(staging);
         const manifest: Manifest = {
           format: FORMAT, backup_id: backupId, name: row.name, type: row.type, created_at: new Date(row.created_at).toISOString(),
-          master_key_id: masterKeyId(config.masterKey), postgres, parts: await describeParts(staging, files),
+          master_key_id: masterKeyId(config.masterKey), postgres, ...(migrations ? { migrations } : {}), parts: await describeParts(staging, files),
         };
         await fs.promises.writeFile(path.join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
         const file = path.join(dir(), `${backupId}_${row.type}.tar.gz`);
@@ -162,6 +166,14 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
         const database = manifest.parts.some((p) => p.path === DATABASE_FILE);
         if (database && manifest.master_key_id !== masterKeyId(config.masterKey)) {
           throw fail(`Backup ${backupId} holds secrets sealed with another master key (id ${manifest.master_key_id}); start the platform with that IDCFLOW_MASTER_KEY to restore it`, 'CONFLICT', { reason: 'master_key_differs', master_key_id: manifest.master_key_id });
+        }
+        if (database && manifest.migrations) {
+          const current = await appliedMigrations();
+          if (JSON.stringify(current) !== JSON.stringify(manifest.migrations)) {
+            const missing = manifest.migrations.filter((m) => !current.includes(m));
+            const added = current.filter((m) => !manifest.migrations!.includes(m));
+            throw fail(`Backup ${backupId} was taken at another schema version (${added.length ? `migrations since: ${added.join(', ')}` : ''}${added.length && missing.length ? '; ' : ''}${missing.length ? `migrations this platform lacks: ${missing.join(', ')}` : ''}); restore it with the release that made it`, 'CONFLICT', { reason: 'schema_version_differs', added, missing });
+          }
         }
         await extractArchive(row.file_path, restoreDir(operationId));
         return {

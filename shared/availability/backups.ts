@@ -25,6 +25,8 @@ export interface Manifest {
   /** HMAC fingerprint of the master key that sealed the database's secrets; never the key. */
   master_key_id: string;
   postgres: { server_version: string; pg_dump_version: string } | null;
+  /** The migrations applied when the database was dumped: a restore needs the same schema version. */
+  migrations?: string[];
   parts: ManifestPart[];
 }
 

@@ -143,6 +143,19 @@ describeIf('platform backups (seed 003 /backup/*) on a platform of their own', (
     expect(steps).not.toContain('database');
   });
 
+  it('a database backup from another schema version is refused (a migration applied since)', async () => {
+    const { id } = await backup('database');
+    await p.knex('knex_migrations').insert({ name: '999_future', batch: 99, migration_time: new Date() });
+    try {
+      const before = await snapshot();
+      const op = await waitOp(await restore(id));
+      expect(op.error).toMatchObject({ code: 'CONFLICT', details: { reason: 'schema_version_differs', added: ['999_future'], missing: [] } });
+      await untouchedSince(before);
+    } finally {
+      await p.knex('knex_migrations').where({ name: '999_future' }).delete();
+    }
+  });
+
   /** A completed backup whose archive is `entries` (name, content, type), recorded with the archive's true SHA-256. */
   async function plantArchive(entries: Array<{ path: string; body?: string; type?: 'File' | 'SymbolicLink'; linkpath?: string }>, manifestParts?: unknown[]) {
     const id = `backup_20260101_000000_${crypto.randomBytes(3).toString('hex')}`;
