@@ -46,6 +46,15 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
     for (const n of names) if (n.startsWith(`${backupId}-`)) await fs.promises.rm(path.join(stagingRoot(), n), { recursive: true, force: true });
   }
 
+  /** The target's real path (through any link on the way, checked from its deepest existing folder) stays inside the data directory. */
+  async function insideDataDir(target: string) {
+    const root = await fs.promises.realpath(config.dataDir);
+    let existing = target;
+    while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+    const real = await fs.promises.realpath(existing);
+    if (real !== root && !real.startsWith(root + path.sep)) throw new ArchiveRefused(`target_dir leads out of the data directory (to ${real}) through a link`, { reason: 'unsafe_paths', field: 'target_dir' });
+  }
+
   const appliedMigrations = async () => (await knex('knex_migrations').orderBy('name').select('name')).map((r) => r.name as string);
 
   async function backupRow(backupId: string) {
@@ -226,9 +235,11 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
       const staged = restoreDir(operationId);
       const target = targetDir ? path.resolve(config.dataDir, targetDir) : config.dataDir;
       if (target !== config.dataDir && !target.startsWith(config.dataDir + path.sep)) throw fail('target_dir must stay inside the data directory', 'VALIDATION_ERROR', { field: 'target_dir' });
-      await fs.promises.mkdir(target, { recursive: true });
       let count = 0;
       try {
+        await insideDataDir(target);
+        await fs.promises.mkdir(target, { recursive: true });
+        await insideDataDir(target);
         for (const f of await regularFiles(path.join(staged, 'files'))) { await placeInside(target, f, path.join(staged, 'files', f)); count++; }
         for (const f of await regularFiles(path.join(staged, 'config'))) { await placeInside(target, path.join('restored-config', backupId, f), path.join(staged, 'config', f)); count++; }
       } catch (err) {

@@ -110,6 +110,33 @@ describeIf('platform backups (seed 003 /backup/*) on a platform of their own', (
     expect((await p.call('GET', `${B}/backups/${id}`, { token })).body.data.status).toBe('completed');
   });
 
+  it('files restore into target_dir, and through a link planted at the destination, stay inside the target', async () => {
+    fs.mkdirSync(userFiles(), { recursive: true });
+    fs.writeFileSync(path.join(userFiles(), 'bob_1.zip'), 'bob backup, original');
+    const { id } = await backup('files');
+    const into = await waitOp(await restore(id, '?target_dir=restored-here'));
+    expect(into.status).toBe('succeeded');
+    expect(fs.readFileSync(path.join(p.dataDir, 'restored-here', 'backups', 'users', 'bob_1.zip'), 'utf8')).toBe('bob backup, original');
+
+    // A link where a restored file goes, pointing outside: the restore replaces the link, it does not write through it.
+    const outside = path.join(path.dirname(p.dataDir), `outside-${crypto.randomBytes(3).toString('hex')}.txt`);
+    fs.writeFileSync(outside, 'not yours');
+    fs.rmSync(path.join(userFiles(), 'bob_1.zip'));
+    fs.symlinkSync(outside, path.join(userFiles(), 'bob_1.zip'));
+    expect((await waitOp(await restore(id))).status).toBe('succeeded');
+    expect(fs.readFileSync(outside, 'utf8')).toBe('not yours');
+    expect(fs.lstatSync(path.join(userFiles(), 'bob_1.zip')).isFile()).toBe(true);
+    expect(fs.readFileSync(path.join(userFiles(), 'bob_1.zip'), 'utf8')).toBe('bob backup, original');
+
+    // A linked folder inside the target that leads out is refused, and nothing is written through it.
+    const outDir = fs.mkdtempSync(path.join(path.dirname(p.dataDir), 'outdir-'));
+    fs.rmSync(path.join(p.dataDir, 'restored-link'), { recursive: true, force: true });
+    fs.symlinkSync(outDir, path.join(p.dataDir, 'restored-link'));
+    const through = await waitOp(await restore(id, '?target_dir=restored-link/x'));
+    expect(through.error).toMatchObject({ code: 'VALIDATION_ERROR', details: { reason: 'unsafe_paths' } });
+    expect(fs.readdirSync(outDir)).toEqual([]);
+  });
+
   it('downloads the archive as a gzip stream whose SHA-256 is the listed checksum; the master key is not inside', async () => {
     const { id } = await backup('config');
     const res = await fetch(`${p.url}${B}/backups/${id}/download`, { headers: { authorization: `Bearer ${token}` } });
@@ -262,7 +289,7 @@ describeIf('platform backups (seed 003 /backup/*) on a platform of their own', (
     }
     const scheduled = await eventually(async () => p.knex('platform_backups').where({ schedule_id: 'daily_full', status: 'completed' }).first(), 120_000, 'the scheduled backup');
     expect(scheduled).toMatchObject({ type: 'full', name: 'daily_full (scheduled)', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    expect(await p.knex('operations').where({ id: scheduled.operation_id }).first()).toMatchObject({ type: 'availability.backup', status: 'succeeded', resource_type: 'backup', resource_id: scheduled.id });
+    expect(await waitOp(scheduled.operation_id)).toMatchObject({ type: 'availability.backup', status: 'succeeded', resource_type: 'backup', resource_id: scheduled.id });
     const temporalSchedules = await p.call('PUT', `${B}/schedules/often`, { token, body: { frequency: 'custom', cron: '*/5 * * * *', backup_type: 'config', enabled: false } });
     expect(temporalSchedules.body.data).toMatchObject({ type: 'custom', cron: '*/5 * * * *', enabled: false, next_run: null });
     expect((await p.call('DELETE', `${B}/schedules/often`, { token })).status).toBe(200);
