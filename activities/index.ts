@@ -10,6 +10,7 @@ import { createNetworkActivities, createNetworkAgentActivities } from './network
 import { createNetservicesDbActivities } from './netservices/db';
 import { createWireguardHostActivities } from './netservices/wireguard-host';
 import { createBgpHostActivities } from './netservices/bgp-host';
+import { createAvailabilityActivities } from './availability/backups';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -21,6 +22,7 @@ export const MAIN_WORKER_ACTIVITIES = {
   rentals: [createRentalActivities],
   networking: [createNetworkActivities],
   netservices: [createNetservicesDbActivities],
+  availability: [createAvailabilityActivities],
 };
 
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */

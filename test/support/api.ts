@@ -43,14 +43,8 @@ export interface TestUser {
   refreshToken: string;
 }
 
-/** The real API, in this process, on a free port, against the suite's PostgreSQL and Temporal; tests talk to it over HTTP. */
-export async function startTestApi(env: Record<string, string> = {}) {
-  const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
-  const { knex, connection } = sharedResources();
-  const temporal = new Client({ connection, namespace: config.temporalNamespace });
-  const api = await startApi(config, { config, knex, temporal, logger: createLogger(config.logLevel, 'idcflow-api'), secrets: new SystemSecrets(knex, config.masterKey) });
-  const url = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
-
+/** A client of an idcflow API at `url` (this process's or a spawned one): raw calls, logins, the admin, test users. */
+export function apiClient(url: string) {
   async function call<T = any>(method: string, path: string, opts: CallOptions = {}): Promise<Answer<T>> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -90,7 +84,17 @@ export async function startTestApi(env: Record<string, string> = {}) {
     return { id: res.body.data.id, username, password, token: tokens.access_token, refreshToken: tokens.refresh_token };
   }
 
-  return { url, config, deps: api.deps, call, login, admin, createUser, close: () => api.close() };
+  return { url, call, login, admin, createUser };
+}
+
+/** The real API, in this process, on a free port, against the suite's PostgreSQL and Temporal; tests talk to it over HTTP. */
+export async function startTestApi(env: Record<string, string> = {}) {
+  const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
+  const { knex, connection } = sharedResources();
+  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  const api = await startApi(config, { config, knex, temporal, logger: createLogger(config.logLevel, 'idcflow-api'), secrets: new SystemSecrets(knex, config.masterKey) });
+  const url = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+  return { ...apiClient(url), config, deps: api.deps, close: () => api.close() };
 }
 
 export type TestApi = Awaited<ReturnType<typeof startTestApi>>;
