@@ -37,7 +37,7 @@ describePodman('a rental survives its worker being killed (SIGKILL) at each step
 
   it('one container, one ledger entry per change, one reminder mail, one stop', async () => {
     const port = await freePort();
-    await addHost(api, { name: uniq('crash-host'), engine_type: 'docker', address: `unix://${(podman as { socketPath: string }).socketPath}`, nat_port_start: port, nat_port_end: port, public_addresses: ['127.0.0.1'] });
+    const relayHost = await addHost(api, { name: uniq('crash-host'), engine_type: 'docker', address: `unix://${(podman as { socketPath: string }).socketPath}`, nat_port_start: port, nat_port_end: port, public_addresses: ['127.0.0.1'] });
     const admin = await api.admin();
     // A distributor whose referred customer redeems: each redemption credits one commission.
     const dist = await api.createUser('user');
@@ -53,7 +53,7 @@ describePodman('a rental survives its worker being killed (SIGKILL) at each step
 
     // 1. Killed after the container was created and before the rental recorded it.
     await restart('rentalsRecordRelay:25000');
-    const redeemed = await api.call('POST', '/api/v1/rentals/redeem', { token, body: { code: codes[0] } });
+    const redeemed = await api.call('POST', '/api/v1/rentals/redeem', { token, body: { code: codes[0], host_id: relayHost.id } });
     expect(redeemed.status).toBe(200);
     const rental = redeemed.body.data.rental as { id: number; workflow_id: string };
     await eventually(async () => (await api.deps.knex('operations').where({ id: `${rental.workflow_id}.instance.create-1` }).first())?.status === 'succeeded', 120_000, 'relay container created');

@@ -48,7 +48,7 @@ describePodman('a rental end to end: a real derper relay on Podman, mail through
 
   it('verify email → redeem → relay answers /derp/probe → reminder once → expiry stops it → renew brings it back → grace ends: container gone, port free', async () => {
     const port = await freePort();
-    await addHost(api, { name: uniq('relay-host'), engine_type: 'docker', address: `unix://${(podman as { socketPath: string }).socketPath}`, nat_port_start: port, nat_port_end: port, public_addresses: ['127.0.0.1'] });
+    const relayHost = await addHost(api, { name: uniq('relay-host'), engine_type: 'docker', address: `unix://${(podman as { socketPath: string }).socketPath}`, nat_port_start: port, nat_port_end: port, public_addresses: ['127.0.0.1'] });
     const name = `relay_${Date.now()}`;
     const email = `${name}@example.test`;
     expect((await api.call('POST', '/api/add_user', { body: { username: name, password: 'a-long-password', email } })).status).toBe(200);
@@ -69,7 +69,7 @@ describePodman('a rental end to end: a real derper relay on Podman, mail through
 
     // Redeem: placement picks the docker host, the rental takes its only port, derper answers through it.
     const { codes } = await generateCodes(api, 30, 1);
-    const redeemed = await api.call('POST', '/api/v1/rentals/redeem', { token, body: { code: codes[0] } });
+    const redeemed = await api.call('POST', '/api/v1/rentals/redeem', { token, body: { code: codes[0], host_id: relayHost.id } });
     expect(redeemed.status).toBe(200);
     const rentalId = redeemed.body.data.rental.id as number;
     const active = await rentalIn(api, rentalId, 'active', 120_000);
