@@ -52,7 +52,7 @@ const failWith = (p: Problem) => fail(p.message, p.code, { ...(p.field ? { field
 function specOf(row: Record<string, any>): InstanceSpec { // eslint-disable-line @typescript-eslint/no-explicit-any
   return {
     uuid: row.uuid, name: row.name, image: row.image, osName: row.os_name, command: row.command ?? null,
-    cpu: row.cpu, ramMb: row.ram_mb, diskGb: row.disk_gb, nics: row.nics ?? [],
+    cpu: row.cpu, ramMb: row.ram_mb, diskGb: row.disk_gb, nics: row.nics ?? [], owner: row.owner_id ?? null,
   };
 }
 
