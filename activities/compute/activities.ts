@@ -304,9 +304,11 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
           }
           const clash = await trx('instances').whereNull('deleted_at').where({ uuid: f.uuid }).first('id');
           const uuid = clash ? `${f.uuid}@${hostId}` : f.uuid;
+          // An owner the engine recorded (VM metadata) is kept when that user still exists.
+          const owner = f.owner ? await trx('users').where({ id: f.owner }).whereNull('deleted_at').first('id') : null;
           await trx('instances').insert({
-            uuid, host_id: hostId, name: f.name, image: f.image, os_name: f.image, cpu: f.cpu ?? 1, ram_mb: f.ramMb ?? 0, disk_gb: 0,
-            nics: JSON.stringify(f.ip4 || f.mac ? [{ name: 'eth0', ip4: f.ip4, mac: f.mac }] : []), owner_id: null, state: f.state, engine_ref: f.ref,
+            uuid, host_id: hostId, name: f.name, image: f.image, os_name: f.image, cpu: f.cpu ?? 1, ram_mb: f.ramMb ?? 0, disk_gb: f.diskGb ?? 0,
+            nics: JSON.stringify(f.ip4 || f.mac ? [{ name: 'eth0', ip4: f.ip4, mac: f.mac }] : []), owner_id: owner ? owner.id : null, state: f.state, engine_ref: f.ref,
             origin: 'scanned', agent_token_sealed: seal(randomToken(24), config.masterKey),
           });
           imported.push(uuid);

@@ -38,7 +38,7 @@ export function driverFor(host: HostRow, masterKey: Buffer): EngineDriver {
       tlsKey: open(host.tls_key_sealed), tlsCa: (opts.tls_ca as string) ?? null, tlsCert: (opts.tls_cert as string) ?? null, network: (opts.network as string) ?? null, hostName: host.name,
     });
   } else if (info.type === 'libvirt_qemu') {
-    driver = new LibvirtDriver(host.address === 'local' ? 'qemu:///system' : host.address, { image_dir: (host as { images_path?: string | null }).images_path ?? undefined, ...(opts as LibvirtOptions) });
+    driver = new LibvirtDriver(host.address === 'local' ? 'qemu:///system' : host.address, { image_dir: (host as { images_path?: string | null }).images_path ?? undefined, ...(opts as LibvirtOptions) }, host.name);
   } else {
     driver = new SimulatorDriver(host.name, opts as SimulatorOptions);
   }

@@ -26,6 +26,8 @@ export interface DomainMeta {
   uuid: string;
   name: string;
   owner: number | null;
+  /** The idcflow host that drives it: scans of other hosts on the same libvirt leave it alone. */
+  host: string | null;
   image: string | null;
   disk_gb: number;
   ip4: string | null;
@@ -73,7 +75,7 @@ export function readDomainXml(xml: string) {
   if (block) {
     const field = (k: string) => { const v = tag(block, new RegExp(`<(?:\\w+:)?${k}>([^<]*)</(?:\\w+:)?${k}>`)); return v ? unesc(v) : null; };
     const owner = field('owner');
-    meta = { uuid: field('uuid') ?? '', name: field('name') ?? '', owner: owner ? Number(owner) : null, image: field('image'), disk_gb: Number(field('disk_gb') ?? 0), ip4: field('ip4') };
+    meta = { uuid: field('uuid') ?? '', name: field('name') ?? '', owner: owner ? Number(owner) : null, host: field('host'), image: field('image'), disk_gb: Number(field('disk_gb') ?? 0), ip4: field('ip4') };
   }
   const memory = tag(xml, /<memory unit='KiB'>(\d+)<\/memory>/) ?? tag(xml, /<memory unit="KiB">(\d+)<\/memory>/);
   return {

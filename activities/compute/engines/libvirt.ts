@@ -32,7 +32,7 @@ export class LibvirtDriver implements EngineDriver {
   private readonly imageDir: string;
   private readonly stateDir: string;
 
-  constructor(private readonly uri: string, private readonly opts: LibvirtOptions) {
+  constructor(private readonly uri: string, private readonly opts: LibvirtOptions, private readonly hostName: string | null = null) {
     this.virsh = virsh(uri);
     this.imageDir = opts.image_dir ?? '/var/lib/idcflow/images';
     this.stateDir = opts.state_dir ?? '/var/lib/idcflow/instances';
@@ -66,7 +66,7 @@ export class LibvirtDriver implements EngineDriver {
       const meta = xml.meta;
       return {
         ref, uuid: meta?.uuid || xml.libvirtUuid || ref, name: meta?.name || xml.name, state, image: meta?.image ?? null, ip4: meta?.ip4 ?? null, mac: xml.mac,
-        cpu: xml.cpu, ramMb: xml.ramMb, managed: Boolean(meta),
+        cpu: xml.cpu, ramMb: xml.ramMb, managed: Boolean(meta), owner: meta?.owner ?? null, diskGb: meta?.disk_gb ?? null,
       };
     } catch (err) {
       if ((err as ApplicationFailure).type === 'RESOURCE_NOT_FOUND') return null;
@@ -99,7 +99,7 @@ export class LibvirtDriver implements EngineDriver {
   }
 
   private meta(spec: InstanceSpec): DomainMeta {
-    return { uuid: spec.uuid, name: spec.name, owner: spec.owner ?? null, image: spec.image ?? spec.osName, disk_gb: spec.diskGb, ip4: spec.nics[0]?.ip4 ?? null };
+    return { uuid: spec.uuid, name: spec.name, owner: spec.owner ?? null, host: this.hostName, image: spec.image ?? spec.osName, disk_gb: spec.diskGb, ip4: spec.nics[0]?.ip4 ?? null };
   }
 
   private async define(ref: string, spec: InstanceSpec, libvirtUuid: string | null) {
@@ -122,15 +122,21 @@ export class LibvirtDriver implements EngineDriver {
     const imageName = spec.image ?? spec.osName;
     if (!imageName) throw invalid('an image is required (a file name in the host\'s image_dir)');
     const { disk } = await this.image(imageName);
-    const dir = this.dirOf(ref);
-    await openDir(dir);
     const info = JSON.parse((await run('qemu-img', ['info', '--output=json', '-f', disk.format, disk.file], { timeoutMs: 30_000 })).stdout) as { 'virtual-size': number };
     if (info['virtual-size'] > spec.diskGb * 1024 ** 3) throw invalid(`disk_gb ${spec.diskGb} is smaller than image ${imageName} (${Math.ceil(info['virtual-size'] / 1024 ** 3)} GB)`);
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', disk.format, '-b', disk.file, path.join(dir, 'disk.qcow2'), `${spec.diskGb}G`], { timeoutMs: 60_000 });
-    await this.writeSeed(dir, spec, spec.password ? await passwordHash(spec.password) : null);
-    await fs.writeFile(path.join(dir, 'nics.json'), JSON.stringify(spec.nics));
-    await fs.writeFile(path.join(dir, 'serial.log'), '', { flag: 'a' });
-    await this.define(ref, spec, null);
+    const dir = this.dirOf(ref);
+    try {
+      await openDir(dir);
+      await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', disk.format, '-b', disk.file, path.join(dir, 'disk.qcow2'), `${spec.diskGb}G`], { timeoutMs: 60_000 });
+      await this.writeSeed(dir, spec, spec.password ? await passwordHash(spec.password) : null);
+      await fs.writeFile(path.join(dir, 'nics.json'), JSON.stringify(spec.nics));
+      await fs.writeFile(path.join(dir, 'serial.log'), '', { flag: 'a' });
+      await this.define(ref, spec, null);
+    } catch (err) {
+      // A create that did not define the domain leaves no files: the runbook undoes only creates that succeeded.
+      if (!(await this.status(ref).catch(() => null))) await fs.rm(dir, { recursive: true, force: true });
+      throw err;
+    }
     return this.mustExist(ref);
   }
 
@@ -231,8 +237,8 @@ export class LibvirtDriver implements EngineDriver {
 
   async list(): Promise<EngineInstance[]> {
     const names = (await this.virsh(['list', '--all', '--name'])).split('\n').map((s) => s.trim()).filter(Boolean);
-    const all = await Promise.all(names.map((n) => this.status(n)));
-    return all.filter((i): i is EngineInstance => i !== null);
+    const all = await Promise.all(names.map(async (n) => ({ inst: await this.status(n), host: (await this.xmlOf(n).catch(() => null))?.meta?.host ?? null })));
+    return all.filter(({ inst, host }) => inst && (!host || !this.hostName || host === this.hostName)).map(({ inst }) => inst!);
   }
 
   /** Rewrites the NoCloud seed with the new hash: cloud-init's bootcmd applies it on the guest's next boot. */

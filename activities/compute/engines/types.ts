@@ -31,6 +31,9 @@ export interface EngineInstance {
   ramMb: number | null;
   /** Created by idcflow (carries its labels), as opposed to found on the engine. */
   managed: boolean;
+  /** The owner and disk size the engine recorded (libvirt: idcflow's metadata in the domain XML), for a scan's import. */
+  owner?: number | null;
+  diskGb?: number | null;
 }
 
 export interface InstanceStats {
