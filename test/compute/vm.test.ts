@@ -193,6 +193,28 @@ describeVm('libvirt/QEMU virtual machines', () => {
     expect(domainExists(foreign)).toBe(true);
   }, 300_000);
 
+  it('a worker killed after the engine created the VM, before it reported: the retried create finds it, one VM runs', async () => {
+    const gatewayPort = await freePort();
+    await worker.stop();
+    worker = await spawnWorker(queue, { IDCFLOW_FAULT_DELAY: 'engineCreate.after:60000' });
+    const uuid = uniq('crash');
+    const ref = `idcflow-${uuid}`;
+    made.push(ref);
+    const res = await api.call('POST', '/api/v1/instances', { token: owner.token, body: { uuid, name: 'crash', host_id: host.id, image: IMAGE_NAME, cpu: 1, ram_mb: 64, disk_gb: 1 } });
+    expect(res.status).toBe(202);
+    await eventually(async () => domainExists(ref), 120_000, 'the domain to be defined');
+    await worker.stop('SIGKILL');
+    worker = await spawnWorker(queue, { IDCFLOW_CONSOLE_PORT: String(gatewayPort) });
+    const op = await finished(api, owner.token, res, 180);
+    expect(op.status).toBe('succeeded');
+    expect(domState(ref)).toBe('running');
+    expect(virsh('list', '--all', '--name').stdout.split('\n').filter((n) => n.includes(uuid))).toEqual([ref]);
+    expect(fs.readdirSync(stateDir).filter((d) => d.includes(uuid))).toEqual([ref]);
+    const row = await rowOf(uuid);
+    expect(await finished(api, owner.token, await api.call('DELETE', `/api/v1/instances/${row.id}`, { token: owner.token }), 120)).toMatchObject({ status: 'succeeded' });
+    expect(domainExists(ref)).toBe(false);
+  }, 400_000);
+
   it('serves the noVNC page and its modules, and nothing outside them', async () => {
     const page = await fetch(`${api.url}/console/vnc`);
     expect(page.status).toBe(200);
