@@ -104,7 +104,10 @@ describeVm('libvirt/QEMU virtual machines', () => {
     expect(info['virtual-size']).toBe(1024 ** 3);
     expect(info['backing-filename']).toBe(path.join(base, 'images', `${IMAGE_NAME}.qcow2`));
 
-    const log = await eventually(async () => { const l = fs.readFileSync(path.join(dir, 'serial.log'), 'utf8'); return /SEED-END/.test(l) && l; }, 120_000, 'the guest to print its seed');
+    const serial = () => fs.readFileSync(path.join(dir, 'serial.log'), 'utf8');
+    const log = await eventually(async () => /SEED-END/.test(serial()) && serial(), 150_000, 'the guest to print its seed').catch((err: Error) => {
+      throw new Error(`${err.message}; serial log so far: ${JSON.stringify(serial().slice(-2000))}; domain ${domState(ref)}`);
+    });
     expect(log).toContain(BOOT_MARKER);
     expect(log).toMatch(/local-hostname: tiny-guest/);
     expect(log).toContain(`instance-id: ${uuid}`);
@@ -137,6 +140,22 @@ describeVm('libvirt/QEMU virtual machines', () => {
     expect(domState(ref)).toBe('paused');
     expect(await power(row.id, 'resume')).toMatchObject({ status: 'succeeded' });
     expect(domState(ref)).toBe('running');
+
+    // Resize offline (RAM, disk grown), back running; a password goes into the seed for the next boot.
+    const resized = await finished(api, owner.token, await api.call('PUT', `/api/v1/instances/${row.id}`, { token: owner.token, body: { ram_mb: 96, disk_gb: 2 } }), 120);
+    expect(resized).toMatchObject({ status: 'succeeded' });
+    expect(domState(ref)).toBe('running');
+    expect(virsh('dumpxml', ref).stdout).toMatch(/<memory unit='KiB'>98304<\/memory>/);
+    expect(JSON.parse(execFileSync('qemu-img', ['info', '--output=json', '-U', path.join(dir, 'disk.qcow2')], { encoding: 'utf8' }))['virtual-size']).toBe(2 * 1024 ** 3);
+    expectError(await api.call('PUT', `/api/v1/instances/${row.id}`, { token: owner.token, body: { ram_mb: 'lots' } }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('PUT', `/api/v1/instances/${row.id}`, { token: other.token, body: { ram_mb: 64 } }), 404, 'RESOURCE_NOT_FOUND');
+    const seedBefore = fs.readFileSync(path.join(dir, 'seed.img'));
+    const pw = await finished(api, owner.token, await api.call('POST', `/api/v1/instances/${row.id}/password`, { token: owner.token, body: { password: 'second-pass-2' } }), 120);
+    expect(pw).toMatchObject({ status: 'succeeded' });
+    const seedAfter = fs.readFileSync(path.join(dir, 'seed.img'));
+    expect(seedAfter.equals(seedBefore)).toBe(false);
+    expect(seedAfter.toString('latin1')).toMatch(/root:\$6\$/);
+    expect(seedAfter.toString('latin1')).not.toContain('second-pass-2');
 
     const del = await finished(api, owner.token, await api.call('DELETE', `/api/v1/instances/${row.id}`, { token: owner.token }), 120);
     expect(del).toMatchObject({ status: 'succeeded', result: { existed_on_engine: true } });
