@@ -48,7 +48,8 @@ function vncSession(endpoint: { host: string; port: number }): Promise<TerminalS
 }
 
 /**
- * The console gateway: a WebSocket endpoint on a worker or host agent that opens a terminal in an instance. A client
+ * The console gateway: a WebSocket endpoint on a worker or host agent that opens a terminal in an instance, or relays
+ * a VM's VNC port (loopback on the host) as raw RFB bytes both ways (engines with vncEndpoint). A client
  * connects to the URL `GET /api/v1/instances/:id/console` gave it (`?ticket=` good once, for a short time). Binary
  * frames are keystrokes; text frames are JSON controls (`{"type":"resize","cols":120,"rows":40}`, or
  * `{"type":"input","data":"ls\n"}`); the shell's output comes back as binary frames.
