@@ -54,12 +54,17 @@ function probeSector(): Buffer {
 
 let probed: Promise<'kvm' | 'qemu'> | null = null;
 
-/** KVM when a guest boots with it within a few seconds, else TCG ('qemu' in libvirt's words); probed once per process. */
+/**
+ * KVM when /dev/kvm is usable, the CPU shows vmx or svm, and a probe guest boots with it within a few seconds; else
+ * TCG ('qemu' in libvirt's words). Probed once per process, on the machine the driver runs on (the host's agent).
+ */
 export function acceleration(mode: string | undefined, probeSeconds = 5): Promise<'kvm' | 'qemu'> {
   if (mode === 'tcg') return Promise.resolve('qemu');
   if (mode === 'kvm') return Promise.resolve('kvm');
   probed ??= (async () => {
     try { await fs.access('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK); } catch { return 'qemu' as const; }
+    // Without the CPU's virtualization flags, KVM can run a boot sector yet fail a real kernel ("emulation failure").
+    if (!/^flags\s*:.*\b(vmx|svm)\b/m.test(await fs.readFile('/proc/cpuinfo', 'utf8').catch(() => ''))) return 'qemu' as const;
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'idcflow-kvm-probe-'));
     const image = path.join(dir, 'probe.img');
     await fs.writeFile(image, probeSector());
