@@ -61,13 +61,19 @@ export class LibvirtDriver implements EngineDriver {
   }
 
   async status(ref: string): Promise<EngineInstance | null> {
+    return (await this.inspect(ref))?.inst ?? null;
+  }
+
+  /** The domain as idcflow sees it, and the idcflow host its metadata names; null when libvirt has no such domain. */
+  private async inspect(ref: string): Promise<{ inst: EngineInstance; host: string | null } | null> {
     try {
       const [xml, state] = [await this.xmlOf(ref), await this.stateOf(ref)];
       const meta = xml.meta;
-      return {
+      const inst: EngineInstance = {
         ref, uuid: meta?.uuid || xml.libvirtUuid || ref, name: meta?.name || xml.name, state, image: meta?.image ?? null, ip4: meta?.ip4 ?? null, mac: xml.mac,
         cpu: xml.cpu, ramMb: xml.ramMb, managed: Boolean(meta), owner: meta?.owner ?? null, diskGb: meta?.disk_gb ?? null,
       };
+      return { inst, host: meta?.host ?? null };
     } catch (err) {
       if ((err as ApplicationFailure).type === 'RESOURCE_NOT_FOUND') return null;
       throw err;
@@ -237,8 +243,8 @@ export class LibvirtDriver implements EngineDriver {
 
   async list(): Promise<EngineInstance[]> {
     const names = (await this.virsh(['list', '--all', '--name'])).split('\n').map((s) => s.trim()).filter(Boolean);
-    const all = await Promise.all(names.map(async (n) => ({ inst: await this.status(n), host: (await this.xmlOf(n).catch(() => null))?.meta?.host ?? null })));
-    return all.filter(({ inst, host }) => inst && (!host || !this.hostName || host === this.hostName)).map(({ inst }) => inst!);
+    const all = await Promise.all(names.map((n) => this.inspect(n)));
+    return all.filter((d) => d !== null && (!d.host || !this.hostName || d.host === this.hostName)).map((d) => d!.inst);
   }
 
   /** Rewrites the NoCloud seed with the new hash: cloud-init's bootcmd applies it on the guest's next boot. */
