@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Knex } from 'knex';
@@ -31,8 +32,24 @@ class Refusal extends Error {
 
 const PING_SECONDS = 30;
 
+/** A VM's VNC port (loopback on the host) as a terminal-like session: RFB bytes both ways, no resize, closing hangs up. */
+function vncSession(endpoint: { host: string; port: number }): Promise<TerminalSession> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(endpoint.port, endpoint.host);
+    socket.setTimeout(10_000, () => socket.destroy(new Error('VNC connect timed out')));
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      socket.off('error', reject);
+      socket.pause();
+      resolve({ id: `vnc:${endpoint.port}`, stream: socket, resize: async () => undefined, close: async () => { socket.destroy(); } });
+    });
+  });
+}
+
 /**
- * The console gateway: a WebSocket endpoint on a worker or host agent that opens a terminal in an instance. A client
+ * The console gateway: a WebSocket endpoint on a worker or host agent that opens a terminal in an instance, or relays
+ * a VM's VNC port (loopback on the host) as raw RFB bytes both ways (engines with vncEndpoint). A client
  * connects to the URL `GET /api/v1/instances/:id/console` gave it (`?ticket=` good once, for a short time). Binary
  * frames are keystrokes; text frames are JSON controls (`{"type":"resize","cols":120,"rows":40}`, or
  * `{"type":"input","data":"ls\n"}`); the shell's output comes back as binary frames.
@@ -85,10 +102,13 @@ export async function startConsoleGateway(config: Config, knex: Knex, logger: Lo
         throw new Refusal(403, 'INSUFFICIENT_PERMISSIONS', 'The account the ticket was issued to is no longer active');
       }
       const driver = driverFor(host, config.masterKey);
-      if (!driver.terminal) throw new Refusal(400, 'BAD_REQUEST', `The ${driver.type} engine has no terminal console`);
-      const terminal = await driver.terminal(session.engine_ref).catch((err: Error & { type?: string }) => {
+      if (!driver.terminal && !driver.vncEndpoint) throw new Refusal(400, 'BAD_REQUEST', `The ${driver.type} engine has no console to relay`);
+      const engineRefusal = (err: Error & { type?: string }) => {
         throw err.type === 'CONFLICT' ? new Refusal(409, 'CONFLICT', err.message) : new Refusal(503, 'SERVICE_UNAVAILABLE', err.message);
-      });
+      };
+      const terminal = driver.vncEndpoint
+        ? await driver.vncEndpoint(session.engine_ref).then(vncSession).catch(engineRefusal)
+        : await driver.terminal!(session.engine_ref).catch(engineRefusal);
       await knex('console_sessions').where({ id: session.id }).update({ terminal_id: terminal.id });
       return { session, terminal };
     } catch (err) {
@@ -101,7 +121,8 @@ export async function startConsoleGateway(config: Config, knex: Knex, logger: Lo
     await knex('console_sessions').where({ id }).update({ closed_at: knex.fn.now(), close_reason: reason.slice(0, 200), bytes_in: bytes.in, bytes_out: bytes.out });
   }
 
-  function relay(ws: WebSocket, session: SessionRow, { stream, resize, close: hangUp }: TerminalSession) {
+  function relay(ws: WebSocket, session: SessionRow, terminal: TerminalSession) {
+    const { stream, resize, close: hangUp } = terminal;
     const bytes = { in: 0, out: 0 };
     let alive = true;
     let reason = 'client closed';
@@ -117,7 +138,7 @@ export async function startConsoleGateway(config: Config, knex: Knex, logger: Lo
     };
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      if (isBinary) return input(buf);
+      if (isBinary || terminal.id.startsWith('vnc:')) return input(buf);
       let control: { type?: unknown; cols?: unknown; rows?: unknown; data?: unknown };
       try {
         control = JSON.parse(buf.toString('utf8'));

@@ -55,7 +55,7 @@ const failWith = (p: Problem) => fail(p.message, p.code, { ...(p.field ? { field
 function specOf(row: Record<string, any>): InstanceSpec { // eslint-disable-line @typescript-eslint/no-explicit-any
   return {
     uuid: row.uuid, name: row.name, image: row.image, osName: row.os_name, command: row.command ?? null,
-    cpu: row.cpu, ramMb: row.ram_mb, diskGb: row.disk_gb, nics: row.nics ?? [], ports: row.ports ?? [],
+    cpu: row.cpu, ramMb: row.ram_mb, diskGb: row.disk_gb, nics: row.nics ?? [], ports: row.ports ?? [], owner: row.owner_id ?? null,
   };
 }
 
@@ -307,9 +307,11 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
           }
           const clash = await trx('instances').whereNull('deleted_at').where({ uuid: f.uuid }).first('id');
           const uuid = clash ? `${f.uuid}@${hostId}` : f.uuid;
+          // An owner the engine recorded (VM metadata) is kept when that user still exists.
+          const owner = f.owner ? await trx('users').where({ id: f.owner }).whereNull('deleted_at').first('id') : null;
           await trx('instances').insert({
-            uuid, host_id: hostId, name: f.name, image: f.image, os_name: f.image, cpu: f.cpu ?? 1, ram_mb: f.ramMb ?? 0, disk_gb: 0,
-            nics: JSON.stringify(f.ip4 || f.mac ? [{ name: 'eth0', ip4: f.ip4, mac: f.mac }] : []), owner_id: null, state: f.state, engine_ref: f.ref,
+            uuid, host_id: hostId, name: f.name, image: f.image, os_name: f.image, cpu: f.cpu ?? 1, ram_mb: f.ramMb ?? 0, disk_gb: f.diskGb ?? 0,
+            nics: JSON.stringify(f.ip4 || f.mac ? [{ name: 'eth0', ip4: f.ip4, mac: f.mac }] : []), owner_id: owner ? owner.id : null, state: f.state, engine_ref: f.ref,
             origin: 'scanned', agent_token_sealed: seal(randomToken(24), config.masterKey),
           });
           imported.push(uuid);

@@ -39,13 +39,13 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
     async engineSetPassword({ hostId, ref, passwordSealed }: { hostId: number; ref: string; passwordSealed: string }): Promise<void> {
       await heartbeating(async () => (await driver(hostId)).setPassword(ref, unseal(passwordSealed, config.masterKey)));
     },
-    /** A terminal console is served by this process's gateway: the answer names it, the API adds a ticket. */
+    /** A terminal or VNC console is served by this process's gateway: the answer names it, the API adds a ticket. */
     async engineConsole({ hostId, ref }: { hostId: number; ref: string }): Promise<{ type: string; url: string; expires_at: string | null }> {
       const access = await heartbeating(async () => (await driver(hostId)).console(ref));
       if (!('url' in access)) {
         const url = consoleGatewayUrl(config);
         if (!url) throw fail('The worker that serves this host runs no console gateway (set IDCFLOW_CONSOLE_PORT on it)', 'NOT_SUPPORTED');
-        return { type: 'terminal', url, expires_at: null };
+        return { type: access.type, url, expires_at: null };
       }
       return access;
     },

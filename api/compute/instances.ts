@@ -152,11 +152,11 @@ export class InstanceService {
     };
   }
 
-  /** The engine's console URL, or for a terminal the gateway's address with a single-use ticket (stored hashed). */
+  /** The engine's console URL, or for a terminal or VNC screen the gateway's address with a single-use ticket (stored hashed). */
   async console(caller: Caller, inst: Row): Promise<{ type: string; url: string; web_url?: string; expires_at: string | null }> {
     if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} has no engine instance yet`);
     const access = await this.engineReads.read(inst.host_id, 'console', inst.engine_ref) as { type: string; url: string; expires_at: string | null };
-    if (access.type !== 'terminal') return access;
+    if (access.type !== 'terminal' && access.type !== 'vnc') return access;
     const ticket = randomToken(32);
     const expiresAt = new Date(Date.now() + this.deps.config.console.ticketSeconds * 1000);
     await this.knex('console_sessions').insert({
@@ -165,7 +165,8 @@ export class InstanceService {
     await audit(this.knex, caller, { module: 'compute', action: 'console', message: `Console ticket for instance ${inst.uuid}`, resourceType: 'instance', resourceId: inst.id });
     const url = new URL(access.url);
     url.searchParams.set('ticket', ticket);
-    return { type: 'terminal', url: url.toString(), web_url: `/console#${encodeURIComponent(url.toString())}`, expires_at: expiresAt.toISOString() };
+    const page = access.type === 'vnc' ? '/console/vnc' : '/console';
+    return { type: access.type, url: url.toString(), web_url: `${page}#${encodeURIComponent(url.toString())}`, expires_at: expiresAt.toISOString() };
   }
 
   agentToken(inst: Row) {

@@ -148,7 +148,7 @@ export function computeRoutes(deps: AppDeps) {
       handler: async ({ caller, principal, params, body }) => ok(await instances.setInstancePassword(caller, await instances.instanceRow(principal, params.id), body.password)),
     }),
     route({
-      method: 'get', path: '/instances/:id/console', tags, permission: 'update', summary: 'Console access: the engine\'s URL, or a WebSocket terminal (docker) with a single-use ticket',
+      method: 'get', path: '/instances/:id/console', tags, permission: 'update', summary: 'Console access: the engine\'s URL, or through the console gateway with a single-use ticket: a WebSocket terminal (docker) or VNC screen (libvirt_qemu)',
       params: instanceParams, response: z.object({ type: z.string(), url: z.string(), web_url: z.string().optional().describe('A browser terminal for it, on this API'), expires_at: z.string().nullable() }),
       handler: async ({ caller, principal, params }) => new Reply(await instances.console(caller, await instances.instanceRow(principal, params.id)), { headers: NO_STORE }),
     }),

@@ -45,7 +45,17 @@ export const ENGINES: Record<EngineType, EngineInfo> = {
   vmware_workstation: { type: 'vmware_workstation', name: 'VMware Workstation', enabled: false, platform: ['windows', 'linux'], arch: ['x86_64'], is_remote: false, options: {}, messages: [], reason: notImplemented('VMware Workstation'), aliases: ['VMWareSetup', 'VMware'] },
   vmware_esxi: { type: 'vmware_esxi', name: 'VMware ESXi / vSphere', enabled: false, platform: ['esxi'], arch: ['x86_64'], is_remote: true, options: {}, messages: [], reason: notImplemented('VMware ESXi'), aliases: ['vSphereESXi', 'ESXi'] },
   proxmox: { type: 'proxmox', name: 'Proxmox VE', enabled: false, platform: ['linux'], arch: ['x86_64'], is_remote: true, options: {}, messages: [], reason: notImplemented('Proxmox VE'), aliases: ['ProxmoxSetup', 'PromoxSetup', 'Proxmox'] },
-  libvirt_qemu: { type: 'libvirt_qemu', name: 'libvirt / QEMU', enabled: false, platform: ['linux'], arch: ['x86_64', 'aarch64'], is_remote: true, options: {}, messages: [], reason: notImplemented('libvirt/QEMU'), aliases: ['QEMUSetup', 'QEMU', 'libvirt'] },
+  libvirt_qemu: {
+    type: 'libvirt_qemu', name: 'libvirt / QEMU (virtual machines)', enabled: true, platform: ['linux'], arch: ['x86_64'], is_remote: true,
+    options: {
+      image_dir: 'Directory of base images on the host: <image>.qcow2 or <image>.img, with <image>.kernel/.initrd/.cmdline for direct kernel boot (default: the host\'s images_path, else /var/lib/idcflow/images)',
+      state_dir: 'Directory of the VMs\' disks, cloud-init seeds and serial logs (default /var/lib/idcflow/instances)',
+      network: 'libvirt network for NICs (else bridge, else user-mode networking)', bridge: 'Host bridge for NICs',
+      accel: 'auto (KVM when a probe guest boots with it, else TCG), kvm or tcg', shutdown_seconds: 'How long stop waits for an ACPI shutdown before a hard stop (default 30)',
+    },
+    messages: ['address: a libvirt URI (qemu:///system, or local), driven with virsh by the agent on the host', 'Disks are qcow2 overlays on a base image, grown to disk_gb; a cloud-init NoCloud seed carries the hostname, the root password hash and the addresses', 'Console: the VM\'s VNC screen (bound to 127.0.0.1 on the host) through the console gateway, shown with noVNC', 'Password: written to the cloud-init seed, applied by the guest on its next boot'],
+    reason: null, aliases: ['QEMUSetup', 'QEMU', 'libvirt'],
+  },
   lxd: { type: 'lxd', name: 'LXD', enabled: false, platform: ['linux'], arch: ['x86_64', 'aarch64'], is_remote: true, options: {}, messages: [], reason: notImplemented('LXD'), aliases: ['LXContainer', 'LXDSetup', 'LXD'] },
   hyperv: { type: 'hyperv', name: 'Hyper-V', enabled: false, platform: ['windows'], arch: ['x86_64'], is_remote: true, options: {}, messages: [], reason: notImplemented('Hyper-V'), aliases: ['HyperVSetup', 'HyperV'] },
   virtualbox: { type: 'virtualbox', name: 'VirtualBox', enabled: false, platform: ['windows', 'linux', 'macos'], arch: ['x86_64'], is_remote: false, options: {}, messages: [], reason: notImplemented('VirtualBox'), aliases: ['VirtualBox', 'VBoxSetup'] },

@@ -17,7 +17,9 @@ describe('GET /api/v1/engines', () => {
     expect(byType.docker.messages.join(' ')).not.toMatch(/console access is not supported/i);
     expect(byType.simulator.enabled).toBe(true);
     expect(byType.simulator.messages.join(' ')).toMatch(/SIMULATOR/);
-    for (const t of ['vmware_workstation', 'proxmox', 'libvirt_qemu', 'lxd', 'hyperv']) {
+    expect(byType.libvirt_qemu).toMatchObject({ enabled: true, reason: null });
+    expect(byType.libvirt_qemu.messages.join(' ')).toMatch(/VNC/);
+    for (const t of ['vmware_workstation', 'proxmox', 'lxd', 'hyperv']) {
       expect(byType[t]).toMatchObject({ enabled: false, reason: expect.stringMatching(/not implemented/) });
     }
     expectError(await api.call('GET', '/api/v1/engines'), 401, 'INVALID_CREDENTIALS');

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { ENGINES, type EngineType } from '../../../shared/compute/catalogue';
 import { unseal } from '../../../shared/platform/crypto';
 import { DockerDriver } from './docker';
+import { LibvirtDriver, type LibvirtOptions } from './libvirt';
 import { SimulatorDriver, type SimulatorOptions } from './simulator';
 import type { EngineDriver } from './types';
 
@@ -36,6 +37,8 @@ export function driverFor(host: HostRow, masterKey: Buffer): EngineDriver {
       address: host.address, username: host.username, password: open(host.password_sealed), privateKey: open(host.private_key_sealed),
       tlsKey: open(host.tls_key_sealed), tlsCa: (opts.tls_ca as string) ?? null, tlsCert: (opts.tls_cert as string) ?? null, network: (opts.network as string) ?? null, hostName: host.name,
     });
+  } else if (info.type === 'libvirt_qemu') {
+    driver = new LibvirtDriver(host.address === 'local' ? 'qemu:///system' : host.address, { image_dir: (host as { images_path?: string | null }).images_path ?? undefined, ...(opts as LibvirtOptions) }, host.name);
   } else {
     driver = new SimulatorDriver(host.name, opts as SimulatorOptions);
   }

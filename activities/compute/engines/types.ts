@@ -14,6 +14,8 @@ export interface InstanceSpec {
   nics: Nic[];
   /** Ports published on the host (docker); none when absent. */
   ports?: PublishedPort[];
+  /** The owning user's id, written into VM metadata so a scan can tell whose a VM is. */
+  owner?: number | null;
   /** Only inside activities, never in workflow histories. */
   password?: string | null;
 }
@@ -31,6 +33,9 @@ export interface EngineInstance {
   ramMb: number | null;
   /** Created by idcflow (carries its labels), as opposed to found on the engine. */
   managed: boolean;
+  /** The owner and disk size the engine recorded (libvirt: idcflow's metadata in the domain XML), for a scan's import. */
+  owner?: number | null;
+  diskGb?: number | null;
 }
 
 export interface InstanceStats {
@@ -40,6 +45,9 @@ export interface InstanceStats {
   net_rx_bytes: number | null;
   net_tx_bytes: number | null;
   pids: number | null;
+  cpu_time_ns?: number | null;
+  disk_read_bytes?: number | null;
+  disk_write_bytes?: number | null;
 }
 
 export interface HostStats {
@@ -57,8 +65,8 @@ export interface HostStats {
   notes: string[];
 }
 
-/** How a console is reached: a URL of the engine's own, or a terminal through the worker's console gateway. */
-export type ConsoleAccess = { type: 'terminal' } | { type: string; url: string; expires_at: string | null };
+/** How a console is reached: a URL of the engine's own, or a terminal or VNC screen through the worker's console gateway. */
+export type ConsoleAccess = { type: 'terminal' | 'vnc' } | { type: string; url: string; expires_at: string | null };
 
 /** An interactive shell inside an instance: bytes both ways on `stream`, a pseudo-terminal that can be resized. */
 export interface TerminalSession {
@@ -90,6 +98,8 @@ export interface EngineDriver {
   terminal?(ref: string): Promise<TerminalSession>;
   /** Ends a shell terminal() opened, by its id, from any process (a gateway that restarted after a crash). */
   hangUpTerminal?(ref: string, id: string): Promise<void>;
+  /** Engines whose console is a VNC screen (console() answers type 'vnc'): where it listens, for the gateway to proxy. */
+  vncEndpoint?(ref: string): Promise<{ host: string; port: number }>;
   hostStats(): Promise<HostStats>;
 }
 
