@@ -239,7 +239,11 @@ describeVm('libvirt/QEMU virtual machines', () => {
   it('serves the noVNC page and its modules, and nothing outside them', async () => {
     const page = await fetch(`${api.url}/console/vnc`);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain("import RFB from '/console/novnc/core/rfb.js'");
+    expect(await page.text()).toContain('<script type="module" src="/console/assets/vnc.js">');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const module = await fetch(`${api.url}/console/assets/vnc.js`);
+    expect(module.headers.get('content-type')).toMatch(/javascript/);
+    expect(await module.text()).toContain("import RFB from '/console/novnc/core/rfb.js'");
     const rfb = await fetch(`${api.url}/console/novnc/core/rfb.js`);
     expect(rfb.status).toBe(200);
     expect(rfb.headers.get('content-type')).toMatch(/javascript/);
