@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import {
-  agentOnline, choosePlacement, ENGINES, intToIpv4, ipv4ToInt, maskOf, poolRange, type EngineType, type InstanceState, type IpPool, type Nic, type PlacementStrategy, type PublishedPort,
-} from '../../shared/compute/catalogue';
+  agentOnline, choosePlacement, ENGINES, intToIpv4, ipv4ToInt, maskOf, poolRange, type EngineType, type InstanceState, type IpPool, type Nic, type PlacementStrategy } from '../../shared/compute/catalogue';
 import { randomToken, seal } from '../../shared/platform/crypto';
 import type { ActivityDeps } from '../platform/deps';
 import { fail, heartbeating } from '../platform/failure';
@@ -11,22 +10,11 @@ import type { EngineActivities } from './engine-calls';
 import { instanceRequestProblem, quotaFor, usageOf } from '../../db/queries/compute/rules';
 import type { Problem } from '../../shared/platform/errors';
 
-/** What a client asked for when creating an instance (no secrets: the password travels sealed). */
-export interface InstanceRequest {
-  uuid: string;
-  name: string;
+/** What a client asked for when creating an instance: the spec without its secrets (the password travels sealed), where and for whom. */
+export interface InstanceRequest extends Omit<InstanceSpec, 'owner' | 'password'> {
   hostId: number | null;
   engineType: EngineType | null;
   ownerId: number | null;
-  osName: string | null;
-  image: string | null;
-  command: string[] | null;
-  cpu: number;
-  ramMb: number;
-  diskGb: number;
-  nics: Nic[];
-  /** Ports published on the host (docker). */
-  ports?: PublishedPort[];
 }
 
 export interface HostRoute {
