@@ -126,5 +126,6 @@ export const usageReport = z.object({
   mem_usage: z.number().min(0).optional(),
   disk_usage: z.number().min(0).optional(),
 }).passthrough();
-export const quotaBody = z.object({ cpu: z.number().int().min(0), ram_mb: z.number().int().min(0), disk_gb: z.number().int().min(0), instances: z.number().int().min(0) });
+const quotaLimit = z.number().int().min(0).max(2_147_483_647);
+export const quotaBody = z.object({ cpu: quotaLimit, ram_mb: quotaLimit, disk_gb: quotaLimit, instances: quotaLimit });
 export const lbBody = z.object({ strategy: z.enum(PLACEMENT_STRATEGIES).optional(), node_weights: z.record(z.string(), z.number().positive().max(1000)).optional() });

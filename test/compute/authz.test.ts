@@ -71,6 +71,13 @@ describe('compute endpoints: authentication, ownership and 404 across the board'
     expect(still.body.data).toMatchObject({ state: 'running', cpu: 1 });
   });
 
+  it('a quota past PostgreSQL\'s integer range is a 422 naming the field, not a 500 (found by fuzzing)', async () => {
+    const admin = await api.admin();
+    const res = await api.call('PUT', '/api/v1/users/1/quota', { token: admin, body: { cpu: 21787184893255, ram_mb: 0, disk_gb: 1, instances: 0 } });
+    expectError(res, 422, 'VALIDATION_ERROR');
+    expect(res.body.error.details.field).toBe('cpu');
+  });
+
   it('unknown ids and names: 404', async () => {
     const admin = await api.admin();
     const swap = (p: string) => p.replace(`/${instanceId}`, '/987654').replace(`/${hostId}/`, '/987654/').replace(new RegExp(`/${hostId}$`), '/987654')
