@@ -15,6 +15,7 @@ export async function startApi(config: Config, given?: AppDeps): Promise<{ serve
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await deps.notifications.close();
       if (given) return;
       await deps.temporal.connection.close();
       await deps.knex.destroy();

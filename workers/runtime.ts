@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../shared/platform/config';
 import { createLogger, type Logger } from '../shared/platform/logger';
 import { createKnex } from '../db/knex';
+import { Notifications } from '../db/notifications';
 import { createActivities } from '../activities';
 import { SystemSecrets } from '../api/platform/system-secrets';
 import type { AppDeps } from '../api/platform/deps';
@@ -41,9 +42,13 @@ export async function createMainWorker(config: Config, knex: Knex, logger: Logge
 
 /** What the API needs; the Temporal connection is lazy so the API starts (and reports) while Temporal is away. */
 export function createApiDeps(config: Config): AppDeps {
-  const logger = createLogger(config.logLevel, 'idcflow-api');
-  const knex = createKnex(config.databaseUrl);
   const connection = Connection.lazy({ address: config.temporalAddress });
-  const temporal = new Client({ connection, namespace: config.temporalNamespace });
-  return { config, knex, temporal, logger, secrets: new SystemSecrets(knex, config.masterKey) };
+  return apiDepsOn(config, createKnex(config.databaseUrl), new Client({ connection, namespace: config.temporalNamespace }));
+}
+
+/** The API's dependencies around a database pool and a Temporal client made elsewhere. */
+export function apiDepsOn(config: Config, knex: Knex, temporal: Client): AppDeps {
+  const logger = createLogger(config.logLevel, 'idcflow-api');
+  const notifications = new Notifications(config.databaseUrl, logger);
+  return { config, knex, temporal, logger, secrets: new SystemSecrets(knex, config.masterKey), notifications };
 }

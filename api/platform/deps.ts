@@ -3,12 +3,14 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../shared/platform/config';
 import type { Logger } from '../../shared/platform/logger';
 import type { SystemSecrets } from './system-secrets';
+import type { Notifications } from '../../db/notifications';
 
-/** What the API process holds: configuration, the database, the Temporal client, the logger. */
+/** What the API process holds: configuration, the database (and its LISTEN connection), the Temporal client, the logger. */
 export interface AppDeps {
   config: Config;
   knex: Knex;
   temporal: Client;
   logger: Logger;
   secrets: SystemSecrets;
+  notifications: Notifications;
 }

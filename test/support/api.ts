@@ -5,8 +5,7 @@ import type { Knex } from 'knex';
 import { Client, Connection } from '@temporalio/client';
 import { startApi } from '../../workers/api';
 import { createKnex } from '../../db/knex';
-import { createLogger } from '../../shared/platform/logger';
-import { SystemSecrets } from '../../api/platform/system-secrets';
+import { apiDepsOn } from '../../workers/runtime';
 
 // One database pool and one Temporal connection per test file: objection binds its models to one knex per process.
 let shared: { knex: Knex; connection: Connection } | undefined;
@@ -92,7 +91,7 @@ export async function startTestApi(env: Record<string, string> = {}) {
   const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
   const { knex, connection } = sharedResources();
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
-  const api = await startApi(config, { config, knex, temporal, logger: createLogger(config.logLevel, 'idcflow-api'), secrets: new SystemSecrets(knex, config.masterKey) });
+  const api = await startApi(config, apiDepsOn(config, knex, temporal));
   const url = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
   return { ...apiClient(url), config, deps: api.deps, close: () => api.close() };
 }
