@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = ['fs', 'path', 'os', 'crypto', 'child_process', 'net', 'http', 'https', 'dns', 'stream', 'zlib', 'worker_threads', 'cluster', 'process', 'timers', 'util', 'events', 'url', 'tls', 'dgram', 'readline', 'v8', 'vm'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', '.tools/**', '*.mjs', '*.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', '.tools/**', '*.mjs', '*.js', 'bin/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

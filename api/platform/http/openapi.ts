@@ -1,4 +1,12 @@
+import { z } from 'zod';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+
+/** The native error envelope, one component that every route's error answers refer to. */
+export const errorEnvelopeSchema = z.object({
+  success: z.literal(false),
+  error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }),
+  timestamp: z.string(),
+}).meta({ id: 'Error' });
 
 export function createRegistry(): OpenAPIRegistry {
   const registry = new OpenAPIRegistry();

@@ -7,6 +7,7 @@ import type { Permission } from '../../../shared/platform/permissions';
 import { requirePermission, type Principal } from '../auth/principal';
 import { ENVELOPES, type Surface } from './envelope';
 import { callerOf, clientOf, type Caller, type ClientInfo } from '../caller';
+import { errorEnvelopeSchema } from './openapi';
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 type Out<T> = T extends ZodType ? z.output<T> : undefined;
@@ -171,12 +172,6 @@ export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): v
   }
 }
 
-const errorSchema = z.object({
-  success: z.literal(false),
-  error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }),
-  timestamp: z.string(),
-});
-
 function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConfig {
   const surface = spec.surface ?? 'native';
   const dataSchema = spec.response ?? z.unknown();
@@ -187,7 +182,7 @@ function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConf
   const responses: RouteConfig['responses'] = {
     [String(status)]: { description: spec.message ?? 'Success', content: { 'application/json': { schema: success } } },
   };
-  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: errorSchema } } });
+  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: errorEnvelopeSchema } } });
   if (spec.params || spec.query || spec.body) responses['422'] = errorResponse('VALIDATION_ERROR: details name each bad field');
   if ((spec.auth ?? 'required') !== 'public') {
     responses['401'] = errorResponse('INVALID_CREDENTIALS or TOKEN_EXPIRED');
