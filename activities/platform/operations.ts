@@ -1,10 +1,11 @@
 import type { OperationError, OperationStatus } from '../../shared/platform/operations';
 import type { ActivityDeps } from './deps';
+import { publishOperationEnded } from '../webhooks/publish';
 
 const TERMINAL = ['succeeded', 'failed', 'canceled'];
 
 /** Keeps the operations table and its event log in step with the workflow; every call is safe to repeat. */
-export function createOperationActivities({ knex }: ActivityDeps) {
+export function createOperationActivities({ knex, config }: ActivityDeps) {
   return {
     /**
      * The row of an operation that something other than the API started (a schedule): same table, same history.
@@ -50,6 +51,7 @@ export function createOperationActivities({ knex }: ActivityDeps) {
       await knex('operation_events')
         .insert({ operation_id: e.operationId, event_key: 'finished', step: e.status, level: e.status === 'succeeded' ? 'info' : 'error', message: e.error?.message ?? 'Operation succeeded', data: e.error ? JSON.stringify(e.error) : null })
         .onConflict(['operation_id', 'event_key']).ignore();
+      await publishOperationEnded({ knex, config }, e.operationId);
     },
   };
 }

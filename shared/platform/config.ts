@@ -70,6 +70,10 @@ const envSchema = z.object({
   IDCFLOW_BACKUP_KEEP_COUNT: z.coerce.number().int().min(1).max(10000).default(14),
   IDCFLOW_BACKUP_KEEP_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
   IDCFLOW_PG_BIN_DIR: z.string().optional(),
+  IDCFLOW_WEBHOOK_RETRY_SECONDS: z.string().regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, 'comma-separated seconds').default('5,300,1800,7200,18000,36000'),
+  IDCFLOW_WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(1000).default(5),
+  IDCFLOW_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(1).max(60).default(10),
+  IDCFLOW_WEBHOOK_ROTATION_HOURS: z.coerce.number().min(0).max(720).default(24),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -141,6 +145,8 @@ export interface Config {
   };
   /** Platform backups: where archives go, how many and how old are kept, where pg_dump/pg_restore of the server's major version are. */
   backups: { dir: string; keepCount: number; keepDays: number; pgBinDir: string };
+  /** Webhook deliveries: the waits between attempts, failed deliveries in a row before an endpoint is disabled. */
+  webhooks: { retrySeconds: number[]; disableAfter: number; timeoutSeconds: number; rotationHours: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -251,6 +257,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       keepCount: e.IDCFLOW_BACKUP_KEEP_COUNT,
       keepDays: e.IDCFLOW_BACKUP_KEEP_DAYS,
       pgBinDir: path.resolve(e.IDCFLOW_PG_BIN_DIR ?? PG_TOOLS_BIN),
+    },
+    webhooks: {
+      retrySeconds: e.IDCFLOW_WEBHOOK_RETRY_SECONDS.split(',').map(Number),
+      disableAfter: e.IDCFLOW_WEBHOOK_DISABLE_AFTER,
+      timeoutSeconds: e.IDCFLOW_WEBHOOK_TIMEOUT_SECONDS,
+      rotationHours: e.IDCFLOW_WEBHOOK_ROTATION_HOURS,
     },
     logLevel: e.LOG_LEVEL,
   };
