@@ -73,7 +73,10 @@ describe('webhooks (Standard Webhooks signatures, retries, disabling, SSRF check
     expect(payload).toMatchObject({ type: 'operation.succeeded', data: { status: 'succeeded', created_by: user.id } });
     expect(() => new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`).verify(got.body, got.headers as Record<string, string>)).toThrow();
 
-    const log = await api.call('GET', `/api/v1/webhooks/${endpoint.id}/deliveries`, { token: admin });
+    const log = await eventually(async () => {
+      const res = await api.call('GET', `/api/v1/webhooks/${endpoint.id}/deliveries`, { token: admin });
+      return res.body.data.deliveries[0]?.status === 'succeeded' ? res : null;
+    }, 10_000, 'the delivery recorded');
     expect(log.body.data.deliveries[0]).toMatchObject({ event_type: 'operation.succeeded', status: 'succeeded', attempts: 1, attempt_log: [{ attempt: 1, status_code: 204 }] });
   });
 
