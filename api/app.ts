@@ -13,6 +13,7 @@ import { errorHandler, metrics, pageHeaders, requestContext, securityHeaders } f
 import { AppError } from '../shared/platform/errors';
 import { createRegistry, docsInitScript, docsPage, openApiDocument } from './platform/http/openapi';
 import { mountConsolePage } from './compute/console-page';
+import { mountWebConsole } from './platform/http/web-console';
 import { VERSION } from './platform/version';
 import { DOMAINS } from './domains';
 import { withMaintenance } from './userdata/settings/enforce';
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = fs.createReadStream(path.join(swaggerDir, file));
   });
   mountConsolePage(plain);
+  mountWebConsole(plain);
   plain.get('/metrics', async (ctx) => {
     const principal = await authenticate(ctx, 'header');
     if (!principal) throw new AppError('INVALID_CREDENTIALS', 'Authentication required: send a valid token');

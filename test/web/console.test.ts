@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { freePort } from '../../workers/embedded-services';
+import { startTestApi, type TestApi } from '../support/api';
+import { addHost, createInstance, uniq } from '../support/compute';
+import { podmanForTests } from '../support/podman';
+import { spawnWorker, type Spawned } from '../support/processes';
+
+/** The web console in a real browser: Debian's chromium driven by playwright-core (README, Tests). */
+const CHROMIUM = '/usr/bin/chromium';
+const describeBrowser = fs.existsSync(CHROMIUM) ? describe : describe.skip;
+if (!fs.existsSync(CHROMIUM)) test.skip(`browser tests skipped: no ${CHROMIUM} (apt-get install chromium)`, () => undefined);
+const podman = podmanForTests();
+/** IDCFLOW_SCREENSHOTS=1 writes the main pages' screenshots into docs/screenshots. */
+const SHOTS = process.env.IDCFLOW_SCREENSHOTS === '1' ? path.join(__dirname, '..', '..', 'docs', 'screenshots') : null;
+
+describeBrowser('the web console in chromium', () => {
+  const queue = uniq('web');
+  let api: TestApi;
+  let worker: Spawned | undefined;
+  let browser: Browser;
+  let problems: string[] = [];
+
+  beforeAll(async () => {
+    const gateway = 'skip' in podman ? {} : { IDCFLOW_CONSOLE_PORT: String(await freePort()) };
+    api = await startTestApi({ IDCFLOW_TASK_QUEUE: queue });
+    worker = await spawnWorker(queue, gateway);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    if (SHOTS) fs.mkdirSync(SHOTS, { recursive: true });
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await worker?.stop();
+    await api?.close();
+  });
+
+  /** A page that records console errors and uncaught exceptions (every test ends by asserting there were none). */
+  async function open(): Promise<Page> {
+    problems = [];
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
+    await page.goto(api.url);
+    return page;
+  }
+
+  async function signIn(page: Page, username: string, password: string) {
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  }
+
+  const shot = async (page: Page, name: string) => { if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true }); };
+
+  it('signs in, creates an instance on a simulator host while following its operation, and finds it in the list', async () => {
+    const host = await addHost(api, {});
+    const page = await open();
+    await shot(page, 'sign-in');
+    await page.getByLabel('Password').fill('wrong');
+    await page.getByLabel('Username').fill('admin');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'INVALID_CREDENTIALS' }).waitFor();
+    problems.length = 0; // the refused sign-in's 401, logged by the browser, was the point
+    await signIn(page, 'admin', process.env.IDCFLOW_ADMIN_PASSWORD!);
+    await shot(page, 'dashboard');
+
+    await page.getByRole('link', { name: 'Instances', exact: true }).click();
+    const name = uniq('web-box');
+    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Host').selectOption(host.name);
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.locator('.operation[data-status="succeeded"]').waitFor({ timeout: 60_000 });
+    await page.getByRole('cell', { name }).waitFor();
+    await page.getByLabel('Search').fill(name);
+    await shot(page, 'instances');
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    expect(await page.getByRole('row').filter({ hasText: name }).getByText('running').count()).toBe(1);
+
+    await page.getByRole('link', { name: 'Operations', exact: true }).click();
+    await page.getByRole('cell', { name: 'instance.create' }).first().waitFor();
+    await shot(page, 'operations');
+    await page.getByRole('button', { name: '中文' }).click();
+    await page.getByRole('link', { name: '实例', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'English' }).click();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a customer only their own instances, and none of the admin pages', async () => {
+    const host = await addHost(api, {});
+    const admin = await api.admin();
+    const theirs = uniq('not-yours');
+    await createInstance(api, admin, { name: theirs, host_id: host.id });
+    const user = await api.createUser('user');
+    const mine = uniq('mine');
+    await createInstance(api, user.token, { name: mine, host_id: host.id });
+
+    const page = await open();
+    await signIn(page, user.username, user.password);
+    expect(await page.getByRole('link', { name: 'Hosts', exact: true }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Users', exact: true }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Instances', exact: true }).click();
+    await page.getByRole('cell', { name: mine }).waitFor();
+    expect(await page.getByRole('cell', { name: theirs }).count()).toBe(0);
+    await page.evaluate(() => { location.hash = '#/users'; });
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  (('skip' in podman) ? it.skip : it)('opens a container\'s terminal from its row', async () => {
+    const { socketPath, image } = podman as { socketPath: string; image: string };
+    const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });
+    const uuid = uniq('web-tty');
+    try {
+      const { op } = await createInstance(api, await api.admin(), { uuid, name: uuid, host_id: host.id, image, command: ['sleep', '3600'] });
+      expect(op.status).toBe('succeeded');
+      const page = await open();
+      await signIn(page, 'admin', process.env.IDCFLOW_ADMIN_PASSWORD!);
+      await page.getByRole('link', { name: 'Instances', exact: true }).click();
+      const popup = page.waitForEvent('popup');
+      await page.getByRole('row').filter({ hasText: uuid }).getByRole('button', { name: 'Terminal' }).click();
+      const terminal = await popup;
+      await terminal.locator('.xterm-rows').filter({ hasText: /[#$]/ }).waitFor({ timeout: 30_000 });
+      await shot(terminal, 'terminal');
+      await terminal.close();
+      await page.close();
+      expect(problems).toEqual([]);
+    } finally {
+      const docker = new Docker({ socketPath });
+      for (const c of await docker.listContainers({ all: true, filters: { label: [`io.idcflow.uuid=${uuid}`] } })) await docker.getContainer(c.Id).remove({ force: true });
+    }
+  });
+});

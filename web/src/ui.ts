@@ -1,0 +1,64 @@
+import { useEffect, useState, useCallback } from 'preact/hooks';
+import { html } from './html';
+import { t, type Key } from './i18n';
+import { session, type Operation } from './session';
+
+/** Loads `path` from the API; `reload` fetches it again. */
+export function useApi<T>(path: string | null, deps: unknown[] = []) {
+  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
+  const load = useCallback(() => {
+    if (!path) return;
+    setState((s) => ({ ...s, loading: true }));
+    session.get<T>(path).then((data) => setState({ data, loading: false }), (error: Error) => setState({ error, loading: false }));
+  }, [path, ...deps]);
+  useEffect(load, [load]);
+  return { ...state, reload: load };
+}
+
+export function ErrorBox({ error }: { error: Error & { code?: string } }) {
+  return html`<div class="error" role="alert"><strong>${t('error')}</strong>: ${error.code ? `${error.code} — ` : ''}${error.message}</div>`;
+}
+
+export interface Column<R> { key: string; label: Key | string; render?: (row: R) => unknown }
+
+/** A table with a caption, loading, empty and error states. */
+export function Table<R extends Record<string, unknown>>({ caption, rows, columns, error, loading }: { caption: string; rows?: R[]; columns: Column<R>[]; error?: Error; loading?: boolean }) {
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (loading && !rows) return html`<p aria-busy="true">${t('loading')}</p>`;
+  if (!rows?.length) return html`<p class="empty">${t('empty')}</p>`;
+  return html`<div class="table-wrap"><table>
+    <caption>${caption}</caption>
+    <thead><tr>${columns.map((c) => html`<th scope="col">${label(c.label)}</th>`)}</tr></thead>
+    <tbody>${rows.map((r) => html`<tr>${columns.map((c) => html`<td>${c.render ? c.render(r) : show(r[c.key])}</td>`)}</tr>`)}</tbody>
+  </table></div>`;
+}
+
+const label = (l: string) => { try { return t(l as Key) ?? l; } catch { return l; } };
+
+export function show(v: unknown): string {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) return new Date(v).toLocaleString();
+  return String(v);
+}
+
+/** Follows an operation live: a progress bar, its step, and a cancel button while it runs. */
+export function OperationProgress({ id, onDone }: { id: string; onDone?: (op: Operation) => void }) {
+  const [op, setOp] = useState<Operation | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  useEffect(() => {
+    const stop = new AbortController();
+    session.follow(id, setOp, stop.signal).then((end) => { setOp(end); onDone?.(end); }, (e: Error) => { if (!stop.signal.aborted) setError(e); });
+    return () => stop.abort();
+  }, [id]);
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  const running = !op || !['succeeded', 'failed', 'canceled'].includes(op.status);
+  const percent = op?.progress.percent ?? 0;
+  return html`<div class="operation" data-status=${op?.status ?? 'pending'} aria-live="polite">
+    <div class="op-head"><span>${op?.type ?? id}</span> <span class="badge ${op?.status}">${op ? label(op.status) : t('loading')}</span></div>
+    <progress max="100" value=${percent} aria-label=${t('progress')}>${percent}%</progress>
+    <div class="op-step">${percent}% ${op?.progress.step ?? ''} ${op?.progress.message ?? ''}</div>
+    ${op?.error ? html`<div class="error" role="alert">${op.error.code}: ${op.error.message}</div>` : null}
+    ${running ? html`<button type="button" onClick=${() => session.request('POST', `/api/v1/operations/${encodeURIComponent(id)}/cancel`).catch(setError)}>${t('cancel')}</button>` : null}
+  </div>`;
+}
