@@ -105,8 +105,20 @@ describeBrowser('the web console in chromium', () => {
     await page.getByRole('link', { name: 'Instances', exact: true }).click();
     await page.getByRole('cell', { name: mine }).waitFor();
     expect(await page.getByRole('cell', { name: theirs }).count()).toBe(0);
-    await page.evaluate(() => { location.hash = '#/users'; });
+    await page.evaluate("location.hash = '#/users'");
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+
+    await page.getByRole('link', { name: 'Relay rentals', exact: true }).click();
+    await page.getByLabel('Code').fill('NOT-A-REAL-CODE');
+    await page.getByRole('button', { name: 'Redeem' }).click();
+    await page.getByRole('alert').waitFor();
+    problems = problems.filter((p) => !/status of 4\d\d/.test(p)); // the refused code's answer, logged by the browser
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download derpMap' }).click();
+    const file = await (await download).path();
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ derpMap: { OmitDefaultRegions: true, Regions: {} } });
+    await page.getByRole('link', { name: 'WireGuard clients', exact: true }).click();
+    await page.getByText('Nothing here yet.').waitFor();
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -8,6 +8,7 @@ import { Dashboard } from './pages/dashboard';
 import { Hosts, Instances } from './pages/compute';
 import { Operations } from './pages/operations';
 import { RESOURCES, ResourcePage } from './pages/resources';
+import { Rentals, WireguardClients } from './pages/customer';
 
 const route = () => location.hash.replace(/^#\/?/, '') || 'dashboard';
 
@@ -50,7 +51,9 @@ function App() {
   const body = page === 'hosts' && session.isAdmin ? html`<${Hosts} />`
     : page === 'instances' ? html`<${Instances} />`
       : page === 'operations' ? html`<${Operations} />`
-        : resource ? html`<${ResourcePage} key=${resource.id} resource=${resource} />`
+        : page === 'rentals' ? html`<${Rentals} />`
+          : page === 'wireguard-clients' ? html`<${WireguardClients} />`
+            : resource ? html`<${ResourcePage} key=${resource.id} resource=${resource} />`
           : html`<${Dashboard} />`;
   return html`<a class="skip" href="#main" onClick=${(e: Event) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>${t('skip')}</a>
     <header><strong>${t('title')}</strong>
