@@ -62,3 +62,16 @@ export function OperationProgress({ id, onDone }: { id: string; onDone?: (op: Op
     ${running ? html`<button type="button" onClick=${() => session.request('POST', `/api/v1/operations/${encodeURIComponent(id)}/cancel`).catch(setError)}>${t('cancel')}</button>` : null}
   </div>`;
 }
+
+export interface Pagination { page: number; pages: number; total: number }
+
+/** Previous/next over an API list's pages (the API answers at most 100 rows a page, so a long list never freezes). */
+export function Pager({ pagination, onPage }: { pagination?: Pagination; onPage: (page: number) => void }) {
+  if (!pagination || pagination.pages <= 1) return null;
+  const { page, pages, total } = pagination;
+  return html`<nav class="pager" aria-label="pages">
+    <button type="button" disabled=${page <= 1} onClick=${() => onPage(page - 1)}>‹</button>
+    <span>${page} / ${pages} (${total})</span>
+    <button type="button" disabled=${page >= pages} onClick=${() => onPage(page + 1)}>›</button>
+  </nav>`;
+}

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { html } from '../html';
 import { t } from '../i18n';
 import { session } from '../session';
-import { useApi, Table, ErrorBox, OperationProgress, show } from '../ui';
+import { useApi, Table, ErrorBox, OperationProgress, Pager, show, type Pagination } from '../ui';
 
 interface Host { id: number; name: string; engine_type: string; enabled: boolean; agent: { online: boolean } }
 interface Instance { id: number; uuid: string; name: string; host: { name: string; engine_type: string }; state: string; cpu: number; ram_mb: number; image: string | null; created_at: string }
@@ -19,7 +19,8 @@ export function Hosts() {
 /** Instances: the list, a create form that follows its operation live, power actions and the terminal. */
 export function Instances() {
   const [filter, setFilter] = useState('');
-  const list = useApi<{ instances: Instance[] }>('/api/v1/instances?size=100');
+  const [page, setPage] = useState(1);
+  const list = useApi<{ instances: Instance[]; pagination: Pagination }>(`/api/v1/instances?size=100&page=${page}`);
   const [running, setRunning] = useState<string | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const act = async (method: string, path: string, body?: unknown) => {
@@ -41,6 +42,7 @@ export function Instances() {
     ${running ? html`<${OperationProgress} key=${running} id=${running} onDone=${() => list.reload()} />` : null}
     ${error ? html`<${ErrorBox} error=${error} />` : null}
     <label class="search">${t('search')} <input type="search" value=${filter} onInput=${(e: Event) => setFilter((e.target as HTMLInputElement).value)} /></label>
+    <${Pager} pagination=${list.data?.pagination} onPage=${setPage} />
     <${Table} caption=${t('instances')} rows=${list.data ? rows : undefined} error=${list.error} loading=${list.loading} columns=${[
       { key: 'name', label: 'name' }, { key: 'host', label: 'host', render: (i: Instance) => i.host.name }, { key: 'state', label: 'state', render: (i: Instance) => html`<span class="badge ${i.state}">${i.state}</span>` },
       { key: 'cpu', label: 'cpu' }, { key: 'ram_mb', label: 'ram' }, { key: 'image', label: 'image', render: (i: Instance) => show(i.image) },
