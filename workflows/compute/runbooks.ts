@@ -5,6 +5,7 @@ import type { OperationInput } from '../../shared/platform/operations';
 import { stateAfter, type InstanceState, type PowerAction } from '../../shared/compute/catalogue';
 import { describeError, runOperation, type OperationRun } from '../platform/operation';
 import { onHostAgent } from '../platform/host-agent';
+import { releaseInstanceNetwork } from '../networking/runbooks';
 
 /** Bounds every compute workflow gets from the API's configuration. */
 export interface ComputeBounds {
@@ -123,8 +124,9 @@ export async function deleteInstanceWorkflow(input: InstanceOpInput) {
       existed = (await op.step('engine-status', 20, `Looking for ${ref} on ${inst.hostName}`, () => calls.engineStatus({ hostId: inst.hostId, ref }))) !== null;
       await op.step('engine-delete', 40, `Removing ${ref} from ${inst.hostName}`, () => calls.engineDelete({ hostId: inst.hostId, ref }));
     }
+    const network = await releaseInstanceNetwork(op, inst.id, input.agentWaitSeconds);
     const released = await op.step('release', 80, 'Releasing its IP addresses and quota', () => db.finishInstanceDelete({ instanceId: inst.id }));
-    return { instance_id: inst.id, uuid: inst.uuid, name: inst.name, host: inst.hostName, deleted: true, existed_on_engine: existed, released_ips: released.released_ips };
+    return { instance_id: inst.id, uuid: inst.uuid, name: inst.name, host: inst.hostName, deleted: true, existed_on_engine: existed, released_ips: released.released_ips, network };
   });
 }
 
