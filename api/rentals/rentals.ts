@@ -84,7 +84,7 @@ export class RentalService {
       workflowId: r.workflow_id, taskQueue: config.taskQueue,
       args: [{
         rentalId: r.id, uuid: r.uuid, ownerId: r.user_id, expiresAt: new Date(r.expires_at).toISOString(), hostId: r.host_id ?? null,
-        reminderDays: config.rentals.reminderDays, graceSeconds: config.rentals.graceSeconds, ...computeBounds(config),
+        reminderDays: config.rentals.reminderDays, graceSeconds: config.rentals.graceSeconds, continueAsNewAfter: config.rentals.continueAsNewAfter, ...computeBounds(config),
       }],
       staticSummary: `DERP relay rental ${r.id} of ${owner}`,
       typedSearchAttributes: [
