@@ -10,6 +10,7 @@ import { audit } from '../platform/audit';
 import { iso } from '../platform/http/schemas';
 import { computeBounds, type Row } from '../compute/bounds';
 import { rentalLifecycleWorkflow } from '../../workflows/rentals/lifecycle';
+import { certPin } from '../../shared/rentals/relay-tls';
 import { deleteRentalUpdate, extendRentalUpdate, remindRentalSignal, type RentalChange } from '../../workflows/rentals/signals';
 import type { SerialService } from './serials';
 
@@ -24,6 +25,7 @@ export class RentalService {
       id: r.id, uuid: r.uuid, user_id: r.user_id, status: r.status, expires_at: iso(r.expires_at),
       host: r.host_id ? { id: r.host_id, name: r.host_name ?? null } : null, port: r.port, instance_id: r.instance_id,
       workflow_id: r.workflow_id, last_error: r.last_error ?? null, created_at: iso(r.created_at), updated_at: iso(r.updated_at), deleted_at: iso(r.deleted_at),
+      tls: r.tls_cert ? { hostname: r.tls_hostname, cert_name: certPin(r.tls_cert) } : null,
     };
   }
 
