@@ -16634,6 +16634,7 @@ export interface paths {
                                     drift: string[] | null;
                                     duration_ms: number;
                                     reason: string;
+                                    warnings: string[];
                                 }[];
                                 counts: {
                                     addresses: number;
@@ -16641,6 +16642,7 @@ export interface paths {
                                     proxies: number;
                                 };
                                 host: string;
+                                warnings: string[];
                             };
                             message?: string;
                             /** @enum {boolean} */
@@ -17351,6 +17353,7 @@ export interface paths {
                                 addresses: {
                                     address: string;
                                     created_at: string | null;
+                                    family: 4 | 6;
                                     gateway: string | null;
                                     host: string;
                                     id: number;
@@ -17358,7 +17361,7 @@ export interface paths {
                                     instance: string;
                                     interface: string;
                                     internal_address: string;
-                                    netmask: string;
+                                    netmask: string | null;
                                     prefix: number;
                                     /** @enum {string} */
                                     state: "pending" | "active" | "deleting";
@@ -17424,11 +17427,13 @@ export interface paths {
                 content: {
                     "application/json": {
                         address?: string;
+                        family?: 4 | 6;
                         gateway?: string;
                         /** @default eth0 */
                         interface?: string;
                         internal_address?: string;
                         netmask?: string;
+                        prefix?: number;
                     };
                 };
             };
@@ -17523,6 +17528,7 @@ export interface paths {
                             data: {
                                 address: string;
                                 created_at: string | null;
+                                family: 4 | 6;
                                 gateway: string | null;
                                 host: string;
                                 id: number;
@@ -17530,7 +17536,7 @@ export interface paths {
                                 instance: string;
                                 interface: string;
                                 internal_address: string;
-                                netmask: string;
+                                netmask: string | null;
                                 prefix: number;
                                 /** @enum {string} */
                                 state: "pending" | "active" | "deleting";
@@ -20965,6 +20971,10 @@ export interface paths {
                                     last_error?: unknown;
                                     port: number | null;
                                     status: string;
+                                    tls: {
+                                        cert_name: string;
+                                        hostname: string;
+                                    } | null;
                                     updated_at: string | null;
                                     user_id: number;
                                     uuid: string;
@@ -21054,6 +21064,10 @@ export interface paths {
                                 last_error?: unknown;
                                 port: number | null;
                                 status: string;
+                                tls: {
+                                    cert_name: string;
+                                    hostname: string;
+                                } | null;
                                 updated_at: string | null;
                                 user_id: number;
                                 uuid: string;
@@ -21140,6 +21154,10 @@ export interface paths {
                                     last_error?: unknown;
                                     port: number | null;
                                     status: string;
+                                    tls: {
+                                        cert_name: string;
+                                        hostname: string;
+                                    } | null;
                                     updated_at: string | null;
                                     user_id: number;
                                     uuid: string;
@@ -21243,6 +21261,10 @@ export interface paths {
                                 last_error?: unknown;
                                 port: number | null;
                                 status: string;
+                                tls: {
+                                    cert_name: string;
+                                    hostname: string;
+                                } | null;
                                 updated_at: string | null;
                                 user_id: number;
                                 uuid: string;
@@ -21481,6 +21503,10 @@ export interface paths {
                                     last_error?: unknown;
                                     port: number | null;
                                     status: string;
+                                    tls: {
+                                        cert_name: string;
+                                        hostname: string;
+                                    } | null;
                                     updated_at: string | null;
                                     user_id: number;
                                     uuid: string;
@@ -21523,6 +21549,68 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rentals/relay-ca": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The certificate of idcflow's relay CA (PEM), which issues the relays' TLS certificates; Tailscale clients pin each relay's own certificate through the derpMap's CertName instead */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                certificate: string;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -12,6 +12,8 @@ import * as oauth from './migrations/010_oauth';
 import * as rentals from './migrations/011_rentals';
 import * as availability from './migrations/012_availability';
 import * as webhooks from './migrations/023_webhooks';
+import * as networkingWarnings from './migrations/019_networking';
+import * as rentalsRelayTls from './migrations/020_rentals';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -29,6 +31,8 @@ const migrations: Record<string, Knex.Migration> = {
   '011_rentals': rentals,
   '012_availability': availability,
   '023_webhooks': webhooks,
+  '019_networking': networkingWarnings,
+  '020_rentals': rentalsRelayTls,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

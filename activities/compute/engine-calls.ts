@@ -14,12 +14,17 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
     return driverFor(host as HostRow, config.masterKey);
   };
 
+  /** The spec with its files' sealed contents opened: only here, inside the engine call. */
+  const opened = (spec: InstanceSpec): InstanceSpec => (spec.files?.length
+    ? { ...spec, files: spec.files.map((f) => ({ path: f.path, mode: f.mode, content: f.contentSealed ? unseal(f.contentSealed, config.masterKey) : f.content ?? '' })) }
+    : spec);
+
   return {
     async engineCreate({ hostId, spec, passwordSealed }: { hostId: number; spec: InstanceSpec; passwordSealed?: string | null }): Promise<EngineInstance> {
-      return heartbeating(async () => (await driver(hostId)).create({ ...spec, password: passwordSealed ? unseal(passwordSealed, config.masterKey) : null }));
+      return heartbeating(async () => (await driver(hostId)).create({ ...opened(spec), password: passwordSealed ? unseal(passwordSealed, config.masterKey) : null }));
     },
     async engineUpdate({ hostId, ref, spec, running }: { hostId: number; ref: string; spec: InstanceSpec; running?: boolean }): Promise<EngineInstance> {
-      return heartbeating(async () => (await driver(hostId)).update(ref, spec, running));
+      return heartbeating(async () => (await driver(hostId)).update(ref, opened(spec), running));
     },
     async engineDelete({ hostId, ref }: { hostId: number; ref: string }): Promise<{ existed: boolean }> {
       return heartbeating(async () => ({ existed: await (await driver(hostId)).delete(ref) }));

@@ -30,7 +30,7 @@ async function desiredConfig(knex: Knex, hostId: number, masterKey: Buffer): Pro
       password: s.password_sealed ? unseal(s.password_sealed, masterKey) : null, enabled: s.enabled,
     })),
     announcements.map((a) => ({
-      prefix: a.prefix, asPath: numbers(a.as_path, /\s+/),
+      prefix: a.prefix, nextHop: a.next_hop ?? null, asPath: numbers(a.as_path, /\s+/),
       communities: (a.community ?? '').split(/[\s,]+/).filter(Boolean).map((c: string) => c.split(':').map(Number) as [number, number]),
     })),
   );

@@ -41,6 +41,19 @@ export function createNetworkActivities({ knex }: ActivityDeps) {
     async networkingForget({ kind, id }: { kind: NetworkResource; id: number }) {
       await knex(NETWORK_TABLES[kind]).where({ id }).delete();
     },
+    /** An instance being deleted: all its rows leave the desired state (and are the ones whose flows the next apply forgets). */
+    async networkingInstanceLeaves({ instanceId }: { instanceId: number }): Promise<{ hostId: number; count: number }> {
+      let count = 0;
+      for (const table of Object.values(NETWORK_TABLES)) {
+        count += await knex(table).where({ instance_id: instanceId }).update({ state: 'deleting', updated_at: knex.fn.now() });
+      }
+      const inst = await knex('instances').where({ id: instanceId }).first('host_id');
+      return { hostId: inst?.host_id ?? 0, count };
+    },
+    /** The deleted instance's rows go, freeing their ports, addresses and domains. */
+    async networkingForgetInstance({ instanceId }: { instanceId: number }) {
+      for (const table of Object.values(NETWORK_TABLES)) await knex(table).where({ instance_id: instanceId }).delete();
+    },
     /** A delete that could not be applied: the row is desired again. */
     async networkingRestore({ kind, id }: { kind: NetworkResource; id: number }) {
       await knex(NETWORK_TABLES[kind]).where({ id, state: 'deleting' }).update({ state: 'active', updated_at: knex.fn.now() });

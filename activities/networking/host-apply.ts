@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { Config } from '../../shared/platform/config';
 import type { Logger } from '../../shared/platform/logger';
-import type { HostNetworkState } from '../../shared/networking/desired';
-import { duplicateKeys, nftDifferences, observedNft, renderNft, rulesFingerprint } from '../../shared/networking/nft';
+import { NFT_TABLE, type HostNetworkState } from '../../shared/networking/desired';
+import { duplicateKeys, foreignForwardDrops, nftDifferences, observedNft, renderNft, rulesFingerprint } from '../../shared/networking/nft';
 import { canonicalJson, renderCaddy } from '../../shared/networking/caddy';
 import { caddyAdmin, HostToolError, nftFailure, runTool } from './tools';
 import { countsOf, desiredState, IN_FLIGHT_STATES, isEmpty } from './host-state';
@@ -16,6 +16,8 @@ export class HostNetwork {
   private queue: Promise<unknown> = Promise.resolve();
   /** The rules of our own table as we last applied them (constant per agent version), to notice edited rules. */
   private ruleFingerprint: string | null = null;
+  /** The warnings last recorded, so that a drift check records a change of them (and only a change). */
+  private lastWarnings: string[] = [];
 
   constructor(private readonly knex: Knex, private readonly config: Config, private readonly logger: Logger, readonly hostId: number) {}
 
@@ -60,7 +62,7 @@ export class HostNetwork {
     }
     if (!this.ruleFingerprint) {
       const listed = await this.list();
-      if (listed) this.ruleFingerprint = rulesFingerprint(listed.chains);
+      if (listed.complete) this.ruleFingerprint = rulesFingerprint(listed.observed.chains);
     }
   }
 
@@ -73,7 +75,10 @@ export class HostNetwork {
     const leaving = await desiredState(this.knex, this.hostId, ['deleting']);
     const flows = [
       ...leaving.forwards.map((f) => ['-p', f.protocol, '--orig-dst', f.externalAddress, '--orig-port-dst', String(f.externalPort)]),
-      ...leaving.oneToOne.flatMap((o) => [['--orig-dst', o.publicAddress], ['--orig-src', o.internalAddress]]),
+      ...leaving.oneToOne.flatMap((o) => {
+        const family = o.publicAddress.includes(':') ? ['-f', 'ipv6'] : [];
+        return [[...family, '--orig-dst', o.publicAddress], [...family, '--orig-src', o.internalAddress]];
+      }),
     ];
     for (const args of flows) {
       try {
@@ -85,20 +90,34 @@ export class HostNetwork {
     }
   }
 
+  /** Both of idcflow's tables as listed (merged), and which of them are absent. */
   private async list() {
-    const r = await runTool('nft', ['-j', 'list', 'table', 'ip', 'idcflow'], { netns: this.netns });
-    if (r.code !== 0) {
-      if (/No such file or directory/.test(r.stderr)) return null;
-      throw nftFailure(r, 'list table');
+    const listings: unknown[] = [];
+    const missing: string[] = [];
+    for (const family of ['ip', 'ip6']) {
+      const r = await runTool('nft', ['-j', 'list', 'table', family, NFT_TABLE], { netns: this.netns });
+      if (r.code === 0) listings.push(...(JSON.parse(r.stdout).nftables ?? []));
+      else if (/No such file or directory/.test(r.stderr)) missing.push(`table ${family} ${NFT_TABLE} is missing`);
+      else throw nftFailure(r, 'list table');
     }
-    return observedNft(JSON.parse(r.stdout));
+    return { observed: observedNft({ nftables: listings }), missing, complete: !missing.length };
+  }
+
+  /** Other tables' forward hooks that drop by default (see foreignForwardDrops); a listing failure is not an apply failure. */
+  private async forwardWarnings(): Promise<string[]> {
+    const r = await runTool('nft', ['-j', 'list', 'chains'], { netns: this.netns });
+    if (r.code !== 0) return [];
+    const warnings = foreignForwardDrops(JSON.parse(r.stdout));
+    if (JSON.stringify(warnings) !== JSON.stringify(this.lastWarnings) && warnings.length) this.logger.warn({ host: this.hostId, warnings }, 'another table drops forwarded traffic by default');
+    return warnings;
   }
 
   /** What differs on the host from the desired state (nothing when both are empty and the table is absent). */
   private async differences(state: HostNetworkState): Promise<string[]> {
     const inFlight = await desiredState(this.knex, this.hostId, IN_FLIGHT_STATES);
-    const observed = await this.list();
-    const diffs = observed ? nftDifferences(observed, state, this.ruleFingerprint, inFlight) : isEmpty(state) ? [] : ['table ip idcflow is missing'];
+    const listed = await this.list();
+    const diffs = listed.complete ? nftDifferences(listed.observed, state, this.ruleFingerprint, inFlight)
+      : listed.missing.length === 2 && isEmpty(state) ? [] : listed.missing;
     // A proxy being added or removed changes the config under way: its check waits for the next round.
     if (this.caddy.adminSocket && !inFlight.proxies.length) {
       const r = await caddyAdmin(this.caddy.adminSocket, 'GET', '/config/');
@@ -107,11 +126,12 @@ export class HostNetwork {
     return diffs;
   }
 
-  private async record(reason: string, state: HostNetworkState, started: number, drift: string[] | null) {
+  private async record(reason: string, state: HostNetworkState, started: number, drift: string[] | null, warnings: string[]) {
     await this.knex('network_applies').insert({
-      host_id: this.hostId, reason, corrected: Boolean(drift?.length), drift: drift ? JSON.stringify(drift) : null,
+      host_id: this.hostId, reason, corrected: Boolean(drift?.length), drift: drift ? JSON.stringify(drift) : null, warnings: warnings.length ? JSON.stringify(warnings) : null,
       counts: JSON.stringify(countsOf(state)), duration_ms: Math.round(performance.now() - started),
     });
+    this.lastWarnings = warnings;
   }
 
   /** An operation's apply: the whole desired state, atomically; the same call again changes nothing. */
@@ -121,8 +141,9 @@ export class HostNetwork {
       const state = await desiredState(this.knex, this.hostId);
       await this.preflight(state);
       await this.write(state);
-      await this.record(reason, state, started, null);
-      return countsOf(state);
+      const warnings = await this.forwardWarnings();
+      await this.record(reason, state, started, null, warnings);
+      return { ...countsOf(state), warnings };
     });
   }
 
@@ -133,10 +154,14 @@ export class HostNetwork {
       const state = await desiredState(this.knex, this.hostId);
       const diffs = await this.differences(state);
       // The first check of a process also applies once, to learn the fingerprint of its own rules.
-      if (!diffs.length && (this.ruleFingerprint || isEmpty(state))) return { corrected: [] as string[] };
+      if (!diffs.length && (this.ruleFingerprint || isEmpty(state))) {
+        const warnings = await this.forwardWarnings();
+        if (JSON.stringify(warnings) !== JSON.stringify(this.lastWarnings)) await this.record('warning', state, started, null, warnings);
+        return { corrected: [] as string[] };
+      }
       await this.preflight(state);
       await this.write(state);
-      await this.record(reason, state, started, diffs);
+      await this.record(reason, state, started, diffs, await this.forwardWarnings());
       if (diffs.length) this.logger.warn({ host: this.hostId, drift: diffs }, 'network drift corrected');
       return { corrected: diffs };
     });

@@ -4,10 +4,16 @@ import { createMailActivities } from '../platform/mail';
 import type { InstanceRequest } from '../compute/activities';
 import { applyRentalChange, RentalChangeRefused } from '../../db/queries/rentals/changes';
 import { verificationToken } from '../../shared/rentals/verification';
+import { publicAddressesOf } from '../../shared/rentals/acl';
+import { derperCertName, issueRelayCertificate } from '../../shared/rentals/relay-tls';
+import { seal } from '../../shared/platform/crypto';
+import { relayCa } from '../../db/queries/rentals/relay-ca';
 import type { RentalChange, RentalChangeResult } from '../../workflows/rentals/signals';
 
 /** The port derper listens on inside its container; the host port published to it is the rental's own. */
 export const DERP_CONTAINER_PORT = 3340;
+/** Where a relay's certificate and key are written in its container. */
+const DERP_CERT_DIR = '/var/lib/derper/certs';
 const DEFAULT_PORT_RANGE = { start: 30000, end: 39999 };
 
 const refused = (err: unknown) => {
@@ -18,6 +24,31 @@ const refused = (err: unknown) => {
 export function createRentalActivities(deps: ActivityDeps) {
   const { knex, config } = deps;
   const mail = createMailActivities(deps);
+
+  /**
+   * The relay's TLS: a certificate from idcflow's relay CA for the host's relay name (`options.derp_hostname`, else its
+   * first public IPv4, else IPv6, else its address) and its public addresses, issued once per name and kept on the
+   * rental (key sealed); derper reads it from its -certdir (`-certmode manual`). An IP-address name spares clients SNI.
+   */
+  async function relayTls(rentalId: number, hostId: number) {
+    const host = await knex('hosts').where({ id: hostId }).first('public_addresses', 'options', 'address');
+    const { ipv4, ipv6 } = publicAddressesOf((host.public_addresses ?? []) as string[]);
+    const hostname = String(host.options?.derp_hostname ?? ipv4 ?? ipv6 ?? host.address);
+    let row = await knex('rentals').where({ id: rentalId }).first('tls_hostname', 'tls_cert', 'tls_key_sealed');
+    if (row.tls_hostname !== hostname || !row.tls_cert) {
+      const issued = await issueRelayCertificate(await relayCa(knex, config.masterKey), [...new Set([hostname, ...[ipv4, ipv6].filter((a): a is string => Boolean(a))])]);
+      await knex('rentals').where({ id: rentalId }).update({ tls_hostname: hostname, tls_cert: issued.cert, tls_key_sealed: seal(issued.key, config.masterKey), updated_at: knex.fn.now() });
+      row = await knex('rentals').where({ id: rentalId }).first('tls_hostname', 'tls_cert', 'tls_key_sealed');
+    }
+    const name = derperCertName(hostname);
+    return {
+      flags: ['-certmode', 'manual', '-certdir', DERP_CERT_DIR, '-hostname', hostname],
+      files: [
+        { path: `${DERP_CERT_DIR}/${name}.crt`, content: row.tls_cert as string, mode: 0o644 },
+        { path: `${DERP_CERT_DIR}/${name}.key`, contentSealed: row.tls_key_sealed as string, mode: 0o600 },
+      ],
+    };
+  }
 
   return {
     /**
@@ -41,11 +72,13 @@ export function createRentalActivities(deps: ActivityDeps) {
       });
       const rental = await knex('rentals').where({ id: rentalId }).first('uuid');
       const verify = config.rentals.derpVerifyUrl ? ['-verify-client-url', `${config.rentals.derpVerifyUrl}/api/v1/rentals/${rental.uuid}/admit`] : [];
+      const tls = config.rentals.derpTls ? await relayTls(rentalId, hostId) : null;
       const request: InstanceRequest = {
         uuid: `derp-${rentalId}-${String(rental.uuid).slice(0, 8)}`, name: `derp-relay-${rentalId}`, hostId, engineType: null, ownerId: null,
         osName: 'derper', image: config.rentals.derpImage,
-        command: ['/derper', '-a', `:${DERP_CONTAINER_PORT}`, '-http-port', '-1', '-stun=false', '-c', '/var/lib/derper/derper.key', ...verify],
+        command: ['/derper', '-a', `:${DERP_CONTAINER_PORT}`, '-http-port', '-1', '-stun=false', '-c', '/var/lib/derper/derper.key', ...verify, ...(tls?.flags ?? [])],
         cpu: 1, ramMb: 128, diskGb: 1, nics: [], ports: [{ host: port, container: DERP_CONTAINER_PORT, protocol: 'tcp' }],
+        ...(tls ? { files: tls.files } : {}),
       };
       return { port, request };
     },

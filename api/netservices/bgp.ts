@@ -114,6 +114,7 @@ export class BgpService {
     const host = await networkHost(this.knex, body.host_id);
     const { rows } = await this.knex.raw('SELECT network(?::inet)::text AS net, ?::inet = network(?::inet) AS exact', [body.prefix, body.prefix, body.prefix]);
     if (!rows[0].exact) throw field('prefix', `has host bits set; the network is ${rows[0].net}`);
+    if (body.next_hop && body.next_hop.includes(':') !== body.prefix.includes(':')) throw field('next_hop', 'must be of the prefix\'s address family');
     const allowed = await this.knex('bgp_allowed_prefixes').where({ host_id: host.id }).whereRaw('?::cidr <<= prefix', [body.prefix]).first();
     if (!allowed) throw field('prefix', `is not inside a range allowed for host ${host.name} (POST /api/v1/bgp/allowed-prefixes)`);
     try {

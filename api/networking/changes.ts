@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { AppError, conflict, notFound } from '../../shared/platform/errors';
+import { canonicalIpv6 } from '../../shared/networking/addresses';
 import type { AppDeps } from '../platform/deps';
 import { isAdmin } from '../platform/auth/principal';
 import type { Caller } from '../platform/caller';
@@ -33,18 +34,21 @@ export class NetworkChanges {
     return h;
   }
 
-  /** The instance's own IPv4 addresses (from its NICs), the only ones its rules may point at. */
-  instanceAddresses(inst: Row): string[] {
-    return ((inst.nics ?? []) as Array<{ ip4?: string | null }>).map((n) => n.ip4).filter((a): a is string => Boolean(a));
+  /** The instance's own addresses of a family (from its NICs' ip4 / ip6, IPv6 in canonical form), the only ones its rules may point at. */
+  instanceAddresses(inst: Row, family: 4 | 6 = 4): string[] {
+    const nics = (inst.nics ?? []) as Array<{ ip4?: string | null; ip6?: string | null }>;
+    if (family === 4) return nics.map((n) => n.ip4).filter((a): a is string => Boolean(a));
+    return nics.map((n) => (n.ip6 ? canonicalIpv6(n.ip6.replace(/\/\d+$/, '')) : null)).filter((a): a is string => Boolean(a));
   }
 
-  internalAddress(inst: Row, asked: string | undefined, field: string): string {
-    const own = this.instanceAddresses(inst);
+  internalAddress(inst: Row, asked: string | undefined, field: string, family: 4 | 6 = 4): string {
+    const own = this.instanceAddresses(inst, family);
     if (asked) {
-      if (!own.includes(asked)) throw new AppError('VALIDATION_ERROR', `${field} must be one of the instance's addresses (${own.join(', ') || 'none'})`, { field, errors: [{ field, message: 'is not an address of this instance' }] });
-      return asked;
+      const wanted = family === 6 ? canonicalIpv6(asked) : asked;
+      if (!wanted || !own.includes(wanted)) throw new AppError('VALIDATION_ERROR', `${field} must be one of the instance's IPv${family} addresses (${own.join(', ') || 'none'})`, { field, errors: [{ field, message: 'is not an address of this instance' }] });
+      return wanted;
     }
-    if (!own.length) throw new AppError('VALIDATION_ERROR', `Instance ${inst.uuid} has no IPv4 address to forward to`, { field, errors: [{ field, message: 'the instance has no IPv4 address' }] });
+    if (!own.length) throw new AppError('VALIDATION_ERROR', `Instance ${inst.uuid} has no IPv${family} address`, { field, errors: [{ field, message: `the instance has no IPv${family} address` }] });
     return own[0];
   }
 

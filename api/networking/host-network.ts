@@ -13,7 +13,9 @@ export class HostNetworkService {
     return {
       host: host.name,
       counts: { port_forwards: await count('port_forwards'), addresses: await count('instance_addresses'), proxies: await count('reverse_proxies') },
-      applies: applies.map((a) => ({ at: iso(a.at), reason: a.reason, corrected: a.corrected, drift: a.drift ?? null, counts: a.counts, duration_ms: a.duration_ms })),
+      /** From the latest apply or check: other tables whose forward hook drops by default. */
+      warnings: applies[0]?.warnings ?? [],
+      applies: applies.map((a) => ({ at: iso(a.at), reason: a.reason, corrected: a.corrected, drift: a.drift ?? null, warnings: a.warnings ?? [], counts: a.counts, duration_ms: a.duration_ms })),
     };
   }
 }

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { PROTOCOLS } from '../../shared/networking/desired';
+import { canonicalIpv6 } from '../../shared/networking/addresses';
 
 const port = z.number().int().min(1).max(65535);
 const ipv4 = z.string().max(15).regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
+const ipAddress = z.string().max(45).refine((a) => ipv4.safeParse(a).success || canonicalIpv6(a) !== null, 'must be an IPv4 or IPv6 address');
 const STATE = z.enum(['pending', 'active', 'deleting']);
 
 export const createForwardBody = z.object({
@@ -21,17 +23,22 @@ export const forwardSchema = z.object({
 });
 
 export const createAddressBody = z.object({
-  /** Chosen from the host's bindable public addresses when not given. */
-  address: ipv4.optional(),
+  /** IPv4 or IPv6; chosen from the host's bindable public addresses of the `family` when not given. */
+  address: ipAddress.optional(),
+  /** When no address is given: 4 (the default, or the internal address's family) or 6. */
+  family: z.union([z.literal(4), z.literal(6)]).optional(),
   interface: z.string().min(1).max(32).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, dot, dash, colon, underscore').default('eth0'),
+  /** IPv4 only; an IPv6 address takes `prefix`. */
   netmask: ipv4.optional(),
-  gateway: ipv4.optional(),
-  internal_address: ipv4.optional(),
+  prefix: z.number().int().min(1).max(128).optional(),
+  gateway: ipAddress.optional(),
+  /** One of the instance's own addresses of the same family (its NICs' ip4 / ip6); its first one when not given. */
+  internal_address: ipAddress.optional(),
 });
 export type CreateAddressBody = z.infer<typeof createAddressBody>;
 
 export const addressSchema = z.object({
-  id: z.number(), index: z.number(), instance: z.string(), host: z.string(), address: z.string(), prefix: z.number(), netmask: z.string(), gateway: z.string().nullable(),
+  id: z.number(), index: z.number(), instance: z.string(), host: z.string(), family: z.union([z.literal(4), z.literal(6)]), address: z.string(), prefix: z.number(), netmask: z.string().nullable(), gateway: z.string().nullable(),
   interface: z.string(), internal_address: z.string(), state: STATE, created_at: z.string().nullable(),
 });
 
@@ -53,5 +60,6 @@ export const networkQuotaSchema = z.object({ user_id: z.number(), quota: network
 export const hostNetworkSchema = z.object({
   host: z.string(),
   counts: z.object({ port_forwards: z.number(), addresses: z.number(), proxies: z.number() }),
-  applies: z.array(z.object({ at: z.string().nullable(), reason: z.string(), corrected: z.boolean(), drift: z.array(z.string()).nullable(), counts: z.record(z.string(), z.number()), duration_ms: z.number() })),
+  warnings: z.array(z.string()),
+  applies: z.array(z.object({ at: z.string().nullable(), reason: z.string(), corrected: z.boolean(), drift: z.array(z.string()).nullable(), warnings: z.array(z.string()), counts: z.record(z.string(), z.number()), duration_ms: z.number() })),
 });

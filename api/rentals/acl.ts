@@ -1,5 +1,6 @@
 import { notFound } from '../../shared/platform/errors';
 import { buildDerpMap, publicAddressesOf } from '../../shared/rentals/acl';
+import { certPin } from '../../shared/rentals/relay-tls';
 import type { AppDeps } from '../platform/deps';
 import type { Caller } from '../platform/caller';
 import { isAdmin, type Principal } from '../platform/auth/principal';
@@ -21,10 +22,11 @@ export class AclService {
   async derpMapOf(userId: number) {
     const rows = await this.deps.knex('rentals as r').join('hosts as h', 'h.id', 'r.host_id')
       .where({ 'r.user_id': userId, 'r.status': 'active' }).whereNull('r.deleted_at').whereNotNull('r.port').where('r.expires_at', '>', new Date())
-      .select('r.id', 'r.port', 'h.name', 'h.public_addresses', 'h.options', 'h.address');
+      .select('r.id', 'r.port', 'r.tls_hostname', 'r.tls_cert', 'h.name', 'h.public_addresses', 'h.options', 'h.address');
     return buildDerpMap(rows.map((r) => {
       const { ipv4, ipv6 } = publicAddressesOf((r.public_addresses ?? []) as string[]);
-      return { rentalId: r.id, hostName: r.name, regionCode: String(r.options?.region_code ?? r.name), ipv4, ipv6, port: r.port };
+      const tls = r.tls_cert ? { hostname: r.tls_hostname, certName: certPin(r.tls_cert) } : null;
+      return { rentalId: r.id, hostName: r.name, regionCode: String(r.options?.region_code ?? r.name), ipv4, ipv6, port: r.port, tls };
     }));
   }
 

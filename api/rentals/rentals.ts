@@ -10,6 +10,7 @@ import { audit } from '../platform/audit';
 import { iso } from '../platform/http/schemas';
 import { computeBounds, type Row } from '../compute/bounds';
 import { rentalLifecycleWorkflow } from '../../workflows/rentals/lifecycle';
+import { certPin } from '../../shared/rentals/relay-tls';
 import { deleteRentalUpdate, extendRentalUpdate, remindRentalSignal, type RentalChange } from '../../workflows/rentals/signals';
 import type { SerialService } from './serials';
 
@@ -24,6 +25,7 @@ export class RentalService {
       id: r.id, uuid: r.uuid, user_id: r.user_id, status: r.status, expires_at: iso(r.expires_at),
       host: r.host_id ? { id: r.host_id, name: r.host_name ?? null } : null, port: r.port, instance_id: r.instance_id,
       workflow_id: r.workflow_id, last_error: r.last_error ?? null, created_at: iso(r.created_at), updated_at: iso(r.updated_at), deleted_at: iso(r.deleted_at),
+      tls: r.tls_cert ? { hostname: r.tls_hostname, cert_name: certPin(r.tls_cert) } : null,
     };
   }
 
@@ -84,7 +86,7 @@ export class RentalService {
       workflowId: r.workflow_id, taskQueue: config.taskQueue,
       args: [{
         rentalId: r.id, uuid: r.uuid, ownerId: r.user_id, expiresAt: new Date(r.expires_at).toISOString(), hostId: r.host_id ?? null,
-        reminderDays: config.rentals.reminderDays, graceSeconds: config.rentals.graceSeconds, ...computeBounds(config),
+        reminderDays: config.rentals.reminderDays, graceSeconds: config.rentals.graceSeconds, continueAsNewAfter: config.rentals.continueAsNewAfter, ...computeBounds(config),
       }],
       staticSummary: `DERP relay rental ${r.id} of ${owner}`,
       typedSearchAttributes: [

@@ -4,6 +4,7 @@ import { NO_STORE, Reply, route } from '../platform/http/route';
 import { booleanish, dbId, idParams } from '../platform/http/schemas';
 import { batchBody, expiry, redeemBody, referralCode, rentalSchema } from './schemas';
 import { rentalServices } from './services';
+import { relayCa } from '../../db/queries/rentals/relay-ca';
 
 /** idcflow's own rental routes under /api/v1: codes, rentals, derpMaps, distributors. */
 export function rentalRoutes(deps: AppDeps) {
@@ -35,6 +36,12 @@ export function rentalRoutes(deps: AppDeps) {
     route({
       method: 'get', path: '/rentals/derp-map', tags, permission: 'view', summary: 'The derpMap fragment of your active rentals (for your tailnet policy file)',
       handler: async ({ principal }) => acl.derpMapOf(principal.userId ?? -1),
+    }),
+    route({
+      method: 'get', path: '/rentals/relay-ca', tags, permission: 'view',
+      summary: 'The certificate of idcflow\'s relay CA (PEM), which issues the relays\' TLS certificates; Tailscale clients pin each relay\'s own certificate through the derpMap\'s CertName instead',
+      response: z.object({ certificate: z.string() }),
+      handler: async () => ({ certificate: (await relayCa(deps.knex, deps.config.masterKey)).cert }),
     }),
     route({
       method: 'get', path: '/rentals/:id', tags, permission: 'view', summary: 'A rental', params: idParams, response: rentalSchema,

@@ -30,4 +30,6 @@ export const rentalSchema = z.object({
   id: z.number(), uuid: z.string(), user_id: z.number(), status: z.string(), expires_at: z.string().nullable(),
   host: z.object({ id: z.number(), name: z.string().nullable() }).nullable(), port: z.number().nullable(), instance_id: z.number().nullable(),
   workflow_id: z.string(), last_error: z.unknown(), created_at: z.string().nullable(), updated_at: z.string().nullable(), deleted_at: z.string().nullable(),
+  /** When the relay serves TLS: the name its certificate is for, and its pin as the derpMap gives it. */
+  tls: z.object({ hostname: z.string(), cert_name: z.string() }).nullable(),
 });

@@ -1,14 +1,16 @@
 /** idcflow's part of BIRD 2's configuration, and what `birdc show protocols all` says about its sessions. */
 
 export interface BirdSession { id: number; name: string; neighbor: string; remoteAs: number; localAs: number; password: string | null; enabled: boolean }
-export interface BirdAnnouncement { prefix: string; asPath: number[]; communities: Array<[number, number]> }
+export interface BirdAnnouncement { prefix: string; nextHop?: string | null; asPath: number[]; communities: Array<[number, number]> }
 
 export const sessionProtocol = (id: number) => `idcf_s${id}`;
 const family = (addr: string) => (addr.includes(':') ? 'ipv6' : 'ipv4');
 
 /**
  * The whole include file: static routes for the announcements (blackhole; the host's own routing carries the traffic), one
- * export filter that accepts exactly those with their prepends and communities, and one BGP protocol per session.
+ * export filter that accepts exactly those with their next hop, prepends and communities, and one BGP protocol per
+ * session. A next hop set in the export filter is sent as it is (BIRD keeps an explicitly set one instead of its own
+ * address); the peer uses it when it is on their shared network.
  * Protocol names carry the session id, so BIRD reconfigures only the sessions that changed.
  */
 export function renderBirdConfig(sessions: BirdSession[], announcements: BirdAnnouncement[]): string {
@@ -19,7 +21,7 @@ export function renderBirdConfig(sessions: BirdSession[], announcements: BirdAnn
   }
   out.push('filter idcf_export {');
   for (const a of announcements) {
-    const actions = [...a.asPath.map((asn) => `bgp_path.prepend(${asn});`), ...a.communities.map(([x, y]) => `bgp_community.add((${x},${y}));`), 'accept;'];
+    const actions = [...(a.nextHop ? [`bgp_next_hop = ${a.nextHop};`] : []), ...a.asPath.map((asn) => `bgp_path.prepend(${asn});`), ...a.communities.map(([x, y]) => `bgp_community.add((${x},${y}));`), 'accept;'];
     out.push(`  if proto = "idcf_announce_${family(a.prefix)}" && net = ${a.prefix} then { ${actions.join(' ')} }`);
   }
   out.push('  reject;', '}');

@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url';
+import { Address6 } from 'ip-address';
 import { intToIpv4, ipv4ToInt, poolRange } from '../compute/catalogue';
 
 /**
@@ -65,4 +66,40 @@ export function normaliseDomain(input: string, allowWildcard: boolean): { domain
   const labels = ascii.split('.');
   if (labels.length < 2 || ascii.length > 253 || !labels.every((l) => LABEL.test(l)) || /^\d+$/.test(labels[labels.length - 1])) return { problem: 'is not a valid domain name' };
   return { domain: wildcard ? `*.${ascii}` : ascii };
+}
+
+/** An IPv6 address in its one canonical spelling (so the database's uniqueness sees `fd00::1` and `fd00:0::1` as one), or null. */
+export function canonicalIpv6(text: string): string | null {
+  if (!/^[0-9A-Fa-f:]+$/.test(text) || !Address6.isValid(text)) return null;
+  return new Address6(text).correctForm();
+}
+
+/** The IPv6 addresses a host can bind: each IPv6 entry of its public addresses (an address or a block routed to it). */
+export function bindableRanges6(publicAddresses: string[]): Array<{ first: bigint; last: bigint }> {
+  const out: Array<{ first: bigint; last: bigint }> = [];
+  for (const entry of publicAddresses) {
+    if (!entry.includes(':') || !Address6.isValid(entry)) continue;
+    const a = new Address6(entry);
+    out.push({ first: a.startAddress().bigInt(), last: a.endAddress().bigInt() });
+  }
+  return out;
+}
+
+export const inRanges6 = (ranges: Array<{ first: bigint; last: bigint }>, address: string) => {
+  const canonical = canonicalIpv6(address);
+  if (!canonical) return false;
+  const n = new Address6(canonical).bigInt();
+  return ranges.some((r) => n >= r.first && n <= r.last);
+};
+
+/** The first IPv6 address of the ranges not in `taken` (canonical spellings; bounded walk). A block's all-zero subnet-router anycast address is skipped. */
+export function firstFree6(ranges: Array<{ first: bigint; last: bigint }>, taken: Set<string>, limit = 65536): string | null {
+  let seen = 0;
+  for (const r of ranges) {
+    for (let n = r.first === r.last ? r.first : r.first + 1n; n <= r.last && seen < limit; n++, seen++) {
+      const a = Address6.fromBigInt(n).correctForm();
+      if (!taken.has(a)) return a;
+    }
+  }
+  return null;
 }

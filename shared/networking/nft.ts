@@ -4,14 +4,22 @@ import { NFT_TABLE, type HostNetworkState, type Protocol } from './desired';
 const elements = (entries: string[]) => (entries.length ? `\t\telements = {\n\t\t\t${entries.join(',\n\t\t\t')}\n\t\t}\n` : '');
 const uniqueSorted = (xs: string[]) => [...new Set(xs)].sort();
 
+const isV6 = (a: string) => a.includes(':');
+
+/** The maps of both tables: `ip idcflow` (forwards, IPv4 1:1 NAT) and `ip6 idcflow` (IPv6 1:1 NAT, its maps named …6). */
 function mapEntries(s: HostNetworkState) {
   const fwd = (p: Protocol) => s.forwards.filter((f) => f.protocol === p).map((f) => [`${f.externalAddress} . ${f.externalPort}`, `${f.internalAddress} . ${f.internalPort}`] as const);
+  const one = (v6: boolean) => s.oneToOne.filter((o) => isV6(o.publicAddress) === v6);
+  const nets = (v6: boolean) => uniqueSorted(s.instanceAddresses).filter((a) => isV6(a) === v6).map((a) => [a] as const);
   return {
-    instance_nets: uniqueSorted(s.instanceAddresses).map((a) => [a] as const),
+    instance_nets: nets(false),
     tcp_fwd: fwd('tcp'),
     udp_fwd: fwd('udp'),
-    nat1to1_in: s.oneToOne.map((o) => [o.publicAddress, o.internalAddress] as const),
-    nat1to1_out: s.oneToOne.map((o) => [o.internalAddress, o.publicAddress] as const),
+    nat1to1_in: one(false).map((o) => [o.publicAddress, o.internalAddress] as const),
+    nat1to1_out: one(false).map((o) => [o.internalAddress, o.publicAddress] as const),
+    instance_nets6: nets(true),
+    nat1to1_in6: one(true).map((o) => [o.publicAddress, o.internalAddress] as const),
+    nat1to1_out6: one(true).map((o) => [o.internalAddress, o.publicAddress] as const),
   };
 }
 
@@ -19,7 +27,7 @@ function mapEntries(s: HostNetworkState) {
 export function duplicateKeys(s: HostNetworkState): string[] {
   const dups: string[] = [];
   for (const [map, entries] of Object.entries(mapEntries(s))) {
-    if (map === 'instance_nets') continue;
+    if (map.startsWith('instance_nets')) continue;
     const seen = new Set<string>();
     for (const [k] of entries) if (seen.has(k)) dups.push(`${map}: ${k}`); else seen.add(k);
   }
@@ -27,9 +35,10 @@ export function duplicateKeys(s: HostNetworkState): string[] {
 }
 
 /**
- * The host's whole desired NAT state as one nft script, applied with `nft -f` as one transaction: the first two lines
- * make `delete table` work whether or not the table exists, so a re-apply replaces the table exactly (never twice, never
- * half). Only idcflow's own table is touched; the ruleset has a fixed 8 rules, only the map elements grow.
+ * The host's whole desired NAT state as one nft script, applied with `nft -f` as one transaction: each table is first
+ * declared then deleted, so `delete table` works whether or not it exists and a re-apply replaces the tables exactly
+ * (never twice, never half). Only idcflow's own tables (`ip` and `ip6`) are touched; the ruleset has a fixed 12 rules,
+ * only the map elements grow.
  */
 export function renderNft(s: HostNetworkState, table = NFT_TABLE): string {
   const m = mapEntries(s);
@@ -66,11 +75,37 @@ ${dnat}\t}
 \t\tip daddr != @instance_nets snat ip to ip saddr map @nat1to1_out
 \t}
 }
+table ip6 ${table} {}
+delete table ip6 ${table}
+table ip6 ${table} {
+\tset instance_nets6 {
+\t\ttype ipv6_addr
+${elements(m.instance_nets6.map(([a]) => a))}\t}
+\tmap nat1to1_in6 {
+\t\ttype ipv6_addr : ipv6_addr
+${elements(kv(m.nat1to1_in6))}\t}
+\tmap nat1to1_out6 {
+\t\ttype ipv6_addr : ipv6_addr
+${elements(kv(m.nat1to1_out6))}\t}
+\tchain prerouting {
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\tdnat ip6 to ip6 daddr map @nat1to1_in6
+\t}
+\tchain output {
+\t\ttype nat hook output priority -100; policy accept;
+\t\tdnat ip6 to ip6 daddr map @nat1to1_in6
+\t}
+\tchain postrouting {
+\t\ttype nat hook postrouting priority srcnat; policy accept;
+\t\tct status dnat ip6 saddr @instance_nets6 ip6 daddr @instance_nets6 masquerade
+\t\tip6 daddr != @instance_nets6 snat ip6 to ip6 saddr map @nat1to1_out6
+\t}
+}
 `;
 }
 
-/** Removes idcflow's table, whether or not it exists. */
-export const renderNftRemoval = (table = NFT_TABLE) => `table ip ${table} {}\ndelete table ip ${table}\n`;
+/** Removes idcflow's tables, whether or not they exist. */
+export const renderNftRemoval = (table = NFT_TABLE) => `table ip ${table} {}\ndelete table ip ${table}\ntable ip6 ${table} {}\ndelete table ip6 ${table}\n`;
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -87,8 +122,8 @@ export function observedNft(listing: Json): { maps: Record<string, string[]>; ch
   for (const o of listing.nftables ?? []) {
     if (o.map) maps[o.map.name] = (o.map.elem ?? []).map((e: Json) => `${val(e[0])} => ${val(e[1])}`).sort();
     if (o.set) maps[o.set.name] = (o.set.elem ?? []).map(val).sort();
-    if (o.chain) chains[o.chain.name] ??= [];
-    if (o.rule) (chains[o.rule.chain] ??= []).push(JSON.stringify(o.rule.expr));
+    if (o.chain) chains[`${o.chain.family} ${o.chain.name}`] ??= [];
+    if (o.rule) (chains[`${o.rule.family} ${o.rule.chain}`] ??= []).push(JSON.stringify(o.rule.expr));
   }
   return { maps, chains };
 }
@@ -123,4 +158,14 @@ export function nftDifferences(observed: ReturnType<typeof observedNft>, desired
   }
   if (ruleFingerprint && rulesFingerprint(observed.chains) !== ruleFingerprint) diffs.push('chains or rules were changed');
   return diffs;
+}
+
+/**
+ * Base chains of other tables on the forward hook whose policy is drop (Docker's `FORWARD` through iptables-nft, a
+ * firewall's own table): a packet that such a chain does not accept is dropped whatever idcflow's NAT says, so traffic
+ * to the instances may never arrive. Listed from `nft -j list chains`, as warnings naming the table and the chain.
+ */
+export function foreignForwardDrops(listing: Json, table = NFT_TABLE): string[] {
+  return (listing.nftables ?? []).map((o: Json) => o.chain).filter((c: Json) => c && c.hook === 'forward' && c.policy === 'drop' && c.table !== table)
+    .map((c: Json) => `table ${c.family} ${c.table}, chain ${c.name}: its forward hook has policy drop; traffic to instances passes only what that chain accepts`);
 }

@@ -57,6 +57,8 @@ const envSchema = z.object({
   IDCFLOW_DERP_VERIFY_URL: z.string().url().optional(),
   IDCFLOW_RENTAL_REMINDER_DAYS: z.coerce.number().min(0).max(365).default(3),
   IDCFLOW_RENTAL_GRACE_SECONDS: z.coerce.number().int().min(0).default(7 * 86400),
+  IDCFLOW_DERP_TLS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  IDCFLOW_RENTAL_CONTINUE_AS_NEW_AFTER: z.coerce.number().int().min(1).max(100_000).default(500),
   IDCFLOW_QUOTA_NAT_PORTS: z.coerce.number().int().min(0).default(10),
   IDCFLOW_QUOTA_PROXIES: z.coerce.number().int().min(0).default(5),
   IDCFLOW_QUOTA_ADDRESSES: z.coerce.number().int().min(0).default(2),
@@ -140,8 +142,12 @@ export interface Config {
     derpImage: string;
     /** The API as relays reach it, for derper's --verify-client-url; unset, relays admit every client. */
     derpVerifyUrl?: string;
+    /** Relays serve TLS (derper's -certmode manual) with a certificate from idcflow's relay CA. */
+    derpTls: boolean;
     reminderDays: number;
     graceSeconds: number;
+    /** A rental's workflow continues as new after this many renewals, reminders or deletes (or when Temporal suggests it). */
+    continueAsNewAfter: number;
   };
   /** Platform backups: where archives go, how many and how old are kept, where pg_dump/pg_restore of the server's major version are. */
   backups: { dir: string; keepCount: number; keepDays: number; pgBinDir: string };
@@ -249,8 +255,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       verifyEmailTtlSeconds: e.IDCFLOW_VERIFY_EMAIL_TTL_SECONDS,
       derpImage: e.IDCFLOW_DERP_IMAGE,
       derpVerifyUrl: e.IDCFLOW_DERP_VERIFY_URL?.replace(/\/+$/, ''),
+      derpTls: e.IDCFLOW_DERP_TLS,
       reminderDays: e.IDCFLOW_RENTAL_REMINDER_DAYS,
       graceSeconds: e.IDCFLOW_RENTAL_GRACE_SECONDS,
+      continueAsNewAfter: e.IDCFLOW_RENTAL_CONTINUE_AS_NEW_AFTER,
     },
     backups: {
       dir: path.resolve(e.IDCFLOW_BACKUP_DIR ?? path.join(dataDir, 'platform-backups')),

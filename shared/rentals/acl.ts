@@ -6,6 +6,8 @@ export interface RelayNode {
   ipv4: string | null;
   ipv6: string | null;
   port: number;
+  /** When the relay serves TLS: the name its certificate was issued for, and the certificate's pin (`sha256-raw:…`). */
+  tls?: { hostname: string; certName: string } | null;
 }
 
 export const FIRST_REGION_ID = 901;
@@ -19,7 +21,7 @@ export function buildDerpMap(relays: RelayNode[]) {
   const regions: Record<string, unknown> = {};
   sorted.forEach((r, i) => {
     const id = FIRST_REGION_ID + i;
-    const hostName = r.ipv4 ?? r.ipv6 ?? r.hostName;
+    const hostName = r.tls?.hostname ?? r.ipv4 ?? r.ipv6 ?? r.hostName;
     regions[String(id)] = {
       RegionID: id,
       RegionCode: `${r.regionCode}${i + 1}`.toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 16) || `r${id}`,
@@ -32,6 +34,8 @@ export function buildDerpMap(relays: RelayNode[]) {
         ...(r.ipv6 ? { IPv6: r.ipv6 } : {}),
         DERPPort: r.port,
         STUNPort: -1,
+        // Tailscale accepts the relay's certificate by this pin (idcflow's CA is not in clients' trust stores).
+        ...(r.tls ? { CertName: r.tls.certName } : {}),
       }],
     };
   });

@@ -3,7 +3,15 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Netns } from '../support/netns';
 import { spawnEntrypoint, stopProcess, type Spawned } from '../support/processes';
-import { eventually } from '../support/api';
+
+/** Polls until `check` is truthy (also used by bench/, outside jest, so it does not import ../support/api). */
+async function eventually(check: () => Promise<unknown>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /**
  * A host agent that really lives in a test namespace (`ip netns exec <ns> node workers/agent.ts`), so every command it

@@ -21,10 +21,10 @@ describe('BGP through the API (no BIRD)', () => {
   it('renders one protocol per session and one filter for the announcements; parses BIRD\'s status', () => {
     const conf = renderBirdConfig(
       [{ id: 7, name: 's', neighbor: '192.0.2.1', remoteAs: 4200000000, localAs: 65000, password: 'pw', enabled: false }],
-      [{ prefix: '198.51.100.0/24', asPath: [65000], communities: [[65000, 200]] }, { prefix: '2001:db8::/48', asPath: [], communities: [] }],
+      [{ prefix: '198.51.100.0/24', nextHop: '192.0.2.9', asPath: [65000], communities: [[65000, 200]] }, { prefix: '2001:db8::/48', asPath: [], communities: [] }],
     );
     expect(conf).toContain('protocol bgp idcf_s7 {\n  description "s";\n  disabled;\n  local as 65000;\n  neighbor 192.0.2.1 as 4200000000;\n  password "pw";');
-    expect(conf).toContain('if proto = "idcf_announce_ipv4" && net = 198.51.100.0/24 then { bgp_path.prepend(65000); bgp_community.add((65000,200)); accept; }');
+    expect(conf).toContain('if proto = "idcf_announce_ipv4" && net = 198.51.100.0/24 then { bgp_next_hop = 192.0.2.9; bgp_path.prepend(65000); bgp_community.add((65000,200)); accept; }');
     expect(conf).toContain('route 2001:db8::/48 blackhole;');
     const [p] = parseBirdProtocols(['BIRD 2.0.12 ready.', 'Name       Proto      Table      State  Since         Info',
       'idcf_s3    BGP        ---        start  2026-11-30 00:36:34  Idle          BGP Error: Bad peer AS', '  BGP state:          Idle',
@@ -63,7 +63,7 @@ describe('BGP through the API (no BIRD)', () => {
     for (const [body, f] of [
       [{ prefix: '203.0.112.0/23' }, 'prefix'], [{ prefix: '203.0.113.1/32x' }, 'prefix'], [{ prefix: '203.0.113.5/24' }, 'prefix'], [{ prefix: '10.1.0.0/16' }, 'prefix'],
       [{ prefix: '203.0.113.0/25', as_path: '65000 abc' }, 'as_path'], [{ prefix: '203.0.113.0/25', as_path: '4294967296' }, 'as_path'],
-      [{ prefix: '203.0.113.0/25', community: '65000' }, 'community'], [{ prefix: '203.0.113.0/25', community: '70000:1' }, 'community'], [{ prefix: '203.0.113.0/25', next_hop: 'x' }, 'next_hop'],
+      [{ prefix: '203.0.113.0/25', community: '65000' }, 'community'], [{ prefix: '203.0.113.0/25', community: '70000:1' }, 'community'], [{ prefix: '203.0.113.0/25', next_hop: 'x' }, 'next_hop'], [{ prefix: '203.0.113.0/25', next_hop: '2001:db8::1' }, 'next_hop'],
     ] as const) {
       const res = await api.call('POST', '/api/v1/bgp/announcements', { token: admin, body: { host_id: hostId, ...body } });
       expectError(res, 422, 'VALIDATION_ERROR');

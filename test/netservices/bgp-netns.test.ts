@@ -68,13 +68,16 @@ describe('BGP applied for real: BIRD in two network namespaces', () => {
       const outside = await api.call('POST', '/api/v1/bgp/announcements', { token: admin, body: { host_id: host.id, prefix: '203.0.113.0/24' } });
       expectError(outside, 422, 'VALIDATION_ERROR');
       expect(outside.body.error.details.field).toBe('prefix');
-      const ann = await api.call('POST', '/api/v1/bgp/announcements', { token: admin, body: { host_id: host.id, prefix: '198.51.100.0/24', as_path: '65001 65001', community: '65001:100' } });
+      const ann = await api.call('POST', '/api/v1/bgp/announcements', { token: admin, body: { host_id: host.id, prefix: '198.51.100.0/24', next_hop: '10.216.0.7', as_path: '65001 65001', community: '65001:100' } });
       expect(ann.status).toBe(201);
       expect(ann.body.data).toMatchObject({ status: 'active', prefix: '198.51.100.0/24' });
       expect((await finished(api, admin, ann.body.data.operation.id)).status).toBe('succeeded');
       const learned = await eventually(async () => { const r = await birdB('show', 'route', '198.51.100.0/24', 'all'); return r.includes('198.51.100.0/24') ? r : null; }, 30_000, 'route at the peer');
       expect(learned).toMatch(/BGP\.as_path: 65001 65001 65001/);
       expect(learned).toContain('(65001,100)');
+      // The announcement's next hop (a third address on the shared network), not the speaker's own 10.216.0.1.
+      expect(learned).toMatch(/via 10\.216\.0\.7 on /);
+      expect(learned).toMatch(/BGP\.next_hop: 10\.216\.0\.7/);
       await eventually(async () => (await view(good.s.id)).routes_advertised === 1, 20_000, 'routes advertised read back');
       expect((await view(good.s.id)).status).toBe('established'); // the session did not flap on reconfiguration
       const withdrawn = await api.call('DELETE', `/api/v1/bgp/announcements/${ann.body.data.id}`, { token: admin });

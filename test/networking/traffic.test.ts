@@ -125,6 +125,60 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
     expect(await curlFrom(net.client, 'http://10.78.1.3:8080/')).toBeNull();
   });
 
+  it('an IPv6 bound address (1:1 NAT in table ip6 idcflow) reaches the instance, and the instance leaves from it; gone after the delete', async () => {
+    const url = 'http://[fd78:1::3]:8080/';
+    expect(await curlFrom(net.client, url, ['-g'])).toBeNull();
+    const add = await api.call('POST', `/api/v1/instances/${vm.uuid}/addresses`, { token: owner.token, body: { address: 'FD78:1:0::3', prefix: 120, gateway: 'fd78:1::1' } });
+    expect(add.status).toBe(202);
+    const op = await finished(api, owner.token, add);
+    expect(op).toMatchObject({ status: 'succeeded', resource: { type: 'address', name: 'fd78:1::3' } });
+    expect(await curlFrom(net.client, url, ['-g'])).toBe('hello from the instance\n');
+    const list = await api.call('GET', `/api/v1/instances/${vm.uuid}/addresses`, { token: owner.token });
+    expect(list.body.data.addresses).toEqual([expect.objectContaining({ family: 6, address: 'fd78:1::3', prefix: 120, netmask: null, gateway: 'fd78:1::1', internal_address: 'fd77::2', state: 'active' })]);
+    const six = await nftTable(net.host, 'ip6');
+    expect(six!.nftables.find((o) => o.map?.name === 'nat1to1_in6')!.map.elem).toEqual([['fd78:1::3', 'fd77::2']]);
+
+    // Outbound, the instance is seen from its public IPv6 address.
+    const clientServer = net.client.spawn('python3', ['-m', 'http.server', '9096', '--bind', 'fd78::2', '--directory', net.dir]);
+    let peerLog = '';
+    clientServer.stderr!.on('data', (b) => (peerLog += b));
+    await eventually(async () => (await curlFrom(net.inst, 'http://[fd78::2]:9096/', ['-g'])) !== null, 15_000, 'the client\'s IPv6 server, from the instance');
+    await eventually(async () => peerLog.includes('fd78:1::3 - -'), 5_000, 'the client\'s server to log the public IPv6 address');
+
+    // A family chosen without an address takes the next free one; mixed families, foreign addresses and IPv4 netmasks are refused.
+    expectError(await api.call('POST', `/api/v1/instances/${vm.uuid}/addresses`, { token: owner.token, body: { address: 'fd78:1::3' } }), 409, 'CONFLICT');
+    expectError(await api.call('POST', `/api/v1/instances/${vm.uuid}/addresses`, { token: owner.token, body: { address: 'fd99::3' } }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('POST', `/api/v1/instances/${vm.uuid}/addresses`, { token: owner.token, body: { address: 'fd78:1::4', internal_address: '10.77.0.2' } }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('POST', `/api/v1/instances/${vm.uuid}/addresses`, { token: owner.token, body: { address: 'fd78:1::4', netmask: '255.255.255.0' } }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('POST', `/api/v1/instances/${vm.uuid}/addresses`, { token: owner.token, body: { address: 'fd78:1::zz' } }), 422, 'VALIDATION_ERROR');
+
+    const del = await finished(api, owner.token, await api.call('DELETE', `/api/v1/instances/${vm.uuid}/addresses/${list.body.data.addresses[0].id}`, { token: owner.token }));
+    expect(del.status).toBe('succeeded');
+    expect(await curlFrom(net.client, url, ['-g'])).toBeNull();
+    expect((await nftTable(net.host, 'ip6'))!.nftables.find((o) => o.map?.name === 'nat1to1_in6')!.map.elem ?? []).toEqual([]);
+  });
+
+  it('another table\'s forward hook with policy drop is named in the apply result and the host\'s network status', async () => {
+    const admin = await api.admin();
+    await net.host.exec('nft', ['-f', '-'], { input: 'table ip filter {\n chain FORWARD {\n  type filter hook forward priority 0; policy drop;\n }\n}\n' });
+    try {
+      const op = await finished(api, owner.token, await api.call('POST', `/api/v1/instances/${vm.uuid}/port-forwards`, { token: owner.token, body: { external_port: 20031, internal_port: 8080 } }));
+      expect(op.status).toBe('succeeded');
+      const warning = expect.stringMatching(/^table ip filter, chain FORWARD: its forward hook has policy drop/);
+      expect(op.result.applied.warnings).toEqual([warning]);
+      // Which is why the forward, applied, carries nothing.
+      expect(await curlFrom(net.client, 'http://10.78.0.1:20031/')).toBeNull();
+      expect((await api.call('GET', `/api/v1/hosts/${host.id}/network`, { token: admin })).body.data.warnings).toEqual([warning]);
+    } finally {
+      await net.host.exec('nft', ['delete', 'table', 'ip', 'filter']);
+    }
+    expect(await curlFrom(net.client, 'http://10.78.0.1:20031/')).toBe('hello from the instance\n');
+    // The agent's next check notices the warning is gone and records that.
+    await eventually(async () => (await api.call('GET', `/api/v1/hosts/${host.id}/network`, { token: admin })).body.data.warnings.length === 0, 10_000, 'the warning to clear');
+    const id = (await api.call('GET', `/api/v1/instances/${vm.uuid}/port-forwards`, { token: owner.token })).body.data.port_forwards[0].id;
+    expect((await finished(api, owner.token, await api.call('DELETE', `/api/v1/instances/${vm.uuid}/port-forwards/${id}`, { token: owner.token }))).status).toBe('succeeded');
+  });
+
   it('a proxied domain over HTTP and HTTPS (certificate verified against Caddy\'s CA); unique platform-wide; gone after the delete', async () => {
     const add = await api.call('POST', `/api/v1/instances/${vm.uuid}/proxies`, { token: owner.token, body: { domain: 'App.Example.TEST', target_port: 8080, tls: true } });
     const op = await finished(api, owner.token, add);
@@ -210,5 +264,23 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
     expect(checks[0]).toMatchObject({ reason: 'start', corrected: true, drift: ['the reverse proxy configuration differs'] });
     expect(checks.filter((c) => c.reason === 'schedule')).toEqual([]);
     expect(checks.filter((c) => c.reason === 'operation').length).toBeGreaterThan(10);
+  });
+
+  it('deleting the instance re-applies its host at once: its forward and address stop in the same operation, their port and address are free', async () => {
+    const fwd = await finished(api, owner.token, await api.call('POST', `/api/v1/instances/${vm.uuid}/port-forwards`, { token: owner.token, body: { external_port: 20040, internal_port: 8080 } }));
+    const addr = await finished(api, owner.token, await api.call('POST', `/api/v1/instances/${vm.uuid}/addresses`, { token: owner.token, body: { address: '10.78.1.5' } }));
+    expect([fwd.status, addr.status]).toEqual(['succeeded', 'succeeded']);
+    expect(await curlFrom(net.client, 'http://10.78.0.1:20040/')).toBe('hello from the instance\n');
+    expect(await curlFrom(net.client, 'http://10.78.1.5:8080/')).toBe('hello from the instance\n');
+
+    const del = await finished(api, owner.token, await api.call('DELETE', `/api/v1/instances/${vm.uuid}`, { token: owner.token }));
+    expect(del).toMatchObject({ status: 'succeeded', result: { deleted: true, network: { removed: 2, applied: true } } });
+    // No wait for a drift check: the operation itself applied the host without them.
+    expect(await curlFrom(net.client, 'http://10.78.0.1:20040/')).toBeNull();
+    expect(await curlFrom(net.client, 'http://10.78.1.5:8080/')).toBeNull();
+    expect(await api.deps.knex('port_forwards').where({ external_port: 20040 })).toEqual([]);
+    expect(await api.deps.knex('instance_addresses').where({ address: '10.78.1.5' })).toEqual([]);
+    const steps = (await api.deps.knex('operation_events').where({ operation_id: del.id }).select('step')).map((e) => e.step);
+    expect(steps).toEqual(expect.arrayContaining(['network-leave', 'network-apply', 'network-forget']));
   });
 });

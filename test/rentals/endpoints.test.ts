@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { startTestApi, expectError, eventually, type TestApi } from '../support/api';
 import { addHost } from '../support/compute';
 import { generateCodes, redeem, rentalIn } from '../support/rentals';
@@ -186,13 +187,21 @@ describe('derpMap ACLs', () => {
     const { codes } = await generateCodes(api, 30, 1);
     const rental = await redeem(api, u.token, { code: codes[0], host_id: host.id });
     const row = await rentalIn(api, rental.id, 'active');
+    // The relay's certificate (idcflow's relay CA) is for the host's addresses; the derpMap pins it.
+    const { tls } = (await api.call('GET', `/api/v1/rentals/${rental.id}`, { token: u.token })).body.data;
+    expect(tls).toEqual({ hostname: '198.51.100.7', cert_name: expect.stringMatching(/^sha256-raw:[0-9a-f]{64}$/) });
+    const cert = new X509Certificate(row.tls_cert);
+    expect(cert.subjectAltName).toBe('IP Address:198.51.100.7, IP Address:2001:DB8:0:0:0:0:0:7');
+    const ca = (await api.call('GET', '/api/v1/rentals/relay-ca', { token: u.token })).body.data.certificate;
+    expect(cert.verify(new X509Certificate(ca).publicKey)).toBe(true);
+    expect((await api.call('GET', '/api/v1/rentals/relay-ca')).status).toBe(401);
     const gen = await api.call('POST', '/api/acl/generate', { token: u.token, body: { user_id: u.id, permissions: ['read'] } });
     expect(gen.status).toBe(200);
     expect(gen.body).toMatchObject({ message: 'ACL generated successfully', regions: 1 });
     expect(gen.body.acl).toEqual({
       derpMap: {
         OmitDefaultRegions: true,
-        Regions: { 901: { RegionID: 901, RegionCode: 'sha1', RegionName: expect.any(String), Nodes: [{ Name: '901a', RegionID: 901, HostName: '198.51.100.7', IPv4: '198.51.100.7', IPv6: '2001:db8::7', DERPPort: row.port, STUNPort: -1 }] } },
+        Regions: { 901: { RegionID: 901, RegionCode: 'sha1', RegionName: expect.any(String), Nodes: [{ Name: '901a', RegionID: 901, HostName: '198.51.100.7', IPv4: '198.51.100.7', IPv6: '2001:db8::7', DERPPort: row.port, STUNPort: -1, CertName: tls.cert_name }] } },
       },
     });
     expect((await api.call('POST', '/api/acl/update', { token: u.token, body: { user_id: u.id } })).body.message).toBe('ACL updated successfully');

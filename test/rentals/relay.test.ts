@@ -1,4 +1,7 @@
 import net from 'node:net';
+import https from 'node:https';
+import tls from 'node:tls';
+import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import { startTestApi, eventually, type TestApi } from '../support/api';
 import { addHost, uniq } from '../support/compute';
@@ -17,13 +20,21 @@ const portIsFree = (port: number) => new Promise<boolean>((resolve) => {
   server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
 });
 
-const probe = async (port: number) => {
-  try {
-    return (await fetch(`http://127.0.0.1:${port}/derp/probe`, { signal: AbortSignal.timeout(2000) })).status;
-  } catch {
-    return 0;
-  }
-};
+/** `/derp/probe` over HTTPS, the relay's certificate verified against `ca` (idcflow's relay CA): its status, or 0. */
+let relayCa: string | undefined;
+const probe = (port: number, ca = relayCa) => new Promise<number>((resolve) => {
+  const req = https.get({ host: '127.0.0.1', port, path: '/derp/probe', ca, timeout: 2000 }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+  req.on('error', () => resolve(0));
+  req.on('timeout', () => { req.destroy(); resolve(0); });
+});
+/** The pin (as Tailscale writes it) of the certificate the relay serves, verified against the CA on the way. */
+const servedPin = (port: number, ca: string) => new Promise<string>((resolve, reject) => {
+  const socket = tls.connect({ host: '127.0.0.1', port, ca }, () => {
+    resolve(`sha256-raw:${createHash('sha256').update(socket.getPeerCertificate().raw).digest('hex')}`);
+    socket.end();
+  });
+  socket.on('error', reject);
+});
 
 describePodman('a rental end to end: a real derper relay on Podman, mail through a real SMTP server', () => {
   const queue = uniq('rentals-e2e');
@@ -75,13 +86,24 @@ describePodman('a rental end to end: a real derper relay on Podman, mail through
     const active = await rentalIn(api, rentalId, 'active', 120_000);
     expect(active.port).toBe(port);
     const inst = await api.deps.knex('instances').where({ id: active.instance_id }).first();
-    await eventually(async () => (await probe(port)) === 200, 30_000, 'derper answering /derp/probe');
+    // The relay serves TLS with a certificate from idcflow's relay CA: verified against the CA, refused without it.
+    relayCa = (await api.call('GET', '/api/v1/rentals/relay-ca', { token })).body.data.certificate;
+    expect(relayCa).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    await eventually(async () => (await probe(port)) === 200, 30_000, 'derper answering /derp/probe over TLS');
+    expect(await probe(port, '')).toBe(0);
+    const plain = await fetch(`http://127.0.0.1:${port}/derp/probe`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0);
+    expect(plain).not.toBe(200);
     const config = (await docker.getContainer(inst.engine_ref).inspect()).Config;
     expect(config.Image).toBe(image);
     // derper asks idcflow about every client (it fails open while idcflow cannot be reached, as here)
     expect(config.Cmd).toEqual(expect.arrayContaining(['-verify-client-url', `http://idcflow.example.test/api/v1/rentals/${redeemed.body.data.rental.uuid}/admit`]));
+    expect(config.Cmd).toEqual(expect.arrayContaining(['-certmode', 'manual', '-certdir', '/var/lib/derper/certs', '-hostname', '127.0.0.1']));
     const acl = await api.call('GET', '/api/user/download_acl', { token });
-    expect(JSON.parse(acl.text).derpMap.Regions['901'].Nodes[0]).toMatchObject({ IPv4: '127.0.0.1', DERPPort: port });
+    const node = JSON.parse(acl.text).derpMap.Regions['901'].Nodes[0];
+    expect(node).toMatchObject({ HostName: '127.0.0.1', IPv4: '127.0.0.1', DERPPort: port, CertName: expect.stringMatching(/^sha256-raw:[0-9a-f]{64}$/) });
+    // Tailscale clients accept the relay by that pin: it is the certificate the relay serves.
+    expect(await servedPin(port, relayCa!)).toBe(node.CertName);
+    expect((await api.call('GET', `/api/v1/rentals/${rentalId}`, { token })).body.data.tls).toEqual({ hostname: '127.0.0.1', cert_name: node.CertName });
 
     // An admin moves the expiry seconds away: the reminder is due at once, then the relay stops at expiry.
     const admin = await api.admin();
@@ -100,6 +122,7 @@ describePodman('a rental end to end: a real derper relay on Podman, mail through
     expect((await api.call('POST', '/api/rental/renew', { token: admin, body: { rental_id: rentalId, new_expiry_date: '2099-12-31' } })).status).toBe(200);
     await rentalIn(api, rentalId, 'active', 60_000);
     await eventually(async () => (await probe(port)) === 200, 30_000, 'derper back');
+    expect(await servedPin(port, relayCa!)).toBe(node.CertName); // the same certificate after the restart
 
     // Expiry again, then the grace period ends: the container is gone and the port free.
     const last = new Date(Date.now() + 3000).toISOString();

@@ -27,8 +27,9 @@ export function networkingUnavailable(opts: { caddy?: boolean } = {}): string | 
 
 /**
  * Three namespaces: `host` (the host's network: nft and Caddy run there, forwarding on), `inst` (the instance, a plain
- * HTTP server on 10.77.0.2:8080 whose default route is the host) and `client` (10.78.0.2, reaching the host's public
- * address 10.78.0.1 and the routed public block 10.78.1.0/29 through it). The agent process runs in the machine's own
+ * HTTP server on 10.77.0.2:8080 and [fd77::2]:8080 whose default routes are the host) and `client` (10.78.0.2 and
+ * fd78::2, reaching the host's public address 10.78.0.1 and the routed public blocks 10.78.1.0/29 and fd78:1::/120
+ * through it). The agent process runs in the machine's own
  * namespace (it reaches PostgreSQL and Temporal on loopback) and runs nft inside `host` (IDCFLOW_NETWORK_NETNS).
  */
 export async function networkFabric() {
@@ -36,16 +37,25 @@ export async function networkFabric() {
   const host = await fabric.ns('nh');
   const inst = await fabric.ns('ni');
   const client = await fabric.ns('nc');
-  await fabric.link(host, client, '10.78.0.1/24', '10.78.0.2/24');
-  await fabric.link(host, inst, '10.77.0.1/24', '10.77.0.2/24');
+  const toClient = await fabric.link(host, client, '10.78.0.1/24', '10.78.0.2/24');
+  const toInst = await fabric.link(host, inst, '10.77.0.1/24', '10.77.0.2/24');
+  // IPv6 alongside (nodad: usable at once): fd78::/64 outside, fd77::/64 inside, fd78:1::/120 routed to the host to bind.
+  for (const [ns, dev, addr] of [[host, toClient.a, 'fd78::1/64'], [client, toClient.b, 'fd78::2/64'], [host, toInst.a, 'fd77::1/64'], [inst, toInst.b, 'fd77::2/64']] as const) {
+    await ns.exec('ip', ['-6', 'addr', 'add', addr, 'dev', dev, 'nodad']);
+  }
   await inst.exec('ip', ['route', 'add', 'default', 'via', '10.77.0.1']);
+  await inst.exec('ip', ['-6', 'route', 'add', 'default', 'via', 'fd77::1']);
   await client.exec('ip', ['route', 'add', '10.78.1.0/29', 'via', '10.78.0.1']);
+  await client.exec('ip', ['-6', 'route', 'add', 'fd78:1::/120', 'via', 'fd78::1']);
   await host.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+  await host.exec('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idcflow-net-'));
   fs.mkdirSync(path.join(dir, 'www'));
   fs.writeFileSync(path.join(dir, 'www', 'index.html'), 'hello from the instance\n');
-  inst.spawn('python3', ['-m', 'http.server', '8080', '--bind', '10.77.0.2', '--directory', path.join(dir, 'www')]);
-  await until(async () => (await inst.exec('curl', ['-s', '-m', '2', 'http://10.77.0.2:8080/']).catch(() => '')).includes('hello'), 15_000, 'the instance\'s HTTP server');
+  for (const bind of ['10.77.0.2', 'fd77::2']) inst.spawn('python3', ['-m', 'http.server', '8080', '--bind', bind, '--directory', path.join(dir, 'www')]);
+  for (const url of ['http://10.77.0.2:8080/', 'http://[fd77::2]:8080/']) {
+    await until(async () => (await inst.exec('curl', ['-sg', '-m', '2', url]).catch(() => '')).includes('hello'), 15_000, `the instance's HTTP server at ${url}`);
+  }
   return { fabric, host, inst, client, dir, destroy: async () => { await fabric.destroy(); fs.rmSync(dir, { recursive: true, force: true }); } };
 }
 export type NetworkFabric = Awaited<ReturnType<typeof networkFabric>>;
@@ -69,17 +79,17 @@ export function spawnNetworkAgent(hostName: string, netns: string, env: NodeJS.P
   }, 'agent polling', 60_000);
 }
 
-/** An agent host for the fabric: public address 10.78.0.1 (forwards), 10.78.1.0/29 to bind, NAT ports 20000-20099. */
+/** An agent host for the fabric: public address 10.78.0.1 (forwards), 10.78.1.0/29 and fd78:1::/120 to bind, NAT ports 20000-20099. */
 export function addNetworkHost(api: TestApi, extra: Record<string, unknown> = {}) {
   return addHost(api, {
-    use_agent: true, nat_port_start: 20000, nat_port_end: 20099, public_addresses: ['10.78.0.1', '10.78.1.0/29'],
+    use_agent: true, nat_port_start: 20000, nat_port_end: 20099, public_addresses: ['10.78.0.1', '10.78.1.0/29', 'fd78:1::/120'],
     ip_pools: [{ cidr: '10.77.0.0/24', gateway: '10.77.0.1' }], ...extra,
   });
 }
 
-/** An instance at 10.77.0.2 (the fabric's instance namespace) on that host, owned by the token's user. */
+/** An instance at 10.77.0.2 and fd77::2 (the fabric's instance namespace) on that host, owned by the token's user. */
 export async function addFabricInstance(api: TestApi, token: string, hostId: number) {
-  const { op } = await createInstance(api, token, { host_id: hostId, nics: [{ name: 'eth0', ip4: '10.77.0.2' }] });
+  const { op } = await createInstance(api, token, { host_id: hostId, nics: [{ name: 'eth0', ip4: '10.77.0.2', ip6: 'fd77::2' }] });
   if (op.status !== 'succeeded') throw new Error(`instance create ${op.status}: ${JSON.stringify(op.error)}`);
   return { uuid: op.resource.id as string };
 }
@@ -93,10 +103,10 @@ export async function curlFrom(ns: Netns, url: string, extra: string[] = []): Pr
   }
 }
 
-/** The idcflow table as nft lists it in a namespace, or null when it is absent. */
-export async function nftTable(ns: Netns): Promise<{ nftables: Array<Record<string, any>> } | null> { // eslint-disable-line @typescript-eslint/no-explicit-any
+/** An idcflow table (`ip` by default, or `ip6`) as nft lists it in a namespace, or null when it is absent. */
+export async function nftTable(ns: Netns, family: 'ip' | 'ip6' = 'ip'): Promise<{ nftables: Array<Record<string, any>> } | null> { // eslint-disable-line @typescript-eslint/no-explicit-any
   try {
-    return JSON.parse(await ns.exec('nft', ['-j', 'list', 'table', 'ip', 'idcflow']));
+    return JSON.parse(await ns.exec('nft', ['-j', 'list', 'table', family, 'idcflow']));
   } catch {
     return null;
   }

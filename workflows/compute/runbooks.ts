@@ -1,10 +1,11 @@
-import { ActivityCancellationType, ApplicationFailure, proxyActivities, sleep, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, patched, proxyActivities, sleep, type ActivityOptions } from '@temporalio/workflow';
 import type { ComputeActivities, HostRoute, InstanceRequest, InstanceSnapshot } from '../../activities/compute/activities';
 import type { EngineInstance, InstanceSpec } from '../../activities/compute/engines/types';
 import type { OperationInput } from '../../shared/platform/operations';
 import { stateAfter, type InstanceState, type PowerAction } from '../../shared/compute/catalogue';
 import { describeError, runOperation, type OperationRun } from '../platform/operation';
 import { onHostAgent } from '../platform/host-agent';
+import { releaseInstanceNetwork } from '../networking/runbooks';
 
 /** Bounds every compute workflow gets from the API's configuration. */
 export interface ComputeBounds {
@@ -123,8 +124,10 @@ export async function deleteInstanceWorkflow(input: InstanceOpInput) {
       existed = (await op.step('engine-status', 20, `Looking for ${ref} on ${inst.hostName}`, () => calls.engineStatus({ hostId: inst.hostId, ref }))) !== null;
       await op.step('engine-delete', 40, `Removing ${ref} from ${inst.hostName}`, () => calls.engineDelete({ hostId: inst.hostId, ref }));
     }
+    // Deletes already past this point when it was added replay without it.
+    const network = patched('networking-release-on-delete') ? await releaseInstanceNetwork(op, inst.id, input.agentWaitSeconds) : null;
     const released = await op.step('release', 80, 'Releasing its IP addresses and quota', () => db.finishInstanceDelete({ instanceId: inst.id }));
-    return { instance_id: inst.id, uuid: inst.uuid, name: inst.name, host: inst.hostName, deleted: true, existed_on_engine: existed, released_ips: released.released_ips };
+    return { instance_id: inst.id, uuid: inst.uuid, name: inst.name, host: inst.hostName, deleted: true, existed_on_engine: existed, released_ips: released.released_ips, network };
   });
 }
 

@@ -1,9 +1,9 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { ComputeActivities } from '../../activities/compute/activities';
 import type { NetworkActivities, NetworkAgentActivities, NetworkResource } from '../../activities/networking/activities';
 import type { OperationInput } from '../../shared/platform/operations';
 import { hostTaskQueue } from '../../shared/compute/catalogue';
-import { runOperation, type OperationRun } from '../platform/operation';
+import { describeError, runOperation, type OperationRun } from '../platform/operation';
 
 const NON_RETRYABLE = ['RESOURCE_NOT_FOUND', 'CONFLICT', 'VALIDATION_ERROR', 'SERVICE_UNAVAILABLE', 'NOT_SUPPORTED'];
 const db = proxyActivities<NetworkActivities & Pick<ComputeActivities, 'computeHostRoute'>>({
@@ -62,4 +62,27 @@ export async function applyNetworkChangeWorkflow(input: NetworkChangeInput) {
     else await op.step('forget', 90, 'Releasing what the change held', () => db.networkingForget(ref));
     return { kind: input.kind, id: input.id, action: input.action, host: agent.name, applied };
   });
+}
+
+/**
+ * Steps of the instance delete runbook: the instance's port forwards, addresses and proxies leave the host's desired
+ * state and the host's agent applies it at once (their tracked flows go too), then their rows release the ports,
+ * addresses and domains. A host without an agent, or whose agent cannot apply now, is left to its agent's next drift
+ * check; the delete goes on either way.
+ */
+export async function releaseInstanceNetwork(op: OperationRun, instanceId: number, agentWaitSeconds: number) {
+  const leaving = await op.step('network-leave', 60, 'Taking its port forwards, addresses and proxies out of the host\'s network', () => db.networkingInstanceLeaves({ instanceId }));
+  if (!leaving.count) return { removed: 0, applied: false };
+  let applied = false;
+  try {
+    const agent = await agentOf(op, leaving.hostId, agentWaitSeconds);
+    await op.step('network-apply', 65, `Applying the network state of ${agent.name} without them`, () => agent.apply());
+    applied = true;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const why = describeError(err).message;
+    await op.step('network-deferred', 65, `Left to the host agent's next drift check: ${why}`, async () => undefined);
+  }
+  await op.step('network-forget', 70, 'Releasing their ports, addresses and domains', () => db.networkingForgetInstance({ instanceId }));
+  return { removed: leaving.count, applied };
 }

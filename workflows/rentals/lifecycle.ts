@@ -1,5 +1,6 @@
 import {
-  ApplicationFailure, allHandlersFinished, condition, executeChild, proxyActivities, proxyLocalActivities, setHandler, workflowInfo, type ActivityOptions,
+  ApplicationFailure, allHandlersFinished, condition, continueAsNew, executeChild, proxyActivities, proxyLocalActivities, setHandler, workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { RentalActivities } from '../../activities/rentals/activities';
 import type { ComputeActivities } from '../../activities/compute/activities';
@@ -23,6 +24,23 @@ export interface RentalLifecycleInput extends ComputeBounds {
   hostId: number | null;
   reminderDays: number;
   graceSeconds: number;
+  /** Continue as new after this many changes (renewals, reminders); absent in workflows started before it existed. */
+  continueAsNewAfter?: number;
+  /** Set when this run continues an earlier one: the relay exists, and where the lifecycle stood. */
+  resumed?: RentalCarried;
+}
+
+/** What a run hands to the next when it continues as new (the expiry travels as `expiresAt`). */
+export interface RentalCarried {
+  phase: 'active' | 'suspended';
+  instanceId: number;
+  instanceUuid: string;
+  remindedFor: number | null;
+  remindNow: boolean;
+  /** Operations started so far: their ids (`<workflow id>.<type>-<seq>`) never repeat across runs. */
+  seq: number;
+  /** Runs so far, for the record. */
+  runs: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -32,20 +50,25 @@ const DAY_MS = 86_400_000;
  * operation run by the compute runbooks as a child workflow), then durable timers — a reminder mail `reminderDays` before
  * expiry (once per expiry, through the outbox), at expiry the relay stops, after the grace period it is deleted and its
  * port freed. Renewals arrive as Updates (`rentals.extend`): validated, written, and the timers move; a suspended relay
- * starts again. `rentals.delete` ends it early.
+ * starts again. `rentals.delete` ends it early. After `continueAsNewAfter` changes, or when Temporal suggests it (the
+ * history grows long), the run continues as new between two waits, with its state carried (`resumed`), so the history
+ * of a rental renewed for years stays short.
  */
 export async function rentalLifecycleWorkflow(input: RentalLifecycleInput) {
   const { rentalId } = input;
+  const carried = input.resumed;
   let expiresAt = Date.parse(input.expiresAt);
-  let phase: RentalPhase = 'provisioning';
-  let instanceId: number | null = null;
-  let remindedFor: number | null = null;
-  let remindNow = false;
+  let phase: RentalPhase = carried?.phase ?? 'provisioning';
+  let instanceId: number | null = carried?.instanceId ?? null;
+  let remindedFor: number | null = carried?.remindedFor ?? null;
+  let remindNow = carried?.remindNow ?? false;
   let deleteRequested = false;
   let generation = 0;
-  let seq = 0;
+  let seq = carried?.seq ?? 0;
 
-  setHandler(rentalStateQuery, () => ({ phase, expiresAt: new Date(expiresAt).toISOString(), instanceId, remindedFor: remindedFor ? new Date(remindedFor).toISOString() : null }));
+  setHandler(rentalStateQuery, () => ({
+    phase, expiresAt: new Date(expiresAt).toISOString(), instanceId, remindedFor: remindedFor ? new Date(remindedFor).toISOString() : null, runs: carried?.runs ?? 1,
+  }));
   setHandler(extendRentalUpdate, async (change) => {
     const result = await rentals.rentalsApplyChange({ ...change, rentalId }).catch((err) => {
       const error = describeError(err);
@@ -75,7 +98,7 @@ export async function rentalLifecycleWorkflow(input: RentalLifecycleInput) {
     return run(operationId);
   }
   const bounds: ComputeBounds = { agentWaitSeconds: input.agentWaitSeconds, instanceWaitSeconds: input.instanceWaitSeconds };
-  let instanceUuid = '';
+  let instanceUuid = carried?.instanceUuid ?? '';
   /** A relay change that failed is recorded on the rental; the lifecycle goes on (the timers still hold). */
   const noted = async (what: string, change: () => Promise<unknown>) => {
     try {
@@ -88,8 +111,8 @@ export async function rentalLifecycleWorkflow(input: RentalLifecycleInput) {
   const power = (action: PowerAction) => noted(`${action} relay`, () => relayOperation(`instance.${action}`, instanceUuid, (operationId) =>
     executeChild(powerInstanceWorkflow, { workflowId: operationId, args: [{ operationId, instanceId: instanceId!, action, ...bounds }] })));
 
-  // Provisioning: placement, a port, the container (compute's create runbook), then the rental records its relay.
-  try {
+  // Provisioning (a first run only): placement, a port, the container (compute's create runbook), then the rental records its relay.
+  if (!carried) try {
     const hostId = input.hostId ?? (await compute.placeInstance({ engineType: 'docker' })).hostId;
     const { request } = await rentals.rentalsPrepareRelay({ rentalId, hostId });
     instanceUuid = request.uuid;
@@ -109,6 +132,14 @@ export async function rentalLifecycleWorkflow(input: RentalLifecycleInput) {
 
   for (;;) {
     if (deleteRequested) break;
+    if (generation >= (input.continueAsNewAfter ?? Infinity) || workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      if (!deleteRequested) {
+        const state: RentalCarried = { phase: phase as RentalCarried['phase'], instanceId: instanceId!, instanceUuid, remindedFor, remindNow, seq, runs: (carried?.runs ?? 1) + 1 };
+        await continueAsNew<typeof rentalLifecycleWorkflow>({ ...input, expiresAt: new Date(expiresAt).toISOString(), resumed: state });
+      }
+      continue;
+    }
     const seen = generation;
     const now = Date.now();
     const changed = () => generation !== seen;

@@ -22,6 +22,8 @@ export interface RentalState {
   expiresAt: string;
   instanceId: number | null;
   remindedFor: string | null;
+  /** Which run of the workflow answers (it continues as new after many changes). */
+  runs: number;
 }
 
 export const extendRentalUpdate = defineUpdate<RentalChangeResult, [RentalChange]>('rentals.extend');

@@ -1,9 +1,13 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
+import * as tar from 'tar';
 import Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { InstanceState, PowerAction } from '../../../shared/compute/catalogue';
-import type { ConsoleAccess, EngineDriver, EngineInstance, HostStats, InstanceSpec, InstanceStats, TerminalSession } from './types';
+import type { ConsoleAccess, EngineDriver, EngineInstance, HostStats, InstanceFile, InstanceSpec, InstanceStats, TerminalSession } from './types';
 import { containerName, LABELS } from './types';
 import { faultPoint } from '../../platform/fault-injection';
 
@@ -166,7 +170,10 @@ export class DockerDriver implements EngineDriver {
 
   private async createAs(name: string, spec: InstanceSpec): Promise<EngineInstance> {
     const existing = await this.inspect(name);
-    if (existing) return this.view(existing); // a retry after a crash finds the container the first attempt made
+    if (existing) {
+      await this.putFiles(name, spec.files); // a retry after a crash finds the container the first attempt made
+      return this.view(existing);
+    }
     const image = spec.image;
     if (!image) throw ApplicationFailure.nonRetryable('Docker: an image is required', 'VALIDATION_ERROR');
     const nic = spec.nics[0];
@@ -196,10 +203,35 @@ export class DockerDriver implements EngineDriver {
       });
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;
-      if (statusCode(err) === 409) return this.view(await this.mustInspect(name)); // created concurrently by an earlier attempt
-      throw engineFailure('create', err);
+      if (statusCode(err) !== 409) throw engineFailure('create', err); // 409: created concurrently by an earlier attempt
     }
+    await this.putFiles(name, spec.files);
     return this.view(await this.mustInspect(name));
+  }
+
+  /**
+   * Writes the spec's files into the container (created, not yet started) as one archive. The files are staged in a
+   * private temporary directory, removed at once; writing them again is harmless.
+   */
+  private async putFiles(name: string, files: InstanceFile[] | undefined): Promise<void> {
+    if (!files?.length) return;
+    const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'idcflow-files-'));
+    try {
+      for (const f of files) {
+        const rel = path.posix.normalize(f.path).replace(/^\/+/, '');
+        if (!rel || rel.startsWith('..')) throw ApplicationFailure.nonRetryable(`Docker: bad file path ${f.path}`, 'VALIDATION_ERROR');
+        fs.mkdirSync(path.join(stage, path.dirname(rel)), { recursive: true, mode: 0o755 });
+        fs.writeFileSync(path.join(stage, rel), f.content ?? '', { mode: f.mode ?? 0o644 });
+      }
+      const tops = [...new Set(files.map((f) => path.posix.normalize(f.path).replace(/^\/+/, '').split('/')[0]))];
+      const archive = tar.c({ cwd: stage, portable: true, sync: false }, tops);
+      await this.docker.getContainer(name).putArchive(archive as unknown as NodeJS.ReadableStream, { path: '/' });
+    } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
+      throw engineFailure('put files', err);
+    } finally {
+      fs.rmSync(stage, { recursive: true, force: true });
+    }
   }
 
   /** Pulls an image the host lacks, from the registries the engine is configured (and logged in) for. */

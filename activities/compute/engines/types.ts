@@ -18,6 +18,16 @@ export interface InstanceSpec {
   owner?: number | null;
   /** Only inside activities, never in workflow histories. */
   password?: string | null;
+  /** Files written into the container before it starts (docker); secret contents travel sealed. */
+  files?: InstanceFile[];
+}
+
+/** A file for an instance: `content`, or `contentSealed` (sealed with the master key, opened only inside the engine call). */
+export interface InstanceFile {
+  path: string;
+  mode?: number;
+  content?: string;
+  contentSealed?: string;
 }
 
 /** An instance as the engine sees it. `ref` is how the engine names it (a container name, a VM id). */
