@@ -70,6 +70,12 @@ const envSchema = z.object({
   IDCFLOW_BACKUP_KEEP_COUNT: z.coerce.number().int().min(1).max(10000).default(14),
   IDCFLOW_BACKUP_KEEP_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
   IDCFLOW_PG_BIN_DIR: z.string().optional(),
+  IDCFLOW_API_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  IDCFLOW_MAX_LOG_SIZE_MB: z.coerce.number().int().min(1).max(102_400).default(100),
+  IDCFLOW_NODE_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional(),
+  IDCFLOW_NODE_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(3600).default(10),
+  IDCFLOW_NODE_STALE_SECONDS: z.coerce.number().min(1).max(86_400).default(30),
+  IDCFLOW_NODE_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -142,6 +148,11 @@ export interface Config {
   /** Platform backups: where archives go, how many and how old are kept, where pg_dump/pg_restore of the server's major version are. */
   backups: { dir: string; keepCount: number; keepDays: number; pgBinDir: string };
   logLevel: Env['LOG_LEVEL'];
+  /**
+   * System settings' defaults (PUT /system/config overrides them live) and cluster membership: this process's node id
+   * (default kind-host-port/pid), how often it heartbeats, when a silent node counts as unhealthy, the health probe's bound.
+   */
+  system: { apiRateLimit: number; maxLogSizeMb: number; nodeId?: string; heartbeatSeconds: number; staleSeconds: number; probeTimeoutMs: number };
 }
 
 export interface ConsoleConfig {
@@ -253,6 +264,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       pgBinDir: path.resolve(e.IDCFLOW_PG_BIN_DIR ?? PG_TOOLS_BIN),
     },
     logLevel: e.LOG_LEVEL,
+    system: {
+      apiRateLimit: e.IDCFLOW_API_RATE_LIMIT, maxLogSizeMb: e.IDCFLOW_MAX_LOG_SIZE_MB, nodeId: e.IDCFLOW_NODE_ID,
+      heartbeatSeconds: e.IDCFLOW_NODE_HEARTBEAT_SECONDS, staleSeconds: e.IDCFLOW_NODE_STALE_SECONDS, probeTimeoutMs: e.IDCFLOW_NODE_PROBE_TIMEOUT_MS,
+    },
   };
 }
 
