@@ -13,7 +13,7 @@ export function openidcsSystemConfigRoutes(deps: AppDeps) {
     route({
       ...common, method: 'post', path: '/api/system/saving', summary: 'Save the platform configuration: answered as a versioned document and kept for the loader',
       description: 'The system settings, the server settings without their secrets, the external cluster nodes. The newest 20 saved documents are kept.',
-      response: z.object({ snapshot_id: z.number(), saved_at: z.string().nullable(), document: configDocument }),
+      response: z.object({ snapshot_id: z.number(), saved_at: z.string().nullable(), document: z.record(z.string(), z.unknown()) }),
       handler: ({ caller }) => documents.save(caller),
     }),
     route({

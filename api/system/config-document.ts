@@ -1,45 +1,62 @@
 import type { Knex } from 'knex';
 import { notFound, validationError } from '../../shared/platform/errors';
-import { readSystemSettings } from '../../activities/system/live-settings';
 import { audit } from '../platform/audit';
 import type { Caller } from '../platform/caller';
 import type { AppDeps } from '../platform/deps';
 import { iso } from '../platform/http/schemas';
 import { VERSION } from '../platform/version';
-import { SettingsStore } from '../userdata/settings/store';
-import { SECRET_FIELDS, SECTION_NAMES } from '../userdata/settings/sections';
+import { defaultSettings as defaultServerSettings, SECRET_FIELDS, type SectionName } from '../userdata/settings/sections';
 import { SystemConfigService } from './config';
 import { CONFIG_DOCUMENT_FORMAT, CONFIG_DOCUMENT_VERSION, type ConfigDocument } from './schemas';
 
 /** How many saved documents are kept (seed 001's "saved to disk": the loader without a body takes the newest). */
 const SNAPSHOTS_KEPT = 20;
 
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** The fields of a stored section that differ from its defaults (nested objects one level deep, as they are merged). */
+function changedFields(value: Record<string, unknown>, defaults: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value ?? {})) {
+    if (isObject(v) && isObject(defaults[k])) {
+      const inner = changedFields(v, defaults[k] as Record<string, unknown>);
+      if (Object.keys(inner).length) out[k] = inner;
+    } else if (JSON.stringify(v) !== JSON.stringify(defaults[k])) {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
 /**
- * The platform's configuration as one versioned JSON document (seed 001's saving/loader): the system settings, seed
- * 004's server settings without their secrets (the server token and SMTP password stay where they are) and the
- * external cluster nodes. Loading validates the whole document first, then replaces each part it holds in one
- * transaction: all of it applies, or nothing does.
+ * The platform's configuration as one versioned JSON document (seed 001's saving/loader): what was configured over
+ * the environment's defaults — the system settings, seed 004's server settings without their secrets (the server
+ * token and SMTP password stay where they are) — and the external cluster nodes. Loading validates the whole
+ * document first, then makes each part it holds the stored one (what a part leaves out returns to its default) in
+ * one transaction: all of it applies, or nothing does.
  */
 export class ConfigDocumentService {
-  private readonly serverSettings: SettingsStore;
   private readonly config: SystemConfigService;
 
   constructor(private readonly deps: AppDeps) {
-    this.serverSettings = new SettingsStore(deps, 0);
     this.config = new SystemConfigService(deps);
   }
 
   async export(db: Knex | Knex.Transaction = this.deps.knex): Promise<ConfigDocument> {
-    const server = (await this.serverSettings.read(db)) as unknown as Record<string, Record<string, unknown>>;
-    const serverSettings = Object.fromEntries(SECTION_NAMES.map((section) => {
-      const { [SECRET_FIELDS[section] ?? '']: _secret, ...plain } = server[section] ?? {};
-      return [section, plain];
-    }));
+    const defaults = defaultServerSettings(this.deps.config) as unknown as Record<string, Record<string, unknown>>;
+    const rows = await db('server_settings').orderBy('section').select('section', 'value');
+    const serverSettings: Record<string, Record<string, unknown>> = {};
+    for (const { section, value } of rows) {
+      if (!defaults[section]) continue;
+      const { [SECRET_FIELDS[section as SectionName] ?? '']: _secret, ...plain } = changedFields(value, defaults[section]);
+      if (Object.keys(plain).length) serverSettings[section] = plain;
+    }
+    const systemSettings = Object.fromEntries((await db('system_settings').orderBy('key').select('key', 'value')).map((r) => [r.key, r.value]));
     const nodes = await db('cluster_nodes').where({ kind: 'external' }).orderBy('id');
     return {
       format: CONFIG_DOCUMENT_FORMAT, version: CONFIG_DOCUMENT_VERSION, exported_at: new Date().toISOString(),
       application: { name: 'idcflow', version: VERSION },
-      system_settings: await readSystemSettings(db, this.deps.config),
+      system_settings: systemSettings,
       server_settings: serverSettings as ConfigDocument['server_settings'],
       cluster_nodes: nodes.map((n) => ({ id: n.id, host: n.host, ...(n.port ? { port: n.port } : {}), health_url: n.health_url, capabilities: n.capabilities, metadata: n.metadata })),
     };
@@ -67,13 +84,14 @@ export class ConfigDocumentService {
     const settings = await this.deps.knex.transaction(async (trx) => {
       if (doc.cluster_nodes) await this.refuseProcessIds(trx, doc.cluster_nodes.map((n) => n.id));
       if (doc.server_settings) {
+        const sections = Object.keys(doc.server_settings);
+        await trx('server_settings').whereNotIn('section', sections).delete();
         for (const [section, value] of Object.entries(doc.server_settings)) {
-          if (value === undefined) continue;
           await trx('server_settings').insert({ section, value: JSON.stringify(value), updated_by: by, updated_at: trx.fn.now() }).onConflict('section').merge();
         }
       }
       if (doc.cluster_nodes) await this.replaceExternalNodes(trx, doc.cluster_nodes, by);
-      return doc.system_settings ? this.config.write(trx, doc.system_settings, by) : null;
+      return doc.system_settings ? this.config.write(trx, doc.system_settings, by, { replace: true }) : null;
     });
     if (settings) this.deps.system.settings.set(settings);
     const loaded = {

@@ -34,10 +34,7 @@ export class SystemConfigService {
   async update(caller: Caller, update: Partial<SystemSettings>) {
     const { knex } = this.deps;
     const before = this.deps.system.settings.current;
-    const settings = await knex.transaction(async (trx) => {
-      const after = await this.write(trx, update, caller.principal.userId);
-      return after;
-    });
+    const settings = await knex.transaction((trx) => this.write(trx, update, caller.principal.userId));
     this.deps.system.settings.set(settings);
     const changes = Object.fromEntries(Object.keys(update).map((k) => [k, { from: before[k as keyof SystemSettings], to: settings[k as keyof SystemSettings] }]));
     await audit(knex, caller, {
@@ -48,8 +45,10 @@ export class SystemConfigService {
   }
 
   /** Writes settings inside `trx` (PUT /system/config and the loader share it) and publishes the result on commit. */
-  async write(trx: Knex.Transaction, update: Partial<SystemSettings>, by: number | null): Promise<SystemSettings> {
+  async write(trx: Knex.Transaction, update: Partial<SystemSettings>, by: number | null, opts: { replace?: boolean } = {}): Promise<SystemSettings> {
     await trx.raw('lock table system_settings in share row exclusive mode');
+    // Replacing (the loader): a setting the update leaves out goes back to the environment's default.
+    if (opts.replace) await trx('system_settings').whereNotIn('key', Object.keys(update)).delete();
     for (const [key, value] of Object.entries(update)) {
       if (value === undefined) continue;
       await trx('system_settings').insert({ key, value: JSON.stringify(value), updated_by: by, updated_at: trx.fn.now() }).onConflict('key').merge();
