@@ -192,6 +192,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n${lines}`);
   }
   const e = parsed.data;
+  if (e.IDCFLOW_NODE_STALE_SECONDS < 2 * e.IDCFLOW_NODE_HEARTBEAT_SECONDS) {
+    throw new Error('Invalid configuration:\n  IDCFLOW_NODE_STALE_SECONDS: must be at least twice IDCFLOW_NODE_HEARTBEAT_SECONDS (a live node would read as unhealthy)');
+  }
   const production = e.NODE_ENV === 'production';
   const dataDir = path.resolve(e.IDCFLOW_DATA_DIR);
   return {
