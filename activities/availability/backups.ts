@@ -11,7 +11,7 @@ import {
 import type { Config } from '../../shared/platform/config';
 import { ArchiveRefused, describeParts, extractArchive, packArchive, placeInside, regularFiles, sha256File, verifyArchive } from './archive';
 import { checkPgTools, pgEnv, runPgTool } from './pg-tools';
-import { readSystemSettings } from '../system/live-settings';
+import { publishSystemSettings, readSystemSettings } from '../system/live-settings';
 
 /** The data directory's folder of user backups: the files part of a platform backup. */
 const FILES_FROM = 'backups';
@@ -228,6 +228,8 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
         await runPgTool(config.backups.pgBinDir, 'pg_restore', [
           '--clean', '--if-exists', '--single-transaction', '--no-owner', '--no-privileges', '--use-list', listFile, '--dbname', pgEnv(config.databaseUrl, appName).PGDATABASE!, dump,
         ], pgEnv(config.databaseUrl, appName));
+        // The restored system settings reach every running process now, not at its next reconnect.
+        await publishSystemSettings(knex, config);
         return { entries: chosen.length, kept: TABLES_KEPT_ON_RESTORE };
       });
     },

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../../shared/platform/config';
 import type { Logger } from '../../shared/platform/logger';
-import type { Notifications } from '../../db/notifications';
+import { notify, type Notifications } from '../../db/notifications';
 import { defaultSettings, mergeSettings, pinoLevel, settingsSchema, SYSTEM_CHANNEL, type SystemSettings } from '../../shared/system/settings';
 
 /** The system settings as stored: rows over the environment's defaults. */
@@ -11,6 +11,13 @@ export async function readSystemSettings(knex: Knex | Knex.Transaction, config: 
 
 /** What a process hears on the system channel when the settings change: all of them, so no one reads the database. */
 export interface SettingsChanged { type: 'settings'; settings: SystemSettings }
+
+/** Tells every process the stored settings (inside a transaction: when it commits). */
+export async function publishSystemSettings(db: Knex | Knex.Transaction, config: Config): Promise<SystemSettings> {
+  const settings = await readSystemSettings(db, config);
+  await notify(db, SYSTEM_CHANNEL, { type: 'settings', settings } satisfies SettingsChanged);
+  return settings;
+}
 
 /**
  * This process's copy of the system settings, kept in memory (reading one costs nothing per request) and replaced when

@@ -67,7 +67,13 @@ export async function joinCluster(knex: Knex, config: Config, logger: Logger, sp
     await upsert(false);
     await sweepClusterNodes(knex);
   };
-  const timer = setInterval(() => { beat().catch((err) => logger.warn({ err: (err as Error).message, node: id }, 'cluster heartbeat failed')); }, config.system.heartbeatSeconds * 1000);
+  let beating = false;
+  const timer = setInterval(() => {
+    // One beat at a time: a database that stalls (a lock, a restore) must not pile them up on the pool.
+    if (beating) return;
+    beating = true;
+    beat().catch((err) => logger.warn({ err: (err as Error).message, node: id }, 'cluster heartbeat failed')).finally(() => { beating = false; });
+  }, config.system.heartbeatSeconds * 1000);
   timer.unref();
   return {
     id,

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
-import { notify } from '../../db/notifications';
-import { readSystemSettings, type SettingsChanged } from '../../activities/system/live-settings';
-import { SETTING_KEYS, SYSTEM_CHANNEL, type SystemSettings } from '../../shared/system/settings';
+import { publishSystemSettings, readSystemSettings } from '../../activities/system/live-settings';
+import { SETTING_KEYS, type SystemSettings } from '../../shared/system/settings';
 import { audit } from '../platform/audit';
 import type { Caller } from '../platform/caller';
 import type { AppDeps } from '../platform/deps';
@@ -53,9 +52,7 @@ export class SystemConfigService {
       if (value === undefined) continue;
       await trx('system_settings').insert({ key, value: JSON.stringify(value), updated_by: by, updated_at: trx.fn.now() }).onConflict('key').merge();
     }
-    const settings = await readSystemSettings(trx, this.deps.config);
-    await notify(trx, SYSTEM_CHANNEL, { type: 'settings', settings } satisfies SettingsChanged);
-    return settings;
+    return publishSystemSettings(trx, this.deps.config);
   }
 }
 
