@@ -4,6 +4,7 @@ import type { Config } from '../../shared/platform/config';
 import type { Logger } from '../../shared/platform/logger';
 import { VERSION } from '../../api/platform/version';
 import type { NodeKind } from '../../shared/system/nodes';
+import { probeDueExternalNodes } from './external-probes';
 
 export interface NodeSpec {
   kind: Exclude<NodeKind, 'external'>;
@@ -66,6 +67,8 @@ export async function joinCluster(knex: Knex, config: Config, logger: Logger, sp
   const beat = async () => {
     await upsert(false);
     await sweepClusterNodes(knex);
+    // Workers probe the external nodes (the API never calls out itself).
+    if (spec.kind === 'worker') await probeDueExternalNodes(knex, config);
   };
   let beating = false;
   const timer = setInterval(() => {

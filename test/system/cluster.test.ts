@@ -4,6 +4,7 @@ import { useOwnDatabase } from '../userdata/own-database';
 import { startTestApi, expectError, eventually, type TestApi, type TestUser } from '../support/api';
 import { spawnEntrypoint } from '../support/processes';
 import { joinCluster, sweepClusterNodes, withLease } from '../../activities/system/node-presence';
+import { startProcessRuntime } from '../../activities/system/process-runtime';
 import { createLogger } from '../../shared/platform/logger';
 
 // Cluster membership is server-wide (every process of the database registers): a database of this file's own.
@@ -152,6 +153,25 @@ describe('external nodes: POST /cluster/nodes and /cluster/nodes/{id}/health-che
     expect(silent.body.data).toMatchObject({ is_healthy: false, check: { ok: false, status_code: null, error: 'no answer within 1500 ms' } });
     expect(Date.now() - started).toBeLessThan(15_000);
     mode = 'ok';
+  }, 60_000);
+
+  it('has workers probe external nodes with every heartbeat: a node that stops answering turns unhealthy by itself', async () => {
+    mode = 'ok';
+    expect((await api.call('POST', N, { token: admin, body: { id: 'edge-auto', health_url: healthUrl } })).status).toBe(201);
+    const worker = await startProcessRuntime(api.deps.knex, api.config, createLogger('silent'), { kind: 'worker', capabilities: ['workflows'] });
+    try {
+      const seen = await eventually(async () => { const n = await nodeOf('edge-auto'); return n.status === 'healthy' ? n : null; }, 15_000, 'the first probe');
+      await eventually(async () => (await nodeOf('edge-auto')).last_heartbeat > seen.last_heartbeat, 15_000, 'a later successful probe');
+      mode = 'fail';
+      await eventually(async () => (await nodeOf('edge-auto')).status === 'unhealthy', 15_000, 'the failing node to turn unhealthy');
+      expect((await nodeOf('edge-auto')).last_check).toMatchObject({ ok: false, status_code: 503 });
+      mode = 'ok';
+      await eventually(async () => (await nodeOf('edge-auto')).status === 'healthy', 15_000, 'the node to be healthy again');
+    } finally {
+      mode = 'ok';
+      await worker.stop();
+      await api.call('DELETE', `${N}/edge-auto`, { token: admin });
+    }
   }, 60_000);
 
   it('takes the seed\'s body (host and port), refuses a taken id, bad input naming the field, non-http URLs', async () => {
