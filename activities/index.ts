@@ -12,6 +12,7 @@ import { createWireguardHostActivities } from './netservices/wireguard-host';
 import { createBgpHostActivities } from './netservices/bgp-host';
 import { createAvailabilityActivities } from './availability/backups';
 import { createWebhookActivities } from './webhooks/deliveries';
+import { createSystemActivities } from './system/probe';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -25,6 +26,7 @@ export const MAIN_WORKER_ACTIVITIES = {
   netservices: [createNetservicesDbActivities],
   availability: [createAvailabilityActivities],
   webhooks: [createWebhookActivities],
+  system: [createSystemActivities],
 };
 
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */

@@ -19,6 +19,7 @@ import { DOMAINS } from './domains';
 import { withMaintenance } from './userdata/settings/enforce';
 import { oauthMiddleware } from './oauth/provider/routes';
 import { restoreMaintenance } from './availability/maintenance';
+import { ApiRateLimit } from './system/rate-limit';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
@@ -27,6 +28,8 @@ export function createApp(deps: AppDeps): Koa {
   const registry = createRegistry();
   const authenticate = withMaintenance(createAuthenticator(deps), deps);
   const allowedOrigins = new Set(deps.config.corsOrigins);
+  const rateLimit = new ApiRateLimit(deps.system.settings);
+  const admit = (ctx: Koa.Context, principal: Parameters<ApiRateLimit['admit']>[0]) => rateLimit.admit(principal, ctx.ip || null);
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
@@ -45,9 +48,9 @@ export function createApp(deps: AppDeps): Koa {
   app.use(restoreMaintenance(deps.knex));
 
   const native = new Router({ prefix: '/api/v1' });
-  mount(native, DOMAINS.flatMap((d) => d.native(deps)), { prefix: '/api/v1', authenticate, registry });
+  mount(native, DOMAINS.flatMap((d) => d.native(deps)), { prefix: '/api/v1', authenticate, registry, admit });
   const compat = new Router();
-  mount(compat, DOMAINS.flatMap((d) => d.compat(deps)), { prefix: '', authenticate, registry });
+  mount(compat, DOMAINS.flatMap((d) => d.compat(deps)), { prefix: '', authenticate, registry, admit });
 
   const doc = openApiDocument(registry, VERSION);
   const plain = new Router();

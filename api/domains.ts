@@ -10,6 +10,7 @@ import { oauthDomain } from './oauth';
 import { netservicesDomain } from './netservices';
 import { availabilityDomain } from './availability';
 import { webhooksDomain } from './webhooks';
+import { systemDomain } from './system';
 
 /** Every domain the API serves, in the order their routes are mounted. A new domain adds itself here. */
-export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, netservicesDomain, rentalsDomain, userdataDomain, oauthDomain, availabilityDomain, webhooksDomain];
+export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, netservicesDomain, rentalsDomain, userdataDomain, oauthDomain, availabilityDomain, webhooksDomain, systemDomain];

@@ -65,7 +65,7 @@ async function main() {
     const config = loadConfig({
       ...process.env, NODE_ENV: 'bench', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: pg.databaseUrl, TEMPORAL_ADDRESS: temporal.address,
       IDCFLOW_DATA_DIR: path.join(dir, 'data'), IDCFLOW_TASK_QUEUE: 'bench', IDCFLOW_ADMIN_PASSWORD: adminPassword,
-      IDCFLOW_CONSOLE_PORT: String(await freePort()),
+      IDCFLOW_CONSOLE_PORT: String(await freePort()), IDCFLOW_API_RATE_LIMIT: '1000000',
     });
     const setupKnex = createKnex(pg.databaseUrl, 2);
     await migrateLatest(setupKnex);
@@ -109,7 +109,7 @@ async function main() {
     const startLat: number[] = [];
     for (let i = 0; i < N; i++) { const t0 = now(); await startClient.workflow.start(noopWorkflow, { workflowId: `start-${i}-${Date.now()}`, taskQueue: 'bench' }); startLat.push(now() - t0); }
     // The API's own cost: a second API whose task queue no worker polls, so no workflow runs while it is measured.
-    const idleConfig = loadConfig({ ...process.env, NODE_ENV: 'bench', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: pg.databaseUrl, TEMPORAL_ADDRESS: temporal.address, IDCFLOW_DATA_DIR: path.join(dir, 'data'), IDCFLOW_TASK_QUEUE: 'bench-unpolled' });
+    const idleConfig = loadConfig({ ...process.env, NODE_ENV: 'bench', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: pg.databaseUrl, TEMPORAL_ADDRESS: temporal.address, IDCFLOW_DATA_DIR: path.join(dir, 'data'), IDCFLOW_TASK_QUEUE: 'bench-unpolled', IDCFLOW_API_RATE_LIMIT: '1000000' });
     const idleApi = await startApi(idleConfig, { ...api.deps, config: idleConfig }); // shares the database pool: objection binds models to one knex
     const idleBase = `http://127.0.0.1:${(idleApi.server.address() as AddressInfo).port}`;
     const idleLat: number[] = [];

@@ -22,7 +22,7 @@ export async function startStack(env: Record<string, string> = {}) {
     ...process.env, PORT: '0', LOG_LEVEL: 'silent', IDCFLOW_DATA_DIR: path.join(dir, 'data'),
     IDCFLOW_MASTER_KEY: crypto.randomBytes(32).toString('hex'), IDCFLOW_JWT_SECRET: crypto.randomBytes(32).toString('hex'),
     IDCFLOW_ADMIN_PASSWORD: 'bench-admin-password', DATABASE_URL: pg.databaseUrl, TEMPORAL_ADDRESS: temporal.address,
-    IDCFLOW_TASK_QUEUE: 'bench', ...env,
+    IDCFLOW_TASK_QUEUE: 'bench', IDCFLOW_API_RATE_LIMIT: '1000000', ...env,
   });
   const knex = createKnex(config.databaseUrl);
   await migrateLatest(knex);

@@ -6406,6 +6406,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/system/loader": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Load a configuration document (the body, or the newest saved one when the body is empty)
+         * @description The whole document is validated before anything changes (422 naming each bad field); then every part it holds replaces the stored one in one transaction, and every process applies the settings at once.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            document_version: number;
+                            loaded: {
+                                cluster_nodes: number | null;
+                                server_settings: string[];
+                                system_settings: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/system/resets": {
         parameters: {
             query?: never;
@@ -6433,6 +6510,69 @@ export interface paths {
                     content: {
                         "application/json": {
                             token: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/system/saving": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Save the platform configuration: answered as a versioned document and kept for the loader
+         * @description The system settings, the server settings without their secrets, the external cluster nodes. The newest 20 saved documents are kept.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            document: {
+                                [key: string]: unknown;
+                            };
+                            saved_at: string | null;
+                            snapshot_id: number;
                         };
                     };
                 };
@@ -10013,6 +10153,608 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cluster/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Cluster nodes: idcflow's API, worker and agent processes, and external nodes */
+        get: {
+            parameters: {
+                query?: {
+                    kind?: "api" | "worker" | "agent" | "external";
+                    page?: number;
+                    size?: number;
+                    status?: "healthy" | "unhealthy" | "stopped" | "unknown";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                nodes: {
+                                    capabilities: string[];
+                                    health_url: string | null;
+                                    host: string;
+                                    id: string;
+                                    is_current: boolean;
+                                    /** @enum {string} */
+                                    kind: "api" | "worker" | "agent" | "external";
+                                    last_check: {
+                                        checked_at: string;
+                                        error: string | null;
+                                        method: string;
+                                        ok: boolean;
+                                        response_time_ms: number;
+                                        status_code: number | null;
+                                        url?: string;
+                                    } | null;
+                                    last_checked: string | null;
+                                    last_heartbeat: string | null;
+                                    load_factor: number | null;
+                                    metadata: {
+                                        [key: string]: unknown;
+                                    };
+                                    port: number | null;
+                                    started_at: string | null;
+                                    /** @enum {string} */
+                                    status: "healthy" | "unhealthy" | "stopped" | "unknown";
+                                }[];
+                                pagination: {
+                                    page: number;
+                                    pages: number;
+                                    size: number;
+                                    total: number;
+                                };
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Register an external node by its health URL (or host and port: http://host:port/health)
+         * @description Only http and https URLs are accepted. Its status stays unknown until a health check probes it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @default [] */
+                        capabilities?: string[];
+                        health_url?: string;
+                        host?: string;
+                        id: string;
+                        /** @default {} */
+                        metadata?: {
+                            [key: string]: string | number | boolean | null;
+                        };
+                        port?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Node added to the cluster */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                message: string;
+                                node: {
+                                    capabilities: string[];
+                                    health_url: string | null;
+                                    host: string;
+                                    id: string;
+                                    is_current: boolean;
+                                    /** @enum {string} */
+                                    kind: "api" | "worker" | "agent" | "external";
+                                    last_check: {
+                                        checked_at: string;
+                                        error: string | null;
+                                        method: string;
+                                        ok: boolean;
+                                        response_time_ms: number;
+                                        status_code: number | null;
+                                        url?: string;
+                                    } | null;
+                                    last_checked: string | null;
+                                    last_heartbeat: string | null;
+                                    load_factor: number | null;
+                                    metadata: {
+                                        [key: string]: unknown;
+                                    };
+                                    port: number | null;
+                                    started_at: string | null;
+                                    /** @enum {string} */
+                                    status: "healthy" | "unhealthy" | "stopped" | "unknown";
+                                };
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cluster/nodes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A cluster node */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                capabilities: string[];
+                                health_url: string | null;
+                                host: string;
+                                id: string;
+                                is_current: boolean;
+                                /** @enum {string} */
+                                kind: "api" | "worker" | "agent" | "external";
+                                last_check: {
+                                    checked_at: string;
+                                    error: string | null;
+                                    method: string;
+                                    ok: boolean;
+                                    response_time_ms: number;
+                                    status_code: number | null;
+                                    url?: string;
+                                } | null;
+                                last_checked: string | null;
+                                last_heartbeat: string | null;
+                                load_factor: number | null;
+                                metadata: {
+                                    [key: string]: unknown;
+                                };
+                                port: number | null;
+                                started_at: string | null;
+                                /** @enum {string} */
+                                status: "healthy" | "unhealthy" | "stopped" | "unknown";
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Remove an external node, or a process that is no longer running */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                deleted: boolean;
+                                id: string;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cluster/nodes/{id}/health-check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a node now: an HTTP probe of its health URL (bounded), or its heartbeat
+         * @description External and API nodes: one GET by a worker, bounded by IDCFLOW_NODE_PROBE_TIMEOUT_MS, healthy on a 2xx; workers and agents: their last heartbeat against IDCFLOW_NODE_STALE_SECONDS.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                check: {
+                                    checked_at: string;
+                                    error: string | null;
+                                    method: string;
+                                    ok: boolean;
+                                    response_time_ms: number;
+                                    status_code: number | null;
+                                    url?: string;
+                                } | {
+                                    last_heartbeat: string | null;
+                                    /** @enum {string} */
+                                    method: "heartbeat";
+                                    stale_after_seconds: number;
+                                };
+                                is_healthy: boolean;
+                                last_checked: string;
+                                node_id: string;
+                                /** @enum {string} */
+                                status: "healthy" | "unhealthy" | "stopped";
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cluster/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every node with its health (from its last heartbeat), this process's node, the placement strategy */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                coordination: string;
+                                current_node_id: string | null;
+                                healthy_nodes: number;
+                                heartbeat_seconds: number;
+                                is_leader: boolean;
+                                load_balancer: {
+                                    available_strategies: string[];
+                                    node_weights: {
+                                        [key: string]: number;
+                                    };
+                                    strategy: string;
+                                };
+                                nodes: {
+                                    capabilities: string[];
+                                    health_url: string | null;
+                                    host: string;
+                                    id: string;
+                                    is_current: boolean;
+                                    /** @enum {string} */
+                                    kind: "api" | "worker" | "agent" | "external";
+                                    last_check: {
+                                        checked_at: string;
+                                        error: string | null;
+                                        method: string;
+                                        ok: boolean;
+                                        response_time_ms: number;
+                                        status_code: number | null;
+                                        url?: string;
+                                    } | null;
+                                    last_checked: string | null;
+                                    last_heartbeat: string | null;
+                                    load_factor: number | null;
+                                    metadata: {
+                                        [key: string]: unknown;
+                                    };
+                                    port: number | null;
+                                    started_at: string | null;
+                                    /** @enum {string} */
+                                    status: "healthy" | "unhealthy" | "stopped" | "unknown";
+                                }[];
+                                services: {
+                                    [key: string]: {
+                                        last_updated: string | null;
+                                        metadata: {
+                                            [key: string]: unknown;
+                                        };
+                                        nodes: string[];
+                                    };
+                                };
+                                stale_after_seconds: number;
+                                stopped_nodes: number;
+                                total_nodes: number;
+                                unhealthy_nodes: number;
+                                unknown_nodes: number;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -22047,6 +22789,258 @@ export interface paths {
                                     [key: string]: unknown;
                                 };
                                 timestamp: string;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The system settings (stored, or the environment's defaults) and read-only figures */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                api_rate_limit: number;
+                                app_name: string;
+                                app_version: string;
+                                backup_retention: number;
+                                cache_enabled: boolean;
+                                database_pool_size: number | null;
+                                debug_mode: boolean;
+                                log_level: string;
+                                max_log_size: number;
+                                monitoring_enabled: boolean;
+                                session_timeout: number;
+                                sources: {
+                                    [key: string]: "database" | "environment";
+                                };
+                                updated_at: string | null;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /**
+         * Change system settings; every API, worker and agent process applies them at once
+         * @description log_level (TRACE DEBUG INFO WARNING ERROR CRITICAL SILENT) sets every running logger; api_rate_limit is requests per minute per user, API token or anonymous address, counted per API process (0: off); session_timeout is the lifetime in seconds of access tokens issued from now on; backup_retention is the days platform backups are kept; max_log_size is megabytes for the log center. Read-only figures (app_name, …) are refused by name.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        api_rate_limit?: number;
+                        backup_retention?: number;
+                        /** @enum {string} */
+                        log_level?: "TRACE" | "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL" | "SILENT";
+                        max_log_size?: number;
+                        session_timeout?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description System configuration updated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                api_rate_limit?: number;
+                                backup_retention?: number;
+                                log_level?: string;
+                                max_log_size?: number;
+                                session_timeout?: number;
+                                updated_at: string;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This API process's host, the application, the database and its pool */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                application: {
+                                    build_date: string | null;
+                                    environment: string;
+                                    name: string;
+                                    node_version: string;
+                                    process: {
+                                        memory_rss_bytes: number;
+                                        node_id: string | null;
+                                        pid: number;
+                                        uptime: number;
+                                    };
+                                    version: string;
+                                };
+                                database: {
+                                    active_connections: number | null;
+                                    error?: string;
+                                    idle_connections: number | null;
+                                    max_connections?: number;
+                                    name?: string;
+                                    pool_size: number | null;
+                                    server_connections?: number;
+                                    size_bytes?: number;
+                                    /** @enum {string} */
+                                    status: "connected" | "disconnected";
+                                    type: string;
+                                    version: string | null;
+                                    waiting_requests: number | null;
+                                };
+                                system: {
+                                    architecture: string;
+                                    cpu_count: number;
+                                    hostname: string;
+                                    kernel: string;
+                                    load_average: number[];
+                                    memory: {
+                                        free_bytes: number;
+                                        total_bytes: number;
+                                    };
+                                    os: string;
+                                    uptime: number;
+                                };
                             };
                             message?: string;
                             /** @enum {boolean} */

@@ -10,6 +10,7 @@ import { VERSION } from '../api/platform/version';
 import { faultDelayInterceptor } from '../activities/platform/fault-injection';
 import { startNetworkReconciler } from '../activities/networking/reconciler';
 import { startNetservicesLoop } from '../activities/netservices/agent-loop';
+import { startProcessRuntime } from '../activities/system/process-runtime';
 
 let lastCpu = os.cpus().map((c) => c.times);
 
@@ -65,6 +66,7 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
   const running = worker.run();
   const reconciler = startNetworkReconciler(config, knex, logger, host.id);
   const stopNetservicesLoop = startNetservicesLoop({ knex, config, logger }, hostName, config.netservices.wgStatsSeconds);
+  const system = await startProcessRuntime(knex, config, logger, { kind: 'agent', discriminator: hostName, capabilities: ['agent', `host:${hostName}`], metadata: { host: hostName, task_queue: taskQueue } });
   logger.info({ host: hostName, taskQueue }, 'agent polling');
   return {
     worker,
@@ -72,6 +74,7 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
     taskQueue,
     async stop() {
       clearInterval(timer);
+      await system.stop();
       await reconciler.stop();
       stopNetservicesLoop();
       if (worker.getState() === 'RUNNING') worker.shutdown();

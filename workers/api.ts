@@ -1,20 +1,28 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../shared/platform/config';
 import { createApp } from '../api/app';
 import { createApiDeps } from './runtime';
 import type { AppDeps } from '../api/platform/deps';
+import { joinCluster } from '../activities/system/node-presence';
 
 /** Starts the HTTP API. Given `deps`, the caller keeps them (and closes them); otherwise they are made and closed here. */
 export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; close(): Promise<void> }> {
   const deps = given ?? createApiDeps(config);
+  await deps.system.settings.start(deps.notifications);
   const server = createApp(deps).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const port = (server.address() as AddressInfo).port;
+  const node = await joinCluster(deps.knex, config, deps.logger, { kind: 'api', discriminator: port, port, capabilities: ['api', 'compat'] });
+  deps.system.nodeId = node.id;
   return {
     server,
     deps,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await node.stop();
+      deps.system.settings.stop();
       await deps.notifications.close();
       if (given) return;
       await deps.temporal.connection.close();

@@ -6,6 +6,7 @@ import { migrateLatest } from '../db/migrate';
 import { ensureAdminUser } from '../db/queries/users/bootstrap';
 import { startEmbeddedPostgres, startTemporalDevServer, type Stoppable } from './embedded-services';
 import { createMainWorker } from './runtime';
+import { startProcessRuntime } from '../activities/system/process-runtime';
 import { startApi } from './api';
 import { ensureLocalHost, startAgent } from './agent-runtime';
 import { startConsoleGateway } from './console-gateway';
@@ -69,6 +70,8 @@ async function main() {
     const { worker, connection } = await createMainWorker(config, workerKnex, logger, { handleSignals: false });
     const running = worker.run();
     stack.push({ name: 'worker', stop: async () => { if (worker.getState() === 'RUNNING') worker.shutdown(); await running; await connection.close(); await workerKnex.destroy(); } });
+    const workerNode = await startProcessRuntime(workerKnex, config, logger, { kind: 'worker', capabilities: ['workflows', 'activities', `queue:${config.taskQueue}`], metadata: { task_queue: config.taskQueue } });
+    stack.push({ name: 'worker cluster node', stop: () => workerNode.stop() });
 
     // The host agent for this machine (task queue host:<name>); the host is registered on the first start.
     const localHost = await ensureLocalHost(workerKnex, config.compute.agentHost ?? 'local');

@@ -9,6 +9,7 @@ import { createActivities } from '../activities';
 import { SystemSecrets } from '../api/platform/system-secrets';
 import type { AppDeps } from '../api/platform/deps';
 import { faultDelayInterceptor } from '../activities/platform/fault-injection';
+import { LiveSettings } from '../activities/system/live-settings';
 
 let runtimeInstalled = false;
 function installRuntime(logger: Logger) {
@@ -50,5 +51,6 @@ export function createApiDeps(config: Config): AppDeps {
 export function apiDepsOn(config: Config, knex: Knex, temporal: Client): AppDeps {
   const logger = createLogger(config.logLevel, 'idcflow-api');
   const notifications = new Notifications(config.databaseUrl, logger);
-  return { config, knex, temporal, logger, secrets: new SystemSecrets(knex, config.masterKey), notifications };
+  const system = { settings: new LiveSettings(knex, config, [logger]), nodeId: null };
+  return { config, knex, temporal, logger, secrets: new SystemSecrets(knex, config.masterKey), notifications, system };
 }

@@ -3,6 +3,7 @@ import { createLogger } from '../shared/platform/logger';
 import { createKnex } from '../db/knex';
 import { createMainWorker } from './runtime';
 import { startConsoleGateway } from './console-gateway';
+import { startProcessRuntime } from '../activities/system/process-runtime';
 
 /** `npm run worker`: the main Temporal worker (task queue IDCFLOW_TASK_QUEUE), and its console gateway when IDCFLOW_CONSOLE_PORT is set. SIGINT/SIGTERM drain it. */
 async function main() {
@@ -12,10 +13,12 @@ async function main() {
   const knex = createKnex(config.databaseUrl);
   const { worker, connection } = await createMainWorker(config, knex, logger);
   const gateway = config.console.port ? await startConsoleGateway(config, knex, logger, { mainQueue: true, agentHosts: [] }) : null;
-  logger.info({ taskQueue: config.taskQueue }, 'worker polling');
+  const system = await startProcessRuntime(knex, config, logger, { kind: 'worker', capabilities: ['workflows', 'activities', `queue:${config.taskQueue}`], metadata: { task_queue: config.taskQueue } });
+  logger.info({ taskQueue: config.taskQueue, node: system.node.id }, 'worker polling');
   try {
     await worker.run();
   } finally {
+    await system.stop();
     await gateway?.close();
     await connection.close();
     await knex.destroy();

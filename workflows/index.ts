@@ -10,3 +10,4 @@ export { applyNetworkChangeWorkflow } from './networking/runbooks';
 export { wireguardServerWorkflow, bgpApplyWorkflow } from './netservices/runbooks';
 export { platformBackupWorkflow, scheduledPlatformBackupWorkflow, platformRestoreWorkflow } from './availability/backups';
 export { deliverWebhookWorkflow } from './webhooks/deliver';
+export { clusterNodeProbeWorkflow } from './system/probe';

@@ -11,6 +11,7 @@ import {
 import type { Config } from '../../shared/platform/config';
 import { ArchiveRefused, describeParts, extractArchive, packArchive, placeInside, regularFiles, sha256File, verifyArchive } from './archive';
 import { checkPgTools, pgEnv, runPgTool } from './pg-tools';
+import { publishSystemSettings, readSystemSettings } from '../system/live-settings';
 
 /** The data directory's folder of user backups: the files part of a platform backup. */
 const FILES_FROM = 'backups';
@@ -128,12 +129,13 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
     },
 
     /**
-     * Retention: completed backups beyond the newest `keepCount`, and backups older than `keepDays`, are deleted with
-     * their archives; the newest completed backup is always kept.
+     * Retention: completed backups beyond the newest `keepCount`, and backups older than the system setting
+     * `backup_retention` (days; default IDCFLOW_BACKUP_KEEP_DAYS), are deleted with their archives; the newest
+     * completed backup is always kept.
      */
     async prunePlatformBackups({ keep }: { keep: string }): Promise<string[]> {
       const rows = await knex('platform_backups').whereIn('status', ['completed', 'failed']).orderBy('created_at', 'desc').orderBy('id', 'desc');
-      const cutoff = Date.now() - config.backups.keepDays * 86_400_000;
+      const cutoff = Date.now() - (await readSystemSettings(knex, config)).backup_retention * 86_400_000;
       const newestCompleted = rows.find((r) => r.status === 'completed')?.id;
       let kept = 0;
       const doomed: Array<{ id: string; file_path: string | null }> = [];
@@ -226,6 +228,8 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
         await runPgTool(config.backups.pgBinDir, 'pg_restore', [
           '--clean', '--if-exists', '--single-transaction', '--no-owner', '--no-privileges', '--use-list', listFile, '--dbname', pgEnv(config.databaseUrl, appName).PGDATABASE!, dump,
         ], pgEnv(config.databaseUrl, appName));
+        // The restored system settings reach every running process now, not at its next reconnect.
+        await publishSystemSettings(knex, config);
         return { entries: chosen.length, kept: TABLES_KEPT_ON_RESTORE };
       });
     },

@@ -135,7 +135,7 @@ export class BackupService {
       total_backups: totals.total, successful_backups: totals.ok, failed_backups: totals.failed, total_size_bytes: bytes, total_size_mb: Math.round((bytes / 1048576) * 100) / 100,
       schedules,
       running_backups: running.map((r) => ({ id: r.id, name: r.name, type: r.type, status: r.status, operation_id: r.operation_id ?? null, created_at: iso(r.created_at) })),
-      retention: { keep_count: this.deps.config.backups.keepCount, keep_days: this.deps.config.backups.keepDays },
+      retention: { keep_count: this.deps.config.backups.keepCount, keep_days: this.deps.system.settings.current.backup_retention },
       restore_in_progress: await this.maintenance(),
     };
   }

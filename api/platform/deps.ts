@@ -4,6 +4,7 @@ import type { Config } from '../../shared/platform/config';
 import type { Logger } from '../../shared/platform/logger';
 import type { SystemSecrets } from './system-secrets';
 import type { Notifications } from '../../db/notifications';
+import type { LiveSettings } from '../../activities/system/live-settings';
 
 /** What the API process holds: configuration, the database (and its LISTEN connection), the Temporal client, the logger. */
 export interface AppDeps {
@@ -13,4 +14,6 @@ export interface AppDeps {
   logger: Logger;
   secrets: SystemSecrets;
   notifications: Notifications;
+  /** The system settings as this process applies them (kept live over `notifications`), and its cluster node id once registered. */
+  system: { settings: LiveSettings; nodeId: string | null };
 }

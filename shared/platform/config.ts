@@ -76,6 +76,12 @@ const envSchema = z.object({
   IDCFLOW_WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(1000).default(5),
   IDCFLOW_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(1).max(60).default(10),
   IDCFLOW_WEBHOOK_ROTATION_HOURS: z.coerce.number().min(0).max(720).default(24),
+  IDCFLOW_API_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  IDCFLOW_MAX_LOG_SIZE_MB: z.coerce.number().int().min(1).max(102_400).default(100),
+  IDCFLOW_NODE_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional(),
+  IDCFLOW_NODE_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(3600).default(10),
+  IDCFLOW_NODE_STALE_SECONDS: z.coerce.number().min(1).max(86_400).default(30),
+  IDCFLOW_NODE_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -154,6 +160,11 @@ export interface Config {
   /** Webhook deliveries: the waits between attempts, failed deliveries in a row before an endpoint is disabled. */
   webhooks: { retrySeconds: number[]; disableAfter: number; timeoutSeconds: number; rotationHours: number };
   logLevel: Env['LOG_LEVEL'];
+  /**
+   * System settings' defaults (PUT /system/config overrides them live) and cluster membership: this process's node id
+   * (default kind-host-port/pid), how often it heartbeats, when a silent node counts as unhealthy, the health probe's bound.
+   */
+  system: { apiRateLimit: number; maxLogSizeMb: number; nodeId?: string; heartbeatSeconds: number; staleSeconds: number; probeTimeoutMs: number };
 }
 
 export interface ConsoleConfig {
@@ -193,6 +204,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n${lines}`);
   }
   const e = parsed.data;
+  if (e.IDCFLOW_NODE_STALE_SECONDS < 2 * e.IDCFLOW_NODE_HEARTBEAT_SECONDS) {
+    throw new Error('Invalid configuration:\n  IDCFLOW_NODE_STALE_SECONDS: must be at least twice IDCFLOW_NODE_HEARTBEAT_SECONDS (a live node would read as unhealthy)');
+  }
   const production = e.NODE_ENV === 'production';
   const dataDir = path.resolve(e.IDCFLOW_DATA_DIR);
   return {
@@ -273,6 +287,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       rotationHours: e.IDCFLOW_WEBHOOK_ROTATION_HOURS,
     },
     logLevel: e.LOG_LEVEL,
+    system: {
+      apiRateLimit: e.IDCFLOW_API_RATE_LIMIT, maxLogSizeMb: e.IDCFLOW_MAX_LOG_SIZE_MB, nodeId: e.IDCFLOW_NODE_ID,
+      heartbeatSeconds: e.IDCFLOW_NODE_HEARTBEAT_SECONDS, staleSeconds: e.IDCFLOW_NODE_STALE_SECONDS, probeTimeoutMs: e.IDCFLOW_NODE_PROBE_TIMEOUT_MS,
+    },
   };
 }
 

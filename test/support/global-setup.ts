@@ -23,6 +23,8 @@ export default async function globalSetup() {
     IDCFLOW_TASK_QUEUE: 'idcflow-test',
     IDCFLOW_LOGIN_MAX_FAILURES: '1000',
     IDCFLOW_OPERATION_WAIT_SECONDS: '30',
+    // The API rate limit is counted on every request but never reached by suites that call in bulk; test/system sets its own.
+    IDCFLOW_API_RATE_LIMIT: '1000000',
   });
   const services = await spawnEntrypoint('test/support/services-main.ts', [dir], { ...process.env }, /"temporalAddress"/);
   const ready = JSON.parse(services.output().split('\n').find((l) => l.includes('temporalAddress'))!);

@@ -70,12 +70,14 @@ export class AuthService {
   private async issue(userId: number, sessionId: string, expiresAt: Date) {
     const { knex, config } = this.deps;
     const refreshToken = randomToken(32);
+    // The system setting session_timeout (default IDCFLOW_ACCESS_TOKEN_TTL) is the lifetime of every access token issued.
+    const ttl = this.deps.system.settings.current.session_timeout;
     await knex('refresh_tokens').insert({ session_id: sessionId, token_hash: sha256(refreshToken), expires_at: expiresAt });
     return {
-      access_token: signAccessToken({ sub: String(userId), sid: sessionId }, config.jwtSecret, config.accessTokenTtl),
+      access_token: signAccessToken({ sub: String(userId), sid: sessionId }, config.jwtSecret, ttl),
       refresh_token: refreshToken,
       token_type: 'bearer' as const,
-      expires_in: config.accessTokenTtl,
+      expires_in: ttl,
     };
   }
 

@@ -132,6 +132,8 @@ export interface MountOptions {
   prefix: string;
   authenticate: Authenticator;
   registry: OpenAPIRegistry;
+  /** Runs once the caller is known (null: anonymous), before anything else: the API rate limit. */
+  admit?: (ctx: Koa.Context, principal: Principal | null) => Promise<void>;
 }
 
 export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): void {
@@ -151,6 +153,7 @@ export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): v
       if (!principal && (spec.auth ?? 'required') === 'required') {
         throw new AppError('INVALID_CREDENTIALS', 'Authentication required: send a valid token');
       }
+      await opts.admit?.(ctx, principal);
       if (principal && spec.permission) requirePermission(principal, spec.permission);
       if (spec.body && ctx.request.length && !ctx.is('json')) {
         throw new AppError('BAD_REQUEST', 'Send the body as application/json', { field: 'body' });
