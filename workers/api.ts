@@ -16,6 +16,7 @@ export async function startApi(config: Config, given?: AppDeps): Promise<{ serve
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await deps.notifications.close();
+      await deps.logStore?.close();
       if (given) return;
       await deps.temporal.connection.close();
       await deps.knex.destroy();

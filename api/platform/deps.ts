@@ -4,6 +4,7 @@ import type { Config } from '../../shared/platform/config';
 import type { Logger } from '../../shared/platform/logger';
 import type { SystemSecrets } from './system-secrets';
 import type { Notifications } from '../../db/notifications';
+import type { LogStoreSink } from '../../shared/platform/logger';
 
 /** What the API process holds: configuration, the database (and its LISTEN connection), the Temporal client, the logger. */
 export interface AppDeps {
@@ -13,4 +14,6 @@ export interface AppDeps {
   logger: Logger;
   secrets: SystemSecrets;
   notifications: Notifications;
+  /** Where the logger's warnings and errors wait for the log center; flushed when the API closes. */
+  logStore?: LogStoreSink;
 }

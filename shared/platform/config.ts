@@ -70,6 +70,8 @@ const envSchema = z.object({
   IDCFLOW_BACKUP_KEEP_COUNT: z.coerce.number().int().min(1).max(10000).default(14),
   IDCFLOW_BACKUP_KEEP_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
   IDCFLOW_PG_BIN_DIR: z.string().optional(),
+  IDCFLOW_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(90),
+  IDCFLOW_LOG_EXPORT_LINK_MINUTES: z.coerce.number().int().min(1).max(10080).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -141,6 +143,8 @@ export interface Config {
   };
   /** Platform backups: where archives go, how many and how old are kept, where pg_dump/pg_restore of the server's major version are. */
   backups: { dir: string; keepCount: number; keepDays: number; pgBinDir: string };
+  /** The log center: entries older than retentionDays are deleted daily (0: kept forever); export links live linkMinutes. */
+  logs: { retentionDays: number; exportLinkMinutes: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -252,6 +256,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       keepDays: e.IDCFLOW_BACKUP_KEEP_DAYS,
       pgBinDir: path.resolve(e.IDCFLOW_PG_BIN_DIR ?? PG_TOOLS_BIN),
     },
+    logs: { retentionDays: e.IDCFLOW_LOG_RETENTION_DAYS, exportLinkMinutes: e.IDCFLOW_LOG_EXPORT_LINK_MINUTES },
     logLevel: e.LOG_LEVEL,
   };
 }
