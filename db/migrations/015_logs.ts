@@ -25,7 +25,7 @@ export async function up(knex: Knex): Promise<void> {
       resource_type varchar(64),
       resource_id varchar(128),
       process varchar(128),
-      audit_id bigint UNIQUE,
+      audit_id bigint,
       search tsvector GENERATED ALWAYS AS (
         to_tsvector('simple', module || ' ' || coalesce(action, '') || ' ' || left(message, 4000))
       ) STORED

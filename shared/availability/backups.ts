@@ -32,9 +32,10 @@ export interface Manifest {
 
 /**
  * Tables a database restore leaves as they are: the history of operations (the restore's own record included), the
- * backups and their schedules (which live on in Temporal), and the maintenance flag. Everything else returns to the backup's moment.
+ * log center's entries (what happened stays told, the restore included), the backups and their schedules (which live on
+ * in Temporal), and the maintenance flag. Everything else returns to the backup's moment.
  */
-export const TABLES_KEPT_ON_RESTORE = ['operations', 'operation_events', 'platform_backups', 'backup_schedules', 'restore_maintenance'];
+export const TABLES_KEPT_ON_RESTORE = ['operations', 'operation_events', 'log_entries', 'platform_backups', 'backup_schedules', 'restore_maintenance'];
 
 /**
  * Why an archive member's path is refused, if it is: only plain relative paths below the archive's own folders.

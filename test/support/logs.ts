@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import type { TestApi } from './api';
-import { eventually } from './api';
 
 const WORDS = ['disk', 'timeout', 'connection', 'refused', 'backup', 'nat', 'proxy', 'wireguard', 'login', 'sync', 'quota', 'engine', 'retry', 'certificate', 'bgp', 'prefix'];
 export const MODULES = ['auth', 'compute', 'networking', 'dbsync', 'rentals', 'netservices', 'availability', 'oauth', 'users', 'api', 'worker', 'agent'];
 
 /**
+ * (Also used by bench/logs.ts: no jest globals here.)
  * Writes `count` entries straight into the store (one INSERT … SELECT over generate_series; the NOTIFY trigger is
  * skipped for the session, as a bulk load would): levels, modules and words spread deterministically, `at` from
  * `newest` backwards by `stepMs` each, messages padded to about `messageBytes`.
@@ -28,8 +28,10 @@ export async function seedLogEntries(knex: Knex, o: { count: number; newest?: Da
 
 /** Starts a log cleanup, waiting out another file's running one (one cleanup at a time: a 409 names it). */
 export async function startCleanup(api: TestApi, token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
-  return eventually(async () => {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
     const res = await api.call('POST', '/api/v1/logs/cleanup', { token, body, headers });
-    return res.status === 409 ? null : res;
-  }, 120_000, 'a free log store');
+    if (res.status !== 409 || Date.now() > deadline) return res;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
