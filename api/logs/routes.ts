@@ -15,7 +15,7 @@ export function logRoutes(deps: AppDeps) {
   return [
     route({
       ...common, method: 'get', path: '/logs', summary: 'Log entries, newest first: filters, full-text search, pages by offset or by `cursor`',
-      description: 'The one store: every process\'s warnings and errors (source `process`) and the audit trail of every change (source `audit`). `search` is full text over module, action and message (websearch syntax). `total` counts up to 10,000 (`total_exact` says whether it stopped there); `next_cursor` reads on by keyset at any depth.',
+      description: 'The one store: every process\'s warnings and errors (source `process`) and the audit trail of every change (source `audit`). `search` is full text over module, action and message (websearch syntax). `total` counts up to 1,000 (`total_exact` says whether it stopped there); `next_cursor` reads on by keyset at any depth.',
       query: listQuery, response: listAnswer,
       handler: async ({ query }) => {
         const r = await center.entries.page(filterOf(query), query);
@@ -34,7 +34,7 @@ export function logRoutes(deps: AppDeps) {
     route({ ...common, method: 'get', path: '/logs/health', summary: 'The store: reachable, size, newest entry, errors in the last hour, this process\'s sink', response: obj, handler: () => center.health() }),
     route({
       ...common, method: 'get', path: '/logs/export', summary: 'Export link (JSON, CSV or TXT) valid for IDCFLOW_LOG_EXPORT_LINK_MINUTES',
-      description: 'Answers `download_url` (signed: it carries the filter and format, and works without a token until `expires_at`). The file is streamed from a database cursor when downloaded, so `file_size` is not known in advance (null); `entries` counts up to 10,000.',
+      description: 'Answers `download_url` (signed: it carries the filter and format, and works without a token until `expires_at`). The file is streamed from a database cursor when downloaded, so `file_size` is not known in advance (null); `entries` counts up to 1,000.',
       query: exportQuery, response: obj, handler: ({ caller, query }) => center.exportLink(caller, filterOf(query), query.format),
     }),
     route({

@@ -5,7 +5,7 @@ import { audit } from '../platform/audit';
 import { OperationService } from '../platform/operations/service';
 import type { ExportFormat } from '../../shared/logs/levels';
 import { logCleanupWorkflow } from '../../workflows/logs/cleanup';
-import { LogEntries, type LogFilter } from './entries';
+import { COUNT_CAP, LogEntries, type LogFilter } from './entries';
 import { CONTENT_TYPES, exportStream, signTicket, verifyTicket, type ExportTicket } from './export';
 import { CLEANUP_BATCH } from './retention';
 
@@ -54,7 +54,7 @@ export class LogCenter {
     const entries = await this.entries.boundedCount(filter);
     return {
       download_url: `/api/v1/logs/export/download/export_${stamp(new Date())}.${format}?token=${token}`,
-      file_size: null, entries: Math.min(entries, 10_000), entries_exact: entries <= 10_000, format, expires_at: new Date(exp).toISOString(),
+      file_size: null, entries: Math.min(entries, COUNT_CAP), entries_exact: entries <= COUNT_CAP, format, expires_at: new Date(exp).toISOString(),
     };
   }
 

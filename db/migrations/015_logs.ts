@@ -33,6 +33,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw('CREATE INDEX log_entries_at ON log_entries (at DESC, id DESC)');
   await knex.raw('CREATE INDEX log_entries_level_at ON log_entries (level, at DESC, id DESC)');
   await knex.raw('CREATE INDEX log_entries_module_at ON log_entries (module, at DESC, id DESC)');
+  await knex.raw('CREATE INDEX log_entries_module_level_at ON log_entries (module, level, at DESC, id DESC)');
   await knex.raw('CREATE INDEX log_entries_user_at ON log_entries (user_id, at DESC) WHERE user_id IS NOT NULL');
   await knex.raw('CREATE INDEX log_entries_request ON log_entries (request_id) WHERE request_id IS NOT NULL');
   await knex.raw('CREATE INDEX log_entries_search ON log_entries USING gin (search)');
