@@ -13,6 +13,7 @@ import { createBgpHostActivities } from './netservices/bgp-host';
 import { createAvailabilityActivities } from './availability/backups';
 import { createWebhookActivities } from './webhooks/deliveries';
 import { createSystemActivities } from './system/probe';
+import { createLogActivities } from './logs/activities';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -27,6 +28,7 @@ export const MAIN_WORKER_ACTIVITIES = {
   availability: [createAvailabilityActivities],
   webhooks: [createWebhookActivities],
   system: [createSystemActivities],
+  logs: [createLogActivities],
 };
 
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */

@@ -23,6 +23,11 @@ import { ApiRateLimit } from './system/rate-limit';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
+  // A client that leaves a streamed answer (a download, a log tail) before its end is not the server's error.
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
+    deps.logger.error({ err }, 'unhandled error in a response');
+  });
   const metricsRegistry = new client.Registry();
   client.collectDefaultMetrics({ register: metricsRegistry });
   const registry = createRegistry();

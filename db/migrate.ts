@@ -15,6 +15,7 @@ import * as webhooks from './migrations/023_webhooks';
 import * as networkingWarnings from './migrations/019_networking';
 import * as rentalsRelayTls from './migrations/020_rentals';
 import * as system from './migrations/016_system';
+import * as logs from './migrations/015_logs';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -35,6 +36,7 @@ const migrations: Record<string, Knex.Migration> = {
   '019_networking': networkingWarnings,
   '020_rentals': rentalsRelayTls,
   '016_system': system,
+  '015_logs': logs,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

@@ -1,5 +1,6 @@
 import { loadConfig } from '../shared/platform/config';
-import { createLogger } from '../shared/platform/logger';
+import { createLogger, LogStoreSink } from '../shared/platform/logger';
+import { attachLogStore } from '../db/queries/logs/store';
 import { createKnex } from '../db/knex';
 import { startAgent } from './agent-runtime';
 import { startConsoleGateway } from './console-gateway';
@@ -9,8 +10,10 @@ async function main() {
   const config = loadConfig();
   if (!config.databaseUrl || !config.temporalAddress) throw new Error('npm run agent needs DATABASE_URL and TEMPORAL_ADDRESS');
   if (!config.compute.agentHost) throw new Error('npm run agent needs IDCFLOW_AGENT_HOST (the name of the host this agent runs on)');
-  const logger = createLogger(config.logLevel, 'idcflow-agent');
+  const logStore = new LogStoreSink();
+  const logger = createLogger(config.logLevel, 'idcflow-agent', { store: logStore });
   const knex = createKnex(config.databaseUrl, 3);
+  attachLogStore(logStore, knex);
   const agent = await startAgent(config, knex, logger, config.compute.agentHost, { handleSignals: false });
   const gateway = config.console.port ? await startConsoleGateway(config, knex, logger, { mainQueue: false, agentHosts: [config.compute.agentHost] }) : null;
   let stopping = false;
@@ -19,6 +22,7 @@ async function main() {
     stopping = true;
     await gateway?.close();
     await agent.stop();
+    await logStore.close();
     await knex.destroy();
     process.exit(0);
   };

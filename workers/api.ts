@@ -24,6 +24,7 @@ export async function startApi(config: Config, given?: AppDeps): Promise<{ serve
       await node.stop();
       deps.system.settings.stop();
       await deps.notifications.close();
+      await deps.logStore?.close();
       if (given) return;
       await deps.temporal.connection.close();
       await deps.knex.destroy();

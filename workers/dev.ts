@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadConfig } from '../shared/platform/config';
-import { createLogger } from '../shared/platform/logger';
+import { createLogger, LogStoreSink } from '../shared/platform/logger';
+import { attachLogStore } from '../db/queries/logs/store';
 import { createKnex } from '../db/knex';
 import { migrateLatest } from '../db/migrate';
 import { ensureAdminUser } from '../db/queries/users/bootstrap';
@@ -10,6 +11,7 @@ import { startProcessRuntime } from '../activities/system/process-runtime';
 import { startApi } from './api';
 import { ensureLocalHost, startAgent } from './agent-runtime';
 import { startConsoleGateway } from './console-gateway';
+import { ensureLogRetentionSchedule } from '../api/logs/retention';
 
 const DEV_CONSOLE_PORT = 8091;
 
@@ -21,7 +23,8 @@ const DEV_CONSOLE_PORT = 8091;
 async function main() {
   const config = loadConfig();
   config.console.port ??= DEV_CONSOLE_PORT;
-  const logger = createLogger(config.logLevel, 'idcflow');
+  const logStore = new LogStoreSink();
+  const logger = createLogger(config.logLevel, 'idcflow', { store: logStore });
   const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -67,6 +70,8 @@ async function main() {
     await knex.destroy();
 
     const workerKnex = createKnex(config.databaseUrl);
+    attachLogStore(logStore, workerKnex);
+    stack.push({ name: 'log store', stop: () => logStore.close() });
     const { worker, connection } = await createMainWorker(config, workerKnex, logger, { handleSignals: false });
     const running = worker.run();
     stack.push({ name: 'worker', stop: async () => { if (worker.getState() === 'RUNNING') worker.shutdown(); await running; await connection.close(); await workerKnex.destroy(); } });
@@ -84,6 +89,7 @@ async function main() {
 
     const api = await startApi(config);
     stack.push({ name: 'API', stop: () => api.close() });
+    ensureLogRetentionSchedule(api.deps.temporal, config).catch((err) => logger.warn({ err }, 'could not set up the log retention schedule'));
 
     const base = `http://${config.host}:${config.port}`;
     console.log([

@@ -2,7 +2,8 @@ import { Connection, Client } from '@temporalio/client';
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { Config } from '../shared/platform/config';
-import { createLogger, type Logger } from '../shared/platform/logger';
+import { createLogger, LogStoreSink, type Logger } from '../shared/platform/logger';
+import { attachLogStore } from '../db/queries/logs/store';
 import { createKnex } from '../db/knex';
 import { Notifications } from '../db/notifications';
 import { createActivities } from '../activities';
@@ -49,8 +50,10 @@ export function createApiDeps(config: Config): AppDeps {
 
 /** The API's dependencies around a database pool and a Temporal client made elsewhere. */
 export function apiDepsOn(config: Config, knex: Knex, temporal: Client): AppDeps {
-  const logger = createLogger(config.logLevel, 'idcflow-api');
+  const logStore = new LogStoreSink();
+  const logger = createLogger(config.logLevel, 'idcflow-api', { store: logStore });
+  attachLogStore(logStore, knex);
   const notifications = new Notifications(config.databaseUrl, logger);
   const system = { settings: new LiveSettings(knex, config, [logger]), nodeId: null };
-  return { config, knex, temporal, logger, secrets: new SystemSecrets(knex, config.masterKey), notifications, system };
+  return { config, knex, temporal, logger, secrets: new SystemSecrets(knex, config.masterKey), notifications, system, logStore };
 }

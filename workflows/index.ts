@@ -8,6 +8,7 @@ export { rentalLifecycleWorkflow } from './rentals/lifecycle';
 export { rentalVerificationMailWorkflow } from './rentals/mail';
 export { applyNetworkChangeWorkflow } from './networking/runbooks';
 export { wireguardServerWorkflow, bgpApplyWorkflow } from './netservices/runbooks';
+export { logCleanupWorkflow, logRetentionWorkflow } from './logs/cleanup';
 export { platformBackupWorkflow, scheduledPlatformBackupWorkflow, platformRestoreWorkflow } from './availability/backups';
 export { deliverWebhookWorkflow } from './webhooks/deliver';
 export { clusterNodeProbeWorkflow } from './system/probe';

@@ -8,6 +8,8 @@ import { dbId } from '../platform/http/schemas';
 import { DashboardService } from './dashboard';
 import { VERSION } from '../platform/version';
 import { obj } from './routes';
+import { isAdmin } from '../platform/auth/principal';
+import { LogCenter } from '../logs/services';
 
 /** WhaleFall's paginated answer: the array in data, pagination beside it. */
 export function seedList(items: unknown[], p: { page: number; size: number; total: number; pages: number }, message = '操作成功') {
@@ -28,7 +30,11 @@ export function whalefallRoutes(deps: AppDeps) {
 
   return [
     // ----- system -----
-    route({ ...common, method: 'get', path: '/api/health', auth: 'public', summary: 'Health check (public)', response: obj, message: '服务运行正常', handler: async () => ({ status: 'healthy', timestamp: Date.now() / 1000, version: VERSION }) }),
+    route({
+      ...common, method: 'get', path: '/api/health', auth: 'optional', permission: 'view', summary: 'Health check (no token needed); with an admin\'s token it adds the log store\'s health (`logs`), the log center\'s "日志健康检查" at the same path',
+      response: obj, message: '服务运行正常',
+      handler: async ({ principal }) => ({ status: 'healthy', timestamp: Date.now() / 1000, version: VERSION, ...(principal && isAdmin(principal) ? { logs: await new LogCenter(deps).health() } : {}) }),
+    }),
     route({
       ...common, method: 'get', path: '/health/detailed', auth: 'public', summary: 'Detailed health: database and Temporal (redis of the original is Temporal here)', response: obj,
       handler: async () => {

@@ -32,10 +32,11 @@ export interface Manifest {
 
 /**
  * Tables a database restore leaves as they are: the history of operations (the restore's own record included), the
- * backups and their schedules (which live on in Temporal), the maintenance flag, and the cluster's nodes (live processes,
- * not history). Everything else returns to the backup's moment.
+ * log center's entries (what happened stays told, the restore included), the backups and their schedules (which live on
+ * in Temporal), the maintenance flag, and the cluster's nodes (live processes, not history). Everything else returns to
+ * the backup's moment.
  */
-export const TABLES_KEPT_ON_RESTORE = ['operations', 'operation_events', 'platform_backups', 'backup_schedules', 'restore_maintenance', 'cluster_nodes'];
+export const TABLES_KEPT_ON_RESTORE = ['operations', 'operation_events', 'log_entries', 'platform_backups', 'backup_schedules', 'restore_maintenance', 'cluster_nodes'];
 
 /**
  * Why an archive member's path is refused, if it is: only plain relative paths below the archive's own folders.

@@ -82,6 +82,8 @@ const envSchema = z.object({
   IDCFLOW_NODE_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(3600).default(10),
   IDCFLOW_NODE_STALE_SECONDS: z.coerce.number().min(1).max(86_400).default(30),
   IDCFLOW_NODE_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  IDCFLOW_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(90),
+  IDCFLOW_LOG_EXPORT_LINK_MINUTES: z.coerce.number().int().min(1).max(10080).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -159,6 +161,8 @@ export interface Config {
   backups: { dir: string; keepCount: number; keepDays: number; pgBinDir: string };
   /** Webhook deliveries: the waits between attempts, failed deliveries in a row before an endpoint is disabled. */
   webhooks: { retrySeconds: number[]; disableAfter: number; timeoutSeconds: number; rotationHours: number };
+  /** The log center: entries older than retentionDays are deleted daily (0: kept forever); export links live linkMinutes. */
+  logs: { retentionDays: number; exportLinkMinutes: number };
   logLevel: Env['LOG_LEVEL'];
   /**
    * System settings' defaults (PUT /system/config overrides them live) and cluster membership: this process's node id
@@ -286,6 +290,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       timeoutSeconds: e.IDCFLOW_WEBHOOK_TIMEOUT_SECONDS,
       rotationHours: e.IDCFLOW_WEBHOOK_ROTATION_HOURS,
     },
+    logs: { retentionDays: e.IDCFLOW_LOG_RETENTION_DAYS, exportLinkMinutes: e.IDCFLOW_LOG_EXPORT_LINK_MINUTES },
     logLevel: e.LOG_LEVEL,
     system: {
       apiRateLimit: e.IDCFLOW_API_RATE_LIMIT, maxLogSizeMb: e.IDCFLOW_MAX_LOG_SIZE_MB, nodeId: e.IDCFLOW_NODE_ID,

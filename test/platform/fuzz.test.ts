@@ -75,6 +75,8 @@ suite('fuzzing the OpenAPI document with schemathesis', () => {
       // With no worker, each ad-hoc connection test waits out its own timeout (up to 65 s) and would take the whole
       // budget; their bounded answer is tested in test/dbsync/security.test.ts.
       '--exclude-path', '/api/test-connection', '--exclude-path', '/api/v1/db/test-connection',
+      // The log tails are server-sent event streams that answer at once and never end; test/logs/tail.test.ts covers them.
+      '--exclude-path', '/api/v1/logs/tail', '--exclude-path', '/api/real-time',
       '--phases', 'examples,coverage,fuzzing',
       '--max-examples', '10', '--max-time', String(MAX_SECONDS), '--workers', '4',
       '--request-timeout', '90', // a connection test may take its 60 s timeout and the grace '--seed', String(Date.now() % 100000), '--no-color',
