@@ -11,6 +11,8 @@ import { createNetservicesDbActivities } from './netservices/db';
 import { createWireguardHostActivities } from './netservices/wireguard-host';
 import { createBgpHostActivities } from './netservices/bgp-host';
 import { createAvailabilityActivities } from './availability/backups';
+import { createHaActivities } from './availability/ha';
+import { createHaEngineActivities } from './availability/engine-side';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -22,7 +24,7 @@ export const MAIN_WORKER_ACTIVITIES = {
   rentals: [createRentalActivities],
   networking: [createNetworkActivities],
   netservices: [createNetservicesDbActivities],
-  availability: [createAvailabilityActivities],
+  availability: [createAvailabilityActivities, createHaActivities, createHaEngineActivities],
 };
 
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */
@@ -30,6 +32,7 @@ export const HOST_AGENT_ACTIVITIES = {
   compute: [createEngineActivities],
   networking: [createNetworkAgentActivities],
   netservices: [createWireguardHostActivities, createBgpHostActivities],
+  availability: [createHaEngineActivities],
 };
 
 export const createActivities = (deps: ActivityDeps) => registerActivities(MAIN_WORKER_ACTIVITIES, deps);

@@ -3,12 +3,15 @@ import { loadConfig, type Config } from '../shared/platform/config';
 import { createApp } from '../api/app';
 import { createApiDeps } from './runtime';
 import type { AppDeps } from '../api/platform/deps';
+import { HealthService } from '../api/availability/health';
 
 /** Starts the HTTP API. Given `deps`, the caller keeps them (and closes them); otherwise they are made and closed here. */
 export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; close(): Promise<void> }> {
   const deps = given ?? createApiDeps(config);
   const server = createApp(deps).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  // Host health is checked on a Temporal Schedule; a process that owns its dependencies makes sure it exists.
+  if (!given) void new HealthService(deps).ensureSchedule();
   return {
     server,
     deps,

@@ -9,3 +9,5 @@ export { rentalVerificationMailWorkflow } from './rentals/mail';
 export { applyNetworkChangeWorkflow } from './networking/runbooks';
 export { wireguardServerWorkflow, bgpApplyWorkflow } from './netservices/runbooks';
 export { platformBackupWorkflow, scheduledPlatformBackupWorkflow, platformRestoreWorkflow } from './availability/backups';
+export { hostHealthWorkflow, hostFailoverWorkflow, loadBalanceWorkflow, replaceContainerWorkflow, disasterRecoveryWorkflow } from './availability/ha';
+export { instanceMoveWorkflow } from './availability/moves';

@@ -70,6 +70,12 @@ const envSchema = z.object({
   IDCFLOW_BACKUP_KEEP_COUNT: z.coerce.number().int().min(1).max(10000).default(14),
   IDCFLOW_BACKUP_KEEP_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
   IDCFLOW_PG_BIN_DIR: z.string().optional(),
+  IDCFLOW_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(30),
+  IDCFLOW_HEALTH_UNHEALTHY_AFTER: z.coerce.number().int().min(1).max(100).default(3),
+  IDCFLOW_HEALTH_HEALTHY_AFTER: z.coerce.number().int().min(1).max(100).default(2),
+  IDCFLOW_HEALTH_PROBE_SECONDS: z.coerce.number().int().min(1).max(120).default(5),
+  IDCFLOW_HA_MOVES_AT_ONCE: z.coerce.number().int().min(1).max(64).default(4),
+  IDCFLOW_HA_BALANCE_SPREAD: z.coerce.number().int().min(1).max(1000).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -141,6 +147,12 @@ export interface Config {
   };
   /** Platform backups: where archives go, how many and how old are kept, where pg_dump/pg_restore of the server's major version are. */
   backups: { dir: string; keepCount: number; keepDays: number; pgBinDir: string };
+  /**
+   * High availability: how often the health Schedule checks the hosts (0: the API does not create it at start), after how
+   * many failed checks in a row a host is unhealthy and how many successes make it healthy again, the bound of one engine
+   * probe, how many instances a failover or load balance moves at once, and the spread of instance counts balancing accepts.
+   */
+  availability: { healthIntervalSeconds: number; unhealthyAfter: number; healthyAfter: number; probeSeconds: number; movesAtOnce: number; balanceSpread: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -251,6 +263,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       keepCount: e.IDCFLOW_BACKUP_KEEP_COUNT,
       keepDays: e.IDCFLOW_BACKUP_KEEP_DAYS,
       pgBinDir: path.resolve(e.IDCFLOW_PG_BIN_DIR ?? PG_TOOLS_BIN),
+    },
+    availability: {
+      healthIntervalSeconds: e.IDCFLOW_HEALTH_INTERVAL_SECONDS, unhealthyAfter: e.IDCFLOW_HEALTH_UNHEALTHY_AFTER, healthyAfter: e.IDCFLOW_HEALTH_HEALTHY_AFTER,
+      probeSeconds: e.IDCFLOW_HEALTH_PROBE_SECONDS, movesAtOnce: e.IDCFLOW_HA_MOVES_AT_ONCE, balanceSpread: e.IDCFLOW_HA_BALANCE_SPREAD,
     },
     logLevel: e.LOG_LEVEL,
   };

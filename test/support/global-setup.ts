@@ -23,6 +23,8 @@ export default async function globalSetup() {
     IDCFLOW_TASK_QUEUE: 'idcflow-test',
     IDCFLOW_LOGIN_MAX_FAILURES: '1000',
     IDCFLOW_OPERATION_WAIT_SECONDS: '30',
+    // No health Schedule from spawned APIs: a round over every test file's hosts would mark their unreachable engines unhealthy.
+    IDCFLOW_HEALTH_INTERVAL_SECONDS: '0',
   });
   const services = await spawnEntrypoint('test/support/services-main.ts', [dir], { ...process.env }, /"temporalAddress"/);
   const ready = JSON.parse(services.output().split('\n').find((l) => l.includes('temporalAddress'))!);
