@@ -10,7 +10,8 @@ import { onHostAgent } from '../platform/host-agent';
 
 const NOT_RETRIED = ['RESOURCE_NOT_FOUND', 'CONFLICT', 'VALIDATION_ERROR', 'SERVICE_UNAVAILABLE', 'NOT_SUPPORTED'];
 export const db = proxyActivities<ComputeActivities>({ startToCloseTimeout: '30s', retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10, nonRetryableErrorTypes: NOT_RETRIED } });
-export const ha = proxyActivities<HaActivities>({ startToCloseTimeout: '30s', retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10, nonRetryableErrorTypes: NOT_RETRIED } });
+// A heartbeat timeout: a worker that dies during one of these is noticed in seconds, not at the deadline.
+export const ha = proxyActivities<HaActivities>({ startToCloseTimeout: '30s', heartbeatTimeout: '10s', retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10, nonRetryableErrorTypes: NOT_RETRIED } });
 const engineOptions: ActivityOptions = {
   startToCloseTimeout: '3m', heartbeatTimeout: '10s', cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes: [...NOT_RETRIED, 'ENGINE_ERROR'] },
