@@ -54,10 +54,15 @@ async function main() {
     for (const c of await docker.listContainers({ all: true })) await docker.getContainer(c.Id).remove({ force: true });
 
     // N containers on A, through the API.
-    const ops = await Promise.all(Array.from({ length: N }, async (_x, i) => (await call('POST', '/api/v1/instances', { uuid: `bench-${i}`, name: `bench-${i}`, host_id: a, image: TEST_IMAGE, command: ['sleep', '3600'], cpu: 1, ram_mb: 32 })).body.data.operation.id as string));
+    const ops = await Promise.all(Array.from({ length: N }, async (_x, i) => {
+      const res = await call('POST', '/api/v1/instances', { uuid: `bench-${i}`, name: `bench-${i}`, host_id: a, image: TEST_IMAGE, command: ['sleep', '3600'], cpu: 1, ram_mb: 32 });
+      if (res.status !== 202) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.data.operation.id as string;
+    }));
     for (const id of ops) {
-      const done = await call('GET', `/api/v1/operations/${id}/wait?timeout=120`);
-      if (done.body.data.status !== 'succeeded') throw new Error(`create ${id}: ${JSON.stringify(done.body.data.error)}`);
+      let done = await call('GET', `/api/v1/operations/${id}/wait?timeout=30`);
+      while (['pending', 'running'].includes(done.body.data?.status)) done = await call('GET', `/api/v1/operations/${id}/wait?timeout=30`);
+      if (done.body.data?.status !== 'succeeded') throw new Error(`create ${id}: ${JSON.stringify(done.body)}`);
     }
     await call('POST', '/api/v1/availability/health/check');
 
