@@ -130,6 +130,22 @@ describeHa('health and failover between two real hosts', () => {
     expect((await seed(`/api/v1/hosts/${a.id}/health`)).body.data.reasons).toEqual([]);
   }, 90_000);
 
+  it('auto_failover: once B is unhealthy, the health round fails it over by itself; B back removes its copies', async () => {
+    const set = await api.call('PUT', `/api/v1/hosts/${b.id}/availability`, { token: admin, body: { auto_failover: true } });
+    expect(set.body.data).toMatchObject({ host_id: b.id, auto_failover: true });
+    await b.cut();
+    const opId = await eventually(async () => (await api.deps.knex('operations').where({ type: 'host.failover', resource_id: String(b.id) }).first('id'))?.id as string | undefined, 60_000, 'the automatic failover');
+    expect(opId).toBe(`host.failover-${b.id}-auto-g1`);
+    const op = await finished(api, admin, opId, 120);
+    expect(op).toMatchObject({ status: 'succeeded', result: { host_id: b.id, generation: 2, failed: [] } });
+    expect(op.result.moved.map((m: { uuid: string }) => m.uuid).sort()).toEqual([...onA].sort());
+    // Placement chose among the healthy hosts (A, or another docker host of the suite): never B, and running there.
+    for (const uuid of onA) expect(await row(uuid)).toMatchObject({ state: 'running', moving_to_host_id: null });
+    for (const uuid of onA) expect((await row(uuid)).host_id).not.toBe(b.id);
+    await b.restore();
+    await eventually(async () => { const left = await b.containers(); return onA.every((u) => !left.has(u)); }, 30_000, 'stale copies removed from B');
+  }, 180_000);
+
   it('every route refuses no token (401), a non-admin (403), bad input (400/422) and missing resources (404)', async () => {
     const routes: Array<[string, string, unknown?]> = [
       ['GET', '/api/v1/availability/health'], ['GET', `/api/v1/hosts/${a.id}/health`], ['PUT', `/api/v1/hosts/${a.id}/availability`, { auto_failover: true }],
