@@ -2,6 +2,7 @@ import { startTestApi, eventually, expectError, type TestApi, type TestUser } fr
 import { createInstance, finished, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { HA_TEST_ENV, haHostsSkip, startHaHosts, stopHaHosts, type HaHost } from '../support/ha-hosts';
+import { refuseFencedCopy } from '../../activities/availability/fencing';
 
 /**
  * High availability against two real hosts: two Podman Docker API services, each with its own agent process, a worker of
@@ -111,6 +112,11 @@ describeHa('health and failover between two real hosts', () => {
       expect(await row(uuid)).toMatchObject({ host_id: b.id, generation: 1, moving_to_host_id: null, state: 'running', engine_ref: `idcflow-${uuid}` });
     }
     expect((await api.deps.knex('hosts').where({ id: a.id }).first()).generation).toBe(2);
+    // The fence every create or start on a host passes (compute's engine activities, on agents too): A may no longer run them.
+    for (const uuid of onA) {
+      await expect(refuseFencedCopy(api.deps.knex, a.id, { ref: `idcflow-${uuid}` })).rejects.toThrow(/fenced/);
+      await expect(refuseFencedCopy(api.deps.knex, b.id, { uuid })).resolves.toBeUndefined();
+    }
     // The moved web server answers at its new address.
     const ip = (await row(web)).nics[0].ip4;
     expect(ip).toMatch(/^10\.89\.72\./);
