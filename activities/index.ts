@@ -14,6 +14,8 @@ import { createAvailabilityActivities } from './availability/backups';
 import { createWebhookActivities } from './webhooks/deliveries';
 import { createSystemActivities } from './system/probe';
 import { createLogActivities } from './logs/activities';
+import { createHaActivities } from './availability/ha';
+import { createHaEngineActivities } from './availability/engine-side';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -25,7 +27,7 @@ export const MAIN_WORKER_ACTIVITIES = {
   rentals: [createRentalActivities],
   networking: [createNetworkActivities],
   netservices: [createNetservicesDbActivities],
-  availability: [createAvailabilityActivities],
+  availability: [createAvailabilityActivities, createHaActivities, createHaEngineActivities],
   webhooks: [createWebhookActivities],
   system: [createSystemActivities],
   logs: [createLogActivities],
@@ -36,6 +38,7 @@ export const HOST_AGENT_ACTIVITIES = {
   compute: [createEngineActivities],
   networking: [createNetworkAgentActivities],
   netservices: [createWireguardHostActivities, createBgpHostActivities],
+  availability: [createHaEngineActivities],
 };
 
 export const createActivities = (deps: ActivityDeps) => registerActivities(MAIN_WORKER_ACTIVITIES, deps);

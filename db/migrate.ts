@@ -16,6 +16,7 @@ import * as networkingWarnings from './migrations/019_networking';
 import * as rentalsRelayTls from './migrations/020_rentals';
 import * as system from './migrations/016_system';
 import * as logs from './migrations/015_logs';
+import * as availabilityHa from './migrations/013_availability';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -37,6 +38,7 @@ const migrations: Record<string, Knex.Migration> = {
   '020_rentals': rentalsRelayTls,
   '016_system': system,
   '015_logs': logs,
+  '013_availability': availabilityHa,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

@@ -11,6 +11,7 @@ import { faultDelayInterceptor } from '../activities/platform/fault-injection';
 import { startNetworkReconciler } from '../activities/networking/reconciler';
 import { startNetservicesLoop } from '../activities/netservices/agent-loop';
 import { startProcessRuntime } from '../activities/system/process-runtime';
+import { removeStaleCopies } from '../activities/availability/fencing';
 
 let lastCpu = os.cpus().map((c) => c.times);
 
@@ -44,7 +45,7 @@ export function localHostStats() {
 
 /**
  * A host agent: polls task queue host:<name> for the engine calls of that host, and heartbeats (liveness and host
- * figures) into the database. Operations for agent hosts fail with SERVICE_UNAVAILABLE when the heartbeat is stale.
+ * figures) into the database, removing its stale copies of moved instances at start and at each heartbeat. Operations for agent hosts fail with SERVICE_UNAVAILABLE when the heartbeat is stale.
  */
 export async function startAgent(config: Config, knex: Knex, logger: Logger, hostName: string, opts: { handleSignals?: boolean } = {}) {
   const host = await knex('hosts').where({ name: hostName }).first('id', 'use_agent');
@@ -53,8 +54,18 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
   const beat = async () => {
     await knex('hosts').where({ id: host.id }).update({ agent_last_seen: knex.fn.now(), agent_version: VERSION, status: JSON.stringify(localHostStats()), status_at: knex.fn.now() });
   };
+  // Back from a failover (or any time), the host removes its copies of instances now recorded on other hosts, and never starts them.
+  let cleaning = false;
+  const cleanup = () => {
+    if (cleaning) return;
+    cleaning = true;
+    removeStaleCopies(knex, config.masterKey, host.id, logger)
+      .catch((err) => logger.warn({ err: (err as Error).message }, 'stale-copy cleanup failed'))
+      .finally(() => { cleaning = false; });
+  };
   await beat();
-  const timer = setInterval(() => { beat().catch((err) => logger.warn({ err: (err as Error).message }, 'agent heartbeat failed')); }, config.compute.agentHeartbeatSeconds * 1000);
+  cleanup();
+  const timer = setInterval(() => { beat().then(cleanup, (err) => logger.warn({ err: (err as Error).message }, 'agent heartbeat failed')); }, config.compute.agentHeartbeatSeconds * 1000);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const taskQueue = hostTaskQueue(hostName);
   const worker = await Worker.create({

@@ -5,6 +5,7 @@ import { createApp } from '../api/app';
 import { createApiDeps } from './runtime';
 import type { AppDeps } from '../api/platform/deps';
 import { joinCluster } from '../activities/system/node-presence';
+import { HealthService } from '../api/availability/health';
 
 /** Starts the HTTP API. Given `deps`, the caller keeps them (and closes them); otherwise they are made and closed here. */
 export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; close(): Promise<void> }> {
@@ -15,6 +16,8 @@ export async function startApi(config: Config, given?: AppDeps): Promise<{ serve
   const port = (server.address() as AddressInfo).port;
   const node = await joinCluster(deps.knex, config, deps.logger, { kind: 'api', discriminator: port, port, capabilities: ['api', 'compat'] });
   deps.system.nodeId = node.id;
+  // Host health is checked on a Temporal Schedule; a process that owns its dependencies makes sure it exists.
+  if (!given) void new HealthService(deps).ensureSchedule();
   return {
     server,
     deps,

@@ -12,3 +12,5 @@ export { logCleanupWorkflow, logRetentionWorkflow } from './logs/cleanup';
 export { platformBackupWorkflow, scheduledPlatformBackupWorkflow, platformRestoreWorkflow } from './availability/backups';
 export { deliverWebhookWorkflow } from './webhooks/deliver';
 export { clusterNodeProbeWorkflow } from './system/probe';
+export { hostHealthWorkflow, hostFailoverWorkflow, loadBalanceWorkflow, replaceContainerWorkflow, disasterRecoveryWorkflow } from './availability/ha';
+export { instanceMoveWorkflow } from './availability/moves';

@@ -100,19 +100,23 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
       return { ok: true };
     },
 
-    /** Chooses a host by the cluster's load-balancer strategy among enabled hosts with room (and a live agent where one is used). */
-    async placeInstance({ engineType }: { engineType: EngineType | null; needsImage?: boolean }): Promise<{ hostId: number; hostName: string; strategy: PlacementStrategy }> {
+    /**
+     * Chooses a host by the cluster's load-balancer strategy among enabled hosts with room (and a live agent where one is
+     * used) that the health check has not found unhealthy; `excludeHostIds`: hosts an instance is being moved away from.
+     */
+    async placeInstance({ engineType, excludeHostIds = [] }: { engineType: EngineType | null; needsImage?: boolean; excludeHostIds?: number[] }): Promise<{ hostId: number; hostName: string; strategy: PlacementStrategy }> {
       const setting = await knex('cluster_settings').where({ key: 'load_balancer' }).first();
       const lb = (setting?.value ?? {}) as { strategy?: PlacementStrategy; node_weights?: Record<string, number> };
       const strategy = lb.strategy ?? 'round_robin';
       const enabledEngines = Object.values(ENGINES).filter((e) => e.enabled).map((e) => e.type);
-      const q = knex('hosts as h').where('h.enabled', true).whereNull('h.deleted_at').whereIn('h.engine_type', engineType ? [engineType] : enabledEngines)
+      const q = knex('hosts as h').where('h.enabled', true).whereNull('h.deleted_at').whereNot('h.health', 'unhealthy').whereNotIn('h.id', excludeHostIds)
+        .whereIn('h.engine_type', engineType ? [engineType] : enabledEngines)
         .select('h.id', 'h.name', 'h.engine_type', 'h.instance_limit', 'h.weight', 'h.use_agent', 'h.agent_last_seen',
           knex.raw('(SELECT COUNT(*)::int FROM instances i WHERE i.host_id = h.id AND i.deleted_at IS NULL) AS count'))
         .orderBy('h.id');
       const candidates = (await q).filter((h) => (h.instance_limit === 0 || h.count < h.instance_limit)
         && (!h.use_agent || agentOnline(h.agent_last_seen, config.compute.agentOfflineSeconds)));
-      if (!candidates.length) throw fail(`No enabled host${engineType ? ` of engine ${engineType}` : ''} has room for another instance`, 'SERVICE_UNAVAILABLE', { reason: 'no_capacity' });
+      if (!candidates.length) throw fail(`No enabled, healthy host${engineType ? ` of engine ${engineType}` : ''} has room for another instance`, 'SERVICE_UNAVAILABLE', { reason: 'no_capacity' });
       const chosen = await knex.transaction(async (trx) => {
         await trx.raw('SELECT pg_advisory_xact_lock(7303, 0)');
         const cursorRow = await trx('cluster_settings').where({ key: 'round_robin_cursor' }).first();
@@ -139,6 +143,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
             command: request.command ? JSON.stringify(request.command) : null, cpu: request.cpu, ram_mb: request.ramMb, disk_gb: request.diskGb,
             nics: JSON.stringify(request.nics), ports: JSON.stringify(request.ports ?? []), files: JSON.stringify(request.files ?? []), owner_id: request.ownerId, state: 'creating', origin: 'created', create_operation_id: operationId,
             agent_token_sealed: seal(agentToken ?? randomToken(24), config.masterKey),
+            generation: trx('hosts').where({ id: hostId }).select('generation'),
           }).returning('*');
         }
         const host = await trx('hosts').where({ id: hostId }).first('name');

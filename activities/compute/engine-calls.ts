@@ -5,6 +5,7 @@ import { consoleGatewayUrl } from '../../shared/platform/config';
 import type { ActivityDeps } from '../platform/deps';
 import { fail, heartbeating } from '../platform/failure';
 import { driverFor, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
+import { refuseFencedCopy } from '../availability/fencing';
 
 /** The engine calls: run on the main worker, or on the host's agent (task queue host:<name>). */
 export function createEngineActivities({ knex, config }: ActivityDeps) {
@@ -21,6 +22,7 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
 
   return {
     async engineCreate({ hostId, spec, passwordSealed }: { hostId: number; spec: InstanceSpec; passwordSealed?: string | null }): Promise<EngineInstance> {
+      await refuseFencedCopy(knex, hostId, { uuid: spec.uuid });
       return heartbeating(async () => (await driver(hostId)).create({ ...opened(spec), password: passwordSealed ? unseal(passwordSealed, config.masterKey) : null }));
     },
     async engineUpdate({ hostId, ref, spec, running }: { hostId: number; ref: string; spec: InstanceSpec; running?: boolean }): Promise<EngineInstance> {
@@ -30,6 +32,7 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
       return heartbeating(async () => ({ existed: await (await driver(hostId)).delete(ref) }));
     },
     async enginePower({ hostId, ref, action }: { hostId: number; ref: string; action: PowerAction }): Promise<EngineInstance> {
+      if (['start', 'resume', 'reset', 'hard_reset'].includes(action)) await refuseFencedCopy(knex, hostId, { ref });
       return heartbeating(async () => (await driver(hostId)).power(ref, action));
     },
     async engineStatus({ hostId, ref }: { hostId: number; ref: string }): Promise<EngineInstance | null> {

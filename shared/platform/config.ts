@@ -84,6 +84,12 @@ const envSchema = z.object({
   IDCFLOW_NODE_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   IDCFLOW_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(90),
   IDCFLOW_LOG_EXPORT_LINK_MINUTES: z.coerce.number().int().min(1).max(10080).default(60),
+  IDCFLOW_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(30),
+  IDCFLOW_HEALTH_UNHEALTHY_AFTER: z.coerce.number().int().min(1).max(100).default(3),
+  IDCFLOW_HEALTH_HEALTHY_AFTER: z.coerce.number().int().min(1).max(100).default(2),
+  IDCFLOW_HEALTH_PROBE_SECONDS: z.coerce.number().int().min(1).max(120).default(5),
+  IDCFLOW_HA_MOVES_AT_ONCE: z.coerce.number().int().min(1).max(64).default(4),
+  IDCFLOW_HA_BALANCE_SPREAD: z.coerce.number().int().min(1).max(1000).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -163,6 +169,12 @@ export interface Config {
   webhooks: { retrySeconds: number[]; disableAfter: number; timeoutSeconds: number; rotationHours: number };
   /** The log center: entries older than retentionDays are deleted daily (0: kept forever); export links live linkMinutes. */
   logs: { retentionDays: number; exportLinkMinutes: number };
+  /**
+   * High availability: how often the health Schedule checks the hosts (0: the API does not create it at start), after how
+   * many failed checks in a row a host is unhealthy and how many successes make it healthy again, the bound of one engine
+   * probe, how many instances a failover or load balance moves at once, and the spread of instance counts balancing accepts.
+   */
+  availability: { healthIntervalSeconds: number; unhealthyAfter: number; healthyAfter: number; probeSeconds: number; movesAtOnce: number; balanceSpread: number };
   logLevel: Env['LOG_LEVEL'];
   /**
    * System settings' defaults (PUT /system/config overrides them live) and cluster membership: this process's node id
@@ -291,6 +303,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       rotationHours: e.IDCFLOW_WEBHOOK_ROTATION_HOURS,
     },
     logs: { retentionDays: e.IDCFLOW_LOG_RETENTION_DAYS, exportLinkMinutes: e.IDCFLOW_LOG_EXPORT_LINK_MINUTES },
+    availability: {
+      healthIntervalSeconds: e.IDCFLOW_HEALTH_INTERVAL_SECONDS, unhealthyAfter: e.IDCFLOW_HEALTH_UNHEALTHY_AFTER, healthyAfter: e.IDCFLOW_HEALTH_HEALTHY_AFTER,
+      probeSeconds: e.IDCFLOW_HEALTH_PROBE_SECONDS, movesAtOnce: e.IDCFLOW_HA_MOVES_AT_ONCE, balanceSpread: e.IDCFLOW_HA_BALANCE_SPREAD,
+    },
     logLevel: e.LOG_LEVEL,
     system: {
       apiRateLimit: e.IDCFLOW_API_RATE_LIMIT, maxLogSizeMb: e.IDCFLOW_MAX_LOG_SIZE_MB, nodeId: e.IDCFLOW_NODE_ID,

@@ -25,6 +25,8 @@ export default async function globalSetup() {
     IDCFLOW_OPERATION_WAIT_SECONDS: '30',
     // The API rate limit is counted on every request but never reached by suites that call in bulk; test/system sets its own.
     IDCFLOW_API_RATE_LIMIT: '1000000',
+    // No health Schedule from spawned APIs: a round over every test file's hosts would mark their unreachable engines unhealthy.
+    IDCFLOW_HEALTH_INTERVAL_SECONDS: '0',
   });
   const services = await spawnEntrypoint('test/support/services-main.ts', [dir], { ...process.env }, /"temporalAddress"/);
   const ready = JSON.parse(services.output().split('\n').find((l) => l.includes('temporalAddress'))!);

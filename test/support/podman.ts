@@ -46,11 +46,18 @@ export interface PodmanService {
   socketPath: string;
   image: string;
   env: Record<string, string>;
+  /** The API service alone goes away (its containers keep running, as on a host cut off) and comes back. */
+  stopService(): Promise<void>;
+  startService(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts the service, or answers why it cannot run here (the tests then skip with that reason). */
-export async function startPodman(dir: string): Promise<PodmanService | { skip: string }> {
+/**
+ * Starts the service, or answers why it cannot run here (the tests then skip with that reason). `isolated`: an engine of
+ * its own (another test host) — its own storage under `dir` and its own bridge network on `subnet`, so its containers,
+ * names and addresses are its alone.
+ */
+export async function startPodman(dir: string, isolated?: { network: string; subnet: string }): Promise<PodmanService | { skip: string }> {
   if (process.getuid?.() !== 0) return { skip: 'podman tests need root (rootless podman is not set up here)' };
   const podman = which('podman');
   const runc = fs.existsSync('/usr/sbin/runc') ? '/usr/sbin/runc' : which('runc');
@@ -66,8 +73,10 @@ export async function startPodman(dir: string): Promise<PodmanService | { skip: 
   const wrapper = path.join(dir, 'runc-norlimit');
   fs.writeFileSync(wrapper, WRAPPER.replace('RUNC', runc), { mode: 0o755 });
   const conf = path.join(dir, 'containers.conf');
-  fs.writeFileSync(conf, `[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc-norlimit"\n[engine.runtimes]\nrunc-norlimit = ["${wrapper}"]\n`);
+  const network = isolated ? `[network]\nnetwork_config_dir = "${path.join(dir, 'networks')}"\ndefault_network = "${isolated.network}"\ndefault_subnet = "${isolated.subnet}"\n` : '';
+  fs.writeFileSync(conf, `[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc-norlimit"\n[engine.runtimes]\nrunc-norlimit = ["${wrapper}"]\n${network}`);
   const env = { ...process.env, CONTAINERS_CONF: conf };
+  const storage = isolated ? ['--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run')] : [];
 
   // The image: busybox and its applets, an /etc/passwd with root, a web root.
   const rootfs = path.join(dir, 'rootfs');
@@ -85,31 +94,49 @@ export async function startPodman(dir: string): Promise<PodmanService | { skip: 
   const tar = path.join(dir, 'rootfs.tar');
   try {
     execFileSync('tar', ['-C', rootfs, '-cf', tar, '.']);
-    execFileSync(podman, ['import', tar, TEST_IMAGE], { env, stdio: 'pipe' });
+    execFileSync(podman, [...storage, 'import', tar, TEST_IMAGE], { env, stdio: 'pipe' });
   } catch (err) {
     return { skip: `podman could not import the test image: ${(err as { stderr?: Buffer }).stderr?.toString() ?? (err as Error).message}` };
   }
 
   const socketPath = path.join(dir, 'podman.sock');
-  const child: ChildProcess = spawn(podman, ['system', 'service', '--time=0', `unix://${socketPath}`], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
-  for (let i = 0; i < 100 && !(await ping(socketPath)); i++) {
-    if (child.exitCode !== null) return { skip: `podman system service exited: ${stderr}` };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (!(await ping(socketPath))) {
-    child.kill('SIGKILL');
-    return { skip: `podman system service did not answer on ${socketPath}: ${stderr}` };
-  }
+  const serve = async (): Promise<ChildProcess | string> => {
+    const child: ChildProcess = spawn(podman, [...storage, 'system', 'service', '--time=0', `unix://${socketPath}`], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
+    for (let i = 0; i < 100 && !(await ping(socketPath)); i++) {
+      if (child.exitCode !== null) return `podman system service exited: ${stderr}`;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!(await ping(socketPath))) {
+      child.kill('SIGKILL');
+      return `podman system service did not answer on ${socketPath}: ${stderr}`;
+    }
+    return child;
+  };
+  let child = await serve();
+  if (typeof child === 'string') return { skip: child };
   return {
     socketPath,
     image: TEST_IMAGE,
     env: { CONTAINERS_CONF: conf },
+    async stopService() {
+      await stopProcess(child as ChildProcess, 'SIGTERM', 5000);
+    },
+    async startService() {
+      const again = await serve();
+      if (typeof again === 'string') throw new Error(again);
+      child = again;
+    },
     async stop() {
-      await stopProcess(child, 'SIGTERM', 5000);
+      await stopProcess(child as ChildProcess, 'SIGTERM', 5000);
       // conmon processes of exec sessions outlive the service; every one names this directory (its runtime wrapper).
       spawnSync('pkill', ['-KILL', '-f', dir]);
+      // An engine with storage of its own leaves its mounts behind (the overlay's bind mount, containers' shm): undone deepest first.
+      if (isolated) {
+        const mounts = fs.readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(dir + '/'));
+        for (const m of mounts.sort().reverse()) spawnSync('umount', ['-l', m]);
+      }
     },
   };
 }

@@ -42,7 +42,7 @@ export function engineFor(route: HostRoute, agentWaitSeconds: number, options: A
 }
 
 /** Polls the engine until the instance reaches `want`, within the bound. */
-async function waitForState(engine: EngineCalls, hostId: number, ref: string, want: InstanceState, seconds: number): Promise<EngineInstance> {
+export async function waitForState(engine: EngineCalls, hostId: number, ref: string, want: InstanceState, seconds: number): Promise<EngineInstance> {
   const deadline = Date.now() + seconds * 1000;
   for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
     const seen = await engine.engineStatus({ hostId, ref });
@@ -57,7 +57,7 @@ async function waitForState(engine: EngineCalls, hostId: number, ref: string, wa
 }
 
 /** Wrapped in an object: activity proxies answer every property, `then` included, so they must never be awaited. */
-async function routeTo(op: OperationRun, hostId: number, bounds: ComputeBounds): Promise<{ engine: EngineCalls }> {
+export async function routeTo(op: OperationRun, hostId: number, bounds: ComputeBounds): Promise<{ engine: EngineCalls }> {
   const route = await op.step('route', 3, 'Finding where the host is driven from', () => db.computeHostRoute({ hostId }));
   return { engine: engineFor(route, bounds.agentWaitSeconds) };
 }

@@ -168,7 +168,8 @@ export class DockerDriver implements EngineDriver {
     return this.createAs(containerName(spec.uuid), spec);
   }
 
-  private async createAs(name: string, spec: InstanceSpec): Promise<EngineInstance> {
+  /** Creates the container of `spec` under another name than its own (a replacement being prepared beside the original). */
+  async createAs(name: string, spec: InstanceSpec): Promise<EngineInstance> {
     const existing = await this.inspect(name);
     if (existing) {
       await this.putFiles(name, spec.files); // a retry after a crash finds the container the first attempt made
@@ -284,7 +285,7 @@ export class DockerDriver implements EngineDriver {
     return running && stateOf(now.State) !== 'running' ? this.power(ref, 'start') : this.view(now);
   }
 
-  private async rename(from: string, to: string): Promise<void> {
+  async rename(from: string, to: string): Promise<void> {
     try {
       await this.docker.getContainer(from).rename({ name: to });
     } catch (err) {

@@ -1,0 +1,91 @@
+import { conflict, notFound } from '../../shared/platform/errors';
+import type { AppDeps } from '../platform/deps';
+import type { Caller } from '../platform/caller';
+import { audit } from '../platform/audit';
+import type { OperationService } from '../platform/operations/service';
+import { computeBounds, type Row } from '../compute/bounds';
+import { hostResource } from '../compute/hosts';
+import type { EngineReads } from '../compute/engine-reads';
+import type { InstanceStats } from '../../activities/compute/engines/types';
+import { disasterRecoveryWorkflow, hostFailoverWorkflow, loadBalanceWorkflow, replaceContainerWorkflow } from '../../workflows/availability/ha';
+
+/** Moving instances between hosts: failover, load balancing, replacement, disaster recovery; each an operation. */
+export class HaService {
+  constructor(private readonly deps: AppDeps, private readonly operations: OperationService, private readonly engineReads: EngineReads) {}
+
+  private get knex() { return this.deps.knex; }
+
+  private bounds() {
+    return { ...computeBounds(this.deps.config), movesAtOnce: this.deps.config.availability.movesAtOnce };
+  }
+
+  async hostRow(id: number): Promise<Row> {
+    const h = await this.knex('hosts').where({ id }).whereNull('deleted_at').first();
+    if (!h) throw notFound('host', id);
+    return h;
+  }
+
+  /** An instance by id, or (seed 000) by its container name: uuid or display name. */
+  async instanceRow(ref: number | string): Promise<Row> {
+    const q = this.knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').whereNull('i.deleted_at').select('i.*', 'h.name as host_name', 'h.engine_type');
+    const r = typeof ref === 'number' ? await q.where('i.id', ref).first() : await q.where((w) => w.where('i.uuid', ref).orWhere('i.name', ref)).orderBy('i.id').first();
+    if (!r) throw notFound('container', ref);
+    return r;
+  }
+
+  private async checkHosts(ids: number[] | undefined, field: string) {
+    if (!ids?.length) return;
+    const found = await this.knex('hosts').whereIn('id', ids).whereNull('deleted_at').pluck('id');
+    const missing = ids.filter((id) => !found.includes(id));
+    if (missing.length) throw notFound('host', `${missing.join(',')} (${field})`);
+  }
+
+  async failover(caller: Caller, hostId: number, targetHostIds?: number[]) {
+    const host = await this.hostRow(hostId);
+    await this.checkHosts(targetHostIds, 'target_host_ids');
+    return this.operations.start(caller, { failover: hostId, targetHostIds }, () => ({
+      type: 'host.failover', resource: hostResource(host), host: host.name, workflow: hostFailoverWorkflow,
+      input: { hostId, targetHostIds: targetHostIds ?? null, ...this.bounds() }, summary: `Failover of host ${host.name}: fence it, recreate its instances on healthy hosts`,
+    }));
+  }
+
+  async loadBalance(caller: Caller, b: { spread?: number; max_moves?: number; host_ids?: number[] }) {
+    const spread = b.spread ?? this.deps.config.availability.balanceSpread;
+    const maxMoves = b.max_moves ?? 50;
+    await this.checkHosts(b.host_ids, 'host_ids');
+    return this.operations.start(caller, { load_balance: { spread, maxMoves, hostIds: b.host_ids } }, () => ({
+      type: 'cluster.load_balance', resource: { type: 'cluster', id: 'load-balance', name: 'load balance', url: '/api/v1/availability/health' },
+      workflow: loadBalanceWorkflow, input: { spread, maxMoves, hostIds: b.host_ids ?? null, ...this.bounds() }, summary: `Load balance: instance counts within ${spread}, at most ${maxMoves} moves`,
+    }));
+  }
+
+  async replace(caller: Caller, inst: Row, b: { image?: string; command?: string[] }) {
+    if (inst.engine_type !== 'docker') throw conflict(`Instance ${inst.uuid} is not a container (host engine ${inst.engine_type})`, { field: 'container_id' });
+    return this.operations.start(caller, { replace: inst.id, ...b }, () => ({
+      type: 'instance.replace', resource: { type: 'instance', id: inst.id, name: inst.name, url: `/api/v1/instances/${inst.id}` }, host: inst.host_name,
+      workflow: replaceContainerWorkflow, input: { instanceId: inst.id, image: b.image ?? null, command: b.command ?? null, ...computeBounds(this.deps.config) },
+      summary: `Replace container ${inst.uuid}${b.image ? ` with ${b.image}` : ''}`,
+    }));
+  }
+
+  async disasterRecovery(caller: Caller, hostIds?: number[]) {
+    await this.checkHosts(hostIds, 'host_ids');
+    return this.operations.start(caller, { disaster_recovery: hostIds ?? 'all' }, () => ({
+      type: 'cluster.disaster_recovery', resource: { type: 'cluster', id: 'disaster-recovery', name: 'disaster recovery', url: '/api/v1/availability/health' },
+      workflow: disasterRecoveryWorkflow, input: { hostIds: hostIds ?? null, ...this.bounds() }, summary: 'Disaster recovery: every recorded instance brought back on the usable hosts',
+    }));
+  }
+
+  async setPinned(caller: Caller, inst: Row, pinned: boolean) {
+    await this.knex('instances').where({ id: inst.id }).update({ pinned, updated_at: this.knex.fn.now() });
+    await audit(this.knex, caller, { module: 'availability', action: pinned ? 'instance_pin' : 'instance_unpin', message: `Instance ${inst.uuid} ${pinned ? 'pinned' : 'unpinned'}`, resourceType: 'instance', resourceId: inst.id });
+    return { instance_id: inst.id as number, uuid: inst.uuid as string, pinned };
+  }
+
+  /** Bytes in and out of a container since it started, from one bounded stats read of its engine. */
+  async traffic(inst: Row) {
+    if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} has no engine instance yet`);
+    const stats = await this.engineReads.read(inst.host_id, 'stats', inst.engine_ref) as InstanceStats;
+    return { container_id: inst.id as number, container_name: inst.uuid as string, host: inst.host_name as string, traffic: { in: stats.net_rx_bytes ?? 0, out: stats.net_tx_bytes ?? 0 }, at: new Date().toISOString() };
+  }
+}

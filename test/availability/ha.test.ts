@@ -1,0 +1,191 @@
+import { startTestApi, eventually, expectError, type TestApi, type TestUser } from '../support/api';
+import { createInstance, finished, uniq } from '../support/compute';
+import { spawnWorker, type Spawned } from '../support/processes';
+import { HA_TEST_ENV, haHostsSkip, startHaHosts, stopHaHosts, type HaHost } from '../support/ha-hosts';
+import { refuseFencedCopy } from '../../activities/availability/fencing';
+
+/**
+ * High availability against two real hosts: two Podman Docker API services, each with its own agent process, a worker of
+ * this file's own. Health on the Temporal Schedule, failover with fencing, the fenced host's return, traffic.
+ */
+const skip = haHostsSkip();
+const describeHa = skip ? describe.skip : describe;
+if (skip) test.skip(`HA tests skipped: ${skip}`, () => undefined);
+
+describeHa('health and failover between two real hosts', () => {
+  const queue = uniq('ha');
+  let api: TestApi;
+  let worker: Spawned;
+  let a: HaHost;
+  let b: HaHost;
+  let admin: string;
+  let user: TestUser;
+  const image = process.env.IDCFLOW_TEST_DOCKER_IMAGE!;
+  const onA: string[] = [];
+  let web = '';
+
+  const seed = (path: string, token = admin) => api.call('GET', path, { token });
+  const row = (uuid: string) => api.deps.knex('instances').where({ uuid }).whereNull('deleted_at').first();
+
+  beforeAll(async () => {
+    api = await startTestApi({ IDCFLOW_TASK_QUEUE: queue, ...HA_TEST_ENV });
+    worker = await spawnWorker(queue, HA_TEST_ENV);
+    admin = await api.admin();
+    user = await api.createUser('user');
+    [a, b] = await startHaHosts(api, ['10.89.71.0/24', '10.89.72.0/24']);
+  }, 120_000);
+  afterAll(async () => {
+    await api.call('DELETE', '/api/v1/availability/health/schedule', { token: admin });
+    await stopHaHosts([a, b].filter(Boolean));
+    await worker?.stop();
+    await api?.close();
+  });
+
+  it('a health round finds both hosts healthy; native and seed 000 routes answer from it', async () => {
+    const round = await api.call('POST', '/api/v1/availability/health/check', { token: admin });
+    expect(round.status).toBe(200);
+    expect((await seed(`/api/ha/health/${a.id}`)).body.reasons).toEqual([]);
+    expect(round.body.data.healthy).toEqual(expect.arrayContaining([a.name, b.name]));
+    const native = await api.call('GET', `/api/v1/hosts/${a.id}/health`, { token: admin });
+    expect(native.body.data).toMatchObject({ host_id: a.id, health: 'healthy', status: 'healthy', reasons: [], generation: 1, agent: { online: true } });
+    const one = await seed(`/api/ha/health/${b.id}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ server_id: b.id, status: 'healthy' });
+    const all = await seed('/api/ha/health');
+    expect(all.body.servers).toEqual(expect.arrayContaining([expect.objectContaining({ server_id: a.id, status: 'healthy' })]));
+    expect(['healthy', 'degraded', 'unhealthy']).toContain(all.body.status);
+  });
+
+  it('container traffic: real bytes in and out from the engine\'s stats', async () => {
+    const { op } = await createInstance(api, admin, { host_id: a.id, image, command: ['httpd', '-f', '-p', '80', '-h', '/www'], cpu: 1, ram_mb: 64 });
+    expect(op.status).toBe('succeeded');
+    web = op.result.uuid;
+    onA.push(web);
+    const ip = (await row(web)).nics[0].ip4;
+    // busybox httpd answers (its 404 for a path is an answer too): what counts is that the container serves HTTP.
+    for (let i = 0; i < 3; i++) expect((await fetch(`http://${ip}/`)).status).toBeLessThan(500);
+    const t = await seed(`/api/ha/container_traffic/${(await row(web)).id}`);
+    expect(t.status).toBe(200);
+    expect(t.body).toMatchObject({ container_id: (await row(web)).id, traffic: { in: expect.any(Number), out: expect.any(Number) } });
+    expect(t.body.traffic.in).toBeGreaterThan(0);
+    expect(t.body.traffic.out).toBeGreaterThan(t.body.traffic.in > 0 ? 100 : 0);
+    const byName = await api.call('GET', `/api/v1/availability/instances/${web}/traffic`, { token: admin });
+    expect(byName.body.data.traffic.out).toBeGreaterThanOrEqual(t.body.traffic.out);
+  });
+
+  it('host A loses engine and agent: unhealthy only after the threshold (Schedule), with reasons; placement skips it', async () => {
+    for (let i = 0; i < 2; i++) {
+      const { op } = await createInstance(api, admin, { host_id: a.id, image, command: ['sleep', '3600'], cpu: 1, ram_mb: 32 });
+      expect(op.status).toBe('succeeded');
+      onA.push(op.result.uuid);
+    }
+    const sched = await api.call('PUT', '/api/v1/availability/health/schedule', { token: admin, body: { interval_seconds: 1 } });
+    expect(sched.status).toBe(200);
+    expect(sched.body.data).toMatchObject({ id: 'availability-host-health', interval_seconds: 1, enabled: true });
+    await a.cut();
+    // One failed round is not enough (threshold 2): the counter is seen at 1 while the host is still healthy.
+    const first = await eventually(async () => {
+      const h = (await seed(`/api/v1/hosts/${a.id}/health`)).body.data;
+      return h.consecutive_failures >= 1 && h;
+    }, 30_000, 'a first failed check');
+    if (first.consecutive_failures === 1) expect(first.health).toBe('healthy');
+    const down = await eventually(async () => { const r = await seed(`/api/ha/health/${a.id}`); return r.body.status === 'unhealthy' && r.body; }, 40_000, 'A unhealthy');
+    expect(down.reasons.join(' ')).toMatch(/engine probe failed/);
+    expect(down.reasons.join(' ')).toMatch(/agent heartbeat stale/);
+    expect((await seed(`/api/ha/health/${b.id}`)).body.status).toBe('healthy');
+    // Placement never picks A now.
+    const { op } = await createInstance(api, admin, { engine_type: 'docker', image, command: ['sleep', '3600'], cpu: 1, ram_mb: 32 });
+    expect(op.status).toBe('succeeded');
+    expect((await row(op.result.uuid)).host_id).not.toBe(a.id);
+    expect((await finished(api, admin, await api.call('DELETE', `/api/v1/instances/${(await row(op.result.uuid)).id}`, { token: admin }))).status).toBe('succeeded');
+  }, 120_000);
+
+  it('failover fences A and recreates its containers on B with the same uuids', async () => {
+    const res = await api.call('POST', '/api/v1/availability/failover', { token: admin, body: { host_id: a.id, target_host_ids: [b.id] } });
+    expect(res.status).toBe(202);
+    const op = await finished(api, admin, res, 120);
+    expect(op).toMatchObject({ status: 'succeeded', result: { host_id: a.id, generation: 2, failed: [] } });
+    expect(op.result.moved.map((m: { uuid: string }) => m.uuid).sort()).toEqual([...onA].sort());
+    const onB = await b.containers();
+    for (const uuid of onA) {
+      expect(onB.get(uuid)).toBe('running');
+      expect(await row(uuid)).toMatchObject({ host_id: b.id, generation: 1, moving_to_host_id: null, state: 'running', engine_ref: `idcflow-${uuid}` });
+    }
+    expect((await api.deps.knex('hosts').where({ id: a.id }).first()).generation).toBe(2);
+    // The fence every create or start on a host passes (compute's engine activities, on agents too): A may no longer run them.
+    for (const uuid of onA) {
+      await expect(refuseFencedCopy(api.deps.knex, a.id, { ref: `idcflow-${uuid}` })).rejects.toThrow(/fenced/);
+      await expect(refuseFencedCopy(api.deps.knex, b.id, { uuid })).resolves.toBeUndefined();
+    }
+    // The moved web server answers at its new address.
+    const ip = (await row(web)).nics[0].ip4;
+    expect(ip).toMatch(/^10\.89\.72\./);
+    expect((await fetch(`http://${ip}/`)).status).toBeLessThan(500);
+  }, 150_000);
+
+  it('A comes back: its agent does not run the moved containers and removes its stale copies; A turns healthy after the threshold', async () => {
+    // The engine was only cut off: A's old copies still run there until its agent sees they live on B now.
+    await a.podman.startService();
+    const stale = await a.containers();
+    expect(onA.map((u) => stale.get(u))).toEqual(onA.map(() => 'running'));
+    await a.startAgent();
+    await eventually(async () => { const left = await a.containers(); return onA.every((u) => !left.has(u)); }, 30_000, 'stale copies removed from A');
+    const onB = await b.containers();
+    for (const uuid of onA) expect(onB.get(uuid)).toBe('running');
+    await eventually(async () => (await seed(`/api/ha/health/${a.id}`)).body.status === 'healthy', 30_000, 'A healthy again');
+    expect((await seed(`/api/v1/hosts/${a.id}/health`)).body.data.reasons).toEqual([]);
+  }, 90_000);
+
+  it('auto_failover: once B is unhealthy, the health round fails it over by itself; B back removes its copies', async () => {
+    const set = await api.call('PUT', `/api/v1/hosts/${b.id}/availability`, { token: admin, body: { auto_failover: true } });
+    expect(set.body.data).toMatchObject({ host_id: b.id, auto_failover: true });
+    await b.cut();
+    const opId = await eventually(async () => (await api.deps.knex('operations').where({ type: 'host.failover', resource_id: String(b.id) }).first('id'))?.id as string | undefined, 60_000, 'the automatic failover');
+    expect(opId).toBe(`host.failover-${b.id}-auto-g1`);
+    const op = await finished(api, admin, opId, 120);
+    expect(op).toMatchObject({ status: 'succeeded', result: { host_id: b.id, generation: 2, failed: [] } });
+    expect(op.result.moved.map((m: { uuid: string }) => m.uuid).sort()).toEqual([...onA].sort());
+    // Placement chose among the healthy hosts (A, or another docker host of the suite): never B, and running there.
+    for (const uuid of onA) expect(await row(uuid)).toMatchObject({ state: 'running', moving_to_host_id: null });
+    for (const uuid of onA) expect((await row(uuid)).host_id).not.toBe(b.id);
+    await b.restore();
+    await eventually(async () => { const left = await b.containers(); return onA.every((u) => !left.has(u)); }, 30_000, 'stale copies removed from B');
+  }, 180_000);
+
+  it('every route refuses no token (401), a non-admin (403), bad input (400/422) and missing resources (404)', async () => {
+    const routes: Array<[string, string, unknown?]> = [
+      ['GET', '/api/v1/availability/health'], ['GET', `/api/v1/hosts/${a.id}/health`], ['PUT', `/api/v1/hosts/${a.id}/availability`, { auto_failover: true }],
+      ['POST', '/api/v1/availability/health/check'], ['GET', '/api/v1/availability/health/schedule'], ['PUT', '/api/v1/availability/health/schedule', { interval_seconds: 5 }],
+      ['DELETE', '/api/v1/availability/health/schedule'], ['POST', '/api/v1/availability/failover', { host_id: a.id }], ['POST', '/api/v1/availability/load-balance', {}],
+      ['POST', '/api/v1/availability/disaster-recovery'], ['POST', '/api/v1/availability/instances/1/replace', { image }], ['PUT', '/api/v1/availability/instances/1/pin', { pinned: true }],
+      ['GET', '/api/v1/availability/instances/1/traffic'],
+      ['GET', '/api/ha/health'], ['GET', `/api/ha/health/${a.id}`], ['GET', '/api/ha/container_traffic/1'], ['POST', '/api/ha/failover', { server_id: a.id }],
+      ['POST', '/api/ha/load_balance', {}], ['POST', '/api/ha/disaster_recovery'], ['POST', '/api/ha/replace_container', { container_id: 1, image }],
+    ];
+    for (const [method, path, body] of routes) {
+      const anon = await api.call(method, path, { body });
+      expect([path, anon.status]).toEqual([path, 401]);
+      const denied = await api.call(method, path, { body, token: user.token });
+      expect([path, denied.status]).toEqual([path, 403]);
+    }
+    expectError(await api.call('POST', '/api/v1/availability/failover', { token: admin, body: { host_id: 'x' } }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('POST', '/api/v1/availability/failover', { token: admin, body: { host_id: 99999999 } }), 404, 'RESOURCE_NOT_FOUND');
+    expectError(await api.call('POST', '/api/v1/availability/failover', { token: admin, body: { host_id: a.id, target_host_ids: [99999999] } }), 404, 'RESOURCE_NOT_FOUND');
+    expectError(await api.call('POST', '/api/v1/availability/load-balance', { token: admin, body: { spread: 0 } }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('POST', '/api/v1/availability/instances/1/replace', { token: admin, body: {} }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('POST', '/api/v1/availability/instances/no-such-thing/replace', { token: admin, body: { image } }), 404, 'RESOURCE_NOT_FOUND');
+    expectError(await api.call('PUT', '/api/v1/availability/health/schedule', { token: admin, body: { interval_seconds: 0 } }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('GET', '/api/v1/hosts/99999999/health', { token: admin }), 404, 'RESOURCE_NOT_FOUND');
+    expectError(await api.call('PUT', `/api/v1/hosts/${a.id}/availability`, { token: admin, body: { auto_failover: 'yes' } }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('GET', '/api/v1/availability/instances/99999999/traffic', { token: admin }), 404, 'RESOURCE_NOT_FOUND');
+    // Seed 000: 400 {"error"} for bad input, 404 for what does not exist.
+    for (const [method, path, body] of [['GET', '/api/ha/health/abc'], ['POST', '/api/ha/failover', { server_id: 'abc' }], ['POST', '/api/ha/replace_container', { image }], ['POST', '/api/ha/load_balance', { spread: -1 }], ['GET', '/api/ha/container_traffic/a%20b']] as Array<[string, string, unknown?]>) {
+      const res = await api.call(method, path, { token: admin, body });
+      expect([path, res.status, typeof res.body.error]).toEqual([path, 400, 'string']);
+    }
+    for (const [method, path, body] of [['GET', '/api/ha/health/99999999'], ['POST', '/api/ha/failover', { server_id: 99999999 }], ['GET', '/api/ha/container_traffic/99999999'], ['POST', '/api/ha/replace_container', { container_id: 99999999, image }]] as Array<[string, string, unknown?]>) {
+      const res = await api.call(method, path, { token: admin, body });
+      expect([path, res.status, typeof res.body.error]).toEqual([path, 404, 'string']);
+    }
+  });
+});
