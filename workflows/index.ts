@@ -5,7 +5,7 @@ export {
 } from './compute/runbooks';
 export { noopWorkflow } from './platform/noop';
 export { rentalLifecycleWorkflow } from './rentals/lifecycle';
-export { rentalVerificationMailWorkflow } from './rentals/mail';
+export { emailVerificationMailWorkflow } from './platform/verification-mail';
 export { applyNetworkChangeWorkflow } from './networking/runbooks';
 export { wireguardServerWorkflow, bgpApplyWorkflow } from './netservices/runbooks';
 export { platformBackupWorkflow, scheduledPlatformBackupWorkflow, platformRestoreWorkflow } from './availability/backups';

@@ -103,6 +103,8 @@ export interface Config {
   operationWaitSeconds: number;
   smtpUrl?: string;
   mailFrom: string;
+  /** How long an email verification link works (registration, an email change). */
+  verifyEmailTtlSeconds: number;
   /** Fault injection for crash tests: "activityName:ms,other:ms" delays those activities. */
   faultDelays: Record<string, number>;
   temporalCliPath?: string;
@@ -131,7 +133,6 @@ export interface Config {
   netservices: { wgStatsSeconds: number; birdConfig: string; birdSocket: string };
   console: ConsoleConfig;
   rentals: {
-    verifyEmailTtlSeconds: number;
     /** The derper image relays run (built by `npm run derper:image`). */
     derpImage: string;
     /** The API as relays reach it, for derper's --verify-client-url; unset, relays admit every client. */
@@ -212,6 +213,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     operationWaitSeconds: e.IDCFLOW_OPERATION_WAIT_SECONDS,
     smtpUrl: e.IDCFLOW_SMTP_URL,
     mailFrom: e.IDCFLOW_MAIL_FROM,
+    verifyEmailTtlSeconds: e.IDCFLOW_VERIFY_EMAIL_TTL_SECONDS,
     faultDelays: Object.fromEntries(
       e.IDCFLOW_FAULT_DELAY.split(',').filter(Boolean).map((pair) => {
         const [name, ms] = pair.split(':');
@@ -240,7 +242,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     netservices: { wgStatsSeconds: e.IDCFLOW_WG_STATS_SECONDS, birdConfig: e.IDCFLOW_BIRD_CONFIG, birdSocket: e.IDCFLOW_BIRD_SOCKET },
     console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
     rentals: {
-      verifyEmailTtlSeconds: e.IDCFLOW_VERIFY_EMAIL_TTL_SECONDS,
       derpImage: e.IDCFLOW_DERP_IMAGE,
       derpVerifyUrl: e.IDCFLOW_DERP_VERIFY_URL?.replace(/\/+$/, ''),
       reminderDays: e.IDCFLOW_RENTAL_REMINDER_DAYS,
