@@ -12,6 +12,7 @@ import * as oauth from './migrations/010_oauth';
 import * as rentals from './migrations/011_rentals';
 import * as availability from './migrations/012_availability';
 import * as platformTwoFactor from './migrations/017_platform_two_factor';
+import * as computeSshKeys from './migrations/018_compute';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -29,6 +30,7 @@ const migrations: Record<string, Knex.Migration> = {
   '011_rentals': rentals,
   '012_availability': availability,
   '017_platform_two_factor': platformTwoFactor,
+  '018_compute': computeSshKeys,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

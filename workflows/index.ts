@@ -3,6 +3,7 @@ export { testConnectionWorkflow, syncInstanceWorkflow, syncSessionWorkflow, clas
 export {
   createInstanceWorkflow, deleteInstanceWorkflow, powerInstanceWorkflow, updateInstanceWorkflow, passwordInstanceWorkflow, scanHostWorkflow, engineReadWorkflow,
 } from './compute/runbooks';
+export { imageUploadWorkflow, imageDeleteWorkflow } from './compute/images';
 export { noopWorkflow } from './platform/noop';
 export { rentalLifecycleWorkflow } from './rentals/lifecycle';
 export { emailVerificationMailWorkflow } from './platform/verification-mail';

@@ -4,7 +4,8 @@ import { unseal } from '../../shared/platform/crypto';
 import { consoleGatewayUrl } from '../../shared/platform/config';
 import type { ActivityDeps } from '../platform/deps';
 import { fail, heartbeating } from '../platform/failure';
-import { driverFor, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
+import { driverFor, type EngineDriver, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
+import type { ImageFetch, ImageInfo } from './engines/libvirt-images';
 
 /** The engine calls: run on the main worker, or on the host's agent (task queue host:<name>). */
 export function createEngineActivities({ knex, config }: ActivityDeps) {
@@ -12,6 +13,11 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
     const host = await knex('hosts').where({ id: hostId }).whereNull('deleted_at').first();
     if (!host) throw ApplicationFailure.nonRetryable(`host ${hostId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'host', id: String(hostId) });
     return driverFor(host as HostRow, config.masterKey);
+  };
+
+  const imagesOf = (d: EngineDriver) => {
+    if (!d.listImages || !d.fetchImage || !d.deleteImage) throw fail(`Engine ${d.type} keeps no image files on the host`, 'NOT_SUPPORTED');
+    return d;
   };
 
   return {
@@ -48,6 +54,15 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
         return { type: access.type, url, expires_at: null };
       }
       return access;
+    },
+    async engineListImages({ hostId }: { hostId: number }): Promise<ImageInfo[]> {
+      return heartbeating(async () => imagesOf(await driver(hostId)).listImages!());
+    },
+    async engineFetchImage({ hostId, image }: { hostId: number; image: ImageFetch }): Promise<ImageInfo> {
+      return heartbeating(async () => imagesOf(await driver(hostId)).fetchImage!(image));
+    },
+    async engineDeleteImage({ hostId, name }: { hostId: number; name: string }): Promise<{ existed: boolean }> {
+      return heartbeating(async () => ({ existed: await imagesOf(await driver(hostId)).deleteImage!(name) }));
     },
     async engineHostStats({ hostId }: { hostId: number }) {
       return heartbeating(async () => (await driver(hostId)).hostStats());

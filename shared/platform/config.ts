@@ -43,6 +43,7 @@ const envSchema = z.object({
   IDCFLOW_QUOTA_INSTANCES: z.coerce.number().int().min(0).default(10),
   IDCFLOW_AGENT_HOST: z.string().optional(),
   IDCFLOW_AGENT_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
+  IDCFLOW_IMAGE_MAX_BYTES: z.coerce.number().int().positive().default(20 * 1024 ** 3),
   IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60),
   IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10),
   IDCFLOW_WG_STATS_SECONDS: z.coerce.number().int().positive().default(10),
@@ -118,6 +119,8 @@ export interface Config {
     agentOfflineSeconds: number;
     agentHeartbeatSeconds: number;
     instanceWaitSeconds: number;
+    /** The largest base image a host downloads into its image_dir. */
+    imageMaxBytes: number;
   };
   /** Networking: default per-user quotas (a network_quotas row overrides them), and how a host agent applies its host's state. */
   networking: {
@@ -229,6 +232,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       agentOfflineSeconds: e.IDCFLOW_AGENT_OFFLINE_SECONDS,
       agentHeartbeatSeconds: e.IDCFLOW_AGENT_HEARTBEAT_SECONDS,
       instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
+      imageMaxBytes: e.IDCFLOW_IMAGE_MAX_BYTES,
     },
     networking: {
       defaultQuota: { nat_ports: e.IDCFLOW_QUOTA_NAT_PORTS, proxies: e.IDCFLOW_QUOTA_PROXIES, addresses: e.IDCFLOW_QUOTA_ADDRESSES },

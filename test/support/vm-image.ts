@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,8 +7,8 @@ import zlib from 'node:zlib';
 
 /**
  * A tiny bootable VM image for the libvirt_qemu tests, built without downloading any image: Debian's cloud kernel
- * (apt-get download + dpkg -x) and a busybox initramfs whose /init prints BOOT_MARKER and the cloud-init seed's
- * meta-data to the serial console, then idles. The kernel package is cached in ~/.cache/idcflow/vm-image.
+ * (apt-get download + dpkg -x) and a busybox initramfs whose /init prints BOOT_MARKER, the cloud-init seed's
+ * meta-data and the SSH keys of its user-data (one "SSH-KEY: <type> <key>" line each) to the serial console, then idles. The kernel package is cached in ~/.cache/idcflow/vm-image.
  */
 export const BOOT_MARKER = 'IDCFLOW-TEST-GUEST-BOOTED';
 export const IMAGE_NAME = 'tiny';
@@ -21,7 +22,7 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in ${MODULES.join(' ')}; do insmod /lib/modules/$m.ko; done
 echo ${BOOT_MARKER}
 i=0; while [ ! -b /dev/vdb ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-if mount -t iso9660 -o ro /dev/vdb /mnt; then echo SEED-BEGIN; cat /mnt/meta-data; echo SEED-END; else echo SEED-MISSING; fi
+if mount -t iso9660 -o ro /dev/vdb /mnt; then echo SEED-BEGIN; cat /mnt/meta-data; grep -o 'ssh-[a-z0-9-]* [A-Za-z0-9+/=]*' /mnt/user-data | sed 's/^/SSH-KEY: /'; echo SEED-END; else echo SEED-MISSING; fi
 while true; do sleep 3600; done
 `;
 
@@ -105,4 +106,11 @@ export async function buildTestImage(imageDir: string): Promise<void> {
   fs.writeFileSync(path.join(imageDir, `${IMAGE_NAME}.cmdline`), 'console=tty0 console=ttyS0 rdinit=/init panic=-1 quiet');
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(imageDir, `${IMAGE_NAME}.qcow2`), '64M']);
   for (const f of fs.readdirSync(imageDir)) fs.chmodSync(path.join(imageDir, f), 0o644);
+}
+
+/** A fresh ed25519 public key as an authorized_keys line (OpenSSH's wire format: string type, string key). */
+export function sshPublicKey(comment = 'test@idcflow'): string {
+  const raw = crypto.generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  return `ssh-ed25519 ${Buffer.concat([str(Buffer.from('ssh-ed25519')), str(raw)]).toString('base64')} ${comment}`;
 }

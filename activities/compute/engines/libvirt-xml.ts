@@ -127,5 +127,6 @@ export function cloudInitSeed(opts: { uuid: string; name: string; passwordHash: 
       ...(nic.ip4 ? { addresses: [`${nic.ip4}/${prefixOf(nic.mask)}`], ...(nic.gateway ? { routes: [{ to: 'default', via: nic.gateway }] } : {}), ...(nic.dns?.length ? { nameservers: { addresses: nic.dns } } : {}) } : { dhcp4: true }),
     };
   });
-  return { metaData, userData: `#cloud-config\n${stringify(userData)}`, networkConfig: Object.keys(ethernets).length ? stringify({ version: 2, ethernets }) : null };
+  // Unfolded lines: an SSH key stays on one line of the seed, as an administrator (or a test) would grep for it.
+  return { metaData, userData: `#cloud-config\n${stringify(userData, { lineWidth: 0 })}`, networkConfig: Object.keys(ethernets).length ? stringify({ version: 2, ethernets }) : null };
 }

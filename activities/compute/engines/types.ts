@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { InstanceState, Nic, PowerAction, PublishedPort } from '../../../shared/compute/catalogue';
+import type { ImageFetch, ImageInfo } from './libvirt-images';
 
 /** What a driver needs to create an instance; names are deterministic so a retried create finds the first one. */
 export interface InstanceSpec {
@@ -18,6 +19,8 @@ export interface InstanceSpec {
   owner?: number | null;
   /** Only inside activities, never in workflow histories. */
   password?: string | null;
+  /** OpenSSH public keys the guest accepts (libvirt: the cloud-init seed's ssh_authorized_keys). */
+  sshKeys?: string[];
 }
 
 /** An instance as the engine sees it. `ref` is how the engine names it (a container name, a VM id). */
@@ -101,6 +104,10 @@ export interface EngineDriver {
   /** Engines whose console is a VNC screen (console() answers type 'vnc'): where it listens, for the gateway to proxy. */
   vncEndpoint?(ref: string): Promise<{ host: string; port: number }>;
   hostStats(): Promise<HostStats>;
+  /** Engines whose images are files on the host (libvirt_qemu's image_dir): list, fetch from a URL, delete. */
+  listImages?(): Promise<ImageInfo[]>;
+  fetchImage?(req: ImageFetch): Promise<ImageInfo>;
+  deleteImage?(name: string): Promise<boolean>;
 }
 
 export const containerName = (uuid: string) => `idcflow-${uuid}`;
