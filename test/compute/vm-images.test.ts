@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTestApi, expectError, type TestApi } from '../support/api';
 import { addHost, createInstance, finished, uniq } from '../support/compute';
-import { spawnWorker, type Spawned } from '../support/processes';
+import { spawnEntrypoint, spawnWorker, type Spawned } from '../support/processes';
 import { IMAGE_NAME, buildTestImage, ensureLibvirt, sshPublicKey, vmSkipReason } from '../support/vm-image';
 
 /** A libvirt host's images: listed with size and SHA-256, downloaded from a URL (checked), deleted unless in use. */
@@ -162,6 +162,30 @@ describeVm('libvirt/QEMU host images', () => {
     expect((await listed()).map((i) => i.name)).not.toContain(IMAGE_NAME);
     expect(await finished(api, admin, await api.call('DELETE', `/api/v1/hosts/${host.id}/images/${IMAGE_NAME}`, { token: admin }), 120)).toMatchObject({ status: 'succeeded', result: { existed: false } });
   }, 400_000);
+
+  it('on a host driven by its agent, the agent lists, downloads and deletes in its own image_dir', async () => {
+    const agentImages = path.join(base, 'agent-images');
+    const agentHost = await addHost(api, {
+      engine_type: 'libvirt_qemu', address: 'qemu:///system', name: uniq('imgagent'), use_agent: true,
+      options: { image_dir: agentImages, state_dir: path.join(base, 'agent-instances') },
+    });
+    const agent = await spawnEntrypoint('workers/agent.ts', [], { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: agentHost.name, IDCFLOW_AGENT_HEARTBEAT_SECONDS: '1' }, 'agent polling', 60_000);
+    try {
+      const blank = path.join(served, 'blank.qcow2');
+      const res = await api.call('POST', `/api/v1/hosts/${agentHost.id}/images`, { token: admin, body: { name: 'viaagent', url: `${origin}/blank.qcow2`, sha256: sha256(blank) } });
+      expect(await finished(api, admin, res, 120)).toMatchObject({ status: 'succeeded', host: agentHost.name });
+      expect(sha256(path.join(agentImages, 'viaagent.qcow2'))).toBe(sha256(blank));
+      const list = await api.call('GET', `/api/v1/hosts/${agentHost.id}/images`, { token: user.token });
+      expect(list.body.data.images.map((i: { name: string }) => i.name)).toEqual(['viaagent']);
+      const del = await finished(api, admin, await api.call('DELETE', `/api/v1/hosts/${agentHost.id}/images/viaagent`, { token: admin }), 120);
+      expect(del).toMatchObject({ status: 'succeeded', result: { existed: true } });
+      expect(fs.readdirSync(agentImages)).toEqual([]);
+    } finally {
+      await agent.stop();
+    }
+    // Without its agent the host's images cannot be read: the calls went to the agent's task queue, not the main worker's.
+    expectError(await api.call('GET', `/api/v1/hosts/${agentHost.id}/images`, { token: user.token }), 503, 'SERVICE_UNAVAILABLE');
+  }, 300_000);
 
   it('an instance\'s ssh_keys must be OpenSSH public keys', async () => {
     const key = sshPublicKey();
