@@ -42,8 +42,9 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
     async engineList({ hostId }: { hostId: number }): Promise<EngineInstance[]> {
       return heartbeating(async () => (await driver(hostId)).list());
     },
-    async engineSetPassword({ hostId, ref, passwordSealed }: { hostId: number; ref: string; passwordSealed: string }): Promise<void> {
-      await heartbeating(async () => (await driver(hostId)).setPassword(ref, unseal(passwordSealed, config.masterKey)));
+    async engineSetPassword({ hostId, ref, passwordSealed }: { hostId: number; ref: string; passwordSealed: string }): Promise<{ applied: 'now' | 'next_boot' }> {
+      const result = await heartbeating(async () => (await driver(hostId)).setPassword(ref, unseal(passwordSealed, config.masterKey)));
+      return result ?? { applied: 'now' };
     },
     /** A terminal or VNC console is served by this process's gateway: the answer names it, the API adds a ticket. */
     async engineConsole({ hostId, ref }: { hostId: number; ref: string }): Promise<{ type: string; url: string; expires_at: string | null }> {

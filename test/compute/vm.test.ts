@@ -159,8 +159,13 @@ describeVm('libvirt/QEMU virtual machines', () => {
     expectError(await api.call('PUT', `/api/v1/instances/${row.id}`, { token: owner.token, body: { ram_mb: 'lots' } }), 422, 'VALIDATION_ERROR');
     expectError(await api.call('PUT', `/api/v1/instances/${row.id}`, { token: other.token, body: { ram_mb: 64 } }), 404, 'RESOURCE_NOT_FOUND');
     const seedBefore = fs.readFileSync(path.join(dir, 'seed.img'));
+    // The guest runs QEMU's guest agent: the password is set at once through it (and kept in the seed for later boots).
+    await eventually(async () => virsh('qemu-agent-command', ref, '{"execute":"guest-ping"}', '--timeout', '2').status === 0, 120_000, 'the guest agent to answer');
     const pw = await finished(api, owner.token, await api.call('POST', `/api/v1/instances/${row.id}/password`, { token: owner.token, body: { password: 'second-pass-2' } }), 120);
-    expect(pw).toMatchObject({ status: 'succeeded' });
+    expect({ status: pw.status, error: pw.error, result: pw.result }).toMatchObject({ status: 'succeeded', error: null, result: { password_changed: true, applies: 'now' } });
+    const shadow = await eventually(async () => /^SHADOW: (root:[^*:][^:]*):/m.exec(serial())?.[1], 30_000, 'the guest to show root\'s new password hash');
+    expect(shadow).not.toContain('second-pass-2');
+    expect(JSON.stringify(await api.call('GET', `/api/v1/operations/${pw.id}/events`, { token: owner.token }))).not.toContain(Buffer.from('second-pass-2').toString('base64'));
     const seedAfter = fs.readFileSync(path.join(dir, 'seed.img'));
     expect(seedAfter.equals(seedBefore)).toBe(false);
     expect(seedAfter.toString('latin1')).toMatch(/root:\$6\$/);

@@ -196,9 +196,10 @@ export interface PasswordInstanceInput extends InstanceOpInput {
 export async function passwordInstanceWorkflow(input: PasswordInstanceInput) {
   return runOperation(input.operationId, async (op) => {
     const { inst, ref, engine } = await loadOnEngine(op, input);
-    await op.step('password', 50, `Setting the password of ${ref}`, () => engine.engineSetPassword({ hostId: inst.hostId, ref, passwordSealed: input.passwordSealed }));
+    // A history from before engines said when a password applies holds no answer here: those applied at once.
+    const set = await op.step('password', 50, `Setting the password of ${ref}`, () => engine.engineSetPassword({ hostId: inst.hostId, ref, passwordSealed: input.passwordSealed }));
     await op.step('record', 90, 'Storing the password sealed', () => db.storeInstancePassword({ instanceId: inst.id, passwordSealed: input.passwordSealed }));
-    return { instance_id: inst.id, uuid: inst.uuid, password_changed: true };
+    return { instance_id: inst.id, uuid: inst.uuid, password_changed: true, applies: set?.applied ?? 'now' };
   });
 }
 

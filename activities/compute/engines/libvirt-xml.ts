@@ -58,6 +58,7 @@ export function domainXml(p: DomainPlan): string {
 <disk type="file" device="disk"><driver name="qemu" type="raw"/><source file="${esc(p.seed)}"/><target dev="vdb" bus="virtio"/><readonly/></disk>
 ${nics}
 <serial type="file"><source path="${esc(p.serialLog)}" append="on"/><target port="0"/></serial>
+<channel type="unix"><target type="virtio" name="org.qemu.guest_agent.0"/></channel>
 <graphics type="vnc" listen="127.0.0.1" autoport="yes"/>
 <video><model type="vga"/></video>
 </devices>

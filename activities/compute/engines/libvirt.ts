@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PowerAction } from '../../../shared/compute/catalogue';
-import { acceleration, openDir, passwordHash, run, virsh } from './libvirt-host';
+import { acceleration, guestAgentAnswers, guestAgentSetPassword, openDir, passwordHash, run, virsh } from './libvirt-host';
 import { IMAGE_NAME as SAFE_NAME } from '../../../shared/compute/images';
 import { ImageDir, type ImageFetch, type ImageInfo } from './libvirt-images';
 import { cloudInitSeed, domainXml, readDomainXml, stateOfDomain, type DomainMeta } from './libvirt-xml';
@@ -251,12 +251,18 @@ export class LibvirtDriver implements EngineDriver {
     return all.filter((d) => d !== null && (!d.host || !this.hostName || d.host === this.hostName)).map((d) => d!.inst);
   }
 
-  /** Rewrites the NoCloud seed with the new hash: cloud-init's bootcmd applies it on the guest's next boot. */
-  async setPassword(ref: string, password: string): Promise<void> {
+  /**
+   * Rewrites the NoCloud seed with the new hash (cloud-init's bootcmd applies it on the guest's next boot), and sets it
+   * at once through the QEMU guest agent when the running guest has one that answers.
+   */
+  async setPassword(ref: string, password: string): Promise<{ applied: 'now' | 'next_boot' }> {
     const xml = await this.xmlOf(ref);
     if (!xml.meta) throw conflict(`${ref} was not created by idcflow: it has no cloud-init seed to carry a password`);
     const saved = (file: string) => fs.readFile(path.join(this.dirOf(ref), file), 'utf8').then(JSON.parse, () => []);
     await this.writeSeed(this.dirOf(ref), { uuid: xml.meta.uuid, name: xml.meta.name, nics: await saved('nics.json'), sshKeys: await saved('ssh_keys.json') }, await passwordHash(password));
+    if ((await this.stateOf(ref)) !== 'running' || !(await guestAgentAnswers(this.uri, ref))) return { applied: 'next_boot' };
+    await guestAgentSetPassword(this.uri, ref, 'root', password);
+    return { applied: 'now' };
   }
 
   /** A VM's console is its VNC screen (bound to 127.0.0.1 on the host), reached through the console gateway. */

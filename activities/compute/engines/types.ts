@@ -95,7 +95,8 @@ export interface EngineDriver {
   status(ref: string): Promise<EngineInstance | null>;
   stats(ref: string): Promise<InstanceStats>;
   list(): Promise<EngineInstance[]>;
-  setPassword(ref: string, password: string): Promise<void>;
+  /** Sets the OS password; 'next_boot' when it takes effect only at the guest's next boot (libvirt without a guest agent). */
+  setPassword(ref: string, password: string): Promise<void | { applied: 'now' | 'next_boot' }>;
   console(ref: string): Promise<ConsoleAccess>;
   /** Engines whose console is a terminal (console() answers type 'terminal') open one here, for the console gateway. */
   terminal?(ref: string): Promise<TerminalSession>;
