@@ -1,9 +1,9 @@
 /** Tests run against real PostgreSQL (embedded) and a real Temporal dev server, started once in globalSetup. */
 
-// ESM-only packages, with every ESM-only package they import (oidc-provider's other dependencies, koa and debug, ship
+// ESM-only packages, with every ESM-only package they import (otplib's: @scure/base, @noble/hashes; oidc-provider's other dependencies, koa and debug, ship
 // CommonJS). Node 22+ loads them from CommonJS with require(esm), but jest's module system does not, so jest compiles
 // them to CommonJS like the project's TypeScript.
-const esmOnlyPackages = ['oidc-provider', 'jose', 'openid-client', 'oauth4webapi'];
+const esmOnlyPackages = ['oidc-provider', 'jose', 'openid-client', 'oauth4webapi', '@scure/base', '@noble/hashes'];
 
 module.exports = {
   testEnvironment: 'node',

@@ -17,6 +17,8 @@ import * as rentalsRelayTls from './migrations/020_rentals';
 import * as system from './migrations/016_system';
 import * as logs from './migrations/015_logs';
 import * as availabilityHa from './migrations/013_availability';
+import * as platformTwoFactor from './migrations/017_platform_two_factor';
+import * as computeSshKeys from './migrations/018_compute';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -39,6 +41,8 @@ const migrations: Record<string, Knex.Migration> = {
   '016_system': system,
   '015_logs': logs,
   '013_availability': availabilityHa,
+  '017_platform_two_factor': platformTwoFactor,
+  '018_compute': computeSshKeys,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

@@ -3,9 +3,10 @@ export { testConnectionWorkflow, syncInstanceWorkflow, syncSessionWorkflow, clas
 export {
   createInstanceWorkflow, deleteInstanceWorkflow, powerInstanceWorkflow, updateInstanceWorkflow, passwordInstanceWorkflow, scanHostWorkflow, engineReadWorkflow,
 } from './compute/runbooks';
+export { imageUploadWorkflow, imageDeleteWorkflow } from './compute/images';
 export { noopWorkflow } from './platform/noop';
 export { rentalLifecycleWorkflow } from './rentals/lifecycle';
-export { rentalVerificationMailWorkflow } from './rentals/mail';
+export { emailVerificationMailWorkflow } from './platform/verification-mail';
 export { applyNetworkChangeWorkflow } from './networking/runbooks';
 export { wireguardServerWorkflow, bgpApplyWorkflow } from './netservices/runbooks';
 export { logCleanupWorkflow, logRetentionWorkflow } from './logs/cleanup';

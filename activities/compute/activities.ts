@@ -43,7 +43,7 @@ const failWith = (p: Problem) => fail(p.message, p.code, { ...(p.field ? { field
 function specOf(row: Record<string, any>): InstanceSpec { // eslint-disable-line @typescript-eslint/no-explicit-any
   return {
     uuid: row.uuid, name: row.name, image: row.image, osName: row.os_name, command: row.command ?? null,
-    cpu: row.cpu, ramMb: row.ram_mb, diskGb: row.disk_gb, nics: row.nics ?? [], ports: row.ports ?? [], owner: row.owner_id ?? null,
+    cpu: row.cpu, ramMb: row.ram_mb, diskGb: row.disk_gb, nics: row.nics ?? [], ports: row.ports ?? [], owner: row.owner_id ?? null, sshKeys: row.ssh_keys ?? [],
     ...(row.files?.length ? { files: row.files } : {}),
   };
 }
@@ -141,7 +141,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
           [row] = await trx('instances').insert({
             uuid: request.uuid, host_id: hostId, name: request.name, os_name: request.osName, image: request.image,
             command: request.command ? JSON.stringify(request.command) : null, cpu: request.cpu, ram_mb: request.ramMb, disk_gb: request.diskGb,
-            nics: JSON.stringify(request.nics), ports: JSON.stringify(request.ports ?? []), files: JSON.stringify(request.files ?? []), owner_id: request.ownerId, state: 'creating', origin: 'created', create_operation_id: operationId,
+            nics: JSON.stringify(request.nics), ports: JSON.stringify(request.ports ?? []), files: JSON.stringify(request.files ?? []), ssh_keys: JSON.stringify(request.sshKeys ?? []), owner_id: request.ownerId, state: 'creating', origin: 'created', create_operation_id: operationId,
             agent_token_sealed: seal(agentToken ?? randomToken(24), config.masterKey),
             generation: trx('hosts').where({ id: hostId }).select('generation'),
           }).returning('*');

@@ -4,7 +4,8 @@ import { unseal } from '../../shared/platform/crypto';
 import { consoleGatewayUrl } from '../../shared/platform/config';
 import type { ActivityDeps } from '../platform/deps';
 import { fail, heartbeating } from '../platform/failure';
-import { driverFor, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
+import { driverFor, type EngineDriver, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
+import type { ImageFetch, ImageInfo } from './engines/libvirt-images';
 import { refuseFencedCopy } from '../availability/fencing';
 
 /** The engine calls: run on the main worker, or on the host's agent (task queue host:<name>). */
@@ -19,6 +20,11 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
   const opened = (spec: InstanceSpec): InstanceSpec => (spec.files?.length
     ? { ...spec, files: spec.files.map((f) => ({ path: f.path, mode: f.mode, content: f.contentSealed ? unseal(f.contentSealed, config.masterKey) : f.content ?? '' })) }
     : spec);
+
+  const imagesOf = (d: EngineDriver) => {
+    if (!d.listImages || !d.fetchImage || !d.deleteImage) throw fail(`Engine ${d.type} keeps no image files on the host`, 'NOT_SUPPORTED');
+    return d;
+  };
 
   return {
     async engineCreate({ hostId, spec, passwordSealed }: { hostId: number; spec: InstanceSpec; passwordSealed?: string | null }): Promise<EngineInstance> {
@@ -44,8 +50,9 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
     async engineList({ hostId }: { hostId: number }): Promise<EngineInstance[]> {
       return heartbeating(async () => (await driver(hostId)).list());
     },
-    async engineSetPassword({ hostId, ref, passwordSealed }: { hostId: number; ref: string; passwordSealed: string }): Promise<void> {
-      await heartbeating(async () => (await driver(hostId)).setPassword(ref, unseal(passwordSealed, config.masterKey)));
+    async engineSetPassword({ hostId, ref, passwordSealed }: { hostId: number; ref: string; passwordSealed: string }): Promise<{ applied: 'now' | 'next_boot' }> {
+      const result = await heartbeating(async () => (await driver(hostId)).setPassword(ref, unseal(passwordSealed, config.masterKey)));
+      return result ?? { applied: 'now' };
     },
     /** A terminal or VNC console is served by this process's gateway: the answer names it, the API adds a ticket. */
     async engineConsole({ hostId, ref }: { hostId: number; ref: string }): Promise<{ type: string; url: string; expires_at: string | null }> {
@@ -56,6 +63,15 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
         return { type: access.type, url, expires_at: null };
       }
       return access;
+    },
+    async engineListImages({ hostId }: { hostId: number }): Promise<ImageInfo[]> {
+      return heartbeating(async () => imagesOf(await driver(hostId)).listImages!());
+    },
+    async engineFetchImage({ hostId, image }: { hostId: number; image: ImageFetch }): Promise<ImageInfo> {
+      return heartbeating(async () => imagesOf(await driver(hostId)).fetchImage!(image));
+    },
+    async engineDeleteImage({ hostId, name }: { hostId: number; name: string }): Promise<{ existed: boolean }> {
+      return heartbeating(async () => ({ existed: await imagesOf(await driver(hostId)).deleteImage!(name) }));
     },
     async engineHostStats({ hostId }: { hostId: number }) {
       return heartbeating(async () => (await driver(hostId)).hostStats());

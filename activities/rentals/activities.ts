@@ -3,7 +3,6 @@ import type { ActivityDeps } from '../platform/deps';
 import { createMailActivities } from '../platform/mail';
 import type { InstanceRequest } from '../compute/activities';
 import { applyRentalChange, RentalChangeRefused } from '../../db/queries/rentals/changes';
-import { verificationToken } from '../../shared/rentals/verification';
 import { publicAddressesOf } from '../../shared/rentals/acl';
 import { derperCertName, issueRelayCertificate } from '../../shared/rentals/relay-tls';
 import { seal } from '../../shared/platform/crypto';
@@ -115,17 +114,6 @@ export function createRentalActivities(deps: ActivityDeps) {
         key: `rental-${rentalId}-reminder-${expiresAt}`, to: row.email, subject: `Your DERP relay rental ${rentalId} expires on ${day}`,
         text: `Hello ${row.username},\n\nyour DERP relay rental ${rentalId} (port ${row.port ?? '-'}) expires at ${expiresAt}. Redeem a serial code for it to extend it; `
           + `after the expiry the relay stops, and ${Math.round(config.rentals.graceSeconds / 86400)} days later it is deleted.\n`,
-      });
-    },
-
-    /** The verification mail: its link is signed with the master key, so a retry sends the same link (and the outbox only one mail). */
-    async rentalsVerificationMail({ verificationId }: { verificationId: number }): Promise<{ sent: boolean; reason?: string }> {
-      const v = await knex('email_verifications as v').join('users as u', 'u.id', 'v.user_id').where('v.id', verificationId).first('v.*', 'u.username');
-      if (!v) return { sent: false, reason: 'gone' };
-      const link = `${config.publicUrl}/api/verify_email?id=${v.id}&token=${verificationToken(config.masterKey, v)}`;
-      return mail.sendMail({
-        key: `email-verification-${v.id}`, to: v.email, subject: 'Verify your email address',
-        text: `Hello ${v.username},\n\nopen this link to verify your email address (it works once, until ${new Date(v.expires_at).toISOString()}):\n\n${link}\n`,
       });
     },
   };

@@ -4,7 +4,7 @@ import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { AppError } from '../../shared/platform/errors';
 import type { AppDeps } from '../platform/deps';
 import { answerCodeOf } from '../platform/operations/present';
-import { engineReadWorkflow, type EngineReadInput } from '../../workflows/compute/runbooks';
+import { engineReadWorkflow, IMAGE_LIST_SECONDS, type EngineReadInput } from '../../workflows/compute/runbooks';
 
 const TIMEOUT_MARGIN_SECONDS = 15;
 
@@ -39,7 +39,7 @@ export class EngineReads {
         workflowId: `engine-read-${kind}-${hostId}-${crypto.randomBytes(6).toString('hex')}`,
         taskQueue: this.deps.config.taskQueue,
         args: [{ hostId, kind, ref, instanceWaitSeconds, agentWaitSeconds: waitSeconds }],
-        workflowExecutionTimeout: `${waitSeconds + TIMEOUT_MARGIN_SECONDS}s`,
+        workflowExecutionTimeout: `${waitSeconds + (kind === 'images' ? IMAGE_LIST_SECONDS : 0) + TIMEOUT_MARGIN_SECONDS}s`,
       });
     } catch (err) {
       throw readError(err);

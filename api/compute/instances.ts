@@ -32,7 +32,7 @@ export class InstanceService {
     return {
       id: r.id, uuid: r.uuid, name: r.name, host: { id: r.host_id, name: r.host_name, engine_type: r.engine_type }, os_name: r.os_name, image: r.image, command: r.command ?? null,
       cpu: r.cpu, ram_mb: r.ram_mb, disk_gb: r.disk_gb, nics: r.nics ?? [], owner_id: r.owner_id, owners: r.owner_name ? [r.owner_name] : [],
-      state: r.state, origin: r.origin, engine_ref: r.engine_ref, has_password: Boolean(r.password_sealed), usage: r.usage ?? null, usage_at: iso(r.usage_at),
+      state: r.state, origin: r.origin, engine_ref: r.engine_ref, has_password: Boolean(r.password_sealed), ssh_keys: r.ssh_keys ?? [], usage: r.usage ?? null, usage_at: iso(r.usage_at),
       last_error: r.last_error && !r.last_error.previous_state ? r.last_error : null, created_at: iso(r.created_at), updated_at: iso(r.updated_at),
     };
   }
@@ -94,7 +94,7 @@ export class InstanceService {
       const req: InstanceRequest = {
         uuid, name: b.name, hostId: host?.id ?? null, engineType: b.engine_type ?? null, ownerId: b.owner_id ?? principal.userId,
         osName: b.os_name ?? null, image: b.image ?? null, command: b.command ?? null, cpu: b.cpu, ramMb: b.ram_mb, diskGb: b.disk_gb,
-        nics: (b.nics ?? []).map((n) => ({ ...n })),
+        nics: (b.nics ?? []).map((n) => ({ ...n })), sshKeys: b.ssh_keys ?? [],
       };
       const problem = await instanceRequestProblem(this.knex, req);
       if (problem) throw problemError(problem);

@@ -7,8 +7,8 @@ import type { OperationService } from '../platform/operations/service';
 import { operationSchema } from '../platform/operations/present';
 import { computeServices } from './services';
 import {
-  createHostBody, createInstanceBody, hostSchema, instanceSchema, lbBody, listInstancesQuery, passwordBody, powerBody, quotaBody, updateHostBody,
-  updateInstanceBody, usageReport,
+  createHostBody, createInstanceBody, hostSchema, imageName, imageSchema, instanceSchema, lbBody, listInstancesQuery, passwordBody, powerBody, quotaBody, updateHostBody,
+  updateInstanceBody, uploadImageBody, usageReport,
 } from './schemas';
 import { PLACEMENT_STRATEGIES } from '../../shared/compute/catalogue';
 
@@ -31,7 +31,7 @@ const quotaSchema = z.object({
 
 /** Native compute API: engines, hosts, instances, placement strategy, quotas. Every change to infrastructure is an operation (202). */
 export function computeRoutes(deps: AppDeps) {
-  const { operations, hosts, instances, cluster } = computeServices(deps);
+  const { operations, hosts, instances, cluster, images } = computeServices(deps);
   const hostTags = ['hosts'];
   const tags = ['instances'];
   const ok = (started: Parameters<OperationService['accepted']>[0]) => operations.accepted(started);
@@ -87,6 +87,24 @@ export function computeRoutes(deps: AppDeps) {
       summary: 'Scan the engine: import instances found there, mark recorded ones that are gone as missing',
       params: idParams, response: accepted,
       handler: async ({ caller, params }) => ok(await hosts.scanHost(caller, await hosts.hostRow(params.id))),
+    }),
+    route({
+      method: 'get', path: '/hosts/:id/images', tags: hostTags, permission: 'view', summary: 'The base images of a libvirt host\'s image_dir, with size and SHA-256 (read on the host)',
+      description: 'A checksum is kept beside each image (<file>.sha256); an image put there by hand is read once, on the first listing.',
+      params: idParams, response: z.object({ host_id: z.number(), images: z.array(imageSchema) }),
+      handler: ({ params }) => images.list(params.id),
+    }),
+    route({
+      method: 'post', path: '/hosts/:id/images', tags: hostTags, permission: 'admin', startsOperation: true,
+      summary: 'Download a base image from a URL into the host\'s image_dir (streamed, size-bounded, SHA-256 and format checked)',
+      params: idParams, body: uploadImageBody, response: accepted,
+      handler: async ({ caller, params, body }) => ok(await images.upload(caller, params.id, body)),
+    }),
+    route({
+      method: 'delete', path: '/hosts/:id/images/:name', tags: hostTags, permission: 'admin', status: 202, startsOperation: true,
+      summary: 'Delete a base image (refused while an instance uses it)',
+      params: z.object({ id: dbId, name: imageName }), response: accepted,
+      handler: async ({ caller, params }) => ok(await images.remove(caller, params.id, params.name)),
     }),
     route({
       method: 'get', path: '/hosts/:id/instances', tags, permission: 'view', summary: 'Instances on a host (yours; an admin sees all)',

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { IMAGE_FORMATS, IMAGE_NAME } from '../../shared/compute/images';
+import { sshPublicKeyProblem } from '../../shared/compute/ssh-keys';
 import {
   ENGINE_TYPES, INSTANCE_STATES, PLACEMENT_STRATEGIES, POWER_ACTIONS, resolveEngineType,
 } from '../../shared/compute/catalogue';
@@ -80,7 +82,7 @@ export const instanceSchema = z.object({
   os_name: z.string().nullable(), image: z.string().nullable(), command: z.array(z.string()).nullable(),
   cpu: z.number(), ram_mb: z.number(), disk_gb: z.number(), nics: z.array(z.record(z.string(), z.unknown())),
   owner_id: z.number().nullable(), owners: z.array(z.string()), state: z.string(), origin: z.string(), engine_ref: z.string().nullable(),
-  has_password: z.boolean(), usage: z.record(z.string(), z.unknown()).nullable(), usage_at: z.string().nullable(),
+  has_password: z.boolean(), ssh_keys: z.array(z.string()), usage: z.record(z.string(), z.unknown()).nullable(), usage_at: z.string().nullable(),
   last_error: z.record(z.string(), z.unknown()).nullable(), created_at: z.string().nullable(), updated_at: z.string().nullable(),
 });
 
@@ -99,6 +101,8 @@ export const createInstanceBody = z.object({
   disk_gb: z.number().int().min(0).max(65536).default(10),
   nics: z.array(nicSchema).max(8).optional(),
   password: z.string().min(6).max(128).optional(),
+  ssh_keys: z.array(z.string().max(16384).superRefine((k, ctx) => { const p = sshPublicKeyProblem(k); if (p) ctx.addIssue({ code: 'custom', message: p }); }).transform((k) => k.trim()))
+    .max(32).optional().describe('OpenSSH public keys the guest accepts (libvirt_qemu: written into the cloud-init seed)'),
   owner_id: dbIdValue.optional(),
 });
 export type CreateInstanceBody = z.infer<typeof createInstanceBody>;
@@ -129,3 +133,17 @@ export const usageReport = z.object({
 const quotaLimit = z.number().int().min(0).max(2_147_483_647);
 export const quotaBody = z.object({ cpu: quotaLimit, ram_mb: quotaLimit, disk_gb: quotaLimit, instances: quotaLimit });
 export const lbBody = z.object({ strategy: z.enum(PLACEMENT_STRATEGIES).optional(), node_weights: z.record(z.string(), z.number().positive().max(1000)).optional() });
+
+/** A base image to download into a libvirt host's image_dir. */
+export const imageName = z.string().regex(IMAGE_NAME, 'a file name without extension: letters, digits, dot, dash, underscore, not starting with a dot')
+  .refine((n) => !n.includes('..'), 'may not contain ..');
+export const uploadImageBody = z.object({
+  name: imageName,
+  url: z.url({ protocol: /^https?$/ }).max(2000).describe('Where the host downloads the image from (http or https), streamed to disk'),
+  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal digits').describe('The SHA-256 of the file: the download is refused unless it matches'),
+  format: z.enum(IMAGE_FORMATS).default('qcow2').describe('qcow2 (stored as <name>.qcow2) or raw (<name>.img); checked with qemu-img'),
+});
+export const imageSchema = z.object({
+  name: z.string(), file: z.string(), format: z.enum(IMAGE_FORMATS), size_bytes: z.number(), sha256: z.string(), modified_at: z.string(), kernel_boot: z.boolean(),
+  instances: z.number().describe('Instances recorded on this host with this image'),
+});

@@ -1,21 +1,17 @@
-import crypto from 'node:crypto';
 import { AppError } from '../../shared/platform/errors';
-import { verificationTokenMatches } from '../../shared/rentals/verification';
 import type { AppDeps } from '../platform/deps';
 import type { Caller, ClientInfo } from '../platform/caller';
 import type { Principal } from '../platform/auth/principal';
-import { audit } from '../platform/audit';
+import { EmailVerificationService } from '../platform/email-verification';
 import { UserService } from '../users/service';
-import { rentalVerificationMailWorkflow } from '../../workflows/rentals/mail';
-
-/** One verification mail per user in this window, whatever the requests. */
-const RESEND_SECONDS = 60;
 
 /** Self-registration (seed 000's add_user), with an optional distributor's referral code, and email verification. */
 export class AccountService {
   private readonly users: UserService;
+  private readonly verification: EmailVerificationService;
   constructor(private readonly deps: AppDeps) {
     this.users = new UserService(deps);
+    this.verification = new EmailVerificationService(deps);
   }
 
   async register(client: ClientInfo, b: { username: string; password: string; email: string; referral_code?: string }) {
@@ -38,31 +34,11 @@ export class AccountService {
    * address belongs to anyone (no account discovery); repeated requests within a minute send nothing more.
    */
   async sendVerification(client: ClientInfo, email: string): Promise<void> {
-    const { knex, config, temporal } = this.deps;
-    const user = await knex('users').whereNull('deleted_at').whereRaw('lower(email) = lower(?)', [email]).where({ email_verified: false, is_active: true }).orderBy('id').first('id', 'email');
-    if (!user) return;
-    const recent = await knex('email_verifications').where({ user_id: user.id }).where('created_at', '>', knex.raw(`now() - interval '${RESEND_SECONDS} seconds'`)).first('id');
-    if (recent) return;
-    const [v] = await knex('email_verifications').insert({
-      user_id: user.id, email: user.email, nonce: crypto.randomBytes(16).toString('hex'), expires_at: new Date(Date.now() + config.rentals.verifyEmailTtlSeconds * 1000),
-    }).returning('id');
-    await temporal.workflow.start(rentalVerificationMailWorkflow, { workflowId: `email-verification-${v.id}`, taskQueue: config.taskQueue, args: [{ verificationId: v.id }] });
-    await audit(knex, client, { module: 'users', action: 'verification_sent', message: `Verification mail for user ${user.id}`, userId: user.id, resourceType: 'user', resourceId: user.id });
+    const user = await this.deps.knex('users').whereNull('deleted_at').whereRaw('lower(email) = lower(?)', [email]).where({ email_verified: false, is_active: true }).orderBy('id').first('id', 'email');
+    if (user) await this.verification.send(client, user);
   }
 
-  /** Consumes a link: signed, unexpired, used once; the address verified is the one the mail went to. */
-  async verify(client: ClientInfo, id: number, token: string) {
-    const { knex, config } = this.deps;
-    const invalid = new AppError('VALIDATION_ERROR', 'The verification link is not valid, was already used or has expired', { field: 'token', errors: [{ field: 'token', message: 'is not valid' }] });
-    const v = await knex('email_verifications').where({ id }).first();
-    if (!v || !verificationTokenMatches(config.masterKey, v, token) || v.used_at || new Date(v.expires_at) <= new Date()) throw invalid;
-    const verified = await knex.transaction(async (trx) => {
-      const claimed = await trx('email_verifications').where({ id }).whereNull('used_at').update({ used_at: trx.fn.now() });
-      if (!claimed) return 0;
-      return trx('users').where({ id: v.user_id }).whereNull('deleted_at').whereRaw('lower(email) = lower(?)', [v.email]).update({ email_verified: true, updated_at: trx.fn.now() });
-    });
-    if (!verified) throw invalid;
-    await audit(knex, client, { module: 'users', action: 'email_verified', message: `Email of user ${v.user_id} verified`, userId: v.user_id, resourceType: 'user', resourceId: v.user_id });
-    return { user_id: v.user_id as number, email: v.email as string, email_verified: true };
+  verify(client: ClientInfo, id: number, token: string) {
+    return this.verification.verify(client, id, token);
   }
 }

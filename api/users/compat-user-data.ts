@@ -3,6 +3,7 @@ import { notFound } from '../../shared/platform/errors';
 import { ROLE_PERMISSIONS } from '../../shared/platform/permissions';
 import type { AppDeps } from '../platform/deps';
 import { isAdmin } from '../platform/auth/principal';
+import { TwoFactorService } from '../platform/auth/two-factor';
 import { route } from '../platform/http/route';
 import { booleanish } from '../platform/http/schemas';
 import { OperationService } from '../platform/operations/service';
@@ -23,6 +24,7 @@ export function userDataServiceRoutes(deps: AppDeps) {
   const users = new UserService(deps);
   const operations = new OperationService(deps);
   const deletion = new UserDeletion(operations, users);
+  const twoFactor = new TwoFactorService(deps.knex, deps.config.masterKey);
   const tags = ['compat: seed 004 user data'];
   const common = { tags, surface: 'seed004' as const, credentials: 'body' as const };
   return [
@@ -46,7 +48,9 @@ export function userDataServiceRoutes(deps: AppDeps) {
         if (body.include_sensitive && admin) {
           Object.assign(info.stats as object, { failed_login_attempts: user.failed_login_attempts, last_failed_login: seedDate(user.last_failed_login), last_ip: user.last_ip });
           info.account_status = user.is_active ? 'active' : 'disabled';
-          info.security = { email_verified: user.email_verified, password_last_changed: seedDate(user.password_changed_at), locked_until: seedDate(user.locked_until) };
+          info.security = {
+            two_factor_enabled: await twoFactor.required(user.id), email_verified: user.email_verified, password_last_changed: seedDate(user.password_changed_at), locked_until: seedDate(user.locked_until),
+          };
         }
         return info;
       },

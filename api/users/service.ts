@@ -9,6 +9,7 @@ import { audit } from '../platform/audit';
 import { hashPassword } from '../../shared/platform/passwords';
 import type { Caller } from '../platform/caller';
 import { PasswordRules } from '../userdata/settings/enforce';
+import { EmailVerificationService, emailChange } from '../platform/email-verification';
 
 export const password = z.string().min(8, 'must be at least 8 characters').max(256);
 export const username = z.string().min(3, 'must be at least 3 characters').max(64).regex(/^[A-Za-z0-9_.-]+$/, 'may hold letters, digits, _ . - only');
@@ -126,7 +127,10 @@ export class UserService {
     if (admin && caller.principal.userId === id && (body.role && body.role !== 'admin' || body.is_active === false)) {
       await this.ensureAnotherAdmin(id);
     }
-    const updated = await uniqueOr409(async () => User.query().patchAndFetchById(user.id, { ...body, updated_at: new Date() }), `Username ${body.username} is taken`, 'username');
+    const change = emailChange(user.email, body.email);
+    const { email: _email, ...rest } = body;
+    const updated = await uniqueOr409(async () => User.query().patchAndFetchById(user.id, { ...rest, ...(change ?? {}), updated_at: new Date() }), `Username ${body.username} is taken`, 'username');
+    if (change) await new EmailVerificationService(this.deps).changed(caller, user.id, change.email);
     await audit(this.deps.knex, caller, { module: 'users', action: 'update', message: `User ${user.username} updated`, resourceType: 'user', resourceId: id, details: { fields: Object.keys(body) } });
     return presentUser(updated);
   }

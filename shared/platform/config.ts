@@ -43,6 +43,7 @@ const envSchema = z.object({
   IDCFLOW_QUOTA_INSTANCES: z.coerce.number().int().min(0).default(10),
   IDCFLOW_AGENT_HOST: z.string().optional(),
   IDCFLOW_AGENT_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
+  IDCFLOW_IMAGE_MAX_BYTES: z.coerce.number().int().positive().default(20 * 1024 ** 3),
   IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60),
   IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10),
   IDCFLOW_WG_STATS_SECONDS: z.coerce.number().int().positive().default(10),
@@ -123,6 +124,8 @@ export interface Config {
   operationWaitSeconds: number;
   smtpUrl?: string;
   mailFrom: string;
+  /** How long an email verification link works (registration, an email change). */
+  verifyEmailTtlSeconds: number;
   /** Fault injection for crash tests: "activityName:ms,other:ms" delays those activities. */
   faultDelays: Record<string, number>;
   temporalCliPath?: string;
@@ -136,6 +139,8 @@ export interface Config {
     agentOfflineSeconds: number;
     agentHeartbeatSeconds: number;
     instanceWaitSeconds: number;
+    /** The largest base image a host downloads into its image_dir. */
+    imageMaxBytes: number;
   };
   /** Networking: default per-user quotas (a network_quotas row overrides them), and how a host agent applies its host's state. */
   networking: {
@@ -151,7 +156,6 @@ export interface Config {
   netservices: { wgStatsSeconds: number; birdConfig: string; birdSocket: string };
   console: ConsoleConfig;
   rentals: {
-    verifyEmailTtlSeconds: number;
     /** The derper image relays run (built by `npm run derper:image`). */
     derpImage: string;
     /** The API as relays reach it, for derper's --verify-client-url; unset, relays admit every client. */
@@ -254,6 +258,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     operationWaitSeconds: e.IDCFLOW_OPERATION_WAIT_SECONDS,
     smtpUrl: e.IDCFLOW_SMTP_URL,
     mailFrom: e.IDCFLOW_MAIL_FROM,
+    verifyEmailTtlSeconds: e.IDCFLOW_VERIFY_EMAIL_TTL_SECONDS,
     faultDelays: Object.fromEntries(
       e.IDCFLOW_FAULT_DELAY.split(',').filter(Boolean).map((pair) => {
         const [name, ms] = pair.split(':');
@@ -269,6 +274,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       agentOfflineSeconds: e.IDCFLOW_AGENT_OFFLINE_SECONDS,
       agentHeartbeatSeconds: e.IDCFLOW_AGENT_HEARTBEAT_SECONDS,
       instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
+      imageMaxBytes: e.IDCFLOW_IMAGE_MAX_BYTES,
     },
     networking: {
       defaultQuota: { nat_ports: e.IDCFLOW_QUOTA_NAT_PORTS, proxies: e.IDCFLOW_QUOTA_PROXIES, addresses: e.IDCFLOW_QUOTA_ADDRESSES },
@@ -282,7 +288,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     netservices: { wgStatsSeconds: e.IDCFLOW_WG_STATS_SECONDS, birdConfig: e.IDCFLOW_BIRD_CONFIG, birdSocket: e.IDCFLOW_BIRD_SOCKET },
     console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
     rentals: {
-      verifyEmailTtlSeconds: e.IDCFLOW_VERIFY_EMAIL_TTL_SECONDS,
       derpImage: e.IDCFLOW_DERP_IMAGE,
       derpVerifyUrl: e.IDCFLOW_DERP_VERIFY_URL?.replace(/\/+$/, ''),
       derpTls: e.IDCFLOW_DERP_TLS,

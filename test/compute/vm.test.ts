@@ -7,7 +7,7 @@ import { freePort } from '../../workers/embedded-services';
 import { startTestApi, expectError, eventually, type TestApi } from '../support/api';
 import { addHost, createInstance, finished, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
-import { BOOT_MARKER, IMAGE_NAME, buildTestImage, ensureLibvirt, vmSkipReason } from '../support/vm-image';
+import { BOOT_MARKER, IMAGE_NAME, buildTestImage, ensureLibvirt, sshPublicKey, vmSkipReason } from '../support/vm-image';
 
 /**
  * Real virtual machines through libvirt/QEMU (TCG where KVM does not boot): a tiny Debian kernel + busybox initramfs
@@ -83,7 +83,8 @@ describeVm('libvirt/QEMU virtual machines', () => {
     const uuid = uniq('vm');
     const ref = `idcflow-${uuid}`;
     made.push(ref);
-    const { op } = await createInstance(api, owner.token, { uuid, name: 'Tiny Guest', host_id: host.id, image: IMAGE_NAME, cpu: 1, ram_mb: 128, disk_gb: 1, password: 'guest-pass-1' });
+    const keys = [sshPublicKey('alice@laptop'), sshPublicKey('deploy')];
+    const { op } = await createInstance(api, owner.token, { uuid, name: 'Tiny Guest', host_id: host.id, image: IMAGE_NAME, cpu: 1, ram_mb: 128, disk_gb: 1, password: 'guest-pass-1', ssh_keys: keys });
     expect(op).toMatchObject({ status: 'succeeded' });
     expect(domState(ref)).toBe('running');
     const row = await rowOf(uuid);
@@ -101,6 +102,10 @@ describeVm('libvirt/QEMU virtual machines', () => {
     expect(seed).toMatch(/chpasswd -e/);
     expect(seed).toMatch(/root:\$6\$/);
     expect(seed).not.toContain('guest-pass-1');
+    // The SSH keys are in the seed's user-data, for cloud-init's ssh_authorized_keys.
+    expect(seed).toContain('ssh_authorized_keys:');
+    for (const key of keys) expect(seed).toContain(key);
+    expect(row.ssh_keys).toEqual(keys);
     // The disk is an overlay on the image, grown to disk_gb.
     const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', '-U', path.join(dir, 'disk.qcow2')], { encoding: 'utf8' }));
     expect(info['virtual-size']).toBe(1024 ** 3);
@@ -113,6 +118,8 @@ describeVm('libvirt/QEMU virtual machines', () => {
     expect(log).toContain(BOOT_MARKER);
     expect(log).toMatch(/local-hostname: tiny-guest/);
     expect(log).toContain(`instance-id: ${uuid}`);
+    // The guest read the keys from its seed.
+    for (const key of keys) expect(log).toContain(`SSH-KEY: ${key.split(' ').slice(0, 2).join(' ')}`);
 
     // Live status and stats from libvirt.
     const status = await api.call('GET', `/api/v1/instances/${row.id}/status`, { token: owner.token });
@@ -152,12 +159,19 @@ describeVm('libvirt/QEMU virtual machines', () => {
     expectError(await api.call('PUT', `/api/v1/instances/${row.id}`, { token: owner.token, body: { ram_mb: 'lots' } }), 422, 'VALIDATION_ERROR');
     expectError(await api.call('PUT', `/api/v1/instances/${row.id}`, { token: other.token, body: { ram_mb: 64 } }), 404, 'RESOURCE_NOT_FOUND');
     const seedBefore = fs.readFileSync(path.join(dir, 'seed.img'));
+    // The guest runs QEMU's guest agent: the password is set at once through it (and kept in the seed for later boots).
+    await eventually(async () => virsh('qemu-agent-command', ref, '{"execute":"guest-ping"}', '--timeout', '2').status === 0, 120_000, 'the guest agent to answer');
     const pw = await finished(api, owner.token, await api.call('POST', `/api/v1/instances/${row.id}/password`, { token: owner.token, body: { password: 'second-pass-2' } }), 120);
-    expect(pw).toMatchObject({ status: 'succeeded' });
+    expect({ status: pw.status, error: pw.error, result: pw.result }).toMatchObject({ status: 'succeeded', error: null, result: { password_changed: true, applies: 'now' } });
+    const shadow = await eventually(async () => /^SHADOW: (root:[^*:][^:]*):/m.exec(serial())?.[1], 30_000, 'the guest to show root\'s new password hash');
+    expect(shadow).not.toContain('second-pass-2');
+    expect(JSON.stringify(await api.call('GET', `/api/v1/operations/${pw.id}/events`, { token: owner.token }))).not.toContain(Buffer.from('second-pass-2').toString('base64'));
     const seedAfter = fs.readFileSync(path.join(dir, 'seed.img'));
     expect(seedAfter.equals(seedBefore)).toBe(false);
     expect(seedAfter.toString('latin1')).toMatch(/root:\$6\$/);
     expect(seedAfter.toString('latin1')).not.toContain('second-pass-2');
+    // The rewritten seed keeps the keys.
+    for (const key of keys) expect(seedAfter.toString('latin1')).toContain(key);
 
     const del = await finished(api, owner.token, await api.call('DELETE', `/api/v1/instances/${row.id}`, { token: owner.token }), 120);
     expect(del).toMatchObject({ status: 'succeeded', result: { existed_on_engine: true } });

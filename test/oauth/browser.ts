@@ -34,7 +34,7 @@ export class Browser {
   }
 
   /** Follows the authorization request to the redirect URI, signing in and answering the consent page on the way. */
-  async authorize(start: URL, redirectUri: string, opts: { username: string; password: string; consent?: 'allow' | 'deny' }): Promise<URL> {
+  async authorize(start: URL, redirectUri: string, opts: { username: string; password: string; otp_code?: string; consent?: 'allow' | 'deny' }): Promise<URL> {
     let url = start.href;
     let form: Record<string, string> | undefined;
     let action: string | undefined;
@@ -57,7 +57,7 @@ export class Browser {
       if (login) {
         this.pages.push('login');
         action = login[1];
-        form = { username: opts.username, password: opts.password };
+        form = { username: opts.username, password: opts.password, ...(opts.otp_code ? { otp_code: opts.otp_code } : {}) };
       } else if (confirm) {
         this.pages.push('consent');
         action = (opts.consent ?? 'allow') === 'allow' ? confirm[1] : abort![1];

@@ -1,4 +1,5 @@
 import * as oidc from 'openid-client';
+import { generate } from 'otplib';
 import { freePort } from '../../workers/embedded-services';
 import { startTestApi, expectError, eventually, type TestApi, type TestUser } from '../support/api';
 import { Browser } from './browser';
@@ -144,7 +145,7 @@ describe('the sign-in and consent pages', () => {
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     const wrong = await browser.request(`${interaction}/login`, { form: { username: alice.username, password: 'not-the-password' } });
     expect(wrong.status).toBe(401);
-    expect(await wrong.text()).toContain('Invalid username or password');
+    expect(await wrong.text()).toContain('Invalid username, password or authentication code');
     const consentStep = await browser.request(`${interaction}/confirm`, { form: {} });
     expect(consentStep.status).toBe(400);
     expect((await new Browser().request(interaction)).status).toBe(400);
@@ -152,6 +153,21 @@ describe('the sign-in and consent pages', () => {
     expect((await browser.request(`${interaction}/login`)).status).toBe(405);
     const xss = await browser.request(`${interaction}/login`, { form: { username: '<script>alert(1)</script>', password: 'x' } });
     expect(await xss.text()).not.toContain('<script>alert(1)</script>');
+  });
+});
+
+describe('two-factor authentication on the sign-in page', () => {
+  it('a user with a second factor signs in only with a code', async () => {
+    const carol = await api.createUser('user');
+    const { secret } = (await api.call('POST', '/api/v1/auth/2fa/enroll', { token: carol.token, body: { password: carol.password } })).body.data;
+    expect((await api.call('POST', '/api/v1/auth/2fa/confirm', { token: carol.token, body: { code: await generate({ secret }) } })).status).toBe(200);
+    const config = await rp(await registerClient(carol.token, {}));
+    const url = async () => oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+    await expect(new Browser().authorize(await url(), REDIRECT, { username: carol.username, password: carol.password })).rejects.toThrow('sign-in refused');
+    await expect(new Browser().authorize(await url(), REDIRECT, { username: carol.username, password: carol.password, otp_code: '12345x' })).rejects.toThrow('sign-in refused');
+    const next = await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+    const callback = await new Browser().authorize(await url(), REDIRECT, { username: carol.username, password: carol.password, otp_code: next });
+    expect(callback.searchParams.get('code')).toEqual(expect.any(String));
   });
 });
 

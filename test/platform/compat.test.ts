@@ -63,7 +63,7 @@ describe('seed 004 users: /api/get_user_info and /api/delete_user with tokens in
     const u = await api.createUser('user');
     const res = await api.call('POST', '/api/get_user_info', { body: { server_token: 'server-token-for-tests-0123456789', username: u.username, include_sensitive: true } });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ username: u.username, account_status: 'active', stats: { failed_login_attempts: 0 }, security: { email_verified: false } });
+    expect(res.body).toMatchObject({ username: u.username, account_status: 'active', stats: { failed_login_attempts: 0 }, security: { two_factor_enabled: false, email_verified: false } });
     const wrong = await api.call('POST', '/api/get_user_info', { body: { server_token: 'nope', username: u.username } });
     expect(wrong.status).toBe(401);
     expect(wrong.body.code).toBe('INVALID_CREDENTIALS');

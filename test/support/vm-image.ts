@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,24 +7,40 @@ import zlib from 'node:zlib';
 
 /**
  * A tiny bootable VM image for the libvirt_qemu tests, built without downloading any image: Debian's cloud kernel
- * (apt-get download + dpkg -x) and a busybox initramfs whose /init prints BOOT_MARKER and the cloud-init seed's
- * meta-data to the serial console, then idles. The kernel package is cached in ~/.cache/idcflow/vm-image.
+ * (apt-get download + dpkg -x) and a busybox initramfs whose /init prints BOOT_MARKER, the cloud-init seed's
+ * meta-data and the SSH keys of its user-data (one "SSH-KEY: <type> <key>" line each) to the serial console, runs
+ * Debian's QEMU guest agent on its virtio port, prints root's shadow line whenever it changes ("SHADOW: …"), then idles. The kernel package is cached in ~/.cache/idcflow/vm-image.
  */
 export const BOOT_MARKER = 'IDCFLOW-TEST-GUEST-BOOTED';
 export const IMAGE_NAME = 'tiny';
 
-const MODULES = ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk', 'cdrom', 'isofs'];
+const MODULES = ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk', 'cdrom', 'isofs', 'virtio_console'];
 
 const INIT = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
-mkdir -p /proc /sys /dev /mnt
+export PATH=/bin
+mkdir -p /proc /sys /dev /mnt /etc /run /tmp /root
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in ${MODULES.join(' ')}; do insmod /lib/modules/$m.ko; done
+echo 'root:x:0:0:root:/root:/bin/sh' > /etc/passwd; echo 'root:*:1:0:99999:7:::' > /etc/shadow
+i=0; while [ -z "$(ls /sys/class/virtio-ports 2>/dev/null)" ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done
+for d in /sys/class/virtio-ports/*; do [ "$(cat $d/name 2>/dev/null)" = org.qemu.guest_agent.0 ] && /bin/qemu-ga -d -m virtio-serial -p /dev/$(basename $d) -t /run -f /run/qga.pid -l /run/qga.log && echo GUEST-AGENT-STARTED; done
+(last=; while true; do h=$(grep '^root:' /etc/shadow); [ "$h" != "$last" ] && echo "SHADOW: $h" && last=$h; sleep 1; done) &
 echo ${BOOT_MARKER}
 i=0; while [ ! -b /dev/vdb ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-if mount -t iso9660 -o ro /dev/vdb /mnt; then echo SEED-BEGIN; cat /mnt/meta-data; echo SEED-END; else echo SEED-MISSING; fi
+if mount -t iso9660 -o ro /dev/vdb /mnt; then echo SEED-BEGIN; cat /mnt/meta-data; grep -o 'ssh-[a-z0-9-]* [A-Za-z0-9+/=]*' /mnt/user-data | sed 's/^/SSH-KEY: /'; echo SEED-END; else echo SEED-MISSING; fi
 while true; do sleep 3600; done
 `;
+
+/** Debian's busybox has no chpasswd applet, which the guest agent runs to set a password: a stand-in reading "user:password". */
+const CHPASSWD = [
+  '#!/bin/sh',
+  'IFS= read -r line',
+  'user=${line%%:*}',
+  'hash=$(mkpasswd -m sha512 "${line#*:}") || exit 1',
+  'sed -i "s|^$user:[^:]*:|$user:$hash:|" /etc/shadow',
+  '',
+].join('\n');
 
 const which = (bin: string) => (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']).some((d) => fs.existsSync(path.join(d, bin)));
 
@@ -53,12 +70,15 @@ function kernelPackage(): string {
 }
 
 /** The unpacked kernel package, downloaded once. */
-function unpackedKernel(): string {
+const unpackedKernel = () => unpackedPackage('linux-image-', kernelPackage);
+
+/** An unpacked Debian package (the first whose name starts with `prefix`), downloaded once into the cache. */
+function unpackedPackage(prefix: string, name: () => string): string {
   const cache = path.join(os.homedir(), '.cache', 'idcflow', 'vm-image');
   fs.mkdirSync(cache, { recursive: true });
-  const existing = fs.readdirSync(cache).find((d) => d.startsWith('linux-image-') && fs.existsSync(path.join(cache, d, 'ok')));
+  const existing = fs.readdirSync(cache).find((d) => d.startsWith(prefix) && fs.existsSync(path.join(cache, d, 'ok')));
   if (existing) return path.join(cache, existing);
-  const pkg = kernelPackage();
+  const pkg = name();
   const dir = path.join(cache, pkg);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir);
@@ -68,6 +88,19 @@ function unpackedKernel(): string {
   fs.rmSync(path.join(dir, deb));
   fs.writeFileSync(path.join(dir, 'ok'), pkg);
   return dir;
+}
+
+/** Debian's QEMU guest agent, with the shared libraries it loads (as this machine has them), into the initramfs. */
+function copyGuestAgent(initrd: string) {
+  const qga = path.join(unpackedPackage('qemu-guest-agent', () => 'qemu-guest-agent'), 'root', 'usr/sbin/qemu-ga');
+  fs.copyFileSync(qga, path.join(initrd, 'bin/qemu-ga'));
+  fs.chmodSync(path.join(initrd, 'bin/qemu-ga'), 0o755);
+  const libs = execFileSync('ldd', [qga], { encoding: 'utf8' }).split('\n').map((l) => /(\/\S+) \(0x/.exec(l)?.[1]).filter((l): l is string => Boolean(l));
+  if (execFileSync('ldd', [qga], { encoding: 'utf8' }).includes('not found')) throw new Error('qemu-ga needs a library this machine lacks');
+  for (const lib of libs) {
+    fs.mkdirSync(path.join(initrd, path.dirname(lib)), { recursive: true });
+    fs.copyFileSync(fs.realpathSync(lib), path.join(initrd, lib));
+  }
 }
 
 function cpioGz(root: string, out: string): Promise<void> {
@@ -97,6 +130,8 @@ export async function buildTestImage(imageDir: string): Promise<void> {
       const file = found.find((f) => path.basename(f) === `${m}.ko`);
       if (file) fs.copyFileSync(file, path.join(initrd, 'lib/modules', `${m}.ko`));
     }
+    copyGuestAgent(initrd);
+    fs.writeFileSync(path.join(initrd, 'bin/chpasswd'), CHPASSWD, { mode: 0o755 });
     fs.writeFileSync(path.join(initrd, 'init'), INIT, { mode: 0o755 });
     await cpioGz(initrd, path.join(imageDir, `${IMAGE_NAME}.initrd`));
   } finally {
@@ -105,4 +140,11 @@ export async function buildTestImage(imageDir: string): Promise<void> {
   fs.writeFileSync(path.join(imageDir, `${IMAGE_NAME}.cmdline`), 'console=tty0 console=ttyS0 rdinit=/init panic=-1 quiet');
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(imageDir, `${IMAGE_NAME}.qcow2`), '64M']);
   for (const f of fs.readdirSync(imageDir)) fs.chmodSync(path.join(imageDir, f), 0o644);
+}
+
+/** A fresh ed25519 public key as an authorized_keys line (OpenSSH's wire format: string type, string key). */
+export function sshPublicKey(comment = 'test@idcflow'): string {
+  const raw = crypto.generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  return `ssh-ed25519 ${Buffer.concat([str(Buffer.from('ssh-ed25519')), str(raw)]).toString('base64')} ${comment}`;
 }

@@ -30,7 +30,8 @@ const engineOptions: ActivityOptions = {
 };
 const mainEngine = proxyActivities<ComputeActivities>(engineOptions);
 
-type EngineCalls = Pick<ComputeActivities, 'engineCreate' | 'engineUpdate' | 'engineDelete' | 'enginePower' | 'engineStatus' | 'engineStats' | 'engineList' | 'engineSetPassword' | 'engineConsole' | 'engineHostStats'>;
+type EngineCalls = Pick<ComputeActivities, 'engineCreate' | 'engineUpdate' | 'engineDelete' | 'enginePower' | 'engineStatus' | 'engineStats' | 'engineList' | 'engineSetPassword' | 'engineConsole' | 'engineHostStats'
+  | 'engineListImages' | 'engineFetchImage' | 'engineDeleteImage'>;
 
 /**
  * The engine calls for a host: on the main worker, or on the host's agent (task queue host:<name>). An agent that has not
@@ -57,9 +58,9 @@ export async function waitForState(engine: EngineCalls, hostId: number, ref: str
 }
 
 /** Wrapped in an object: activity proxies answer every property, `then` included, so they must never be awaited. */
-export async function routeTo(op: OperationRun, hostId: number, bounds: ComputeBounds): Promise<{ engine: EngineCalls }> {
+export async function routeTo(op: OperationRun, hostId: number, bounds: ComputeBounds, options?: ActivityOptions): Promise<{ engine: EngineCalls }> {
   const route = await op.step('route', 3, 'Finding where the host is driven from', () => db.computeHostRoute({ hostId }));
-  return { engine: engineFor(route, bounds.agentWaitSeconds) };
+  return { engine: engineFor(route, bounds.agentWaitSeconds, options) };
 }
 
 export interface CreateInstanceInput extends OperationInput, ComputeBounds {
@@ -198,9 +199,10 @@ export interface PasswordInstanceInput extends InstanceOpInput {
 export async function passwordInstanceWorkflow(input: PasswordInstanceInput) {
   return runOperation(input.operationId, async (op) => {
     const { inst, ref, engine } = await loadOnEngine(op, input);
-    await op.step('password', 50, `Setting the password of ${ref}`, () => engine.engineSetPassword({ hostId: inst.hostId, ref, passwordSealed: input.passwordSealed }));
+    // A history from before engines said when a password applies holds no answer here: those applied at once.
+    const set = await op.step('password', 50, `Setting the password of ${ref}`, () => engine.engineSetPassword({ hostId: inst.hostId, ref, passwordSealed: input.passwordSealed }));
     await op.step('record', 90, 'Storing the password sealed', () => db.storeInstancePassword({ instanceId: inst.id, passwordSealed: input.passwordSealed }));
-    return { instance_id: inst.id, uuid: inst.uuid, password_changed: true };
+    return { instance_id: inst.id, uuid: inst.uuid, password_changed: true, applies: set?.applied ?? 'now' };
   });
 }
 
@@ -220,17 +222,20 @@ export async function scanHostWorkflow(input: ScanHostInput) {
 
 export interface EngineReadInput extends ComputeBounds {
   hostId: number;
-  kind: 'host_stats' | 'status' | 'stats' | 'console';
+  kind: 'host_stats' | 'status' | 'stats' | 'console' | 'images';
   ref?: string;
 }
 
 /** Reads answer an API request: two quick attempts, then the caller hears the engine is unavailable. */
 const readOptions: ActivityOptions = { ...engineOptions, startToCloseTimeout: '15s', heartbeatTimeout: '10s', retry: { ...engineOptions.retry, maximumAttempts: 2, initialInterval: '500ms' } };
+/** Listing images reads (once) the images no checksum was recorded for: as long as IMAGE_LIST_SECONDS allows. */
+export const IMAGE_LIST_SECONDS = 300;
+const imageListOptions: ActivityOptions = { ...readOptions, startToCloseTimeout: `${IMAGE_LIST_SECONDS}s` };
 
 /** A read from an engine for the API (host status, instance status/stats, console): no operation, one bounded call. */
 export async function engineReadWorkflow(input: EngineReadInput): Promise<unknown> {
   const route = await db.computeHostRoute({ hostId: input.hostId });
-  const engine = engineFor(route, input.agentWaitSeconds, readOptions);
+  const engine = engineFor(route, input.agentWaitSeconds, input.kind === 'images' ? imageListOptions : readOptions);
   switch (input.kind) {
     case 'host_stats': {
       const stats = await engine.engineHostStats({ hostId: input.hostId });
@@ -240,5 +245,6 @@ export async function engineReadWorkflow(input: EngineReadInput): Promise<unknow
     case 'status': return engine.engineStatus({ hostId: input.hostId, ref: input.ref! });
     case 'stats': return engine.engineStats({ hostId: input.hostId, ref: input.ref! });
     case 'console': return engine.engineConsole({ hostId: input.hostId, ref: input.ref! });
+    case 'images': return engine.engineListImages({ hostId: input.hostId });
   }
 }

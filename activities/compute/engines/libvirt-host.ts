@@ -35,6 +35,22 @@ export function virsh(uri: string) {
   };
 }
 
+/** Whether the domain's QEMU guest agent answers a ping within 3 s. */
+export async function guestAgentAnswers(uri: string, ref: string): Promise<boolean> {
+  return run('virsh', ['-q', '-c', uri, 'qemu-agent-command', ref, '{"execute":"guest-ping"}', '--timeout', '3'], { timeoutMs: 15_000 }).then(() => true, () => false);
+}
+
+/**
+ * Sets a guest user's password through its guest agent (guest-set-user-password: the guest's chpasswd). The command
+ * reaches virsh on stdin, never on its argv; the password travels base64-encoded, as the agent's protocol wants.
+ */
+export async function guestAgentSetPassword(uri: string, ref: string, user: string, password: string): Promise<void> {
+  const command = JSON.stringify({ execute: 'guest-set-user-password', arguments: { username: user, password: Buffer.from(password).toString('base64'), crypted: false } });
+  const { stdout, stderr } = await run('virsh', ['-q', '-c', uri], { input: `qemu-agent-command ${ref} '${command}' --timeout 30\n`, timeoutMs: 60_000 });
+  // virsh's shell echoes the command (and so the encoded password) on stdout: only its stderr may go into an error.
+  if (!/^\{"return"/m.test(stdout.replace(/^virsh # .*$/gm, ''))) throw new Error(`libvirt: the guest agent of ${ref} did not set the password: ${stderr.trim().slice(0, 300)}`);
+}
+
 /** A crypt(3) SHA-512 hash for cloud-init, the password on stdin. */
 export async function passwordHash(password: string): Promise<string> {
   return (await run('openssl', ['passwd', '-6', '-stdin'], { input: `${password}\n`, timeoutMs: 10_000 })).stdout.trim();

@@ -2,7 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PowerAction } from '../../../shared/compute/catalogue';
-import { acceleration, openDir, passwordHash, run, virsh } from './libvirt-host';
+import { acceleration, guestAgentAnswers, guestAgentSetPassword, openDir, passwordHash, run, virsh } from './libvirt-host';
+import { IMAGE_NAME as SAFE_NAME } from '../../../shared/compute/images';
+import { ImageDir, type ImageFetch, type ImageInfo } from './libvirt-images';
 import { cloudInitSeed, domainXml, readDomainXml, stateOfDomain, type DomainMeta } from './libvirt-xml';
 import type { ConsoleAccess, EngineDriver, EngineInstance, HostStats, InstanceSpec, InstanceStats } from './types';
 import { containerName } from './types';
@@ -16,7 +18,6 @@ export interface LibvirtOptions {
   shutdown_seconds?: number;
 }
 
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const invalid = (msg: string) => ApplicationFailure.nonRetryable(`libvirt: ${msg}`, 'VALIDATION_ERROR');
 const conflict = (msg: string) => ApplicationFailure.nonRetryable(`libvirt: ${msg}`, 'CONFLICT');
@@ -31,11 +32,13 @@ export class LibvirtDriver implements EngineDriver {
   private readonly virsh: ReturnType<typeof virsh>;
   private readonly imageDir: string;
   private readonly stateDir: string;
+  private readonly images: ImageDir;
 
   constructor(private readonly uri: string, private readonly opts: LibvirtOptions, private readonly hostName: string | null = null) {
     this.virsh = virsh(uri);
     this.imageDir = opts.image_dir ?? '/var/lib/idcflow/images';
     this.stateDir = opts.state_dir ?? '/var/lib/idcflow/instances';
+    this.images = new ImageDir(this.imageDir);
   }
 
   private dirOf(ref: string) { return path.join(this.stateDir, ref); }
@@ -86,8 +89,8 @@ export class LibvirtDriver implements EngineDriver {
     return inst;
   }
 
-  private async writeSeed(dir: string, spec: { uuid: string; name: string; nics: InstanceSpec['nics'] }, hash: string | null) {
-    const seed = cloudInitSeed({ uuid: spec.uuid, name: spec.name, passwordHash: hash, sshKeys: [], nics: spec.nics });
+  private async writeSeed(dir: string, spec: { uuid: string; name: string; nics: InstanceSpec['nics']; sshKeys?: string[] }, hash: string | null) {
+    const seed = cloudInitSeed({ uuid: spec.uuid, name: spec.name, passwordHash: hash, sshKeys: spec.sshKeys ?? [], nics: spec.nics });
     await fs.writeFile(path.join(dir, 'user-data'), seed.userData, { mode: 0o600 });
     await fs.writeFile(path.join(dir, 'meta-data'), seed.metaData);
     const args = ['seed.img.new', 'user-data', 'meta-data'];
@@ -136,6 +139,7 @@ export class LibvirtDriver implements EngineDriver {
       await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', disk.format, '-b', disk.file, path.join(dir, 'disk.qcow2'), `${spec.diskGb}G`], { timeoutMs: 60_000 });
       await this.writeSeed(dir, spec, spec.password ? await passwordHash(spec.password) : null);
       await fs.writeFile(path.join(dir, 'nics.json'), JSON.stringify(spec.nics));
+      await fs.writeFile(path.join(dir, 'ssh_keys.json'), JSON.stringify(spec.sshKeys ?? []));
       await fs.writeFile(path.join(dir, 'serial.log'), '', { flag: 'a' });
       await this.define(ref, spec, null);
     } catch (err) {
@@ -247,12 +251,18 @@ export class LibvirtDriver implements EngineDriver {
     return all.filter((d) => d !== null && (!d.host || !this.hostName || d.host === this.hostName)).map((d) => d!.inst);
   }
 
-  /** Rewrites the NoCloud seed with the new hash: cloud-init's bootcmd applies it on the guest's next boot. */
-  async setPassword(ref: string, password: string): Promise<void> {
+  /**
+   * Rewrites the NoCloud seed with the new hash (cloud-init's bootcmd applies it on the guest's next boot), and sets it
+   * at once through the QEMU guest agent when the running guest has one that answers.
+   */
+  async setPassword(ref: string, password: string): Promise<{ applied: 'now' | 'next_boot' }> {
     const xml = await this.xmlOf(ref);
     if (!xml.meta) throw conflict(`${ref} was not created by idcflow: it has no cloud-init seed to carry a password`);
-    const nics = JSON.parse(await fs.readFile(path.join(this.dirOf(ref), 'nics.json'), 'utf8').catch(() => '[]'));
-    await this.writeSeed(this.dirOf(ref), { uuid: xml.meta.uuid, name: xml.meta.name, nics }, await passwordHash(password));
+    const saved = (file: string) => fs.readFile(path.join(this.dirOf(ref), file), 'utf8').then(JSON.parse, () => []);
+    await this.writeSeed(this.dirOf(ref), { uuid: xml.meta.uuid, name: xml.meta.name, nics: await saved('nics.json'), sshKeys: await saved('ssh_keys.json') }, await passwordHash(password));
+    if ((await this.stateOf(ref)) !== 'running' || !(await guestAgentAnswers(this.uri, ref))) return { applied: 'next_boot' };
+    await guestAgentSetPassword(this.uri, ref, 'root', password);
+    return { applied: 'now' };
   }
 
   /** A VM's console is its VNC screen (bound to 127.0.0.1 on the host), reached through the console gateway. */
@@ -272,6 +282,16 @@ export class LibvirtDriver implements EngineDriver {
   /** The serial console's output so far (the file libvirt writes it to). */
   async serialLog(ref: string): Promise<string> {
     return fs.readFile(path.join(this.dirOf(ref), 'serial.log'), 'utf8').catch(() => '');
+  }
+
+  listImages(): Promise<ImageInfo[]> { return this.images.list(); }
+  fetchImage(req: ImageFetch): Promise<ImageInfo> { return this.images.fetch(req); }
+
+  /** Refused while a VM on this libvirt (idcflow's metadata names the image) still uses it: its disk is an overlay on the file. */
+  async deleteImage(name: string): Promise<boolean> {
+    const users = (await this.list()).filter((i) => i.image === name).map((i) => i.name);
+    if (users.length) throw conflict(`image ${name} is in use by ${users.join(', ')}`);
+    return this.images.remove(name);
   }
 
   async hostStats(): Promise<HostStats> {

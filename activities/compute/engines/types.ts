@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { InstanceState, Nic, PowerAction, PublishedPort } from '../../../shared/compute/catalogue';
+import type { ImageFetch, ImageInfo } from './libvirt-images';
 
 /** What a driver needs to create an instance; names are deterministic so a retried create finds the first one. */
 export interface InstanceSpec {
@@ -18,6 +19,8 @@ export interface InstanceSpec {
   owner?: number | null;
   /** Only inside activities, never in workflow histories. */
   password?: string | null;
+  /** OpenSSH public keys the guest accepts (libvirt: the cloud-init seed's ssh_authorized_keys). */
+  sshKeys?: string[];
   /** Files written into the container before it starts (docker); secret contents travel sealed. */
   files?: InstanceFile[];
 }
@@ -102,7 +105,8 @@ export interface EngineDriver {
   status(ref: string): Promise<EngineInstance | null>;
   stats(ref: string): Promise<InstanceStats>;
   list(): Promise<EngineInstance[]>;
-  setPassword(ref: string, password: string): Promise<void>;
+  /** Sets the OS password; 'next_boot' when it takes effect only at the guest's next boot (libvirt without a guest agent). */
+  setPassword(ref: string, password: string): Promise<void | { applied: 'now' | 'next_boot' }>;
   console(ref: string): Promise<ConsoleAccess>;
   /** Engines whose console is a terminal (console() answers type 'terminal') open one here, for the console gateway. */
   terminal?(ref: string): Promise<TerminalSession>;
@@ -111,6 +115,10 @@ export interface EngineDriver {
   /** Engines whose console is a VNC screen (console() answers type 'vnc'): where it listens, for the gateway to proxy. */
   vncEndpoint?(ref: string): Promise<{ host: string; port: number }>;
   hostStats(): Promise<HostStats>;
+  /** Engines whose images are files on the host (libvirt_qemu's image_dir): list, fetch from a URL, delete. */
+  listImages?(): Promise<ImageInfo[]>;
+  fetchImage?(req: ImageFetch): Promise<ImageInfo>;
+  deleteImage?(name: string): Promise<boolean>;
 }
 
 export const containerName = (uuid: string) => `idcflow-${uuid}`;

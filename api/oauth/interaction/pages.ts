@@ -13,6 +13,7 @@ ${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
 <form method="post" action="/oauth/interaction/${esc(uid)}/login" autocomplete="on">
 <label>Username <input name="username" autocomplete="username" required maxlength="64" autofocus></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required maxlength="256"></label>
+<label>Authentication code (if two-factor authentication is on) <input name="otp_code" autocomplete="one-time-code" inputmode="numeric" maxlength="32"></label>
 <button type="submit">Sign in</button></form>
 <form method="post" action="/oauth/interaction/${esc(uid)}/abort"><button type="submit">Cancel</button></form>`);
 }

@@ -19,7 +19,7 @@ async function readForm(req: Koa.Request['req']): Promise<URLSearchParams> {
 
 /** The provider's login and consent steps: GET shows the page the interaction needs; POST login / confirm / abort. */
 export function interactionHandler(deps: AppDeps) {
-  const signIn = new InteractionSignIn(deps.knex, deps.config.login, loginLimitsFromSettings(deps));
+  const signIn = new InteractionSignIn(deps.knex, deps.config.login, loginLimitsFromSettings(deps), deps.config.masterKey);
 
   return async (ctx: Koa.Context, provider: Provider, uid: string, action: string | undefined) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -51,8 +51,8 @@ export function interactionHandler(deps: AppDeps) {
     if (action === 'abort') return finish({ error: 'access_denied', error_description: 'The user did not authorize the request' }, false);
     if (action === 'login') {
       if (details.prompt.name !== 'login') ctx.throw(400, 'This request does not need a sign-in');
-      const userId = await signIn.verify(clientOf(ctx), (form.get('username') ?? '').slice(0, 64), (form.get('password') ?? '').slice(0, 256));
-      if (userId === null) return html(401, loginPage(uid, clientName, 'Invalid username or password'));
+      const userId = await signIn.verify(clientOf(ctx), (form.get('username') ?? '').slice(0, 64), (form.get('password') ?? '').slice(0, 256), (form.get('otp_code') ?? '').trim().slice(0, 32));
+      if (userId === null) return html(401, loginPage(uid, clientName, 'Invalid username, password or authentication code'));
       return finish({ login: { accountId: String(userId) } }, false);
     }
     if (details.prompt.name !== 'consent' || !details.session?.accountId) ctx.throw(400, 'This request does not need a consent');

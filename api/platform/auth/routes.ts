@@ -20,13 +20,16 @@ export function authRoutes(deps: AppDeps) {
   return [
     route({
       method: 'post', path: '/auth/login', tags, auth: 'public', noStore: true, summary: 'Sign in with username and password',
-      description: 'Repeated failures per account and per address answer 429 and lock the account for a while.',
-      body: z.object({ username: z.string().min(1, 'is required').max(64), password: z.string().min(1, 'is required').max(256) }),
+      description: 'Repeated failures per account and per address answer 429 and lock the account for a while. An account with two-factor authentication needs `otp_code`: without it the answer is 401 with `details.two_factor_required`.',
+      body: z.object({
+        username: z.string().min(1, 'is required').max(64), password: z.string().min(1, 'is required').max(256),
+        otp_code: z.string().trim().min(6).max(32).optional().describe('The second factor, when the account has one: the authenticator\'s 6-digit code or a recovery code'),
+      }),
       response: tokenPair.extend({
         user: z.object({ id: z.number(), username: z.string(), email: z.string().nullable(), full_name: z.string().nullable(), role: z.string(), permissions: z.array(z.string()) }),
       }),
       message: 'Login successful',
-      handler: ({ client, body }) => auth.login(client, body.username, body.password),
+      handler: ({ client, body }) => auth.login(client, body.username, body.password, body.otp_code),
     }),
     route({
       method: 'post', path: '/auth/refresh', tags, auth: 'public', noStore: true, summary: 'Exchange a refresh token for a new token pair (rotation)',

@@ -10,6 +10,7 @@ import { signAccessToken } from './jwt';
 import { LoginThrottle } from './login-throttle';
 import { loginLimitsFromSettings } from '../../userdata/settings/enforce';
 import { audit } from '../audit';
+import { TwoFactorService, twoFactorCodeError } from './two-factor';
 import type { Caller, ClientInfo } from '../caller';
 
 // Verified against when the username is unknown, so both paths cost one argon2 verification.
@@ -17,15 +18,18 @@ const DUMMY_HASH = hashPassword('not-a-real-password-' + crypto.randomUUID());
 
 export class AuthService {
   private readonly throttle: LoginThrottle;
+  private readonly twoFactor: TwoFactorService;
   constructor(private readonly deps: AppDeps) {
     this.throttle = new LoginThrottle(deps.knex, deps.config.login, loginLimitsFromSettings(deps));
+    this.twoFactor = new TwoFactorService(deps.knex, deps.config.masterKey);
   }
 
-  async login(client: ClientInfo, username: string, password: string) {
-    return this.throttle.paced(client.ip ?? '', () => this.attempt(client, username, password));
+  /** `otpCode`: the second factor (a TOTP code or a recovery code), required when the user has turned it on. */
+  async login(client: ClientInfo, username: string, password: string, otpCode?: string) {
+    return this.throttle.paced(client.ip ?? '', () => this.attempt(client, username, password, otpCode));
   }
 
-  private async attempt(client: ClientInfo, username: string, password: string) {
+  private async attempt(client: ClientInfo, username: string, password: string, otpCode?: string) {
     const { knex } = this.deps;
     await this.throttle.check(username);
     const user = await User.live().whereRaw('lower(username) = lower(?)', [username]).first();
@@ -47,6 +51,7 @@ export class AuthService {
       throw new AppError('INVALID_CREDENTIALS', 'Invalid username or password');
     }
     if (!user.is_active) throw new AppError('INVALID_CREDENTIALS', 'This account is disabled');
+    await this.secondFactor(client, user, otpCode);
     await this.throttle.succeed(username);
     const tokens = await this.openSession(user.id, client);
     await User.query().findById(user.id).patch({
@@ -57,6 +62,21 @@ export class AuthService {
       ...tokens,
       user: { id: user.id, username: user.username, email: user.email, full_name: user.full_name, role: user.role, permissions: ROLE_PERMISSIONS[user.role] },
     };
+  }
+
+  /** Without a code the answer says one is needed; a wrong code counts as a failed sign-in (lockout). */
+  private async secondFactor(client: ClientInfo, user: User, otpCode: string | undefined) {
+    if (!otpCode) {
+      if (await this.twoFactor.required(user.id)) {
+        throw new AppError('INVALID_CREDENTIALS', 'This account needs its second factor: send otp_code (the authenticator\'s code or a recovery code)', { two_factor_required: true });
+      }
+      return;
+    }
+    const result = await this.twoFactor.check(user.id, otpCode);
+    if (result !== 'bad') return;
+    await this.throttle.fail(user.username, client.ip ?? '');
+    await audit(this.deps.knex, client, { module: 'auth', action: 'login_failed', level: 'WARNING', message: `Wrong second factor for ${user.username}`, userId: user.id, username: user.username });
+    throw twoFactorCodeError();
   }
 
   private async openSession(userId: number, client: ClientInfo) {

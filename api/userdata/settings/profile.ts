@@ -3,6 +3,7 @@ import { uniqueOr409 } from '../../../shared/platform/errors';
 import { User } from '../../../db/models/users/user';
 import { audit } from '../../platform/audit';
 import type { Caller } from '../../platform/caller';
+import { EmailVerificationService, emailChange } from '../../platform/email-verification';
 import type { AppDeps } from '../../platform/deps';
 import type { TargetUser } from '../targets';
 
@@ -19,24 +20,27 @@ export type ProfileUpdate = { [K in keyof typeof profileFields]?: z.infer<(typeo
 
 /** A user's profile: display name and email on the user; bio, avatar, phone and preferences in its profile document. */
 export class ProfileService {
-  constructor(private readonly deps: AppDeps) {}
+  private readonly verification: EmailVerificationService;
+  constructor(private readonly deps: AppDeps) {
+    this.verification = new EmailVerificationService(deps);
+  }
 
   async update(caller: Caller, target: TargetUser, body: ProfileUpdate) {
     const user = await User.live().findById(target.id).throwIfNotFound();
     const { display_name, email, ...rest } = body;
     const extra = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     const profile = { ...(user.profile ?? {}), ...extra };
-    const emailChanged = email !== undefined && email.toLowerCase() !== (user.email ?? '').toLowerCase();
+    const change = emailChange(user.email, email);
     const updated = await uniqueOr409(async () => User.query().patchAndFetchById(user.id, {
       ...(display_name !== undefined ? { full_name: display_name } : {}),
-      // A new address is unverified until the user confirms it again.
-      ...(emailChanged ? { email, email_verified: false } : {}),
+      ...(change ?? {}),
       profile,
       updated_at: new Date(),
     }), 'That email address is in use', 'email');
+    if (change) await this.verification.changed(caller, user.id, change.email);
     await audit(this.deps.knex, caller, {
       module: 'settings', action: 'profile_update', resourceType: 'user', resourceId: user.id,
-      message: `Profile of ${user.username} updated`, details: { fields: Object.keys(body), email_changed: emailChanged },
+      message: `Profile of ${user.username} updated`, details: { fields: Object.keys(body), email_changed: Boolean(change) },
     });
     const p = updated.profile as Record<string, unknown>;
     return {
