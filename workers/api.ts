@@ -3,18 +3,21 @@ import { loadConfig, type Config } from '../shared/platform/config';
 import { createApp } from '../api/app';
 import { createApiDeps } from './runtime';
 import type { AppDeps } from '../api/platform/deps';
+import { startOperationSweeper } from '../api/platform/operations/sweep';
 
 /** Starts the HTTP API. Given `deps`, the caller keeps them (and closes them); otherwise they are made and closed here. */
 export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; close(): Promise<void> }> {
   const deps = given ?? createApiDeps(config);
   const server = createApp(deps).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const sweeper = config.operationSweepSeconds > 0 ? startOperationSweeper(deps.knex, deps.temporal, deps.logger, config.operationSweepSeconds) : null;
   return {
     server,
     deps,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await sweeper?.stop();
       await deps.notifications.close();
       if (given) return;
       await deps.temporal.connection.close();
