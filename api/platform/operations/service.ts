@@ -87,6 +87,8 @@ export class OperationService {
       }
       throw err;
     }
+    // Crash tests hold here (IDCFLOW_FAULT_DELAY="operationStart.gap:ms") to kill the API between the insert and the start.
+    if (config.faultDelays['operationStart.gap']) await sleep(config.faultDelays['operationStart.gap']);
     try {
       await startOperationWorkflow(temporal, id, workflowStart);
     } catch (err) {
