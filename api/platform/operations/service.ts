@@ -146,19 +146,21 @@ export class OperationService {
     return (await settleOperations(this.deps.temporal, [op]))[0];
   }
 
-  /** Live progress from the workflow's query; the stored row when the workflow cannot answer within a second. */
-  private async liveProgress(op: Operation): Promise<Progress | undefined> {
-    if (op.status !== 'running') return undefined;
+  /** Live progress from the workflow's query, by `deadline`; the stored row when the workflow cannot answer by then. */
+  private async liveProgress(op: Operation, deadline: number): Promise<Progress | undefined> {
+    if (op.status !== 'running' || Date.now() >= deadline) return undefined;
     try {
-      return await this.deps.temporal.withDeadline(Date.now() + 1000, () => this.deps.temporal.workflow.getHandle(op.id).query(progressQuery));
+      return await this.deps.temporal.withDeadline(deadline, () => this.deps.temporal.workflow.getHandle(op.id).query(progressQuery));
     } catch {
       return undefined;
     }
   }
 
+  /** An operation, settled against Temporal and with its live progress, all within a second (the row alone when Temporal is away). */
   async get(principal: Principal, id: string): Promise<OperationView> {
-    const op = await this.reconcile(await this.find(principal, id));
-    return presentOperation(op, await this.liveProgress(op));
+    const deadline = Date.now() + 1000;
+    const op = (await settleOperations(this.deps.temporal, [await this.find(principal, id)], 1000))[0];
+    return presentOperation(op, await this.liveProgress(op, deadline));
   }
 
   async list(principal: Principal, q: z.infer<typeof listOperationsQuery> & { page: number; size: number }) {

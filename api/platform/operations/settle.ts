@@ -1,4 +1,8 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+
+type PendingActivity = NonNullable<WorkflowExecutionDescription['raw']['pendingActivities']>[number];
+/** temporal.api.enums.v1.PendingActivityState */
+const PENDING_ACTIVITY_STATE_STARTED = 2;
 import { Operation } from '../../../db/models/platform/operation';
 import { searchAttributeKeys, TERMINAL_STATUSES, type OperationError, type OperationStatus, type WorkflowStart } from '../../../shared/platform/operations';
 
@@ -31,11 +35,14 @@ export function startOperationWorkflow(temporal: Client, id: string, start: Work
 type Verdict = { status: OperationStatus; error: OperationError | null; finished_at: Date } | null;
 
 /** What Temporal says of one active row: its end when the workflow ended unrecorded, null to leave it as it is. */
-async function verdictOf(temporal: Client, op: Operation, deadline: number): Promise<Verdict> {
+async function verdictOf(temporal: Client, op: Operation, deadline: number, unstick: boolean): Promise<Verdict> {
   try {
     const description = await temporal.withDeadline(deadline, () => temporal.workflow.getHandle(op.id).describe());
     const status = TEMPORAL_STATUS[description.status.name];
-    if (!status) return null;
+    if (!status) {
+      if (unstick) await failOverdueActivities(temporal, op.id, description.runId, description.raw.pendingActivities ?? [], deadline);
+      return null;
+    }
     const error = status === 'succeeded' ? null : { code: description.status.name, message: `The workflow ended as ${description.status.name.toLowerCase()} without recording an outcome` };
     return { status, error, finished_at: description.closeTime ?? new Date() };
   } catch (err) {
@@ -58,6 +65,29 @@ async function verdictOf(temporal: Client, op: Operation, deadline: number): Pro
     return { status: 'failed', error: { code: 'WORKFLOW_NEVER_STARTED', message: 'The workflow of this operation was never started (the process that recorded it stopped first); nothing was done' }, finished_at: new Date() };
   }
   return null;
+}
+
+type Timestamp = { seconds?: unknown; nanos?: number | null } | null | undefined;
+const seconds = (v: unknown) => (v && typeof v === 'object' && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v ?? 0));
+const millis = (t: Timestamp) => (t ? seconds(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : 0);
+/** Beyond its own timeout: Temporal should have timed the attempt out by now. */
+const OVERDUE_MARGIN_MS = 5000;
+
+/**
+ * An activity attempt started before the Temporal server restarted may be left started with its timeout never firing
+ * (seen with the dev server's SQLite store): past its heartbeat or start-to-close timeout, it is failed by id, as a
+ * retryable failure, so its retry policy runs it again (activities are idempotent).
+ */
+async function failOverdueActivities(temporal: Client, workflowId: string, runId: string, pending: PendingActivity[], deadline: number) {
+  for (const a of pending) {
+    if (a.state !== PENDING_ACTIVITY_STATE_STARTED || !a.activityId) continue;
+    const heartbeat = millis(a.activityOptions?.heartbeatTimeout as Timestamp);
+    const timeout = heartbeat || millis(a.activityOptions?.startToCloseTimeout as Timestamp);
+    const since = Math.max(millis(a.lastStartedTime as Timestamp), heartbeat ? millis(a.lastHeartbeatTime as Timestamp) : 0);
+    if (!timeout || !since || Date.now() < since + timeout + OVERDUE_MARGIN_MS) continue;
+    await temporal.withDeadline(deadline, () => temporal.activity.fail({ workflowId, runId, activityId: a.activityId! }, new Error('The attempt outlived its timeout without Temporal timing it out; retried')))
+      .catch(() => undefined);
+  }
 }
 
 async function record(op: Operation, v: NonNullable<Verdict>): Promise<Operation> {
@@ -88,12 +118,13 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
  * (terminated, timed out) settles its row; a running row whose workflow is gone fails as lost; a pending row whose workflow
  * never started is started from its stored request (idempotent by workflow id), or fails when there is none.
  * Temporal is asked about several rows at once, all within `budgetMs`; rows it cannot answer for stay as they are.
+ * `unstick` (the sweep) also fails activity attempts Temporal left running past their timeout.
  */
-export async function settleOperations(temporal: Client, ops: Operation[], budgetMs = READ_BUDGET_MS): Promise<Operation[]> {
+export async function settleOperations(temporal: Client, ops: Operation[], budgetMs = READ_BUDGET_MS, unstick = false): Promise<Operation[]> {
   const deadline = Date.now() + budgetMs;
   return mapLimit(ops, PARALLEL, async (op) => {
     if (TERMINAL_STATUSES.includes(op.status) || Date.now() >= deadline) return op;
-    const verdict = await verdictOf(temporal, op, deadline);
+    const verdict = await verdictOf(temporal, op, deadline, unstick);
     return verdict ? record(op, verdict) : op;
   });
 }

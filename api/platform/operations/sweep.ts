@@ -20,7 +20,7 @@ export async function sweepOperations(knex: Knex, temporal: Client, olderThanMs 
     if (!rows[0].got) return null;
     const stale = await Operation.query().whereIn('status', ACTIVE_STATUSES).where('updated_at', '<', new Date(Date.now() - olderThanMs))
       .orderBy('updated_at').limit(BATCH);
-    const settled = await settleOperations(temporal, stale, SWEEP_BUDGET_MS);
+    const settled = await settleOperations(temporal, stale, SWEEP_BUDGET_MS, true);
     return settled.filter((op, i) => op.status !== stale[i].status).length;
   });
 }
