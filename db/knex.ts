@@ -7,7 +7,7 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 /** Bounds on reaching PostgreSQL: while it is away a request fails fast (503) instead of queueing for a minute. */
 export const DB_CONNECT_TIMEOUT_MS = 3000;
-const DB_ACQUIRE_TIMEOUT_MS = 5000;
+const DB_ACQUIRE_TIMEOUT_MS = 10_000;
 
 export function createKnex(databaseUrl: string, poolMax = 10): Knex {
   const knex = knexFactory({

@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 it('restarted with 100 operations in flight: all finish once; meanwhile reads answer and starts say 503', async () => {
-  const host = await addHost(api, { name: uniq('restart'), options: { latency_ms: 1500 } });
+  const host = await addHost(api, { name: uniq('restart'), options: { latency_ms: 1000 } });
   const ids = await mapLimit(Array.from({ length: OPERATIONS }, (_, i) => i), 10, async (i) => {
     const res = await api.call('POST', `/api/v1/hosts/${host.id}/instances`, { token: admin, body: { name: `r${i}`, uuid: uniq('vm') }, headers: { prefer: 'respond-async' } });
     if (res.status !== 202) throw new Error(`start ${i}: ${res.status} ${res.text}`);
@@ -57,7 +57,7 @@ it('restarted with 100 operations in flight: all finish once; meanwhile reads an
   const active = async () => Number((await api.deps.knex('operations').whereIn('id', ids).where({ status: 'running' }).count<{ count: number }[]>('* as count'))[0].count);
   await eventually(async () => (await active()) >= OPERATIONS / 2, 30_000, 'half of the operations running');
 
-  await temporal.stop(process.env.KILLSIG as NodeJS.Signals ?? 'SIGTERM');
+  await temporal.stop();
   const inFlight = OPERATIONS - Number((await api.deps.knex('operations').whereIn('id', ids).whereIn('status', ['succeeded', 'failed', 'canceled']).count<{ count: number }[]>('* as count'))[0].count);
   expect(inFlight).toBeGreaterThanOrEqual(OPERATIONS / 2);
 
@@ -81,7 +81,7 @@ it('restarted with 100 operations in flight: all finish once; meanwhile reads an
   const restarted = Date.now();
   temporal = await startTemporal();
   await eventually(async () => Number((await api.deps.knex('operations').whereIn('id', ids).whereIn('status', ['pending', 'running']).count<{ count: number }[]>('* as count'))[0].count) === 0,
-    80_000, 'every operation to end').catch(async (err) => {
+    100_000, 'every operation to end').catch(async (err) => {
     const by = await api.deps.knex('operations').whereIn('id', ids).groupBy('status', 'progress_step').select('status', 'progress_step').count('* as n');
     const stuck = await api.deps.knex('operations').whereIn('id', ids).whereIn('status', ['pending', 'running']).first('id');
     const d = await api.deps.temporal.workflow.getHandle(stuck.id).describe();
@@ -100,4 +100,4 @@ it('restarted with 100 operations in flight: all finish once; meanwhile reads an
   for await (const wf of api.deps.temporal.workflow.list({ query: `TaskQueue = '${queue}'` })) runs.set(wf.workflowId, (runs.get(wf.workflowId) ?? 0) + 1);
   for (const id of ids) expect(runs.get(id)).toBe(1);
   console.log(`temporal-restart: ${inFlight} of ${OPERATIONS} in flight at the stop; list ${list.ms} ms, get ${one.ms} ms, start 503 in ${start.ms} ms, cancel 503 in ${cancel.ms} ms while down; all ended ${recoveredMs} ms after the restart`);
-}, 150_000);
+}, 170_000);
