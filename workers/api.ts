@@ -6,6 +6,7 @@ import { createApiDeps } from './runtime';
 import type { AppDeps } from '../api/platform/deps';
 import { joinCluster } from '../activities/system/node-presence';
 import { HealthService } from '../api/availability/health';
+import { startOperationSweeper } from '../api/platform/operations/sweep';
 
 /** Starts the HTTP API. Given `deps`, the caller keeps them (and closes them); otherwise they are made and closed here. */
 export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; close(): Promise<void> }> {
@@ -18,6 +19,7 @@ export async function startApi(config: Config, given?: AppDeps): Promise<{ serve
   deps.system.nodeId = node.id;
   // Host health is checked on a Temporal Schedule; a process that owns its dependencies makes sure it exists.
   if (!given) void new HealthService(deps).ensureSchedule();
+  const sweeper = config.operationSweepSeconds > 0 ? startOperationSweeper(deps.knex, deps.temporal, deps.logger, config.operationSweepSeconds) : null;
   return {
     server,
     deps,
@@ -26,6 +28,7 @@ export async function startApi(config: Config, given?: AppDeps): Promise<{ serve
       server.closeAllConnections();
       await node.stop();
       deps.system.settings.stop();
+      await sweeper?.stop();
       await deps.notifications.close();
       await deps.logStore?.close();
       if (given) return;

@@ -66,10 +66,12 @@ export interface TemporalDevServerOptions {
   uiPort?: number;
   namespace?: string;
   log?: (msg: string) => void;
+  /** `--dynamic-config-value KEY=VALUE` pairs for the server. */
+  dynamicConfig?: Record<string, unknown>;
 }
 
 /** The Temporal CLI dev server (SQLite under the data dir), with its web UI unless uiPort is omitted. */
-export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<Stoppable & { address: string; uiUrl?: string }> {
+export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<Stoppable & { address: string; uiUrl?: string; stop(signal?: NodeJS.Signals): Promise<void> }> {
   const log = opts.log ?? console.log;
   const binary = findTemporalCli() ?? buildTemporalCli(log);
   fs.mkdirSync(opts.dataDir, { recursive: true });
@@ -86,6 +88,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     '--log-level', 'error',
     ...searchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ...(opts.uiPort ? ['--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1'] : ['--headless']),
+    ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
   ];
   // Its own process group: a terminal's Ctrl-C reaches the launcher, which stops the server after the worker.
   const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -107,10 +110,11 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   return {
     address,
     uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined,
-    stop: async () => {
+    /** SIGTERM drains it; tests may kill it outright to crash it. */
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       process.removeListener('exit', killOnExit);
       if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
+      child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);

@@ -22,7 +22,8 @@ export function createOperationActivities({ knex, config }: ActivityDeps) {
     },
 
     async operationStarted({ operationId }: { operationId: string }): Promise<void> {
-      await knex('operations').where({ id: operationId, status: 'pending' }).update({ status: 'running', updated_at: knex.fn.now() });
+      // Started: the stored start request (kept for a reconcile) is no longer needed.
+      await knex('operations').where({ id: operationId, status: 'pending' }).update({ status: 'running', workflow_start: null, updated_at: knex.fn.now() });
       await knex('operation_events').insert({ operation_id: operationId, event_key: 'started', step: 'started', percent: 0, message: 'Operation started' })
         .onConflict(['operation_id', 'event_key']).ignore();
     },

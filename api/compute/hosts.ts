@@ -11,6 +11,7 @@ import { scanHostWorkflow } from '../../workflows/compute/runbooks';
 import type { CreateHostBody, UpdateHostBody } from './schemas';
 import type { EngineReads } from './engine-reads';
 import { computeBounds, type Row } from './bounds';
+import { activeOperation } from '../platform/operations/settle';
 
 /** Engine probes a health check runs at once. */
 const HEALTH_PROBES_AT_ONCE = 8;
@@ -119,7 +120,7 @@ export class HostService {
   async deleteHost(caller: Caller, id: number) {
     const host = await this.hostRow(id);
     if (Number(host.instance_count) > 0) throw conflict(`Host ${host.name} still has ${host.instance_count} instances; delete them first`, { instances: Number(host.instance_count) });
-    const active = await this.knex('operations').where({ host: host.name }).whereIn('status', ['pending', 'running']).first('id');
+    const active = await activeOperation(this.deps.temporal, { host: host.name });
     if (active) throw conflict(`Operation ${active.id} is running on host ${host.name}`, { operation_id: active.id });
     await this.knex.transaction(async (trx) => {
       await trx('ip_allocations').where({ host_id: id }).delete();

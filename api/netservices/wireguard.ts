@@ -238,7 +238,7 @@ export class WireguardService {
   }
 
   async deleteClient(caller: Caller, c: Row) {
-    await refuseWhileBusy(this.knex, 'wireguard_client', c.id);
+    await refuseWhileBusy(this.deps.temporal, 'wireguard_client', c.id);
     await this.knex.transaction(async (trx) => {
       await trx('wg_clients').where({ id: c.id }).delete();
       const allocation = c.ipv6_allocation_id ? await trx('ipv6_allocations').where({ id: c.ipv6_allocation_id }).first() : null;

@@ -31,6 +31,7 @@ const envSchema = z.object({
   IDCFLOW_SERVER_TOKEN: z.string().optional(),
   IDCFLOW_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   IDCFLOW_OPERATION_WAIT_SECONDS: z.coerce.number().int().positive().max(300).default(30),
+  IDCFLOW_OPERATION_SWEEP_SECONDS: z.coerce.number().int().min(0).max(86400).default(60),
   IDCFLOW_SMTP_URL: z.string().optional(),
   IDCFLOW_MAIL_FROM: z.string().default('idcflow <noreply@localhost>'),
   IDCFLOW_FAULT_DELAY: z.string().default(''),
@@ -122,6 +123,8 @@ export interface Config {
   /** Where clients reach this API (the OAuth issuer is it plus /oauth); default http://HOST:PORT. */
   publicUrl: string;
   operationWaitSeconds: number;
+  /** Seconds between the API's sweeps that settle operation rows against Temporal (0: none in this process). */
+  operationSweepSeconds: number;
   smtpUrl?: string;
   mailFrom: string;
   /** How long an email verification link works (registration, an email change). */
@@ -256,6 +259,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     serverToken: e.IDCFLOW_SERVER_TOKEN,
     publicUrl: (e.IDCFLOW_PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
     operationWaitSeconds: e.IDCFLOW_OPERATION_WAIT_SECONDS,
+    operationSweepSeconds: e.IDCFLOW_OPERATION_SWEEP_SECONDS,
     smtpUrl: e.IDCFLOW_SMTP_URL,
     mailFrom: e.IDCFLOW_MAIL_FROM,
     verifyEmailTtlSeconds: e.IDCFLOW_VERIFY_EMAIL_TTL_SECONDS,

@@ -22,6 +22,16 @@ export interface OperationInput {
   operationId: string;
 }
 
+/** What starts an operation's workflow, kept on its row so a reconcile can start it if the API stopped first. */
+export interface WorkflowStart {
+  workflowType: string;
+  taskQueue: string;
+  /** The workflow's arguments as Temporal's JSON converter would carry them. */
+  args: unknown[];
+  summary: string;
+  attributes: Partial<Record<keyof typeof SEARCH_ATTRIBUTES, string>>;
+}
+
 /** Custom search attributes registered on the Temporal namespace. */
 export const SEARCH_ATTRIBUTES = {
   operationType: 'IdcflowOperationType',

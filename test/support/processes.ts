@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { freePort } from '../../workers/embedded-services';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -50,4 +51,11 @@ export async function spawnEntrypoint(entry: string, args: string[], env: NodeJS
 /** A real worker process on its own task queue, with extra environment (fault injection, SMTP…). */
 export function spawnWorker(taskQueue: string, extraEnv: NodeJS.ProcessEnv = {}) {
   return spawnEntrypoint('workers/worker.ts', [], { ...process.env, LOG_LEVEL: 'info', IDCFLOW_TASK_QUEUE: taskQueue, ...extraEnv }, 'worker polling');
+}
+
+/** A real API process (workers/api.ts) on a free port, with extra environment; `url` is where it answers. */
+export async function spawnApi(extraEnv: NodeJS.ProcessEnv = {}): Promise<Spawned & { url: string }> {
+  const port = await freePort();
+  const spawned = await spawnEntrypoint('workers/api.ts', [], { ...process.env, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), ...extraEnv }, 'idcflow API listening');
+  return { ...spawned, url: `http://127.0.0.1:${port}` };
 }

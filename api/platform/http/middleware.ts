@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type Koa from 'koa';
 import client from 'prom-client';
 import { AppError } from '../../../shared/platform/errors';
+import { isDatabaseUnavailable } from '../../../db/knex';
 import type { Logger } from '../../../shared/platform/logger';
 import { ENVELOPES, type Surface } from './envelope';
 
@@ -82,6 +83,7 @@ export function errorHandler(): Koa.Middleware {
 
 function toAppError(raw: unknown): AppError {
   if (raw instanceof AppError) return raw;
+  if (isDatabaseUnavailable(raw)) return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly', {}, { 'Retry-After': '2' });
   const e = raw as { status?: number; name?: string; type?: string };
   if (e?.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'Request body too large', { field: 'body' });
   if (e?.status === 415) return new AppError('BAD_REQUEST', 'Send the body as application/json', { field: 'body' });

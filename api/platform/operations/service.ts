@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { AppError, conflict, notFound } from '../../../shared/platform/errors';
-import {  searchAttributeKeys, TERMINAL_STATUSES, type OperationInput, type OperationStatus, type Progress } from '../../../shared/platform/operations';
+import { TERMINAL_STATUSES, type OperationInput, type Progress, type WorkflowStart } from '../../../shared/platform/operations';
 import { sha256 } from '../../../shared/platform/crypto';
 import { Operation, OperationEvent } from '../../../db/models/platform/operation';
 import { isUniqueViolation } from '../../../db/knex';
@@ -13,6 +13,7 @@ import { Reply } from '../http/route';
 import { progressQuery } from '../../../workflows/platform/operation-signals';
 import type { Caller } from '../caller';
 import { answerCodeOf, BASE, presentOperation, type listOperationsQuery, type OperationView } from './present';
+import { activeOperation, settleOperations, startOperationWorkflow, START_DEADLINE_MS } from './settle';
 
 /** A workflow that backs an operation: one input object that carries the operation's id. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -39,10 +40,6 @@ export interface OperationSpec<W extends OperationWorkflow> {
 
 export interface Started { operation: Operation; replayed: boolean }
 
-const TEMPORAL_STATUS: Record<string, OperationStatus | undefined> = {
-  COMPLETED: 'succeeded', FAILED: 'failed', CANCELLED: 'canceled', TERMINATED: 'failed', TIMED_OUT: 'failed',
-};
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class OperationService {
@@ -64,12 +61,19 @@ export class OperationService {
     const spec = await prepare();
     const resourceId = String(spec.resource.id);
     const id = `${spec.type}-${resourceId}-${crypto.randomBytes(6).toString('hex')}`.replace(/[^A-Za-z0-9._-]/g, '_');
+    const workflowStart: WorkflowStart = {
+      workflowType: spec.workflow.name,
+      taskQueue: spec.taskQueue ?? config.taskQueue,
+      args: [{ ...spec.input, operationId: id }],
+      summary: spec.summary.slice(0, 190),
+      attributes: { operationType: spec.type, resourceType: spec.resource.type, resourceId, owner: principal.username, ...(spec.host ? { host: spec.host } : {}) },
+    };
     let operation: Operation;
     try {
-      operation = await Operation.query().insertAndFetch({
+      operation = await this.insertSettlingBlocker({
         id, type: spec.type, status: 'pending', resource_type: spec.resource.type, resource_id: resourceId,
         resource_name: spec.resource.name ?? null, resource_url: (typeof spec.resource.url === 'function' ? spec.resource.url(id) : spec.resource.url) ?? null, host: spec.host ?? null, created_by: principal.userId,
-        idempotency_key: idempotencyKey ?? null, request_hash: requestHash, params: spec.params ?? {},
+        idempotency_key: idempotencyKey ?? null, request_hash: requestHash, params: spec.params ?? {}, workflow_start: workflowStart,
       });
     } catch (err) {
       // A simultaneous request with the same key may trip either index first: the key's operation answers both.
@@ -83,24 +87,17 @@ export class OperationService {
       }
       throw err;
     }
+    // Crash tests hold here (IDCFLOW_FAULT_DELAY="operationStart.gap:ms") to kill the API between the insert and the start.
+    if (config.faultDelays['operationStart.gap']) await sleep(config.faultDelays['operationStart.gap']);
     try {
-      await temporal.workflow.start(spec.workflow, {
-        workflowId: id,
-        taskQueue: spec.taskQueue ?? config.taskQueue,
-        args: [{ ...spec.input, operationId: id }] as Parameters<W>,
-        staticSummary: spec.summary.slice(0, 190),
-        typedSearchAttributes: [
-          { key: searchAttributeKeys.operationType, value: spec.type },
-          { key: searchAttributeKeys.resourceType, value: spec.resource.type },
-          { key: searchAttributeKeys.resourceId, value: resourceId },
-          { key: searchAttributeKeys.owner, value: principal.username },
-          ...(spec.host ? [{ key: searchAttributeKeys.host, value: spec.host }] : []),
-        ],
-      });
-    } catch {
-      const error = { code: 'SERVICE_UNAVAILABLE', message: 'Could not start the workflow: the workflow engine is unavailable' };
-      await Operation.query().findById(id).patch({ status: 'failed', error, finished_at: new Date(), updated_at: new Date() });
-      throw new AppError('SERVICE_UNAVAILABLE', 'The workflow engine is unavailable; nothing was changed', { operation_id: id });
+      await startOperationWorkflow(temporal, id, workflowStart);
+    } catch (err) {
+      // A reconcile may have started it first (the same workflow id): that is this start having happened.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+        const error = { code: 'SERVICE_UNAVAILABLE', message: 'Could not start the workflow: the workflow engine is unavailable' };
+        await Operation.query().findById(id).where('status', 'pending').patch({ status: 'failed', error, finished_at: new Date(), updated_at: new Date() });
+        throw new AppError('SERVICE_UNAVAILABLE', 'The workflow engine is unavailable; nothing was changed', { operation_id: id });
+      }
     }
     return { operation, replayed: false };
   }
@@ -131,36 +128,39 @@ export class OperationService {
     return op;
   }
 
-  /** Brings the row in line with Temporal when the workflow ended without recording it (terminated, timed out). */
-  private async reconcile(op: Operation): Promise<Operation> {
-    if (TERMINAL_STATUSES.includes(op.status)) return op;
+  /**
+   * Inserts the row; when an active operation holds the resource, settles it against Temporal first (its workflow may
+   * have been terminated or lost) and tries once more, so only a live operation blocks new work.
+   */
+  private async insertSettlingBlocker(row: Partial<Operation>): Promise<Operation> {
     try {
-      const description = await this.deps.temporal.withDeadline(Date.now() + 1000, () => this.deps.temporal.workflow.getHandle(op.id).describe());
-      const status = TEMPORAL_STATUS[description.status.name];
-      if (!status) return op;
-      const fresh = await Operation.query().findById(op.id);
-      if (!fresh || TERMINAL_STATUSES.includes(fresh.status)) return fresh ?? op;
-      const error = status === 'succeeded' ? null : { code: description.status.name, message: `The workflow ended as ${description.status.name.toLowerCase()}` };
-      return Operation.query().patchAndFetchById(op.id, { status, error, finished_at: description.closeTime ?? new Date(), updated_at: new Date() });
+      return await Operation.query().insertAndFetch(row);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return op;
-      return op;
+      if (!isUniqueViolation(err, 'operations_one_active_per_resource')) throw err;
+      if (await activeOperation(this.deps.temporal, { resource_type: row.resource_type, resource_id: row.resource_id })) throw err;
+      return Operation.query().insertAndFetch(row);
     }
   }
 
-  /** Live progress from the workflow's query; the stored row when the workflow cannot answer within a second. */
-  private async liveProgress(op: Operation): Promise<Progress | undefined> {
-    if (op.status !== 'running') return undefined;
+  private async reconcile(op: Operation): Promise<Operation> {
+    return (await settleOperations(this.deps.temporal, [op]))[0];
+  }
+
+  /** Live progress from the workflow's query, by `deadline`; the stored row when the workflow cannot answer by then. */
+  private async liveProgress(op: Operation, deadline: number): Promise<Progress | undefined> {
+    if (op.status !== 'running' || Date.now() >= deadline) return undefined;
     try {
-      return await this.deps.temporal.withDeadline(Date.now() + 1000, () => this.deps.temporal.workflow.getHandle(op.id).query(progressQuery));
+      return await this.deps.temporal.withDeadline(deadline, () => this.deps.temporal.workflow.getHandle(op.id).query(progressQuery));
     } catch {
       return undefined;
     }
   }
 
+  /** An operation, settled against Temporal and with its live progress, all within a second (the row alone when Temporal is away). */
   async get(principal: Principal, id: string): Promise<OperationView> {
-    const op = await this.reconcile(await this.find(principal, id));
-    return presentOperation(op, await this.liveProgress(op));
+    const deadline = Date.now() + 1000;
+    const op = (await settleOperations(this.deps.temporal, [await this.find(principal, id)], 1000))[0];
+    return presentOperation(op, await this.liveProgress(op, deadline));
   }
 
   async list(principal: Principal, q: z.infer<typeof listOperationsQuery> & { page: number; size: number }) {
@@ -169,7 +169,7 @@ export class OperationService {
     if (!isAdmin(principal)) query.where('created_by', principal.userId ?? -1);
     else if (q.user) query.where('created_by', q.user);
     const { items, pagination } = await paginate(query, q.page, q.size);
-    return { operations: items.map((op) => presentOperation(op)), pagination };
+    return { operations: (await settleOperations(this.deps.temporal, items)).map((op) => presentOperation(op)), pagination };
   }
 
   /** Long poll: answers when the operation ends or after `timeoutSeconds`, whichever is first. */
@@ -197,7 +197,7 @@ export class OperationService {
     const op = await this.find(principal, id);
     if (TERMINAL_STATUSES.includes(op.status)) throw conflict(`Operation ${id} has already ${op.status}`, { status: op.status });
     try {
-      await this.deps.temporal.workflow.getHandle(id).cancel();
+      await this.deps.temporal.withDeadline(Date.now() + START_DEADLINE_MS, () => this.deps.temporal.workflow.getHandle(id).cancel());
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw new AppError('SERVICE_UNAVAILABLE', 'The workflow engine is unavailable');
     }

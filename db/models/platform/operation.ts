@@ -1,9 +1,9 @@
 import { Model } from 'objection';
-import type { OperationStatus } from '../../../shared/platform/operations';
+import type { OperationStatus, WorkflowStart } from '../../../shared/platform/operations';
 
 export class Operation extends Model {
   static override tableName = 'operations';
-  static override jsonAttributes = ['params', 'result', 'error'];
+  static override jsonAttributes = ['params', 'result', 'error', 'workflow_start'];
   id!: string;
   type!: string;
   status!: OperationStatus;
@@ -24,6 +24,8 @@ export class Operation extends Model {
   created_at!: Date;
   updated_at!: Date;
   finished_at!: Date | null;
+  /** What starts the workflow (api/platform/operations/settle.ts), for a reconcile; null for rows a workflow registered. */
+  workflow_start!: WorkflowStart | null;
 }
 
 export class OperationEvent extends Model {
