@@ -11,6 +11,8 @@ import { createNetservicesDbActivities } from './netservices/db';
 import { createWireguardHostActivities } from './netservices/wireguard-host';
 import { createBgpHostActivities } from './netservices/bgp-host';
 import { createAvailabilityActivities } from './availability/backups';
+import { createMonitoringAlertActivities } from './monitoring/alerts';
+import { createMonitoringRollupActivities } from './monitoring/rollups';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -23,6 +25,7 @@ export const MAIN_WORKER_ACTIVITIES = {
   networking: [createNetworkActivities],
   netservices: [createNetservicesDbActivities],
   availability: [createAvailabilityActivities],
+  monitoring: [createMonitoringAlertActivities, createMonitoringRollupActivities],
 };
 
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */

@@ -19,9 +19,9 @@ import { withMaintenance } from './userdata/settings/enforce';
 import { oauthMiddleware } from './oauth/provider/routes';
 import { restoreMaintenance } from './availability/maintenance';
 
-export function createApp(deps: AppDeps): Koa {
+/** `metricsRegistry`: prom-client's registry for /metrics (given, the caller reads it too: the monitoring sampler). */
+export function createApp(deps: AppDeps, metricsRegistry = new client.Registry()): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
-  const metricsRegistry = new client.Registry();
   client.collectDefaultMetrics({ register: metricsRegistry });
   const registry = createRegistry();
   const authenticate = withMaintenance(createAuthenticator(deps), deps);

@@ -9,6 +9,7 @@ import { userdataDomain } from './userdata';
 import { oauthDomain } from './oauth';
 import { netservicesDomain } from './netservices';
 import { availabilityDomain } from './availability';
+import { monitoringDomain } from './monitoring';
 
 /** Every domain the API serves, in the order their routes are mounted. A new domain adds itself here. */
-export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, netservicesDomain, rentalsDomain, userdataDomain, oauthDomain, availabilityDomain];
+export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, netservicesDomain, rentalsDomain, userdataDomain, oauthDomain, availabilityDomain, monitoringDomain];

@@ -3,16 +3,26 @@ import { loadConfig, type Config } from '../shared/platform/config';
 import { createApp } from '../api/app';
 import { createApiDeps } from './runtime';
 import type { AppDeps } from '../api/platform/deps';
+import client from 'prom-client';
+import { attachLiveChannels } from '../api/monitoring/live';
+import { startPlatformSampler } from '../api/monitoring/platform-sampler';
 
 /** Starts the HTTP API. Given `deps`, the caller keeps them (and closes them); otherwise they are made and closed here. */
-export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; close(): Promise<void> }> {
+export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; live: Awaited<ReturnType<typeof attachLiveChannels>>; close(): Promise<void> }> {
   const deps = given ?? createApiDeps(config);
-  const server = createApp(deps).listen(config.port, config.host);
+  const metricsRegistry = new client.Registry();
+  const server = createApp(deps, metricsRegistry).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  // The live channels (WebSockets) share the API's port; the process samples its own figures into the metrics store.
+  const live = await attachLiveChannels(server, deps);
+  const sampler = startPlatformSampler(deps, metricsRegistry);
   return {
     server,
     deps,
+    live,
     close: async () => {
+      sampler.stop();
+      await live.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await deps.notifications.close();

@@ -7,6 +7,7 @@ import { ensureAdminUser } from '../db/queries/users/bootstrap';
 import { startEmbeddedPostgres, startTemporalDevServer, type Stoppable } from './embedded-services';
 import { createMainWorker } from './runtime';
 import { startApi } from './api';
+import { ensureMonitoringSchedules } from '../api/monitoring/schedules';
 import { ensureLocalHost, startAgent } from './agent-runtime';
 import { startConsoleGateway } from './console-gateway';
 
@@ -81,6 +82,7 @@ async function main() {
 
     const api = await startApi(config);
     stack.push({ name: 'API', stop: () => api.close() });
+    await ensureMonitoringSchedules(api.deps.temporal, config);
 
     const base = `http://${config.host}:${config.port}`;
     console.log([

@@ -9,3 +9,4 @@ export { rentalVerificationMailWorkflow } from './rentals/mail';
 export { applyNetworkChangeWorkflow } from './networking/runbooks';
 export { wireguardServerWorkflow, bgpApplyWorkflow } from './netservices/runbooks';
 export { platformBackupWorkflow, scheduledPlatformBackupWorkflow, platformRestoreWorkflow } from './availability/backups';
+export { monitoringEvaluateAlertsWorkflow, monitoringRollupWorkflow } from './monitoring/alerts';
