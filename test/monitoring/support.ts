@@ -21,6 +21,8 @@ export function liveClient(url: string, headers: Record<string, string> = {}) {
     for (const w of waiters.splice(0)) w();
   });
   const opened = new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  opened.catch(() => undefined);
+  ws.on('error', () => undefined);
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   const handshake = new Promise<number>((resolve) => {
     ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
@@ -36,7 +38,7 @@ export function liveClient(url: string, headers: Record<string, string> = {}) {
       await new Promise<void>((resolve) => { waiters.push(resolve); setTimeout(resolve, 200); });
     }
   }
-  return { ws, messages, opened, closed, handshake, next, send: (m: unknown) => ws.send(JSON.stringify(m)), close: () => ws.terminate() };
+  return { ws, messages, opened, closed, handshake, next, send: (m: unknown) => ws.send(JSON.stringify(m)), close: () => { if (ws.readyState !== ws.CLOSED) ws.terminate(); } };
 }
 
 export const wsUrl = (httpUrl: string, path: string) => httpUrl.replace(/^http/, 'ws') + path;
