@@ -88,20 +88,23 @@ export class MetricsService {
     const since = new Date(Date.now() - q.hours * 3_600_000);
     const hostFilter = hostId === null ? '' : 'and host_id = ?';
     const hostArgs = hostId === null ? [] : [hostId];
-    const nameFilter = q.name ? 'e.key = ?' : 'e.key like ?';
+    const nameFilter = q.name ? '= ?' : 'like ?';
+    const name = q.name ?? (kind === 'host' ? 'system.%' : 'app.%');
     const { rows } = await this.knex.raw(`
-      with src as (
-        select source, at as t, values, values as maxv, 1 as n from metric_samples where kind = ? and at >= ? ${hostFilter}
+      with points as (
+        select s.source, s.at as t, e.key as name, e.value::float8 as v, e.value::float8 as mx, 1 as n
+        from metric_samples s, jsonb_each_text(s.values) e where s.kind = ? and s.at >= ? ${hostFilter.replace('host_id', 's.host_id')} and e.key ${nameFilter}
         union all
-        select source, bucket, values, max_values, samples from metric_rollups where kind = ? and bucket >= ? ${hostFilter}
+        select r.source, r.bucket, m.name, a.avg, a.max, r.samples
+        from metric_rollups r, unnest(r.metric_ids, r.avg_values, r.max_values) as a(id, avg, max), metric_names m
+        where r.kind = ? and r.bucket >= ? ${hostFilter.replace('host_id', 'r.host_id')} and m.id = a.id and m.name ${nameFilter}
       ), per_source as (
-        select source, date_bin(make_interval(secs => ?), t, timestamptz '2000-01-01 00:00:00+00') as b, e.key as name,
-          sum(e.value::float8 * n) / sum(n) as v, max((maxv ->> e.key)::float8) as m
-        from src, jsonb_each_text(values) e where ${nameFilter} group by 1, 2, 3
+        select source, date_bin(make_interval(secs => ?), t, timestamptz '2000-01-01 00:00:00+00') as b, name, sum(v * n) / sum(n) as v, max(mx) as m
+        from points group by 1, 2, 3
       )
       select b, name, case when name = any(?) then sum(v) else avg(v) end as value, max(m) as max
       from per_source group by b, name order by name, b`,
-    [kind, since, ...hostArgs, kind, since, ...hostArgs, step, q.name ?? (kind === 'host' ? 'system.%' : 'app.%'), SUMMED]);
+    [kind, since, ...hostArgs, name, kind, since, ...hostArgs, name, step, SUMMED]);
     return (rows as Array<{ b: Date; name: string; value: number; max: number | null }>).map((r) => ({
       name: r.name, value: Math.round(r.value * 1000) / 1000, timestamp: iso(r.b)!,
       tags: { type: kind === 'host' ? 'system' : 'application', host: q.host ?? 'all' },
@@ -114,6 +117,8 @@ export class MetricsService {
     if (!host) throw notFound('host', body.host);
     const at = body.timestamp ? new Date(body.timestamp) : new Date();
     if (at.getTime() > Date.now() + 300_000) throw validationError([{ field: 'timestamp', location: 'body', message: 'must not be in the future' }]);
+    const { retentionDays } = this.deps.config.monitoring;
+    if (at.getTime() < Date.now() - retentionDays * 86_400_000) throw validationError([{ field: 'timestamp', location: 'body', message: `must be within the retention (${retentionDays} days)` }]);
     await recordSample(this.knex, { source: `host:${host.name}`, kind: 'host', hostId: host.id, host: host.name, at, values: body.values });
     return { host: host.name, timestamp: at.toISOString(), values: Object.keys(body.values).length };
   }

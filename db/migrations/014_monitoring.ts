@@ -16,14 +16,20 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['kind', 'at']);
     t.index(['at']);
   });
+  // Rollups hold a month: figures as arrays over a dictionary of names (a quarter of the size of jsonb with the names).
+  await knex.schema.createTable('metric_names', (t) => {
+    t.increments('id');
+    t.string('name', 128).notNullable().unique();
+  });
   await knex.schema.createTable('metric_rollups', (t) => {
     t.string('source', 200).notNullable();
     t.timestamp('bucket', { useTz: true }).notNullable();
     t.string('kind', 16).notNullable();
     t.integer('host_id').references('hosts.id').onDelete('SET NULL');
     t.integer('samples').notNullable();
-    t.jsonb('values').notNullable();
-    t.jsonb('max_values').notNullable();
+    t.specificType('metric_ids', 'integer[]').notNullable();
+    t.specificType('avg_values', 'float8[]').notNullable();
+    t.specificType('max_values', 'float8[]').notNullable();
     t.primary(['source', 'bucket']);
     t.index(['kind', 'bucket']);
     t.index(['bucket']);
@@ -79,5 +85,5 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['alert_deliveries', 'alerts', 'alert_rules', 'metric_rollups', 'metric_samples']) await knex.schema.dropTableIfExists(table);
+  for (const table of ['alert_deliveries', 'alerts', 'alert_rules', 'metric_rollups', 'metric_names', 'metric_samples']) await knex.schema.dropTableIfExists(table);
 }

@@ -40,6 +40,7 @@ describe('monitoring: the metrics store, dashboard and series', () => {
     const future = await api.call('POST', '/api/v1/monitoring/metrics', { token: admin, body: { host: host.name, timestamp: new Date(Date.now() + 3_600_000).toISOString(), values: { 'system.cpu.usage': 1 } } });
     expectError(future, 422, 'VALIDATION_ERROR');
     expect(future.body.error.details.field).toBe('timestamp');
+    expectError(await api.call('POST', '/api/v1/monitoring/metrics', { token: admin, body: { host: host.name, timestamp: '1999-01-01T00:00:00Z', values: { 'system.cpu.usage': 1 } } }), 422, 'VALIDATION_ERROR');
     expectError(await api.call('POST', '/api/v1/monitoring/metrics', { body: { host: host.name, values: { 'system.cpu.usage': 1 } } }), 401, 'INVALID_CREDENTIALS');
     expectError(await api.call('POST', '/api/v1/monitoring/metrics', { token: manager.token, body: { host: host.name, values: { 'system.cpu.usage': 1 } } }), 403, 'INSUFFICIENT_PERMISSIONS');
     expectError(await api.call('POST', '/api/v1/monitoring/metrics', { token: admin, body: { host: 'no-such-host', values: { 'system.cpu.usage': 1 } } }), 404, 'RESOURCE_NOT_FOUND');
@@ -112,15 +113,27 @@ describe('monitoring: the metrics store, dashboard and series', () => {
     const result = await api.deps.temporal.workflow.execute(monitoringRollupWorkflow, { taskQueue: api.config.taskQueue, workflowId: `test-rollup-${host.name}` });
     expect(result.rolled_up).toBeGreaterThanOrEqual(20);
     expect(Number((await api.deps.knex('metric_samples').where({ source }).count('* as n').first())!.n)).toBe(0);
-    const rollups = await api.deps.knex('metric_rollups').where({ source }).orderBy('bucket');
+    const rollups = await api.deps.knex('metric_rollups as r').where({ source }).orderBy('bucket')
+      .select('r.samples', api.deps.knex.raw("r.avg_values[array_position(r.metric_ids, (select id from metric_names where name = 'system.cpu.usage'))] as cpu"),
+        api.deps.knex.raw("r.max_values[array_position(r.metric_ids, (select id from metric_names where name = 'system.cpu.usage'))] as cpu_max"));
     expect(rollups.map((r) => r.samples)).toEqual([10, 10]);
-    expect(rollups[0].values['system.cpu.usage']).toBeCloseTo(4.5);
-    expect(rollups[0].max_values['system.cpu.usage']).toBe(9);
+    expect(rollups[0].cpu).toBeCloseTo(4.5);
+    expect(rollups[0].cpu_max).toBe(9);
+
     const res = await api.call('GET', `/api/v1/monitoring/metrics/system?hours=96&host=${host.name}&name=system.cpu.usage`, { token: admin });
     expect(res.status).toBe(200);
     expect(res.body.data).toHaveLength(1);
     expect(res.body.data[0].metadata.step_seconds).toBe(1200);
     expect(res.body.data[0].value).toBeCloseTo(9.5);
     expect(res.body.data[0].metadata.max).toBe(19);
+
+    // A sample arriving late for a bucket already rolled up is merged into it, weighted.
+    await api.deps.knex('metric_samples').insert({ source, kind: 'host', host_id: host.id, at: new Date(start.getTime() + 60_000), values: JSON.stringify({ 'system.cpu.usage': 100 }) });
+    await api.deps.temporal.workflow.execute(monitoringRollupWorkflow, { taskQueue: api.config.taskQueue, workflowId: `test-rollup-late-${host.name}` });
+    const merged = await api.deps.knex('metric_rollups as r').where({ source }).orderBy('bucket').first('r.samples', 'r.metric_ids',
+      api.deps.knex.raw("r.avg_values[array_position(r.metric_ids, (select id from metric_names where name = 'system.cpu.usage'))] as cpu"));
+    expect(merged.samples).toBe(11);
+    expect(merged.cpu).toBeCloseTo((45 + 100) / 11);
+    expect(merged.metric_ids).toHaveLength(2);
   });
 });
