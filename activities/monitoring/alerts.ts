@@ -5,6 +5,7 @@ import { alertsQuery, presentAlert } from '../../db/queries/monitoring/alerts';
 import { NOTIFY_CHANNELS } from '../../shared/monitoring/live';
 import { alertId, conditionHolds, cooledDown, type Condition } from '../../shared/monitoring/alerts';
 import { unseal } from '../../shared/platform/crypto';
+import { freshSeconds } from '../../shared/monitoring/metrics';
 
 interface RuleRow {
   id: string; name: string; description: string | null; metric_name: string; condition: Condition; threshold: number; level: string;
@@ -22,14 +23,12 @@ export interface AlertDelivery { id: number; alert_id: string; channel: 'mail' |
  * rule and source fire again no sooner than the cooldown after the last firing.
  */
 export function createMonitoringAlertActivities({ knex, config, logger }: ActivityDeps) {
-  const freshSeconds = Math.max(3 * config.monitoring.sampleSeconds, 120);
-
   async function latest(trx: typeof knex, metric: string): Promise<Latest[]> {
     const { rows } = await trx.raw(`
       select distinct on (s.source) s.source, h.name as host, (s.values ->> ?)::float8 as value
       from metric_samples s left join hosts h on h.id = s.host_id
       where s.at > now() - make_interval(secs => ?) and (s.values ->> ?) is not null
-      order by s.source, s.at desc`, [metric, freshSeconds, metric]);
+      order by s.source, s.at desc`, [metric, freshSeconds(config.monitoring.sampleSeconds), metric]);
     return rows as Latest[];
   }
 

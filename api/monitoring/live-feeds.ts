@@ -3,7 +3,8 @@ import type { Principal } from '../platform/auth/principal';
 import { isNetworkManager } from '../netservices/access';
 import { BgpService } from '../netservices/bgp';
 import { OperationService } from '../platform/operations/service';
-import { systemStatus } from '../../db/queries/monitoring/samples';
+import { latestSamples, systemStatus } from '../../db/queries/monitoring/samples';
+import { freshSeconds } from '../../shared/monitoring/metrics';
 
 interface WgServer { id: number; name: string; interface: string; host: string | null; status: string }
 interface WgUsage { server_id: number; user_id: number | null; clients: number; bytes_received: number; bytes_sent: number }
@@ -17,11 +18,7 @@ export function liveFeeds(deps: AppDeps) {
   return {
     /** The latest fresh sample of every host, as system_status messages. */
     async system() {
-      const fresh = Math.max(3 * deps.config.monitoring.sampleSeconds, 120);
-      const { rows } = await knex.raw(`
-        select distinct on (s.source) s.source, s.at, s.values, h.name as host from metric_samples s left join hosts h on h.id = s.host_id
-        where s.kind = 'host' and s.at > now() - make_interval(secs => ?) order by s.source, s.at desc`, [fresh]);
-      return (rows as Array<{ at: Date; values: Record<string, number>; host: string | null }>)
+      return (await latestSamples(knex, 'host', freshSeconds(deps.config.monitoring.sampleSeconds)))
         .map((r) => ({ data: systemStatus(r.host, r.values), timestamp: new Date(r.at).toISOString() }));
     },
 

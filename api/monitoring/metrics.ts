@@ -2,8 +2,8 @@ import type { z } from 'zod';
 import type { AppDeps } from '../platform/deps';
 import { iso } from '../platform/http/schemas';
 import { notFound, validationError } from '../../shared/platform/errors';
-import { METRICS, metricInfo, stepSeconds } from '../../shared/monitoring/metrics';
-import { recordSample } from '../../db/queries/monitoring/samples';
+import { METRICS, freshSeconds, metricInfo, stepSeconds } from '../../shared/monitoring/metrics';
+import { latestSamples, recordSample } from '../../db/queries/monitoring/samples';
 import type { dashboardSchema, metricsQuery, pushSampleBody } from './schemas';
 
 type Values = Record<string, number>;
@@ -15,13 +15,10 @@ export class MetricsService {
   constructor(private readonly deps: AppDeps) {}
 
   private get knex() { return this.deps.knex; }
-  private get freshSeconds() { return Math.max(3 * this.deps.config.monitoring.sampleSeconds, 120); }
+  private get freshSeconds() { return freshSeconds(this.deps.config.monitoring.sampleSeconds); }
 
-  private async latest(kind: 'host' | 'platform'): Promise<Array<{ source: string; at: Date; values: Values }>> {
-    const { rows } = await this.knex.raw(`
-      select distinct on (source) source, at, values from metric_samples
-      where kind = ? and at > now() - make_interval(secs => ?) order by source, at desc`, [kind, this.freshSeconds]);
-    return rows;
+  private latest(kind: 'host' | 'platform') {
+    return latestSamples(this.knex, kind, this.freshSeconds);
   }
 
   async dashboard(): Promise<z.infer<typeof dashboardSchema>> {

@@ -50,3 +50,6 @@ export function stepSeconds(hours: number): number {
   const raw = Math.ceil((hours * 3600) / 288 / 60) * 60;
   return raw <= 60 ? 60 : Math.ceil(raw / ROLLUP_SECONDS) * ROLLUP_SECONDS;
 }
+
+/** A sample older than this is no longer a source's "latest" (three sampling periods, at least two minutes). */
+export const freshSeconds = (sampleSeconds: number) => Math.max(3 * sampleSeconds, 120);

@@ -32,3 +32,11 @@ export async function recordSample(knex: Knex, s: Sample): Promise<void> {
     }
   });
 }
+
+/** The latest sample of every source of a kind heard from in the last `freshSeconds`, with its host's name. */
+export async function latestSamples(knex: Knex, kind: 'host' | 'platform', freshSeconds: number): Promise<Array<{ source: string; at: Date; values: Record<string, number>; host: string | null }>> {
+  const { rows } = await knex.raw(`
+    select distinct on (s.source) s.source, s.at, s.values, h.name as host from metric_samples s left join hosts h on h.id = s.host_id
+    where s.kind = ? and s.at > now() - make_interval(secs => ?) order by s.source, s.at desc`, [kind, freshSeconds]);
+  return rows;
+}
