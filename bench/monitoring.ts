@@ -21,12 +21,16 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
 // Every figure an agent records, as SQL over generate_series (i: minute index, h: host): plausible and varying.
-const VALUES_SQL = `jsonb_build_object(
-  'system.cpu.usage', 20 + 30 * sin(i / 60.0 + h), 'system.cpu.cores', 8, 'system.load.1', 1 + sin(i / 30.0), 'system.load.5', 1.2, 'system.load.15', 1.1,
-  'system.memory.total', 34359738368, 'system.memory.used', 17179869184 + h * 1000000, 'system.memory.free', 17179869184 - h * 1000000, 'system.memory.usage', 50 + h % 10,
-  'system.disk.total', 1099511627776, 'system.disk.used', 549755813888, 'system.disk.free', 549755813888, 'system.disk.usage', 50,
-  'system.network.bytes_sent', i * 1000000, 'system.network.bytes_recv', i * 2000000, 'system.network.packets_sent', i * 1000, 'system.network.packets_recv', i * 2000,
-  'system.network.bytes_sent_rate', 16666, 'system.network.bytes_recv_rate', 33333, 'system.uptime', i * 60)`;
+const FIGURES: Array<[string, string]> = [
+  ['system.cpu.usage', '20 + 30 * sin(i / 60.0 + h)'], ['system.cpu.cores', '8'], ['system.load.1', '1 + sin(i / 30.0)'], ['system.load.5', '1.2'], ['system.load.15', '1.1'],
+  ['system.memory.total', '34359738368'], ['system.memory.used', '17179869184 + h * 1000000'], ['system.memory.free', '17179869184 - h * 1000000'], ['system.memory.usage', '50 + h % 10'],
+  ['system.disk.total', '1099511627776'], ['system.disk.used', '549755813888'], ['system.disk.free', '549755813888'], ['system.disk.usage', '50'],
+  ['system.network.bytes_sent', 'i * 1000000'], ['system.network.bytes_recv', 'i * 2000000'], ['system.network.packets_sent', 'i * 1000'], ['system.network.packets_recv', 'i * 2000'],
+  ['system.network.bytes_sent_rate', '16666'], ['system.network.bytes_recv_rate', '33333'], ['system.uptime', 'i * 60'],
+];
+const forHost = (sql: string, h: number) => sql.replace(/\bh\b/g, String(h));
+const jsonbSql = (h: number) => `jsonb_build_object(${FIGURES.map(([n, e]) => `'${n}', ${forHost(e, h)}`).join(', ')})`;
+const arraySql = (h: number) => `array[${FIGURES.map(([, e]) => `(${forHost(e, h)})::float8`).join(', ')}]`;
 
 async function timed(n: number, work: () => Promise<void>): Promise<number[]> {
   const lat: number[] = [];
@@ -80,8 +84,11 @@ async function main() {
   const stack = await startStack({ IDCFLOW_METRICS_RAW_HOURS: '24' });
   const { knex } = stack;
   try {
-    const login = await fetch(`${stack.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'bench-admin-password' }) });
-    const token = ((await login.json()) as { data: { access_token: string } }).data.access_token;
+    let token = '';
+    const signIn = async () => {
+      const login = await fetch(`${stack.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'bench-admin-password' }) });
+      token = ((await login.json()) as { data: { access_token: string } }).data.access_token;
+    };
     const get = async (path: string) => {
       const res = await fetch(`${stack.url}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } });
       const body = await res.text();
@@ -92,16 +99,17 @@ async function main() {
     // A month for 50 hosts: 5-minute rollups from 30 days ago to 48 hours ago, raw minutes for the last 48 hours.
     await knex('hosts').insert(Array.from({ length: HOSTS }, (_, h) => ({ name: `bench-${h}`, address: 'localhost', engine_type: 'simulator' })));
     const hosts = await knex('hosts').where('name', 'like', 'bench-%').orderBy('id').select('id', 'name');
+    await knex('metric_names').insert(FIGURES.map(([name]) => ({ name }))).onConflict('name').ignore();
+    const ids = new Map((await knex('metric_names').select('id', 'name')).map((r) => [r.name as string, r.id as number]));
+    const idArray = `array[${FIGURES.map(([n]) => ids.get(n)).join(', ')}]::int[]`;
     const now = new Date(Math.floor(Date.now() / 60_000) * 60_000);
     let t = performance.now();
-    await knex.raw(`insert into metric_names (name) select jsonb_object_keys(${VALUES_SQL.replace(/\bh\b/g, '0')}) from (select 1::bigint as i) s on conflict do nothing`);
     for (const [index, host] of hosts.entries()) {
       await knex.raw(`insert into metric_rollups (source, bucket, kind, host_id, samples, metric_ids, avg_values, max_values)
-        select ?, ?::timestamptz - make_interval(mins => i::int), 'host', ?, 5, a.ids, a.vals, a.vals from (
-          select i, ${VALUES_SQL.replace(/\bh\b/g, String(index))} as v from generate_series((48 * 60 + 5)::bigint, 30 * 24 * 60, 5) as i) s,
-        lateral (select array_agg(m.id order by m.id) as ids, array_agg((s.v ->> m.name)::float8 order by m.id) as vals from metric_names m) a`, [`host:${host.name}`, now, host.id]);
+        select ?, ?::timestamptz - make_interval(mins => i::int), 'host', ?, 5, ${idArray}, v, v from (
+          select i, ${arraySql(index)} as v from generate_series((48 * 60 + 5)::bigint, 30 * 24 * 60, 5) as i) s`, [`host:${host.name}`, now, host.id]);
       await knex.raw(`insert into metric_samples (source, at, kind, host_id, values)
-        select ?, ?::timestamptz - make_interval(mins => i::int), 'host', ?, ${VALUES_SQL.replace(/\bh\b/g, String(index))} from generate_series(0::bigint, 48 * 60 - 1) as i`, [`host:${host.name}`, now, host.id]);
+        select ?, ?::timestamptz - make_interval(mins => i::int), 'host', ?, ${jsonbSql(index)} from generate_series(0::bigint, 48 * 60 - 1) as i`, [`host:${host.name}`, now, host.id]);
     }
     const seedSeconds = (performance.now() - t) / 1000;
     const count = async (table: string) => Number((await knex(table).count('* as n').first())!.n);
@@ -121,6 +129,7 @@ async function main() {
     const stored = { raw: await count('metric_samples'), rollups: await count('metric_rollups'), rawBytes: await size('metric_samples'), rollupBytes: await size('metric_rollups') };
     say(`rollup: ${rolled.rolled_up} raw samples into ${rolled.rollups} rollups in ${rollupSeconds.toFixed(1)} s; stored ${stored.raw} raw (${(stored.rawBytes / 1048576).toFixed(0)} MiB) + ${stored.rollups} rollups (${(stored.rollupBytes / 1048576).toFixed(0)} MiB)`);
 
+    await signIn();
     const koa = new Koa();
     koa.use((ctx) => { ctx.body = { success: true, data: { ok: true } }; });
     const bare = http.createServer(koa.callback()).listen(0, '127.0.0.1');
@@ -146,6 +155,7 @@ async function main() {
       rows.push(`| ${name} | ${Array.isArray((await get(path)).data) ? points : '—'} | ${ms(percentile(lat, 50))} | ${ms(percentile(lat, 99))} | ${(c50 / percentile(lat, 50)).toFixed(3)} |`);
     }
 
+    await signIn();
     // Fan-out: 500 clients on /ws/system/status; an event is a sample POSTed to the API (stored, NOTIFY, relayed).
     const clients = await connectClients(CLIENTS, `${stack.url.replace('http', 'ws')}/api/v1/ws/system/status?token=${token}`, (m) => m.type === 'connected');
     await new Promise((r) => setTimeout(r, 2000));
