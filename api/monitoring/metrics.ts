@@ -87,10 +87,16 @@ export class MetricsService {
     const hostArgs = hostId === null ? [] : [hostId];
     const nameFilter = q.name ? '= ?' : 'like ?';
     const name = q.name ?? (kind === 'host' ? 'system.%' : 'app.%');
+    // One metric is read straight from each raw sample; several are expanded from it.
+    const rawPoints = q.name
+      ? `select s.source, s.at as t, ?::text as name, (s.values ->> ?)::float8 as v, (s.values ->> ?)::float8 as mx, 1 as n
+        from metric_samples s where s.kind = ? and s.at >= ? ${hostFilter.replace('host_id', 's.host_id')} and (s.values ->> ?) is not null`
+      : `select s.source, s.at as t, e.key as name, e.value::float8 as v, e.value::float8 as mx, 1 as n
+        from metric_samples s, jsonb_each_text(s.values) e where s.kind = ? and s.at >= ? ${hostFilter.replace('host_id', 's.host_id')} and e.key ${nameFilter}`;
+    const rawArgs = q.name ? [name, name, name, kind, since, ...hostArgs, name] : [kind, since, ...hostArgs, name];
     const { rows } = await this.knex.raw(`
       with points as (
-        select s.source, s.at as t, e.key as name, e.value::float8 as v, e.value::float8 as mx, 1 as n
-        from metric_samples s, jsonb_each_text(s.values) e where s.kind = ? and s.at >= ? ${hostFilter.replace('host_id', 's.host_id')} and e.key ${nameFilter}
+        ${rawPoints}
         union all
         select r.source, r.bucket, m.name, a.avg, a.max, r.samples
         from metric_rollups r, unnest(r.metric_ids, r.avg_values, r.max_values) as a(id, avg, max), metric_names m
@@ -101,7 +107,7 @@ export class MetricsService {
       )
       select b, name, case when name = any(?) then sum(v) else avg(v) end as value, max(m) as max
       from per_source group by b, name order by name, b`,
-    [kind, since, ...hostArgs, name, kind, since, ...hostArgs, name, step, SUMMED]);
+    [...rawArgs, kind, since, ...hostArgs, name, step, SUMMED]);
     return (rows as Array<{ b: Date; name: string; value: number; max: number | null }>).map((r) => ({
       name: r.name, value: Math.round(r.value * 1000) / 1000, timestamp: iso(r.b)!,
       tags: { type: kind === 'host' ? 'system' : 'application', host: q.host ?? 'all' },

@@ -89,6 +89,9 @@ describe('monitoring: the metrics store, dashboard and series', () => {
     const day = await api.call('GET', `/api/v1/monitoring/metrics/system?hours=24&host=${host.name}&name=system.cpu.usage`, { token: manager.token });
     expect(day.body.data.every((p: { metadata: { step_seconds: number } }) => p.metadata.step_seconds === 300)).toBe(true);
     expect(day.body.data.length).toBeLessThanOrEqual(3);
+    expect(day.body.data.length).toBeGreaterThanOrEqual(1);
+    expect(day.body.data.every((p: { name: string; value: number }) => p.name === 'system.cpu.usage' && p.value >= 10 && p.value <= 15)).toBe(true);
+    expect(Math.max(...day.body.data.map((p: { metadata: { max: number } }) => p.metadata.max))).toBe(15);
     const combined = await api.call('GET', '/api/v1/monitoring/metrics/system?name=system.memory.usage', { token: manager.token });
     expect(combined.body.data.every((p: { tags: { host: string } }) => p.tags.host === 'all')).toBe(true);
     const app = await api.call('GET', '/api/v1/monitoring/metrics/application?hours=1', { token: manager.token });
