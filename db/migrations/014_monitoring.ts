@@ -14,6 +14,7 @@ export async function up(knex: Knex): Promise<void> {
     t.jsonb('values').notNullable();
     t.primary(['source', 'at']);
     t.index(['kind', 'at']);
+    t.index(['host_id', 'at']);
     t.index(['at']);
   });
   // Rollups hold a month: figures as arrays over a dictionary of names (a quarter of the size of jsonb with the names).
@@ -32,6 +33,7 @@ export async function up(knex: Knex): Promise<void> {
     t.specificType('max_values', 'float8[]').notNullable();
     t.primary(['source', 'bucket']);
     t.index(['kind', 'bucket']);
+    t.index(['host_id', 'bucket']);
     t.index(['bucket']);
   });
   await knex.schema.createTable('alert_rules', (t) => {
