@@ -16,6 +16,8 @@ import { createSystemActivities } from './system/probe';
 import { createLogActivities } from './logs/activities';
 import { createHaActivities } from './availability/ha';
 import { createHaEngineActivities } from './availability/engine-side';
+import { createMonitoringAlertActivities } from './monitoring/alerts';
+import { createMonitoringRollupActivities } from './monitoring/rollups';
 import { registerActivities } from './registry';
 
 /** What the main worker runs (task queue `idcflow`), by domain. A new domain adds its factory here. */
@@ -31,6 +33,7 @@ export const MAIN_WORKER_ACTIVITIES = {
   webhooks: [createWebhookActivities],
   system: [createSystemActivities],
   logs: [createLogActivities],
+  monitoring: [createMonitoringAlertActivities, createMonitoringRollupActivities],
 };
 
 /** What a host agent runs on its own task queue (`host:<name>`): the changes that must happen on the host itself. */

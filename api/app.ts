@@ -21,14 +21,14 @@ import { oauthMiddleware } from './oauth/provider/routes';
 import { restoreMaintenance } from './availability/maintenance';
 import { ApiRateLimit } from './system/rate-limit';
 
-export function createApp(deps: AppDeps): Koa {
+/** `metricsRegistry`: prom-client's registry for /metrics (given, the caller reads it too: the monitoring sampler). */
+export function createApp(deps: AppDeps, metricsRegistry = new client.Registry()): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
   // A client that leaves a streamed answer (a download, a log tail) before its end is not the server's error.
   app.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
     deps.logger.error({ err }, 'unhandled error in a response');
   });
-  const metricsRegistry = new client.Registry();
   client.collectDefaultMetrics({ register: metricsRegistry });
   const registry = createRegistry();
   const authenticate = withMaintenance(createAuthenticator(deps), deps);

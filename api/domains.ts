@@ -12,6 +12,7 @@ import { availabilityDomain } from './availability';
 import { webhooksDomain } from './webhooks';
 import { systemDomain } from './system';
 import { logsDomain } from './logs';
+import { monitoringDomain } from './monitoring';
 
 /** Every domain the API serves, in the order their routes are mounted. A new domain adds itself here. */
-export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, netservicesDomain, rentalsDomain, userdataDomain, oauthDomain, availabilityDomain, webhooksDomain, systemDomain, logsDomain];
+export const DOMAINS: Domain[] = [platformDomain, usersDomain, computeDomain, dbsyncDomain, networkingDomain, netservicesDomain, rentalsDomain, userdataDomain, oauthDomain, availabilityDomain, webhooksDomain, systemDomain, logsDomain, monitoringDomain];

@@ -24155,6 +24155,1117 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/monitoring/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every firing, active and resolved, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    level?: "info" | "warning" | "error" | "critical";
+                    page?: number;
+                    rule_id?: string;
+                    size?: number;
+                    status?: "active" | "resolved";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                alerts: {
+                                    created_at: string;
+                                    current_value: number | null;
+                                    description: string | null;
+                                    host: string | null;
+                                    id: string;
+                                    level: string;
+                                    metric_name: string;
+                                    name: string;
+                                    resolve_reason: string | null;
+                                    resolved_at: string | null;
+                                    rule_id: string;
+                                    source: string;
+                                    status: string;
+                                    threshold_value: number;
+                                    updated_at: string;
+                                }[];
+                                pagination: {
+                                    page: number;
+                                    pages: number;
+                                    size: number;
+                                    total: number;
+                                };
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitoring/alerts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One firing */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                created_at: string;
+                                current_value: number | null;
+                                description: string | null;
+                                host: string | null;
+                                id: string;
+                                level: string;
+                                metric_name: string;
+                                name: string;
+                                resolve_reason: string | null;
+                                resolved_at: string | null;
+                                rule_id: string;
+                                source: string;
+                                status: string;
+                                threshold_value: number;
+                                updated_at: string;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitoring/alerts/active": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alerts firing now (one per rule and source), newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                created_at: string;
+                                current_value: number | null;
+                                description: string | null;
+                                host: string | null;
+                                id: string;
+                                level: string;
+                                metric_name: string;
+                                name: string;
+                                resolve_reason: string | null;
+                                resolved_at: string | null;
+                                rule_id: string;
+                                source: string;
+                                status: string;
+                                threshold_value: number;
+                                updated_at: string;
+                            }[];
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitoring/alerts/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alert rules */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                pagination: {
+                                    page: number;
+                                    pages: number;
+                                    size: number;
+                                    total: number;
+                                };
+                                rules: {
+                                    condition: string;
+                                    cooldown_minutes: number;
+                                    created_at: string | null;
+                                    description: string | null;
+                                    enabled: boolean;
+                                    host: string | null;
+                                    id: string;
+                                    level: string;
+                                    metric_name: string;
+                                    name: string;
+                                    notify_emails: string[];
+                                    threshold: number;
+                                    updated_at: string | null;
+                                    /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
+                                    webhook_secret?: string;
+                                    webhook_url: string | null;
+                                }[];
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a rule: metric, condition, threshold, level, cooldown, enabled; mail and an optional signed webhook once per firing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        condition: ">" | ">=" | "<" | "<=" | "==" | "!=";
+                        /** @description A rule that fired does not fire again sooner than this after its last firing (default 5) */
+                        cooldown_minutes?: number;
+                        description?: string | null;
+                        enabled?: boolean;
+                        /** @description Only this host; omitted, every source that reports the metric */
+                        host?: string | null;
+                        id?: string;
+                        /** @enum {string} */
+                        level: "info" | "warning" | "error" | "critical";
+                        metric_name: string;
+                        name: string;
+                        /** @description Who gets a mail per firing; empty, every active admin with an email */
+                        notify_emails?: string[];
+                        threshold: number;
+                        /**
+                         * Format: uri
+                         * @description POSTed once per firing, signed per Standard Webhooks
+                         */
+                        webhook_url?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description 告警规则创建成功 */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                condition: string;
+                                cooldown_minutes: number;
+                                created_at: string | null;
+                                description: string | null;
+                                enabled: boolean;
+                                host: string | null;
+                                id: string;
+                                level: string;
+                                metric_name: string;
+                                name: string;
+                                notify_emails: string[];
+                                threshold: number;
+                                updated_at: string | null;
+                                /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
+                                webhook_secret?: string;
+                                webhook_url: string | null;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitoring/alerts/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An alert rule */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                condition: string;
+                                cooldown_minutes: number;
+                                created_at: string | null;
+                                description: string | null;
+                                enabled: boolean;
+                                host: string | null;
+                                id: string;
+                                level: string;
+                                metric_name: string;
+                                name: string;
+                                notify_emails: string[];
+                                threshold: number;
+                                updated_at: string | null;
+                                /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
+                                webhook_secret?: string;
+                                webhook_url: string | null;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Change a rule (only the fields given); a new webhook URL gets a new secret, shown in this answer */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        condition?: ">" | ">=" | "<" | "<=" | "==" | "!=";
+                        /** @description A rule that fired does not fire again sooner than this after its last firing (default 5) */
+                        cooldown_minutes?: number;
+                        description?: string | null;
+                        enabled?: boolean;
+                        /** @description Only this host; omitted, every source that reports the metric */
+                        host?: string | null;
+                        /** @enum {string} */
+                        level?: "info" | "warning" | "error" | "critical";
+                        metric_name?: string;
+                        name?: string;
+                        /** @description Who gets a mail per firing; empty, every active admin with an email */
+                        notify_emails?: string[];
+                        threshold?: number;
+                        /**
+                         * Format: uri
+                         * @description POSTed once per firing, signed per Standard Webhooks
+                         */
+                        webhook_url?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Alert rule updated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                condition: string;
+                                cooldown_minutes: number;
+                                created_at: string | null;
+                                description: string | null;
+                                enabled: boolean;
+                                host: string | null;
+                                id: string;
+                                level: string;
+                                metric_name: string;
+                                name: string;
+                                notify_emails: string[];
+                                threshold: number;
+                                updated_at: string | null;
+                                /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
+                                webhook_secret?: string;
+                                webhook_url: string | null;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Delete a rule; its active alerts resolve */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Alert rule deleted */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                deleted: boolean;
+                                id: string;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitoring/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Latest figures of every host that reported recently (combined), the API processes' database pool, request and operation rates, active alerts by level; what idcflow does not have is null with a reason */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                alerts: {
+                                    active: number;
+                                    critical: number;
+                                    error: number;
+                                    info: number;
+                                    warning: number;
+                                };
+                                application_metrics: {
+                                    cache: {
+                                        hit_rate: null;
+                                        memory_usage: null;
+                                        miss_rate: null;
+                                        reason: string;
+                                    };
+                                    database: {
+                                        active_connections: number | null;
+                                        checked_out: number | null;
+                                        pool_size: number | null;
+                                        reason?: string;
+                                    };
+                                    http: {
+                                        errors_per_second: number | null;
+                                        requests_per_second: number | null;
+                                    };
+                                    operations: {
+                                        failed_last_hour: number | null;
+                                        running: number | null;
+                                    };
+                                };
+                                system_metrics: {
+                                    as_of: string | null;
+                                    cpu: {
+                                        cores: number | null;
+                                        load_average: number[] | null;
+                                        usage: number | null;
+                                    };
+                                    disk: {
+                                        free: number | null;
+                                        total: number | null;
+                                        usage_percent: number | null;
+                                        used: number | null;
+                                    };
+                                    hosts: number;
+                                    memory: {
+                                        free: number | null;
+                                        total: number | null;
+                                        usage_percent: number | null;
+                                        used: number | null;
+                                    };
+                                    network: {
+                                        bytes_recv: number | null;
+                                        bytes_sent: number | null;
+                                        packets_recv: number | null;
+                                        packets_sent: number | null;
+                                    };
+                                    reason?: string;
+                                };
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitoring/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record a host sample from outside (host agents record their own): metric name → value */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @description A registered host (its agent normally pushes by itself) */
+                        host: string;
+                        /** Format: date-time */
+                        timestamp?: string;
+                        values: {
+                            [key: string]: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Sample recorded */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                host: string;
+                                timestamp: string;
+                                values: number;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitoring/metrics/application": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The platform's own metrics (database pool, request and error rates, operations) over the last `hours` */
+        get: {
+            parameters: {
+                query?: {
+                    hours?: number;
+                    /** @description One metric; omitted, every system.* metric */
+                    name?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                metadata: {
+                                    max: number | null;
+                                    step_seconds: number;
+                                    unit: string;
+                                };
+                                name: string;
+                                tags: {
+                                    host: string;
+                                    type: string;
+                                };
+                                timestamp: string;
+                                value: number;
+                            }[];
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitoring/metrics/system": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Host metrics over the last `hours` (default 24), one point per step (60 s up to 1 h, then 5-minute multiples so a series has at most 288 points) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description One host; omitted, every host combined (sums of sizes and bytes, averages of percentages and loads) */
+                    host?: string;
+                    hours?: number;
+                    /** @description One metric; omitted, every system.* metric */
+                    name?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                metadata: {
+                                    max: number | null;
+                                    step_seconds: number;
+                                    unit: string;
+                                };
+                                name: string;
+                                tags: {
+                                    host: string;
+                                    type: string;
+                                };
+                                timestamp: string;
+                                value: number;
+                            }[];
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/oauth/clients": {
         parameters: {
             query?: never;

@@ -20,6 +20,7 @@ import * as availabilityHa from './migrations/013_availability';
 import * as platformTwoFactor from './migrations/017_platform_two_factor';
 import * as computeSshKeys from './migrations/018_compute';
 import * as platformReconcile from './migrations/022_platform';
+import * as monitoring from './migrations/014_monitoring';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -45,6 +46,7 @@ const migrations: Record<string, Knex.Migration> = {
   '017_platform_two_factor': platformTwoFactor,
   '018_compute': computeSshKeys,
   '022_platform': platformReconcile,
+  '014_monitoring': monitoring,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

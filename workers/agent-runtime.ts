@@ -12,6 +12,8 @@ import { startNetworkReconciler } from '../activities/networking/reconciler';
 import { startNetservicesLoop } from '../activities/netservices/agent-loop';
 import { startProcessRuntime } from '../activities/system/process-runtime';
 import { removeStaleCopies } from '../activities/availability/fencing';
+import { hostMetricsCollector } from '../activities/monitoring/host-metrics';
+import { recordSample } from '../db/queries/monitoring/samples';
 
 let lastCpu = os.cpus().map((c) => c.times);
 
@@ -66,6 +68,12 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
   await beat();
   cleanup();
   const timer = setInterval(() => { beat().then(cleanup, (err) => logger.warn({ err: (err as Error).message }, 'agent heartbeat failed')); }, config.compute.agentHeartbeatSeconds * 1000);
+  // The host's figures into the metrics store (monitoring), at their own pace.
+  const collect = hostMetricsCollector();
+  const sample = () => recordSample(knex, { source: `host:${hostName}`, kind: 'host', hostId: host.id, host: hostName, values: collect() })
+    .catch((err) => logger.warn({ err: (err as Error).message }, 'recording host metrics failed'));
+  void sample();
+  const sampleTimer = setInterval(() => { void sample(); }, config.monitoring.sampleSeconds * 1000);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const taskQueue = hostTaskQueue(hostName);
   const worker = await Worker.create({
@@ -86,6 +94,7 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
     async stop() {
       clearInterval(timer);
       await system.stop();
+      clearInterval(sampleTimer);
       await reconciler.stop();
       stopNetservicesLoop();
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -7,12 +7,16 @@ import type { AppDeps } from '../api/platform/deps';
 import { joinCluster } from '../activities/system/node-presence';
 import { HealthService } from '../api/availability/health';
 import { startOperationSweeper } from '../api/platform/operations/sweep';
+import client from 'prom-client';
+import { attachLiveChannels } from '../api/monitoring/live';
+import { startPlatformSampler } from '../api/monitoring/platform-sampler';
 
 /** Starts the HTTP API. Given `deps`, the caller keeps them (and closes them); otherwise they are made and closed here. */
-export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; close(): Promise<void> }> {
+export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; live: Awaited<ReturnType<typeof attachLiveChannels>>; close(): Promise<void> }> {
   const deps = given ?? createApiDeps(config);
   await deps.system.settings.start(deps.notifications);
-  const server = createApp(deps).listen(config.port, config.host);
+  const metricsRegistry = new client.Registry();
+  const server = createApp(deps, metricsRegistry).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const port = (server.address() as AddressInfo).port;
   const node = await joinCluster(deps.knex, config, deps.logger, { kind: 'api', discriminator: port, port, capabilities: ['api', 'compat'] });
@@ -20,10 +24,16 @@ export async function startApi(config: Config, given?: AppDeps): Promise<{ serve
   // Host health is checked on a Temporal Schedule; a process that owns its dependencies makes sure it exists.
   if (!given) void new HealthService(deps).ensureSchedule();
   const sweeper = config.operationSweepSeconds > 0 ? startOperationSweeper(deps.knex, deps.temporal, deps.logger, config.operationSweepSeconds) : null;
+  // The live channels (WebSockets) share the API's port; the process samples its own figures into the metrics store.
+  const live = await attachLiveChannels(server, deps);
+  const sampler = startPlatformSampler(deps, metricsRegistry);
   return {
     server,
     deps,
+    live,
     close: async () => {
+      sampler.stop();
+      await live.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await node.stop();

@@ -9,6 +9,7 @@ import { startEmbeddedPostgres, startTemporalDevServer, type Stoppable } from '.
 import { createMainWorker } from './runtime';
 import { startProcessRuntime } from '../activities/system/process-runtime';
 import { startApi } from './api';
+import { ensureMonitoringSchedules } from '../api/monitoring/schedules';
 import { ensureLocalHost, startAgent } from './agent-runtime';
 import { startConsoleGateway } from './console-gateway';
 import { ensureLogRetentionSchedule } from '../api/logs/retention';
@@ -90,6 +91,7 @@ async function main() {
     const api = await startApi(config);
     stack.push({ name: 'API', stop: () => api.close() });
     ensureLogRetentionSchedule(api.deps.temporal, config).catch((err) => logger.warn({ err }, 'could not set up the log retention schedule'));
+    await ensureMonitoringSchedules(api.deps.temporal, config);
 
     const base = `http://${config.host}:${config.port}`;
     console.log([

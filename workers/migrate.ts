@@ -2,7 +2,8 @@ import { loadConfig } from '../shared/platform/config';
 import { createKnex } from '../db/knex';
 import { migrateLatest } from '../db/migrate';
 import { ensureAdminUser } from '../db/queries/users/bootstrap';
-import { registerSearchAttributes } from './temporal-setup';
+import { createTemporalClient, registerSearchAttributes } from './temporal-setup';
+import { ensureMonitoringSchedules } from '../api/monitoring/schedules';
 
 /** `npm run migrate`: database migrations and Temporal search attributes against external services. */
 async function main() {
@@ -20,6 +21,13 @@ async function main() {
   if (config.temporalAddress) {
     await registerSearchAttributes(config);
     console.log('Temporal search attributes registered');
+    const temporal = await createTemporalClient(config);
+    try {
+      await ensureMonitoringSchedules(temporal, config);
+      console.log('Monitoring schedules (alert evaluation, metrics rollup) in place');
+    } finally {
+      await temporal.connection.close();
+    }
   }
 }
 

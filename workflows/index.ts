@@ -15,3 +15,4 @@ export { deliverWebhookWorkflow } from './webhooks/deliver';
 export { clusterNodeProbeWorkflow } from './system/probe';
 export { hostHealthWorkflow, hostFailoverWorkflow, loadBalanceWorkflow, replaceContainerWorkflow, disasterRecoveryWorkflow } from './availability/ha';
 export { instanceMoveWorkflow } from './availability/moves';
+export { monitoringEvaluateAlertsWorkflow, monitoringRollupWorkflow } from './monitoring/alerts';

@@ -36,11 +36,11 @@ describe('the layout keeps its rules', () => {
   });
 
   it('gives every domain a folder of its name in every layer', () => {
-    for (const domain of ['platform', 'users', 'compute', 'dbsync', 'networking', 'netservices', 'rentals', 'availability', 'system', 'logs', 'webhooks']) {
+    for (const domain of ['platform', 'users', 'compute', 'dbsync', 'networking', 'netservices', 'rentals', 'availability', 'system', 'logs', 'webhooks', 'monitoring']) {
       for (const layer of ['api', 'workflows', 'activities', 'test']) expect(fs.existsSync(path.join(root, layer, domain))).toBe(true);
     }
     // The users table came with the platform (authentication needs it); the other domains have migrations of their own.
-    for (const domain of ['platform', 'compute', 'dbsync', 'networking', 'netservices', 'rentals', 'availability', 'system', 'logs', 'webhooks']) {
+    for (const domain of ['platform', 'compute', 'dbsync', 'networking', 'netservices', 'rentals', 'availability', 'system', 'logs', 'webhooks', 'monitoring']) {
       expect(fs.readdirSync(path.join(root, 'db', 'migrations')).some((f) => new RegExp(`^\\d{3}_${domain}(_\\w+)?\\.ts$`).test(f))).toBe(true);
     }
   });

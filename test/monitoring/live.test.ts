@@ -1,0 +1,126 @@
+import crypto from 'node:crypto';
+import { startTestApi, type TestApi, type TestUser } from '../support/api';
+import { liveClient, testHost, wsUrl } from './support';
+import { notify } from '../../db/notifications';
+import { NOTIFY_CHANNELS } from '../../shared/monitoring/live';
+
+describe('monitoring: the live WebSocket channels', () => {
+  let a: TestApi, b: TestApi;
+  let admin: string;
+  let manager: TestUser, viewer: TestUser, user: TestUser, other: TestUser;
+  const opened: Array<ReturnType<typeof liveClient>> = [];
+  const connect = (api: TestApi, path: string, headers?: Record<string, string>) => {
+    const c = liveClient(wsUrl(api.url, path), headers);
+    opened.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startTestApi(), startTestApi()]);
+    admin = await a.admin();
+    [manager, viewer, user, other] = await Promise.all([a.createUser('manager'), a.createUser('viewer'), a.createUser('user'), a.createUser('user')]);
+  });
+  afterAll(async () => {
+    for (const c of opened) c.close();
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it('delivers to a client of one API process what was raised through another (PostgreSQL LISTEN/NOTIFY)', async () => {
+    const host = await testHost(a.deps.knex);
+    const client = connect(a, `/api/v1/ws/system/status?token=${viewer.token}`);
+    const hello = await client.next((m) => m.type === 'connected');
+    expect(hello.data).toEqual({ user: { id: viewer.id, username: viewer.username, role: 'viewer' }, channels: ['system'] });
+    const res = await b.call('POST', '/api/v1/monitoring/metrics', {
+      token: admin, body: { host: host.name, values: { 'system.cpu.usage': 45.2, 'system.memory.usage': 50, 'system.disk.usage': 60, 'system.network.bytes_sent': 1024000, 'system.network.bytes_recv': 2048000 } },
+    });
+    expect(res.status).toBe(201);
+    const m = await client.next((x) => x.type === 'system_status' && x.data.host === host.name);
+    expect(m).toEqual({
+      type: 'system_status', timestamp: res.body.data.timestamp,
+      data: { host: host.name, cpu_usage: 45.2, memory_usage: 50, disk_usage: 60, network_traffic: { bytes_sent: 1024000, bytes_recv: 2048000 } },
+    });
+    // A client connecting later gets the latest figures at once.
+    const late = connect(b, `/api/v1/ws/connect?token=${admin}&channels=system`);
+    expect((await late.next((x) => x.type === 'system_status' && x.data.host === host.name)).data.cpu_usage).toBe(45.2);
+  });
+
+  it('takes the token and channels in the first message; answers pings; subscribes and unsubscribes', async () => {
+    const client = connect(a, '/api/v1/ws/connect');
+    await client.opened;
+    client.send({ token: manager.token, channels: ['system', 'monitoring'] });
+    expect((await client.next((m) => m.type === 'connected')).data.channels).toEqual(['system', 'monitoring']);
+    client.send({ type: 'ping' });
+    expect(await client.next((m) => m.type === 'pong')).toMatchObject({ type: 'pong', data: {}, timestamp: expect.any(String) });
+    client.send({ type: 'subscribe', channels: ['bgp'] });
+    expect((await client.next((m) => m.type === 'subscribed')).data.channels).toEqual(['system', 'monitoring', 'bgp']);
+    client.send({ type: 'unsubscribe', channels: ['system'] });
+    expect((await client.next((m) => m.type === 'unsubscribed')).data.channels).toEqual(['monitoring', 'bgp']);
+    client.send({ type: 'subscribe', channels: ['weather'] });
+    expect((await client.next((m) => m.type === 'error')).data.code).toBe('BAD_REQUEST');
+    // Without channels, every channel the caller may see.
+    const all = connect(a, `/api/v1/ws/connect?token=${user.token}`);
+    expect((await all.next((m) => m.type === 'connected')).data.channels).toEqual(['wireguard']);
+  });
+
+  it('refuses unauthenticated sockets and channels the caller may not see, with close codes', async () => {
+    const cases: Array<[string, unknown, number]> = [
+      ['/api/v1/ws/system/status', { channels: ['system'] }, 4401],
+      ['/api/v1/ws/system/status', { token: 'not-a-token' }, 4401],
+      ['/api/v1/ws/system/status', 'not json', 4400],
+      ['/api/v1/ws/system/status', { token: user.token }, 4403],
+      ['/api/v1/ws/monitoring/alerts', { token: user.token }, 4403],
+      ['/api/v1/ws/bgp/status', { token: viewer.token }, 4403],
+      ['/api/v1/ws/system/status', { token: admin, channels: ['bgp'] }, 4400],
+      ['/api/v1/ws/connect', { token: admin, channels: ['weather'] }, 4400],
+      ['/api/v1/ws/connect', { token: user.token, channels: ['wireguard', 'system'] }, 4403],
+    ];
+    for (const [path, first, code] of cases) {
+      const c = connect(a, path);
+      await c.opened;
+      c.ws.send(typeof first === 'string' ? first : JSON.stringify(first));
+      expect([path, first, (await c.closed).code]).toEqual([path, first, code]);
+      expect(c.messages.some((m) => m.type === 'connected')).toBe(false);
+    }
+    const badQuery = connect(a, '/api/v1/ws/monitoring/alerts?token=idcf_nope');
+    expect((await badQuery.closed).code).toBe(4401);
+    const header = connect(a, '/api/v1/ws/monitoring/alerts', { authorization: `Bearer ${viewer.token}` });
+    await header.next((m) => m.type === 'connected');
+    const unknown = connect(a, `/api/v1/ws/weather?token=${admin}`);
+    expect(await unknown.handshake).toBe(404);
+    // A session that ends (logout) is noticed: new sockets with its token are refused.
+    const gone = await a.createUser('viewer');
+    expect((await a.call('POST', '/api/v1/auth/logout', { token: gone.token })).status).toBe(200);
+    expect((await connect(a, `/api/v1/ws/system/status?token=${gone.token}`).closed).code).toBe(4401);
+  });
+
+  it('sends WireGuard status to managers in full and to users for their own clients only; BGP to managers', async () => {
+    const { knex } = a.deps;
+    const host = await testHost(knex, 'wg');
+    const key = () => crypto.randomBytes(32).toString('base64');
+    const server = async (name: string) => (await knex('wg_servers').insert({
+      name, host_id: host.id, interface: `wg${crypto.randomInt(1000, 9999)}`, listen_port: crypto.randomInt(20000, 60000), public_key: key(), private_key_sealed: 'x', status: 'running',
+    }).returning('id'))[0].id as number;
+    const [s1, s2] = [await server(`mine-${host.name}`), await server(`theirs-${host.name}`)];
+    await knex('wg_clients').insert([
+      { server_id: s1, user_id: user.id, name: 'laptop', public_key: key(), bytes_received: 100, bytes_sent: 200 },
+      { server_id: s1, user_id: other.id, name: 'phone', public_key: key(), bytes_received: 1000, bytes_sent: 2000 },
+      { server_id: s2, user_id: other.id, name: 'desk', public_key: key(), bytes_received: 5, bytes_sent: 5 },
+    ]);
+    const mine = connect(a, `/api/v1/ws/wireguard/status?token=${user.token}`);
+    const all = connect(b, `/api/v1/ws/wireguard/status?token=${manager.token}`);
+    const snapshot = (await mine.next((m) => m.type === 'wireguard_status')).data.servers;
+    expect(snapshot).toEqual([{ id: s1, name: `mine-${host.name}`, interface: expect.any(String), host: host.name, status: 'running', clients_count: 1, bytes_received: 100, bytes_sent: 200 }]);
+    const full = (await all.next((m) => m.type === 'wireguard_status')).data.servers;
+    expect(full.filter((s: { id: number }) => [s1, s2].includes(s.id)).map((s: { clients_count: number; bytes_received: number }) => [s.clients_count, s.bytes_received])).toEqual([[2, 1100], [1, 5]]);
+
+    // The agent's collection round says "read again"; both replicas push the new figures.
+    await knex('wg_clients').where({ server_id: s1, user_id: user.id }).update({ bytes_received: 150 });
+    const [fromMine, fromAll] = [mine.messages.length, all.messages.length];
+    await notify(knex, NOTIFY_CHANNELS.netservices, { event: 'status', host: host.name });
+    expect((await mine.next((m) => m.type === 'wireguard_status', 15_000, fromMine)).data.servers).toEqual([expect.objectContaining({ id: s1, bytes_received: 150, clients_count: 1 })]);
+    expect((await all.next((m) => m.type === 'wireguard_status', 15_000, fromAll)).data.servers.find((s: { id: number }) => s.id === s1).bytes_received).toBe(1150);
+
+    const bgp = connect(a, `/api/v1/ws/bgp/status?token=${manager.token}`);
+    expect((await bgp.next((m) => m.type === 'bgp_status')).data).toEqual({ sessions: expect.any(Array) });
+  });
+});
