@@ -11,6 +11,7 @@ import * as platformSecurity from './migrations/009_platform_security';
 import * as oauth from './migrations/010_oauth';
 import * as rentals from './migrations/011_rentals';
 import * as availability from './migrations/012_availability';
+import * as platformSpeed from './migrations/021_platform';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -27,6 +28,7 @@ const migrations: Record<string, Knex.Migration> = {
   '010_oauth': oauth,
   '011_rentals': rentals,
   '012_availability': availability,
+  '021_platform': platformSpeed,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

@@ -11,6 +11,8 @@ import {
 import type { Config } from '../../shared/platform/config';
 import { ArchiveRefused, describeParts, extractArchive, packArchive, placeInside, regularFiles, sha256File, verifyArchive } from './archive';
 import { checkPgTools, pgEnv, runPgTool } from './pg-tools';
+import { notify } from '../../db/notifications';
+import { CREDENTIALS_CHANNEL } from '../../shared/platform/credential-changes';
 
 /** The data directory's folder of user backups: the files part of a platform backup. */
 const FILES_FROM = 'backups';
@@ -226,6 +228,8 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
         await runPgTool(config.backups.pgBinDir, 'pg_restore', [
           '--clean', '--if-exists', '--single-transaction', '--no-owner', '--no-privileges', '--use-list', listFile, '--dbname', pgEnv(config.databaseUrl, appName).PGDATABASE!, dump,
         ], pgEnv(config.databaseUrl, appName));
+        // Users, sessions and tokens were replaced whole (no row triggers fire): every API replica drops its checks.
+        await notify(knex, CREDENTIALS_CHANNEL, { kind: 'all' });
         return { entries: chosen.length, kept: TABLES_KEPT_ON_RESTORE };
       });
     },
