@@ -77,6 +77,16 @@ export async function capturedSql<T>(pools: Knex[], fn: () => Promise<T>): Promi
   }
 }
 
+/** Runs `fn(0..count-1)` with at most `concurrency` at a time. */
+export async function pool<T>(count: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
+    while (next < count) { const i = next++; out[i] = await fn(i); }
+  }));
+  return out;
+}
+
 export const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

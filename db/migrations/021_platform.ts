@@ -3,8 +3,9 @@ import { CREDENTIALS_CHANNEL } from '../../shared/platform/credential-changes';
 
 // Every API replica caches session and API token checks (api/platform/auth/cache.ts); these triggers announce each
 // change that could end or narrow one, whichever code path (API, workflow, compat surface, psql) made it.
-const CREDENTIAL_TRIGGERS: Array<{ table: string; kind: string; columns: string[] }> = [
-  { table: 'users', kind: 'user', columns: ['is_active', 'deleted_at', 'role', 'username', 'password_hash'] },
+// A user's whole row is cached with the check (GET /auth/me answers from it), so any change to it is announced.
+const CREDENTIAL_TRIGGERS: Array<{ table: string; kind: string; columns: string[] | 'row' }> = [
+  { table: 'users', kind: 'user', columns: 'row' },
   { table: 'sessions', kind: 'session', columns: ['revoked_at', 'user_id'] },
   { table: 'api_tokens', kind: 'token', columns: ['revoked_at', 'scopes', 'expires_at', 'user_id', 'token_hash'] },
 ];
@@ -27,7 +28,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw('drop index if exists audit_log_at_index'); // (at, id) serves the same ranges
   await knex.raw('drop index if exists operations_created_by_created_at_index');
   for (const { table, kind, columns } of CREDENTIAL_TRIGGERS) {
-    const changed = columns.map((c) => `old.${c} is distinct from new.${c}`).join(' or ');
+    const changed = columns === 'row' ? 'old is distinct from new' : columns.map((c) => `old.${c} is distinct from new.${c}`).join(' or ');
     await knex.raw(`
       create or replace function idcflow_credentials_${table}() returns trigger language plpgsql as $$
       begin

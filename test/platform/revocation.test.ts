@@ -97,6 +97,20 @@ describe('session and API token checks cached on every replica', () => {
     measured.sql_delete = Math.max(await refusedWithin(a, user.token), await refusedWithin(b, user.token));
   });
 
+  it('GET /auth/me answers from the cached check, and shows a change made through another replica within a second', async () => {
+    const user = await a.createUser();
+    await warm(user.token);
+    expect((await a.call('PUT', `/api/v1/users/${user.id}`, { token: user.token, body: { full_name: 'Renamed Elsewhere' } })).status).toBe(200);
+    const t0 = performance.now();
+    for (;;) {
+      const me = await b.call('GET', '/api/v1/auth/me', { token: user.token });
+      if (me.body.data.full_name === 'Renamed Elsewhere') break;
+      if (performance.now() - t0 > 1000) throw new Error('the change did not reach the other replica within 1 s');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    measured.profile_change = performance.now() - t0;
+  });
+
   it('trusts nothing cached while its LISTEN connection is down', async () => {
     const c = await startTestApi();
     try {
