@@ -20,9 +20,12 @@ function run(name: string): Promise<{ code: number | null; out: string }> {
   });
 }
 
+// Log lines of the libraries (Temporal's core logs to stdout, coloured, timestamped) are not figures.
+const figures = (out: string) => out.split('\n').filter((l) => !l.includes('\x1b[') && !/^\s*\[?\d{4}-\d\d-\d\dT\S+\s+(TRACE|DEBUG|INFO|WARN|ERROR)/.test(l)).join('\n').trim();
+
 /** The script's tables as a README block: headings demoted under the README's "### <bench>" heading. */
 const block = (name: string, out: string, date: string) =>
-  `<!-- bench:${name} -->\n_\`npm run bench -- ${name}\`, ${date}:_\n\n${out.trim().replace(/^#/gm, '####')}\n<!-- /bench:${name} -->`;
+  `<!-- bench:${name} -->\n_\`npm run bench -- ${name}\`, ${date}:_\n\n${out.replace(/^#/gm, '####')}\n<!-- /bench:${name} -->`;
 
 async function main() {
   const all = fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).filter((n) => !NOT_BENCHMARKS.has(n)).sort();
@@ -32,13 +35,14 @@ async function main() {
   const failed: string[] = [];
   for (const name of asked.length ? asked : all) {
     console.log(`\n=== bench/${name}.ts`);
-    const { code, out } = await run(name);
+    const { code, out: printed } = await run(name);
+    const out = figures(printed);
     if (code !== 0) {
       failed.push(name);
       continue;
     }
     const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    fs.writeFileSync(path.join(dir, `${name}-results.md`), `<!-- npm run bench -- ${name}, ${date} -->\n${out.trim()}\n`);
+    fs.writeFileSync(path.join(dir, `${name}-results.md`), `<!-- npm run bench -- ${name}, ${date} -->\n${out}\n`);
     const text = fs.readFileSync(readme, 'utf8');
     const marked = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
     if (marked.test(text)) fs.writeFileSync(readme, text.replace(marked, () => block(name, out, date)));
