@@ -14,8 +14,7 @@ const MB = Number(process.env.BENCH_MB ?? 200);
 
 async function main() {
   const stack = await startStack({ IDCFLOW_BACKUP_KEEP_COUNT: '100' });
-  const lines: string[] = [];
-  const say = (s: string) => { lines.push(s); console.log(s); };
+  const say = (s: string) => console.log(s);
   try {
     const { knex, config, url } = stack;
     await knex.raw('CREATE TABLE bench_payload (id bigserial PRIMARY KEY, body text NOT NULL, n int NOT NULL)');
@@ -69,7 +68,6 @@ async function main() {
     say('|---|---|---|---|');
     say(row('backup (`database`)', viaBackup, rawDump));
     say(row('restore (one transaction)', viaRestore, rawRestore));
-    fs.writeFileSync(path.join(__dirname, 'backups-results.md'), lines.join('\n') + '\n');
   } finally {
     await stack.stop();
   }

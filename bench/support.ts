@@ -4,6 +4,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import autocannon from 'autocannon';
 import { freePort, startEmbeddedPostgres, startTemporalDevServer } from '../workers/embedded-services';
+import type { Knex } from 'knex';
 import { createKnex } from '../db/knex';
 import { migrateLatest } from '../db/migrate';
 import { ensureAdminUser } from '../db/queries/users/bootstrap';
@@ -34,6 +35,8 @@ export async function startStack(env: Record<string, string> = {}) {
   return {
     config,
     knex,
+    api,
+    temporalAddress: temporal.address,
     url: `http://127.0.0.1:${address.port}`,
     async stop() {
       await api.close();
@@ -60,6 +63,28 @@ export async function load(name: string, url: string, opts: { headers?: Record<s
     p99ms: result.latency.p99,
     errors: result.errors + result.non2xx,
   };
+}
+
+/** The SQL statements (with their bindings) the pools run while `fn` runs: a bare endpoint can replay exactly them. */
+export async function capturedSql<T>(pools: Knex[], fn: () => Promise<T>): Promise<{ result: T; queries: Array<{ sql: string; bindings: unknown[] }> }> {
+  const queries: Array<{ sql: string; bindings: unknown[] }> = [];
+  const listener = (q: { sql: string; bindings?: unknown[] }) => { queries.push({ sql: q.sql, bindings: q.bindings ?? [] }); };
+  for (const knex of new Set(pools)) knex.on('query', listener);
+  try {
+    return { result: await fn(), queries };
+  } finally {
+    for (const knex of new Set(pools)) knex.off('query', listener);
+  }
+}
+
+/** Runs `fn(0..count-1)` with at most `concurrency` at a time. */
+export async function pool<T>(count: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
+    while (next < count) { const i = next++; out[i] = await fn(i); }
+  }));
+  return out;
 }
 
 export const percentile = (values: number[], p: number) => {

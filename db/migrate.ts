@@ -21,6 +21,7 @@ import * as platformTwoFactor from './migrations/017_platform_two_factor';
 import * as computeSshKeys from './migrations/018_compute';
 import * as platformReconcile from './migrations/022_platform';
 import * as monitoring from './migrations/014_monitoring';
+import * as platformSpeed from './migrations/021_platform';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -47,6 +48,7 @@ const migrations: Record<string, Knex.Migration> = {
   '018_compute': computeSshKeys,
   '022_platform': platformReconcile,
   '014_monitoring': monitoring,
+  '021_platform': platformSpeed,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

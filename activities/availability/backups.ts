@@ -12,6 +12,8 @@ import type { Config } from '../../shared/platform/config';
 import { ArchiveRefused, describeParts, extractArchive, packArchive, placeInside, regularFiles, sha256File, verifyArchive } from './archive';
 import { checkPgTools, pgEnv, runPgTool } from './pg-tools';
 import { publishSystemSettings, readSystemSettings } from '../system/live-settings';
+import { notify } from '../../db/notifications';
+import { CREDENTIALS_CHANNEL } from '../../shared/platform/credential-changes';
 
 /** The data directory's folder of user backups: the files part of a platform backup. */
 const FILES_FROM = 'backups';
@@ -230,6 +232,8 @@ export function createAvailabilityActivities({ knex, config, logger }: ActivityD
         ], pgEnv(config.databaseUrl, appName));
         // The restored system settings reach every running process now, not at its next reconnect.
         await publishSystemSettings(knex, config);
+        // Users, sessions and tokens were replaced whole (no row triggers fire): every API replica drops its checks.
+        await notify(knex, CREDENTIALS_CHANNEL, { kind: 'all' });
         return { entries: chosen.length, kept: TABLES_KEPT_ON_RESTORE };
       });
     },

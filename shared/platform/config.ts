@@ -24,6 +24,7 @@ const envSchema = z.object({
   IDCFLOW_ADMIN_EMAIL: z.string().default('admin@localhost'),
   IDCFLOW_ACCESS_TOKEN_TTL: z.coerce.number().int().positive().default(900),
   IDCFLOW_REFRESH_TOKEN_TTL: z.coerce.number().int().positive().default(14 * 24 * 3600),
+  IDCFLOW_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   IDCFLOW_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   IDCFLOW_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
   IDCFLOW_LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().positive().default(900),
@@ -120,6 +121,8 @@ export interface Config {
   jwtSecret: Buffer;
   admin: { username: string; password?: string; email: string };
   accessTokenTtl: number;
+  /** How long a session or API token check is reused without PostgreSQL (revocations reach it at once through NOTIFY). */
+  authCacheSeconds: number;
   refreshTokenTtl: number;
   login: { maxFailures: number; windowSeconds: number; lockoutSeconds: number };
   corsOrigins: string[];
@@ -254,6 +257,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: keyFrom(e.IDCFLOW_JWT_SECRET, dataDir, 'jwt.key', production, 'IDCFLOW_JWT_SECRET'),
     admin: { username: e.IDCFLOW_ADMIN_USER, password: e.IDCFLOW_ADMIN_PASSWORD, email: e.IDCFLOW_ADMIN_EMAIL },
     accessTokenTtl: e.IDCFLOW_ACCESS_TOKEN_TTL,
+    authCacheSeconds: e.IDCFLOW_AUTH_CACHE_SECONDS,
     refreshTokenTtl: e.IDCFLOW_REFRESH_TOKEN_TTL,
     login: {
       maxFailures: e.IDCFLOW_LOGIN_MAX_FAILURES,

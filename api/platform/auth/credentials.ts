@@ -4,9 +4,10 @@ import { safeEqual, sha256 } from '../../../shared/platform/crypto';
 import { effectivePermissions, ROLE_PERMISSIONS, type Role } from '../../../shared/platform/permissions';
 import type { AppDeps } from '../deps';
 import type { Authenticator } from '../http/route';
-import type { Principal } from './principal';
+import type { Principal, UserProfile } from './principal';
 import { looksLikeJwt, verifyAccessToken } from './jwt';
 import { ServerTokens } from './server-token';
+import { CredentialCache } from './cache';
 import { oauthPrincipal } from '../../oauth/access-tokens';
 
 export const API_TOKEN_PREFIX = 'idcf_';
@@ -22,45 +23,62 @@ const systemPrincipal = (via: 'system_token' | 'server_token'): Principal => ({
   via,
 });
 
+const PROFILE = ['u.id', 'u.username', 'u.email', 'u.full_name', 'u.role', 'u.is_active', 'u.email_verified', 'u.last_login', 'u.created_at', 'u.updated_at'];
+const profileOf = (row: UserProfile): UserProfile => ({
+  id: row.id, username: row.username, email: row.email, full_name: row.full_name, role: row.role, is_active: row.is_active,
+  email_verified: row.email_verified, last_login: row.last_login, created_at: row.created_at, updated_at: row.updated_at,
+});
+
+const expired = () => new AppError('TOKEN_EXPIRED', 'The API token has expired');
+
 export function createAuthenticator(deps: AppDeps): Authenticator {
   const { knex, config, secrets } = deps;
   const serverTokens = new ServerTokens(knex, config, secrets);
 
+  const sessions = new CredentialCache<Principal>(deps.notifications, config.authCacheSeconds, deps.logger);
+  const tokens = new CredentialCache<{ principal: Principal; expiresAt: Date | null }>(deps.notifications, config.authCacheSeconds, deps.logger);
+
   async function fromJwt(token: string): Promise<Principal> {
     const claims = verifyAccessToken(token, config.jwtSecret);
-    const row = await knex('sessions as s')
-      .join('users as u', 'u.id', 's.user_id')
-      .where({ 's.id': claims.sid, 'u.id': Number(claims.sub) })
-      .whereNull('s.revoked_at')
-      .whereNull('u.deleted_at')
-      .where('u.is_active', true)
-      .first('u.id', 'u.username', 'u.role');
-    if (!row) throw new AppError('INVALID_CREDENTIALS', 'The session has ended; sign in again');
-    return { userId: row.id, username: row.username, role: row.role, permissions: ROLE_PERMISSIONS[row.role as Role], via: 'session', sessionId: claims.sid };
+    const principal = await sessions.get(`${claims.sid}:${claims.sub}`, async () => {
+      const row = await knex('sessions as s')
+        .join('users as u', 'u.id', 's.user_id')
+        .where({ 's.id': claims.sid, 'u.id': Number(claims.sub) })
+        .whereNull('s.revoked_at')
+        .whereNull('u.deleted_at')
+        .where('u.is_active', true)
+        .first(...PROFILE);
+      if (!row) throw new AppError('INVALID_CREDENTIALS', 'The session has ended; sign in again');
+      const value: Principal = { userId: row.id, username: row.username, role: row.role, permissions: ROLE_PERMISSIONS[row.role as Role], via: 'session', sessionId: claims.sid, profile: profileOf(row) };
+      return { value, userId: row.id, sessionId: claims.sid };
+    });
+    return { ...principal };
   }
 
   async function fromApiToken(token: string): Promise<Principal> {
-    const row = await knex('api_tokens as t')
-      .join('users as u', 'u.id', 't.user_id')
-      .where('t.token_hash', sha256(token))
-      .whereNull('t.revoked_at')
-      .whereNull('u.deleted_at')
-      .where('u.is_active', true)
-      .first('t.id as token_id', 't.scopes', 't.expires_at', 'u.id', 'u.username', 'u.role');
-    if (!row) throw new AppError('INVALID_CREDENTIALS', 'The API token is not valid');
-    if (row.expires_at && new Date(row.expires_at) <= new Date()) throw new AppError('TOKEN_EXPIRED', 'The API token has expired');
-    await knex('api_tokens')
-      .where({ id: row.token_id })
-      .where((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', knex.raw("now() - interval '1 minute'")))
-      .update({ last_used_at: knex.fn.now() });
-    return {
-      userId: row.id,
-      username: row.username,
-      role: row.role,
-      permissions: effectivePermissions(row.role, row.scopes),
-      via: 'api_token',
-      tokenId: row.token_id,
-    };
+    const { principal, expiresAt } = await tokens.get(sha256(token), async () => {
+      const row = await knex('api_tokens as t')
+        .join('users as u', 'u.id', 't.user_id')
+        .where('t.token_hash', sha256(token))
+        .whereNull('t.revoked_at')
+        .whereNull('u.deleted_at')
+        .where('u.is_active', true)
+        .first('t.id as token_id', 't.scopes', 't.expires_at', ...PROFILE);
+      if (!row) throw new AppError('INVALID_CREDENTIALS', 'The API token is not valid');
+      if (row.expires_at && new Date(row.expires_at) <= new Date()) throw expired();
+      // last_used_at is kept to the minute; a cached check touches it again when the cache asks PostgreSQL next.
+      await knex('api_tokens')
+        .where({ id: row.token_id })
+        .where((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', knex.raw("now() - interval '1 minute'")))
+        .update({ last_used_at: knex.fn.now() });
+      const value = {
+        principal: { userId: row.id, username: row.username, role: row.role, permissions: effectivePermissions(row.role, row.scopes), via: 'api_token' as const, tokenId: row.token_id, profile: profileOf(row) },
+        expiresAt: row.expires_at ? new Date(row.expires_at) : null,
+      };
+      return { value, userId: row.id, tokenId: row.token_id };
+    });
+    if (expiresAt && expiresAt <= new Date()) throw expired();
+    return { ...principal };
   }
 
   async function fromSystemSecret(token: string, allowed: Array<'system_token' | 'server_token'>): Promise<Principal | null> {

@@ -1,6 +1,12 @@
 import { hasPermission, type Permission, type Role } from '../../../shared/platform/permissions';
 import { forbidden } from '../../../shared/platform/errors';
 
+/** The signed-in user's row as the session or token check read it (kept with the cached check; any change drops it). */
+export interface UserProfile {
+  id: number; username: string; email: string | null; full_name: string | null; role: Role; is_active: boolean; email_verified: boolean;
+  last_login: Date | null; created_at: Date | null; updated_at: Date | null;
+}
+
 /** Who is calling: a signed-in user, a user's API token, or one of the system-level tokens of seeds 001/004. */
 export interface Principal {
   userId: number | null;
@@ -10,6 +16,7 @@ export interface Principal {
   via: 'session' | 'api_token' | 'system_token' | 'server_token' | 'oauth';
   sessionId?: string;
   tokenId?: number;
+  profile?: UserProfile;
   /** An OAuth access token's client. */
   oauthClientId?: string;
 }

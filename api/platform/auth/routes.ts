@@ -5,6 +5,7 @@ import type { AppDeps } from '../deps';
 import { route } from '../http/route';
 import { AuthService } from './service';
 import { UserService, userSchema, presentUser } from '../../users/service';
+import type { User } from '../../../db/models/users/user';
 
 const tokenPair = z.object({
   access_token: z.string(),
@@ -56,7 +57,9 @@ export function authRoutes(deps: AppDeps) {
       response: userSchema.partial().extend({ username: z.string(), role: z.string(), permissions: z.array(z.string()), via: z.string() }),
       handler: async ({ principal }) => {
         if (principal.userId === null) return { username: principal.username, role: principal.role, permissions: principal.permissions, via: principal.via };
-        return { ...presentUser(await users.find(principal.userId)), permissions: principal.permissions, via: principal.via };
+        // The row the (cached) session or token check read: every change to it reaches this replica through NOTIFY.
+        const user = principal.profile ?? await users.find(principal.userId);
+        return { ...presentUser(user as User), permissions: principal.permissions, via: principal.via };
       },
     }),
     route({

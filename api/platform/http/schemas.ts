@@ -22,17 +22,43 @@ export const iso = (d: Date | string | null | undefined): string | null => (d ? 
 
 const pageInfo = (page: number, size: number, total: number) => ({ page, size, total, pages: Math.ceil(total / size) });
 
+/** Totals are counted exactly up to this many rows; beyond it, they are PostgreSQL's estimate (no page scans a whole table). */
+export const EXACT_TOTAL_BOUND = 10_000;
+
+/**
+ * How many rows `query` (without its order, offset and limit) would return: counted up to the bound, then the planner's
+ * estimate of the query (EXPLAIN), never below the bound.
+ */
+export async function boundedTotal(query: Knex.QueryBuilder): Promise<number> {
+  const client = (query as unknown as { client: Knex.Client }).client;
+  const base = query.clone().clearOrder().clear('limit').clear('offset');
+  const { sql } = base.toSQL();
+  // Grouped or distinct rows must be counted as selected; otherwise the columns do not matter.
+  const inner = /\b(group by|distinct)\b/i.test(sql) ? base.clone() : base.clone().clearSelect().select(client.raw('1'));
+  const [{ n }] = (await client.queryBuilder().from(inner.limit(EXACT_TOTAL_BOUND + 1).as('bounded')).count('* as n')) as Array<{ n: number | string }>;
+  if (Number(n) <= EXACT_TOTAL_BOUND) return Number(n);
+  const plain = base.toSQL();
+  const explained = await client.raw(`explain (format json) ${plain.sql}`, plain.bindings as Knex.RawBinding[]);
+  const estimate = Number(explained.rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+  return Math.max(EXACT_TOTAL_BOUND + 1, Math.round(estimate));
+}
+
 /** Pages an objection query: `{ items, pagination }` with page, size, total and pages. */
 export async function paginate<M extends Model>(query: QueryBuilder<M>, page: number, size: number) {
-  const result = await query.page(page - 1, size);
-  return { items: result.results as M[], pagination: pageInfo(page, size, result.total) };
+  const [items, total] = await Promise.all([
+    query.clone().offset((page - 1) * size).limit(size) as unknown as Promise<M[]>,
+    boundedTotal(query.clone().toKnexQuery()),
+  ]);
+  return { items, pagination: pageInfo(page, size, total) };
 }
 
 /** The same for a knex query, for services that read rows rather than models. */
 export async function paginateRows<T = Record<string, any>>(query: Knex.QueryBuilder, page: number, size: number) { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const [{ count }] = (await query.clone().clearSelect().clearOrder().count('* as count')) as Array<{ count: number | string }>;
-  const rows = (await query.offset((page - 1) * size).limit(size)) as T[];
-  return { rows, pagination: pageInfo(page, size, Number(count)) };
+  const [rows, total] = await Promise.all([
+    query.clone().offset((page - 1) * size).limit(size) as unknown as Promise<T[]>,
+    boundedTotal(query),
+  ]);
+  return { rows, pagination: pageInfo(page, size, total) };
 }
 
 /** A LIKE/ILIKE pattern matching `text` anywhere, with the caller's % and _ taken literally. */
