@@ -43,6 +43,7 @@ export class WebhookService {
   }
 
   async create(caller: Caller, body: CreateEndpoint) {
+    if (caller.principal.userId === null) throw new AppError('INSUFFICIENT_PERMISSIONS', 'A webhook endpoint belongs to a user: sign in as one (this token acts for no user)');
     if (body.allow_private) requirePermission(caller.principal, 'admin');
     await this.checkUrl(body.url, Boolean(body.allow_private));
     const secret = newWebhookSecret();

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
@@ -5,6 +6,7 @@ import { startTestApi, expectError, eventually, type TestApi } from '../support/
 import { addHost, createInstance, uniq } from '../support/compute';
 import { startSmtp } from '../support/rentals';
 import { spawnWorker, type Spawned } from '../support/processes';
+import { SECRET_NAMES } from '../../api/platform/auth/credentials';
 
 /** A receiver on loopback that keeps every delivery; a path under /fail/ answers 500. */
 async function startReceiver() {
@@ -132,5 +134,9 @@ describe('webhooks (Standard Webhooks signatures, retries, disabling, SSRF check
     expectError(await api.call('POST', `/api/v1/webhooks/${mine.id}/deliveries/msg_000000000000000000000000/replay`, { token: user.token }), 404, 'RESOURCE_NOT_FOUND');
     expectError(await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: user.token, body: { allow_private: true } }), 403, 'INSUFFICIENT_PERMISSIONS');
     expect((await api.call('DELETE', `/api/v1/webhooks/${mine.id}`, { token: user.token })).status).toBe(200);
+    // The seed 001 system token has admin rights but is no user: an endpoint needs an owner (found by fuzzing: a 500).
+    const systemToken = crypto.randomBytes(24).toString('base64url');
+    await api.deps.secrets.set(SECRET_NAMES.systemToken, systemToken, null);
+    expectError(await api.call('POST', '/api/v1/webhooks', { token: systemToken, body: { url: 'https://hooks.example.test/s' } }), 403, 'INSUFFICIENT_PERMISSIONS');
   });
 });
