@@ -1,4 +1,4 @@
-import crypto from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import type { ActivityDeps } from '../platform/deps';
 import { notify } from '../../db/notifications';
 import { alertsQuery, presentAlert } from '../../db/queries/monitoring/alerts';
@@ -6,6 +6,7 @@ import { NOTIFY_CHANNELS } from '../../shared/monitoring/live';
 import { alertId, conditionHolds, cooledDown, type Condition } from '../../shared/monitoring/alerts';
 import { unseal } from '../../shared/platform/crypto';
 import { freshSeconds } from '../../shared/monitoring/metrics';
+import { publishWebhookEvent } from '../webhooks/publish';
 
 interface RuleRow {
   id: string; name: string; description: string | null; metric_name: string; condition: Condition; threshold: number; level: string;
@@ -97,7 +98,15 @@ export function createMonitoringAlertActivities({ knex, config, logger }: Activi
         }
         return rules.length;
       });
-      if (fired.length || resolved.length) logger.info({ fired, resolved }, 'alerts evaluated');
+      if (fired.length || resolved.length) {
+        logger.info({ fired, resolved }, 'alerts evaluated');
+        // The webhook endpoints (users' subscriptions) of admins hear of every firing and resolution too.
+        for (const row of await alertsQuery(knex).whereIn('a.id', [...fired, ...resolved])) {
+          const alert = presentAlert(row);
+          const event = fired.includes(alert.id) ? 'fired' : 'resolved';
+          await publishWebhookEvent(knex, config, { id: `alert:${alert.id}:${event}`, type: `alert.${event}`, timestamp: now.toISOString(), audienceUserId: null, resource: { type: 'alert', id: alert.id }, data: alert as unknown as Record<string, unknown> });
+        }
+      }
       return { rules, checked, fired, resolved, suppressed };
     },
 
@@ -132,21 +141,15 @@ export function createMonitoringAlertActivities({ knex, config, logger }: Activi
       const alert = presentAlert(await alertsQuery(knex).where('a.id', d.alert_id).first());
       const body = JSON.stringify({ type: 'monitoring.alert.fired', timestamp: new Date().toISOString(), data: alert });
       const msgId = `msg_alert_delivery_${id}`;
-      const timestamp = String(Math.floor(Date.now() / 1000));
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'webhook-id': msgId, 'webhook-timestamp': timestamp };
-      if (d.webhook_secret_sealed) headers['webhook-signature'] = webhookSignature(unseal(d.webhook_secret_sealed, config.masterKey), msgId, timestamp, body);
+      const at = new Date();
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'webhook-id': msgId, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)) };
+      if (d.webhook_secret_sealed) headers['webhook-signature'] = new Webhook(unseal(d.webhook_secret_sealed, config.masterKey)).sign(msgId, at, body);
       const res = await fetch(d.target, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000), redirect: 'manual' });
       if (res.status < 200 || res.status >= 300) throw new Error(`The webhook answered ${res.status}`);
       await knex('alert_deliveries').where({ id }).update({ status: 'sent', sent_at: knex.fn.now(), attempts: knex.raw('attempts + 1'), last_error: null });
       return { status: res.status };
     },
   };
-}
-
-/** Standard Webhooks: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` with the secret after its `whsec_` prefix. */
-export function webhookSignature(secret: string, msgId: string, timestamp: string, body: string): string {
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  return `v1,${crypto.createHmac('sha256', key).update(`${msgId}.${timestamp}.${body}`).digest('base64')}`;
 }
 
 export type MonitoringAlertActivities = ReturnType<typeof createMonitoringAlertActivities>;

@@ -7,7 +7,7 @@ import { startSmtp } from '../support/rentals';
 import { liveClient, testHost, wsUrl } from './support';
 import { monitoringEvaluateAlertsWorkflow } from '../../workflows/monitoring/alerts';
 import { ensureMonitoringSchedules, removeMonitoringSchedules } from '../../api/monitoring/schedules';
-import { webhookSignature } from '../../activities/monitoring/alerts';
+import { Webhook } from 'standardwebhooks';
 
 describe('monitoring: alert rules, evaluation by Temporal, one mail per firing', () => {
   const queue = `monitoring-alerts-${crypto.randomBytes(3).toString('hex')}`;
@@ -16,7 +16,7 @@ describe('monitoring: alert rules, evaluation by Temporal, one mail per firing',
   let manager: TestUser, viewer: TestUser, user: TestUser;
   let worker: Spawned;
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
-  const hooks: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
+  const hooks: Array<{ path: string; headers: http.IncomingHttpHeaders; body: string }> = [];
   let hookServer: http.Server;
   let hookUrl: string;
 
@@ -25,7 +25,7 @@ describe('monitoring: alert rules, evaluation by Temporal, one mail per firing',
     hookServer = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => { body += c.toString(); });
-      req.on('end', () => { hooks.push({ headers: req.headers, body }); res.writeHead(204).end(); });
+      req.on('end', () => { hooks.push({ path: req.url ?? '', headers: req.headers, body }); res.writeHead(204).end(); });
     });
     await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', () => r()));
     hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
@@ -165,14 +165,19 @@ describe('monitoring: alert rules, evaluation by Temporal, one mail per firing',
     });
     const { id: ruleId, webhook_secret: secret } = created.body.data;
     expect(ruleId).toMatch(/^rule_/);
+    // A webhook endpoint subscribed to alert events (the webhooks domain) hears of the firing too.
+    const subscribed = await api.call('POST', '/api/v1/webhooks', { token: admin, body: { url: `${hookUrl}/subscribed`, allow_private: true, event_types: ['alert.fired'] } });
+    expect(subscribed.status).toBe(201);
     await push(host.name, { 'system.disk.usage': 97 });
     const [alertId] = (await evaluate()).fired;
     await evaluate();
-    const mine = hooks.filter((h) => h.body.includes(alertId));
+    const mine = hooks.filter((h) => h.path === '/hook' && h.body.includes(alertId));
     expect(mine).toHaveLength(1);
     const { headers, body } = mine[0];
-    expect(headers['webhook-signature']).toBe(webhookSignature(secret, String(headers['webhook-id']), String(headers['webhook-timestamp']), body));
-    expect(JSON.parse(body)).toMatchObject({ type: 'monitoring.alert.fired', data: { id: alertId, level: 'critical', current_value: 97 } });
+    expect(new Webhook(secret).verify(body, headers as Record<string, string>)).toMatchObject({ type: 'monitoring.alert.fired', data: { id: alertId, level: 'critical', current_value: 97 } });
+    const event = await eventually(async () => hooks.find((h) => h.path === '/hook/subscribed' && h.body.includes(alertId)), 30_000, 'the alert.fired event');
+    expect(new Webhook(subscribed.body.data.secret).verify(event.body, event.headers as Record<string, string>)).toMatchObject({ type: 'alert.fired', data: { id: alertId, level: 'critical' } });
+    await api.call('DELETE', `/api/v1/webhooks/${subscribed.body.data.id}`, { token: admin });
     await api.call('DELETE', `/api/v1/monitoring/alerts/rules/${ruleId}`, { token: admin });
   });
 

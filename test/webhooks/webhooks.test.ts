@@ -83,7 +83,7 @@ describe('webhooks (Standard Webhooks signatures, retries, disabling, SSRF check
   });
 
   it('signs with both secrets during a rotation, so a receiver on either verifies', async () => {
-    const endpoint = await loopbackEndpoint(admin, '/rotate');
+    const endpoint = await loopbackEndpoint(admin, '/rotate', { event_types: ['webhook.test'] });
     const rotated = await api.call('POST', `/api/v1/webhooks/${endpoint.id}/rotate-secret`, { token: admin });
     expect(rotated.status).toBe(200);
     expect(rotated.body.data.previous_valid_until).toEqual(expect.any(String));
@@ -96,7 +96,7 @@ describe('webhooks (Standard Webhooks signatures, retries, disabling, SSRF check
   });
 
   it('retries a failing receiver, then disables the endpoint and tells its owner once; a replay after enabling it delivers', async () => {
-    const endpoint = await loopbackEndpoint(admin, '/fail/a');
+    const endpoint = await loopbackEndpoint(admin, '/fail/a', { event_types: ['webhook.test'] });
     for (let i = 0; i < 2; i++) expect((await api.call('POST', `/api/v1/webhooks/${endpoint.id}/test`, { token: admin })).status).toBe(202);
     const disabled = await eventually(async () => {
       const res = await api.call('GET', `/api/v1/webhooks/${endpoint.id}`, { token: admin });
