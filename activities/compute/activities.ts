@@ -136,9 +136,14 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
       return knex.transaction(async (trx) => {
         let row = await trx('instances').where({ create_operation_id: operationId }).first();
         if (!row) {
-          await checkCapacity(trx, request.ownerId, hostId, { cpu: request.cpu, ram_mb: request.ramMb, disk_gb: request.diskGb, instances: 1 });
-          if (await trx('instances').whereNull('deleted_at').where({ uuid: request.uuid }).first('id')) throw fail(`An instance with uuid ${request.uuid} already exists`, 'CONFLICT', { field: 'uuid' });
-          [row] = await trx('instances').insert({
+          // Another attempt of this same step (a local activity re-run beside a slow first one) may have made the row
+          // meanwhile; if it commits while this one waits in the capacity check, the insert's unique index refuses this
+          // attempt and the retry finds the row.
+          const taken = await trx('instances').whereNull('deleted_at').where({ uuid: request.uuid }).first('create_operation_id');
+          if (taken && taken.create_operation_id !== operationId) throw fail(`An instance with uuid ${request.uuid} already exists`, 'CONFLICT', { field: 'uuid' });
+          if (taken) row = await trx('instances').where({ create_operation_id: operationId }).first();
+          else await checkCapacity(trx, request.ownerId, hostId, { cpu: request.cpu, ram_mb: request.ramMb, disk_gb: request.diskGb, instances: 1 });
+          if (!taken) [row] = await trx('instances').insert({
             uuid: request.uuid, host_id: hostId, name: request.name, os_name: request.osName, image: request.image,
             command: request.command ? JSON.stringify(request.command) : null, cpu: request.cpu, ram_mb: request.ramMb, disk_gb: request.diskGb,
             nics: JSON.stringify(request.nics), ports: JSON.stringify(request.ports ?? []), files: JSON.stringify(request.files ?? []), ssh_keys: JSON.stringify(request.sshKeys ?? []), owner_id: request.ownerId, state: 'creating', origin: 'created', create_operation_id: operationId,
