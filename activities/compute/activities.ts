@@ -94,8 +94,9 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
       };
     },
 
-    async validateInstanceCreate({ request }: { request: InstanceRequest }): Promise<{ ok: true }> {
-      const problem = await instanceRequestProblem(knex, request);
+    /** `operationId`: a row this operation reserved already (a re-run of the step after a lost result) is no conflict. */
+    async validateInstanceCreate({ request, operationId }: { request: InstanceRequest; operationId?: string }): Promise<{ ok: true }> {
+      const problem = await instanceRequestProblem(knex, request, operationId);
       if (problem) throw failWith(problem);
       return { ok: true };
     },

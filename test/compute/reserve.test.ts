@@ -18,7 +18,7 @@ const request = (uuid: string, hostId: number): InstanceRequest => ({
 });
 
 describe('reserving an instance, attempt by attempt', () => {
-  it('gives concurrent attempts of one operation one row, and another operation with the same uuid a conflict', async () => {
+  it('gives concurrent attempts of one operation one row, passes its own re-validation, and gives another operation with the same uuid a conflict', async () => {
     const [host] = await knex('hosts').insert({ name: uniq('reserve'), address: 'local', engine_type: 'simulator' }).returning('id');
     const uuid = uniq('vm');
     const operationId = `instance.create-${uuid}`;
@@ -32,6 +32,9 @@ describe('reserving an instance, attempt by attempt', () => {
     expect((await activities.reserveInstance({ operationId, hostId: host.id, request: request(uuid, host.id) })).id).toBe(answered[0]);
     expect(await knex('instances').where({ uuid }).count('* as n')).toEqual([{ n: 1 }]);
 
+    // Validation re-run by the same operation after its reservation (a local activity's result lost in a restart) passes.
+    await expect(activities.validateInstanceCreate({ request: request(uuid, host.id), operationId })).resolves.toEqual({ ok: true });
+    await expect(activities.validateInstanceCreate({ request: request(uuid, host.id), operationId: `${operationId}-other` })).rejects.toMatchObject({ type: 'CONFLICT' });
     await expect(activities.reserveInstance({ operationId: `${operationId}-other`, hostId: host.id, request: request(uuid, host.id) })).rejects.toMatchObject({ type: 'CONFLICT' });
   });
 });

@@ -77,12 +77,12 @@ export interface CreateInstanceInput extends OperationInput, ComputeBounds {
 export async function createInstanceWorkflow(input: CreateInstanceInput) {
   return runOperation(input.operationId, async (op) => {
     const req = input.request;
-    await op.step('validate', 5, `Validating instance ${req.uuid}`, () => db.validateInstanceCreate({ request: req }));
+    await op.step('validate', 5, `Validating instance ${req.uuid}`, () => db.validateInstanceCreate({ request: req, operationId: input.operationId }));
     let hostId = req.hostId;
     if (hostId === null) {
       const placed = await op.step('placement', 10, 'Choosing a host by the load-balancer strategy', () => db.placeInstance({ engineType: req.engineType, needsImage: Boolean(req.image) }));
       hostId = placed.hostId;
-      await db.validateInstanceCreate({ request: { ...req, hostId } });
+      await db.validateInstanceCreate({ request: { ...req, hostId }, operationId: input.operationId });
     }
     const { engine } = await routeTo(op, hostId, input);
 

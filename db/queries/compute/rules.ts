@@ -8,8 +8,10 @@ export interface QuotaLimits { cpu: number; ram_mb: number; disk_gb: number; ins
 export const liveInstances = (knex: Knex | Knex.Transaction) => knex('instances').whereNull('deleted_at');
 
 /** An instance request is valid when its uuid is free, its owner active, and its host (if given) enabled, of an enabled engine, with an image where the engine needs one. */
-export async function instanceRequestProblem(knex: Knex, r: { uuid: string; ownerId: number | null; hostId: number | null; image: string | null }): Promise<Problem | null> {
-  if (await liveInstances(knex).where({ uuid: r.uuid }).first('id')) return { code: 'CONFLICT', message: `An instance with uuid ${r.uuid} already exists`, field: 'uuid' };
+export async function instanceRequestProblem(knex: Knex, r: { uuid: string; ownerId: number | null; hostId: number | null; image: string | null }, creatingOperationId?: string): Promise<Problem | null> {
+  const taken = liveInstances(knex).where({ uuid: r.uuid });
+  if (creatingOperationId) taken.where((q) => q.whereNull('create_operation_id').orWhereNot('create_operation_id', creatingOperationId));
+  if (await taken.first('id')) return { code: 'CONFLICT', message: `An instance with uuid ${r.uuid} already exists`, field: 'uuid' };
   if (r.ownerId !== null) {
     const owner = await knex('users').where({ id: r.ownerId }).whereNull('deleted_at').first('is_active');
     if (!owner?.is_active) return { code: 'VALIDATION_ERROR', message: `owner ${r.ownerId} is not an active user`, field: 'owner_id' };
