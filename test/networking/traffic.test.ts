@@ -278,8 +278,9 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
     // No wait for a drift check: the operation itself applied the host without them.
     expect(await curlFrom(net.client, 'http://10.78.0.1:20040/')).toBeNull();
     expect(await curlFrom(net.client, 'http://10.78.1.5:8080/')).toBeNull();
-    expect(await api.deps.knex('port_forwards').where({ external_port: 20040 })).toEqual([]);
-    expect(await api.deps.knex('instance_addresses').where({ address: '10.78.1.5' })).toEqual([]);
+    // This host's rows (other files' hosts use the same fabric addresses and ports).
+    expect(await api.deps.knex('port_forwards').where({ host_id: host.id, external_port: 20040 })).toEqual([]);
+    expect(await api.deps.knex('instance_addresses').where({ host_id: host.id, address: '10.78.1.5' })).toEqual([]);
     const steps = (await api.deps.knex('operation_events').where({ operation_id: del.id }).select('step')).map((e) => e.step);
     expect(steps).toEqual(expect.arrayContaining(['network-leave', 'network-apply', 'network-forget']));
   });
