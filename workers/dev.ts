@@ -97,6 +97,7 @@ async function main() {
     console.log([
       '',
       'idcflow is running',
+      `  web console  ${base}/`,
       `  API          ${base}/api/v1   (health: ${base}/api/v1/status/health)`,
       `  API docs     ${base}/docs`,
       temporalUi ? `  Temporal UI  ${temporalUi}` : `  Temporal     ${config.temporalAddress}`,
