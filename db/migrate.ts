@@ -11,17 +11,17 @@ import * as platformSecurity from './migrations/009_platform_security';
 import * as oauth from './migrations/010_oauth';
 import * as rentals from './migrations/011_rentals';
 import * as availability from './migrations/012_availability';
-import * as webhooks from './migrations/023_webhooks';
-import * as networkingWarnings from './migrations/019_networking';
-import * as rentalsRelayTls from './migrations/020_rentals';
-import * as system from './migrations/016_system';
-import * as logs from './migrations/015_logs';
 import * as availabilityHa from './migrations/013_availability';
+import * as monitoring from './migrations/014_monitoring';
+import * as logs from './migrations/015_logs';
+import * as system from './migrations/016_system';
 import * as platformTwoFactor from './migrations/017_platform_two_factor';
 import * as computeSshKeys from './migrations/018_compute';
-import * as platformReconcile from './migrations/022_platform';
-import * as monitoring from './migrations/014_monitoring';
+import * as networkingWarnings from './migrations/019_networking';
+import * as rentalsRelayTls from './migrations/020_rentals';
 import * as platformSpeed from './migrations/021_platform';
+import * as platformReconcile from './migrations/022_platform';
+import * as webhooks from './migrations/023_webhooks';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -38,17 +38,17 @@ const migrations: Record<string, Knex.Migration> = {
   '010_oauth': oauth,
   '011_rentals': rentals,
   '012_availability': availability,
-  '023_webhooks': webhooks,
-  '019_networking': networkingWarnings,
-  '020_rentals': rentalsRelayTls,
-  '016_system': system,
-  '015_logs': logs,
   '013_availability': availabilityHa,
+  '014_monitoring': monitoring,
+  '015_logs': logs,
+  '016_system': system,
   '017_platform_two_factor': platformTwoFactor,
   '018_compute': computeSshKeys,
-  '022_platform': platformReconcile,
-  '014_monitoring': monitoring,
+  '019_networking': networkingWarnings,
+  '020_rentals': rentalsRelayTls,
   '021_platform': platformSpeed,
+  '022_platform': platformReconcile,
+  '023_webhooks': webhooks,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */
