@@ -11,6 +11,10 @@ import client from 'prom-client';
 import { attachLiveChannels } from '../api/monitoring/live';
 import { startPlatformSampler } from '../api/monitoring/platform-sampler';
 
+/** Waits for `work` at most `ms` (its failure is logged by its own code, or ignored at shutdown). */
+const within = (ms: number, work: Promise<unknown> | undefined) =>
+  Promise.race([(work ?? Promise.resolve()).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+
 /** Starts the HTTP API. Given `deps`, the caller keeps them (and closes them); otherwise they are made and closed here. */
 export async function startApi(config: Config, given?: AppDeps): Promise<{ server: Server; deps: AppDeps; live: Awaited<ReturnType<typeof attachLiveChannels>>; close(): Promise<void> }> {
   const deps = given ?? createApiDeps(config);
@@ -36,11 +40,12 @@ export async function startApi(config: Config, given?: AppDeps): Promise<{ serve
       await live.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await node.stop();
+      // A stuck database (an exhausted pool, PostgreSQL away) must not hold the shutdown: each step gets a few seconds.
+      await within(5_000, node.stop());
       deps.system.settings.stop();
-      await sweeper?.stop();
+      await within(5_000, sweeper?.stop());
       await deps.notifications.close();
-      await deps.logStore?.close();
+      await within(5_000, deps.logStore?.close());
       if (given) return;
       await deps.temporal.connection.close();
       await deps.knex.destroy();
