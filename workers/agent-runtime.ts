@@ -12,23 +12,14 @@ import { startNetworkReconciler } from '../activities/networking/reconciler';
 import { startNetservicesLoop } from '../activities/netservices/agent-loop';
 import { startProcessRuntime } from '../activities/system/process-runtime';
 import { removeStaleCopies } from '../activities/availability/fencing';
-import { hostMetricsCollector } from '../activities/monitoring/host-metrics';
+import { cpuMeter, hostMetricsCollector } from '../activities/monitoring/host-metrics';
 import { recordSample } from '../db/queries/monitoring/samples';
 
-let lastCpu = os.cpus().map((c) => c.times);
+const cpu = cpuMeter();
 
 /** This machine's figures, as the host status the API shows for agent hosts. */
 export function localHostStats() {
-  const now = os.cpus().map((c) => c.times);
-  let busy = 0, total = 0;
-  now.forEach((t, i) => {
-    const p = lastCpu[i] ?? t;
-    const idle = t.idle - p.idle;
-    const all = (t.user - p.user) + (t.nice - p.nice) + (t.sys - p.sys) + (t.irq - p.irq) + idle;
-    busy += all - idle;
-    total += all;
-  });
-  lastCpu = now;
+  const { percent, cores } = cpu();
   let disk: { total: number; used: number } | null;
   try {
     const s = fs.statfsSync('/');
@@ -38,7 +29,7 @@ export function localHostStats() {
   }
   const gb = (b: number) => Math.round((b / 1073741824) * 10) / 10;
   return {
-    source: 'agent', hostname: os.hostname(), cpu_count: now.length, cpu_percent: total ? Math.round((busy / total) * 1000) / 10 : null,
+    source: 'agent', hostname: os.hostname(), cpu_count: cores, cpu_percent: percent,
     load_average: os.loadavg().map((l) => Math.round(l * 100) / 100), mem_total_mb: Math.round(os.totalmem() / 1048576),
     mem_used_mb: Math.round((os.totalmem() - os.freemem()) / 1048576), disk_total_gb: disk ? gb(disk.total) : null, disk_used_gb: disk ? gb(disk.used) : null,
     uptime_seconds: Math.round(os.uptime()), agent_version: VERSION,

@@ -31,23 +31,32 @@ function readNetwork(): NetworkCounters | null {
  * This machine's figures as metric values (names of shared/monitoring/metrics.ts). CPU usage and network rates are
  * measured since the previous call of the same collector; a figure the machine does not give is left out.
  */
-export function hostMetricsCollector() {
-  let lastCpu = os.cpus().map((c) => c.times);
-  let lastNet: { at: number; counters: NetworkCounters } | null = null;
-  return (): Record<string, number> => {
-    const v: Record<string, number> = {};
+/** CPU usage in percent since the previous call of the same meter (null the first time nothing has elapsed), and the cores. */
+export function cpuMeter() {
+  let last = os.cpus().map((c) => c.times);
+  return (): { percent: number | null; cores: number } => {
     const now = os.cpus().map((c) => c.times);
     let busy = 0, total = 0;
     now.forEach((t, i) => {
-      const p = lastCpu[i] ?? t;
+      const p = last[i] ?? t;
       const idle = t.idle - p.idle;
       const all = (t.user - p.user) + (t.nice - p.nice) + (t.sys - p.sys) + (t.irq - p.irq) + idle;
       busy += all - idle;
       total += all;
     });
-    lastCpu = now;
-    if (total > 0) v['system.cpu.usage'] = Math.round((busy / total) * 1000) / 10;
-    v['system.cpu.cores'] = now.length;
+    last = now;
+    return { percent: total > 0 ? Math.round((busy / total) * 1000) / 10 : null, cores: now.length };
+  };
+}
+
+export function hostMetricsCollector() {
+  const cpu = cpuMeter();
+  let lastNet: { at: number; counters: NetworkCounters } | null = null;
+  return (): Record<string, number> => {
+    const v: Record<string, number> = {};
+    const { percent, cores } = cpu();
+    if (percent !== null) v['system.cpu.usage'] = percent;
+    v['system.cpu.cores'] = cores;
     const [l1, l5, l15] = os.loadavg();
     Object.assign(v, { 'system.load.1': l1, 'system.load.5': l5, 'system.load.15': l15 });
     const memTotal = os.totalmem(), memFree = os.freemem();
