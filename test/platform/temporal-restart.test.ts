@@ -54,8 +54,15 @@ it('restarted with 100 operations in flight: all finish once; meanwhile reads an
     if (res.status !== 202) throw new Error(`start ${i}: ${res.status} ${res.text}`);
     return res.body.data.operation.id as string;
   });
-  const active = async () => Number((await api.deps.knex('operations').whereIn('id', ids).where({ status: 'running' }).count<{ count: number }[]>('* as count'))[0].count);
-  await eventually(async () => (await active()) >= OPERATIONS / 2, 30_000, 'half of the operations running');
+  // Some mid-run (their activities started) and at least half not ended: on a loaded machine the rest may still be pending.
+  const byStatus = async () => Object.fromEntries((await api.deps.knex('operations').whereIn('id', ids).groupBy('status').select('status').count('* as n'))
+    .map((r) => [r.status, Number(r.n)])) as Record<string, number>;
+  let seen: Record<string, number> = {};
+  await eventually(async () => {
+    seen = await byStatus();
+    const ended = (seen.succeeded ?? 0) + (seen.failed ?? 0) + (seen.canceled ?? 0);
+    return (seen.running ?? 0) >= 10 && ended <= OPERATIONS / 2;
+  }, 60_000, 'operations running').catch((err) => { throw new Error(`${(err as Error).message}: ${JSON.stringify(seen)}`); });
 
   await temporal.stop();
   const inFlight = OPERATIONS - Number((await api.deps.knex('operations').whereIn('id', ids).whereIn('status', ['succeeded', 'failed', 'canceled']).count<{ count: number }[]>('* as count'))[0].count);
@@ -100,4 +107,4 @@ it('restarted with 100 operations in flight: all finish once; meanwhile reads an
   for await (const wf of api.deps.temporal.workflow.list({ query: `TaskQueue = '${queue}'` })) runs.set(wf.workflowId, (runs.get(wf.workflowId) ?? 0) + 1);
   for (const id of ids) expect(runs.get(id)).toBe(1);
   console.log(`temporal-restart: ${inFlight} of ${OPERATIONS} in flight at the stop; list ${list.ms} ms, get ${one.ms} ms, start 503 in ${start.ms} ms, cancel 503 in ${cancel.ms} ms while down; all ended ${recoveredMs} ms after the restart`);
-}, 170_000);
+}, 240_000);
