@@ -21,6 +21,7 @@ export class Notifications {
   private readonly reconnectHandlers = new Set<() => void>();
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private listenQueue: Promise<void> = Promise.resolve();
 
   constructor(private readonly databaseUrl: string, private readonly logger: Logger) {}
 
@@ -76,7 +77,14 @@ export class Notifications {
     await this.listenAll();
   }
 
-  private async listenAll() {
+  /** LISTENs one at a time on the connection (a subscriber resolves only after its own LISTEN, even when another is under way). */
+  private listenAll(): Promise<void> {
+    const run = this.listenQueue.then(() => this.listenPending());
+    this.listenQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async listenPending() {
     const client = this.client;
     if (!client) return;
     for (const channel of this.handlers.keys()) {
