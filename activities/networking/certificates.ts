@@ -6,20 +6,24 @@ import { issuerStorageKey, obtainOutcomes, storageSafe } from '../../shared/netw
 import { canonicalJson, INTERNAL_CA } from '../../shared/networking/caddy';
 import { hostAcme, LIVE_STATES } from './host-state';
 
-/** The CA root PEM of a host's ACME server, in Caddy's storage under a name of its content (a new PEM is a new config). */
-export const acmeRootsFile = (storageDir: string, pem: string) =>
-  path.join(storageDir, 'idcflow', `acme-roots-${crypto.createHash('sha256').update(pem).digest('hex').slice(0, 16)}.pem`);
+/**
+ * The CA root PEM of a host's ACME server, in the agent's own data directory (Caddy reads it; the agent never creates
+ * anything in Caddy's storage, which Caddy's own user must own), under a name of its content: a new PEM is a new config.
+ */
+export const acmeRootsFile = (dataDir: string, pem: string) =>
+  path.join(dataDir, 'acme-roots', `${crypto.createHash('sha256').update(pem).digest('hex').slice(0, 16)}.pem`);
 
-/** Writes the PEM file once (atomically), so Caddy can read it when the config that names it is loaded. */
-export function writeAcmeRoots(storageDir: string, pem: string) {
-  const file = acmeRootsFile(storageDir, pem);
+/** Writes the PEM file once (atomically, world-readable), so Caddy can read it when the config that names it is loaded. */
+export function writeAcmeRoots(dataDir: string, pem: string) {
+  const file = acmeRootsFile(dataDir, pem);
   if (fs.existsSync(file)) return;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
   fs.writeFileSync(`${file}.tmp`, pem, { mode: 0o644 });
   fs.renameSync(`${file}.tmp`, file);
 }
 
-export const caddyTlsLog = (storageDir: string) => path.join(storageDir, 'idcflow', 'tls.log');
+/** Caddy's certificate log, which Caddy writes in its storage and the agent only reads. */
+export const caddyTlsLog = (storageDir: string) => path.join(storageDir, 'logs', 'idcflow-tls.log');
 
 /** A TLS proxy's certificate as the host's Caddy holds it, and the last failure to obtain or renew one. */
 export interface CertificateState {

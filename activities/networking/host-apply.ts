@@ -51,7 +51,7 @@ export class HostNetwork {
   }
 
   private caddyConfig(state: HostNetworkState) {
-    const acme = state.acme && { ...state.acme, rootsFile: state.acme.caRootPem ? acmeRootsFile(this.caddy.storageDir, state.acme.caRootPem) : null };
+    const acme = state.acme && { ...state.acme, rootsFile: state.acme.caRootPem ? acmeRootsFile(this.config.dataDir, state.acme.caRootPem) : null };
     return renderCaddy(state.proxies, {
       adminSocket: this.caddy.adminSocket!, storageDir: this.caddy.storageDir, httpPort: this.caddy.httpPort, httpsPort: this.caddy.httpsPort,
       acme, tlsLog: caddyTlsLog(this.caddy.storageDir),
@@ -63,7 +63,7 @@ export class HostNetwork {
     if (r.code !== 0) throw nftFailure(r, '-f');
     await this.forgetFlows();
     if (this.caddy.adminSocket) {
-      if (state.acme?.caRootPem) writeAcmeRoots(this.caddy.storageDir, state.acme.caRootPem);
+      if (state.acme?.caRootPem) writeAcmeRoots(this.config.dataDir, state.acme.caRootPem);
       const load = await caddyAdmin(this.caddy.adminSocket, 'POST', '/load', this.caddyConfig(state));
       if (load.status !== 200) throw new Error(`Caddy refused the configuration (${load.status}): ${load.body.slice(0, 500)}`);
     }
@@ -129,7 +129,7 @@ export class HostNetwork {
     if (this.caddy.adminSocket && !inFlight.proxies.length && !(await acmeInFlight(this.knex, this.hostId))) {
       const r = await caddyAdmin(this.caddy.adminSocket, 'GET', '/config/');
       if (r.status !== 200 || canonicalJson(JSON.parse(r.body || 'null')) !== canonicalJson(this.caddyConfig(state))) diffs.push('the reverse proxy configuration differs');
-      if (state.acme?.caRootPem && !fs.existsSync(acmeRootsFile(this.caddy.storageDir, state.acme.caRootPem))) diffs.push('the ACME CA root file is missing');
+      if (state.acme?.caRootPem && !fs.existsSync(acmeRootsFile(this.config.dataDir, state.acme.caRootPem))) diffs.push('the ACME CA root file is missing');
     }
     return diffs;
   }

@@ -1,14 +1,14 @@
 import { directoryProblem, issuerStorageKey, obtainOutcomes, storageSafe } from '../../shared/networking/acme';
 import { renderCaddy, INTERNAL_CA } from '../../shared/networking/caddy';
 
-const target = { adminSocket: '/run/a.sock', storageDir: '/var/lib/caddy', httpPort: 8880, httpsPort: 8443, tlsLog: '/var/lib/caddy/idcflow/tls.log' };
+const target = { adminSocket: '/run/a.sock', storageDir: '/var/lib/caddy', httpPort: 8880, httpsPort: 8443, tlsLog: '/var/lib/caddy/logs/idcflow-tls.log' };
 const routes = [{ domain: 'b.example.test', upstream: '10.0.0.2:80', tls: true }, { domain: 'a.example.test', upstream: '10.0.0.2:81', tls: false }];
 const policies = (c: ReturnType<typeof renderCaddy>) => (c.apps as { tls?: { automation: { policies: Array<{ subjects: string[]; issuers: unknown[] }> } } }).tls?.automation.policies;
 
 describe('ACME in the proxy config (pure)', () => {
   it('without settings the TLS domains use the internal CA; with them, the ACME issuer on the proxy\'s own ports, and no fallback', () => {
     expect(policies(renderCaddy(routes, { ...target, acme: null }))).toEqual([{ subjects: ['b.example.test'], issuers: [{ module: 'internal', ca: INTERNAL_CA }] }]);
-    const acme = { directory: 'https://ca.example.test/acme/dir', email: 'ops@example.test', caRootPem: 'x', challenges: ['http-01' as const], rootsFile: '/var/lib/caddy/idcflow/r.pem' };
+    const acme = { directory: 'https://ca.example.test/acme/dir', email: 'ops@example.test', caRootPem: 'x', challenges: ['http-01' as const], rootsFile: '/var/lib/idcflow/acme-roots/r.pem' };
     expect(policies(renderCaddy(routes, { ...target, acme }))).toEqual([{
       subjects: ['b.example.test'],
       issuers: [{

@@ -4,6 +4,7 @@ import { startTestApi, expectError, eventually, type TestApi, type TestUser } fr
 import { finished } from '../support/compute';
 import type { Spawned } from '../support/processes';
 import { addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, spawnNetworkAgent, startCaddy, type NetworkFabric } from '../support/networking';
+import { caddyAdmin } from '../../activities/networking/tools';
 import { pebbleUnavailable, startPebble } from './pebble';
 
 const skip = networkingUnavailable({ caddy: true }) ?? pebbleUnavailable();
@@ -107,7 +108,7 @@ describeNet('proxy certificates from an ACME server (Pebble validating Caddy\'s 
     expect(await https('web.acme.test', [])).toBeNull(); // Pebble's root is in no system store
     if (fs.existsSync(caddy.rootCert)) expect(await https('web.acme.test', ['--cacert', caddy.rootCert])).toBeNull();
     // Caddy solved HTTP-01 (TLS-ALPN-01 is off for this host), as its TLS log says.
-    const log = fs.readFileSync(path.join(caddy.storage, 'idcflow', 'tls.log'), 'utf8');
+    const log = fs.readFileSync(path.join(caddy.storage, 'logs', 'idcflow-tls.log'), 'utf8');
     expect(log).toMatch(/"identifier":"web\.acme\.test","challenge_type":"http-01"/);
     expect(log).not.toMatch(/"identifier":"web\.acme\.test","challenge_type":"tls-alpn-01"/);
 
@@ -123,7 +124,7 @@ describeNet('proxy certificates from an ACME server (Pebble validating Caddy\'s 
     expect((await setAcme({ directory: pebble.directory, ca_root_pem: pebble.listenerCaPem, challenges: ['tls-alpn-01'] })).status).toBe('succeeded');
     await addTlsProxy('alpn.acme.test');
     expect(await eventually(() => https('alpn.acme.test', ['--cacert', pebble.issuingRootFile]), 30_000, 'HTTPS with a TLS-ALPN-01 certificate')).toBe('hello from the instance\n');
-    const log = fs.readFileSync(path.join(caddy.storage, 'idcflow', 'tls.log'), 'utf8');
+    const log = fs.readFileSync(path.join(caddy.storage, 'logs', 'idcflow-tls.log'), 'utf8');
     expect(log).toMatch(/"identifier":"alpn\.acme\.test","challenge_type":"tls-alpn-01"/);
     expect(log).not.toMatch(/"identifier":"alpn\.acme\.test","challenge_type":"http-01"/);
   });
@@ -152,5 +153,18 @@ describeNet('proxy certificates from an ACME server (Pebble validating Caddy\'s 
   it('the drift checks (every second through this file) never took the file\'s own changes for drift', async () => {
     const checks = await api.deps.knex('network_applies').where({ host_id: host.id }).select('reason', 'drift');
     expect(checks.filter((c) => c.reason === 'schedule')).toEqual([]);
+  });
+
+  it('drift: the CA root file removed by hand is written again by the next check, and recorded', async () => {
+    expect((await setAcme({ directory: pebble.directory, ca_root_pem: pebble.listenerCaPem })).status).toBe('succeeded');
+    const config = JSON.parse((await caddyAdmin(caddy.socket, 'GET', '/config/')).body);
+    const issuer = config.apps.tls.automation.policies[0].issuers[0];
+    expect(issuer).toMatchObject({ module: 'acme', challenges: { http: { alternate_port: HTTP_PORT }, 'tls-alpn': { alternate_port: HTTPS_PORT } } });
+    const [rootsFile] = issuer.trusted_roots_pem_files as string[];
+    expect(fs.readFileSync(rootsFile, 'utf8')).toBe(pebble.listenerCaPem.trim() + '\n');
+    fs.rmSync(rootsFile);
+    await eventually(async () => fs.existsSync(rootsFile), 15_000, 'the root file to be written again');
+    const fixed = await eventually<{ drift: string[] }>(() => api.deps.knex('network_applies').where({ host_id: host.id, reason: 'schedule', corrected: true }).first('drift'), 15_000, 'the correction to be recorded');
+    expect(fixed.drift).toEqual(['the ACME CA root file is missing']);
   });
 });
