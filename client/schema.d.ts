@@ -20372,6 +20372,249 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hosts/{id}/network/acme": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the host's proxy certificates come from: its ACME settings, or the internal CA */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                acme: {
+                                    ca_roots: {
+                                        not_after: string;
+                                        sha256: string;
+                                        subject: string;
+                                    }[];
+                                    challenges: ("http-01" | "tls-alpn-01")[];
+                                    directory: string;
+                                    email: string | null;
+                                    /** @enum {string} */
+                                    state: "pending" | "active";
+                                    updated_at: string | null;
+                                } | null;
+                                host: string;
+                                /** @enum {string} */
+                                issuer: "acme" | "internal";
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Take the host's proxy certificates from an ACME directory (the host's agent applies it) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        ca_root_pem?: string;
+                        /**
+                         * @default [
+                         *       "http-01",
+                         *       "tls-alpn-01"
+                         *     ]
+                         */
+                        challenges?: ("http-01" | "tls-alpn-01")[];
+                        directory: string;
+                        /** Format: email */
+                        email?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Accepted: the operation runs on; poll data.operation.links */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CONFLICT: another operation is running on this resource */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Back to the internal CA for the host's proxy certificates (the host's agent applies it) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Accepted: the operation runs on; poll data.operation.links */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CONFLICT: another operation is running on this resource */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hosts/{id}/scan": {
         parameters: {
             query?: never;
@@ -22155,6 +22398,16 @@ export interface paths {
                         "application/json": {
                             data: {
                                 proxies: {
+                                    certificate: {
+                                        acme_directory: string | null;
+                                        error: string | null;
+                                        error_at: string | null;
+                                        issuer: string | null;
+                                        not_after: string | null;
+                                        not_before: string | null;
+                                        /** @enum {string} */
+                                        source: "acme" | "internal";
+                                    } | null;
                                     created_at: string | null;
                                     domain: string;
                                     host: string;
@@ -22323,6 +22576,16 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: {
+                                certificate: {
+                                    acme_directory: string | null;
+                                    error: string | null;
+                                    error_at: string | null;
+                                    issuer: string | null;
+                                    not_after: string | null;
+                                    not_before: string | null;
+                                    /** @enum {string} */
+                                    source: "acme" | "internal";
+                                } | null;
                                 created_at: string | null;
                                 domain: string;
                                 host: string;

@@ -2,6 +2,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../platform/deps';
 import { hostNetwork } from './host-apply';
 import { HostToolError } from './tools';
+import { hostAcme } from './host-state';
+import type { AcmeSettings } from '../../shared/networking/acme';
 
 export type NetworkResource = 'port_forward' | 'address' | 'proxy';
 export const NETWORK_TABLES: Record<NetworkResource, string> = { port_forward: 'port_forwards', address: 'instance_addresses', proxy: 'reverse_proxies' };
@@ -53,6 +55,28 @@ export function createNetworkActivities({ knex }: ActivityDeps) {
     /** The deleted instance's rows go, freeing their ports, addresses and domains. */
     async networkingForgetInstance({ instanceId }: { instanceId: number }) {
       for (const table of Object.values(NETWORK_TABLES)) await knex(table).where({ instance_id: instanceId }).delete();
+    },
+    async networkingAcmeSettings({ hostId }: { hostId: number }): Promise<AcmeSettings | null> {
+      return hostAcme(knex, hostId);
+    },
+    /**
+     * New ACME settings for a host (`pending` until applied), or with null the host's settings marked `deleting` (left out
+     * of its desired state); `active`: the previous settings put back as they were. The same call again changes nothing.
+     */
+    async networkingSetAcme({ hostId, settings: a, state = 'pending' }: { hostId: number; settings: AcmeSettings | null; state?: 'pending' | 'active' }) {
+      if (!a) {
+        if (state === 'active') await knex('host_acme').where({ host_id: hostId }).delete();
+        else await knex('host_acme').where({ host_id: hostId }).update({ state: 'deleting', updated_at: knex.fn.now() });
+        return;
+      }
+      await knex('host_acme').insert({
+        host_id: hostId, directory: a.directory, email: a.email, ca_root_pem: a.caRootPem, challenges: JSON.stringify(a.challenges), state, updated_at: knex.fn.now(),
+      }).onConflict('host_id').merge();
+    },
+    /** The apply took the settings in: they are in place, or gone. */
+    async networkingSettleAcme({ hostId }: { hostId: number }) {
+      await knex('host_acme').where({ host_id: hostId, state: 'deleting' }).delete();
+      await knex('host_acme').where({ host_id: hostId, state: 'pending' }).update({ state: 'active' });
     },
     /** A delete that could not be applied: the row is desired again. */
     async networkingRestore({ kind, id }: { kind: NetworkResource; id: number }) {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Knex } from 'knex';
 import type { Config } from '../../shared/platform/config';
 import type { Logger } from '../../shared/platform/logger';
@@ -5,7 +6,8 @@ import { NFT_TABLE, type HostNetworkState } from '../../shared/networking/desire
 import { duplicateKeys, foreignForwardDrops, nftDifferences, observedNft, renderNft, rulesFingerprint } from '../../shared/networking/nft';
 import { canonicalJson, renderCaddy } from '../../shared/networking/caddy';
 import { caddyAdmin, HostToolError, nftFailure, runTool } from './tools';
-import { countsOf, desiredState, IN_FLIGHT_STATES, isEmpty } from './host-state';
+import { acmeRootsFile, caddyTlsLog, writeAcmeRoots } from './certificates';
+import { acmeInFlight, countsOf, desiredState, IN_FLIGHT_STATES, isEmpty } from './host-state';
 
 /**
  * Applies a host's WHOLE desired network state on the host (nftables table `idcflow`, Caddy's config), and checks it
@@ -49,7 +51,11 @@ export class HostNetwork {
   }
 
   private caddyConfig(state: HostNetworkState) {
-    return renderCaddy(state.proxies, { adminSocket: this.caddy.adminSocket!, storageDir: this.caddy.storageDir, httpPort: this.caddy.httpPort, httpsPort: this.caddy.httpsPort });
+    const acme = state.acme && { ...state.acme, rootsFile: state.acme.caRootPem ? acmeRootsFile(this.config.dataDir, state.acme.caRootPem) : null };
+    return renderCaddy(state.proxies, {
+      adminSocket: this.caddy.adminSocket!, storageDir: this.caddy.storageDir, httpPort: this.caddy.httpPort, httpsPort: this.caddy.httpsPort,
+      acme, tlsLog: caddyTlsLog(this.caddy.storageDir),
+    });
   }
 
   private async write(state: HostNetworkState) {
@@ -57,6 +63,7 @@ export class HostNetwork {
     if (r.code !== 0) throw nftFailure(r, '-f');
     await this.forgetFlows();
     if (this.caddy.adminSocket) {
+      if (state.acme?.caRootPem) writeAcmeRoots(this.config.dataDir, state.acme.caRootPem);
       const load = await caddyAdmin(this.caddy.adminSocket, 'POST', '/load', this.caddyConfig(state));
       if (load.status !== 200) throw new Error(`Caddy refused the configuration (${load.status}): ${load.body.slice(0, 500)}`);
     }
@@ -118,10 +125,11 @@ export class HostNetwork {
     const listed = await this.list();
     const diffs = listed.complete ? nftDifferences(listed.observed, state, this.ruleFingerprint, inFlight)
       : listed.missing.length === 2 && isEmpty(state) ? [] : listed.missing;
-    // A proxy being added or removed changes the config under way: its check waits for the next round.
-    if (this.caddy.adminSocket && !inFlight.proxies.length) {
+    // A proxy or the ACME settings being changed change the config under way: its check waits for the next round.
+    if (this.caddy.adminSocket && !inFlight.proxies.length && !(await acmeInFlight(this.knex, this.hostId))) {
       const r = await caddyAdmin(this.caddy.adminSocket, 'GET', '/config/');
       if (r.status !== 200 || canonicalJson(JSON.parse(r.body || 'null')) !== canonicalJson(this.caddyConfig(state))) diffs.push('the reverse proxy configuration differs');
+      if (state.acme?.caRootPem && !fs.existsSync(acmeRootsFile(this.config.dataDir, state.acme.caRootPem))) diffs.push('the ACME CA root file is missing');
     }
     return diffs;
   }

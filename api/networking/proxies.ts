@@ -14,7 +14,7 @@ export class ProxyService {
   present(inst: Row, r: Row, index: number) {
     return {
       id: r.id, index, instance: inst.uuid, host: inst.host_name, domain: r.domain, target_port: r.target_port, internal_address: r.internal_address, tls: r.tls,
-      state: r.state, created_at: iso(r.created_at),
+      state: r.state, certificate: r.tls ? r.certificate ?? null : null, created_at: iso(r.created_at),
     };
   }
 

@@ -6,7 +6,7 @@ import { operationSchema } from '../platform/operations/present';
 import { networkingServices } from './services';
 import { isAdmin } from '../platform/auth/principal';
 import { notFound } from '../../shared/platform/errors';
-import { addressSchema, createAddressBody, createForwardBody, createProxyBody, forwardSchema, hostNetworkSchema, networkQuotaBody, networkQuotaSchema, proxySchema } from './schemas';
+import { addressSchema, createAddressBody, createForwardBody, createProxyBody, forwardSchema, hostAcmeBody, hostAcmeSchema, hostNetworkSchema, networkQuotaBody, networkQuotaSchema, proxySchema } from './schemas';
 
 const accepted = z.object({ operation: operationSchema });
 const instanceId = z.union([dbId, z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an instance id or uuid')]);
@@ -15,7 +15,7 @@ const itemParams = z.object({ id: instanceId, item: dbId });
 
 /** Native networking API: an instance's port forwards, bound addresses and reverse proxies; every change is an operation (202) applied by the host's agent. */
 export function networkingRoutes(deps: AppDeps) {
-  const { operations, hosts, changes, forwards, addresses, proxies, hostNetwork } = networkingServices(deps);
+  const { operations, hosts, changes, forwards, addresses, proxies, hostNetwork, acme } = networkingServices(deps);
   const tags = ['networking'];
   const ok = (started: Parameters<typeof operations.accepted>[0]) => operations.accepted(started);
   const resources = [
@@ -69,6 +69,21 @@ export function networkingRoutes(deps: AppDeps) {
       method: 'get', path: '/hosts/:id/network', tags, permission: 'admin', summary: 'What the host\'s agent applied lately, and the drift it corrected',
       params: idParams, response: hostNetworkSchema,
       handler: async ({ params }) => hostNetwork.view(await hosts.hostRow(params.id)),
+    }),
+    route({
+      method: 'get', path: '/hosts/:id/network/acme', tags, permission: 'admin', summary: 'Where the host\'s proxy certificates come from: its ACME settings, or the internal CA',
+      params: idParams, response: hostAcmeSchema,
+      handler: async ({ params }) => acme.view(await hosts.hostRow(params.id)),
+    }),
+    route({
+      method: 'put', path: '/hosts/:id/network/acme', tags, permission: 'admin', status: 202, startsOperation: true,
+      summary: 'Take the host\'s proxy certificates from an ACME directory (the host\'s agent applies it)', params: idParams, body: hostAcmeBody, response: accepted,
+      handler: async ({ caller, params, body }) => ok(await acme.set(caller, await hosts.hostRow(params.id), body)),
+    }),
+    route({
+      method: 'delete', path: '/hosts/:id/network/acme', tags, permission: 'admin', status: 202, startsOperation: true,
+      summary: 'Back to the internal CA for the host\'s proxy certificates (the host\'s agent applies it)', params: idParams, response: accepted,
+      handler: async ({ caller, params }) => ok(await acme.set(caller, await hosts.hostRow(params.id), null)),
     }),
   ];
 }

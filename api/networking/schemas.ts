@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { PROTOCOLS } from '../../shared/networking/desired';
+import { X509Certificate } from 'node:crypto';
 import { canonicalIpv6 } from '../../shared/networking/addresses';
+import { ACME_CHALLENGES, directoryProblem } from '../../shared/networking/acme';
 
 const port = z.number().int().min(1).max(65535);
 const ipv4 = z.string().max(15).regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
@@ -49,9 +51,49 @@ export const createProxyBody = z.object({
 });
 export type CreateProxyBody = z.infer<typeof createProxyBody>;
 
+/** A TLS proxy's certificate as the host's agent last read it from Caddy (null until then, and for plain HTTP). */
+export const certificateSchema = z.object({
+  source: z.enum(['acme', 'internal']), acme_directory: z.string().nullable(), issuer: z.string().nullable(),
+  not_before: z.string().nullable(), not_after: z.string().nullable(), error: z.string().nullable(), error_at: z.string().nullable(),
+});
+
 export const proxySchema = z.object({
   id: z.number(), index: z.number(), instance: z.string(), host: z.string(), domain: z.string(), target_port: z.number(), internal_address: z.string(), tls: z.boolean(),
-  state: STATE, created_at: z.string().nullable(),
+  state: STATE, certificate: certificateSchema.nullable(), created_at: z.string().nullable(),
+});
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export const hostAcmeBody = z.object({
+  /** The ACME server's directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory or a step-ca's. */
+  directory: z.string().max(2048).superRefine((u, ctx) => {
+    const p = directoryProblem(u);
+    if (p) ctx.addIssue({ code: 'custom', message: p });
+  }),
+  email: z.string().max(254).email().optional(),
+  /** PEM certificate(s) to trust for the ACME server's own HTTPS (a private server); the system's roots when absent. */
+  ca_root_pem: z.string().max(65536).superRefine((pem, ctx) => {
+    const certs = pem.match(PEM_CERT) ?? [];
+    if (!certs.length) return void ctx.addIssue({ code: 'custom', message: 'must hold PEM certificates (-----BEGIN CERTIFICATE-----)' });
+    for (const c of certs) {
+      try {
+        new X509Certificate(c);
+      } catch {
+        return void ctx.addIssue({ code: 'custom', message: 'holds a certificate that does not parse' });
+      }
+    }
+  }).optional(),
+  /** The challenges Caddy may solve: HTTP-01 on the proxy's HTTP port, TLS-ALPN-01 on its HTTPS port. */
+  challenges: z.array(z.enum(ACME_CHALLENGES)).min(1).max(2).default(['http-01', 'tls-alpn-01']),
+});
+export type HostAcmeBody = z.infer<typeof hostAcmeBody>;
+
+export const hostAcmeSchema = z.object({
+  host: z.string(), issuer: z.enum(['acme', 'internal']),
+  acme: z.object({
+    directory: z.string(), email: z.string().nullable(), challenges: z.array(z.enum(ACME_CHALLENGES)), state: z.enum(['pending', 'active']),
+    ca_roots: z.array(z.object({ subject: z.string(), not_after: z.string(), sha256: z.string() })), updated_at: z.string().nullable(),
+  }).nullable(),
 });
 
 export const networkQuotaBody = z.object({ nat_ports: z.number().int().min(0).max(65535), proxies: z.number().int().min(0).max(100000), addresses: z.number().int().min(0).max(100000) });

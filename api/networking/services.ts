@@ -5,6 +5,7 @@ import { PortForwardService } from './port-forwards';
 import { AddressService } from './addresses';
 import { ProxyService } from './proxies';
 import { HostNetworkService } from './host-network';
+import { HostAcmeService } from './acme';
 
 /** The networking domain's services, wired once for its native routes and its compat adapter. */
 export function networkingServices(deps: AppDeps) {
@@ -12,6 +13,6 @@ export function networkingServices(deps: AppDeps) {
   const changes = new NetworkChanges(deps, operations, instances);
   return {
     operations, hosts, changes, forwards: new PortForwardService(changes), addresses: new AddressService(changes), proxies: new ProxyService(changes),
-    hostNetwork: new HostNetworkService(deps),
+    hostNetwork: new HostNetworkService(deps), acme: new HostAcmeService(deps, operations),
   };
 }

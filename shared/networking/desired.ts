@@ -1,3 +1,5 @@
+import type { AcmeSettings } from './acme';
+
 /** A host's whole desired network state, as the agent renders it (read from PostgreSQL, never from a workflow input). */
 export type Protocol = 'tcp' | 'udp';
 export const PROTOCOLS = ['tcp', 'udp'] as const;
@@ -12,6 +14,8 @@ export interface HostNetworkState {
   forwards: ForwardRule[];
   oneToOne: OneToOne[];
   proxies: ProxyRoute[];
+  /** Where the proxies' TLS certificates come from: the host's ACME directory, or (null) Caddy's internal CA. */
+  acme: AcmeSettings | null;
 }
 
 export const NFT_TABLE = 'idcflow';

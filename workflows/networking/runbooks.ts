@@ -2,6 +2,7 @@ import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, T
 import type { ComputeActivities } from '../../activities/compute/activities';
 import type { NetworkActivities, NetworkAgentActivities, NetworkResource } from '../../activities/networking/activities';
 import type { OperationInput } from '../../shared/platform/operations';
+import type { AcmeSettings } from '../../shared/networking/acme';
 import { hostTaskQueue } from '../../shared/compute/catalogue';
 import { describeError, runOperation, type OperationRun } from '../platform/operation';
 
@@ -61,6 +62,30 @@ export async function applyNetworkChangeWorkflow(input: NetworkChangeInput) {
     if (input.action === 'add') await op.step('activate', 90, 'Recording the change as applied', () => db.networkingActivate(ref));
     else await op.step('forget', 90, 'Releasing what the change held', () => db.networkingForget(ref));
     return { kind: input.kind, id: input.id, action: input.action, host: agent.name, applied };
+  });
+}
+
+export interface HostAcmeInput extends OperationInput {
+  hostId: number;
+  /** The new settings (a directory, email and CA root PEM: none of them secret), or null for Caddy's internal CA. */
+  settings: AcmeSettings | null;
+  agentWaitSeconds: number;
+}
+
+/**
+ * Runbook: a host's ACME settings changed. They are saved, then the host's agent applies its whole state (Caddy's TLS
+ * issuer with them); an apply that fails puts the previous settings back.
+ */
+export async function setHostAcmeWorkflow(input: HostAcmeInput) {
+  return runOperation(input.operationId, async (op) => {
+    const previous = await op.step('read', 5, 'Reading the host\'s current ACME settings', () => db.networkingAcmeSettings({ hostId: input.hostId }));
+    op.onUndo('save', () => db.networkingSetAcme({ hostId: input.hostId, settings: previous, state: 'active' }));
+    await op.step('save', 10, 'Saving the ACME settings', () => db.networkingSetAcme({ hostId: input.hostId, settings: input.settings }));
+    const agent = await agentOf(op, input.hostId, input.agentWaitSeconds);
+    const issuer = input.settings ? `ACME at ${input.settings.directory}` : 'the internal CA';
+    const applied = await op.step('apply', 40, `Applying the network state of ${agent.name} (proxy certificates from ${issuer})`, () => agent.apply());
+    await op.step('settle', 90, 'Recording the ACME settings as applied', () => db.networkingSettleAcme({ hostId: input.hostId }));
+    return { host: agent.name, acme_directory: input.settings?.directory ?? null, applied };
   });
 }
 
