@@ -172,6 +172,23 @@ describeBrowser('the web console\'s admin pages in chromium', () => {
     await page.close();
   });
 
+  it('cancels a running operation from its progress (the one component every page that starts operations uses)', async () => {
+    const host = await addHost(api, { options: { latency_ms: 2000 } });
+    const page = await asAdmin();
+    await page.getByRole('link', { name: 'Instances', exact: true }).click();
+    await page.getByLabel('Name').fill(uniq('web-slow'));
+    await page.getByLabel('Host').selectOption(host.name);
+    await page.getByRole('button', { name: 'Create' }).click();
+    const progress = page.locator('.operation').filter({ hasText: 'instance.create' });
+    await progress.locator('.op-step').filter({ hasText: /create|start|wait-running/ }).waitFor();
+    await progress.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('.operation[data-status="canceled"]').waitFor({ timeout: 60_000 });
+    expect(await progress.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+    expect(await api.deps.knex('instances').where({ host_id: host.id })).toEqual([]);
+    expect(unexpected()).toEqual([]);
+    await page.close();
+  });
+
   it('charts the hosts\' metrics and lists the active alerts on the dashboard', async () => {
     const admin = await api.admin();
     const host = await addHost(api, {});
