@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { unwrap } from '../../../client';
 import { BACKUP_TYPES } from '../../../shared/availability/backups';
 import { html } from '../html';
 import { t } from '../i18n';
@@ -27,7 +28,7 @@ export function Backups() {
   const download = async (b: Backup) => {
     setError(null);
     const answer = await session.client.api.GET('/api/v1/backup/backups/{id}/download', { params: { path: { id: b.id } }, parseAs: 'blob' });
-    if (!answer.response.ok) { setError(new Error(`HTTP ${answer.response.status}`)); return; }
+    if (!answer.response.ok) { try { unwrap(answer); } catch (e) { setError(e as Error); } return; }
     const link = document.createElement('a');
     link.href = URL.createObjectURL(answer.data as Blob);
     link.download = `${b.id}.tar.gz`;

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { unwrap } from '../../../client';
 import { LOG_LEVELS, levelsFrom, type LogLevel } from '../../../shared/logs/levels';
 import { html } from '../html';
 import { t } from '../i18n';
@@ -25,7 +26,8 @@ const COLUMNS = [
  */
 async function readTail(filter: { level?: string; since_id: number }, signal: AbortSignal, onEntry: (e: Entry) => void) {
   const answer = await session.client.api.GET('/api/v1/logs/tail', { params: { query: filter }, parseAs: 'stream', signal });
-  if (!answer.response.ok || !answer.data) throw new Error(`HTTP ${answer.response.status}`);
+  if (!answer.response.ok) unwrap(answer); // throws the envelope's error
+  if (!answer.data) throw new Error('the tail answered no stream');
   const reader = (answer.data as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let buffer = '';
