@@ -129,7 +129,7 @@ describeBrowser('the web console\'s admin pages in chromium', () => {
     const mod = `web${crypto.randomBytes(3).toString('hex')}`;
     const marker = `m${crypto.randomBytes(4).toString('hex')}`;
     const line = (message: string, level: 'WARNING' | 'ERROR' = 'WARNING', at = new Date()) => ({ at, level, module: mod, message: `${marker} ${message}`, details: {}, stack_trace: null, request_id: null, user_id: null, username: null, process: 'test' });
-    await insertLogLines(api.deps.knex, [line('old warning', 'WARNING', new Date(Date.now() - 3 * 86_400_000)), line('recent error', 'ERROR')]);
+    await insertLogLines(api.deps.knex, [line('old warning', 'WARNING', new Date(Date.now() - 3 * 86_400_000)), { ...line('recent error', 'ERROR'), details: { disk: 'sda' }, stack_trace: 'Error: disk full\n    at write' }]);
     const page = await asAdmin();
     await page.getByRole('link', { name: 'Logs', exact: true }).click();
     const results = page.getByRole('table', { name: 'Logs' });
@@ -142,6 +142,11 @@ describeBrowser('the web console\'s admin pages in chromium', () => {
     await search('');
     await results.getByText(`${marker} old warning`).waitFor();
     await results.getByText(`${marker} recent error`).waitFor();
+    await results.getByRole('row').filter({ hasText: `${marker} recent error` }).getByRole('button', { name: 'Details' }).click();
+    const detail = page.getByRole('region', { name: /^Details #\d+$/ });
+    await detail.getByText('Error: disk full').waitFor();
+    expect(await detail.locator('pre').textContent()).toContain('"disk": "sda"');
+    await detail.getByRole('button', { name: 'Close' }).click();
     await search('ERROR');
     await eventually(async () => (await results.getByText(`${marker} old warning`).count()) === 0, 15_000, 'the warning filtered out');
     await results.getByText(`${marker} recent error`).waitFor();

@@ -14,7 +14,7 @@ const en = {
   settings: 'Settings', save: 'Save', saved: 'Settings saved', noChanges: 'Nothing changed.', source: 'Source', readOnly: 'Read-only figures',
   logLevel: 'Log level', maxLogSize: 'Log center size (MB)', backupRetention: 'Backup retention (days)', sessionTimeout: 'Session timeout (seconds)', apiRateLimit: 'API rate limit (requests per minute, 0: off)',
   logs: 'Logs', action: 'Action', level: 'Level', from: 'From', to: 'To', time: 'Time', module: 'Module', message: 'Message', user: 'User', anyLevel: 'Any level',
-  liveTail: 'Live tail', pause: 'Pause', resume: 'Resume', tailing: 'Following new entries', paused: 'Paused', stopTail: 'Stop',
+  details: 'Details', close: 'Close', liveTail: 'Live tail', pause: 'Pause', resume: 'Resume', tailing: 'Following new entries', paused: 'Paused', stopTail: 'Stop',
   metrics: 'Metrics', allHosts: 'All hosts (combined)', lastHours: 'Period', hour: 'last hour', hours6: 'last 6 hours', hours24: 'last 24 hours', noData: 'No samples in this period.',
   activeAlerts: 'Active alerts', metric: 'Metric', value: 'Value', threshold: 'Threshold', since: 'Since', noAlerts: 'No alert is firing.',
 } as const;
@@ -33,7 +33,7 @@ const zh: Record<keyof typeof en, string> = {
   settings: '系统设置', save: '保存', saved: '设置已保存', noChanges: '没有改动。', source: '来源', readOnly: '只读信息',
   logLevel: '日志级别', maxLogSize: '日志中心容量 (MB)', backupRetention: '备份保留天数', sessionTimeout: '会话超时（秒）', apiRateLimit: 'API 限流（每分钟请求数，0 为关闭）',
   logs: '日志', action: '动作', level: '级别', from: '开始', to: '结束', time: '时间', module: '模块', message: '消息', user: '用户', anyLevel: '全部级别',
-  liveTail: '实时跟踪', pause: '暂停', resume: '继续', tailing: '正在跟踪新日志', paused: '已暂停', stopTail: '停止',
+  details: '详情', close: '关闭', liveTail: '实时跟踪', pause: '暂停', resume: '继续', tailing: '正在跟踪新日志', paused: '已暂停', stopTail: '停止',
   metrics: '监控指标', allHosts: '全部主机（汇总）', lastHours: '时间范围', hour: '最近 1 小时', hours6: '最近 6 小时', hours24: '最近 24 小时', noData: '该时间范围内没有数据。',
   activeAlerts: '当前告警', metric: '指标', value: '当前值', threshold: '阈值', since: '开始于', noAlerts: '没有正在触发的告警。',
 };

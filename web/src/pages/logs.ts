@@ -7,6 +7,7 @@ import { session } from '../session';
 import { useApi, Table, ErrorBox, Pager, show, type Pagination } from '../ui';
 
 interface Entry { id: number; timestamp: string; level: string; source: string; module: string; action: string | null; message: string; username: string | null }
+interface Detail extends Entry { details: Record<string, unknown>; stack_trace: string | null; request_id: string | null; ip_address: string | null; process: string | null }
 interface Search { search?: string; level?: string; start_time?: string; end_time?: string }
 
 const query = (s: Search & { page?: number; size?: number }) => new URLSearchParams(Object.entries(s).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)])).toString();
@@ -75,6 +76,8 @@ export function Logs() {
   const [page, setPage] = useState(1);
   const list = useApi<{ logs: Entry[]; pagination: Pagination }>(`/api/v1/logs?${query({ ...search, page, size: 50 })}`);
   const tail = useTail(search.level);
+  const [detail, setDetail] = useState<Detail | Error | null>(null);
+  const open = (e: Entry) => session.get<Detail>(`/api/v1/logs/${e.id}`).then(setDetail, setDetail);
   const submit = (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.target as HTMLFormElement);
@@ -105,6 +108,13 @@ export function Logs() {
     </div>
     <h2>${t('logs')}</h2>
     <${Pager} pagination=${list.data?.pagination} onPage=${setPage} />
-    <${Table} caption=${t('logs')} rows=${list.data?.logs} error=${list.error} loading=${list.loading} columns=${COLUMNS} />
+    ${detail instanceof Error ? html`<${ErrorBox} error=${detail} />` : detail ? html`<div class="config" role="region" aria-label=${`${t('details')} #${detail.id}`}>
+      <h2>${t('details')} #${detail.id}</h2>
+      <dl class="facts">${(['timestamp', 'level', 'module', 'action', 'process', 'request_id', 'username', 'ip_address'] as const).map((k) => html`<dt>${k}</dt><dd>${show(detail[k])}</dd>`)}</dl>
+      <p>${detail.message}</p>
+      <pre tabindex="0">${JSON.stringify(detail.details, null, 2)}${detail.stack_trace ? `\n\n${detail.stack_trace}` : ''}</pre>
+      <button type="button" onClick=${() => setDetail(null)}>${t('close')}</button></div>` : null}
+    <${Table} caption=${t('logs')} rows=${list.data?.logs} error=${list.error} loading=${list.loading} columns=${[...COLUMNS,
+      { key: 'id', label: 'actions', render: (e: Entry) => html`<button type="button" onClick=${() => open(e)}>${t('details')}</button>` }]} />
   </section>`;
 }
