@@ -1,5 +1,6 @@
 import { chromium } from 'playwright-core';
 import { startStack } from './support';
+import { webAssets } from '../api/platform/http/web-console';
 
 /**
  * The web console's first load (bytes over the wire, time until the sign-in form is usable) and an instance list of
@@ -43,8 +44,13 @@ async function main() {
       runs.push({ bytes, tti, firstPage, nextPage, longestTask });
       await context.close();
     }
+    const assets = await webAssets();
+    const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+    const sizes = (a: { raw: Buffer; gzip: Buffer; brotli: Buffer }) => `${kb(a.raw.length)} (gzip ${kb(a.gzip.length)}, brotli ${kb(a.brotli.length)})`;
     const median = (k: keyof (typeof runs)[number]) => runs.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
     console.log('| web console in chromium (median of 5 fresh browser contexts) | |\n|---|---|');
+    console.log(`| bundle: JavaScript, minified | ${sizes(assets['app.js'])} |`);
+    console.log(`| bundle: CSS | ${sizes(assets['app.css'])} |`);
     console.log(`| first load, bytes over the wire (brotli) | ${median('bytes')} B |`);
     console.log(`| first load until the sign-in form is usable | ${median('tti')} ms |`);
     console.log(`| instances page with 10,000 instances: first page of 100 rows | ${median('firstPage')} ms |`);

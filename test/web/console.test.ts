@@ -65,7 +65,6 @@ describeBrowser('the web console in chromium', () => {
     await page.getByRole('alert').filter({ hasText: 'INVALID_CREDENTIALS' }).waitFor();
     problems.length = 0; // the refused sign-in's 401, logged by the browser, was the point
     await signIn(page, 'admin', process.env.IDCFLOW_ADMIN_PASSWORD!);
-    await shot(page, 'dashboard');
 
     await page.getByRole('link', { name: 'Instances', exact: true }).click();
     const name = uniq('web-box');

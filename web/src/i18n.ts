@@ -9,6 +9,14 @@ const en = {
   newInstance: 'New instance', anyHost: 'Any healthy host (placement)', running: 'Running', failed: 'Failed', succeeded: 'Succeeded', canceled: 'Canceled',
   instancesByState: 'Instances by state', recentOperations: 'Operations', operationRunning: 'Operation running', signedInAs: 'Signed in as',
   engine: 'Engine', enabled: 'Enabled', agent: 'Agent', skip: 'Skip to content', search: 'Search', noAccess: 'Not available to your account.',
+  backups: 'Backups', newBackup: 'New backup', backupType: 'Backup type', size: 'Size', restore: 'Restore', download: 'Download',
+  confirmRestore: 'Restore this backup? The database and files are replaced by the backup\'s copy.', completed: 'Completed',
+  settings: 'Settings', save: 'Save', saved: 'Settings saved', noChanges: 'Nothing changed.', source: 'Source', readOnly: 'Read-only figures',
+  logLevel: 'Log level', maxLogSize: 'Log center size (MB)', backupRetention: 'Backup retention (days)', sessionTimeout: 'Session timeout (seconds)', apiRateLimit: 'API rate limit (requests per minute, 0: off)',
+  logs: 'Logs', action: 'Action', level: 'Level', from: 'From', to: 'To', time: 'Time', module: 'Module', message: 'Message', user: 'User', anyLevel: 'Any level',
+  details: 'Details', close: 'Close', liveTail: 'Live tail', pause: 'Pause', resume: 'Resume', tailing: 'Following new entries', paused: 'Paused', stopTail: 'Stop',
+  metrics: 'Metrics', allHosts: 'All hosts (combined)', lastHours: 'Period', hour: 'last hour', hours6: 'last 6 hours', hours24: 'last 24 hours', noData: 'No samples in this period.',
+  activeAlerts: 'Active alerts', metric: 'Metric', value: 'Value', threshold: 'Threshold', since: 'Since', noAlerts: 'No alert is firing.',
 } as const;
 
 const zh: Record<keyof typeof en, string> = {
@@ -20,6 +28,14 @@ const zh: Record<keyof typeof en, string> = {
   newInstance: '新建实例', anyHost: '任意健康主机（自动调度）', running: '运行中', failed: '失败', succeeded: '成功', canceled: '已取消',
   instancesByState: '实例状态分布', recentOperations: '操作', operationRunning: '操作进行中', signedInAs: '当前用户',
   engine: '引擎', enabled: '启用', agent: '代理', skip: '跳到正文', search: '搜索', noAccess: '你的账户无权查看。',
+  backups: '备份', newBackup: '新建备份', backupType: '备份类型', size: '大小', restore: '恢复', download: '下载',
+  confirmRestore: '确定恢复此备份？数据库和文件将被备份中的副本替换。', completed: '完成时间',
+  settings: '系统设置', save: '保存', saved: '设置已保存', noChanges: '没有改动。', source: '来源', readOnly: '只读信息',
+  logLevel: '日志级别', maxLogSize: '日志中心容量 (MB)', backupRetention: '备份保留天数', sessionTimeout: '会话超时（秒）', apiRateLimit: 'API 限流（每分钟请求数，0 为关闭）',
+  logs: '日志', action: '动作', level: '级别', from: '开始', to: '结束', time: '时间', module: '模块', message: '消息', user: '用户', anyLevel: '全部级别',
+  details: '详情', close: '关闭', liveTail: '实时跟踪', pause: '暂停', resume: '继续', tailing: '正在跟踪新日志', paused: '已暂停', stopTail: '停止',
+  metrics: '监控指标', allHosts: '全部主机（汇总）', lastHours: '时间范围', hour: '最近 1 小时', hours6: '最近 6 小时', hours24: '最近 24 小时', noData: '该时间范围内没有数据。',
+  activeAlerts: '当前告警', metric: '指标', value: '当前值', threshold: '阈值', since: '开始于', noAlerts: '没有正在触发的告警。',
 };
 
 export type Key = keyof typeof en;

@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { html } from './html';
-import { lang, t, toggleLanguage } from './i18n';
+import { lang, t, toggleLanguage, type Key } from './i18n';
 import { session } from './session';
 import { ErrorBox } from './ui';
 import { Dashboard } from './pages/dashboard';
@@ -9,6 +9,21 @@ import { Hosts, Instances } from './pages/compute';
 import { Operations } from './pages/operations';
 import { RESOURCES, ResourcePage } from './pages/resources';
 import { Rentals, WireguardClients } from './pages/customer';
+import { Backups } from './pages/backups';
+import { SettingsPage } from './pages/settings';
+import { Logs } from './pages/logs';
+
+/**
+ * The pages with their own view: those with `nav` (its label) lead the navigation in this order, the others are
+ * reached from the list of domains below them. Admin pages are offered to admins only (and the API refuses them anyway).
+ */
+const PAGES: Array<{ id: string; view: () => unknown; nav?: Key; admin?: boolean }> = [
+  { id: 'dashboard', view: Dashboard, nav: 'dashboard' }, { id: 'hosts', view: Hosts, nav: 'hosts', admin: true },
+  { id: 'instances', view: Instances, nav: 'instances' }, { id: 'operations', view: Operations, nav: 'operations' },
+  { id: 'backups', view: Backups, nav: 'backups', admin: true }, { id: 'logs', view: Logs, nav: 'logs', admin: true },
+  { id: 'settings', view: SettingsPage, nav: 'settings', admin: true },
+  { id: 'rentals', view: Rentals }, { id: 'wireguard-clients', view: WireguardClients },
+];
 
 const route = () => location.hash.replace(/^#\/?/, '') || 'dashboard';
 
@@ -46,15 +61,10 @@ function App() {
   void lang.value; // re-render on a language change
   if (!signedIn) return html`<${Login} onIn=${() => setSignedIn(true)} />`;
   const visible = RESOURCES.filter((r) => !r.admin || session.isAdmin);
-  const core = [['dashboard', t('dashboard')], ...(session.isAdmin ? [['hosts', t('hosts')]] : []), ['instances', t('instances')], ['operations', t('operations')]];
+  const own = PAGES.filter((p) => !p.admin || session.isAdmin);
   const resource = visible.find((r) => r.id === page);
-  const body = page === 'hosts' && session.isAdmin ? html`<${Hosts} />`
-    : page === 'instances' ? html`<${Instances} />`
-      : page === 'operations' ? html`<${Operations} />`
-        : page === 'rentals' ? html`<${Rentals} />`
-          : page === 'wireguard-clients' ? html`<${WireguardClients} />`
-            : resource ? html`<${ResourcePage} key=${resource.id} resource=${resource} />`
-          : html`<${Dashboard} />`;
+  const View = own.find((p) => p.id === page)?.view;
+  const body = View ? html`<${View} />` : resource ? html`<${ResourcePage} key=${resource.id} resource=${resource} />` : html`<${Dashboard} />`;
   return html`<a class="skip" href="#main" onClick=${(e: Event) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>${t('skip')}</a>
     <header><strong>${t('title')}</strong>
       <span class="who">${t('signedInAs')} ${session.user?.username} (${session.user?.role})</span>
@@ -63,7 +73,7 @@ function App() {
     </header>
     <div class="layout">
       <nav aria-label="main"><ul>
-        ${core.map(([id, name]) => html`<li><a href=${`#/${id}`} aria-current=${page === id ? 'page' : undefined}>${name}</a></li>`)}
+        ${own.filter((p) => p.nav).map((p) => html`<li><a href=${`#/${p.id}`} aria-current=${page === p.id ? 'page' : undefined}>${t(p.nav!)}</a></li>`)}
         ${visible.map((r) => html`<li><a href=${`#/${r.id}`} aria-current=${page === r.id ? 'page' : undefined}>${lang.value === 'zh' ? r.zh : r.en}</a></li>`)}
       </ul></nav>
       <main id="main" tabindex="-1">${body}</main>

@@ -11,6 +11,8 @@ export class Session {
   user: User | null = null;
 
   get isAdmin() { return Boolean(this.user?.permissions.includes('*') || this.user?.permissions.includes('admin')); }
+  /** Admins, managers and viewers: who the API shows monitoring (metrics and alerts) to. */
+  get isOperator() { return this.isAdmin || this.user?.role === 'manager' || this.user?.role === 'viewer'; }
 
   async login(username: string, password: string): Promise<User> {
     const data = unwrap(await this.client.api.POST('/api/v1/auth/login', { body: { username, password } }));

@@ -1,7 +1,7 @@
 import { useEffect, useState, useCallback } from 'preact/hooks';
 import { html } from './html';
 import { t, type Key } from './i18n';
-import { session, type Operation } from './session';
+import { session } from './session';
 
 /** Loads `path` from the API; `reload` fetches it again. */
 export function useApi<T>(path: string | null, deps: unknown[] = []) {
@@ -33,34 +33,14 @@ export function Table<R extends Record<string, unknown>>({ caption, rows, column
   </table></div>`;
 }
 
-const label = (l: string) => { try { return t(l as Key) ?? l; } catch { return l; } };
+/** A dictionary word when `l` is one, else `l` itself. */
+export const label = (l: string) => { try { return t(l as Key) ?? l; } catch { return l; } };
 
 export function show(v: unknown): string {
   if (v === null || v === undefined) return '—';
   if (typeof v === 'object') return JSON.stringify(v);
   if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) return new Date(v).toLocaleString();
   return String(v);
-}
-
-/** Follows an operation live: a progress bar, its step, and a cancel button while it runs. */
-export function OperationProgress({ id, onDone }: { id: string; onDone?: (op: Operation) => void }) {
-  const [op, setOp] = useState<Operation | null>(null);
-  const [error, setError] = useState<Error | null>(null);
-  useEffect(() => {
-    const stop = new AbortController();
-    session.follow(id, setOp, stop.signal).then((end) => { setOp(end); onDone?.(end); }, (e: Error) => { if (!stop.signal.aborted) setError(e); });
-    return () => stop.abort();
-  }, [id]);
-  if (error) return html`<${ErrorBox} error=${error} />`;
-  const running = !op || !['succeeded', 'failed', 'canceled'].includes(op.status);
-  const percent = op?.progress.percent ?? 0;
-  return html`<div class="operation" data-status=${op?.status ?? 'pending'} aria-live="polite">
-    <div class="op-head"><span>${op?.type ?? id}</span> <span class="badge ${op?.status}">${op ? label(op.status) : t('loading')}</span></div>
-    <progress max="100" value=${percent} aria-label=${t('progress')}>${percent}%</progress>
-    <div class="op-step">${percent}% ${op?.progress.step ?? ''} ${op?.progress.message ?? ''}</div>
-    ${op?.error ? html`<div class="error" role="alert">${op.error.code}: ${op.error.message}</div>` : null}
-    ${running ? html`<button type="button" onClick=${() => session.request('POST', `/api/v1/operations/${encodeURIComponent(id)}/cancel`).catch(setError)}>${t('cancel')}</button>` : null}
-  </div>`;
 }
 
 export interface Pagination { page: number; pages: number; total: number }

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { html } from '../html';
 import { t } from '../i18n';
 import { session } from '../session';
-import { useApi, Table, ErrorBox, OperationProgress, Pager, show, type Pagination } from '../ui';
+import { useApi, Table, ErrorBox, Pager, show, type Pagination } from '../ui';
+import { useOperation } from '../operation';
 
 interface Host { id: number; name: string; engine_type: string; enabled: boolean; agent: { online: boolean } }
 interface Instance { id: number; uuid: string; name: string; host: { name: string; engine_type: string }; state: string; cpu: number; ram_mb: number; image: string | null; created_at: string }
@@ -21,15 +22,8 @@ export function Instances() {
   const [filter, setFilter] = useState('');
   const [page, setPage] = useState(1);
   const list = useApi<{ instances: Instance[]; pagination: Pagination }>(`/api/v1/instances?size=100&page=${page}`);
-  const [running, setRunning] = useState<string | null>(null);
+  const operation = useOperation(() => list.reload());
   const [error, setError] = useState<Error | null>(null);
-  const act = async (method: string, path: string, body?: unknown) => {
-    setError(null);
-    try {
-      const data = await session.request<{ operation: { id: string } }>(method, path, body);
-      setRunning(data.operation.id);
-    } catch (e) { setError(e as Error); }
-  };
   const openTerminal = async (i: Instance) => {
     try {
       const c = await session.get<{ web_url?: string; url: string }>(`/api/v1/instances/${i.id}/console`);
@@ -38,8 +32,8 @@ export function Instances() {
   };
   const rows = (list.data?.instances ?? []).filter((i) => !filter || `${i.name} ${i.uuid} ${i.host.name}`.toLowerCase().includes(filter.toLowerCase()));
   return html`<section><h1>${t('instances')}</h1>
-    <${CreateInstance} onStarted=${setRunning} />
-    ${running ? html`<${OperationProgress} key=${running} id=${running} onDone=${() => list.reload()} />` : null}
+    <${CreateInstance} start=${operation.start} />
+    ${operation.view}
     ${error ? html`<${ErrorBox} error=${error} />` : null}
     <label class="search">${t('search')} <input type="search" value=${filter} onInput=${(e: Event) => setFilter((e.target as HTMLInputElement).value)} /></label>
     <${Pager} pagination=${list.data?.pagination} onPage=${setPage} />
@@ -47,27 +41,22 @@ export function Instances() {
       { key: 'name', label: 'name' }, { key: 'host', label: 'host', render: (i: Instance) => i.host.name }, { key: 'state', label: 'state', render: (i: Instance) => html`<span class="badge ${i.state}">${i.state}</span>` },
       { key: 'cpu', label: 'cpu' }, { key: 'ram_mb', label: 'ram' }, { key: 'image', label: 'image', render: (i: Instance) => show(i.image) },
       { key: 'actions', label: 'actions', render: (i: Instance) => html`<div class="actions">
-        ${(['start', 'stop', 'restart'] as const).map((a) => html`<button type="button" onClick=${() => act('POST', `/api/v1/instances/${i.id}/power`, { action: a })}>${t(a)}</button>`)}
+        ${(['start', 'stop', 'restart'] as const).map((a) => html`<button type="button" onClick=${() => operation.start('POST', `/api/v1/instances/${i.id}/power`, { action: a })}>${t(a)}</button>`)}
         ${i.host.engine_type !== 'simulator' ? html`<button type="button" onClick=${() => openTerminal(i)}>${t('terminal')}</button>` : null}
-        <button type="button" class="danger" onClick=${() => confirm(`${t('delete')} ${i.name}?`) && act('DELETE', `/api/v1/instances/${i.id}`)}>${t('delete')}</button>
+        <button type="button" class="danger" onClick=${() => confirm(`${t('delete')} ${i.name}?`) && operation.start('DELETE', `/api/v1/instances/${i.id}`)}>${t('delete')}</button>
       </div>` },
     ]} /></section>`;
 }
 
-function CreateInstance({ onStarted }: { onStarted: (id: string) => void }) {
+function CreateInstance({ start }: { start: (method: string, path: string, body: unknown) => Promise<boolean> }) {
   const hosts = useApi<{ hosts: Host[] }>(session.isAdmin ? '/api/v1/hosts?size=100' : null);
-  const [error, setError] = useState<Error | null>(null);
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.target as HTMLFormElement);
     const body: Record<string, unknown> = { name: form.get('name'), cpu: Number(form.get('cpu')), ram_mb: Number(form.get('ram_mb')) };
     if (form.get('image')) body.image = form.get('image');
     if (form.get('host')) body.host = form.get('host');
-    setError(null);
-    try {
-      const data = await session.request<{ operation: { id: string } }>('POST', '/api/v1/instances', body);
-      onStarted(data.operation.id);
-    } catch (err) { setError(err as Error); }
+    void start('POST', '/api/v1/instances', body);
   };
   return html`<form class="create" onSubmit=${submit} aria-label=${t('newInstance')}>
     <fieldset><legend>${t('newInstance')}</legend>
@@ -78,6 +67,5 @@ function CreateInstance({ onStarted }: { onStarted: (id: string) => void }) {
       <label>${t('ram')} <input name="ram_mb" type="number" min="16" value="256" /></label>
       <button type="submit">${t('create')}</button>
     </fieldset>
-    ${error ? html`<${ErrorBox} error=${error} />` : null}
   </form>`;
 }

@@ -1,12 +1,13 @@
 import { html } from '../html';
-import { t } from '../i18n';
+import { lang, t } from '../i18n';
 import { session } from '../session';
 import { useApi, Table, ErrorBox } from '../ui';
+import { ActiveAlerts, HostMetrics } from './monitoring';
 
 interface Instance { state: string }
 interface Op { id: string; type: string; status: string; progress: { percent: number; step: string | null }; created_at: string; resource: { type: string; name: string | null; id: string } }
 
-/** Counts from the API itself: hosts, instances by state, operations running and failed. */
+/** Counts from the API itself: hosts, instances by state, operations running and failed; for operators, the hosts' metrics and the active alerts. */
 export function Dashboard() {
   const instances = useApi<{ instances: Instance[]; pagination: { total: number } }>('/api/v1/instances?size=100');
   const running = useApi<{ operations: Op[]; pagination: { total: number } }>('/api/v1/operations?status=running&size=10');
@@ -23,6 +24,7 @@ export function Dashboard() {
       <div class="card"><span class="num">${running.data?.pagination.total ?? '…'}</span><span>${t('running')}</span></div>
       <div class="card warn"><span class="num">${failed.data?.pagination.total ?? '…'}</span><span>${t('failed')}</span></div>
     </div>
+    ${session.isOperator ? html`<h2>${t('activeAlerts')}</h2><${ActiveAlerts} /><h2>${t('metrics')}</h2><${HostMetrics} zh=${lang.value === 'zh'} />` : null}
     <h2>${t('instancesByState')}</h2>
     ${instances.error ? html`<${ErrorBox} error=${instances.error} />` : html`<ul class="bars" aria-label=${t('instancesByState')}>
       ${[...byState].map(([state, n]) => html`<li><span class="bar-label">${state}</span><span class="bar" style=${{ width: `${(n / max) * 100}%` }}></span><span>${n}</span></li>`)}

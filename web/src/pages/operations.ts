@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html';
 import { t } from '../i18n';
-import { useApi, Table, OperationProgress } from '../ui';
+import { useApi, Table } from '../ui';
+import { OperationProgress } from '../operation';
 
 interface Op { id: string; type: string; status: string; progress: { percent: number; step: string | null }; created_at: string; resource: { type: string; name: string | null; id: string } }
 

@@ -16,7 +16,6 @@ export const RESOURCES: Resource[] = [
   { id: 'bgp-announcements', en: 'BGP announcements', zh: 'BGP 宣告', path: '/api/v1/bgp/announcements' },
   { id: 'ipv6-pools', en: 'IPv6 pools', zh: 'IPv6 地址池', path: '/api/v1/ipv6/pools' },
   { id: 'ipv6-allocations', en: 'IPv6 allocations', zh: 'IPv6 分配', path: '/api/v1/ipv6/allocations' },
-  { id: 'backups', en: 'Backups', zh: '备份', path: '/api/v1/backup/backups', admin: true },
   { id: 'users', en: 'Users', zh: '用户', path: '/api/v1/users', admin: true },
   { id: 'tokens', en: 'API tokens', zh: 'API 令牌', path: '/api/v1/tokens' },
   { id: 'oauth-clients', en: 'OAuth clients', zh: 'OAuth 客户端', path: '/api/v1/oauth/clients' },
