@@ -24474,6 +24474,9 @@ export interface paths {
                                     notify_emails: string[];
                                     threshold: number;
                                     updated_at: string | null;
+                                    webhook_allow_private: boolean;
+                                    /** @description The webhooks domain's endpoint that delivers this rule's firings: its deliveries and attempts under /webhooks/{id}/deliveries */
+                                    webhook_endpoint_id: number | null;
                                     /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
                                     webhook_secret?: string;
                                     webhook_url: string | null;
@@ -24543,9 +24546,11 @@ export interface paths {
                         /** @description Who gets a mail per firing; empty, every active admin with an email */
                         notify_emails?: string[];
                         threshold: number;
+                        /** @description Admins only: the webhook may target loopback, private and link-local addresses */
+                        webhook_allow_private?: boolean;
                         /**
                          * Format: uri
-                         * @description POSTed once per firing, signed per Standard Webhooks
+                         * @description POSTed once per firing (event alert.fired), signed per Standard Webhooks, through the webhooks domain: it must resolve to public addresses unless webhook_allow_private
                          */
                         webhook_url?: string | null;
                     };
@@ -24573,6 +24578,9 @@ export interface paths {
                                 notify_emails: string[];
                                 threshold: number;
                                 updated_at: string | null;
+                                webhook_allow_private: boolean;
+                                /** @description The webhooks domain's endpoint that delivers this rule's firings: its deliveries and attempts under /webhooks/{id}/deliveries */
+                                webhook_endpoint_id: number | null;
                                 /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
                                 webhook_secret?: string;
                                 webhook_url: string | null;
@@ -24659,6 +24667,9 @@ export interface paths {
                                 notify_emails: string[];
                                 threshold: number;
                                 updated_at: string | null;
+                                webhook_allow_private: boolean;
+                                /** @description The webhooks domain's endpoint that delivers this rule's firings: its deliveries and attempts under /webhooks/{id}/deliveries */
+                                webhook_endpoint_id: number | null;
                                 /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
                                 webhook_secret?: string;
                                 webhook_url: string | null;
@@ -24736,9 +24747,11 @@ export interface paths {
                         /** @description Who gets a mail per firing; empty, every active admin with an email */
                         notify_emails?: string[];
                         threshold?: number;
+                        /** @description Admins only: the webhook may target loopback, private and link-local addresses */
+                        webhook_allow_private?: boolean;
                         /**
                          * Format: uri
-                         * @description POSTed once per firing, signed per Standard Webhooks
+                         * @description POSTed once per firing (event alert.fired), signed per Standard Webhooks, through the webhooks domain: it must resolve to public addresses unless webhook_allow_private
                          */
                         webhook_url?: string | null;
                     };
@@ -24766,6 +24779,9 @@ export interface paths {
                                 notify_emails: string[];
                                 threshold: number;
                                 updated_at: string | null;
+                                webhook_allow_private: boolean;
+                                /** @description The webhooks domain's endpoint that delivers this rule's firings: its deliveries and attempts under /webhooks/{id}/deliveries */
+                                webhook_endpoint_id: number | null;
                                 /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
                                 webhook_secret?: string;
                                 webhook_url: string | null;
@@ -29938,6 +29954,8 @@ export interface paths {
                         "application/json": {
                             data: {
                                 endpoints: {
+                                    /** @description Set when the endpoint is an alert rule's webhook_url: its URL and filters are changed on the rule */
+                                    alert_rule_id: string | null;
                                     allow_private: boolean;
                                     consecutive_failures: number;
                                     created_at: string | null;
@@ -29957,7 +29975,7 @@ export interface paths {
                                     }[];
                                     updated_at: string | null;
                                     url: string;
-                                    user_id: number;
+                                    user_id: number | null;
                                 }[];
                             };
                             message?: string;
@@ -30033,6 +30051,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: {
+                                /** @description Set when the endpoint is an alert rule's webhook_url: its URL and filters are changed on the rule */
+                                alert_rule_id: string | null;
                                 allow_private: boolean;
                                 consecutive_failures: number;
                                 created_at: string | null;
@@ -30054,7 +30074,7 @@ export interface paths {
                                 }[];
                                 updated_at: string | null;
                                 url: string;
-                                user_id: number;
+                                user_id: number | null;
                             };
                             message?: string;
                             /** @enum {boolean} */
@@ -30125,6 +30145,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: {
+                                /** @description Set when the endpoint is an alert rule's webhook_url: its URL and filters are changed on the rule */
+                                alert_rule_id: string | null;
                                 allow_private: boolean;
                                 consecutive_failures: number;
                                 created_at: string | null;
@@ -30144,7 +30166,7 @@ export interface paths {
                                 }[];
                                 updated_at: string | null;
                                 url: string;
-                                user_id: number;
+                                user_id: number | null;
                             };
                             message?: string;
                             /** @enum {boolean} */
@@ -30227,6 +30249,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: {
+                                /** @description Set when the endpoint is an alert rule's webhook_url: its URL and filters are changed on the rule */
+                                alert_rule_id: string | null;
                                 allow_private: boolean;
                                 consecutive_failures: number;
                                 created_at: string | null;
@@ -30246,7 +30270,7 @@ export interface paths {
                                 }[];
                                 updated_at: string | null;
                                 url: string;
-                                user_id: number;
+                                user_id: number | null;
                             };
                             message?: string;
                             /** @enum {boolean} */
@@ -30314,6 +30338,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: {
+                                /** @description Set when the endpoint is an alert rule's webhook_url: its URL and filters are changed on the rule */
+                                alert_rule_id: string | null;
                                 allow_private: boolean;
                                 consecutive_failures: number;
                                 created_at: string | null;
@@ -30333,7 +30359,7 @@ export interface paths {
                                 }[];
                                 updated_at: string | null;
                                 url: string;
-                                user_id: number;
+                                user_id: number | null;
                             };
                             message?: string;
                             /** @enum {boolean} */
