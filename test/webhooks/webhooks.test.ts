@@ -1,29 +1,11 @@
 import crypto from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { startTestApi, expectError, eventually, type TestApi } from '../support/api';
 import { addHost, createInstance, uniq } from '../support/compute';
 import { startSmtp } from '../support/rentals';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { SECRET_NAMES } from '../../api/platform/auth/credentials';
-
-/** A receiver on loopback that keeps every delivery; a path under /fail/ answers 500. */
-async function startReceiver() {
-  const received: Array<{ path: string; headers: http.IncomingHttpHeaders; body: string }> = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => { body += c; });
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body });
-      res.statusCode = req.url?.startsWith('/fail/') ? 500 : 204;
-      res.end(req.url?.startsWith('/fail/') ? 'receiver is down' : undefined);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, received, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
+import { startReceiver } from './support';
 
 let api: TestApi;
 let worker: Spawned;
