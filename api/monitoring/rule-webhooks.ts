@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { requirePermission } from '../platform/auth/principal';
+import { isAdmin, requirePermission } from '../platform/auth/principal';
 import type { Caller } from '../platform/caller';
 import { validationError } from '../../shared/platform/errors';
 import { newWebhookSecret, sealSecrets } from '../../shared/webhooks/secrets';
@@ -22,7 +22,9 @@ export async function checkRuleWebhook(knex: Knex, caller: Caller, ruleId: strin
   if (change.url === null) return { existing, url: null, allowPrivate: false };
   const url: string | undefined = change.url ?? existing?.url;
   if (!url) throw validationError([{ field: 'webhook_allow_private', location: 'body', message: 'applies to a webhook_url: give one' }]);
-  const allowPrivate = change.allowPrivate ?? existing?.allow_private ?? false;
+  // An admin's leave to target private addresses was given for one URL: a new URL from anyone else goes without it.
+  const keeps = change.url === undefined || isAdmin(caller.principal);
+  const allowPrivate = change.allowPrivate ?? (keeps ? existing?.allow_private ?? false : false);
   await checkWebhookTarget(url, allowPrivate, 'webhook_url');
   return { existing, url, allowPrivate };
 }

@@ -62,9 +62,10 @@ export class WebhookService {
     const managed = MANAGED_FIELDS.filter((f) => body[f] !== undefined);
     if (row.alert_rule_id && managed.length) throw conflict(`Webhook endpoint ${id} belongs to alert rule ${row.alert_rule_id}: change ${managed.join(', ')} on the rule`, { alert_rule_id: row.alert_rule_id });
     if (body.allow_private !== undefined) requirePermission(caller.principal, 'admin');
-    const allowPrivate = body.allow_private ?? row.allow_private;
+    // An admin's leave to target private addresses was given for one URL: a new URL from anyone else goes without it.
+    const allowPrivate = body.allow_private ?? (body.url !== undefined && !isAdmin(caller.principal) ? false : row.allow_private);
     if (body.url !== undefined || body.allow_private === false) await checkWebhookTarget(body.url ?? row.url, allowPrivate);
-    const patch: Record<string, unknown> = { updated_at: this.deps.knex.fn.now() };
+    const patch: Record<string, unknown> = { updated_at: this.deps.knex.fn.now(), allow_private: allowPrivate };
     for (const key of ['url', 'description', 'event_types', 'resource_type', 'resource_id', 'operation_type', 'allow_private'] as const) if (body[key] !== undefined) patch[key] = body[key];
     if (body.enabled !== undefined) Object.assign(patch, { enabled: body.enabled }, body.enabled ? { disabled_reason: null, consecutive_failures: 0 } : { disabled_reason: 'disabled by its owner' });
     const [updated] = await this.deps.knex('webhook_endpoints').where({ id }).update(patch).returning('*');

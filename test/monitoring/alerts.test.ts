@@ -99,9 +99,13 @@ describe('monitoring: alert rules, evaluation by Temporal, one mail per firing',
     expectError(managed, 409, 'CONFLICT');
     expect(managed.body.error.message).toContain(body.id);
     expectError(await api.call('DELETE', `/api/v1/webhooks/${endpointId}`, { token: admin }), 409, 'CONFLICT');
-    // Its URL changed by a manager (allow_private stays the admin's choice) gets a new secret; removed, the endpoint goes.
-    const moved = await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: { webhook_url: `${hookUrl}/moved` } });
-    expect(moved.body.data).toMatchObject({ webhook_url: `${hookUrl}/moved`, webhook_endpoint_id: endpointId, webhook_secret: expect.stringMatching(/^whsec_/) });
+    // The admin's leave for a private target went with the URL it was given for: a manager's new private URL is refused.
+    const repointed = await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: { webhook_url: `${hookUrl}/moved` } });
+    expectError(repointed, 422, 'VALIDATION_ERROR');
+    expect(repointed.body.error.details.field).toBe('webhook_url');
+    // A new public URL gets a new secret (and no private leave); removed, the endpoint goes.
+    const moved = await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: { webhook_url: 'https://hooks.example.test/moved' } });
+    expect(moved.body.data).toMatchObject({ webhook_url: 'https://hooks.example.test/moved', webhook_allow_private: false, webhook_endpoint_id: endpointId, webhook_secret: expect.stringMatching(/^whsec_/) });
     expect(moved.body.data.webhook_secret).not.toBe(changed.body.data.webhook_secret);
     const dropped = await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: { webhook_url: null } });
     expect(dropped.body.data).toMatchObject({ webhook_url: null, webhook_endpoint_id: null, webhook_allow_private: false });

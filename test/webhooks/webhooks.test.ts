@@ -115,6 +115,13 @@ describe('webhooks (Standard Webhooks signatures, retries, disabling, SSRF check
     expectError(await api.call('GET', '/api/v1/webhooks/999999', { token: user.token }), 404, 'RESOURCE_NOT_FOUND');
     expectError(await api.call('POST', `/api/v1/webhooks/${mine.id}/deliveries/msg_000000000000000000000000/replay`, { token: user.token }), 404, 'RESOURCE_NOT_FOUND');
     expectError(await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: user.token, body: { allow_private: true } }), 403, 'INSUFFICIENT_PERMISSIONS');
+    // An admin's leave for a private target holds for the URL it was given for: the owner's new URL goes without it.
+    expect((await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: admin, body: { url: `${receiver.url}/allowed`, allow_private: true } })).body.data).toMatchObject({ allow_private: true });
+    expect((await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: user.token, body: { description: 'renamed' } })).body.data).toMatchObject({ allow_private: true });
+    const repointed = await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: user.token, body: { url: `${receiver.url}/elsewhere` } });
+    expectError(repointed, 422, 'VALIDATION_ERROR');
+    expect(repointed.body.error.details.field).toBe('url');
+    expect((await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: user.token, body: { url: 'https://hooks.example.test/again' } })).body.data).toMatchObject({ allow_private: false });
     expect((await api.call('DELETE', `/api/v1/webhooks/${mine.id}`, { token: user.token })).status).toBe(200);
     // The seed 001 system token has admin rights but is no user: an endpoint needs an owner (found by fuzzing: a 500).
     const systemToken = crypto.randomBytes(24).toString('base64url');
