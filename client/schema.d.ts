@@ -24737,6 +24737,9 @@ export interface paths {
                                     notify_emails: string[];
                                     threshold: number;
                                     updated_at: string | null;
+                                    webhook_allow_private: boolean;
+                                    /** @description The webhooks domain's endpoint that delivers this rule's firings: its deliveries and attempts under /webhooks/{id}/deliveries */
+                                    webhook_endpoint_id: number | null;
                                     /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
                                     webhook_secret?: string;
                                     webhook_url: string | null;
@@ -24806,9 +24809,11 @@ export interface paths {
                         /** @description Who gets a mail per firing; empty, every active admin with an email */
                         notify_emails?: string[];
                         threshold: number;
+                        /** @description Admins only: the webhook may target loopback, private and link-local addresses */
+                        webhook_allow_private?: boolean;
                         /**
                          * Format: uri
-                         * @description POSTed once per firing, signed per Standard Webhooks
+                         * @description POSTed once per firing (event alert.fired), signed per Standard Webhooks, through the webhooks domain: it must resolve to public addresses unless webhook_allow_private
                          */
                         webhook_url?: string | null;
                     };
@@ -24836,6 +24841,9 @@ export interface paths {
                                 notify_emails: string[];
                                 threshold: number;
                                 updated_at: string | null;
+                                webhook_allow_private: boolean;
+                                /** @description The webhooks domain's endpoint that delivers this rule's firings: its deliveries and attempts under /webhooks/{id}/deliveries */
+                                webhook_endpoint_id: number | null;
                                 /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
                                 webhook_secret?: string;
                                 webhook_url: string | null;
@@ -24922,6 +24930,9 @@ export interface paths {
                                 notify_emails: string[];
                                 threshold: number;
                                 updated_at: string | null;
+                                webhook_allow_private: boolean;
+                                /** @description The webhooks domain's endpoint that delivers this rule's firings: its deliveries and attempts under /webhooks/{id}/deliveries */
+                                webhook_endpoint_id: number | null;
                                 /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
                                 webhook_secret?: string;
                                 webhook_url: string | null;
@@ -24999,9 +25010,11 @@ export interface paths {
                         /** @description Who gets a mail per firing; empty, every active admin with an email */
                         notify_emails?: string[];
                         threshold?: number;
+                        /** @description Admins only: the webhook may target loopback, private and link-local addresses */
+                        webhook_allow_private?: boolean;
                         /**
                          * Format: uri
-                         * @description POSTed once per firing, signed per Standard Webhooks
+                         * @description POSTed once per firing (event alert.fired), signed per Standard Webhooks, through the webhooks domain: it must resolve to public addresses unless webhook_allow_private
                          */
                         webhook_url?: string | null;
                     };
@@ -25029,6 +25042,9 @@ export interface paths {
                                 notify_emails: string[];
                                 threshold: number;
                                 updated_at: string | null;
+                                webhook_allow_private: boolean;
+                                /** @description The webhooks domain's endpoint that delivers this rule's firings: its deliveries and attempts under /webhooks/{id}/deliveries */
+                                webhook_endpoint_id: number | null;
                                 /** @description Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…) */
                                 webhook_secret?: string;
                                 webhook_url: string | null;
@@ -30201,6 +30217,8 @@ export interface paths {
                         "application/json": {
                             data: {
                                 endpoints: {
+                                    /** @description Set when the endpoint is an alert rule's webhook_url: its URL and filters are changed on the rule */
+                                    alert_rule_id: string | null;
                                     allow_private: boolean;
                                     consecutive_failures: number;
                                     created_at: string | null;
@@ -30220,7 +30238,7 @@ export interface paths {
                                     }[];
                                     updated_at: string | null;
                                     url: string;
-                                    user_id: number;
+                                    user_id: number | null;
                                 }[];
                             };
                             message?: string;
@@ -30296,6 +30314,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: {
+                                /** @description Set when the endpoint is an alert rule's webhook_url: its URL and filters are changed on the rule */
+                                alert_rule_id: string | null;
                                 allow_private: boolean;
                                 consecutive_failures: number;
                                 created_at: string | null;
@@ -30317,7 +30337,7 @@ export interface paths {
                                 }[];
                                 updated_at: string | null;
                                 url: string;
-                                user_id: number;
+                                user_id: number | null;
                             };
                             message?: string;
                             /** @enum {boolean} */
@@ -30388,6 +30408,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: {
+                                /** @description Set when the endpoint is an alert rule's webhook_url: its URL and filters are changed on the rule */
+                                alert_rule_id: string | null;
                                 allow_private: boolean;
                                 consecutive_failures: number;
                                 created_at: string | null;
@@ -30407,7 +30429,7 @@ export interface paths {
                                 }[];
                                 updated_at: string | null;
                                 url: string;
-                                user_id: number;
+                                user_id: number | null;
                             };
                             message?: string;
                             /** @enum {boolean} */
@@ -30490,6 +30512,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: {
+                                /** @description Set when the endpoint is an alert rule's webhook_url: its URL and filters are changed on the rule */
+                                alert_rule_id: string | null;
                                 allow_private: boolean;
                                 consecutive_failures: number;
                                 created_at: string | null;
@@ -30509,7 +30533,7 @@ export interface paths {
                                 }[];
                                 updated_at: string | null;
                                 url: string;
-                                user_id: number;
+                                user_id: number | null;
                             };
                             message?: string;
                             /** @enum {boolean} */
@@ -30577,6 +30601,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: {
+                                /** @description Set when the endpoint is an alert rule's webhook_url: its URL and filters are changed on the rule */
+                                alert_rule_id: string | null;
                                 allow_private: boolean;
                                 consecutive_failures: number;
                                 created_at: string | null;
@@ -30596,7 +30622,7 @@ export interface paths {
                                 }[];
                                 updated_at: string | null;
                                 url: string;
-                                user_id: number;
+                                user_id: number | null;
                             };
                             message?: string;
                             /** @enum {boolean} */

@@ -23,6 +23,7 @@ import * as platformSpeed from './migrations/021_platform';
 import * as platformReconcile from './migrations/022_platform';
 import * as webhooks from './migrations/023_webhooks';
 import * as networkingAcme from './migrations/024_networking';
+import * as webhooksOneStore from './migrations/025_webhooks';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -51,6 +52,7 @@ const migrations: Record<string, Knex.Migration> = {
   '022_platform': platformReconcile,
   '023_webhooks': webhooks,
   '024_networking': networkingAcme,
+  '025_webhooks': webhooksOneStore,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

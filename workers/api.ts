@@ -7,6 +7,7 @@ import type { AppDeps } from '../api/platform/deps';
 import { joinCluster } from '../activities/system/node-presence';
 import { HealthService } from '../api/availability/health';
 import { startOperationSweeper } from '../api/platform/operations/sweep';
+import { publishingSettled } from '../api/platform/operations/settle';
 import client from 'prom-client';
 import { attachLiveChannels } from '../api/monitoring/live';
 import { startPlatformSampler } from '../api/monitoring/platform-sampler';
@@ -27,7 +28,7 @@ export async function startApi(config: Config, given?: AppDeps): Promise<{ serve
   deps.system.nodeId = node.id;
   // Host health is checked on a Temporal Schedule; a process that owns its dependencies makes sure it exists.
   if (!given) void new HealthService(deps).ensureSchedule();
-  const sweeper = config.operationSweepSeconds > 0 ? startOperationSweeper(deps.knex, deps.temporal, deps.logger, config.operationSweepSeconds) : null;
+  const sweeper = config.operationSweepSeconds > 0 ? startOperationSweeper(deps.knex, deps.temporal, deps.logger, config.operationSweepSeconds, publishingSettled(deps)) : null;
   // The live channels (WebSockets) share the API's port; the process samples its own figures into the metrics store.
   const live = await attachLiveChannels(server, deps);
   const sampler = startPlatformSampler(deps, metricsRegistry);

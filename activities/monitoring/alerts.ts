@@ -1,17 +1,14 @@
-import { Webhook } from 'standardwebhooks';
 import type { ActivityDeps } from '../platform/deps';
 import { notify } from '../../db/notifications';
 import { alertsQuery, presentAlert } from '../../db/queries/monitoring/alerts';
 import { NOTIFY_CHANNELS } from '../../shared/monitoring/live';
 import { alertId, conditionHolds, cooledDown, type Condition } from '../../shared/monitoring/alerts';
-import { unseal } from '../../shared/platform/crypto';
 import { freshSeconds } from '../../shared/monitoring/metrics';
-import { publishWebhookEvent } from '../webhooks/publish';
-import { safePost } from '../webhooks/safe-request';
+import { newDeliveryId, publishWebhookEvent, startDeliveryFromActivity } from '../webhooks/publish';
 
 interface RuleRow {
   id: string; name: string; description: string | null; metric_name: string; condition: Condition; threshold: number; level: string;
-  cooldown_minutes: number; host: string | null; notify_emails: string[]; webhook_url: string | null;
+  cooldown_minutes: number; host: string | null; notify_emails: string[];
 }
 
 interface Latest { source: string; host: string | null; value: number }
@@ -51,6 +48,8 @@ export function createMonitoringAlertActivities({ knex, config, logger }: Activi
         const active = await trx('alerts').where({ status: 'active' }).select('id', 'rule_id', 'source');
         const activeByKey = new Map(active.map((a) => [`${a.rule_id}\u0000${a.source}`, a.id as string]));
         const enabledIds = new Set(rules.map((r) => r.id));
+        // Each rule's own webhook endpoint (the webhooks domain's store): a firing is one delivery of alert.fired to it.
+        const hooks = new Map<string, number>((await trx('webhook_endpoints').whereNotNull('alert_rule_id').where({ enabled: true }).select('alert_rule_id', 'id')).map((e) => [e.alert_rule_id, e.id]));
         const resolve = async (id: string, reason: string, value?: number) => {
           await trx('alerts').where({ id, status: 'active' }).update({
             status: 'resolved', resolved_at: now, resolve_reason: reason, updated_at: now, ...(value === undefined ? {} : { current_value: value }),
@@ -85,7 +84,16 @@ export function createMonitoringAlertActivities({ knex, config, logger }: Activi
                 threshold_value: rule.threshold, fired_at: now, updated_at: now,
               });
               const deliveries = (await recipients(trx, rule)).map((to) => ({ alert_id: id, channel: 'mail', target: to }));
-              if (rule.webhook_url) deliveries.push({ alert_id: id, channel: 'webhook', target: rule.webhook_url });
+              const endpointId = hooks.get(rule.id);
+              if (endpointId) {
+                const delivery = newDeliveryId();
+                const alert = presentAlert(await alertsQuery(trx).where('a.id', id).first());
+                await trx('webhook_deliveries').insert({
+                  id: delivery, endpoint_id: endpointId, event_id: `alert:${id}:fired`, event_type: 'alert.fired',
+                  payload: JSON.stringify({ type: 'alert.fired', timestamp: now.toISOString(), data: alert }),
+                });
+                deliveries.push({ alert_id: id, channel: 'webhook', target: delivery });
+              }
               if (deliveries.length) await trx('alert_deliveries').insert(deliveries).onConflict(['alert_id', 'channel', 'target']).ignore();
               fired.push(id);
             }
@@ -134,22 +142,12 @@ export function createMonitoringAlertActivities({ knex, config, logger }: Activi
       });
     },
 
-    /** POSTs the alert to the rule's webhook, signed per Standard Webhooks (webhook-id is the delivery, stable across retries). */
-    async monitoringSendWebhook({ id }: { id: number }): Promise<{ status: number }> {
-      const d = await knex('alert_deliveries as d').join('alerts as a', 'a.id', 'd.alert_id').join('alert_rules as r', 'r.id', 'a.rule_id')
-        .where('d.id', id).first('d.status', 'd.target', 'd.alert_id', 'r.webhook_secret_sealed');
-      if (!d || d.status !== 'pending') return { status: 0 };
-      const alert = presentAlert(await alertsQuery(knex).where('a.id', d.alert_id).first());
-      const body = JSON.stringify({ type: 'monitoring.alert.fired', timestamp: new Date().toISOString(), data: alert });
-      const msgId = `msg_alert_delivery_${id}`;
-      const at = new Date();
-      const headers: Record<string, string> = { 'webhook-id': msgId, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)) };
-      if (d.webhook_secret_sealed) headers['webhook-signature'] = new Webhook(unseal(d.webhook_secret_sealed, config.masterKey)).sign(msgId, at, body);
-      // The webhooks domain's POST (no redirects, bounded answer); a rule's target is operators' configuration, private ones allowed.
-      const res = await safePost(d.target, headers, body, true, 10_000);
-      if (res.status < 200 || res.status >= 300) throw new Error(`The webhook answered ${res.status}`);
+    /** Hands a firing's webhook delivery (recorded with the firing) to the webhooks domain's delivery workflow, once. */
+    async monitoringStartWebhookDelivery({ id }: { id: number }): Promise<void> {
+      const d = await knex('alert_deliveries').where({ id, channel: 'webhook' }).first('status', 'target');
+      if (!d || d.status !== 'pending') return;
+      await startDeliveryFromActivity(config, d.target);
       await knex('alert_deliveries').where({ id }).update({ status: 'sent', sent_at: knex.fn.now(), attempts: knex.raw('attempts + 1'), last_error: null });
-      return { status: res.status };
     },
   };
 }

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Webhook } from 'standardwebhooks';
 import type { ActivityDeps } from '../platform/deps';
 import { createMailActivities } from '../platform/mail';
@@ -26,12 +26,18 @@ export function createWebhookActivities(deps: ActivityDeps) {
       let status: number | null = null;
       let excerpt: string | null = null;
       let error: string | null = null;
+      // Heartbeats while the receiver takes its time: a worker that dies mid-POST has its attempt retried within the
+      // heartbeat timeout, not after the start-to-close timeout.
+      const activity = Context.current();
+      const beat = setInterval(() => activity.heartbeat(), 1000);
       try {
         const answer = await safePost(endpoint.url, { 'webhook-id': deliveryId, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature }, body, endpoint.allow_private, config.webhooks.timeoutSeconds * 1000);
         status = answer.status;
         excerpt = answer.body;
       } catch (err) {
         error = (err as Error).message;
+      } finally {
+        clearInterval(beat);
       }
       const ok = status !== null && status >= 200 && status < 300;
       await knex.transaction(async (trx) => {

@@ -18,12 +18,13 @@ function temporalFor(config: Config): Client {
 
 export const deliveryWorkflowId = (deliveryId: string, replay = 0) => `webhook-delivery-${deliveryId}${replay ? `-replay-${replay}` : ''}`;
 
-/** Starts the workflow that delivers one delivery (a repeated start of the same id is a no-op). */
+/** Starts the workflow that delivers one delivery (a repeated start of the same id is a no-op, even after it ended). */
 export async function startDelivery(temporal: Client, config: Config, deliveryId: string, replay = 0): Promise<void> {
   try {
     await temporal.workflow.start(deliverWebhookWorkflow, {
       taskQueue: config.taskQueue,
       workflowId: deliveryWorkflowId(deliveryId, replay),
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       args: [{ deliveryId, retrySeconds: config.webhooks.retrySeconds }],
     });
   } catch (err) {
@@ -31,13 +32,19 @@ export async function startDelivery(temporal: Client, config: Config, deliveryId
   }
 }
 
+/** `startDelivery` from an activity (a client of the worker's own Temporal). */
+export const startDeliveryFromActivity = (config: Config, deliveryId: string) => startDelivery(temporalFor(config), config, deliveryId);
+
+/** A new delivery's id: the webhook-id header, the same on every attempt and replay. */
+export const newDeliveryId = () => `msg_${crypto.randomBytes(12).toString('hex')}`;
+
 /**
  * Records a delivery of `event` for every enabled endpoint that subscribed to it and may see it (its owner is an admin,
  * or the event's audience), then starts their deliveries. Safe to repeat: one delivery per endpoint and event.
  */
 export async function publishWebhookEvent(knex: Knex, config: Config, event: WebhookEvent): Promise<string[]> {
   const endpoints = await knex('webhook_endpoints as e').join('users as u', 'u.id', 'e.user_id')
-    .where('e.enabled', true)
+    .where('e.enabled', true).whereNull('e.alert_rule_id') // an alert rule's own endpoint hears of its rule's firings only
     .where((q) => { q.where('u.role', 'admin'); if (event.audienceUserId !== null) q.orWhere('e.user_id', event.audienceUserId); })
     .where((q) => q.whereRaw('cardinality(e.event_types) = 0').orWhereRaw('? = any(e.event_types)', [event.type]))
     .where((q) => q.whereNull('e.resource_type').orWhere('e.resource_type', event.resource?.type ?? ''))
@@ -47,7 +54,7 @@ export async function publishWebhookEvent(knex: Knex, config: Config, event: Web
   if (!endpoints.length) return [];
   const payload = { type: event.type, timestamp: event.timestamp, data: event.data };
   await knex('webhook_deliveries')
-    .insert(endpoints.map((e: { id: number }) => ({ id: `msg_${crypto.randomBytes(12).toString('hex')}`, endpoint_id: e.id, event_id: event.id, event_type: event.type, payload: JSON.stringify(payload) })))
+    .insert(endpoints.map((e: { id: number }) => ({ id: newDeliveryId(), endpoint_id: e.id, event_id: event.id, event_type: event.type, payload: JSON.stringify(payload) })))
     .onConflict(['endpoint_id', 'event_id']).ignore();
   const deliveries = await knex('webhook_deliveries').where({ event_id: event.id, status: 'pending' }).whereIn('endpoint_id', endpoints.map((e: { id: number }) => e.id)).pluck('id');
   for (const id of deliveries) await startDelivery(temporalFor(config), config, id);

@@ -10,14 +10,17 @@ export const LOG_CHANNEL = 'idcflow_logs';
 const BACKLOG = 500;
 const KEEPALIVE_MS = 15_000;
 
-type Announced = { id: number; at: string; level: string; source: string; module: string; [k: string]: unknown };
+export type Announced = { id: number; at: string; level: string; source: string; module: string; [k: string]: unknown };
 
 const matches = (e: Announced, f: LogFilter) =>
   (!f.levels?.length || f.levels.includes(e.level as never)) && (!f.module || e.module === f.module) && (!f.source || e.source === f.source)
   && (f.userId === undefined || e.user_id === f.userId);
 
-const frame = ({ at, ...e }: Announced) =>
-  `id: ${e.id}\nevent: log_entry\ndata: ${JSON.stringify({ type: 'log_entry', data: { ...e, timestamp: new Date(at).toISOString() }, timestamp: new Date().toISOString() })}\n\n`;
+/** An entry as the store's trigger announced it, as seed 003's `log_entry` message carries it (the SSE tail and the WebSocket). */
+export const announcedEntry = ({ at, ...e }: Announced) => ({ ...e, timestamp: new Date(at).toISOString() });
+
+const frame = (e: Announced) =>
+  `id: ${e.id}\nevent: log_entry\ndata: ${JSON.stringify({ type: 'log_entry', data: announcedEntry(e), timestamp: new Date().toISOString() })}\n\n`;
 
 /**
  * The real-time tail as server-sent events: every entry inserted anywhere (any process, any replica) is announced by

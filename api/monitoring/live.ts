@@ -5,10 +5,11 @@ import type { AppDeps } from '../platform/deps';
 import { createAuthenticator } from '../platform/auth/credentials';
 import type { Authenticator } from '../platform/http/route';
 import { isNetworkManager } from '../netservices/access';
-import type { Principal } from '../platform/auth/principal';
+import { isAdmin, type Principal } from '../platform/auth/principal';
 import { hasPermission } from '../../shared/platform/permissions';
 import { AppError } from '../../shared/platform/errors';
-import { CLOSE, LIVE_CHANNELS, MESSAGE_TYPES, NOTIFY_CHANNELS, type LiveChannel } from '../../shared/monitoring/live';
+import { CLOSE, DEFAULT_CHANNELS, LIVE_CHANNELS, MESSAGE_TYPES, NOTIFY_CHANNELS, type LiveChannel } from '../../shared/monitoring/live';
+import { announcedEntry, LOG_CHANNEL, type Announced } from '../logs/tail';
 import { isOperator } from './access';
 import { liveFeeds, wireguardView, type WireguardSnapshot } from './live-feeds';
 
@@ -24,10 +25,11 @@ const ROUTES: Record<string, LiveChannel[] | null> = {
 const AUTH_SECONDS = 10;
 const PING_SECONDS = 30;
 
-/** Who may subscribe to a channel (a user's wireguard_status holds only their own clients). */
+/** Who may subscribe to a channel (a user's wireguard_status holds only their own clients; the log center is admins'). */
 function allowed(p: Principal, channel: LiveChannel): boolean {
   if (!hasPermission(p.permissions, 'view')) return false;
   if (channel === 'wireguard') return true;
+  if (channel === 'logs') return isAdmin(p);
   if (channel === 'bgp') return isNetworkManager(p);
   return isOperator(p);
 }
@@ -65,8 +67,8 @@ export async function attachLiveChannels(server: http.Server, deps: AppDeps) {
   };
 
   const subscribable = (p: Principal, requested: unknown): LiveChannel[] => {
-    if (requested === undefined) return LIVE_CHANNELS.filter((c) => allowed(p, c));
-    if (!Array.isArray(requested) || requested.length === 0 || requested.length > LIVE_CHANNELS.length) throw new Refused(CLOSE.badRequest, 'channels must be a list of system, wireguard, bgp, monitoring');
+    if (requested === undefined) return DEFAULT_CHANNELS.filter((c) => allowed(p, c));
+    if (!Array.isArray(requested) || requested.length === 0 || requested.length > LIVE_CHANNELS.length) throw new Refused(CLOSE.badRequest, `channels must be a list of ${LIVE_CHANNELS.join(', ')}`);
     for (const c of requested) {
       if (!(LIVE_CHANNELS as readonly unknown[]).includes(c)) throw new Refused(CLOSE.badRequest, `Unknown channel ${String(c).slice(0, 40)}`);
       if (!allowed(p, c as LiveChannel)) throw new Refused(CLOSE.forbidden, `You may not see the ${c} channel`);
@@ -203,6 +205,11 @@ export async function attachLiveChannels(server: http.Server, deps: AppDeps) {
       if (p?.event === 'alert') broadcast('monitoring', message(MESSAGE_TYPES.monitoring, p.alert));
     }),
     await deps.notifications.subscribe(NOTIFY_CHANNELS.netservices, refreshNetservices),
+    // Every entry of the log center, announced by the store's trigger (the same channel as the SSE tail).
+    await deps.notifications.subscribe(LOG_CHANNEL, (payload) => {
+      const e = payload as Announced;
+      if (e && typeof e.id === 'number' && subscribers('logs').length) broadcast('logs', message(MESSAGE_TYPES.logs, announcedEntry(e)));
+    }),
   ];
 
   return {

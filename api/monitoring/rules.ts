@@ -4,11 +4,11 @@ import type { Caller } from '../platform/caller';
 import { audit } from '../platform/audit';
 import { iso, paginateRows } from '../platform/http/schemas';
 import { conflict, notFound } from '../../shared/platform/errors';
-import { seal } from '../../shared/platform/crypto';
 import { notify } from '../../db/notifications';
 import { alertsQuery, presentAlert } from '../../db/queries/monitoring/alerts';
 import { NOTIFY_CHANNELS } from '../../shared/monitoring/live';
 import type { CreateRuleBody, UpdateRuleBody } from './schemas';
+import { applyRuleWebhook, checkRuleWebhook, rulesWithWebhook } from './rule-webhooks';
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -22,52 +22,52 @@ export class AlertRuleService {
     return {
       id: r.id, name: r.name, description: r.description ?? null, metric_name: r.metric_name, condition: r.condition, threshold: Number(r.threshold),
       level: r.level, enabled: r.enabled, cooldown_minutes: Number(r.cooldown_minutes), host: r.host ?? null, notify_emails: r.notify_emails ?? [],
-      webhook_url: r.webhook_url ?? null, ...(webhookSecret ? { webhook_secret: webhookSecret } : {}), created_at: iso(r.created_at), updated_at: iso(r.updated_at),
+      webhook_url: r.webhook_url ?? null, webhook_allow_private: r.webhook_allow_private ?? false, webhook_endpoint_id: r.webhook_endpoint_id ?? null,
+      ...(webhookSecret ? { webhook_secret: webhookSecret } : {}), created_at: iso(r.created_at), updated_at: iso(r.updated_at),
     };
   }
 
   async row(id: string): Promise<Row> {
-    const r = await this.knex('alert_rules').where({ id }).first();
+    const r = await rulesWithWebhook(this.knex).where('r.id', id).first();
     if (!r) throw notFound('alert rule', id);
     return r;
   }
 
   async list(q: { page: number; size: number }) {
-    const { rows, pagination } = await paginateRows(this.knex('alert_rules').orderBy('id'), q.page, q.size);
+    const { rows, pagination } = await paginateRows(rulesWithWebhook(this.knex).orderBy('r.id'), q.page, q.size);
     return { rules: rows.map((r) => this.present(r)), pagination };
-  }
-
-  /** A new Standard Webhooks secret, sealed at rest and shown once. */
-  private webhookSecret() {
-    const secret = `whsec_${crypto.randomBytes(24).toString('base64')}`;
-    return { secret, sealed: seal(secret, this.deps.config.masterKey) };
   }
 
   async create(caller: Caller, body: CreateRuleBody) {
     const id = body.id ?? `rule_${crypto.randomBytes(4).toString('hex')}`;
-    const hook = body.webhook_url ? this.webhookSecret() : null;
-    const [row] = await this.knex('alert_rules').insert({
-      id, name: body.name, description: body.description ?? null, metric_name: body.metric_name, condition: body.condition, threshold: body.threshold,
-      level: body.level, enabled: body.enabled ?? true, cooldown_minutes: body.cooldown_minutes ?? 5, host: body.host ?? null,
-      notify_emails: JSON.stringify(body.notify_emails ?? []), webhook_url: body.webhook_url ?? null, webhook_secret_sealed: hook?.sealed ?? null,
-      created_by: caller.principal.userId,
-    }).onConflict('id').ignore().returning('*');
-    if (!row) throw conflict(`An alert rule with id ${id} already exists`, { id });
+    const { webhook_url: url, webhook_allow_private: allowPrivate, ...fields } = body;
+    const hook = await checkRuleWebhook(this.knex, caller, null, { url, allowPrivate });
+    const secret = await this.knex.transaction(async (trx) => {
+      const [row] = await trx('alert_rules').insert({
+        id, name: fields.name, description: fields.description ?? null, metric_name: fields.metric_name, condition: fields.condition, threshold: fields.threshold,
+        level: fields.level, enabled: fields.enabled ?? true, cooldown_minutes: fields.cooldown_minutes ?? 5, host: fields.host ?? null,
+        notify_emails: JSON.stringify(fields.notify_emails ?? []), created_by: caller.principal.userId,
+      }).onConflict('id').ignore().returning('id');
+      if (!row) throw conflict(`An alert rule with id ${id} already exists`, { id });
+      return applyRuleWebhook(trx, this.deps.config.masterKey, caller, id, hook);
+    });
     await audit(this.knex, caller, { module: 'monitoring', action: 'alert_rule_create', message: `Alert rule ${id}: ${body.metric_name} ${body.condition} ${body.threshold}`, resourceType: 'alert_rule', resourceId: id });
-    return this.present(row, hook?.secret);
+    return this.present(await this.row(id), secret);
   }
 
   async update(caller: Caller, id: string, body: UpdateRuleBody) {
-    const existing = await this.row(id);
-    const hook = body.webhook_url && body.webhook_url !== existing.webhook_url ? this.webhookSecret() : null;
-    const changes: Row = { ...body, updated_at: this.knex.fn.now() };
-    if (body.notify_emails) changes.notify_emails = JSON.stringify(body.notify_emails);
-    if (body.webhook_url === null) changes.webhook_secret_sealed = null;
-    if (hook) changes.webhook_secret_sealed = hook.sealed;
-    const [row] = await this.knex('alert_rules').where({ id }).update(changes).returning('*');
-    if (!row) throw notFound('alert rule', id);
+    await this.row(id);
+    const { webhook_url: url, webhook_allow_private: allowPrivate, ...fields } = body;
+    const hook = await checkRuleWebhook(this.knex, caller, id, { url, allowPrivate });
+    const changes: Row = { ...fields, updated_at: this.knex.fn.now() };
+    if (fields.notify_emails) changes.notify_emails = JSON.stringify(fields.notify_emails);
+    const secret = await this.knex.transaction(async (trx) => {
+      const [row] = await trx('alert_rules').where({ id }).update(changes).returning('id');
+      if (!row) throw notFound('alert rule', id);
+      return applyRuleWebhook(trx, this.deps.config.masterKey, caller, id, hook);
+    });
     await audit(this.knex, caller, { module: 'monitoring', action: 'alert_rule_update', message: `Alert rule ${id} changed: ${Object.keys(body).join(', ')}`, resourceType: 'alert_rule', resourceId: id });
-    return this.present(row, hook?.secret);
+    return this.present(await this.row(id), secret);
   }
 
   /** Deleting a rule resolves its active alerts first (said on the live channel), then removes it and its history. */

@@ -20,7 +20,9 @@ const ruleFields = {
   cooldown_minutes: z.number().min(0).max(10080).optional().describe('A rule that fired does not fire again sooner than this after its last firing (default 5)'),
   host: hostName.nullable().optional().describe('Only this host; omitted, every source that reports the metric'),
   notify_emails: z.array(z.email().max(254)).max(20).optional().describe('Who gets a mail per firing; empty, every active admin with an email'),
-  webhook_url: z.url({ protocol: /^https?$/ }).max(2000).nullable().optional().describe('POSTed once per firing, signed per Standard Webhooks'),
+  webhook_url: z.url({ protocol: /^https?$/ }).max(2000).nullable().optional()
+    .describe('POSTed once per firing (event alert.fired), signed per Standard Webhooks, through the webhooks domain: it must resolve to public addresses unless webhook_allow_private'),
+  webhook_allow_private: z.boolean().optional().describe('Admins only: the webhook may target loopback, private and link-local addresses'),
 };
 
 export const createRuleBody = z.object({ id: ruleId.optional(), ...ruleFields });
@@ -28,14 +30,16 @@ export type CreateRuleBody = z.infer<typeof createRuleBody>;
 export const updateRuleBody = z.object({
   name: ruleFields.name.optional(), description: ruleFields.description, metric_name: metricName.optional(), condition: ruleFields.condition.optional(),
   threshold: ruleFields.threshold.optional(), level: ruleFields.level.optional(), enabled: ruleFields.enabled, cooldown_minutes: ruleFields.cooldown_minutes,
-  host: ruleFields.host, notify_emails: ruleFields.notify_emails, webhook_url: ruleFields.webhook_url,
+  host: ruleFields.host, notify_emails: ruleFields.notify_emails, webhook_url: ruleFields.webhook_url, webhook_allow_private: ruleFields.webhook_allow_private,
 }).refine((b) => Object.keys(b).length > 0, 'give at least one field to change');
 export type UpdateRuleBody = z.infer<typeof updateRuleBody>;
 
 export const ruleSchema = z.object({
   id: z.string(), name: z.string(), description: z.string().nullable(), metric_name: z.string(), condition: z.string(), threshold: z.number(),
   level: z.string(), enabled: z.boolean(), cooldown_minutes: z.number(), host: z.string().nullable(), notify_emails: z.array(z.string()),
-  webhook_url: z.string().nullable(), webhook_secret: z.string().optional().describe('Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…)'),
+  webhook_url: z.string().nullable(), webhook_allow_private: z.boolean(),
+  webhook_endpoint_id: z.number().nullable().describe('The webhooks domain\'s endpoint that delivers this rule\'s firings: its deliveries and attempts under /webhooks/{id}/deliveries'),
+  webhook_secret: z.string().optional().describe('Shown once, when the webhook is set: the Standard Webhooks secret (whsec_…)'),
   created_at: z.string().nullable(), updated_at: z.string().nullable(),
 });
 

@@ -24,7 +24,7 @@ export const deliveryParams = z.object({ id: dbId, delivery_id: z.string().regex
 export const listEndpointsQuery = z.object({ user_id: dbId.optional() });
 
 export const endpointSchema = z.object({
-  id: z.number(), user_id: z.number(), url: z.string(), description: z.string().nullable(), event_types: z.array(z.string()),
+  id: z.number(), user_id: z.number().nullable(), alert_rule_id: z.string().nullable().describe('Set when the endpoint is an alert rule\'s webhook_url: its URL and filters are changed on the rule'), url: z.string(), description: z.string().nullable(), event_types: z.array(z.string()),
   filters: z.object({ resource_type: z.string().nullable(), resource_id: z.string().nullable(), operation_type: z.string().nullable() }),
   enabled: z.boolean(), disabled_reason: z.string().nullable(), allow_private: z.boolean(), consecutive_failures: z.number(),
   secrets: z.array(z.object({ expires_at: z.string().nullable() })).describe('The valid signing secrets (never their values): two during a rotation'),

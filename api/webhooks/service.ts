@@ -1,18 +1,19 @@
 import crypto from 'node:crypto';
-import dns from 'node:dns/promises';
-import net from 'node:net';
-import { AppError, notFound, validationError } from '../../shared/platform/errors';
-import { isPublicAddress } from '../../shared/webhooks/events';
+import { AppError, conflict, notFound } from '../../shared/platform/errors';
+import { checkWebhookTarget } from './targets';
 import { audit } from '../platform/audit';
 import { isAdmin, requirePermission } from '../platform/auth/principal';
 import type { Caller } from '../platform/caller';
 import type { AppDeps } from '../platform/deps';
 import { iso } from '../platform/http/schemas';
 import { newWebhookSecret, sealSecrets, validSecrets, type EndpointSecret } from '../../shared/webhooks/secrets';
-import { startDelivery } from '../../activities/webhooks/publish';
+import { newDeliveryId, startDelivery } from '../../activities/webhooks/publish';
 import type { CreateEndpoint, UpdateEndpoint } from './schemas';
 
 type EndpointRow = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** What an alert rule's own endpoint takes from its rule (the rest may be changed here: enabled, description). */
+const MANAGED_FIELDS = ['url', 'event_types', 'resource_type', 'resource_id', 'operation_type', 'allow_private'] as const;
 
 /** Users' and admins' webhook endpoints: subscriptions, signing secrets, deliveries and replays. */
 export class WebhookService {
@@ -20,7 +21,7 @@ export class WebhookService {
 
   present(row: EndpointRow) {
     return {
-      id: row.id, user_id: row.user_id, url: row.url, description: row.description ?? null, event_types: row.event_types,
+      id: row.id, user_id: row.user_id ?? null, alert_rule_id: row.alert_rule_id ?? null, url: row.url, description: row.description ?? null, event_types: row.event_types,
       filters: { resource_type: row.resource_type ?? null, resource_id: row.resource_id ?? null, operation_type: row.operation_type ?? null },
       enabled: row.enabled, disabled_reason: row.disabled_reason ?? null, allow_private: row.allow_private, consecutive_failures: row.consecutive_failures,
       secrets: validSecrets(row.secrets_sealed, this.deps.config.masterKey).map((s) => ({ expires_at: s.expires_at })),
@@ -45,7 +46,7 @@ export class WebhookService {
   async create(caller: Caller, body: CreateEndpoint) {
     if (caller.principal.userId === null) throw new AppError('INSUFFICIENT_PERMISSIONS', 'A webhook endpoint belongs to a user: sign in as one (this token acts for no user)');
     if (body.allow_private) requirePermission(caller.principal, 'admin');
-    await this.checkUrl(body.url, Boolean(body.allow_private));
+    await checkWebhookTarget(body.url, Boolean(body.allow_private));
     const secret = newWebhookSecret();
     const [row] = await this.deps.knex('webhook_endpoints').insert({
       user_id: caller.principal.userId, url: body.url, description: body.description ?? null, event_types: body.event_types,
@@ -58,10 +59,13 @@ export class WebhookService {
 
   async update(caller: Caller, id: number, body: UpdateEndpoint) {
     const row = await this.find(caller, id);
+    const managed = MANAGED_FIELDS.filter((f) => body[f] !== undefined);
+    if (row.alert_rule_id && managed.length) throw conflict(`Webhook endpoint ${id} belongs to alert rule ${row.alert_rule_id}: change ${managed.join(', ')} on the rule`, { alert_rule_id: row.alert_rule_id });
     if (body.allow_private !== undefined) requirePermission(caller.principal, 'admin');
-    const allowPrivate = body.allow_private ?? row.allow_private;
-    if (body.url !== undefined || body.allow_private === false) await this.checkUrl(body.url ?? row.url, allowPrivate);
-    const patch: Record<string, unknown> = { updated_at: this.deps.knex.fn.now() };
+    // An admin's leave to target private addresses was given for one URL: a new URL from anyone else goes without it.
+    const allowPrivate = body.allow_private ?? (body.url !== undefined && !isAdmin(caller.principal) ? false : row.allow_private);
+    if (body.url !== undefined || body.allow_private === false) await checkWebhookTarget(body.url ?? row.url, allowPrivate);
+    const patch: Record<string, unknown> = { updated_at: this.deps.knex.fn.now(), allow_private: allowPrivate };
     for (const key of ['url', 'description', 'event_types', 'resource_type', 'resource_id', 'operation_type', 'allow_private'] as const) if (body[key] !== undefined) patch[key] = body[key];
     if (body.enabled !== undefined) Object.assign(patch, { enabled: body.enabled }, body.enabled ? { disabled_reason: null, consecutive_failures: 0 } : { disabled_reason: 'disabled by its owner' });
     const [updated] = await this.deps.knex('webhook_endpoints').where({ id }).update(patch).returning('*');
@@ -71,6 +75,7 @@ export class WebhookService {
 
   async remove(caller: Caller, id: number) {
     const row = await this.find(caller, id);
+    if (row.alert_rule_id) throw conflict(`Webhook endpoint ${id} belongs to alert rule ${row.alert_rule_id}: remove the rule's webhook_url instead`, { alert_rule_id: row.alert_rule_id });
     await this.deps.knex('webhook_endpoints').where({ id }).delete();
     await audit(this.deps.knex, caller, { module: 'webhooks', action: 'delete', message: `Webhook endpoint ${id} deleted`, resourceType: 'webhook', resourceId: id });
     return this.present(row);
@@ -115,7 +120,7 @@ export class WebhookService {
     const eventId = `test:${id}:${crypto.randomUUID()}`;
     const timestamp = new Date().toISOString();
     const [delivery] = await this.deps.knex('webhook_deliveries').insert({
-      id: `msg_${crypto.randomBytes(12).toString('hex')}`, endpoint_id: id, event_id: eventId, event_type: 'webhook.test',
+      id: newDeliveryId(), endpoint_id: id, event_id: eventId, event_type: 'webhook.test',
       payload: JSON.stringify({ type: 'webhook.test', timestamp, data: { endpoint_id: id, message: 'A test delivery from idcflow' } }),
     }).returning('*');
     await startDelivery(this.deps.temporal, this.deps.config, delivery.id);
@@ -128,17 +133,5 @@ export class WebhookService {
       last_error: r.last_error ?? null, payload: r.payload, created_at: iso(r.created_at), delivered_at: iso(r.delivered_at),
       attempt_log: attempts.map((a) => ({ attempt: a.attempt, at: iso(a.at), status_code: a.status_code ?? null, response_excerpt: a.response_excerpt ?? null, error: a.error ?? null, duration_ms: a.duration_ms })),
     };
-  }
-
-  /** Refuses a target that resolves to a loopback, private, link-local or otherwise non-public address (unless an admin allowed it). */
-  private async checkUrl(target: string, allowPrivate: boolean) {
-    const url = new URL(target);
-    if (url.username || url.password) throw validationError([{ field: 'url', location: 'body', message: 'may not carry credentials' }]);
-    if (allowPrivate) return;
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    // A name that does not resolve yet is accepted: every delivery checks the addresses it connects to.
-    const addresses = net.isIP(host) ? [host] : await dns.lookup(host, { all: true }).then((list) => list.map((a) => a.address), () => []);
-    const blocked = addresses.find((a) => !isPublicAddress(a));
-    if (blocked) throw validationError([{ field: 'url', location: 'body', message: `${host} is ${blocked}, not a public address (an admin may allow private targets with allow_private)` }]);
   }
 }

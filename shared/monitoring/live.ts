@@ -6,14 +6,17 @@ export const NOTIFY_CHANNELS = {
   netservices: 'idcflow_netservices',
 } as const;
 
-export const LIVE_CHANNELS = ['system', 'wireguard', 'bgp', 'monitoring'] as const;
+export const LIVE_CHANNELS = ['system', 'wireguard', 'bgp', 'monitoring', 'logs'] as const;
 export type LiveChannel = (typeof LIVE_CHANNELS)[number];
+/** What a socket that names no channels gets (of those it may see): every entry of the log center is asked for by name. */
+export const DEFAULT_CHANNELS: readonly LiveChannel[] = ['system', 'wireguard', 'bgp', 'monitoring'];
 
 export const MESSAGE_TYPES: Record<LiveChannel, string> = {
   system: 'system_status',
   wireguard: 'wireguard_status',
   bgp: 'bgp_status',
   monitoring: 'monitoring_alert',
+  logs: 'log_entry',
 };
 
 /** WebSocket close codes (4000–4999 are the application's). */

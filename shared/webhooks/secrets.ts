@@ -12,8 +12,9 @@ export const newWebhookSecret = () => `whsec_${crypto.randomBytes(32).toString('
 
 export const sealSecrets = (secrets: EndpointSecret[], key: Buffer) => seal(JSON.stringify(secrets), key);
 
-/** The secrets still valid now. */
+/** The secrets still valid now. A sealed bare secret (an alert rule's, moved by migration 025) is one that never expires. */
 export function validSecrets(sealed: string, key: Buffer, now = new Date()): EndpointSecret[] {
-  const secrets = JSON.parse(unseal(sealed, key)) as EndpointSecret[];
+  const plain = unseal(sealed, key);
+  const secrets: EndpointSecret[] = plain.startsWith('[') ? JSON.parse(plain) : [{ secret: plain, expires_at: null }];
   return secrets.filter((s) => !s.expires_at || new Date(s.expires_at) > now);
 }

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { startTestApi, type TestApi } from '../support/api';
 import { addHost, finished, uniq } from '../support/compute';
+import { ROOT, runCli } from './support';
 
-const ROOT = path.join(__dirname, '..', '..');
 let api: TestApi;
 let home: string;
 beforeAll(async () => {
@@ -18,20 +18,7 @@ afterAll(async () => {
 });
 
 /** Runs the CLI as a user would (bin/idcflow.js), with its config in a temporary home. */
-function cli(args: string[], input = '', env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'idcflow.js'), ...args], {
-      env: { ...process.env, IDCFLOW_CLI_CONFIG: path.join(home, 'idcflow', 'config.json'), IDCFLOW_URL: api.url, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const cli = (args: string[], input = '', env: Record<string, string> = {}) => runCli(home, api.url, args, input, env);
 
 describe('the idcflow command line', () => {
   let user: Awaited<ReturnType<TestApi['createUser']>>;

@@ -52,7 +52,7 @@ describe('monitoring: alert rules, evaluation by Temporal, one mail per firing',
     const body = { id: `memory_high_${crypto.randomBytes(3).toString('hex')}`, name: '内存使用率过高', metric_name: 'system.memory.usage', condition: '>', threshold: 85.0, level: 'error', enabled: true, cooldown_minutes: 5, description: '内存使用率超过85%' };
     const created = await api.call('POST', '/api/v1/monitoring/alerts/rules', { token: manager.token, body });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ success: true, message: '告警规则创建成功', data: { ...body, host: null, notify_emails: [], webhook_url: null } });
+    expect(created.body).toMatchObject({ success: true, message: '告警规则创建成功', data: { ...body, host: null, notify_emails: [], webhook_url: null, webhook_endpoint_id: null } });
     expect(created.body.data.webhook_secret).toBeUndefined();
     expectError(await api.call('POST', '/api/v1/monitoring/alerts/rules', { token: manager.token, body }), 409, 'CONFLICT');
     for (const bad of [{ condition: '=>' }, { threshold: 'high' }, { level: 'panic' }, { metric_name: 'CPU!' }, { cooldown_minutes: -1 }, { webhook_url: 'ftp://x' }, { notify_emails: ['not-an-email'] }, { name: '' }]) {
@@ -75,10 +75,41 @@ describe('monitoring: alert rules, evaluation by Temporal, one mail per firing',
     expectError(await api.call('GET', '/api/v1/monitoring/alerts/rules/nope', { token: viewer.token }), 404, 'RESOURCE_NOT_FOUND');
     expectError(await api.call('GET', '/api/v1/monitoring/alerts/rules/bad%20id', { token: viewer.token }), 422, 'VALIDATION_ERROR');
 
-    const changed = await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: { threshold: 90, enabled: false, webhook_url: hookUrl } });
+    // A rule's webhook is held to the webhooks domain's SSRF checks; only an admin may allow a private target.
+    for (const target of [hookUrl, 'http://10.1.2.3/hook', 'http://[::1]:9/hook', 'http://169.254.169.254/latest', 'http://localhost:9/hook', 'http://user:pw@example.com/']) {
+      const refused = await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: { threshold: 90, webhook_url: target } });
+      expectError(refused, 422, 'VALIDATION_ERROR');
+      expect(refused.body.error.details.field).toBe('webhook_url');
+      expectError(await api.call('POST', '/api/v1/monitoring/alerts/rules', { token: admin, body: { ...body, id: undefined, webhook_url: target } }), 422, 'VALIDATION_ERROR');
+    }
+    expect((await api.call('GET', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: admin })).body.data).toMatchObject({ threshold: 85, webhook_url: null });
+    expectError(await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: { webhook_url: hookUrl, webhook_allow_private: true } }), 403, 'INSUFFICIENT_PERMISSIONS');
+    const noUrl = await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: admin, body: { webhook_allow_private: true } });
+    expectError(noUrl, 422, 'VALIDATION_ERROR');
+    expect(noUrl.body.error.details.field).toBe('webhook_allow_private');
+    const changed = await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: admin, body: { threshold: 90, enabled: false, webhook_url: hookUrl, webhook_allow_private: true } });
     expect(changed.status).toBe(200);
-    expect(changed.body.data).toMatchObject({ threshold: 90, enabled: false, name: body.name, webhook_url: hookUrl, webhook_secret: expect.stringMatching(/^whsec_/) });
+    expect(changed.body.data).toMatchObject({ threshold: 90, enabled: false, name: body.name, webhook_url: hookUrl, webhook_allow_private: true, webhook_secret: expect.stringMatching(/^whsec_/) });
     expect((await api.call('GET', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: admin })).body.data.webhook_secret).toBeUndefined();
+    // The rule's webhook is an endpoint of the webhooks domain, changed through the rule only.
+    const endpointId = changed.body.data.webhook_endpoint_id;
+    const endpoint = await api.call('GET', `/api/v1/webhooks/${endpointId}`, { token: admin });
+    expect(endpoint.body.data).toMatchObject({ url: hookUrl, alert_rule_id: body.id, event_types: ['alert.fired'], allow_private: true, enabled: true });
+    const managed = await api.call('PUT', `/api/v1/webhooks/${endpointId}`, { token: admin, body: { url: 'https://example.com/elsewhere' } });
+    expectError(managed, 409, 'CONFLICT');
+    expect(managed.body.error.message).toContain(body.id);
+    expectError(await api.call('DELETE', `/api/v1/webhooks/${endpointId}`, { token: admin }), 409, 'CONFLICT');
+    // The admin's leave for a private target went with the URL it was given for: a manager's new private URL is refused.
+    const repointed = await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: { webhook_url: `${hookUrl}/moved` } });
+    expectError(repointed, 422, 'VALIDATION_ERROR');
+    expect(repointed.body.error.details.field).toBe('webhook_url');
+    // A new public URL gets a new secret (and no private leave); removed, the endpoint goes.
+    const moved = await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: { webhook_url: 'https://hooks.example.test/moved' } });
+    expect(moved.body.data).toMatchObject({ webhook_url: 'https://hooks.example.test/moved', webhook_allow_private: false, webhook_endpoint_id: endpointId, webhook_secret: expect.stringMatching(/^whsec_/) });
+    expect(moved.body.data.webhook_secret).not.toBe(changed.body.data.webhook_secret);
+    const dropped = await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: { webhook_url: null } });
+    expect(dropped.body.data).toMatchObject({ webhook_url: null, webhook_endpoint_id: null, webhook_allow_private: false });
+    expectError(await api.call('GET', `/api/v1/webhooks/${endpointId}`, { token: admin }), 404, 'RESOURCE_NOT_FOUND');
     expectError(await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: {} }), 422, 'VALIDATION_ERROR');
     expectError(await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: manager.token, body: { condition: '~' } }), 422, 'VALIDATION_ERROR');
     expectError(await api.call('PUT', `/api/v1/monitoring/alerts/rules/${body.id}`, { token: viewer.token, body: { threshold: 1 } }), 403, 'INSUFFICIENT_PERMISSIONS');
@@ -161,9 +192,9 @@ describe('monitoring: alert rules, evaluation by Temporal, one mail per firing',
   it('posts one signed webhook per firing (Standard Webhooks)', async () => {
     const host = await testHost(api.deps.knex);
     const created = await api.call('POST', '/api/v1/monitoring/alerts/rules', {
-      token: admin, body: { name: 'Disk full', metric_name: 'system.disk.usage', condition: '>=', threshold: 95, level: 'critical', host: host.name, notify_emails: ['disk@example.test'], webhook_url: hookUrl },
+      token: admin, body: { name: 'Disk full', metric_name: 'system.disk.usage', condition: '>=', threshold: 95, level: 'critical', host: host.name, notify_emails: ['disk@example.test'], webhook_url: hookUrl, webhook_allow_private: true },
     });
-    const { id: ruleId, webhook_secret: secret } = created.body.data;
+    const { id: ruleId, webhook_secret: secret, webhook_endpoint_id: endpointId } = created.body.data;
     expect(ruleId).toMatch(/^rule_/);
     // A webhook endpoint subscribed to alert events (the webhooks domain) hears of the firing too.
     const subscribed = await api.call('POST', '/api/v1/webhooks', { token: admin, body: { url: `${hookUrl}/subscribed`, allow_private: true, event_types: ['alert.fired'] } });
@@ -171,10 +202,20 @@ describe('monitoring: alert rules, evaluation by Temporal, one mail per firing',
     await push(host.name, { 'system.disk.usage': 97 });
     const [alertId] = (await evaluate()).fired;
     await evaluate();
+    // Delivered by the webhooks domain's workflow: once, signed, its attempt logged on the rule's endpoint.
+    const [delivery] = await eventually(async () => {
+      const list = (await api.call('GET', `/api/v1/webhooks/${endpointId}/deliveries`, { token: admin })).body.data.deliveries as Array<{ id: string; status: string; event_id: string; attempt_log: unknown[] }>;
+      return list.some((d) => d.status === 'succeeded') ? list : undefined;
+    }, 30_000, 'the rule\'s delivery');
+    expect(delivery).toMatchObject({ event_id: `alert:${alertId}:fired`, status: 'succeeded', attempts: 1, attempt_log: [{ attempt: 1, status_code: 204 }] });
+    await evaluate();
     const mine = hooks.filter((h) => h.path === '/hook' && h.body.includes(alertId));
     expect(mine).toHaveLength(1);
     const { headers, body } = mine[0];
-    expect(new Webhook(secret).verify(body, headers as Record<string, string>)).toMatchObject({ type: 'monitoring.alert.fired', data: { id: alertId, level: 'critical', current_value: 97 } });
+    expect(headers['webhook-id']).toBe(delivery.id);
+    expect(new Webhook(secret).verify(body, headers as Record<string, string>)).toMatchObject({ type: 'alert.fired', data: { id: alertId, level: 'critical', current_value: 97 } });
+    // The rule's own endpoint hears of its rule only; the subscribed one hears of the firing once too.
+    expect(hooks.filter((h) => h.path === '/hook/subscribed' && h.body.includes(alertId)).length).toBeLessThanOrEqual(1);
     const event = await eventually(async () => hooks.find((h) => h.path === '/hook/subscribed' && h.body.includes(alertId)), 30_000, 'the alert.fired event');
     expect(new Webhook(subscribed.body.data.secret).verify(event.body, event.headers as Record<string, string>)).toMatchObject({ type: 'alert.fired', data: { id: alertId, level: 'critical' } });
     await api.call('DELETE', `/api/v1/webhooks/${subscribed.body.data.id}`, { token: admin });

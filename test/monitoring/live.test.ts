@@ -62,6 +62,40 @@ describe('monitoring: the live WebSocket channels', () => {
     expect((await all.next((m) => m.type === 'connected')).data.channels).toEqual(['wireguard']);
   });
 
+  it('sends every new log entry as log_entry to admins who ask for the logs channel, whichever process wrote it', async () => {
+    const tail = connect(a, `/api/v1/ws/connect?token=${admin}&channels=logs,monitoring`);
+    expect((await tail.next((m) => m.type === 'connected')).data.channels).toEqual(['logs', 'monitoring']);
+    // Without channels an admin gets the seed's four, not the log center's flood.
+    const quiet = connect(a, `/api/v1/ws/connect?token=${admin}`);
+    expect((await quiet.next((m) => m.type === 'connected')).data.channels).toEqual(['system', 'wireguard', 'bgp', 'monitoring']);
+    // An audited change made through the other API process: its entry reaches this one through NOTIFY.
+    const ruleId = `ws_log_${crypto.randomBytes(3).toString('hex')}`;
+    const created = await b.call('POST', '/api/v1/monitoring/alerts/rules', { token: admin, body: { id: ruleId, name: 'log tail', metric_name: 'system.cpu.usage', condition: '>', threshold: 99, level: 'info' } });
+    expect(created.status).toBe(201);
+    const entry = await tail.next((m) => m.type === 'log_entry' && String(m.data.message).includes(ruleId));
+    expect(entry).toMatchObject({
+      type: 'log_entry', timestamp: expect.any(String),
+      data: { id: expect.any(Number), level: 'INFO', source: 'audit', module: 'monitoring', action: 'alert_rule_create', timestamp: expect.any(String) },
+    });
+    const stored = await a.call('GET', `/api/v1/logs/${entry.data.id}`, { token: admin });
+    expect(stored.status).toBe(200);
+    expect(stored.body.data).toMatchObject({ id: entry.data.id, module: 'monitoring', action: 'alert_rule_create' });
+    // An entry of the log center written directly (any process's warning) is announced too.
+    await b.deps.knex('log_entries').insert({ level: 'WARNING', source: 'worker', module: 'webhooks', action: 'test', message: `tail check ${ruleId}` });
+    expect((await tail.next((m) => m.type === 'log_entry' && m.data.message === `tail check ${ruleId}`)).data).toMatchObject({ level: 'WARNING', source: 'worker', module: 'webhooks' });
+    // Sockets that did not ask for it get none; the log center is admins' only.
+    expect(quiet.messages.some((m) => m.type === 'log_entry')).toBe(false);
+    await b.call('DELETE', `/api/v1/monitoring/alerts/rules/${ruleId}`, { token: admin });
+    for (const who of [manager.token, viewer.token]) {
+      const refused = connect(a, `/api/v1/ws/connect?token=${who}&channels=logs`);
+      expect((await refused.closed).code).toBe(4403);
+    }
+    const manager2 = connect(a, `/api/v1/ws/connect?token=${manager.token}&channels=system`);
+    await manager2.next((m) => m.type === 'connected');
+    manager2.send({ type: 'subscribe', channels: ['logs'] });
+    expect((await manager2.next((m) => m.type === 'error')).data.code).toBe('INSUFFICIENT_PERMISSIONS');
+  });
+
   it('refuses unauthenticated sockets and channels the caller may not see, with close codes', async () => {
     const cases: Array<[string, unknown, number]> = [
       ['/api/v1/ws/system/status', { channels: ['system'] }, 4401],

@@ -1,29 +1,11 @@
 import crypto from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { startTestApi, expectError, eventually, type TestApi } from '../support/api';
 import { addHost, createInstance, uniq } from '../support/compute';
 import { startSmtp } from '../support/rentals';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { SECRET_NAMES } from '../../api/platform/auth/credentials';
-
-/** A receiver on loopback that keeps every delivery; a path under /fail/ answers 500. */
-async function startReceiver() {
-  const received: Array<{ path: string; headers: http.IncomingHttpHeaders; body: string }> = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => { body += c; });
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body });
-      res.statusCode = req.url?.startsWith('/fail/') ? 500 : 204;
-      res.end(req.url?.startsWith('/fail/') ? 'receiver is down' : undefined);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, received, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
+import { startReceiver } from './support';
 
 let api: TestApi;
 let worker: Spawned;
@@ -133,6 +115,13 @@ describe('webhooks (Standard Webhooks signatures, retries, disabling, SSRF check
     expectError(await api.call('GET', '/api/v1/webhooks/999999', { token: user.token }), 404, 'RESOURCE_NOT_FOUND');
     expectError(await api.call('POST', `/api/v1/webhooks/${mine.id}/deliveries/msg_000000000000000000000000/replay`, { token: user.token }), 404, 'RESOURCE_NOT_FOUND');
     expectError(await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: user.token, body: { allow_private: true } }), 403, 'INSUFFICIENT_PERMISSIONS');
+    // An admin's leave for a private target holds for the URL it was given for: the owner's new URL goes without it.
+    expect((await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: admin, body: { url: `${receiver.url}/allowed`, allow_private: true } })).body.data).toMatchObject({ allow_private: true });
+    expect((await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: user.token, body: { description: 'renamed' } })).body.data).toMatchObject({ allow_private: true });
+    const repointed = await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: user.token, body: { url: `${receiver.url}/elsewhere` } });
+    expectError(repointed, 422, 'VALIDATION_ERROR');
+    expect(repointed.body.error.details.field).toBe('url');
+    expect((await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: user.token, body: { url: 'https://hooks.example.test/again' } })).body.data).toMatchObject({ allow_private: false });
     expect((await api.call('DELETE', `/api/v1/webhooks/${mine.id}`, { token: user.token })).status).toBe(200);
     // The seed 001 system token has admin rights but is no user: an endpoint needs an owner (found by fuzzing: a 500).
     const systemToken = crypto.randomBytes(24).toString('base64url');

@@ -11,7 +11,7 @@ const rollup = proxyActivities<MonitoringRollupActivities>({ startToCloseTimeout
 /**
  * One alert evaluation (what the Schedule starts every IDCFLOW_ALERT_EVALUATION_SECONDS): the rules against the
  * latest samples, then every delivery still pending — each mail at most once (the outbox key is the alert and the
- * recipient), each webhook signed and retried a bounded number of times.
+ * recipient), each webhook handed to the webhooks domain's delivery workflow (signed, retried, logged).
  */
 export async function monitoringEvaluateAlertsWorkflow() {
   const evaluation = await db.monitoringEvaluateAlerts();
@@ -23,7 +23,7 @@ export async function monitoringEvaluateAlertsWorkflow() {
         const sent = await mail.sendMail({ key: `monitoring-alert:${d.alert_id}:${d.target}`, to: d.target, subject: d.subject, text: d.text });
         await db.monitoringMarkDelivery({ id: d.id, status: sent.sent ? 'sent' : 'skipped', error: sent.reason ?? null });
       } else {
-        await webhook.monitoringSendWebhook({ id: d.id });
+        await webhook.monitoringStartWebhookDelivery({ id: d.id });
       }
       delivered++;
     } catch (err) {

@@ -1,10 +1,10 @@
 import { proxyActivities, sleep } from '@temporalio/workflow';
 import type { WebhookActivities } from '../../activities/webhooks/deliveries';
 
-const { attemptWebhookDelivery, failWebhookDelivery } = proxyActivities<WebhookActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1s' },
-});
+const retry = { maximumAttempts: 5, initialInterval: '1s' } as const;
+// An attempt heartbeats while it waits for the receiver: a worker killed mid-POST has it retried within seconds.
+const { attemptWebhookDelivery } = proxyActivities<WebhookActivities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '10 seconds', retry });
+const { failWebhookDelivery } = proxyActivities<WebhookActivities>({ startToCloseTimeout: '2 minutes', retry });
 
 /**
  * Delivers one webhook: an attempt now, then one after each wait of `retrySeconds` (Standard Webhooks' schedule by

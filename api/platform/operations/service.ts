@@ -13,7 +13,7 @@ import { Reply } from '../http/route';
 import { progressQuery } from '../../../workflows/platform/operation-signals';
 import type { Caller } from '../caller';
 import { answerCodeOf, BASE, presentOperation, type listOperationsQuery, type OperationView } from './present';
-import { activeOperation, settleOperations, startOperationWorkflow, START_DEADLINE_MS } from './settle';
+import { activeOperation, publishingSettled, settleOperations, startOperationWorkflow, START_DEADLINE_MS, type OnSettled } from './settle';
 
 /** A workflow that backs an operation: one input object that carries the operation's id. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -43,7 +43,11 @@ export interface Started { operation: Operation; replayed: boolean }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class OperationService {
-  constructor(private readonly deps: AppDeps) {}
+  private readonly settled: OnSettled;
+
+  constructor(private readonly deps: AppDeps) {
+    this.settled = publishingSettled(deps);
+  }
 
   /**
    * The one way to start an operation. A repeated Idempotency-Key answers the operation the first request started
@@ -137,13 +141,13 @@ export class OperationService {
       return await Operation.query().insertAndFetch(row);
     } catch (err) {
       if (!isUniqueViolation(err, 'operations_one_active_per_resource')) throw err;
-      if (await activeOperation(this.deps.temporal, { resource_type: row.resource_type, resource_id: row.resource_id })) throw err;
+      if (await activeOperation(this.deps.temporal, { resource_type: row.resource_type, resource_id: row.resource_id }, this.settled)) throw err;
       return Operation.query().insertAndFetch(row);
     }
   }
 
   private async reconcile(op: Operation): Promise<Operation> {
-    return (await settleOperations(this.deps.temporal, [op]))[0];
+    return (await settleOperations(this.deps.temporal, [op], undefined, false, this.settled))[0];
   }
 
   /** Live progress from the workflow's query, by `deadline`; the stored row when the workflow cannot answer by then. */
@@ -159,7 +163,7 @@ export class OperationService {
   /** An operation, settled against Temporal and with its live progress, all within a second (the row alone when Temporal is away). */
   async get(principal: Principal, id: string): Promise<OperationView> {
     const deadline = Date.now() + 1000;
-    const op = (await settleOperations(this.deps.temporal, [await this.find(principal, id)], 1000))[0];
+    const op = (await settleOperations(this.deps.temporal, [await this.find(principal, id)], 1000, false, this.settled))[0];
     return presentOperation(op, await this.liveProgress(op, deadline));
   }
 
@@ -169,7 +173,7 @@ export class OperationService {
     if (!isAdmin(principal)) query.where('created_by', principal.userId ?? -1);
     else if (q.user) query.where('created_by', q.user);
     const { items, pagination } = await paginate(query, q.page, q.size);
-    return { operations: (await settleOperations(this.deps.temporal, items)).map((op) => presentOperation(op)), pagination };
+    return { operations: (await settleOperations(this.deps.temporal, items, undefined, false, this.settled)).map((op) => presentOperation(op)), pagination };
   }
 
   /** Long poll: answers when the operation ends or after `timeoutSeconds`, whichever is first. */

@@ -4,6 +4,8 @@ type PendingActivity = NonNullable<WorkflowExecutionDescription['raw']['pendingA
 /** temporal.api.enums.v1.PendingActivityState */
 const PENDING_ACTIVITY_STATE_STARTED = 2;
 import { Operation } from '../../../db/models/platform/operation';
+import type { ActivityDeps } from '../../../activities/platform/deps';
+import { publishOperationEnded } from '../../../activities/webhooks/publish';
 import { searchAttributeKeys, TERMINAL_STATUSES, type OperationError, type OperationStatus, type WorkflowStart } from '../../../shared/platform/operations';
 
 /** Temporal calls made while a request waits are bounded: an unreachable server answers 503, never a hang. */
@@ -90,7 +92,14 @@ async function failOverdueActivities(temporal: Client, workflowId: string, runId
   }
 }
 
-async function record(op: Operation, v: NonNullable<Verdict>): Promise<Operation> {
+/** Told of every row a settlement ended (its webhook event is published there); it handles its own failures. */
+export type OnSettled = (op: Operation) => Promise<void>;
+
+/** Publishes the `operation.*` webhook event of a row a settlement ended, as the workflow would have; a failure is logged. */
+export const publishingSettled = (deps: Pick<ActivityDeps, 'knex' | 'config' | 'logger'>): OnSettled => (op) =>
+  publishOperationEnded(deps, op.id).catch((err) => deps.logger.warn({ operationId: op.id, err: { message: (err as Error).message } }, 'the webhook event of a settled operation was not published'));
+
+async function record(op: Operation, v: NonNullable<Verdict>, onSettled?: OnSettled): Promise<Operation> {
   const [updated] = await Operation.query().whereIn('id', [op.id]).whereNotIn('status', TERMINAL_STATUSES as OperationStatus[]).patch({
     status: v.status, error: v.error, finished_at: v.finished_at, updated_at: new Date(),
     progress_step: v.status, progress_message: v.error?.message ?? 'Succeeded',
@@ -99,6 +108,7 @@ async function record(op: Operation, v: NonNullable<Verdict>): Promise<Operation
   await Operation.knex()('operation_events')
     .insert({ operation_id: op.id, event_key: 'finished', step: v.status, level: v.error ? 'error' : 'info', message: v.error?.message ?? 'Operation succeeded', data: v.error ? JSON.stringify(v.error) : null })
     .onConflict(['operation_id', 'event_key']).ignore();
+  await onSettled?.(updated);
   return updated;
 }
 
@@ -118,20 +128,21 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
  * (terminated, timed out) settles its row; a running row whose workflow is gone fails as lost; a pending row whose workflow
  * never started is started from its stored request (idempotent by workflow id), or fails when there is none.
  * Temporal is asked about several rows at once, all within `budgetMs`; rows it cannot answer for stay as they are.
- * `unstick` (the sweep) also fails activity attempts Temporal left running past their timeout.
+ * `unstick` (the sweep) also fails activity attempts Temporal left running past their timeout; `onSettled` hears of
+ * every row ended here.
  */
-export async function settleOperations(temporal: Client, ops: Operation[], budgetMs = READ_BUDGET_MS, unstick = false): Promise<Operation[]> {
+export async function settleOperations(temporal: Client, ops: Operation[], budgetMs = READ_BUDGET_MS, unstick = false, onSettled?: OnSettled): Promise<Operation[]> {
   const deadline = Date.now() + budgetMs;
   return mapLimit(ops, PARALLEL, async (op) => {
     if (TERMINAL_STATUSES.includes(op.status) || Date.now() >= deadline) return op;
     const verdict = await verdictOf(temporal, op, deadline, unstick);
-    return verdict ? record(op, verdict) : op;
+    return verdict ? record(op, verdict, onSettled) : op;
   });
 }
 
 /** The first operation still active among those `where` selects, after settling them: what blocks new work, if anything. */
-export async function activeOperation(temporal: Client, where: Partial<Pick<Operation, 'host' | 'resource_type' | 'resource_id'>>): Promise<Operation | undefined> {
+export async function activeOperation(temporal: Client, where: Partial<Pick<Operation, 'host' | 'resource_type' | 'resource_id'>>, onSettled?: OnSettled): Promise<Operation | undefined> {
   const active = await Operation.query().where(where).whereIn('status', ACTIVE_STATUSES).orderBy('created_at').limit(20);
   if (!active.length) return undefined;
-  return (await settleOperations(temporal, active)).find((op) => !TERMINAL_STATUSES.includes(op.status));
+  return (await settleOperations(temporal, active, READ_BUDGET_MS, false, onSettled)).find((op) => !TERMINAL_STATUSES.includes(op.status));
 }
