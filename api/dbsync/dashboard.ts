@@ -3,6 +3,7 @@ import type { AppDeps } from '../platform/deps';
 import { isAdmin, type Principal } from '../platform/auth/principal';
 import { iso } from '../platform/http/schemas';
 import { systemResources } from '../platform/status-routes';
+import { pingTemporal } from '../platform/temporal-health';
 
 /** Seed 002's dashboard: overview, 7-day charts, activities (the audit trail) and system status. */
 export class DashboardService {
@@ -85,7 +86,7 @@ export class DashboardService {
     };
     const [database, temporalStatus] = await Promise.all([
       check(() => knex.raw('select 1')),
-      check(() => temporal.withDeadline(Date.now() + 2000, () => temporal.workflowService.getSystemInfo({}))),
+      check(() => pingTemporal(temporal)),
     ]);
     const resources = systemResources(config.dataDir);
     return {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AppDeps } from './deps';
 import { route } from './http/route';
 import { VERSION } from './version';
+import { pingTemporal, TEMPORAL_HEALTH_DEADLINE_MS } from './temporal-health';
 
 type ComponentStatus = { status: 'healthy' | 'degraded' | 'unhealthy'; response_time: number; [k: string]: unknown };
 
@@ -71,11 +72,11 @@ export function statusRoutes(deps: AppDeps) {
             return { connections: pool.numUsed(), pool_size: pool.max };
           }),
           timed(async () => {
-            await temporal.withDeadline(Date.now() + 2000, () => temporal.workflowService.getSystemInfo({}));
+            await pingTemporal(temporal);
             return { address: config.temporalAddress, namespace: config.temporalNamespace };
           }),
           timed(async () => {
-            const res = await temporal.withDeadline(Date.now() + 2000, () =>
+            const res = await temporal.withDeadline(Date.now() + TEMPORAL_HEALTH_DEADLINE_MS, () =>
               temporal.workflowService.describeTaskQueue({ namespace: config.temporalNamespace, taskQueue: { name: config.taskQueue }, taskQueueType: 1 }));
             const pollers = (res.pollers ?? []).map((p) => ({ identity: p.identity, last_access: p.lastAccessTime?.seconds ? new Date(Number(p.lastAccessTime.seconds) * 1000).toISOString() : null }));
             if (pollers.length === 0) throw new Error(`no worker polls task queue ${config.taskQueue}`);
