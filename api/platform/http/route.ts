@@ -8,6 +8,7 @@ import { requirePermission, type Principal } from '../auth/principal';
 import { ENVELOPES, type Surface } from './envelope';
 import { callerOf, clientOf, type Caller, type ClientInfo } from '../caller';
 import { errorEnvelopeSchema } from './openapi';
+import { indexRoutes } from './route-index';
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 type Out<T> = T extends ZodType ? z.output<T> : undefined;
@@ -136,7 +137,10 @@ export interface MountOptions {
   admit?: (ctx: Koa.Context, principal: Principal | null) => Promise<void>;
 }
 
+const indexed = new WeakSet<Router>();
+
 export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): void {
+  if (!indexed.has(router)) indexed.add(indexRoutes(router));
   for (const spec of routes) {
     if (!spec.permission && spec.auth !== 'public') {
       throw new Error(`${spec.method.toUpperCase()} ${opts.prefix}${spec.path} declares no permission: give it one, or auth: 'public' if its seed says so`);
