@@ -13,7 +13,16 @@ interface Node {
   children: Map<string, Node>;
 }
 
+interface RouterInternals {
+  exclusive?: boolean;
+  host?: unknown;
+  _getRequestPath(ctx: Koa.Context): string;
+  _storeMatchedRoutes(ctx: Koa.Context, found: MatchResult): void;
+  _setMatchedRouteInfo(ctx: Koa.Context, layers: Layer[]): void;
+}
+
 type RoutedContext = Koa.Context & {
+  router: Router; routeMatched: boolean;
   captures: string[]; params: Record<string, string>; request: { params: Record<string, string> };
   routerPath: string | RegExp; routerName?: string; _matchedRoute: string | RegExp; _matchedRouteName?: string;
 };
@@ -46,8 +55,8 @@ const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
  * @koa/router tries every layer's regular expression on every request (hundreds here) and composes the matched layers'
  * middleware anew for each request. This gives a router a `match` with the same answer that only tries the layers
  * whose leading literal segments the path has (a tree of segments holds each layer where its literal segments end; a
- * request takes the layers along its own segments, in the router's order; rebuilt when routes are added), and runs a
- * matched layer's middleware composed once.
+ * request takes the layers along its own segments, in the router's order; rebuilt when routes are added), and a
+ * dispatch that runs a matched layer's middleware composed once. Call it before `router.routes()`.
  */
 export function indexRoutes(router: Router): Router {
   const scanAll = router.match.bind(router);
@@ -107,17 +116,28 @@ export function indexRoutes(router: Router): Router {
     return result;
   };
 
-  const internals = router as unknown as { exclusive?: boolean; _buildMiddlewareChain?: (layers: Layer[], path: string) => Koa.Middleware[] };
-  if (typeof internals._buildMiddlewareChain === 'function' && !internals.exclusive) {
+  const internals = router as unknown as RouterInternals;
+  const own = ['_getRequestPath', '_storeMatchedRoutes', '_setMatchedRouteInfo'] as const;
+  if (own.every((name) => typeof internals[name] === 'function') && !internals.exclusive && !internals.host) {
+    const original = router.middleware();
     const composed = new WeakMap<Layer, { size: number; run: compose.ComposedMiddleware<Koa.ParameterizedContext> }>();
     const stackOf = (layer: Layer) => {
       let kept = composed.get(layer);
       if (!kept || kept.size !== layer.stack.length) composed.set(layer, (kept = { size: layer.stack.length, run: compose(layer.stack as Koa.Middleware[]) }));
       return kept.run;
     };
-    // What @koa/router's own chain does before each matched layer's middleware: its params and route on the context.
-    internals._buildMiddlewareChain = (layers, requestPath) => [(ctx, next) => {
+    // @koa/router's dispatch, without composing the matched layers anew: the context gets what it sets, and before each
+    // matched layer's middleware, that layer's params and route. Anything else (no route matched) goes to the original.
+    const dispatch = (ctx: Koa.Context, next: Koa.Next) => {
+      const requestPath = internals._getRequestPath(ctx);
+      const found = router.match(requestPath, ctx.method);
+      if (!found.route) return original(ctx as never, next);
+      internals._storeMatchedRoutes(ctx, found);
       const routed = ctx as RoutedContext;
+      routed.router = router;
+      routed.routeMatched = true;
+      const layers = found.pathAndMethod;
+      internals._setMatchedRouteInfo(ctx, layers);
       const run = (i: number): Promise<unknown> => {
         if (i === layers.length) return next();
         const layer = layers[i];
@@ -130,8 +150,14 @@ export function indexRoutes(router: Router): Router {
         if (layer.name) routed._matchedRouteName = layer.name;
         return stackOf(layer)(ctx, () => run(i + 1));
       };
-      return run(0);
-    }];
+      try {
+        return run(0);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
+    Object.assign(dispatch, { router });
+    router.middleware = router.routes = () => dispatch as unknown as ReturnType<Router['routes']>;
   }
   return router;
 }
