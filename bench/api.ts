@@ -3,14 +3,69 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { startApi } from '../workers/api';
 import { noopWorkflow } from '../workflows/platform/noop';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Session } from 'node:inspector/promises';
+import { findSourceMap } from 'node:module';
 import { capturedSql, load, percentile, pool, startStack, type LoadResult } from './support';
 
 type Json = { data: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+
+/** A load, with the CPU time this process (server and client alike) spent per request. */
+async function measured(name: string, url: string, seconds: number, headers: Record<string, string>) {
+  const before = process.cpuUsage();
+  const result = await load(name, url, { seconds, headers });
+  const used = process.cpuUsage(before);
+  return { ...result, cpuUs: (used.user + used.system) / Math.max(1, result.requestsPerSecond * seconds) };
+}
+
+type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number }; children?: number[] };
+
+/**
+ * BENCH_PROFILE=<dir>: a load of `url` under V8's sampling profiler; the profile is written to <dir> (open it in Chrome's
+ * DevTools) and the server's top frames by self time are returned as a table (samples under autocannon's own frames,
+ * the client, are left out of the list but not of the total).
+ */
+async function profile(url: string, seconds: number, headers: Record<string, string>, dir: string): Promise<string> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  await load('profiled', url, { seconds, headers });
+  const { profile: p } = (await session.post('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; samples: number[] } };
+  session.disconnect();
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'auth-me-jwt.cpuprofile'), JSON.stringify(p));
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const frames = new Map<string, number>();
+  let client = 0;
+  for (const id of p.samples) {
+    let inClient = false;
+    for (let at: number | undefined = id; at !== undefined && !inClient; at = parent.get(at)) inClient = /autocannon|http-parser-js/.test(byId.get(at)!.callFrame.url);
+    if (inClient) { client += 1; continue; }
+    const { functionName, url: file, lineNumber, columnNumber } = byId.get(id)!.callFrame;
+    // Our TypeScript runs compiled by tsx: its source maps give the line of the source.
+    const line = (file.includes('node_modules') ? undefined : findSourceMap(file)?.findEntry(lineNumber, columnNumber) as { originalLine?: number } | undefined)?.originalLine ?? lineNumber;
+    const where = file ? `${file.replace(/^file:\/\//, '').replace(/^.*?node_modules\//, '').replace(process.cwd() + '/', '')}:${line + 1}` : '';
+    const key = `${functionName || '(anonymous)'} ${where}`.trim();
+    frames.set(key, (frames.get(key) ?? 0) + 1);
+  }
+  const share = (n: number) => `${((100 * n) / p.samples.length).toFixed(1)} %`;
+  const top = [...frames].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  return [`GET /api/v1/auth/me (JWT) under the profiler: top frames by self time, of ${p.samples.length} samples (autocannon's own: ${share(client)})`,
+    '| frame | self |', '|---|---|', ...top.map(([k, n]) => `| \`${k}\` | ${share(n)} |`)].join('\n');
+}
+
 /**
  * The platform's own overhead, measured in one run on this machine:
- *  1. HTTP: a bare Koa JSON endpoint (the ceiling) against idcflow's public health endpoint and an
- *     authenticated read (JWT verification + session lookup in PostgreSQL, and the same with an API token).
+ *  1. HTTP: a bare Koa JSON endpoint (the ceiling) against idcflow's public health endpoint and an authenticated read
+ *     (GET /auth/me with a JWT, and with an API token: the whole middleware stack, the credential check cached in the
+ *     replica), in rounds; BENCH_PROFILE=<dir> adds a profile of GET /auth/me and its top frames.
  *  2. An authenticated list (a page of 20 users) against a bare Koa endpoint running the same SQL statements (those the
  *     API ran for that request, captured and replayed).
  *  3. Operations started per second by 20 concurrent clients (POST /api/v1/instances on an API whose task queue no
@@ -34,11 +89,21 @@ async function main() {
     const jwt = ((await login.json()) as Json).data.access_token as string;
     const apiToken = ((await (await fetch(`${stack.url}/api/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` }, body: JSON.stringify({ name: 'bench' }) })).json()) as Json).data.token as string;
 
-    const http: LoadResult[] = [];
-    http.push(await load('bare Koa JSON (ceiling)', bareUrl, { seconds }));
-    http.push(await load('GET /api/v1/status/health', `${stack.url}/api/v1/status/health`, { seconds }));
-    http.push(await load('GET /api/v1/auth/me (JWT)', `${stack.url}/api/v1/auth/me`, { seconds, headers: { authorization: `Bearer ${jwt}` } }));
-    http.push(await load('GET /api/v1/auth/me (API token)', `${stack.url}/api/v1/auth/me`, { seconds, headers: { authorization: `Bearer ${apiToken}` } }));
+    // 1. Warmed up (the JIT, the caches), then rounds of the four loads one after another: the machine is shared, so each
+    //    round's ratios are read against that round's ceiling, and the median and the spread over the rounds are given.
+    const endpoints: Array<[string, string, Record<string, string>]> = [
+      ['bare Koa JSON (ceiling)', bareUrl, {}],
+      ['GET /api/v1/status/health', `${stack.url}/api/v1/status/health`, {}],
+      ['GET /api/v1/auth/me (JWT)', `${stack.url}/api/v1/auth/me`, { authorization: `Bearer ${jwt}` }],
+      ['GET /api/v1/auth/me (API token)', `${stack.url}/api/v1/auth/me`, { authorization: `Bearer ${apiToken}` }],
+    ];
+    for (const [name, url, headers] of endpoints) await load(name, url, { seconds: 1, headers });
+    const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+    const http: Array<Array<LoadResult & { cpuUs: number }>> = endpoints.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, [name, url, headers]] of endpoints.entries()) http[i].push(await measured(name, url, seconds, headers));
+    }
+    const profiled = process.env.BENCH_PROFILE ? await profile(`${stack.url}/api/v1/auth/me`, seconds, { authorization: `Bearer ${jwt}` }, process.env.BENCH_PROFILE) : null;
 
     // 2. An authenticated page of 20 against the same SQL bare.
     const { queries } = await capturedSql([stack.api.deps.knex], () => call('GET', '/api/v1/users?size=20', jwt));
@@ -90,10 +155,16 @@ async function main() {
       completed.push(performance.now() - t0);
     }
 
-    const ceiling = http[0].requestsPerSecond;
-    console.log('\nHTTP (autocannon, 10 connections, %d s each)', seconds);
-    console.log('| endpoint | req/s | p50 ms | p99 ms | errors | share of ceiling |\n|---|---|---|---|---|---|');
-    for (const r of http) console.log(`| ${r.name} | ${r.requestsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${(r.requestsPerSecond / ceiling).toFixed(2)} |`);
+    console.log('\nHTTP (autocannon in this process, 10 connections, %d rounds of %d s per endpoint after a warm-up; CPU: this process\'s CPU time per request, client included)', rounds, seconds);
+    console.log('| endpoint | req/s (median) | p50 ms | p99 ms | errors | CPU µs/request | share of ceiling, median (range) | by CPU time, median (range) |\n|---|---|---|---|---|---|---|---|');
+    for (const runs of http) {
+      const shares = runs.map((x, r) => x.requestsPerSecond / http[0][r].requestsPerSecond);
+      const byCpu = runs.map((x, r) => http[0][r].cpuUs / x.cpuUs);
+      const mid = runs[runs.map((x) => x.requestsPerSecond).indexOf(median(runs.map((x) => x.requestsPerSecond)))];
+      const range = (v: number[]) => `${median(v).toFixed(2)} (${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)})`;
+      console.log(`| ${mid.name} | ${mid.requestsPerSecond} | ${mid.p50ms} | ${mid.p99ms} | ${runs.reduce((a, x) => a + x.errors, 0)} | ${median(runs.map((x) => x.cpuUs)).toFixed(0)} | ${range(shares)} | ${range(byCpu)} |`);
+    }
+    if (profiled) console.log(`\n${profiled}`);
     console.log('\nAn authenticated list, a page of 20 (autocannon, 10 connections, %d s each)', seconds);
     console.log('| endpoint | req/s | p50 ms | p99 ms | errors | share of ceiling |\n|---|---|---|---|---|---|');
     for (const r of lists) console.log(`| ${r.name} | ${r.requestsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${(r.requestsPerSecond / lists[0].requestsPerSecond).toFixed(2)} |`);

@@ -24,6 +24,7 @@ import * as platformReconcile from './migrations/022_platform';
 import * as webhooks from './migrations/023_webhooks';
 import * as networkingAcme from './migrations/024_networking';
 import * as webhooksOneStore from './migrations/025_webhooks';
+import * as usersSearch from './migrations/026_users';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -53,6 +54,7 @@ const migrations: Record<string, Knex.Migration> = {
   '023_webhooks': webhooks,
   '024_networking': networkingAcme,
   '025_webhooks': webhooksOneStore,
+  '026_users': usersSearch,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

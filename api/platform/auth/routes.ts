@@ -6,6 +6,7 @@ import { route } from '../http/route';
 import { AuthService } from './service';
 import { UserService, userSchema, presentUser } from '../../users/service';
 import type { User } from '../../../db/models/users/user';
+import type { UserProfile } from './principal';
 
 const tokenPair = z.object({
   access_token: z.string(),
@@ -13,6 +14,14 @@ const tokenPair = z.object({
   token_type: z.literal('bearer'),
   expires_in: z.number(),
 });
+
+// A cached check's row is the same object until a change drops it: it is presented once.
+const presented = new WeakMap<UserProfile, ReturnType<typeof presentUser>>();
+function presentedProfile(profile: UserProfile) {
+  let user = presented.get(profile);
+  if (!user) presented.set(profile, (user = presentUser(profile as User)));
+  return user;
+}
 
 export function authRoutes(deps: AppDeps) {
   const auth = new AuthService(deps);
@@ -58,8 +67,8 @@ export function authRoutes(deps: AppDeps) {
       handler: async ({ principal }) => {
         if (principal.userId === null) return { username: principal.username, role: principal.role, permissions: principal.permissions, via: principal.via };
         // The row the (cached) session or token check read: every change to it reaches this replica through NOTIFY.
-        const user = principal.profile ?? await users.find(principal.userId);
-        return { ...presentUser(user as User), permissions: principal.permissions, via: principal.via };
+        const user = principal.profile ? presentedProfile(principal.profile) : presentUser(await users.find(principal.userId) as User);
+        return { ...user, permissions: principal.permissions, via: principal.via };
       },
     }),
     route({

@@ -3,7 +3,14 @@ import type { AppError } from '../../../shared/platform/errors';
 /** The response conventions of each surface: idcflow's own (seed 003) and the compat surfaces of seeds 000/001/002/004. */
 export type Surface = 'native' | 'seed000' | 'seed001' | 'seed002' | 'seed004';
 
-const now = () => new Date().toISOString();
+let lastMs = 0;
+let lastIso = '';
+/** The answer's timestamp (formatted once per millisecond). */
+const now = () => {
+  const ms = Date.now();
+  if (ms !== lastMs) { lastMs = ms; lastIso = new Date(ms).toISOString(); }
+  return lastIso;
+};
 
 interface Envelope {
   success(data: unknown, message: string | undefined, status: number): unknown;

@@ -8,6 +8,7 @@ import { requirePermission, type Principal } from '../auth/principal';
 import { ENVELOPES, type Surface } from './envelope';
 import { callerOf, clientOf, type Caller, type ClientInfo } from '../caller';
 import { errorEnvelopeSchema } from './openapi';
+import { indexRoutes } from './route-index';
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 type Out<T> = T extends ZodType ? z.output<T> : undefined;
@@ -126,6 +127,13 @@ export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
   return deepest;
 }
 
+/** A handler's input; `caller` and `client` are read from the request only by the handlers that ask for them. */
+class Input {
+  constructor(readonly ctx: Koa.Context, readonly params: unknown, readonly query: unknown, readonly body: unknown, readonly principal: Principal | null) {}
+  get caller(): Caller | undefined { return this.principal ? callerOf(this.ctx, this.principal) : undefined; }
+  get client(): ClientInfo { return clientOf(this.ctx); }
+}
+
 const toOpenApiPath = (p: string) => p.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
 export interface MountOptions {
@@ -136,7 +144,10 @@ export interface MountOptions {
   admit?: (ctx: Koa.Context, principal: Principal | null) => Promise<void>;
 }
 
+const indexed = new WeakSet<Router>();
+
 export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): void {
+  if (!indexed.has(router)) indexed.add(indexRoutes(router));
   for (const spec of routes) {
     if (!spec.permission && spec.auth !== 'public') {
       throw new Error(`${spec.method.toUpperCase()} ${opts.prefix}${spec.path} declares no permission: give it one, or auth: 'public' if its seed says so`);
@@ -163,8 +174,7 @@ export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): v
       const body = parsePart(spec.body, (ctx.request as { body?: unknown }).body, 'body');
       const errors = [...params.errors, ...query.errors, ...body.errors];
       if (errors.length) throw validationError(errors);
-      const caller = principal ? callerOf(ctx, principal) : undefined;
-      const result = await spec.handler({ ctx, params: params.value, query: query.value, body: body.value, principal: principal as Principal, caller: caller as Caller, client: clientOf(ctx) } as never);
+      const result = await spec.handler(new Input(ctx, params.value, query.value, body.value, principal) as never);
       const replyObj = result instanceof Reply ? result : new Reply(result);
       const data = spec.response && replyObj.data !== undefined && !replyObj.opts.raw ? spec.response.parse(replyObj.data) : replyObj.data;
       for (const [k, v] of Object.entries(replyObj.opts.headers ?? {})) ctx.set(k, v);
