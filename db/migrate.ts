@@ -22,6 +22,7 @@ import * as rentalsRelayTls from './migrations/020_rentals';
 import * as platformSpeed from './migrations/021_platform';
 import * as platformReconcile from './migrations/022_platform';
 import * as webhooks from './migrations/023_webhooks';
+import * as computeConsoleGateways from './migrations/027_compute';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -49,6 +50,7 @@ const migrations: Record<string, Knex.Migration> = {
   '021_platform': platformSpeed,
   '022_platform': platformReconcile,
   '023_webhooks': webhooks,
+  '027_compute': computeConsoleGateways,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */
