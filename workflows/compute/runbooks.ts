@@ -31,12 +31,6 @@ const engineOptions: ActivityOptions = {
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes: ['RESOURCE_NOT_FOUND', 'CONFLICT', 'VALIDATION_ERROR', 'ENGINE_ERROR', 'NOT_SUPPORTED'] },
 };
 const mainEngine = proxyActivities<ComputeActivities>(engineOptions);
-/**
- * A create's engine call on the main worker (hosts without an agent) as a local activity: no round trip through the
- * server for it. No heartbeat: a worker that dies in the call is found by the workflow task's timeout instead, and the
- * next worker repeats the call (it is idempotent: the container is found by name).
- */
-const mainEngineLocal = proxyLocalActivities<ComputeActivities>({ startToCloseTimeout: engineOptions.startToCloseTimeout, cancellationType: engineOptions.cancellationType, retry: engineOptions.retry });
 
 type EngineCalls = Pick<ComputeActivities, 'engineCreate' | 'engineCreateRunning' | 'engineUpdate' | 'engineDelete' | 'enginePower' | 'engineStatus' | 'engineStats' | 'engineList' | 'engineSetPassword' | 'engineConsole' | 'engineHostStats'
   | 'engineListImages' | 'engineFetchImage' | 'engineDeleteImage'>;
@@ -106,8 +100,7 @@ export async function createInstanceWorkflow(input: CreateInstanceInput) {
     // Registered before the call: a create that fails after the engine made the instance (at the start) removes it too.
     const ref = containerName(req.uuid);
     op.onUndo('create', () => engine.engineDelete({ hostId: on, ref }));
-    const maker = route.useAgent ? engine : mainEngineLocal;
-    const started = await op.step('create', 40, `Creating and starting ${ref} on ${inst.hostName}`, () => maker.engineCreateRunning({ hostId: on, spec, passwordSealed: input.passwordSealed }));
+    const started = await op.step('create', 40, `Creating and starting ${ref} on ${inst.hostName}`, () => engine.engineCreateRunning({ hostId: on, spec, passwordSealed: input.passwordSealed }));
     const running = started.state === 'running' ? started
       : await op.step('wait-running', 75, `Waiting until ${ref} runs`, () => waitForState(engine, on, ref, 'running', input.instanceWaitSeconds, started));
 
