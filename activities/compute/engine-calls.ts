@@ -34,9 +34,8 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
     },
     /** Creates the instance and starts it, in one call: its answer is the instance as the engine reports it after the start. */
     async engineCreateRunning({ hostId, spec, passwordSealed }: { hostId: number; spec: InstanceSpec; passwordSealed?: string | null }): Promise<EngineInstance> {
-      await refuseFencedCopy(knex, hostId, { uuid: spec.uuid });
+      const [, d] = await Promise.all([refuseFencedCopy(knex, hostId, { uuid: spec.uuid }), driver(hostId)]);
       return heartbeating(async () => {
-        const d = await driver(hostId);
         const full = { ...opened(spec), password: passwordSealed ? unseal(passwordSealed, config.masterKey) : null };
         if (d.createRunning) return d.createRunning(full);
         const created = await d.create(full);

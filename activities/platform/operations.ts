@@ -52,7 +52,8 @@ export function createOperationActivities({ knex, config }: ActivityDeps) {
     },
 
     async operationFinished(e: { operationId: string; status: Extract<OperationStatus, 'succeeded' | 'failed' | 'canceled'>; result?: Record<string, unknown>; error?: OperationError }): Promise<void> {
-      await knex('operations').where({ id: e.operationId }).whereNotIn('status', TERMINAL).update({
+      // The row and the event at once: both are safe to repeat, and nothing reads one expecting the other first.
+      await Promise.all([knex('operations').where({ id: e.operationId }).whereNotIn('status', TERMINAL).update({
         status: e.status,
         result: e.result ? JSON.stringify(e.result) : null,
         error: e.error ? JSON.stringify(e.error) : null,
@@ -61,10 +62,9 @@ export function createOperationActivities({ knex, config }: ActivityDeps) {
         progress_message: e.status === 'succeeded' ? 'Succeeded' : e.error?.message ?? e.status,
         finished_at: knex.fn.now(),
         updated_at: knex.fn.now(),
-      });
-      await knex('operation_events')
+      }), knex('operation_events')
         .insert({ operation_id: e.operationId, event_key: 'finished', step: e.status, level: e.status === 'succeeded' ? 'info' : 'error', message: e.error?.message ?? 'Operation succeeded', data: e.error ? JSON.stringify(e.error) : null })
-        .onConflict(['operation_id', 'event_key']).ignore();
+        .onConflict(['operation_id', 'event_key']).ignore()]);
       await publishOperationEnded({ knex, config }, e.operationId);
     },
   };
