@@ -5,7 +5,7 @@ import { agentOnline, type EngineType, type PowerAction } from '../../shared/com
 import { randomToken, safeEqual, seal, sha256, unseal } from '../../shared/platform/crypto';
 import type { InstanceRequest } from '../../activities/compute/activities';
 import { instanceRequestProblem } from '../../db/queries/compute/rules';
-import { gatewayServing } from '../../db/queries/compute/console-gateways';
+import { gatewayForHost } from '../../db/queries/compute/console-gateways';
 import type { AppDeps } from '../platform/deps';
 import { isAdmin, type Principal } from '../platform/auth/principal';
 import type { Caller } from '../platform/caller';
@@ -167,10 +167,9 @@ export class InstanceService {
   private async gatewayConsole(inst: Row): Promise<{ type: string; url: string; expires_at: null } | null> {
     const kind = GATEWAY_CONSOLES[inst.engine_type as EngineType];
     if (!kind?.states.includes(inst.state)) return null;
-    const host = await this.knex('hosts').where({ id: inst.host_id }).whereNull('deleted_at').first('name', 'use_agent', 'agent_last_seen');
-    if (!host || (host.use_agent && !agentOnline(host.agent_last_seen, this.deps.config.compute.agentOfflineSeconds))) return null;
-    const url = await gatewayServing(this.knex, host, this.deps.config.taskQueue);
-    return url ? { type: kind.type, url, expires_at: null } : null;
+    const host = await gatewayForHost(this.knex, inst.host_id, this.deps.config.taskQueue);
+    if (!host?.url || (host.use_agent && !agentOnline(host.agent_last_seen, this.deps.config.compute.agentOfflineSeconds))) return null;
+    return { type: kind.type, url: host.url, expires_at: null };
   }
 
   /** The engine's console URL, or for a terminal or VNC screen the gateway's address with a single-use ticket (stored hashed). */

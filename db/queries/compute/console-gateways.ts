@@ -14,11 +14,16 @@ export async function withdrawGateway(knex: Knex, url: string): Promise<void> {
   await knex('console_gateways').where({ url }).delete();
 }
 
-/** The URL of a gateway that said recently that it serves this host, or null. */
-export async function gatewayServing(knex: Knex, host: { name: string; use_agent: boolean }, taskQueue: string): Promise<string | null> {
-  const q = knex('console_gateways').where('seen_at', '>', knex.raw(`now() - interval '${GATEWAY_FRESH_SECONDS} seconds'`));
-  if (host.use_agent) q.whereRaw('? = ANY(agent_hosts)', [host.name]);
-  else q.where({ task_queue: taskQueue });
-  const row = await q.orderBy('seen_at', 'desc').first('url');
-  return row?.url ?? null;
+/**
+ * A live host's agent state with the URL of a gateway that said recently it serves it (null when none did): one query,
+ * as a console's opening waits on it.
+ */
+export async function gatewayForHost(knex: Knex, hostId: number, taskQueue: string): Promise<{ name: string; use_agent: boolean; agent_last_seen: Date | null; url: string | null } | undefined> {
+  return knex('hosts as h')
+    .leftJoin('console_gateways as g', (j) => j
+      .on('g.seen_at', '>', knex.raw(`now() - interval '${GATEWAY_FRESH_SECONDS} seconds'`))
+      .andOn(knex.raw('CASE WHEN h.use_agent THEN h.name = ANY(g.agent_hosts) ELSE g.task_queue = ? END', [taskQueue])))
+    .where('h.id', hostId).whereNull('h.deleted_at')
+    .orderByRaw('g.seen_at DESC NULLS LAST')
+    .first('h.name', 'h.use_agent', 'h.agent_last_seen', 'g.url');
 }
