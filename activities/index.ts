@@ -5,6 +5,7 @@ import { createUserActivities } from './users/deletion';
 import { createDbsyncActivities } from './dbsync/activities';
 import { createComputeActivities } from './compute/activities';
 import { createEngineActivities } from './compute/engine-calls';
+import { createInstanceCreateSteps } from './compute/create-steps';
 import { createRentalActivities } from './rentals/activities';
 import { createNetworkActivities, createNetworkAgentActivities } from './networking/activities';
 import { createNetservicesDbActivities } from './netservices/db';
@@ -24,7 +25,7 @@ import { registerActivities } from './registry';
 export const MAIN_WORKER_ACTIVITIES = {
   platform: [createOperationActivities, createMailActivities],
   users: [createUserActivities],
-  compute: [createComputeActivities, createEngineActivities],
+  compute: [createComputeActivities, createInstanceCreateSteps, createEngineActivities],
   dbsync: [createDbsyncActivities],
   rentals: [createRentalActivities],
   networking: [createNetworkActivities],

@@ -234,7 +234,7 @@ async function main() {
       say(`| | p50 | mean |`);
       say(`|---|---|---|`);
       say(`| raw dockerode exec (TTY) create + start until first output (ceiling) | ${ms(pct(rawOpen, 50))} | ${ms(mean(rawOpen))} |`);
-      say(`| idcflow: GET /instances/:id/console (engine check on the worker, ticket) + WebSocket to the gateway until first output | ${ms(pct(gatewayOpen, 50))} | ${ms(mean(gatewayOpen))} |`);
+      say(`| idcflow: GET /instances/:id/console (ticket for the gateway found in PostgreSQL) + WebSocket to the gateway, its checks and the exec until first output | ${ms(pct(gatewayOpen, 50))} | ${ms(mean(gatewayOpen))} |`);
       say(`| ratio | ${(pct(gatewayOpen, 50) / pct(rawOpen, 50)).toFixed(2)}× | ${(mean(gatewayOpen) / mean(rawOpen)).toFixed(2)}× |`);
     }
     agent.destroy();

@@ -25,6 +25,7 @@ import * as webhooks from './migrations/023_webhooks';
 import * as networkingAcme from './migrations/024_networking';
 import * as webhooksOneStore from './migrations/025_webhooks';
 import * as usersSearch from './migrations/026_users';
+import * as computeConsoleGateways from './migrations/027_compute';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -55,6 +56,7 @@ const migrations: Record<string, Knex.Migration> = {
   '024_networking': networkingAcme,
   '025_webhooks': webhooksOneStore,
   '026_users': usersSearch,
+  '027_compute': computeConsoleGateways,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

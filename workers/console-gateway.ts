@@ -8,6 +8,7 @@ import type { Logger } from '../shared/platform/logger';
 import { sha256 } from '../shared/platform/crypto';
 import type { ErrorCode } from '../shared/platform/errors';
 import { driverFor, type HostRow } from '../activities/compute/engines';
+import { announceGateway, GATEWAY_ANNOUNCE_SECONDS, withdrawGateway } from '../db/queries/compute/console-gateways';
 import type { TerminalSession } from '../activities/compute/engines/types';
 
 /** The hosts whose engines this process reaches: the main worker's (hosts without an agent) and/or agent hosts by name. */
@@ -91,16 +92,18 @@ export async function startConsoleGateway(config: Config, knex: Knex, logger: Lo
       .update({ opened_at: knex.fn.now(), remote_addr: req.socket.remoteAddress ?? null }, ['id', 'user_id', 'instance_id', 'host_id', 'engine_ref']) as SessionRow[];
     if (!session) throw new Refusal(401, 'INVALID_CREDENTIALS', 'The console ticket is unknown, used or expired: ask the console endpoint for a new one');
     try {
-      const host = await knex('hosts').where({ id: session.host_id }).whereNull('deleted_at').first() as (HostRow & { use_agent: boolean }) | undefined;
+      // The three checks at once: a console's opening waits on them.
+      const [host, instance, user] = await Promise.all([
+        knex('hosts').where({ id: session.host_id }).whereNull('deleted_at').first() as Promise<(HostRow & { use_agent: boolean }) | undefined>,
+        knex('instances').where({ id: session.instance_id, engine_ref: session.engine_ref }).whereNull('deleted_at').first('id'),
+        session.user_id === null ? { id: null } : knex('users').where({ id: session.user_id, is_active: true }).whereNull('deleted_at').first('id'),
+      ]);
       if (!host) throw new Refusal(404, 'RESOURCE_NOT_FOUND', 'The instance\'s host is gone');
       if (!serves(host)) {
         throw new Refusal(421, 'BAD_REQUEST', `This gateway does not serve host ${host.name}`);
       }
-      const instance = await knex('instances').where({ id: session.instance_id, engine_ref: session.engine_ref }).whereNull('deleted_at').first('id');
       if (!instance) throw new Refusal(404, 'RESOURCE_NOT_FOUND', 'The instance is gone');
-      if (session.user_id !== null && !(await knex('users').where({ id: session.user_id, is_active: true }).whereNull('deleted_at').first('id'))) {
-        throw new Refusal(403, 'INSUFFICIENT_PERMISSIONS', 'The account the ticket was issued to is no longer active');
-      }
+      if (!user) throw new Refusal(403, 'INSUFFICIENT_PERMISSIONS', 'The account the ticket was issued to is no longer active');
       const driver = driverFor(host, config.masterKey);
       if (!driver.terminal && !driver.vncEndpoint) throw new Refusal(400, 'BAD_REQUEST', `The ${driver.type} engine has no console to relay`);
       const engineRefusal = (err: Error & { type?: string }) => {
@@ -189,9 +192,16 @@ export async function startConsoleGateway(config: Config, knex: Knex, logger: Lo
     server.listen(port, config.host, () => resolve());
   });
   logger.info({ port, url: publicUrl }, 'console gateway listening');
+  // Said in PostgreSQL, so the API hands out tickets for this gateway without asking a worker where consoles are served.
+  const announce = () => announceGateway(knex, { url: publicUrl, taskQueue: served.mainQueue ? config.taskQueue : null, agentHosts: served.agentHosts })
+    .catch((err: Error) => logger.warn({ err: err.message }, 'announcing the console gateway failed'));
+  await announce();
+  const announcing = setInterval(announce, GATEWAY_ANNOUNCE_SECONDS * 1000).unref();
   return {
     url: publicUrl,
     async close() {
+      clearInterval(announcing);
+      await withdrawGateway(knex, publicUrl).catch((err: Error) => logger.warn({ err: err.message }, 'withdrawing the console gateway failed'));
       for (const ws of wss.clients) ws.terminate();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

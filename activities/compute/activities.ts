@@ -7,6 +7,7 @@ import { fail, heartbeating } from '../platform/failure';
 import { faultPoint } from '../platform/fault-injection';
 import { type EngineInstance, type HostRow, type InstanceSpec } from './engines';
 import type { EngineActivities } from './engine-calls';
+import type { InstanceCreateSteps } from './create-steps';
 import { instanceRequestProblem, quotaFor, usageOf } from '../../db/queries/compute/rules';
 import type { Problem } from '../../shared/platform/errors';
 
@@ -332,4 +333,4 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
   };
 }
 
-export type ComputeActivities = ReturnType<typeof createComputeActivities> & EngineActivities;
+export type ComputeActivities = ReturnType<typeof createComputeActivities> & EngineActivities & InstanceCreateSteps;

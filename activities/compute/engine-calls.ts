@@ -7,6 +7,7 @@ import { fail, heartbeating } from '../platform/failure';
 import { driverFor, type EngineDriver, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
 import type { ImageFetch, ImageInfo } from './engines/libvirt-images';
 import { refuseFencedCopy } from '../availability/fencing';
+import { faultPoint } from '../platform/fault-injection';
 
 /** The engine calls: run on the main worker, or on the host's agent (task queue host:<name>). */
 export function createEngineActivities({ knex, config }: ActivityDeps) {
@@ -30,6 +31,17 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
     async engineCreate({ hostId, spec, passwordSealed }: { hostId: number; spec: InstanceSpec; passwordSealed?: string | null }): Promise<EngineInstance> {
       await refuseFencedCopy(knex, hostId, { uuid: spec.uuid });
       return heartbeating(async () => (await driver(hostId)).create({ ...opened(spec), password: passwordSealed ? unseal(passwordSealed, config.masterKey) : null }));
+    },
+    /** Creates the instance and starts it, in one call: its answer is the instance as the engine reports it after the start. */
+    async engineCreateRunning({ hostId, spec, passwordSealed }: { hostId: number; spec: InstanceSpec; passwordSealed?: string | null }): Promise<EngineInstance> {
+      const [, d] = await Promise.all([refuseFencedCopy(knex, hostId, { uuid: spec.uuid }), driver(hostId)]);
+      return heartbeating(async () => {
+        const full = { ...opened(spec), password: passwordSealed ? unseal(passwordSealed, config.masterKey) : null };
+        if (d.createRunning) return d.createRunning(full);
+        const created = await d.create(full);
+        await faultPoint('engineCreateRunning.created');
+        return d.power(created.ref, 'start');
+      });
     },
     async engineUpdate({ hostId, ref, spec, running }: { hostId: number; ref: string; spec: InstanceSpec; running?: boolean }): Promise<EngineInstance> {
       return heartbeating(async () => (await driver(hostId)).update(ref, opened(spec), running));

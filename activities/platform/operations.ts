@@ -4,6 +4,17 @@ import { publishOperationEnded } from '../webhooks/publish';
 
 const TERMINAL = ['succeeded', 'failed', 'canceled'];
 
+/** One step of a runbook as its event log records it; `key` makes the write safe to repeat. */
+interface StepEvent {
+  key: string;
+  step: string;
+  percent: number;
+  message: string;
+  level: 'info' | 'warn';
+}
+
+const eventRow = (operationId: string, e: StepEvent) => ({ operation_id: operationId, event_key: e.key, step: e.step, percent: e.percent, message: e.message, level: e.level });
+
 /** Keeps the operations table and its event log in step with the workflow; every call is safe to repeat. */
 export function createOperationActivities({ knex, config }: ActivityDeps) {
   return {
@@ -21,17 +32,19 @@ export function createOperationActivities({ knex, config }: ActivityDeps) {
       }
     },
 
-    async operationStarted({ operationId }: { operationId: string }): Promise<void> {
+    /** `event`: the first step's, written with the start (one local activity instead of two). */
+    async operationStarted({ operationId, event }: { operationId: string; event?: StepEvent }): Promise<void> {
       // Started: the stored start request (kept for a reconcile) is no longer needed.
-      await knex('operations').where({ id: operationId, status: 'pending' }).update({ status: 'running', workflow_start: null, updated_at: knex.fn.now() });
-      await knex('operation_events').insert({ operation_id: operationId, event_key: 'started', step: 'started', percent: 0, message: 'Operation started' })
-        .onConflict(['operation_id', 'event_key']).ignore();
+      const progress = event ? { progress_percent: event.percent, progress_step: event.step, progress_message: event.message } : {};
+      await knex('operations').where({ id: operationId, status: 'pending' }).update({ status: 'running', workflow_start: null, ...progress, updated_at: knex.fn.now() });
+      await knex('operation_events').insert([
+        { operation_id: operationId, event_key: 'started', step: 'started', percent: 0, message: 'Operation started' },
+        ...(event ? [eventRow(operationId, event)] : []),
+      ]).onConflict(['operation_id', 'event_key']).ignore();
     },
 
-    async recordStep(e: { operationId: string; key: string; step: string; percent: number; message: string; level: 'info' | 'warn' }): Promise<void> {
-      const inserted = await knex('operation_events')
-        .insert({ operation_id: e.operationId, event_key: e.key, step: e.step, percent: e.percent, message: e.message, level: e.level })
-        .onConflict(['operation_id', 'event_key']).ignore().returning('id');
+    async recordStep(e: { operationId: string } & StepEvent): Promise<void> {
+      const inserted = await knex('operation_events').insert(eventRow(e.operationId, e)).onConflict(['operation_id', 'event_key']).ignore().returning('id');
       if (inserted.length) {
         await knex('operations').where({ id: e.operationId }).whereNotIn('status', TERMINAL)
           .update({ progress_percent: e.percent, progress_step: e.step, progress_message: e.message, updated_at: knex.fn.now() });
@@ -39,7 +52,8 @@ export function createOperationActivities({ knex, config }: ActivityDeps) {
     },
 
     async operationFinished(e: { operationId: string; status: Extract<OperationStatus, 'succeeded' | 'failed' | 'canceled'>; result?: Record<string, unknown>; error?: OperationError }): Promise<void> {
-      await knex('operations').where({ id: e.operationId }).whereNotIn('status', TERMINAL).update({
+      // The row and the event at once: both are safe to repeat, and nothing reads one expecting the other first.
+      await Promise.all([knex('operations').where({ id: e.operationId }).whereNotIn('status', TERMINAL).update({
         status: e.status,
         result: e.result ? JSON.stringify(e.result) : null,
         error: e.error ? JSON.stringify(e.error) : null,
@@ -48,10 +62,9 @@ export function createOperationActivities({ knex, config }: ActivityDeps) {
         progress_message: e.status === 'succeeded' ? 'Succeeded' : e.error?.message ?? e.status,
         finished_at: knex.fn.now(),
         updated_at: knex.fn.now(),
-      });
-      await knex('operation_events')
+      }), knex('operation_events')
         .insert({ operation_id: e.operationId, event_key: 'finished', step: e.status, level: e.status === 'succeeded' ? 'info' : 'error', message: e.error?.message ?? 'Operation succeeded', data: e.error ? JSON.stringify(e.error) : null })
-        .onConflict(['operation_id', 'event_key']).ignore();
+        .onConflict(['operation_id', 'event_key']).ignore()]);
       await publishOperationEnded({ knex, config }, e.operationId);
     },
   };

@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import type { z } from 'zod';
 import { AppError, conflict, forbidden, notFound, problemError } from '../../shared/platform/errors';
-import type { EngineType, PowerAction } from '../../shared/compute/catalogue';
+import { agentOnline, type EngineType, type PowerAction } from '../../shared/compute/catalogue';
 import { randomToken, safeEqual, seal, sha256, unseal } from '../../shared/platform/crypto';
 import type { InstanceRequest } from '../../activities/compute/activities';
 import { instanceRequestProblem } from '../../db/queries/compute/rules';
+import { gatewayForHost } from '../../db/queries/compute/console-gateways';
 import type { AppDeps } from '../platform/deps';
 import { isAdmin, type Principal } from '../platform/auth/principal';
 import type { Caller } from '../platform/caller';
@@ -23,6 +24,12 @@ import { computeBounds, type Row } from './bounds';
 export const instanceResource = (i: Row | { uuid: string; name: string }) => ({ type: 'instance', id: i.uuid, name: i.name, url: `/api/v1/instances/${encodeURIComponent(i.uuid)}` });
 
 /** Instances: what users see and own, and the operations that change them. */
+/** Engines whose console the console gateway serves, and the recorded states in which they open one. */
+const GATEWAY_CONSOLES: Partial<Record<EngineType, { type: 'terminal' | 'vnc'; states: string[] }>> = {
+  docker: { type: 'terminal', states: ['running'] },
+  libvirt_qemu: { type: 'vnc', states: ['running', 'suspended'] },
+};
+
 export class InstanceService {
   constructor(private readonly deps: AppDeps, private readonly operations: OperationService, private readonly hosts: HostService, private readonly engineReads: EngineReads) {}
 
@@ -152,10 +159,23 @@ export class InstanceService {
     };
   }
 
+  /**
+   * Where a console is served, without asking a worker: a gateway that said recently it serves the host, for an instance
+   * recorded in a state its engine opens a console in (the gateway asks the engine itself when the client connects, and
+   * refuses a stopped one with 409). Null sends the request the long way, an engine read through a workflow.
+   */
+  private async gatewayConsole(inst: Row): Promise<{ type: string; url: string; expires_at: null } | null> {
+    const kind = GATEWAY_CONSOLES[inst.engine_type as EngineType];
+    if (!kind?.states.includes(inst.state)) return null;
+    const host = await gatewayForHost(this.knex, inst.host_id, this.deps.config.taskQueue);
+    if (!host?.url || (host.use_agent && !agentOnline(host.agent_last_seen, this.deps.config.compute.agentOfflineSeconds))) return null;
+    return { type: kind.type, url: host.url, expires_at: null };
+  }
+
   /** The engine's console URL, or for a terminal or VNC screen the gateway's address with a single-use ticket (stored hashed). */
   async console(caller: Caller, inst: Row): Promise<{ type: string; url: string; web_url?: string; expires_at: string | null }> {
     if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} has no engine instance yet`);
-    const access = await this.engineReads.read(inst.host_id, 'console', inst.engine_ref) as { type: string; url: string; expires_at: string | null };
+    const access = (await this.gatewayConsole(inst)) ?? await this.engineReads.read(inst.host_id, 'console', inst.engine_ref) as { type: string; url: string; expires_at: string | null };
     if (access.type !== 'terminal' && access.type !== 'vnc') return access;
     const ticket = randomToken(32);
     const expiresAt = new Date(Date.now() + this.deps.config.console.ticketSeconds * 1000);

@@ -36,7 +36,7 @@ export interface Manifest {
  * in Temporal), the maintenance flag, and the cluster's nodes (live processes, not history). Everything else returns to
  * the backup's moment.
  */
-export const TABLES_KEPT_ON_RESTORE = ['operations', 'operation_events', 'log_entries', 'platform_backups', 'backup_schedules', 'restore_maintenance', 'cluster_nodes'];
+export const TABLES_KEPT_ON_RESTORE = ['operations', 'operation_events', 'log_entries', 'platform_backups', 'backup_schedules', 'restore_maintenance', 'cluster_nodes', 'console_gateways'];
 
 /**
  * Why an archive member's path is refused, if it is: only plain relative paths below the archive's own folders.

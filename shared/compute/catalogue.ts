@@ -179,3 +179,6 @@ export const hostTaskQueue = (hostName: string) => `host:${hostName}`;
 /** An agent is online when its last heartbeat is younger than the offline bound. */
 export const agentOnline = (lastSeen: Date | string | null | undefined, offlineSeconds: number, now = Date.now()) =>
   Boolean(lastSeen && now - new Date(lastSeen).getTime() < offlineSeconds * 1000);
+
+/** What every engine names the instance of a uuid (its `ref`): a container, a domain. */
+export const containerName = (uuid: string) => `idcflow-${uuid}`;

@@ -146,6 +146,27 @@ describeDocker('container console (Podman Docker API)', () => {
     expect(audit.length).toBeGreaterThanOrEqual(1);
   });
 
+  it('a ticket names the gateway that says in PostgreSQL it serves the host, without asking a worker; one silent too long is not used', async () => {
+    const knex = api.deps.knex;
+    const own = `ws://127.0.0.1:${gatewayPort}/console`;
+    expect(await knex('console_gateways').where({ url: own }).first()).toMatchObject({ task_queue: queue, agent_hosts: [] });
+    // A gateway said to run more recently than the worker's, at an address where nothing listens: the API names it,
+    // so it did not ask the worker (whose engine read answers the worker's own gateway).
+    const decoy = 'ws://127.0.0.2:9/console';
+    await knex('console_gateways').insert({ url: decoy, task_queue: queue, seen_at: knex.raw('now() + interval \'1 second\'') });
+    try {
+      expect((await ticketFor()).url.startsWith(`${decoy}?ticket=`)).toBe(true);
+      await knex('console_gateways').where({ url: decoy }).update({ seen_at: knex.raw('now() - interval \'1 hour\'') });
+      expect((await ticketFor()).url.startsWith(`${own}?ticket=`)).toBe(true);
+      // No gateway said to run: the worker is asked, as before, and names its own.
+      await knex('console_gateways').where({ url: own }).update({ seen_at: knex.raw('now() - interval \'1 hour\'') });
+      expect((await ticketFor()).url.startsWith(`${own}?ticket=`)).toBe(true);
+    } finally {
+      await knex('console_gateways').where({ url: decoy }).delete();
+      await knex('console_gateways').where({ url: own }).update({ seen_at: knex.fn.now() });
+    }
+  });
+
   it('refuses forged, missing and expired tickets, other paths, plain HTTP, and tickets of users disabled since', async () => {
     const base = `ws://127.0.0.1:${gatewayPort}`;
     expect(await connect(`${base}/console?ticket=forged`)).toMatchObject({ refused: 401 });
@@ -233,6 +254,12 @@ describeDocker('container console (Podman Docker API)', () => {
     expectError(await api.call('GET', '/api/v1/instances/99999999/console', { token: owner.token }), 404, 'RESOURCE_NOT_FOUND');
     const seed = await api.call('GET', `/api/client/remote/${host.name}/${uuid}`, { token: owner.token });
     expect(seed.body).toMatchObject({ code: 200, data: { type: 'terminal', url: expect.stringContaining('/console?ticket=') } });
+
+    // Stopped behind idcflow's back (the record still says running): the API hands out a ticket, the gateway refuses it.
+    const docker = new Docker({ socketPath: (podman as { socketPath: string }).socketPath });
+    const [container] = await docker.listContainers({ filters: { label: [`io.idcflow.uuid=${uuid}`] } });
+    await docker.getContainer(container.Id).kill();
+    expect(await connect((await ticketFor()).url)).toMatchObject({ refused: 409, body: expect.stringContaining('must be running') });
 
     const stop = await finished(api, owner.token, await api.call('POST', `/api/v1/instances/${instanceId}/power`, { token: owner.token, body: { action: 'hard_stop' } }));
     expect(stop.status).toBe('succeeded');

@@ -91,7 +91,7 @@ describeDocker('docker engine (Podman Docker API)', () => {
     const { op } = await createInstance(api, await api.admin(), { uuid, host_id: host.id, image, command: ['/no/such/program'] });
     expect(op).toMatchObject({ status: 'failed', error: { code: 'ENGINE_ERROR' } });
     const steps = (await api.call('GET', `/api/v1/operations/${op.id}/events`, { token: await api.admin() })).body.data.events.map((e: { step: string }) => e.step);
-    expect(steps).toEqual(expect.arrayContaining(['create', 'start', 'undo:create', 'undo:reserve']));
+    expect(steps).toEqual(expect.arrayContaining(['create', 'undo:create', 'undo:reserve']));
     expect(await containersOf(uuid)).toEqual([]);
     expect(await api.deps.knex('instances').where({ uuid })).toEqual([]);
   });
@@ -183,8 +183,8 @@ describeDocker('docker engine (Podman Docker API)', () => {
     });
 
     it('kill the worker after the engine created the container and before it started: the operation finishes with exactly one container', async () => {
-      // The first attempt of the start call is held (heartbeating) so the worker can be killed right there.
-      worker = await spawnWorker(queue, { IDCFLOW_FAULT_DELAY: 'enginePower:20000' });
+      // The first attempt of the create-and-start call is held (heartbeating) between the two, so the worker can be killed right there.
+      worker = await spawnWorker(queue, { IDCFLOW_FAULT_DELAY: 'engineCreateRunning.created:20000' });
       const host = await addHost(crashApi, { engine_type: 'docker', address: `unix://${socketPath}` });
       const admin = await crashApi.admin();
       const uuid = uniq('crash');
@@ -192,7 +192,7 @@ describeDocker('docker engine (Podman Docker API)', () => {
       expect(res.status).toBe(202);
       for (let i = 0; i < 100; i++) {
         const op = (await crashApi.call('GET', `/api/v1/operations/${res.body.data.operation.id}`, { token: admin })).body.data;
-        if (op.progress.step === 'start' && (await containersOf(uuid)).length === 1) break;
+        if (op.progress.step === 'create' && (await containersOf(uuid)).length === 1) break;
         await new Promise((r) => setTimeout(r, 200));
       }
       const before = await containersOf(uuid);

@@ -2,7 +2,7 @@ import { ActivityCancellationType, ApplicationFailure, patched, proxyActivities,
 import type { ComputeActivities, HostRoute, InstanceRequest, InstanceSnapshot } from '../../activities/compute/activities';
 import type { EngineInstance, InstanceSpec } from '../../activities/compute/engines/types';
 import type { OperationInput } from '../../shared/platform/operations';
-import { stateAfter, type InstanceState, type PowerAction } from '../../shared/compute/catalogue';
+import { containerName, stateAfter, type InstanceState, type PowerAction } from '../../shared/compute/catalogue';
 import { describeError, runOperation, type OperationRun } from '../platform/operation';
 import { onHostAgent } from '../platform/host-agent';
 import { releaseInstanceNetwork } from '../networking/runbooks';
@@ -32,7 +32,7 @@ const engineOptions: ActivityOptions = {
 };
 const mainEngine = proxyActivities<ComputeActivities>(engineOptions);
 
-type EngineCalls = Pick<ComputeActivities, 'engineCreate' | 'engineUpdate' | 'engineDelete' | 'enginePower' | 'engineStatus' | 'engineStats' | 'engineList' | 'engineSetPassword' | 'engineConsole' | 'engineHostStats'
+type EngineCalls = Pick<ComputeActivities, 'engineCreate' | 'engineCreateRunning' | 'engineUpdate' | 'engineDelete' | 'enginePower' | 'engineStatus' | 'engineStats' | 'engineList' | 'engineSetPassword' | 'engineConsole' | 'engineHostStats'
   | 'engineListImages' | 'engineFetchImage' | 'engineDeleteImage'>;
 
 /**
@@ -73,38 +73,75 @@ export interface CreateInstanceInput extends OperationInput, ComputeBounds {
   passwordSealed: string | null;
 }
 
-/** Runbook: create an instance — validate, place, reserve quota/capacity and an IP, create on the engine, start, wait until running, record. */
+/**
+ * Runbook: create an instance — validate, place, reserve quota/capacity and an IP, create on the engine and start it
+ * until it runs, record. Four recorded steps, each one call: validate (with where the host is driven from), reserve
+ * (the row and its addresses), create (create + start, answered once it runs), record.
+ */
 export async function createInstanceWorkflow(input: CreateInstanceInput) {
   return runOperation(input.operationId, async (op) => {
+    // Creates started before the four-step shape replay theirs (remove once none is left running).
+    if (!patched('compute-create-four-steps')) return createInstanceSteps(op, input);
     const req = input.request;
-    await op.step('validate', 5, `Validating instance ${req.uuid}`, () => db.validateInstanceCreate({ request: req, operationId: input.operationId }));
     let hostId = req.hostId;
     if (hostId === null) {
+      await op.step('validate', 5, `Validating instance ${req.uuid}`, () => db.validateInstanceCreate({ request: req, operationId: input.operationId }));
       const placed = await op.step('placement', 10, 'Choosing a host by the load-balancer strategy', () => db.placeInstance({ engineType: req.engineType, needsImage: Boolean(req.image) }));
       hostId = placed.hostId;
-      await db.validateInstanceCreate({ request: { ...req, hostId }, operationId: input.operationId });
     }
-    const { engine } = await routeTo(op, hostId, input);
+    const on = hostId;
+    const route = await op.step('validate', 5, `Validating instance ${req.uuid} on host ${on}`, () => db.prepareInstanceCreate({ request: req, operationId: input.operationId, hostId: on }));
+    const engine = engineFor(route, input.agentWaitSeconds);
 
-    const inst = await op.step('reserve', 15, 'Checking the quota and reserving capacity on the host', () => db.reserveInstance({ operationId: input.operationId, hostId: hostId!, request: req }));
+    const { inst, nics } = await op.step('reserve', 15, 'Checking the quota, reserving capacity and addresses on the host', () => db.reserveInstanceWithIps({ operationId: input.operationId, hostId: on, request: req }));
     op.onUndo('reserve', () => db.releaseInstance({ operationId: input.operationId }));
-
-    const nics = await op.step('reserve-ip', 25, 'Reserving addresses from the host\'s IP pools', () => db.reserveInstanceIps({ operationId: input.operationId, instanceId: inst.id }));
-    op.onUndo('reserve-ip', () => db.releaseInstanceIps({ instanceId: inst.id }));
     const spec: InstanceSpec = { ...inst.spec, nics };
 
-    const created = await op.step('create', 40, `Creating ${req.uuid} on ${inst.hostName}`, () => engine.engineCreate({ hostId: hostId!, spec, passwordSealed: input.passwordSealed }));
-    op.onUndo('create', () => engine.engineDelete({ hostId: hostId!, ref: created.ref }));
-
-    const started = await op.step('start', 60, `Starting ${created.ref}`, () => engine.enginePower({ hostId: hostId!, ref: created.ref, action: 'start' }));
-    const running = await op.step('wait-running', 75, `Waiting until ${created.ref} runs`, () => waitForState(engine, hostId!, created.ref, 'running', input.instanceWaitSeconds, started));
+    // Registered before the call: a create that fails after the engine made the instance (at the start) removes it too.
+    const ref = containerName(req.uuid);
+    op.onUndo('create', () => engine.engineDelete({ hostId: on, ref }));
+    const started = await op.step('create', 40, `Creating and starting ${ref} on ${inst.hostName}`, () => engine.engineCreateRunning({ hostId: on, spec, passwordSealed: input.passwordSealed }));
+    const running = started.state === 'running' ? started
+      : await op.step('wait-running', 75, `Waiting until ${ref} runs`, () => waitForState(engine, on, ref, 'running', input.instanceWaitSeconds, started));
 
     if (input.passwordSealed && running.managed && inst.hostName) {
-      await op.step('password', 85, 'Setting the OS password', () => engine.engineSetPassword({ hostId: hostId!, ref: created.ref, passwordSealed: input.passwordSealed! }));
+      await op.step('password', 85, 'Setting the OS password', () => engine.engineSetPassword({ hostId: on, ref, passwordSealed: input.passwordSealed! }));
       await db.storeInstancePassword({ instanceId: inst.id, passwordSealed: input.passwordSealed });
     }
     return op.step('record', 95, 'Recording the running instance', () => db.recordInstance({ instanceId: inst.id, state: 'running', engine: running, error: null }));
   });
+}
+
+/** The create runbook as it was before the four-step shape, for the histories of creates started then. */
+async function createInstanceSteps(op: OperationRun, input: CreateInstanceInput) {
+  const req = input.request;
+  await op.step('validate', 5, `Validating instance ${req.uuid}`, () => db.validateInstanceCreate({ request: req, operationId: input.operationId }));
+  let hostId = req.hostId;
+  if (hostId === null) {
+    const placed = await op.step('placement', 10, 'Choosing a host by the load-balancer strategy', () => db.placeInstance({ engineType: req.engineType, needsImage: Boolean(req.image) }));
+    hostId = placed.hostId;
+    await db.validateInstanceCreate({ request: { ...req, hostId }, operationId: input.operationId });
+  }
+  const { engine } = await routeTo(op, hostId, input);
+
+  const inst = await op.step('reserve', 15, 'Checking the quota and reserving capacity on the host', () => db.reserveInstance({ operationId: input.operationId, hostId: hostId!, request: req }));
+  op.onUndo('reserve', () => db.releaseInstance({ operationId: input.operationId }));
+
+  const nics = await op.step('reserve-ip', 25, 'Reserving addresses from the host\'s IP pools', () => db.reserveInstanceIps({ operationId: input.operationId, instanceId: inst.id }));
+  op.onUndo('reserve-ip', () => db.releaseInstanceIps({ instanceId: inst.id }));
+  const spec: InstanceSpec = { ...inst.spec, nics };
+
+  const created = await op.step('create', 40, `Creating ${req.uuid} on ${inst.hostName}`, () => engine.engineCreate({ hostId: hostId!, spec, passwordSealed: input.passwordSealed }));
+  op.onUndo('create', () => engine.engineDelete({ hostId: hostId!, ref: created.ref }));
+
+  const started = await op.step('start', 60, `Starting ${created.ref}`, () => engine.enginePower({ hostId: hostId!, ref: created.ref, action: 'start' }));
+  const running = await op.step('wait-running', 75, `Waiting until ${created.ref} runs`, () => waitForState(engine, hostId!, created.ref, 'running', input.instanceWaitSeconds, started));
+
+  if (input.passwordSealed && running.managed && inst.hostName) {
+    await op.step('password', 85, 'Setting the OS password', () => engine.engineSetPassword({ hostId: hostId!, ref: created.ref, passwordSealed: input.passwordSealed! }));
+    await db.storeInstancePassword({ instanceId: inst.id, passwordSealed: input.passwordSealed });
+  }
+  return op.step('record', 95, 'Recording the running instance', () => db.recordInstance({ instanceId: inst.id, state: 'running', engine: running, error: null }));
 }
 
 export interface InstanceOpInput extends OperationInput, ComputeBounds {

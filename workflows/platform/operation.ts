@@ -1,5 +1,5 @@
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyLocalActivities, setCurrentDetails, setHandler,
+  ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, patched, proxyLocalActivities, setCurrentDetails, setHandler,
   TemporalFailure,
 } from '@temporalio/workflow';
 import type { OperationActivities } from '../../activities/platform/operations';
@@ -29,19 +29,43 @@ export class OperationRun {
   progress: Progress = { percent: 0, step: 'starting', message: 'Starting' };
   private readonly undoStack: Array<{ name: string; undo: () => Promise<unknown> }> = [];
   private seq = 0;
+  private started = false;
 
-  constructor(readonly operationId: string) {}
+  /**
+   * `overlapped`: each step's event is written while the step runs (two local activities of one activation) and the
+   * first one with the operation's start, instead of one write after another before it; false replays the histories
+   * of operations started before (see runOperation).
+   */
+  constructor(readonly operationId: string, readonly overlapped = false) {}
 
   private async record(step: string, percent: number, message: string, level: 'info' | 'warn' = 'info') {
     this.progress = { percent, step, message };
     setCurrentDetails(`**${step}** (${percent}%): ${message}`);
-    await bookkeeping.recordStep({ operationId: this.operationId, key: `${++this.seq}:${step}`, step, percent, message, level });
+    const event = { key: `${++this.seq}:${step}`, step, percent, message, level };
+    if (this.overlapped && !this.started) {
+      this.started = true;
+      return bookkeeping.operationStarted({ operationId: this.operationId, event });
+    }
+    await bookkeeping.recordStep({ operationId: this.operationId, ...event });
   }
 
-  /** Runs one step of the runbook, recording it in the operation's event log first. */
+  /** Marks the operation running (with no step recorded yet): at the start, or at the end of a runbook that recorded no step. */
+  async begin(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await bookkeeping.operationStarted({ operationId: this.operationId });
+  }
+
+  /** Runs one step of the runbook, recording it in the operation's event log as it starts; both end before the next step. */
   async step<T>(step: string, percent: number, message: string, action: () => Promise<T>): Promise<T> {
-    await this.record(step, percent, message);
-    return action();
+    if (!this.overlapped) {
+      await this.record(step, percent, message);
+      return action();
+    }
+    const [recorded, done] = await Promise.allSettled([this.record(step, percent, message), action()]);
+    if (done.status === 'rejected') throw done.reason;
+    if (recorded.status === 'rejected') throw recorded.reason;
+    return done.value;
   }
 
   /** Registers how to undo a step that has succeeded; undone in reverse order if a later step fails or on cancel. */
@@ -72,11 +96,13 @@ export class OperationRun {
  * and on failure or cancellation undoes what was done before recording the outcome.
  */
 export async function runOperation<T extends object>(operationId: string, body: (op: OperationRun) => Promise<T>): Promise<T> {
-  const op = new OperationRun(operationId);
+  // Operations started before the overlapped bookkeeping replay their history as it was written.
+  const op = new OperationRun(operationId, patched('operation-overlapped-bookkeeping'));
   setHandler(progressQuery, () => op.progress);
-  await bookkeeping.operationStarted({ operationId });
+  if (!op.overlapped) await op.begin();
   try {
     const result = await body(op);
+    await op.begin();
     op.progress = { percent: 100, step: 'done', message: 'Succeeded' };
     await bookkeeping.operationFinished({ operationId, status: 'succeeded', result: result as Record<string, unknown> });
     return result;
@@ -84,6 +110,7 @@ export async function runOperation<T extends object>(operationId: string, body: 
     const canceled = isCancellation(err);
     const error = describeError(err);
     await CancellationScope.nonCancellable(async () => {
+      await op.begin();
       const undoFailures = await op.undoAll();
       // A rollback that could not finish is said, with what is left to put right by hand.
       if (undoFailures.length) error.details = { ...error.details, undo_failures: undoFailures };

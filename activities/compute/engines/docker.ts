@@ -84,11 +84,29 @@ export class DockerDriver implements EngineDriver {
 
   /** Creates the container of `spec` under another name than its own (a replacement being prepared beside the original). */
   async createAs(name: string, spec: InstanceSpec): Promise<EngineInstance> {
-    const existing = await this.inspect(name);
-    if (existing) {
-      await this.putFiles(name, spec.files); // a retry after a crash finds the container the first attempt made
-      return this.view(existing);
+    await this.ensureCreated(name, spec);
+    return this.view(await this.mustInspect(name));
+  }
+
+  /** Create, start, and the container as it runs: the raw calls and no more (create → start → inspect). */
+  async createRunning(spec: InstanceSpec): Promise<EngineInstance> {
+    const name = containerName(spec.uuid);
+    await this.ensureCreated(name, spec);
+    await faultPoint('engineCreateRunning.created');
+    try {
+      await this.docker.getContainer(name).start();
+    } catch (err) {
+      // 304: running already (a retry); anything else (a paused container of an earlier attempt…) takes the full power path.
+      if (statusCode(err) !== 304) return this.power(name, 'start');
     }
+    return this.view(await this.mustInspect(name));
+  }
+
+  /**
+   * Makes the container unless it exists, with its files. Created first, not looked up first: a retry after a crash finds
+   * the container the first attempt made when the engine refuses the name (409).
+   */
+  private async ensureCreated(name: string, spec: InstanceSpec): Promise<void> {
     const image = spec.image;
     if (!image) throw ApplicationFailure.nonRetryable('Docker: an image is required', 'VALIDATION_ERROR');
     const nic = spec.nics[0];
@@ -118,10 +136,10 @@ export class DockerDriver implements EngineDriver {
       });
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;
-      if (statusCode(err) !== 409) throw engineFailure('create', err); // 409: created concurrently by an earlier attempt
+      // Made by an earlier attempt: Docker answers 409, Podman 500 "the container name … is already in use".
+      if (statusCode(err) !== 409 && !/already in use/i.test((err as Error).message)) throw engineFailure('create', err);
     }
     await this.putFiles(name, spec.files);
-    return this.view(await this.mustInspect(name));
   }
 
   /**
@@ -324,7 +342,7 @@ export class DockerDriver implements EngineDriver {
    * close() can hang it up: engines keep exec'd processes alive when the client goes away.
    */
   async terminal(ref: string): Promise<TerminalSession> {
-    await this.mustBeRunning(ref, 'to open a console');
+    // Not inspected first: the engine refuses an exec in a container that does not run (409 → CONFLICT), or is gone (404).
     const container = this.docker.getContainer(ref);
     let stream: Duplex;
     let exec: Docker.Exec;
@@ -335,6 +353,8 @@ export class DockerDriver implements EngineDriver {
       });
       stream = await exec.start({ hijack: true, stdin: true, Tty: true });
     } catch (err) {
+      // Docker answers 409 for a container that does not run, Podman 500 "container state improper".
+      if (/state improper|is not running|is paused/i.test((err as Error).message)) throw ApplicationFailure.nonRetryable(`Docker: ${ref} must be running to open a console`, 'CONFLICT');
       throw engineFailure('exec (console)', err);
     }
     const pid = await readPidLine(stream).catch((err: Error) => {

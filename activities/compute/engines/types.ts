@@ -96,6 +96,8 @@ export interface EngineDriver {
   readonly type: string;
   /** Creates the instance stopped; a second call with the same uuid returns the existing one. */
   create(spec: InstanceSpec): Promise<EngineInstance>;
+  /** Creates and starts the instance in fewer calls than create then power (optional: engines without it do those two). */
+  createRunning?(spec: InstanceSpec): Promise<EngineInstance>;
   /** Brings the instance in line with `spec`, ending running if `running` (default: keeping its power state). */
   update(ref: string, spec: InstanceSpec, running?: boolean): Promise<EngineInstance>;
   /** Removes the instance; answers false when it was already gone. */
@@ -121,5 +123,5 @@ export interface EngineDriver {
   deleteImage?(name: string): Promise<boolean>;
 }
 
-export const containerName = (uuid: string) => `idcflow-${uuid}`;
+export { containerName } from '../../../shared/compute/catalogue';
 export const LABELS = { managed: 'io.idcflow.managed', uuid: 'io.idcflow.uuid', name: 'io.idcflow.name', spec: 'io.idcflow.spec', host: 'io.idcflow.host' } as const;
