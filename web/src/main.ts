@@ -12,6 +12,9 @@ import { Rentals, WireguardClients } from './pages/customer';
 import { Backups } from './pages/backups';
 import { SettingsPage } from './pages/settings';
 import { Logs } from './pages/logs';
+import { Tokens } from './pages/tokens';
+import { UserData } from './pages/user-data';
+import { OAuthClients } from './pages/oauth-clients';
 
 /**
  * The pages with their own view: those with `nav` (its label) lead the navigation in this order, the others are
@@ -23,6 +26,7 @@ const PAGES: Array<{ id: string; view: () => unknown; nav?: Key; admin?: boolean
   { id: 'backups', view: Backups, nav: 'backups', admin: true }, { id: 'logs', view: Logs, nav: 'logs', admin: true },
   { id: 'settings', view: SettingsPage, nav: 'settings', admin: true },
   { id: 'rentals', view: Rentals }, { id: 'wireguard-clients', view: WireguardClients },
+  { id: 'tokens', view: Tokens }, { id: 'user-data', view: UserData }, { id: 'oauth-clients', view: OAuthClients },
 ];
 
 const route = () => location.hash.replace(/^#\/?/, '') || 'dashboard';

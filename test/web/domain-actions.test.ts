@@ -1,0 +1,176 @@
+import type { Browser, Page } from 'playwright-core';
+import { startTestApi, eventually, type TestApi } from '../support/api';
+import { uniq } from '../support/compute';
+import { describeBrowser, launchBrowser, openPage, signIn, shot, unexpected } from './support';
+
+/**
+ * The actions of the domains' own pages: a customer's API tokens (secret shown once, copied, revoked), data records
+ * (created, edited with the version shown, a stale edit refused, deleted) and OAuth clients (secret once, redirect URIs
+ * edited, deleted), each refused field's reason beside it and a confirmation before each deletion; and that a customer
+ * is offered no operator action.
+ */
+describeBrowser('the web console\'s domain actions in chromium', () => {
+  let api: TestApi;
+  let browser: Browser;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    api = await startTestApi({ IDCFLOW_TASK_QUEUE: uniq('web-actions') });
+    browser = await launchBrowser();
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await api?.close();
+  });
+
+  async function as(username: string, password: string): Promise<Page> {
+    const page = await openPage(browser, api.url, problems);
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: api.url });
+    await signIn(page, username, password);
+    return page;
+  }
+  /** Answers the next confirmation; returns what it asked. */
+  const answer = (page: Page, accept: boolean) => new Promise<string>((resolve) => page.once('dialog', (d) => { resolve(d.message()); void (accept ? d.accept() : d.dismiss()); }));
+
+  it('creates an API token whose secret is shown once and copied, and revokes it only once confirmed', async () => {
+    const user = await api.createUser('user');
+    const page = await as(user.username, user.password);
+    await page.getByRole('link', { name: 'API tokens', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New API token' });
+    await form.getByLabel('Expires in (days, empty: never)').fill('0');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#token-name-error').waitFor();
+    expect(await form.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#token-expires_in_days-error').count()).toBe(1);
+
+    const name = uniq('web-token');
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Expires in (days, empty: never)').fill('30');
+    await form.getByRole('button', { name: 'Create' }).click();
+    const secretBox = page.getByRole('region', { name: `Your new API token: ${name}` });
+    const secret = await secretBox.getByRole('textbox').inputValue();
+    expect(secret.length).toBeGreaterThan(20);
+    expect(await page.locator('.field-error').count()).toBe(0);
+    await secretBox.getByRole('button', { name: 'Copy' }).click();
+    await secretBox.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(secret);
+    expect((await api.call('GET', '/api/v1/tokens', { token: secret })).status).toBe(200);
+    await shot(page, 'api-tokens');
+    await secretBox.getByRole('button', { name: 'Close' }).click();
+    expect(await page.getByText(secret).count()).toBe(0);
+    expect(await page.locator(`input[value="${secret}"]`).count()).toBe(0); // shown once: gone when closed
+
+    const row = page.getByRole('row').filter({ hasText: name });
+    let asked = answer(page, false);
+    await row.getByRole('button', { name: `Revoke ${name}` }).click();
+    expect(await asked).toContain(name);
+    expect((await api.call('GET', '/api/v1/tokens', { token: secret })).status).toBe(200);
+    asked = answer(page, true);
+    await row.getByRole('button', { name: `Revoke ${name}` }).click();
+    await asked;
+    await row.getByText('Revoked').waitFor();
+    expect((await api.call('GET', '/api/v1/tokens', { token: secret })).status).toBe(401);
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('creates, edits and deletes the user\'s data records; bad JSON and a stale edit are refused', async () => {
+    const user = await api.createUser('user');
+    const page = await as(user.username, user.password);
+    await page.getByRole('link', { name: 'My data', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New record' });
+    const key = uniq('prefs').replace(/[^A-Za-z0-9_.:-]/g, '_');
+    await form.getByLabel('Key').fill(key);
+    await form.getByLabel('Value (JSON)').fill('{theme: dark}');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#record-value-error').filter({ hasText: 'is not valid JSON' }).waitFor();
+    await form.getByLabel('Value (JSON)').fill('{"theme":"dark"}');
+    await form.getByRole('button', { name: 'Save' }).click();
+    const row = page.getByRole('row').filter({ hasText: key });
+    await row.getByText('{"theme":"dark"}').waitFor();
+    const stored = async () => api.call('GET', `/api/v1/user-data/${key}`, { token: user.token });
+    expect((await stored()).body.data).toMatchObject({ value: { theme: 'dark' }, version: 1 });
+
+    await form.getByLabel('Key').fill(key); // the same key again: refused, never overwritten
+    await form.getByLabel('Value (JSON)').fill('1');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: /PRECONDITION|CONFLICT|exists/i }).waitFor();
+    expect((await stored()).body.data.value).toEqual({ theme: 'dark' });
+
+    await row.getByRole('button', { name: `Edit ${key}` }).click();
+    const editForm = page.getByRole('form', { name: `Edit record ${key}` });
+    expect(await editForm.getByLabel('Key').getAttribute('readonly')).not.toBeNull();
+    await editForm.getByLabel('Value (JSON)').fill('{"theme": "light", "size": 2}');
+    await editForm.getByRole('button', { name: 'Save' }).click();
+    await row.getByText('"theme":"light"').waitFor(); // jsonb orders the keys its own way
+    expect((await stored()).body.data).toMatchObject({ value: { theme: 'light', size: 2 }, version: 2 });
+    await shot(page, 'user-data');
+
+    await row.getByRole('button', { name: `Edit ${key}` }).click();
+    expect((await api.call('PUT', `/api/v1/user-data/${key}`, { token: user.token, body: { value: 'elsewhere' } })).status).toBe(200);
+    await page.getByRole('form', { name: `Edit record ${key}` }).getByLabel('Value (JSON)').fill('"mine"');
+    await page.getByRole('form', { name: `Edit record ${key}` }).getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: /PRECONDITION/i }).waitFor();
+    expect((await stored()).body.data.value).toBe('elsewhere'); // the change made meanwhile is not lost
+    await page.getByRole('button', { name: 'Cancel' }).click();
+
+    await row.getByText('"elsewhere"').waitFor(); // a refused save shows the record as it now is
+    const asked = answer(page, true);
+    await row.getByRole('button', { name: `Delete ${key}` }).click();
+    expect(await asked).toContain(key);
+    await eventually(async () => (await page.getByRole('row').filter({ hasText: key }).count()) === 0, 15_000, 'the record gone from the list');
+    expect((await stored()).status).toBe(404);
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('registers an OAuth client (secret once), edits its redirect URIs with the refused one named, and deletes it', async () => {
+    const user = await api.createUser('user');
+    const page = await as(user.username, user.password);
+    await page.getByRole('link', { name: 'OAuth clients', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New OAuth client' });
+    const name = uniq('web-app');
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Redirect URIs (one a line)').fill('https://app.example.com/cb\nnot a url');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#oauth-redirect_uris-error').waitFor();
+    expect(await form.getByLabel('Redirect URIs (one a line)').getAttribute('aria-invalid')).toBe('true');
+    await form.getByLabel('Redirect URIs (one a line)').fill('https://app.example.com/cb');
+    await form.getByRole('button', { name: 'Create' }).click();
+    const secretBox = page.getByRole('region', { name: `Client secret of ${name}` });
+    expect((await secretBox.getByRole('textbox').inputValue()).length).toBeGreaterThan(20);
+    const row = page.getByRole('row').filter({ hasText: name });
+    await row.getByText('https://app.example.com/cb').waitFor();
+    await shot(page, 'oauth-clients');
+    await secretBox.getByRole('button', { name: 'Close' }).click();
+
+    await row.getByRole('button', { name: `Edit ${name}` }).click();
+    const edit = page.getByRole('form', { name: `Redirect URIs (one a line): ${name}` });
+    await edit.getByLabel('Redirect URIs (one a line)').fill('https://app.example.com/cb\nftp://nope');
+    await edit.getByRole('button', { name: 'Save redirect URIs' }).click();
+    await page.locator('#oauth-uris-redirect_uris-error').waitFor();
+    expect(await edit.getByLabel('Redirect URIs (one a line)').inputValue()).toContain('ftp://nope'); // the refused edit is kept
+    await edit.getByLabel('Redirect URIs (one a line)').fill('https://app.example.com/cb\nhttps://app.example.com/cb2');
+    await edit.getByRole('button', { name: 'Save redirect URIs' }).click();
+    await row.getByText('https://app.example.com/cb https://app.example.com/cb2').waitFor();
+    const clients = async () => (await api.call('GET', '/api/v1/oauth/clients', { token: user.token })).body.data.clients as Array<{ name: string; redirect_uris: string[] }>;
+    expect((await clients()).find((c) => c.name === name)?.redirect_uris).toEqual(['https://app.example.com/cb', 'https://app.example.com/cb2']);
+
+    let asked = answer(page, false);
+    await row.getByRole('button', { name: `Delete ${name}` }).click();
+    await asked;
+    expect((await clients()).some((c) => c.name === name)).toBe(true);
+    asked = answer(page, true);
+    await row.getByRole('button', { name: `Delete ${name}` }).click();
+    await asked;
+    await eventually(async () => (await page.getByRole('row').filter({ hasText: name }).count()) === 0, 15_000, 'the client gone from the list');
+    expect((await clients()).some((c) => c.name === name)).toBe(false);
+
+    await page.getByRole('button', { name: '中文' }).click();
+    await page.getByRole('heading', { name: 'OAuth 客户端' }).waitFor();
+    await page.getByRole('form', { name: '新建 OAuth 客户端' }).getByLabel('回调地址（每行一个）').waitFor();
+    await page.getByRole('button', { name: 'English' }).click();
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+});
