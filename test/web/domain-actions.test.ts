@@ -1,6 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { startTestApi, eventually, type TestApi } from '../support/api';
-import { uniq } from '../support/compute';
+import { createInstance, uniq } from '../support/compute';
+import type { Spawned } from '../support/processes';
+import { addNetworkHost, curlFrom, networkFabric, networkingUnavailable, spawnNetworkAgent, type NetworkFabric } from '../support/networking';
 import { describeBrowser, launchBrowser, openPage, signIn, shot, unexpected } from './support';
 
 /**
@@ -15,7 +17,7 @@ describeBrowser('the web console\'s domain actions in chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    api = await startTestApi({ IDCFLOW_TASK_QUEUE: uniq('web-actions') });
+    api = await startTestApi();
     browser = await launchBrowser();
   }, 180_000);
   afterAll(async () => {
@@ -172,5 +174,77 @@ describeBrowser('the web console\'s domain actions in chromium', () => {
     await page.getByRole('button', { name: 'English' }).click();
     expect(unexpected(problems)).toEqual([]);
     await page.close();
+  });
+  const noNet = networkingUnavailable();
+  if (noNet) it.skip(`instance networking from the console skipped: ${noNet}`, () => undefined);
+  (noNet ? describe.skip : describe)('an instance\'s networking (real agent, nftables in a namespace)', () => {
+    let net: NetworkFabric;
+    let agent: Spawned | undefined;
+    beforeAll(async () => {
+      net = await networkFabric();
+    }, 60_000);
+    afterAll(async () => {
+      await agent?.stop();
+      await net?.destroy();
+    });
+
+    it('adds and deletes a port forward and an address, each followed live; a quota refusal is shown as such', async () => {
+      const host = await addNetworkHost(api);
+      agent = await spawnNetworkAgent(host.name, net.host.name);
+      const owner = await api.createUser('user');
+      const admin = await api.admin();
+      expect((await api.call('PUT', `/api/v1/users/${owner.id}/network-quota`, { token: admin, body: { nat_ports: 1, proxies: 0, addresses: 1 } })).status).toBe(200);
+      const name = uniq('web-net');
+      const { op } = await createInstance(api, owner.token, { name, host_id: host.id, nics: [{ name: 'eth0', ip4: '10.77.0.2', ip6: 'fd77::2' }] });
+      expect(op.status).toBe('succeeded');
+
+      const page = await as(owner.username, owner.password);
+      await page.getByRole('link', { name: 'Instances', exact: true }).click();
+      await page.getByRole('button', { name: `Networking ${name}` }).click();
+      const panel = page.getByRole('region', { name: `Networking: ${name}` });
+      const forwards = panel.getByRole('region', { name: 'Port forwards' });
+      await forwards.getByText('— 0 / 1').waitFor();
+      const addForward = forwards.getByRole('form', { name: 'Add: Port forwards' });
+      await addForward.getByRole('button', { name: 'Add' }).click();
+      await forwards.locator('[id$="-internal_port-error"]').waitFor();
+      expect(await addForward.getByLabel('Internal port').getAttribute('aria-invalid')).toBe('true');
+      await addForward.getByLabel('External port (empty: any free)').fill('20031');
+      await addForward.getByLabel('Internal port').fill('8080');
+      await addForward.getByRole('button', { name: 'Add' }).click();
+      await forwards.locator('.operation[data-status="succeeded"]').waitFor({ timeout: 60_000 });
+      const row = forwards.getByRole('row').filter({ hasText: '10.78.0.1:20031' });
+      await row.getByText('active').waitFor();
+      await forwards.getByText('— 1 / 1').waitFor();
+      await eventually(async () => (await curlFrom(net.client, 'http://10.78.0.1:20031/'))?.includes('hello from the instance'), 15_000, 'the forward to answer');
+
+      await addForward.getByLabel('Internal port').fill('8081');
+      await addForward.getByRole('button', { name: 'Add' }).click();
+      await forwards.getByRole('alert').filter({ hasText: /CONFLICT.*Quota exceeded: nat_ports \(1 of 1 used\)/ }).waitFor();
+
+      const addresses = panel.getByRole('region', { name: 'Bound addresses' });
+      await addresses.getByRole('button', { name: 'Add' }).click();
+      await addresses.locator('.operation[data-status="succeeded"]').waitFor({ timeout: 60_000 });
+      await addresses.getByRole('row').filter({ hasText: /10\.78\.1\.\d+\/32/ }).getByText('active').waitFor();
+      const proxies = panel.getByRole('region', { name: 'Reverse proxies' });
+      await proxies.getByLabel('Domain').fill('web.example.test');
+      await proxies.getByLabel('Target port').fill('8080');
+      await proxies.getByRole('button', { name: 'Add' }).click();
+      await proxies.getByRole('alert').filter({ hasText: 'Quota exceeded: proxies' }).waitFor();
+      await shot(page, 'instance-networking');
+
+      let asked = answer(page, false);
+      await row.getByRole('button', { name: /^Delete Port forwards #\d+$/ }).click();
+      await asked;
+      expect(await forwards.locator('.operation').filter({ hasText: '.remove' }).count()).toBe(0);
+      await row.getByText('active').waitFor();
+      asked = answer(page, true);
+      await row.getByRole('button', { name: /^Delete Port forwards #\d+$/ }).click();
+      await asked;
+      await forwards.locator('.operation[data-status="succeeded"]').filter({ hasText: '.remove' }).waitFor({ timeout: 60_000 });
+      await eventually(async () => (await row.count()) === 0, 15_000, 'the forward gone from the list');
+      await eventually(async () => (await curlFrom(net.client, 'http://10.78.0.1:20031/')) === null, 15_000, 'the forward to stop answering');
+      expect(unexpected(problems)).toEqual([]);
+      await page.close();
+    });
   });
 });
