@@ -3,6 +3,7 @@ import { startTestApi, eventually, type TestApi } from '../support/api';
 import { createInstance, uniq } from '../support/compute';
 import type { Spawned } from '../support/processes';
 import { addNetworkHost, curlFrom, networkFabric, networkingUnavailable, spawnNetworkAgent, type NetworkFabric } from '../support/networking';
+import { pgServer } from '../support/dbsync';
 import { describeBrowser, launchBrowser, openPage, signIn, shot, unexpected } from './support';
 
 /**
@@ -175,6 +176,117 @@ describeBrowser('the web console\'s domain actions in chromium', () => {
     expect(unexpected(problems)).toEqual([]);
     await page.close();
   });
+  it('lets an admin create users, change a role, disable and enable one', async () => {
+    const page = await as('admin', process.env.IDCFLOW_ADMIN_PASSWORD!);
+    await page.getByRole('link', { name: 'Users', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New user' });
+    const username = uniq('webuser').replace(/-/g, '_');
+    await form.getByLabel('Username').fill(username);
+    await form.getByLabel('Email').fill('not-an-email');
+    await form.getByLabel('Password').fill('a-long-enough-password-1');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#user-email-error').waitFor();
+    expect(await form.getByLabel('Email').getAttribute('aria-invalid')).toBe('true');
+    await form.getByLabel('Email').fill(`${username}@example.com`);
+    await form.getByRole('button', { name: 'Create' }).click();
+    const row = page.getByRole('row').filter({ hasText: username });
+    await row.getByText('Active').waitFor();
+    const admin = await api.admin();
+    const stored = async () => ((await api.call('GET', `/api/v1/users?search=${username}`, { token: admin })).body.data.users as Array<{ username: string; role: string; is_active: boolean }>).find((u) => u.username === username);
+    await row.getByLabel(`Role ${username}`).selectOption('viewer');
+    await eventually(async () => (await stored())?.role === 'viewer', 15_000, 'the role changed');
+    await row.getByRole('button', { name: `Disable ${username}` }).click();
+    await row.getByText('Disabled').waitFor();
+    expect((await stored())?.is_active).toBe(false);
+    await shot(page, 'users');
+    await row.getByRole('button', { name: `Enable ${username}` }).click();
+    await row.getByText('Active').waitFor();
+    expect((await stored())?.is_active).toBe(true);
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('adds a database instance with a new credential and syncs it as an operation followed to the end; deletes it once confirmed', async () => {
+    const pg = pgServer();
+    const page = await as('admin', process.env.IDCFLOW_ADMIN_PASSWORD!);
+    await page.getByRole('link', { name: 'Database instances', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New database instance' });
+    const name = uniq('web-db');
+    await form.getByLabel('Name', { exact: true }).fill(name);
+    await form.getByLabel('Host', { exact: true }).fill(pg.host);
+    await form.getByLabel('Port').fill(String(pg.port));
+    await form.getByRole('button', { name: 'Create' }).click(); // a new credential needs its username and password
+    await page.locator('#dbi-username-error').waitFor();
+    await form.getByLabel('Database').fill(pg.database);
+    await form.getByLabel('Username (+ new)').fill(pg.superuser);
+    await form.getByLabel('Password (+ new)').fill(pg.password);
+    await form.getByRole('button', { name: 'Create' }).click();
+    const row = page.getByRole('row').filter({ hasText: name });
+    await row.waitFor();
+    await row.getByRole('button', { name: `Sync ${name}` }).click();
+    await page.locator('.operation[data-status="succeeded"]').waitFor({ timeout: 90_000 });
+    await page.getByRole('row').filter({ hasText: name }).getByText('online').waitFor();
+    await shot(page, 'db-instances');
+    await page.getByRole('link', { name: 'Sync sessions', exact: true }).click();
+    await page.getByRole('cell', { name: 'manual_single' }).first().waitFor();
+    await page.getByRole('link', { name: 'Database instances', exact: true }).click();
+    const asked = answer(page, true);
+    await page.getByRole('row').filter({ hasText: name }).getByRole('button', { name: `Delete ${name}` }).click();
+    expect(await asked).toContain(name);
+    await eventually(async () => (await page.getByRole('row').filter({ hasText: name }).count()) === 0, 15_000, 'the instance gone');
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('creates and deletes an IPv6 pool, refuses a BGP session\'s bad neighbor beside the field; none of the operator pages for a customer', async () => {
+    const manager = await api.createUser('manager');
+    let page = await as(manager.username, manager.password);
+    expect(await page.getByRole('link', { name: 'Users', exact: true }).count()).toBe(0);
+    await page.getByRole('link', { name: 'IPv6 pools', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New IPv6 pool' });
+    const name = uniq('web-pool');
+    const prefix = `fd${Math.floor(Math.random() * 0xff).toString(16).padStart(2, '0')}:${Math.floor(Math.random() * 0xffff).toString(16)}::/48`;
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Prefix', { exact: true }).fill(prefix);
+    await form.getByLabel('Prefix length', { exact: true }).fill('200');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#pool-prefix_length-error').waitFor();
+    await form.getByLabel('Prefix length', { exact: true }).fill('64');
+    await form.getByRole('button', { name: 'Create' }).click();
+    const row = page.getByRole('row').filter({ hasText: name });
+    await row.getByText('/64').waitFor();
+    const asked = answer(page, true);
+    await row.getByRole('button', { name: `Delete ${name}` }).click();
+    await asked;
+    await eventually(async () => (await row.count()) === 0, 15_000, 'the pool gone');
+
+    await page.getByRole('link', { name: 'BGP sessions', exact: true }).click();
+    const bgp = page.getByRole('form', { name: 'New BGP session' });
+    await bgp.getByLabel('Name').fill(uniq('web-bgp'));
+    await bgp.getByLabel('Neighbor').fill('not-an-address');
+    await bgp.getByLabel('Remote AS').fill('65001');
+    await bgp.getByLabel('Local AS').fill('65000');
+    await bgp.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#bgp-neighbor-error').waitFor();
+    expect(await bgp.getByLabel('Neighbor').getAttribute('aria-invalid')).toBe('true');
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+
+    const customer = await api.createUser('user');
+    page = await as(customer.username, customer.password);
+    for (const link of ['Users', 'Database instances', 'Sync sessions', 'BGP sessions', 'IPv6 pools', 'WireGuard servers']) expect(await page.getByRole('link', { name: link, exact: true }).count()).toBe(0);
+    for (const hash of ['#/users', '#/db-instances', '#/db-sessions', '#/bgp-sessions', '#/ipv6-pools']) {
+      await page.evaluate(`location.hash = '${hash}'`);
+      await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+      expect(await page.getByRole('form').count()).toBe(0);
+    }
+    await page.getByRole('link', { name: 'API tokens', exact: true }).click();
+    await page.getByRole('form', { name: 'New API token' }).waitFor();
+    expect(await page.getByRole('checkbox', { name: 'admin' }).count()).toBe(0);
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
   const noNet = networkingUnavailable();
   if (noNet) it.skip(`instance networking from the console skipped: ${noNet}`, () => undefined);
   (noNet ? describe.skip : describe)('an instance\'s networking (real agent, nftables in a namespace)', () => {

@@ -55,7 +55,7 @@ export function OAuthClients() {
       { key: 'name', label: 'name' }, { key: 'client_id', label: 'clientId' }, { key: 'client_type', label: 'clientType' },
       { key: 'redirect_uris', label: 'Redirect URIs', render: (c: Client) => c.redirect_uris.join(' ') || '—' },
       { key: 'scopes', label: 'scopes', render: (c: Client) => c.scopes.join(', ') },
-      { key: 'is_active', label: 'status', render: (c: Client) => t(c.is_active ? 'active' : 'disable') },
+      { key: 'is_active', label: 'status', render: (c: Client) => t(c.is_active ? 'active' : 'disabled') },
       { key: 'description', label: 'actions', render: (c: Client) => html`<div class="actions">
         <button type="button" aria-label=${`${t('edit')} ${c.name}`} onClick=${() => { uris.setErrors({}); setDraft(c.redirect_uris.join('\n')); setEditing(c); }}>${t('edit')}</button>
         <button type="button" class="danger" aria-label=${`${t('delete')} ${c.name}`} onClick=${() => remove(c)}>${t('delete')}</button></div>` },
