@@ -27,6 +27,8 @@ const en = {
   users: 'Users', newUser: 'New user', email: 'Email', role: 'Role', disable: 'Disable', enable: 'Enable', setRole: 'Set role',
   dbInstances: 'Database instances', newDbInstance: 'New database instance', syncSessions: 'Sync sessions', newSession: 'New sync session', sync: 'Sync', port: 'Port',
   bgpSessions: 'BGP sessions', newBgpSession: 'New BGP session', ipv6Pools: 'IPv6 pools', newPool: 'New IPv6 pool', prefixLen: 'Prefix length',
+  neighbor: 'Neighbor', remoteAs: 'Remote AS', localAs: 'Local AS', database: 'Database', credential: 'Credential', newCredential: '+ new', newUsername: 'Username (+ new)', newPassword: 'Password (+ new)',
+  lastSync: 'Last sync', external: 'External', internal: 'Internal', iface: 'Interface', boundAddress: 'Address', redirectUrisShort: 'Redirect URIs',
 } as const;
 
 const zh: Record<keyof typeof en, string> = {
@@ -56,6 +58,8 @@ const zh: Record<keyof typeof en, string> = {
   users: '用户', newUser: '新建用户', email: '邮箱', role: '角色', disable: '禁用', enable: '启用', setRole: '设置角色',
   dbInstances: '数据库实例', newDbInstance: '新建数据库实例', syncSessions: '同步会话', newSession: '新建同步会话', sync: '同步', port: '端口',
   bgpSessions: 'BGP 会话', newBgpSession: '新建 BGP 会话', ipv6Pools: 'IPv6 地址池', newPool: '新建 IPv6 地址池', prefixLen: '前缀长度',
+  neighbor: '邻居地址', remoteAs: '对端 AS', localAs: '本端 AS', database: '数据库', credential: '凭据', newCredential: '+ 新建', newUsername: '用户名（新凭据）', newPassword: '密码（新凭据）',
+  lastSync: '最近同步', external: '外部', internal: '内部', iface: '网卡', boundAddress: '地址', redirectUrisShort: '回调地址',
 };
 
 export type Key = keyof typeof en;

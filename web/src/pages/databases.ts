@@ -40,10 +40,10 @@ export function DbInstances() {
       ${form.field('db_type', t('engine'), (a) => html`<select ...${a}>${DB_TYPES.map((ty) => html`<option value=${ty}>${ty}</option>`)}</select>`)}
       ${form.input('host', t('host'), { required: true, autocomplete: 'off' })}
       ${form.input('port', t('port'), { type: 'number', min: 1, max: 65535 })}
-      ${form.input('database_name', 'Database')}
-      ${form.field('credential_id', 'Credential', (a) => html`<select ...${a}><option value="">+ new</option>${(credentials.data?.credentials ?? []).map((c) => html`<option value=${c.id}>${c.name}</option>`)}</select>`)}
-      ${form.input('username', `${t('username')} (+ new)`, { autocomplete: 'off' })}
-      ${form.input('password', `${t('password')} (+ new)`, { type: 'password', autocomplete: 'new-password' })}
+      ${form.input('database_name', t('database'))}
+      ${form.field('credential_id', t('credential'), (a) => html`<select ...${a}><option value="">${t('newCredential')}</option>${(credentials.data?.credentials ?? []).map((c) => html`<option value=${c.id}>${c.name}</option>`)}</select>`)}
+      ${form.input('username', t('newUsername'), { autocomplete: 'off' })}
+      ${form.input('password', t('newPassword'), { type: 'password', autocomplete: 'new-password' })}
       <button type="submit">${t('create')}</button>
     </fieldset></form>
     ${form.failureView}
@@ -53,7 +53,7 @@ export function DbInstances() {
     <${Table} caption=${t('dbInstances')} rows=${list.data?.instances} error=${list.error} loading=${list.loading} columns=${[
       { key: 'name', label: 'name' }, { key: 'db_type', label: 'engine' }, { key: 'host', label: 'host', render: (i: DbInstance) => `${i.host}:${i.port}` },
       { key: 'status', label: 'status', render: (i: DbInstance) => html`<span class="badge ${i.status}">${i.status}</span>` },
-      { key: 'last_sync_at', label: 'Last sync', render: (i: DbInstance) => show(i.last_sync_at) },
+      { key: 'last_sync_at', label: 'lastSync', render: (i: DbInstance) => show(i.last_sync_at) },
       { key: 'id', label: 'actions', render: (i: DbInstance) => html`<div class="actions">
         <button type="button" aria-label=${`${t('sync')} ${i.name}`} onClick=${() => operation.start('POST', `/api/v1/db/instances/${i.id}/sync`)}>${t('sync')}</button>
         <button type="button" class="danger" aria-label=${`${t('delete')} ${i.name}`} onClick=${() => remove(i)}>${t('delete')}</button></div>` },

@@ -30,15 +30,15 @@ export function BgpSessions() {
   return html`<section><h1>${t('bgpSessions')}</h1>
     <form class="create" onSubmit=${create} noValidate aria-label=${t('newBgpSession')}><fieldset><legend>${t('newBgpSession')}</legend>
       ${form.input('name', t('name'), { required: true, autocomplete: 'off' })}
-      ${form.input('neighbor', 'Neighbor', { required: true, autocomplete: 'off' })}
-      ${form.input('remote_as', 'Remote AS', { type: 'number', required: true })}
-      ${form.input('local_as', 'Local AS', { type: 'number', required: true })}
+      ${form.input('neighbor', t('neighbor'), { required: true, autocomplete: 'off' })}
+      ${form.input('remote_as', t('remoteAs'), { type: 'number', required: true })}
+      ${form.input('local_as', t('localAs'), { type: 'number', required: true })}
       ${form.input('password', t('password'), { type: 'password', autocomplete: 'new-password' })}
       <button type="submit">${t('create')}</button>
     </fieldset></form>
     ${form.failureView}${operation.view}
     <${Table} caption=${t('bgpSessions')} rows=${list.data?.sessions} error=${list.error} loading=${list.loading} columns=${[
-      { key: 'name', label: 'name' }, { key: 'neighbor', label: 'Neighbor' }, { key: 'remote_as', label: 'Remote AS' }, { key: 'local_as', label: 'Local AS' },
+      { key: 'name', label: 'name' }, { key: 'neighbor', label: 'neighbor' }, { key: 'remote_as', label: 'remoteAs' }, { key: 'local_as', label: 'localAs' },
       { key: 'status', label: 'status', render: (s: BgpSession) => html`<span class="badge ${s.status}" title=${s.last_error ?? ''}>${s.status}</span>` },
       { key: 'id', label: 'actions', render: (s: BgpSession) => html`<div class="actions">
         <button type="button" aria-label=${`${t(s.enabled ? 'stop' : 'start')} ${s.name}`} onClick=${() => operation.start('POST', `/api/v1/bgp/sessions/${s.id}/${s.enabled ? 'stop' : 'start'}`)}>${t(s.enabled ? 'stop' : 'start')}</button>

@@ -15,12 +15,12 @@ const KINDS: Kind[] = [
   {
     path: 'port-forwards', key: 'port_forwards', title: 'portForwards', quota: 'nat_ports',
     inputs: [{ name: 'protocol', label: 'protocol', kind: 'select', options: ['tcp', 'udp'] }, { name: 'external_port', label: 'externalPort', kind: 'number' }, { name: 'internal_port', label: 'internalPort', kind: 'number', required: true }],
-    columns: [{ key: 'protocol', label: 'protocol' }, { key: 'external_port', label: 'External', render: (r) => `${show(r.external_address)}:${show(r.external_port)}` }, { key: 'internal_port', label: 'Internal', render: (r) => `${show(r.internal_address)}:${show(r.internal_port)}` }],
+    columns: [{ key: 'protocol', label: 'protocol' }, { key: 'external_port', label: 'external', render: (r) => `${show(r.external_address)}:${show(r.external_port)}` }, { key: 'internal_port', label: 'internal', render: (r) => `${show(r.internal_address)}:${show(r.internal_port)}` }],
   },
   {
     path: 'addresses', key: 'addresses', title: 'addresses', quota: 'addresses',
     inputs: [{ name: 'family', label: 'family', kind: 'select', options: ['4', '6'] }, { name: 'address', label: 'address', kind: 'text' }],
-    columns: [{ key: 'address', label: 'Address', render: (r) => `${show(r.address)}/${show(r.prefix)}` }, { key: 'internal_address', label: 'Internal' }, { key: 'interface', label: 'Interface' }],
+    columns: [{ key: 'address', label: 'boundAddress', render: (r) => `${show(r.address)}/${show(r.prefix)}` }, { key: 'internal_address', label: 'internal' }, { key: 'interface', label: 'iface' }],
   },
   {
     path: 'proxies', key: 'proxies', title: 'proxies', quota: 'proxies',

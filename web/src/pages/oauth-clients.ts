@@ -53,7 +53,7 @@ export function OAuthClients() {
       ${uris.failureView}</form>` : null}
     <${Table} caption=${t('oauthClients')} rows=${list.data?.clients} error=${list.error} loading=${list.loading} columns=${[
       { key: 'name', label: 'name' }, { key: 'client_id', label: 'clientId' }, { key: 'client_type', label: 'clientType' },
-      { key: 'redirect_uris', label: 'Redirect URIs', render: (c: Client) => c.redirect_uris.join(' ') || '—' },
+      { key: 'redirect_uris', label: 'redirectUrisShort', render: (c: Client) => c.redirect_uris.join(' ') || '—' },
       { key: 'scopes', label: 'scopes', render: (c: Client) => c.scopes.join(', ') },
       { key: 'is_active', label: 'status', render: (c: Client) => t(c.is_active ? 'active' : 'disabled') },
       { key: 'description', label: 'actions', render: (c: Client) => html`<div class="actions">
