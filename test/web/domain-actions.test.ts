@@ -49,12 +49,15 @@ describeBrowser('the web console\'s domain actions in chromium', () => {
     const name = uniq('web-token');
     await form.getByLabel('Name').fill(name);
     await form.getByLabel('Expires in (days, empty: never)').fill('30');
-    await form.getByRole('button', { name: 'Create' }).click();
+    await page.keyboard.press('Enter'); // by keyboard: Enter submits, the secret takes the focus, Tab reaches Copy
     const secretBox = page.getByRole('region', { name: `Your new API token: ${name}` });
     const secret = await secretBox.getByRole('textbox').inputValue();
     expect(secret.length).toBeGreaterThan(20);
+    expect(await secretBox.getByRole('textbox').evaluate((el) => el === document.activeElement)).toBe(true);
     expect(await page.locator('.field-error').count()).toBe(0);
-    await secretBox.getByRole('button', { name: 'Copy' }).click();
+    await page.keyboard.press('Tab');
+    expect(await secretBox.getByRole('button', { name: 'Copy' }).evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
     await secretBox.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
     expect(await page.evaluate('navigator.clipboard.readText()')).toBe(secret);
     expect((await api.call('GET', '/api/v1/tokens', { token: secret })).status).toBe(200);

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../../client';
 import { html } from './html';
 import { t } from './i18n';
@@ -53,15 +53,16 @@ export const confirmed = (what: string) => confirm(`${t('confirmDelete')}\n\n${w
 /** A secret shown once, right after its creation: selectable, with a copy button, and a warning it will not be shown again. */
 export function SecretOnce({ title, secret, onClose }: { title: string; secret: string; onClose: () => void }) {
   const [copied, setCopied] = useState(false);
-  const copy = async (e: Event) => {
-    const box = (e.target as HTMLElement).parentElement!.querySelector('input')!;
-    try { await navigator.clipboard.writeText(secret); } catch { box.select(); document.execCommand('copy'); }
+  const box = useRef<HTMLInputElement>(null);
+  useEffect(() => box.current?.focus(), [secret]); // focused (and so selected) as it appears, for keyboard and screen-reader users
+  const copy = async () => {
+    try { await navigator.clipboard.writeText(secret); } catch { box.current!.select(); document.execCommand('copy'); }
     setCopied(true);
   };
   return html`<div class="config secret" role="region" aria-label=${title}>
     <h2>${title}</h2>
     <p>${t('secretOnce')}</p>
-    <input readonly value=${secret} aria-label=${title} size="60" onFocus=${(e: Event) => (e.target as HTMLInputElement).select()} />
+    <input ref=${box} readonly value=${secret} aria-label=${title} size="60" onFocus=${(e: Event) => (e.target as HTMLInputElement).select()} />
     <button type="button" onClick=${copy}>${t('copy')}</button>
     ${copied ? html`<span role="status">${t('copied')}</span>` : null}
     <button type="button" onClick=${onClose}>${t('close')}</button>
