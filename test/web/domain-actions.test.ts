@@ -232,6 +232,11 @@ describeBrowser('the web console\'s domain actions in chromium', () => {
     await shot(page, 'db-instances');
     await page.getByRole('link', { name: 'Sync sessions', exact: true }).click();
     await page.getByRole('cell', { name: 'manual_single' }).first().waitFor();
+    await page.getByRole('button', { name: 'New sync session' }).click(); // every active instance: this one
+    const batch = page.locator('.operation');
+    await batch.locator('.op-step').filter({ hasText: /\d+%/ }).waitFor();
+    await page.locator('.operation[data-status="succeeded"]').waitFor({ timeout: 90_000 });
+    await page.getByRole('cell', { name: 'manual_batch' }).first().waitFor();
     await page.getByRole('link', { name: 'Database instances', exact: true }).click();
     const asked = answer(page, true);
     await page.getByRole('row').filter({ hasText: name }).getByRole('button', { name: `Delete ${name}` }).click();
