@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { startTestApi, eventually, type TestApi } from '../support/api';
-import { createInstance, uniq } from '../support/compute';
+import { addHost, createInstance, uniq } from '../support/compute';
 import type { Spawned } from '../support/processes';
 import { addNetworkHost, curlFrom, networkFabric, networkingUnavailable, spawnNetworkAgent, type NetworkFabric } from '../support/networking';
 import { pgServer } from '../support/dbsync';
@@ -277,6 +277,10 @@ describeBrowser('the web console\'s domain actions in chromium', () => {
     await bgp.getByRole('button', { name: 'Create' }).click();
     await page.locator('#bgp-neighbor-error').waitFor();
     expect(await bgp.getByLabel('Neighbor').getAttribute('aria-invalid')).toBe('true');
+    await bgp.getByLabel('Neighbor').fill('192.0.2.78'); // a manager's form has no host field: the refusal naming it is shown whole
+    await bgp.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('alert').filter({ hasText: 'host_id: is required: there is no host named local' }).waitFor();
+    expect(await page.locator('#bgp-neighbor-error').count()).toBe(0);
     expect(unexpected(problems)).toEqual([]);
     await page.close();
 
@@ -288,6 +292,27 @@ describeBrowser('the web console\'s domain actions in chromium', () => {
       await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
       expect(await page.getByRole('form').count()).toBe(0);
     }
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('creates a BGP session on a host and follows its operation (no agent there: the failure shown); no host named local: said beside Host', async () => {
+    const host = await addHost(api, { use_agent: true }); // no agent runs for it: applying fails fast with SERVICE_UNAVAILABLE
+    const page = await as('admin', process.env.IDCFLOW_ADMIN_PASSWORD!);
+    await page.getByRole('link', { name: 'BGP sessions', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New BGP session' });
+    const name = uniq('web-bgp');
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Neighbor').fill('192.0.2.77');
+    await form.getByLabel('Remote AS').fill('65001');
+    await form.getByLabel('Local AS').fill('65000');
+    await form.getByRole('button', { name: 'Create' }).click(); // the host "local", which this stack does not have
+    await page.locator('#bgp-host_id-error').filter({ hasText: 'no host named local' }).waitFor();
+    await form.getByLabel('Host').selectOption(host.name);
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator('.operation[data-status="failed"]').filter({ hasText: 'SERVICE_UNAVAILABLE' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('row').filter({ hasText: name }).getByText('192.0.2.77').waitFor();
+    await shot(page, 'bgp-sessions');
     expect(unexpected(problems)).toEqual([]);
     await page.close();
   });

@@ -25,16 +25,20 @@ type Control = Record<string, unknown> & { id: string; name: string };
 export function useForm(id: string) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<Error | null>(null);
+  /** The fields this form shows: a refusal naming any other one is shown whole, above the button. */
+  const shown = useRef(new Set<string>());
   const run = async <T>(send: () => Promise<T>): Promise<T | undefined> => {
     setErrors({}); setFailure(null);
     try { return await send(); } catch (err) {
       const byField = fieldErrors(err);
-      if (Object.keys(byField).length) setErrors(byField); else setFailure(err as Error);
+      setErrors(byField);
+      if (!Object.keys(byField).length || Object.keys(byField).some((name) => !shown.current.has(name))) setFailure(err as Error);
       return undefined;
     }
   };
   /** A labelled control: `control` gets the id, name and error attributes to spread on the input, select or textarea. */
   const field = (name: string, label: string, control: (attrs: Control) => unknown) => {
+    shown.current.add(name);
     const problem = errors[name];
     const attrs: Control = { id: `${id}-${name}`, name, 'aria-invalid': problem ? 'true' : undefined, 'aria-describedby': problem ? `${id}-${name}-error` : undefined };
     return html`<div class="field">
@@ -43,7 +47,9 @@ export function useForm(id: string) {
     </div>`;
   };
   const input = (name: string, label: string, extra: Record<string, unknown> = {}) => field(name, label, (a) => html`<input ...${a} ...${extra} />`);
-  const failureView = failure ? html`<${ErrorBox} error=${failure} />` : null;
+  const unshown = Object.entries(errors).filter(([name]) => !shown.current.has(name));
+  const failureView = failure ? html`<${ErrorBox} error=${failure} />${unshown.length
+    ? html`<ul class="field-error" role="alert">${unshown.map(([name, message]) => html`<li>${name}: ${message}</li>`)}</ul>` : null}` : null;
   return { errors, setErrors, failure, run, field, input, failureView };
 }
 

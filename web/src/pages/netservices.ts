@@ -15,10 +15,11 @@ export function BgpSessions() {
   const list = useApi<{ sessions: BgpSession[] }>('/api/v1/bgp/sessions?size=100');
   const operation = useOperation(() => list.reload());
   const form = useForm('bgp');
+  const hosts = useApi<{ hosts: Array<{ id: number; name: string }> }>(session.isAdmin ? '/api/v1/hosts?size=100' : null);
   const create = async (e: Event) => {
     e.preventDefault();
     const el = e.target as HTMLFormElement;
-    const made = await form.run(() => session.request<{ operation: { id: string } }>('POST', '/api/v1/bgp/sessions', numbers(Object.fromEntries(new FormData(el)), ['remote_as', 'local_as'])));
+    const made = await form.run(() => session.request<{ operation: { id: string } }>('POST', '/api/v1/bgp/sessions', numbers(Object.fromEntries(new FormData(el)), ['remote_as', 'local_as', 'host_id'])));
     if (made) { el.reset(); operation.follow(made.operation.id); list.reload(); }
   };
   const remove = async (s: BgpSession) => {
@@ -30,6 +31,7 @@ export function BgpSessions() {
   return html`<section><h1>${t('bgpSessions')}</h1>
     <form class="create" onSubmit=${create} noValidate aria-label=${t('newBgpSession')}><fieldset><legend>${t('newBgpSession')}</legend>
       ${form.input('name', t('name'), { required: true, autocomplete: 'off' })}
+      ${session.isAdmin ? form.field('host_id', t('host'), (a) => html`<select ...${a}><option value="">local</option>${(hosts.data?.hosts ?? []).map((h) => html`<option value=${h.id}>${h.name}</option>`)}</select>`) : null}
       ${form.input('neighbor', t('neighbor'), { required: true, autocomplete: 'off' })}
       ${form.input('remote_as', t('remoteAs'), { type: 'number', required: true })}
       ${form.input('local_as', t('localAs'), { type: 'number', required: true })}
