@@ -47,7 +47,7 @@ export function DbInstances() {
       <button type="submit">${t('create')}</button>
     </fieldset></form>
     ${form.failureView}
-    <button type="button" onClick=${() => operation.start('POST', '/api/v1/db/sessions', {})}>${t('sync')}: ${t('dbInstances')}</button>
+    <button type="button" onClick=${() => operation.start('POST', '/api/v1/db/sessions', {})}>${t('syncAll')}</button>
     ${operation.view}
     <${Pager} pagination=${list.data?.pagination} onPage=${setPage} />
     <${Table} caption=${t('dbInstances')} rows=${list.data?.instances} error=${list.error} loading=${list.loading} columns=${[
