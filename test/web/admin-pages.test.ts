@@ -1,36 +1,30 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { useOwnDatabase } from '../userdata/own-database';
 import { startTestApi, eventually, type TestApi } from '../support/api';
 import { addHost, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { insertLogLines } from '../../db/queries/logs/store';
+import { describeBrowser, launchBrowser, openPage, signIn, shot, unexpected as unexpectedOf } from './support';
 
 /**
  * The console's pages with their own actions beyond instances: backups (start, restore, both followed live), system
  * settings (the API's field errors beside each field), logs (search and the live tail) and the dashboard's charts and
  * active alerts; who may see them. A database of this file's own: it changes system settings and restores a backup.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const describeBrowser = fs.existsSync(CHROMIUM) ? describe : describe.skip;
-if (!fs.existsSync(CHROMIUM)) test.skip(`browser tests skipped: no ${CHROMIUM} (apt-get install chromium)`, () => undefined);
-const SHOTS = process.env.IDCFLOW_SCREENSHOTS === '1' ? path.join(__dirname, '..', '..', 'docs', 'screenshots') : null;
-
 describeBrowser('the web console\'s admin pages in chromium', () => {
   const queue = uniq('web-admin');
   let api: TestApi;
   let worker: Spawned | undefined;
   let browser: Browser;
-  let problems: string[] = [];
+  const problems: string[] = [];
 
   beforeAll(async () => {
     await useOwnDatabase('web_admin');
     api = await startTestApi({ IDCFLOW_TASK_QUEUE: queue });
     worker = await spawnWorker(queue);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    if (SHOTS) fs.mkdirSync(SHOTS, { recursive: true });
+    browser = await launchBrowser();
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
@@ -39,22 +33,12 @@ describeBrowser('the web console\'s admin pages in chromium', () => {
   });
 
   async function open(username: string, password: string): Promise<Page> {
-    problems = [];
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(30_000);
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-    page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
-    await page.goto(api.url);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    const page = await openPage(browser, api.url, problems);
+    await signIn(page, username, password);
     return page;
   }
   const asAdmin = () => open('admin', process.env.IDCFLOW_ADMIN_PASSWORD!);
-  const shot = async (page: Page, name: string) => { if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true }); };
-  /** The browser logs each refused request (the 4xx the test provoked); anything else is a problem. */
-  const unexpected = () => problems.filter((p) => !/status of 4\d\d/.test(p));
+  const unexpected = () => unexpectedOf(problems);
 
   it('starts a backup and follows it, downloads it, restores it only once confirmed, following the restore too', async () => {
     const page = await asAdmin();

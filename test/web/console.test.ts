@@ -1,34 +1,28 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import Docker from 'dockerode';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { freePort } from '../../workers/embedded-services';
 import { startTestApi, type TestApi } from '../support/api';
 import { addHost, createInstance, uniq } from '../support/compute';
 import { podmanForTests } from '../support/podman';
 import { spawnWorker, type Spawned } from '../support/processes';
+import { describeBrowser, launchBrowser, openPage, signIn, shot } from './support';
 
 /** The web console in a real browser: Debian's chromium driven by playwright-core (README, Tests). */
-const CHROMIUM = '/usr/bin/chromium';
-const describeBrowser = fs.existsSync(CHROMIUM) ? describe : describe.skip;
-if (!fs.existsSync(CHROMIUM)) test.skip(`browser tests skipped: no ${CHROMIUM} (apt-get install chromium)`, () => undefined);
 const podman = podmanForTests();
-/** IDCFLOW_SCREENSHOTS=1 writes the main pages' screenshots into docs/screenshots. */
-const SHOTS = process.env.IDCFLOW_SCREENSHOTS === '1' ? path.join(__dirname, '..', '..', 'docs', 'screenshots') : null;
 
 describeBrowser('the web console in chromium', () => {
   const queue = uniq('web');
   let api: TestApi;
   let worker: Spawned | undefined;
   let browser: Browser;
-  let problems: string[] = [];
+  const problems: string[] = [];
 
   beforeAll(async () => {
     const gateway = 'skip' in podman ? {} : { IDCFLOW_CONSOLE_PORT: String(await freePort()) };
     api = await startTestApi({ IDCFLOW_TASK_QUEUE: queue });
     worker = await spawnWorker(queue, gateway);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    if (SHOTS) fs.mkdirSync(SHOTS, { recursive: true });
+    browser = await launchBrowser();
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
@@ -36,24 +30,7 @@ describeBrowser('the web console in chromium', () => {
     await api?.close();
   });
 
-  /** A page that records console errors and uncaught exceptions (every test ends by asserting there were none). */
-  async function open(): Promise<Page> {
-    problems = [];
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-    page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
-    await page.goto(api.url);
-    return page;
-  }
-
-  async function signIn(page: Page, username: string, password: string) {
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
-  }
-
-  const shot = async (page: Page, name: string) => { if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true }); };
+  const open = (): Promise<Page> => openPage(browser, api.url, problems);
 
   it('signs in, creates an instance on a simulator host while following its operation, and finds it in the list', async () => {
     const host = await addHost(api, {});
@@ -72,7 +49,7 @@ describeBrowser('the web console in chromium', () => {
     await page.getByLabel('Host').selectOption(host.name);
     await page.getByRole('button', { name: 'Create' }).click();
     await page.locator('.operation[data-status="succeeded"]').waitFor({ timeout: 60_000 });
-    await page.getByRole('cell', { name }).waitFor();
+    await page.getByRole('cell', { name, exact: true }).waitFor();
     await page.getByLabel('Search').fill(name);
     await shot(page, 'instances');
     expect(await page.locator('tbody tr').count()).toBe(1);
@@ -102,8 +79,8 @@ describeBrowser('the web console in chromium', () => {
     expect(await page.getByRole('link', { name: 'Hosts', exact: true }).count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Users', exact: true }).count()).toBe(0);
     await page.getByRole('link', { name: 'Instances', exact: true }).click();
-    await page.getByRole('cell', { name: mine }).waitFor();
-    expect(await page.getByRole('cell', { name: theirs }).count()).toBe(0);
+    await page.getByRole('cell', { name: mine, exact: true }).waitFor();
+    expect(await page.getByRole('cell', { name: theirs, exact: true }).count()).toBe(0);
     await page.evaluate("location.hash = '#/users'");
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
 
@@ -111,7 +88,7 @@ describeBrowser('the web console in chromium', () => {
     await page.getByLabel('Code').fill('NOT-A-REAL-CODE');
     await page.getByRole('button', { name: 'Redeem' }).click();
     await page.getByRole('alert').waitFor();
-    problems = problems.filter((p) => !/status of 4\d\d/.test(p)); // the refused code's answer, logged by the browser
+    problems.splice(0, problems.length, ...problems.filter((p) => !/status of 4\d\d/.test(p))); // the refused code's answer, logged by the browser
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Download derpMap' }).click();
     const file = await (await download).path();

@@ -17,6 +17,18 @@ const en = {
   details: 'Details', close: 'Close', liveTail: 'Live tail', pause: 'Pause', resume: 'Resume', tailing: 'Following new entries', paused: 'Paused', stopTail: 'Stop',
   metrics: 'Metrics', allHosts: 'All hosts (combined)', lastHours: 'Period', hour: 'last hour', hours6: 'last 6 hours', hours24: 'last 24 hours', noData: 'No samples in this period.',
   activeAlerts: 'Active alerts', metric: 'Metric', value: 'Value', threshold: 'Threshold', since: 'Since', noAlerts: 'No alert is firing.',
+  confirmDelete: 'Delete this? It cannot be undone.', secretOnce: 'Copy it now: it is not shown again.', copy: 'Copy', copied: 'Copied', edit: 'Edit', revoke: 'Revoke',
+  apiTokens: 'API tokens', newToken: 'New API token', tokenSecret: 'Your new API token', expiresInDays: 'Expires in (days, empty: never)', scopes: 'Scopes', prefix: 'Prefix',
+  lastUsed: 'Last used', expires: 'Expires', revoked: 'Revoked', active: 'Active', disabled: 'Disabled',
+  myData: 'My data', newRecord: 'New record', editRecord: 'Edit record', key: 'Key', valueJson: 'Value (JSON)', version: 'Version', updated: 'Updated', invalidJson: 'is not valid JSON',
+  oauthClients: 'OAuth clients', newClient: 'New OAuth client', clientSecret: 'Client secret of', clientType: 'Client type', clientId: 'Client ID', redirectUris: 'Redirect URIs (one a line)', description: 'Description', saveUris: 'Save redirect URIs',
+  networking: 'Networking', portForwards: 'Port forwards', addresses: 'Bound addresses', proxies: 'Reverse proxies', add: 'Add', protocol: 'Protocol',
+  externalPort: 'External port (empty: any free)', internalPort: 'Internal port', address: 'Address (empty: any free)', family: 'Family', domain: 'Domain', targetPort: 'Target port', tls: 'HTTPS (TLS)',
+  users: 'Users', newUser: 'New user', email: 'Email', role: 'Role', disable: 'Disable', enable: 'Enable', setRole: 'Set role',
+  dbInstances: 'Database instances', newDbInstance: 'New database instance', syncSessions: 'Sync sessions', newSession: 'New sync session', sync: 'Sync', syncAll: 'Sync every active instance', port: 'Port',
+  bgpSessions: 'BGP sessions', newBgpSession: 'New BGP session', ipv6Pools: 'IPv6 pools', newPool: 'New IPv6 pool', prefixLen: 'Prefix length',
+  neighbor: 'Neighbor', remoteAs: 'Remote AS', localAs: 'Local AS', database: 'Database', credential: 'Credential', newCredential: '+ new', newUsername: 'Username (+ new)', newPassword: 'Password (+ new)',
+  lastSync: 'Last sync', external: 'External', internal: 'Internal', iface: 'Interface', boundAddress: 'Address', redirectUrisShort: 'Redirect URIs',
 } as const;
 
 const zh: Record<keyof typeof en, string> = {
@@ -36,6 +48,18 @@ const zh: Record<keyof typeof en, string> = {
   details: '详情', close: '关闭', liveTail: '实时跟踪', pause: '暂停', resume: '继续', tailing: '正在跟踪新日志', paused: '已暂停', stopTail: '停止',
   metrics: '监控指标', allHosts: '全部主机（汇总）', lastHours: '时间范围', hour: '最近 1 小时', hours6: '最近 6 小时', hours24: '最近 24 小时', noData: '该时间范围内没有数据。',
   activeAlerts: '当前告警', metric: '指标', value: '当前值', threshold: '阈值', since: '开始于', noAlerts: '没有正在触发的告警。',
+  confirmDelete: '确定删除？此操作无法撤销。', secretOnce: '请立即复制：它不会再次显示。', copy: '复制', copied: '已复制', edit: '编辑', revoke: '吊销',
+  apiTokens: 'API 令牌', newToken: '新建 API 令牌', tokenSecret: '新的 API 令牌', expiresInDays: '有效天数（留空：永久）', scopes: '权限范围', prefix: '前缀',
+  lastUsed: '最近使用', expires: '到期', revoked: '已吊销', active: '有效', disabled: '已禁用',
+  myData: '我的数据', newRecord: '新建记录', editRecord: '编辑记录', key: '键', valueJson: '值 (JSON)', version: '版本', updated: '更新时间', invalidJson: '不是有效的 JSON',
+  oauthClients: 'OAuth 客户端', newClient: '新建 OAuth 客户端', clientSecret: '客户端密钥：', clientType: '客户端类型', clientId: '客户端 ID', redirectUris: '回调地址（每行一个）', description: '描述', saveUris: '保存回调地址',
+  networking: '网络', portForwards: '端口转发', addresses: '绑定地址', proxies: '反向代理', add: '添加', protocol: '协议',
+  externalPort: '外部端口（留空：自动分配）', internalPort: '内部端口', address: '地址（留空：自动分配）', family: '地址族', domain: '域名', targetPort: '目标端口', tls: 'HTTPS (TLS)',
+  users: '用户', newUser: '新建用户', email: '邮箱', role: '角色', disable: '禁用', enable: '启用', setRole: '设置角色',
+  dbInstances: '数据库实例', newDbInstance: '新建数据库实例', syncSessions: '同步会话', newSession: '新建同步会话', sync: '同步', syncAll: '同步全部活动实例', port: '端口',
+  bgpSessions: 'BGP 会话', newBgpSession: '新建 BGP 会话', ipv6Pools: 'IPv6 地址池', newPool: '新建 IPv6 地址池', prefixLen: '前缀长度',
+  neighbor: '邻居地址', remoteAs: '对端 AS', localAs: '本端 AS', database: '数据库', credential: '凭据', newCredential: '+ 新建', newUsername: '用户名（新凭据）', newPassword: '密码（新凭据）',
+  lastSync: '最近同步', external: '外部', internal: '内部', iface: '网卡', boundAddress: '地址', redirectUrisShort: '回调地址',
 };
 
 export type Key = keyof typeof en;

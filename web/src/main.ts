@@ -12,17 +12,26 @@ import { Rentals, WireguardClients } from './pages/customer';
 import { Backups } from './pages/backups';
 import { SettingsPage } from './pages/settings';
 import { Logs } from './pages/logs';
+import { Tokens } from './pages/tokens';
+import { UserData } from './pages/user-data';
+import { OAuthClients } from './pages/oauth-clients';
+import { Users } from './pages/users';
+import { DbInstances, SyncSessions } from './pages/databases';
+import { BgpSessions, Ipv6Pools } from './pages/netservices';
 
 /**
  * The pages with their own view: those with `nav` (its label) lead the navigation in this order, the others are
  * reached from the list of domains below them. Admin pages are offered to admins only (and the API refuses them anyway).
  */
-const PAGES: Array<{ id: string; view: () => unknown; nav?: Key; admin?: boolean }> = [
+const PAGES: Array<{ id: string; view: () => unknown; nav?: Key; admin?: boolean; manager?: boolean }> = [
   { id: 'dashboard', view: Dashboard, nav: 'dashboard' }, { id: 'hosts', view: Hosts, nav: 'hosts', admin: true },
   { id: 'instances', view: Instances, nav: 'instances' }, { id: 'operations', view: Operations, nav: 'operations' },
   { id: 'backups', view: Backups, nav: 'backups', admin: true }, { id: 'logs', view: Logs, nav: 'logs', admin: true },
   { id: 'settings', view: SettingsPage, nav: 'settings', admin: true },
   { id: 'rentals', view: Rentals }, { id: 'wireguard-clients', view: WireguardClients },
+  { id: 'tokens', view: Tokens }, { id: 'user-data', view: UserData }, { id: 'oauth-clients', view: OAuthClients },
+  { id: 'users', view: Users, admin: true }, { id: 'db-instances', view: DbInstances, admin: true }, { id: 'db-sessions', view: SyncSessions, admin: true },
+  { id: 'bgp-sessions', view: BgpSessions, manager: true }, { id: 'ipv6-pools', view: Ipv6Pools, manager: true },
 ];
 
 const route = () => location.hash.replace(/^#\/?/, '') || 'dashboard';
@@ -60,8 +69,9 @@ function App() {
   }, []);
   void lang.value; // re-render on a language change
   if (!signedIn) return html`<${Login} onIn=${() => setSignedIn(true)} />`;
-  const visible = RESOURCES.filter((r) => !r.admin || session.isAdmin);
-  const own = PAGES.filter((p) => !p.admin || session.isAdmin);
+  const allowed = (p: { admin?: boolean; manager?: boolean }) => (!p.admin || session.isAdmin) && (!p.manager || session.isManager);
+  const visible = RESOURCES.filter(allowed);
+  const own = PAGES.filter(allowed);
   const resource = visible.find((r) => r.id === page);
   const View = own.find((p) => p.id === page)?.view;
   const body = View ? html`<${View} />` : resource ? html`<${ResourcePage} key=${resource.id} resource=${resource} />` : html`<${Dashboard} />`;

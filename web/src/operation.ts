@@ -43,5 +43,7 @@ export function useOperation(onDone?: (op: Operation) => void) {
     } catch (e) { setError(e as Error); return false; }
   };
   const view = html`${error ? html`<${ErrorBox} error=${error} />` : null}${id ? html`<${OperationProgress} key=${id} id=${id} onDone=${onDone} />` : null}`;
-  return { start, view, error };
+  /** Follows an operation started by the caller's own request (e.g. a form that shows its refused fields itself). */
+  const follow = (operationId: string) => { setError(null); setId(operationId); };
+  return { start, follow, view, error };
 }

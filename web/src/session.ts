@@ -11,6 +11,8 @@ export class Session {
   user: User | null = null;
 
   get isAdmin() { return Boolean(this.user?.permissions.includes('*') || this.user?.permissions.includes('admin')); }
+  /** Admins and managers: who runs the network services (BGP, IPv6 pools, WireGuard servers). */
+  get isManager() { return this.isAdmin || this.user?.role === 'manager'; }
   /** Admins, managers and viewers: who the API shows monitoring (metrics and alerts) to. */
   get isOperator() { return this.isAdmin || this.user?.role === 'manager' || this.user?.role === 'viewer'; }
 

@@ -4,6 +4,7 @@ import { t } from '../i18n';
 import { session } from '../session';
 import { useApi, Table, ErrorBox, Pager, show, type Pagination } from '../ui';
 import { useOperation } from '../operation';
+import { InstanceNetworking } from './networking';
 
 interface Host { id: number; name: string; engine_type: string; enabled: boolean; agent: { online: boolean } }
 interface Instance { id: number; uuid: string; name: string; host: { name: string; engine_type: string }; state: string; cpu: number; ram_mb: number; image: string | null; created_at: string }
@@ -24,6 +25,7 @@ export function Instances() {
   const list = useApi<{ instances: Instance[]; pagination: Pagination }>(`/api/v1/instances?size=100&page=${page}`);
   const operation = useOperation(() => list.reload());
   const [error, setError] = useState<Error | null>(null);
+  const [network, setNetwork] = useState<Instance | null>(null);
   const openTerminal = async (i: Instance) => {
     try {
       const c = await session.get<{ web_url?: string; url: string }>(`/api/v1/instances/${i.id}/console`);
@@ -35,6 +37,7 @@ export function Instances() {
     <${CreateInstance} start=${operation.start} />
     ${operation.view}
     ${error ? html`<${ErrorBox} error=${error} />` : null}
+    ${network ? html`<${InstanceNetworking} key=${network.uuid} instance=${network.uuid} name=${network.name} onClose=${() => setNetwork(null)} />` : null}
     <label class="search">${t('search')} <input type="search" value=${filter} onInput=${(e: Event) => setFilter((e.target as HTMLInputElement).value)} /></label>
     <${Pager} pagination=${list.data?.pagination} onPage=${setPage} />
     <${Table} caption=${t('instances')} rows=${list.data ? rows : undefined} error=${list.error} loading=${list.loading} columns=${[
@@ -42,6 +45,7 @@ export function Instances() {
       { key: 'cpu', label: 'cpu' }, { key: 'ram_mb', label: 'ram' }, { key: 'image', label: 'image', render: (i: Instance) => show(i.image) },
       { key: 'actions', label: 'actions', render: (i: Instance) => html`<div class="actions">
         ${(['start', 'stop', 'restart'] as const).map((a) => html`<button type="button" onClick=${() => operation.start('POST', `/api/v1/instances/${i.id}/power`, { action: a })}>${t(a)}</button>`)}
+        <button type="button" aria-label=${`${t('networking')} ${i.name}`} onClick=${() => setNetwork(i)}>${t('networking')}</button>
         ${i.host.engine_type !== 'simulator' ? html`<button type="button" onClick=${() => openTerminal(i)}>${t('terminal')}</button>` : null}
         <button type="button" class="danger" onClick=${() => confirm(`${t('delete')} ${i.name}?`) && operation.start('DELETE', `/api/v1/instances/${i.id}`)}>${t('delete')}</button>
       </div>` },

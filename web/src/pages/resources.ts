@@ -3,18 +3,18 @@ import { lang, t } from '../i18n';
 import { useApi, Table, ErrorBox } from '../ui';
 
 /** A list the API serves, shown as it is: the first array in the answer's data, its scalar fields as columns. */
-export interface Resource { id: string; en: string; zh: string; path: string; admin?: boolean }
+export interface Resource { id: string; en: string; zh: string; path: string; admin?: boolean; manager?: boolean }
 
 export const RESOURCES: Resource[] = [
   { id: 'db-instances', en: 'Database instances', zh: '数据库实例', path: '/api/v1/db/instances', admin: true },
   { id: 'db-sessions', en: 'Sync sessions', zh: '同步会话', path: '/api/v1/db/sessions', admin: true },
   { id: 'rentals', en: 'Relay rentals', zh: '中继租用', path: '/api/v1/rentals' },
   { id: 'serial-batches', en: 'Serial codes', zh: '兑换码批次', path: '/api/v1/rentals/serial-batches', admin: true },
-  { id: 'wireguard-servers', en: 'WireGuard servers', zh: 'WireGuard 服务端', path: '/api/v1/wireguard/servers' },
+  { id: 'wireguard-servers', en: 'WireGuard servers', zh: 'WireGuard 服务端', path: '/api/v1/wireguard/servers', manager: true },
   { id: 'wireguard-clients', en: 'WireGuard clients', zh: 'WireGuard 客户端', path: '/api/v1/wireguard/clients' },
-  { id: 'bgp-sessions', en: 'BGP sessions', zh: 'BGP 会话', path: '/api/v1/bgp/sessions' },
-  { id: 'bgp-announcements', en: 'BGP announcements', zh: 'BGP 宣告', path: '/api/v1/bgp/announcements' },
-  { id: 'ipv6-pools', en: 'IPv6 pools', zh: 'IPv6 地址池', path: '/api/v1/ipv6/pools' },
+  { id: 'bgp-sessions', en: 'BGP sessions', zh: 'BGP 会话', path: '/api/v1/bgp/sessions', manager: true },
+  { id: 'bgp-announcements', en: 'BGP announcements', zh: 'BGP 宣告', path: '/api/v1/bgp/announcements', manager: true },
+  { id: 'ipv6-pools', en: 'IPv6 pools', zh: 'IPv6 地址池', path: '/api/v1/ipv6/pools', manager: true },
   { id: 'ipv6-allocations', en: 'IPv6 allocations', zh: 'IPv6 分配', path: '/api/v1/ipv6/allocations' },
   { id: 'users', en: 'Users', zh: '用户', path: '/api/v1/users', admin: true },
   { id: 'tokens', en: 'API tokens', zh: 'API 令牌', path: '/api/v1/tokens' },

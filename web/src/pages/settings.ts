@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError } from '../../../client';
 import { html } from '../html';
 import { t, type Key } from '../i18n';
 import { session } from '../session';
 import { useApi, ErrorBox, show } from '../ui';
+import { fieldErrors } from '../form';
 
 type Settings = { log_level: string; max_log_size: number; backup_retention: number; session_timeout: number; api_rate_limit: number };
 type Config = Settings & { app_name: string; app_version: string; debug_mode: boolean; database_pool_size: number | null; sources: Record<string, string>; updated_at: string | null };
@@ -15,13 +15,6 @@ const FIELDS: Array<{ key: keyof Settings; label: Key }> = [
 ];
 /** PUT /system/config's levels (seed 003's names). */
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'SILENT'];
-
-/** The 422 envelope's `details.errors`, by field. */
-function fieldErrors(err: unknown): Record<string, string> {
-  if (!(err instanceof ApiError) || err.code !== 'VALIDATION_ERROR') return {};
-  const list = (err.details.errors ?? []) as Array<{ field: string; message: string }>;
-  return Object.fromEntries(list.map((e) => [e.field, e.message]));
-}
 
 /** System settings (admins): shown, and changed with each refused field's reason beside it. */
 export function SettingsPage() {

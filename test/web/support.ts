@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** What every browser test of the console shares: Debian's chromium driven by playwright-core (README, Tests). */
+export const CHROMIUM = '/usr/bin/chromium';
+export const hasChromium = fs.existsSync(CHROMIUM);
+/** `describe`, or `describe.skip` with a stated reason when there is no chromium. */
+export function describeBrowser(name: string, body: () => void) {
+  if (!hasChromium) test.skip(`browser tests skipped: no ${CHROMIUM} (apt-get install chromium)`, () => undefined);
+  (hasChromium ? describe : describe.skip)(name, body);
+}
+
+/** IDCFLOW_SCREENSHOTS=1 writes the pages' screenshots into docs/screenshots. */
+export const SHOTS = process.env.IDCFLOW_SCREENSHOTS === '1' ? path.join(__dirname, '..', '..', 'docs', 'screenshots') : null;
+
+export async function launchBrowser(): Promise<Browser> {
+  if (SHOTS) fs.mkdirSync(SHOTS, { recursive: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+}
+
+export const shot = async (page: Page, name: string) => { if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true }); };
+
+/** A page that records console errors and uncaught exceptions into `problems` (tests end by asserting there were none). */
+export async function openPage(browser: Browser, url: string, problems: string[]): Promise<Page> {
+  problems.length = 0;
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(30_000);
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
+  await page.goto(url);
+  return page;
+}
+
+export async function signIn(page: Page, username: string, password: string) {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+}
+
+/** The browser logs each refused request (the 4xx a test provoked); anything else is a problem. */
+export const unexpected = (problems: string[]) => problems.filter((p) => !/status of 4\d\d/.test(p));
