@@ -29,6 +29,14 @@ const en = {
   bgpSessions: 'BGP sessions', newBgpSession: 'New BGP session', ipv6Pools: 'IPv6 pools', newPool: 'New IPv6 pool', prefixLen: 'Prefix length',
   neighbor: 'Neighbor', remoteAs: 'Remote AS', localAs: 'Local AS', database: 'Database', credential: 'Credential', newCredential: '+ new', newUsername: 'Username (+ new)', newPassword: 'Password (+ new)',
   lastSync: 'Last sync', external: 'External', internal: 'Internal', iface: 'Interface', boundAddress: 'Address', redirectUrisShort: 'Redirect URIs',
+  webhooks: 'Webhooks', newWebhook: 'New webhook endpoint', signingSecret: 'Signing secret of', previousValidUntil: 'The previous secret stays valid until', allEvents: 'every event',
+  eventTypes: 'Event types (none: all)', filterResourceType: 'Only resource type', filterResourceId: 'Only resource ID', filterOperationType: 'Only operation type',
+  allowPrivate: 'Allow private addresses (admins)', owner: 'Owner', alertRule: 'Alert rule', you: 'You', failures: 'Failures', rotateSecret: 'Rotate secret',
+  sendTest: 'Send test', deliveries: 'Deliveries', replay: 'Replay', attempts: 'Attempts',
+  serialBatches: 'Serial codes', newBatch: 'New serial-code batch', days: 'Days', count: 'Count', valueCents: 'Value (cents)', note: 'Note', used: 'Used',
+  batchCodes: 'Serial codes of batch', downloadTxt: 'Download as text',
+  wgServers: 'WireGuard servers', newWgServer: 'New WireGuard server', listenPort: 'Listen port', ipv4Cidr: 'IPv4 address/subnet', ipv6Cidr: 'IPv6 address/subnet',
+  dnsServers: 'DNS servers (comma separated)', mtu: 'MTU', endpointHost: 'Endpoint (host clients reach)', clients: 'Clients', publicKey: 'Public key', privateKeyOf: 'Private key of server',
 } as const;
 
 const zh: Record<keyof typeof en, string> = {
@@ -60,6 +68,14 @@ const zh: Record<keyof typeof en, string> = {
   bgpSessions: 'BGP 会话', newBgpSession: '新建 BGP 会话', ipv6Pools: 'IPv6 地址池', newPool: '新建 IPv6 地址池', prefixLen: '前缀长度',
   neighbor: '邻居地址', remoteAs: '对端 AS', localAs: '本端 AS', database: '数据库', credential: '凭据', newCredential: '+ 新建', newUsername: '用户名（新凭据）', newPassword: '密码（新凭据）',
   lastSync: '最近同步', external: '外部', internal: '内部', iface: '网卡', boundAddress: '地址', redirectUrisShort: '回调地址',
+  webhooks: 'Webhooks', newWebhook: '新建 Webhook 端点', signingSecret: '签名密钥：', previousValidUntil: '旧密钥在此之前仍然有效：', allEvents: '全部事件',
+  eventTypes: '事件类型（不选：全部）', filterResourceType: '仅限资源类型', filterResourceId: '仅限资源 ID', filterOperationType: '仅限操作类型',
+  allowPrivate: '允许私有地址（管理员）', owner: '所属', alertRule: '告警规则', you: '本人', failures: '连续失败', rotateSecret: '轮换密钥',
+  sendTest: '发送测试', deliveries: '投递记录', replay: '重新投递', attempts: '尝试',
+  serialBatches: '兑换码批次', newBatch: '生成兑换码批次', days: '天数', count: '数量', valueCents: '面值（分）', note: '备注', used: '已使用',
+  batchCodes: '兑换码，批次', downloadTxt: '下载为文本',
+  wgServers: 'WireGuard 服务端', newWgServer: '新建 WireGuard 服务端', listenPort: '监听端口', ipv4Cidr: 'IPv4 地址/子网', ipv6Cidr: 'IPv6 地址/子网',
+  dnsServers: 'DNS 服务器（逗号分隔）', mtu: 'MTU', endpointHost: '接入地址（客户端连接的主机）', clients: '客户端', publicKey: '公钥', privateKeyOf: '服务端私钥：',
 };
 
 export type Key = keyof typeof en;

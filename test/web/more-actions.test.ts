@@ -1,0 +1,153 @@
+import crypto from 'node:crypto';
+import type { Browser, Page } from 'playwright-core';
+import { Webhook } from 'standardwebhooks';
+import { startTestApi, eventually, type TestApi } from '../support/api';
+import { uniq } from '../support/compute';
+import { spawnWorker, type Spawned } from '../support/processes';
+import { startReceiver } from '../webhooks/support';
+import { describeBrowser, launchBrowser, openPage, signIn, shot, unexpected } from './support';
+
+/**
+ * The console's actions on webhooks (create with the secret once, enable/disable, rotate, test, the delivery log,
+ * replay, delete; an alert rule's endpoint), serial-code batches and WireGuard servers; customers offered none of the
+ * operator pages. Deliveries go to a receiver on loopback, allowed by an admin, through a worker of this file's own.
+ */
+describeBrowser('the web console\'s webhooks, serial codes and WireGuard servers in chromium', () => {
+  const queue = uniq('web-more');
+  let api: TestApi;
+  let worker: Spawned;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let browser: Browser;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    worker = await spawnWorker(queue);
+    api = await startTestApi({ IDCFLOW_TASK_QUEUE: queue });
+    browser = await launchBrowser();
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await api?.close();
+    await worker?.stop();
+    await receiver?.close();
+  });
+
+  async function as(username: string, password: string): Promise<Page> {
+    const page = await openPage(browser, api.url, problems);
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: api.url });
+    await signIn(page, username, password);
+    return page;
+  }
+  /** Answers the next confirmation; returns what it asked. */
+  const answer = (page: Page, accept: boolean) => new Promise<string>((resolve) => page.once('dialog', (d) => { resolve(d.message()); void (accept ? d.accept() : d.dismiss()); }));
+  const endpointsOf = async (token: string) => (await api.call('GET', '/api/v1/webhooks', { token })).body.data.endpoints as Array<{ id: number; url: string; enabled: boolean }>;
+
+  it('lets a customer subscribe a URL (secret once, refused fields beside them, no private targets) and delete it once confirmed', async () => {
+    const user = await api.createUser('user');
+    const page = await as(user.username, user.password);
+    await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New webhook endpoint' });
+    expect(await form.getByLabel('Allow private addresses (admins)').count()).toBe(0);
+    await form.getByLabel('URL').fill('ftp://hooks.example.test/x');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#webhook-url-error').filter({ hasText: 'http or https' }).waitFor();
+    expect(await form.getByLabel('URL').getAttribute('aria-invalid')).toBe('true');
+    await form.getByLabel('URL').fill(`${receiver.url}/mine`);
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#webhook-url-error').filter({ hasText: 'not a public address' }).waitFor();
+
+    const url = `https://hooks.example.test/${uniq('hook')}`;
+    await form.getByLabel('URL').fill(url);
+    await form.getByLabel('operation.failed').check();
+    await form.getByLabel('Only operation type').fill('instance.create');
+    await form.getByLabel('URL').press('Enter');
+    const secretBox = page.getByRole('region', { name: `Signing secret of ${url}` });
+    expect(await secretBox.getByRole('textbox').inputValue()).toMatch(/^whsec_/);
+    expect(await page.locator('.field-error').count()).toBe(0);
+    await secretBox.getByRole('button', { name: 'Close' }).click();
+    const row = page.getByRole('row').filter({ hasText: url });
+    await row.getByText('operation.failed; operation_type=instance.create').waitFor();
+    await row.getByText('You', { exact: true }).waitFor();
+
+    let asked = answer(page, false);
+    await row.getByRole('button', { name: `Delete ${url}` }).click();
+    expect(await asked).toContain(url);
+    expect((await endpointsOf(user.token)).map((e) => e.url)).toEqual([url]);
+    asked = answer(page, true);
+    await row.getByRole('button', { name: `Delete ${url}` }).click();
+    await asked;
+    await eventually(async () => (await page.getByRole('row').filter({ hasText: url }).count()) === 0, 15_000, 'the endpoint gone from the list');
+    expect(await endpointsOf(user.token)).toEqual([]);
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('sends an admin\'s test delivery to a loopback receiver, shows each attempt\'s answer, replays it, rotates the secret, disables and enables', async () => {
+    const admin = await api.createUser('admin');
+    const page = await as(admin.username, admin.password);
+    await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New webhook endpoint' });
+    const path = `/${uniq('console')}`;
+    const url = `${receiver.url}${path}`;
+    await form.getByLabel('URL').fill(url);
+    await form.getByLabel('Description').fill('the console test');
+    await form.getByLabel('Allow private addresses (admins)').check();
+    await form.getByRole('button', { name: 'Create' }).click();
+    const secretBox = page.getByRole('region', { name: `Signing secret of ${url}` });
+    const secret = await secretBox.getByRole('textbox').inputValue();
+    await secretBox.getByRole('button', { name: 'Close' }).click();
+    const row = page.getByRole('row').filter({ hasText: url });
+    await row.getByText('every event').waitFor();
+
+    await row.getByRole('button', { name: `Send test ${url}` }).click();
+    const log = page.getByRole('region', { name: `Deliveries: ${url}` });
+    await log.getByText('succeeded', { exact: true }).waitFor();
+    await log.getByText(/HTTP 204/).waitFor();
+    const first = receiver.received.filter((r) => r.path === path);
+    expect(first).toHaveLength(1);
+    expect(new Webhook(secret).verify(first[0].body, first[0].headers as Record<string, string>)).toMatchObject({ type: 'webhook.test' });
+    await shot(page, 'webhooks');
+
+    const delivery = (await log.getByRole('row').nth(1).locator('code').textContent())!;
+    await log.getByRole('button', { name: `Replay ${delivery}` }).click();
+    await eventually(async () => receiver.received.filter((r) => r.path === path).length === 2, 30_000, 'the replayed delivery');
+    expect(receiver.received.filter((r) => r.path === path)[1].headers['webhook-id']).toBe(delivery);
+    await eventually(async () => { // the replay's attempt takes the place of the first one in the log
+      await log.getByRole('button', { name: 'Refresh' }).click();
+      return (await log.getByText('succeeded', { exact: true }).count()) === 1;
+    }, 15_000, 'the replay succeeded in the log');
+    await log.getByText(/HTTP 204/).waitFor();
+
+    await row.getByRole('button', { name: `Rotate secret ${url}` }).click();
+    const rotated = await page.getByRole('region', { name: `Signing secret of ${url}` }).getByRole('textbox').inputValue();
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(secret);
+    await page.getByRole('note').filter({ hasText: 'The previous secret stays valid until' }).waitFor();
+    await page.getByRole('region', { name: `Signing secret of ${url}` }).getByRole('button', { name: 'Close' }).click();
+
+    await row.getByRole('button', { name: `Disable ${url}` }).click();
+    await row.getByText('Disabled', { exact: true }).waitFor();
+    expect(await row.getByRole('button', { name: `Send test ${url}` }).isDisabled()).toBe(true);
+    expect((await endpointsOf(admin.token)).find((e) => e.url === url)?.enabled).toBe(false);
+    await row.getByRole('button', { name: `Enable ${url}` }).click();
+    await row.getByText('Active', { exact: true }).waitFor();
+
+    // An alert rule's own endpoint: shown as the rule's, everything offered but deletion (the API refuses it).
+    const ruleId = `web_hook_${crypto.randomBytes(3).toString('hex')}`;
+    const ruleUrl = `${receiver.url}/rule-${ruleId}`;
+    const rule = await api.call('POST', '/api/v1/monitoring/alerts/rules', { token: admin.token, body: {
+      id: ruleId, name: ruleId, metric_name: 'system.cpu.usage', condition: '>', threshold: 99, level: 'warning', enabled: true, cooldown_minutes: 5, webhook_url: ruleUrl, webhook_allow_private: true,
+    } });
+    expect(rule.status).toBe(201);
+    await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
+    await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+    const ruleRow = page.getByRole('row').filter({ hasText: ruleUrl });
+    await ruleRow.getByRole('cell', { name: `Alert rule ${ruleId}`, exact: true }).waitFor(); // the owner column
+    expect(await ruleRow.getByRole('button', { name: `Delete ${ruleUrl}` }).count()).toBe(0);
+    await ruleRow.getByRole('button', { name: `Send test ${ruleUrl}` }).click();
+    await page.getByRole('region', { name: `Deliveries: ${ruleUrl}` }).getByText(/HTTP 204/).waitFor();
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+});
