@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { startTestApi, eventually, type TestApi } from '../support/api';
@@ -147,6 +148,59 @@ describeBrowser('the web console\'s webhooks, serial codes and WireGuard servers
     expect(await ruleRow.getByRole('button', { name: `Delete ${ruleUrl}` }).count()).toBe(0);
     await ruleRow.getByRole('button', { name: `Send test ${ruleUrl}` }).click();
     await page.getByRole('region', { name: `Deliveries: ${ruleUrl}` }).getByText(/HTTP 204/).waitFor();
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('generates a serial-code batch for an operator: refused fields beside them, the codes shown once, copied and downloaded as text', async () => {
+    const admin = await api.createUser('admin');
+    const page = await as(admin.username, admin.password);
+    await page.getByRole('link', { name: 'Serial codes', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New serial-code batch' });
+    await form.getByLabel('Days').fill('0');
+    await form.getByLabel('Count').fill('3');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#batch-days-error').waitFor();
+    expect(await form.getByLabel('Days').getAttribute('aria-invalid')).toBe('true');
+    const note = uniq('web-batch');
+    await form.getByLabel('Days').fill('30');
+    await form.getByLabel('Note').fill(note);
+    await form.getByLabel('Note').press('Enter');
+    const codesBox = page.getByRole('region', { name: /^Serial codes of batch \d+$/ });
+    const codes = (await codesBox.getByRole('textbox').inputValue()).split('\n');
+    expect(codes).toHaveLength(3);
+    expect(new Set(codes).size).toBe(3);
+    await codesBox.getByRole('button', { name: 'Copy' }).click();
+    await codesBox.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(codes.join('\n'));
+    const [download] = await Promise.all([page.waitForEvent('download'), codesBox.getByRole('button', { name: 'Download as text' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^serial-codes-\d+\.txt$/);
+    expect(fs.readFileSync((await download.path())!, 'utf8')).toBe(`${codes.join('\n')}\n`);
+    const row = page.getByRole('row').filter({ hasText: note });
+    expect(await row.getByRole('cell').allTextContents()).toEqual([expect.stringMatching(/^\d+$/), '30', '3', '0', '0', note, expect.any(String)]);
+    await shot(page, 'serial-codes');
+    await codesBox.getByRole('button', { name: 'Close' }).click();
+    expect(await page.locator('textarea').count()).toBe(0); // shown once: gone when closed
+    const batches = (await api.call('GET', '/api/v1/rentals/serial-batches', { token: admin.token })).body.data.batches as Array<{ note: string; count: number; days: number }>;
+    expect(batches.find((b) => b.note === note)).toMatchObject({ count: 3, days: 30 });
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('offers a customer none of the operator pages, in English or Chinese', async () => {
+    const user = await api.createUser('user');
+    const page = await as(user.username, user.password);
+    for (const name of ['Serial codes', 'WireGuard servers', 'Users', 'Hosts']) expect(await page.getByRole('link', { name, exact: true }).count()).toBe(0);
+    for (const hash of ['#/serial-batches', '#/wireguard-servers']) {
+      await page.goto(`${api.url}/${hash}`);
+      await page.getByRole('heading', { name: 'Dashboard' }).waitFor(); // an operator page asked by its address: the dashboard instead
+      expect(await page.getByRole('form').count()).toBe(0);
+    }
+    await page.getByRole('button', { name: '中文' }).click();
+    await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+    await page.getByRole('form', { name: '新建 Webhook 端点' }).getByLabel('事件类型（不选：全部）').waitFor();
+    expect(await page.getByRole('link', { name: '兑换码批次', exact: true }).count()).toBe(0);
+    await page.getByRole('button', { name: 'English' }).click();
     expect(unexpected(problems)).toEqual([]);
     await page.close();
   });

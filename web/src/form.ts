@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../../client';
 import { html } from './html';
 import { t } from './i18n';
-import { ErrorBox } from './ui';
+import { ErrorBox, saveFile } from './ui';
 
 /** The 422 envelope's `details.errors`, by field (`redirect_uris.0` counts for `redirect_uris`). */
 export function fieldErrors(err: unknown): Record<string, string> {
@@ -56,10 +56,14 @@ export function useForm(id: string) {
 /** A confirmation before something is deleted or revoked (the console's one pattern: the browser's own dialog). */
 export const confirmed = (what: string) => confirm(`${t('confirmDelete')}\n\n${what}`);
 
-/** A secret shown once, right after its creation: selectable, with a copy button, and a warning it will not be shown again. */
-export function SecretOnce({ title, secret, onClose }: { title: string; secret: string; onClose: () => void }) {
+/**
+ * A secret shown once, right after its creation: selectable, with a copy button, and a warning it will not be shown
+ * again. Several lines (e.g. a batch of codes) are shown in a text area; `filename` offers them as a text file too.
+ */
+export function SecretOnce({ title, secret, onClose, filename }: { title: string; secret: string; onClose: () => void; filename?: string }) {
   const [copied, setCopied] = useState(false);
-  const box = useRef<HTMLInputElement>(null);
+  const box = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
+  const select = (e: Event) => (e.target as HTMLInputElement).select();
   useEffect(() => box.current?.focus(), [secret]); // focused (and so selected) as it appears, for keyboard and screen-reader users
   const copy = async () => {
     try { await navigator.clipboard.writeText(secret); } catch { box.current!.select(); document.execCommand('copy'); }
@@ -68,8 +72,11 @@ export function SecretOnce({ title, secret, onClose }: { title: string; secret: 
   return html`<div class="config secret" role="region" aria-label=${title}>
     <h2>${title}</h2>
     <p>${t('secretOnce')}</p>
-    <input ref=${box} readonly value=${secret} aria-label=${title} size="60" onFocus=${(e: Event) => (e.target as HTMLInputElement).select()} />
+    ${secret.includes('\n')
+    ? html`<textarea ref=${box} readonly value=${secret} aria-label=${title} cols="40" rows=${Math.min(12, secret.split('\n').length)} onFocus=${select}></textarea><br />`
+    : html`<input ref=${box} readonly value=${secret} aria-label=${title} size="60" onFocus=${select} />`}
     <button type="button" onClick=${copy}>${t('copy')}</button>
+    ${filename ? html`<button type="button" onClick=${() => saveFile(filename, new Blob([`${secret}\n`], { type: 'text/plain' }))}>${t('downloadTxt')}</button>` : null}
     ${copied ? html`<span role="status">${t('copied')}</span>` : null}
     <button type="button" onClick=${onClose}>${t('close')}</button>
   </div>`;

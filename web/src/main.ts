@@ -19,6 +19,8 @@ import { Users } from './pages/users';
 import { DbInstances, SyncSessions } from './pages/databases';
 import { BgpSessions, Ipv6Pools } from './pages/netservices';
 import { Webhooks } from './pages/webhooks';
+import { SerialBatches } from './pages/serials';
+import { WireguardServers } from './pages/wireguard-servers';
 
 /**
  * The pages with their own view: those with `nav` (its label) lead the navigation in this order, the others are
@@ -31,9 +33,10 @@ const PAGES: Array<{ id: string; view: () => unknown; nav?: Key; admin?: boolean
   { id: 'settings', view: SettingsPage, nav: 'settings', admin: true },
   { id: 'rentals', view: Rentals }, { id: 'wireguard-clients', view: WireguardClients },
   { id: 'tokens', view: Tokens }, { id: 'user-data', view: UserData }, { id: 'oauth-clients', view: OAuthClients },
-  { id: 'webhooks', view: Webhooks },
+  { id: 'webhooks', view: Webhooks }, { id: 'serial-batches', view: SerialBatches, admin: true },
   { id: 'users', view: Users, admin: true }, { id: 'db-instances', view: DbInstances, admin: true }, { id: 'db-sessions', view: SyncSessions, admin: true },
   { id: 'bgp-sessions', view: BgpSessions, manager: true }, { id: 'ipv6-pools', view: Ipv6Pools, manager: true },
+  { id: 'wireguard-servers', view: WireguardServers, manager: true },
 ];
 
 const route = () => location.hash.replace(/^#\/?/, '') || 'dashboard';

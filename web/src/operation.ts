@@ -28,16 +28,17 @@ export function OperationProgress({ id, onDone }: { id: string; onDone?: (op: Op
 }
 
 /**
- * What every page that starts operations uses: `start` sends the request (any answer carrying `operation.id`), and
+ * What every page that starts operations uses: `start` sends the request (any answer carrying `operation.id`; a route
+ * that waits for its operation is sent `Prefer: respond-async` in `headers`), and
  * `view` shows the refusal, or the started operation followed until it ends (then `onDone`, e.g. reloading the list).
  */
 export function useOperation(onDone?: (op: Operation) => void) {
   const [id, setId] = useState<string | null>(null);
   const [error, setError] = useState<Error | null>(null);
-  const start = async (method: string, path: string, body?: unknown): Promise<boolean> => {
+  const start = async (method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<boolean> => {
     setError(null);
     try {
-      const data = await session.request<{ operation: { id: string } }>(method, path, body);
+      const data = await session.request<{ operation: { id: string } }>(method, path, body, headers);
       setId(data.operation.id);
       return true;
     } catch (e) { setError(e as Error); return false; }

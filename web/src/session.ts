@@ -35,8 +35,8 @@ export class Session {
     return this.request<T>('GET', path);
   }
 
-  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    const answer = await this.client.api.request(method.toLowerCase() as 'get', path as never, (body === undefined ? {} : { body }) as never);
+  async request<T = unknown>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    const answer = await this.client.api.request(method.toLowerCase() as 'get', path as never, { ...(body === undefined ? {} : { body }), ...(headers ? { headers } : {}) } as never);
     return unwrap(answer as never) as T;
   }
 

@@ -43,6 +43,15 @@ export function show(v: unknown): string {
   return String(v);
 }
 
+/** Saves `blob` as a file named `name` (the browser's download). */
+export function saveFile(name: string, blob: Blob) {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
 export interface Pagination { page: number; pages: number; total: number }
 
 /** Previous/next over an API list's pages (the API answers at most 100 rows a page, so a long list never freezes). */

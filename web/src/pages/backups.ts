@@ -4,7 +4,7 @@ import { BACKUP_TYPES } from '../../../shared/availability/backups';
 import { html } from '../html';
 import { t } from '../i18n';
 import { session } from '../session';
-import { useApi, Table, ErrorBox, Pager, show, type Pagination } from '../ui';
+import { useApi, Table, ErrorBox, Pager, show, saveFile, type Pagination } from '../ui';
 import { useOperation } from '../operation';
 
 interface Backup { id: string; name: string; type: string; status: string; created_at: string | null; completed_at: string | null; size_bytes: number | null; error: string | null }
@@ -29,11 +29,7 @@ export function Backups() {
     setError(null);
     const answer = await session.client.api.GET('/api/v1/backup/backups/{id}/download', { params: { path: { id: b.id } }, parseAs: 'blob' });
     if (!answer.response.ok) { try { unwrap(answer); } catch (e) { setError(e as Error); } return; }
-    const link = document.createElement('a');
-    link.href = URL.createObjectURL(answer.data as Blob);
-    link.download = `${b.id}.tar.gz`;
-    link.click();
-    URL.revokeObjectURL(link.href);
+    saveFile(`${b.id}.tar.gz`, answer.data as Blob);
   };
   return html`<section><h1>${t('backups')}</h1>
     <form class="create" onSubmit=${create} aria-label=${t('newBackup')}><fieldset><legend>${t('newBackup')}</legend>

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { html } from '../html';
 import { lang, t } from '../i18n';
 import { session } from '../session';
-import { useApi, Table, ErrorBox } from '../ui';
+import { useApi, Table, ErrorBox, saveFile } from '../ui';
 
 interface Rental { id: number; uuid: string; status: string; expires_at: string | null; host: { name: string | null } | null; port: number | null }
 interface WgClient { id: number; name: string; status: string; enabled: boolean; ipv4_address: string | null; ipv6_address: string | null; expires_at: string | null }
@@ -29,11 +29,7 @@ export function Rentals() {
   const downloadMap = async () => {
     try {
       const map = await session.get('/api/v1/rentals/derp-map');
-      const link = document.createElement('a');
-      link.href = URL.createObjectURL(new Blob([JSON.stringify(map, null, 2)], { type: 'application/json' }));
-      link.download = 'derpMap.json';
-      link.click();
-      URL.revokeObjectURL(link.href);
+      saveFile('derpMap.json', new Blob([JSON.stringify(map, null, 2)], { type: 'application/json' }));
     } catch (err) { setError(err as Error); }
   };
   const title = zh() ? '中继租用' : 'Relay rentals';

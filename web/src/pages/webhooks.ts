@@ -60,8 +60,8 @@ export function Webhooks() {
     <form class="create" onSubmit=${create} noValidate aria-label=${t('newWebhook')}><fieldset><legend>${t('newWebhook')}</legend>
       ${form.input('url', 'URL', { type: 'url', required: true, size: 40, autocomplete: 'off', placeholder: 'https://hooks.example.com/idcflow' })}
       ${form.input('description', t('description'), { maxlength: 200 })}
-      ${form.field('event_types', t('eventTypes'), (a) => html`<fieldset class="choices" id=${a.id} aria-invalid=${a['aria-invalid']} aria-describedby=${a['aria-describedby']}>
-        ${EVENT_TYPES.map((ev) => html`<label class="inline"><input type="checkbox" name="event_types" value=${ev} /> ${ev}</label>`)}</fieldset>`)}
+      ${form.field('event_types', t('eventTypes'), (a) => html`<div class="choices" role="group" id=${a.id} aria-label=${t('eventTypes')} aria-invalid=${a['aria-invalid']} aria-describedby=${a['aria-describedby']}>
+        ${EVENT_TYPES.map((ev) => html`<label class="inline"><input type="checkbox" name="event_types" value=${ev} /> ${ev}</label>`)}</div>`)}
       ${form.input('resource_type', t('filterResourceType'), { autocomplete: 'off', placeholder: 'instance' })}
       ${form.input('resource_id', t('filterResourceId'), { autocomplete: 'off' })}
       ${form.input('operation_type', t('filterOperationType'), { autocomplete: 'off', placeholder: 'instance.create' })}
