@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { startTestApi, eventually, type TestApi } from '../support/api';
-import { uniq } from '../support/compute';
+import { addHost, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { startReceiver } from '../webhooks/support';
 import { describeBrowser, launchBrowser, openPage, signIn, shot, unexpected } from './support';
@@ -183,6 +183,64 @@ describeBrowser('the web console\'s webhooks, serial codes and WireGuard servers
     expect(await page.locator('textarea').count()).toBe(0); // shown once: gone when closed
     const batches = (await api.call('GET', '/api/v1/rentals/serial-batches', { token: admin.token })).body.data.batches as Array<{ note: string; count: number; days: number }>;
     expect(batches.find((b) => b.note === note)).toMatchObject({ count: 3, days: 30 });
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('creates a WireGuard server for an admin (errors beside fields, the private key once), shows a refused start, deletes it once confirmed', async () => {
+    const admin = await api.createUser('admin');
+    const host = await addHost(api, {});
+    const page = await as(admin.username, admin.password);
+    await page.getByRole('link', { name: 'WireGuard servers', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New WireGuard server' });
+    const name = `wg${crypto.randomBytes(4).toString('hex')}`;
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Host', { exact: true }).selectOption(String(host.id));
+    await form.getByLabel('Listen port').fill('70000');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#wg-listen_port-error').waitFor();
+    expect(await form.getByLabel('Listen port').getAttribute('aria-invalid')).toBe('true');
+    await form.getByLabel('Listen port').fill('51820');
+    await form.getByLabel('IPv4 address/subnet').fill('10.8.0.0/24');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#wg-ipv4_address-error').filter({ hasText: 'not the network address' }).waitFor();
+    await form.getByLabel('IPv4 address/subnet').fill('10.8.0.1/24');
+    await form.getByLabel('DNS servers (comma separated)').fill('1.1.1.1, 8.8.8.8');
+    await form.getByLabel('IPv4 address/subnet').press('Enter');
+    const keyBox = page.getByRole('region', { name: `Private key of server ${name}` });
+    expect(await keyBox.getByRole('textbox').inputValue()).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    await keyBox.getByRole('button', { name: 'Close' }).click();
+    const row = page.getByRole('row').filter({ hasText: name });
+    await row.getByText('stopped', { exact: true }).waitFor();
+    const stored = (await api.call('GET', '/api/v1/wireguard/servers?size=100', { token: admin.token })).body.data.servers.find((x: { name: string }) => x.name === name);
+    expect(stored).toMatchObject({ host_id: host.id, listen_port: 51820, ipv4_address: '10.8.0.1/24', dns_servers: ['1.1.1.1', '8.8.8.8'] });
+    await row.getByText(stored.public_key).waitFor();
+    await shot(page, 'wireguard-servers');
+
+    await row.getByRole('button', { name: `Start ${name}` }).click(); // the simulator host runs no agent: refused at once, and said so
+    await page.getByRole('alert').filter({ hasText: /SERVICE_UNAVAILABLE.*agent of host .* is offline/ }).waitFor();
+
+    let asked = answer(page, false);
+    await row.getByRole('button', { name: `Delete ${name}` }).click();
+    expect(await asked).toContain(name);
+    expect((await api.call('GET', `/api/v1/wireguard/servers/${stored.id}`, { token: admin.token })).status).toBe(200);
+    asked = answer(page, true);
+    await row.getByRole('button', { name: `Delete ${name}` }).click();
+    await asked;
+    await eventually(async () => (await page.getByRole('row').filter({ hasText: name }).count()) === 0, 15_000, 'the server gone from the list');
+    expect((await api.call('GET', `/api/v1/wireguard/servers/${stored.id}`, { token: admin.token })).status).toBe(404);
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('offers a manager the WireGuard servers page (no host choice: the local host) but not the serial codes', async () => {
+    const manager = await api.createUser('manager');
+    const page = await as(manager.username, manager.password);
+    expect(await page.getByRole('link', { name: 'Serial codes', exact: true }).count()).toBe(0);
+    await page.getByRole('link', { name: 'WireGuard servers', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New WireGuard server' });
+    await form.getByLabel('Name').waitFor();
+    expect(await form.getByLabel('Host', { exact: true }).count()).toBe(0);
     expect(unexpected(problems)).toEqual([]);
     await page.close();
   });
