@@ -71,10 +71,10 @@ export function Webhooks() {
     ${form.failureView}
     ${secret ? html`<${SecretOnce} title=${secret.title} secret=${secret.secret} onClose=${() => setSecret(null)} />${secret.note ? html`<p role="note">${secret.note}</p>` : null}` : null}
     <${Table} caption=${t('webhooks')} rows=${list.data?.endpoints} error=${list.error} loading=${list.loading} columns=${[
-      { key: 'url', label: 'URL', render: (ep: Endpoint) => html`<code>${ep.url}</code>${ep.description ? html`<div>${ep.description}</div>` : null}` },
+      { key: 'url', label: 'URL', render: (ep: Endpoint) => html`<div class="wrap"><code>${ep.url}</code>${ep.description ? html`<div>${ep.description}</div>` : null}</div>` },
       { key: 'event_types', label: 'eventTypes', render: events },
       { key: 'alert_rule_id', label: 'owner', render: (ep: Endpoint) => (ep.alert_rule_id ? html`<span class="badge">${t('alertRule')} ${ep.alert_rule_id}</span>` : t('you')) },
-      { key: 'enabled', label: 'status', render: (ep: Endpoint) => html`<span class="badge ${ep.enabled ? 'succeeded' : 'failed'}" title=${ep.disabled_reason ?? ''}>${t(ep.enabled ? 'active' : 'disabled')}</span>${ep.disabled_reason ? html`<div>${ep.disabled_reason}</div>` : null}` },
+      { key: 'enabled', label: 'status', render: (ep: Endpoint) => html`<span class="badge ${ep.enabled ? 'succeeded' : 'failed'}" title=${ep.disabled_reason ?? ''}>${t(ep.enabled ? 'active' : 'disabled')}</span>${ep.disabled_reason ? html`<div class="wrap">${ep.disabled_reason}</div>` : null}` },
       { key: 'consecutive_failures', label: 'failures' },
       { key: 'id', label: 'actions', render: (ep: Endpoint) => html`<div class="actions">
         <button type="button" aria-label=${`${t(ep.enabled ? 'disable' : 'enable')} ${ep.url}`} onClick=${() => toggle(ep)}>${t(ep.enabled ? 'disable' : 'enable')}</button>

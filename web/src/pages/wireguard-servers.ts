@@ -53,7 +53,7 @@ export function WireguardServers() {
     <${Table} caption=${t('wgServers')} rows=${list.data?.servers} error=${list.error} loading=${list.loading} columns=${[
       { key: 'name', label: 'name' }, { key: 'host', label: 'host' }, { key: 'interface', label: 'iface' }, { key: 'listen_port', label: 'listenPort' },
       { key: 'ipv4_address', label: 'IPv4' }, { key: 'ipv6_address', label: 'IPv6' }, { key: 'clients_count', label: 'clients' },
-      { key: 'public_key', label: 'publicKey', render: (s: Server) => html`<code>${s.public_key}</code>` },
+      { key: 'public_key', label: 'publicKey', render: (s: Server) => html`<code class="wrap">${s.public_key}</code>` },
       { key: 'status', label: 'status', render: (s: Server) => html`<span class="badge ${s.status}" title=${s.last_error ?? ''}>${s.status}</span>` },
       { key: 'id', label: 'actions', render: (s: Server) => {
         const running = s.desired_state === 'running' || s.status === 'running';
