@@ -6,6 +6,7 @@ import { startTestApi, eventually, type TestApi } from '../support/api';
 import { addHost, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { startReceiver } from '../webhooks/support';
+import { startSmtp } from '../support/rentals';
 import { describeBrowser, launchBrowser, openPage, signIn, shot, unexpected } from './support';
 
 /**
@@ -18,20 +19,22 @@ describeBrowser('the web console\'s webhooks, serial codes and WireGuard servers
   let api: TestApi;
   let worker: Spawned;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let browser: Browser;
   const problems: string[] = [];
 
   beforeAll(async () => {
-    receiver = await startReceiver();
-    worker = await spawnWorker(queue);
-    api = await startTestApi({ IDCFLOW_TASK_QUEUE: queue });
+    [receiver, smtp] = await Promise.all([startReceiver(), startSmtp()]);
+    const webhooks = { IDCFLOW_WEBHOOK_RETRY_SECONDS: '0.2,0.2', IDCFLOW_WEBHOOK_DISABLE_AFTER: '1' }; // a failing delivery: 3 attempts, then its endpoint disabled
+    worker = await spawnWorker(queue, { ...webhooks, IDCFLOW_SMTP_URL: smtp.url });
+    api = await startTestApi({ ...webhooks, IDCFLOW_TASK_QUEUE: queue });
     browser = await launchBrowser();
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await api?.close();
     await worker?.stop();
-    await receiver?.close();
+    await Promise.all([receiver?.close(), smtp?.close()]);
   });
 
   async function as(username: string, password: string): Promise<Page> {
@@ -148,6 +151,39 @@ describeBrowser('the web console\'s webhooks, serial codes and WireGuard servers
     expect(await ruleRow.getByRole('button', { name: `Delete ${ruleUrl}` }).count()).toBe(0);
     await ruleRow.getByRole('button', { name: `Send test ${ruleUrl}` }).click();
     await page.getByRole('region', { name: `Deliveries: ${ruleUrl}` }).getByText(/HTTP 204/).waitFor();
+    expect(unexpected(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('logs each failed attempt\'s answer, shows the endpoint disabled by its failures with the reason, and replays once it is enabled', async () => {
+    const admin = await api.createUser('admin');
+    const page = await as(admin.username, admin.password);
+    await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+    const form = page.getByRole('form', { name: 'New webhook endpoint' });
+    const path = `/fail/${uniq('console')}`;
+    const url = `${receiver.url}${path}`;
+    await form.getByLabel('URL').fill(url);
+    await form.getByLabel('Allow private addresses (admins)').check();
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('region', { name: `Signing secret of ${url}` }).getByRole('button', { name: 'Close' }).click();
+    const row = page.getByRole('row').filter({ hasText: url });
+    await row.getByRole('button', { name: `Send test ${url}` }).click();
+    const log = page.getByRole('region', { name: `Deliveries: ${url}` });
+    await log.getByText('failed', { exact: true }).waitFor();
+    const attempts = log.locator('.attempts li');
+    expect(await attempts.count()).toBe(3);
+    for (const text of await attempts.allTextContents()) expect(text).toMatch(/HTTP 500 — “receiver is down”/);
+    await row.getByText(/1 deliveries in a row failed \(the last: HTTP 500\)/).waitFor(); // the list follows the delivery's end
+    expect(await row.getByRole('button', { name: `Send test ${url}` }).isDisabled()).toBe(true);
+    const delivery = (await log.getByRole('row').nth(1).locator('code').textContent())!;
+    expect(await log.getByRole('button', { name: `Replay ${delivery}` }).isDisabled()).toBe(true);
+    await eventually(async () => smtp.received.some((m) => m.to.includes(`${admin.username}@example.test`) && m.subject.includes('was disabled')), 15_000, 'the owner told by mail');
+
+    await row.getByRole('button', { name: `Enable ${url}` }).click();
+    await row.getByText('Active', { exact: true }).waitFor();
+    await log.getByRole('button', { name: `Replay ${delivery}` }).click();
+    await eventually(async () => receiver.received.filter((r) => r.path === path).length === 6, 30_000, 'the replay\'s three attempts');
+    expect(new Set(receiver.received.filter((r) => r.path === path).map((r) => r.headers['webhook-id']))).toEqual(new Set([delivery]));
     expect(unexpected(problems)).toEqual([]);
     await page.close();
   });

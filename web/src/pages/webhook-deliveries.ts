@@ -1,4 +1,4 @@
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { html } from '../html';
 import { t } from '../i18n';
 import { session } from '../session';
@@ -11,18 +11,25 @@ interface Delivery { id: string; event_type: string; status: string; attempts: n
 
 const answerOf = (a: Attempt) => [a.status_code ? `HTTP ${a.status_code}` : null, a.error, a.response_excerpt ? `“${a.response_excerpt}”` : null].filter(Boolean).join(' — ');
 
-/** An endpoint's latest deliveries with each attempt's answer, followed while any is pending; each may be replayed. */
-export function Deliveries({ endpoint, sent, onClose }: { endpoint: Endpoint; sent: number; onClose: () => void }) {
+/**
+ * An endpoint's latest deliveries with each attempt's answer, followed while any is pending (`onSettled` then: the
+ * endpoint may have been disabled by its failures); each may be replayed.
+ */
+export function Deliveries({ endpoint, sent, onClose, onSettled }: { endpoint: Endpoint; sent: number; onClose: () => void; onSettled: () => void }) {
   const list = useApi<{ deliveries: Delivery[] }>(`/api/v1/webhooks/${endpoint.id}/deliveries`, [sent]);
   const form = useForm(`deliveries-${endpoint.id}`);
   const pending = list.data?.deliveries.some((d) => d.status === 'pending');
+  const wasPending = useRef(false);
   useEffect(() => {
-    if (!pending || list.loading) return undefined;
+    if (list.loading) return undefined;
+    if (wasPending.current && !pending) onSettled();
+    wasPending.current = Boolean(pending);
+    if (!pending) return undefined;
     const timer = setTimeout(list.reload, 1000);
     return () => clearTimeout(timer);
   }, [list.data, list.loading]);
   const replay = async (d: Delivery) => {
-    if (await form.run(() => session.request('POST', `/api/v1/webhooks/${endpoint.id}/deliveries/${d.id}/replay`))) list.reload();
+    if (await form.run(() => session.request('POST', `/api/v1/webhooks/${endpoint.id}/deliveries/${d.id}/replay`))) { list.reload(); onSettled(); }
   };
   const title = `${t('deliveries')}: ${endpoint.url}`;
   return html`<div class="config" role="region" aria-label=${title}>

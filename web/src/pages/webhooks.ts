@@ -83,5 +83,5 @@ export function Webhooks() {
         <button type="button" aria-label=${`${t('deliveries')} ${ep.url}`} aria-expanded=${open?.id === ep.id} onClick=${() => setOpen(open?.id === ep.id ? null : ep.id)}>${t('deliveries')}</button>
         ${ep.alert_rule_id ? null : html`<button type="button" class="danger" aria-label=${`${t('delete')} ${ep.url}`} onClick=${() => remove(ep)}>${t('delete')}</button>`}</div>` },
     ]} />
-    ${open ? html`<${Deliveries} key=${open.id} endpoint=${open} sent=${sent} onClose=${() => setOpen(null)} />` : null}</section>`;
+    ${open ? html`<${Deliveries} key=${open.id} endpoint=${open} sent=${sent} onClose=${() => setOpen(null)} onSettled=${list.reload} />` : null}</section>`;
 }
