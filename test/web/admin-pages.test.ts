@@ -6,7 +6,7 @@ import { startTestApi, eventually, type TestApi } from '../support/api';
 import { addHost, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { insertLogLines } from '../../db/queries/logs/store';
-import { describeBrowser, launchBrowser, openPage, signIn, shot, unexpected as unexpectedOf } from './support';
+import { describeBrowser, launchBrowser, openPage, signIn, shot, shown, unexpected as unexpectedOf } from './support';
 
 /**
  * The console's pages with their own actions beyond instances: backups (start, restore, both followed live), system
@@ -128,7 +128,7 @@ describeBrowser('the web console\'s admin pages in chromium', () => {
     await results.getByText(`${marker} recent error`).waitFor();
     await results.getByRole('row').filter({ hasText: `${marker} recent error` }).getByRole('button', { name: 'Details' }).click();
     const detail = page.getByRole('region', { name: /^Details #\d+$/ });
-    await detail.getByText('Error: disk full').waitFor();
+    await shown(page, detail.getByText('Error: disk full'));
     expect(await detail.locator('pre').textContent()).toContain('"disk": "sda"');
     await detail.getByRole('button', { name: 'Close' }).click();
     await search('ERROR');

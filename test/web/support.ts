@@ -41,3 +41,11 @@ export async function signIn(page: Page, username: string, password: string) {
 
 /** The browser logs each refused request (the 4xx a test provoked); anything else is a problem. */
 export const unexpected = (problems: string[]) => problems.filter((p) => !/status of 4\d\d/.test(p));
+
+/** Waits for `locator` to show; on a timeout, says what the page showed instead (its alerts and the URL). */
+export async function shown(page: Page, locator: ReturnType<Page['locator']>, timeout = 30_000) {
+  await locator.waitFor({ timeout }).catch(async (err: Error) => {
+    const alerts = await page.getByRole('alert').allTextContents().catch(() => []);
+    throw new Error(`${err.message.split('\n')[0]}; alerts on ${page.url()}: ${JSON.stringify(alerts)}`);
+  });
+}
