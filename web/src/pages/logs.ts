@@ -51,10 +51,16 @@ function useTail(level: string | undefined) {
   const [mode, setMode] = useState<'off' | 'live' | 'paused'>('off');
   const [error, setError] = useState<Error | null>(null);
   const lastId = useRef(0);
+  const stream = useRef<AbortController | null>(null);
   useEffect(() => {
     if (mode !== 'live') return;
     const stop = new AbortController();
-    const onEntry = (e: Entry) => { lastId.current = Math.max(lastId.current, e.id); setEntries((list) => [e, ...list].slice(0, 200)); };
+    stream.current = stop;
+    const onEntry = (e: Entry) => {
+      if (stop.signal.aborted) return; // arrived after a pause: a resume asks for it again by since_id
+      lastId.current = Math.max(lastId.current, e.id);
+      setEntries((list) => [e, ...list].slice(0, 200));
+    };
     readTail({ level, since_id: lastId.current }, stop.signal, onEntry).catch((e: Error) => { if (!stop.signal.aborted) { setError(e); setMode('paused'); } });
     return () => stop.abort();
   }, [mode, level]);
@@ -67,7 +73,9 @@ function useTail(level: string | undefined) {
       setMode('live');
     } catch (e) { setError(e as Error); }
   };
-  return { entries, mode, error, start, pause: () => setMode('paused'), resume: () => { setError(null); setMode('live'); }, stop: () => setMode('off') };
+  // The stream closes at the click, not when the effect's cleanup runs after the next paint.
+  const close = (next: 'paused' | 'off') => { stream.current?.abort(); setMode(next); };
+  return { entries, mode, error, start, pause: () => close('paused'), resume: () => { setError(null); setMode('live'); }, stop: () => close('off') };
 }
 
 /** The log center (admins): search by text, level and time range, and a live tail that can be paused. */
