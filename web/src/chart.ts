@@ -1,9 +1,8 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
 import { html } from './html';
 
 export interface Point { t: number; v: number }
-
-const W = 320;
-const H = 100;
 
 /** A figure in its unit, short: 42.5 %, 1.2 GB, 3.4 MB/s, 0.52. */
 export function formatValue(v: number, unit: string): string {
@@ -20,28 +19,31 @@ export function formatValue(v: number, unit: string): string {
 const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
 /**
- * A line chart of one series in plain SVG (no library: a path scaled into a fixed view box), its latest value in the
- * caption and its range as text, so that a screen reader has the same figures as the picture.
+ * A line chart of one series drawn by uPlot (axes in the series' unit, a cursor that reads the values), with its latest
+ * value in the caption and its range as the figure's label, so that a screen reader has the same figures as the picture.
  */
 export function LineChart({ title, points, unit, ceiling }: { title: string; points: Point[]; unit: string; ceiling?: number | null }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!box.current || !points.length) return;
+    const ys = points.map((p) => p.v);
+    const top = Math.max(ceiling ?? 0, ...ys) || 1;
+    const plot = new uPlot({
+      width: box.current.clientWidth || 300, height: 120, legend: { show: false },
+      scales: { x: { time: true }, y: { range: [Math.min(0, ...ys), top] } },
+      axes: [{ size: 28 }, { size: 66, values: (_u, ticks) => ticks.map((v) => formatValue(v, unit)) }],
+      series: [{}, { label: title, stroke: '#2f5bd3', fill: 'rgba(47, 91, 211, 0.12)', width: 2, value: (_u, v) => (v == null ? '' : formatValue(v, unit)) }],
+    }, [points.map((p) => p.t / 1000), ys], box.current);
+    const resize = new ResizeObserver(() => { if (box.current?.clientWidth) plot.setSize({ width: box.current.clientWidth, height: 120 }); });
+    resize.observe(box.current);
+    return () => { resize.disconnect(); plot.destroy(); };
+  }, [points, unit, ceiling, title]);
   if (!points.length) return null;
-  const x0 = points[0].t;
-  const x1 = points[points.length - 1].t;
   const ys = points.map((p) => p.v);
-  const y0 = Math.min(0, ...ys);
-  const y1 = Math.max(ceiling ?? 0, ...ys) || 1;
-  const x = (t: number) => (x1 === x0 ? W : ((t - x0) / (x1 - x0)) * W);
-  const y = (v: number) => H - ((v - y0) / (y1 - y0)) * H;
-  const line = points.map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)} ${y(p.v).toFixed(1)}`).join('');
-  const last = points[points.length - 1].v;
-  const summary = `${title}: ${formatValue(last, unit)} (${formatValue(Math.min(...ys), unit)} – ${formatValue(Math.max(...ys), unit)}, ${clock(x0)} – ${clock(x1)})`;
+  const last = ys[ys.length - 1];
+  const summary = `${title}: ${formatValue(last, unit)} (${formatValue(Math.min(...ys), unit)} – ${formatValue(Math.max(...ys), unit)}, ${clock(points[0].t)} – ${clock(points[points.length - 1].t)})`;
   return html`<figure class="chart">
     <figcaption>${title} <strong>${formatValue(last, unit)}</strong></figcaption>
-    <svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label=${summary}>
-      <line class="grid" x1="0" x2=${W} y1=${H / 2} y2=${H / 2} />
-      <path class="area" d=${`${line}L${x(x1).toFixed(1)} ${H}L${x(x0).toFixed(1)} ${H}Z`} />
-      <path class="line" d=${line} vector-effect="non-scaling-stroke" />
-    </svg>
-    <div class="chart-axis"><span>${clock(x0)}</span><span>${formatValue(y1, unit)}</span><span>${clock(x1)}</span></div>
+    <div class="plot" ref=${box} role="img" aria-label=${summary} data-points=${points.length}></div>
   </figure>`;
 }

@@ -30,7 +30,7 @@ async function build(): Promise<Record<string, Asset>> {
   });
   return {
     'app.js': asset('application/javascript; charset=utf-8', Buffer.from(result.outputFiles[0].contents)),
-    'app.css': asset('text/css; charset=utf-8', fs.readFileSync(path.join(WEB_DIR, 'style.css'))),
+    'app.css': asset('text/css; charset=utf-8', Buffer.concat([fs.readFileSync(require.resolve('uplot/dist/uPlot.min.css')), fs.readFileSync(path.join(WEB_DIR, 'style.css'))])),
   };
 }
 
