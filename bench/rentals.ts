@@ -44,7 +44,7 @@ async function main() {
     return json;
   };
   const lines: string[] = [];
-  const say = (s: string) => { lines.push(s); console.log(s); };
+  const say = (s: string) => { lines.push(s); }; // printed once at the end: bench/run-all.ts writes stdout into the README
   try {
     const admin = (await call('POST', '/api/v1/auth/login', undefined, { username: 'admin', password: 'bench-admin-password' })).data.access_token as string;
     const hosts: number[] = [];
@@ -81,7 +81,7 @@ async function main() {
 
     say(`Figures from ${new Date().toISOString()}; ${RENTALS} rentals on ${hosts.length} simulator host(s), ${CONCURRENCY} redemptions at a time.`);
     say('');
-    say('#### (a) rentals alive, waiting on their timers');
+    say('# (a) rentals alive, waiting on their timers');
     say('| | process RSS MB | heap MB | CPU % (one core = 100) |');
     say('|---|---|---|---|');
     say(`| before any rental (ceiling) | ${before.rssMb} | ${before.heapMb} | ${before.cpuPercent} |`);
@@ -111,7 +111,7 @@ async function main() {
     const noop = performance.now() - n0;
     await connection.close();
     say('');
-    say(`#### (b) ${EXPIRING} rentals expiring at the same instant (each: reminder mail through the outbox, stop operation as a child workflow, status)`);
+    say(`# (b) ${EXPIRING} rentals expiring at the same instant (each: reminder mail through the outbox, stop operation as a child workflow, status)`);
     say('| | seconds | per second | ratio |');
     say('|---|---|---|---|');
     say(`| ${EXPIRING} no-op workflows, ${CONCURRENCY} at a time (ceiling) | ${(noop / 1000).toFixed(1)} | ${Math.round(EXPIRING / (noop / 1000))} | 1.00 |`);
