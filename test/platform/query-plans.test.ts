@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { startTestApi, type TestApi } from '../support/api';
+import { statementsOf, type Statement } from '../support/query-capture';
 
 // The hottest list queries must stay index range scans at any size (bench/scale.ts measures them at a million rows).
 // The statements are the ones the API runs for each request, captured, then EXPLAINed with sequential scans priced
@@ -11,24 +12,6 @@ beforeAll(async () => {
   admin = await api.admin();
 });
 afterAll(async () => { await api.close(); });
-
-type Statement = { sql: string; bindings: unknown[] };
-
-async function statementsOf(path: string, table: string): Promise<Statement[]> {
-  await api.call('GET', path, { token: admin }); // the session check is cached from here on
-  const seen: Statement[] = [];
-  const listener = (q: { sql: string; bindings?: unknown[] }) => { seen.push({ sql: q.sql, bindings: q.bindings ?? [] }); };
-  api.deps.knex.on('query', listener);
-  try {
-    const res = await api.call('GET', path, { token: admin });
-    expect(res.status).toBe(200);
-  } finally {
-    api.deps.knex.off('query', listener);
-  }
-  const reading = seen.filter((s) => new RegExp(`\\bfrom "${table}"`).test(s.sql));
-  expect(reading.length).toBeGreaterThan(0);
-  return reading;
-}
 
 /**
  * Plans as a big operator's database would get them: the tables filled (50,000 instances over 500 hosts and 1,000 owners,
@@ -73,7 +56,7 @@ const HOT: Array<{ path: string; table: string; indexes: string[] }> = [
 describe('the list endpoints\' plans use their indexes', () => {
   it('instances by owner, host and status; operations by type, status, resource, newest first; audit by time range', async () => {
     const checks: Array<{ path: string; table: string; indexes: string[]; sql: string; bindings: unknown[] }> = [];
-    for (const hot of HOT) for (const s of await statementsOf(hot.path, hot.table)) checks.push({ ...hot, ...s });
+    for (const hot of HOT) for (const s of await statementsOf(api, admin, hot.path, hot.table)) checks.push({ ...hot, ...s });
     const audit = api.deps.knex('audit_log').where('at', '>=', new Date(Date.now() - 3_600_000)).where('at', '<', new Date())
       .orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(20).toSQL();
     checks.push({ path: 'audit by time range', table: 'audit_log', indexes: ['Index Scan Backward using audit_log_at_id'], sql: audit.sql, bindings: [...audit.bindings] });

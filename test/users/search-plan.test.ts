@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { startTestApi, type TestApi } from '../support/api';
+import { statementsOf, type Statement } from '../support/query-capture';
 
 // User search (`%…%` over username, email and full name) reads the users it finds through the trigram indexes of
 // migration 026: the statements the API runs for a search, EXPLAINed on 20,000 users, must not filter the whole table.
@@ -10,22 +11,6 @@ beforeAll(async () => {
   admin = await api.admin();
 });
 afterAll(async () => { await api.close(); });
-
-type Statement = { sql: string; bindings: unknown[] };
-
-async function statementsOf(path: string): Promise<Statement[]> {
-  await api.call('GET', path, { token: admin }); // the session check is cached from here on
-  const seen: Statement[] = [];
-  const listener = (q: { sql: string; bindings?: unknown[] }) => { seen.push({ sql: q.sql, bindings: q.bindings ?? [] }); };
-  api.deps.knex.on('query', listener);
-  try {
-    const res = await api.call('GET', path, { token: admin });
-    expect(res.status).toBe(200);
-  } finally {
-    api.deps.knex.off('query', listener);
-  }
-  return seen.filter((s) => /\bfrom "users"/.test(s.sql));
-}
 
 /**
  * Plans on 20,000 users: a copy of the users table with its indexes in a schema of its own, filled and vacuumed (GIN
@@ -61,7 +46,7 @@ describe('user search', () => {
   });
 
   it('reads a search matching few users through them, its page and its count', async () => {
-    const statements = await statementsOf('/api/v1/users?search=zq9xw');
+    const statements = await statementsOf(api, admin, '/api/v1/users?search=zq9xw', 'users');
     expect(statements.length).toBeGreaterThanOrEqual(2);
     const texts = await plans(api.deps.knex, statements);
     const wrong = statements.map((s, i) => ({ ...s, text: texts[i] }))
