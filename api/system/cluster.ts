@@ -74,7 +74,8 @@ export class ClusterNodeService {
   async register(caller: Caller, body: z.infer<typeof externalNodeFields>) {
     const healthUrl = body.health_url ?? (body.host && body.port ? `http://${body.host.includes(':') ? `[${body.host}]` : body.host}:${body.port}/health` : null);
     if (!healthUrl) throw validationError([{ field: 'health_url', location: 'body', message: 'is required unless host and port are given' }]);
-    const url = new URL(healthUrl);
+    const url = URL.parse(healthUrl);
+    if (!url) throw validationError([{ field: body.health_url ? 'health_url' : 'host', location: 'body', message: 'does not make a valid URL' }]);
     const existing = await this.knex('cluster_nodes').where({ id: body.id }).first('kind');
     if (existing) throw conflict(`A cluster node ${body.id} exists already${existing.kind === 'external' ? '' : ` (an idcflow ${existing.kind} process)`}`, { field: 'id' });
     const row = {

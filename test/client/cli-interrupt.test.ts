@@ -28,7 +28,10 @@ afterAll(async () => {
 
 /** The CLI under a pseudo-terminal: what it shows, keys typed into it, and its exit code (script -e passes it on). */
 function underTerminal(args: string[]) {
-  const child = spawn('script', ['-q', '-e', '-c', [process.execPath, CLI, ...args].map(quote).join(' '), '/dev/null'], { env: cliEnv(home, api.url), stdio: ['pipe', 'pipe', 'pipe'] });
+  // `exec`: the shell script starts (dash, where SHELL is unset) would otherwise stay in the terminal's foreground group
+  // and die of the Ctrl-C itself, which script -e then reports as 130 whatever the CLI did.
+  const command = `exec ${[process.execPath, CLI, ...args].map(quote).join(' ')}`;
+  const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { env: cliEnv(home, api.url), stdio: ['pipe', 'pipe', 'pipe'] });
   let screen = '';
   child.stdout.on('data', (d) => { screen += d; });
   child.stderr.on('data', (d) => { screen += d; });
@@ -59,7 +62,7 @@ describeTty('Ctrl-C while the CLI follows an operation (under a pseudo-terminal)
       term.type('\x03');
       await term.shows(new RegExp(`Cancel operation ${op.id}\\? \\[y/N\\]`), 'the prompt');
       term.type('y\r');
-      expect(await term.exited()).toBe(3);
+      expect({ code: await term.exited(), screen: term.screen() }).toMatchObject({ code: 3 });
       expect(term.screen()).toMatch(/Cancel requested/);
       expect(term.screen()).toMatch(new RegExp(`Operation ${op.id} canceled`));
       const after = (await api.call('GET', `/api/v1/operations/${op.id}`, { token: user.token })).body.data;
@@ -79,7 +82,7 @@ describeTty('Ctrl-C while the CLI follows an operation (under a pseudo-terminal)
       term.type('\x03');
       await term.shows(/Cancel operation .*\? \[y\/N\]/, 'the prompt');
       term.type('n\r');
-      expect(await term.exited()).toBe(130);
+      expect({ code: await term.exited(), screen: term.screen() }).toMatchObject({ code: 130 });
       expect(term.screen()).toMatch(new RegExp(`Stopped following; operation ${op.id} runs on`));
       const done = await eventually(async () => {
         const o = (await api.call('GET', `/api/v1/operations/${op.id}`, { token: user.token })).body.data;

@@ -190,6 +190,13 @@ describe('external nodes: POST /cluster/nodes and /cluster/nodes/{id}/health-che
     const noWhere = await api.call('POST', N, { token: admin, body: { id: 'edge-x' } });
     expectError(noWhere, 422, 'VALIDATION_ERROR');
     expect(noWhere.body.error.details.field).toBe('health_url');
+    // A host that cannot be put in a URL (the fuzzer's "R>", or a colon where no IPv6 address is) is refused, not a 500.
+    for (const host of ['R>', 'a:b']) {
+      const badHost = await api.call('POST', N, { token: admin, body: { id: 'edge-x', host, port: 138 } });
+      expectError(badHost, 422, 'VALIDATION_ERROR');
+      expect(badHost.body.error.details.errors[0]).toMatchObject({ field: 'host' });
+    }
+    expect(await api.deps.knex('cluster_nodes').where({ id: 'edge-x' })).toEqual([]);
     const badFields = await api.call('POST', N, { token: admin, body: { id: 'bad id/../', port: 70000, capabilities: 'api' } });
     expectError(badFields, 422, 'VALIDATION_ERROR');
     expect(badFields.body.error.details.errors.map((e: { field: string }) => e.field).sort()).toEqual(['capabilities', 'id', 'port']);
