@@ -13,6 +13,19 @@ type Json = { data: any }; // eslint-disable-line @typescript-eslint/no-explicit
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 
+/** One row per load: its median round, and its share of the ceiling's (the first load's) rate and CPU time, median and range. */
+function printRounds(loads: Array<Array<LoadResult & { cpuUs: number }>>) {
+  console.log('| endpoint | req/s (median) | p50 ms | p99 ms | errors | CPU µs/request | share of ceiling, median (range) | by CPU time, median (range) |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const runs of loads) {
+    const shares = runs.map((x, r) => x.requestsPerSecond / loads[0][r].requestsPerSecond);
+    const byCpu = runs.map((x, r) => loads[0][r].cpuUs / x.cpuUs);
+    const mid = runs[runs.map((x) => x.requestsPerSecond).indexOf(median(runs.map((x) => x.requestsPerSecond)))];
+    const range = (v: number[]) => `${median(v).toFixed(2)} (${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)})`;
+    console.log(`| ${mid.name} | ${mid.requestsPerSecond} | ${mid.p50ms} | ${mid.p99ms} | ${runs.reduce((a, x) => a + x.errors, 0)} | ${median(runs.map((x) => x.cpuUs)).toFixed(0)} | ${range(shares)} | ${range(byCpu)} |`);
+  }
+}
+
 /** A load, with the CPU time this process (server and client alike) spent per request. */
 async function measured(name: string, url: string, seconds: number, headers: Record<string, string>) {
   const before = process.cpuUsage();
@@ -28,7 +41,7 @@ type ProfileNode = { id: number; callFrame: { functionName: string; url: string;
  * DevTools) and the server's top frames by self time are returned as a table (samples under autocannon's own frames,
  * the client, are left out of the list but not of the total).
  */
-async function profile(url: string, seconds: number, headers: Record<string, string>, dir: string): Promise<string> {
+async function profile(name: string, file: string, url: string, seconds: number, headers: Record<string, string>, dir: string): Promise<string> {
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
@@ -38,7 +51,7 @@ async function profile(url: string, seconds: number, headers: Record<string, str
   const { profile: p } = (await session.post('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; samples: number[] } };
   session.disconnect();
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'auth-me-jwt.cpuprofile'), JSON.stringify(p));
+  fs.writeFileSync(path.join(dir, file), JSON.stringify(p));
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -57,7 +70,7 @@ async function profile(url: string, seconds: number, headers: Record<string, str
   }
   const share = (n: number) => `${((100 * n) / p.samples.length).toFixed(1)} %`;
   const top = [...frames].sort((a, b) => b[1] - a[1]).slice(0, 15);
-  return [`GET /api/v1/auth/me (JWT) under the profiler: top frames by self time, of ${p.samples.length} samples (autocannon's own: ${share(client)})`,
+  return [`${name} under the profiler: top frames by self time, of ${p.samples.length} samples (autocannon's own: ${share(client)})`,
     '| frame | self |', '|---|---|', ...top.map(([k, n]) => `| \`${k}\` | ${share(n)} |`)].join('\n');
 }
 
@@ -103,7 +116,7 @@ async function main() {
     for (let r = 0; r < rounds; r++) {
       for (const [i, [name, url, headers]] of endpoints.entries()) http[i].push(await measured(name, url, seconds, headers));
     }
-    const profiled = process.env.BENCH_PROFILE ? await profile(`${stack.url}/api/v1/auth/me`, seconds, { authorization: `Bearer ${jwt}` }, process.env.BENCH_PROFILE) : null;
+    const profiled = process.env.BENCH_PROFILE ? await profile('GET /api/v1/auth/me (JWT)', 'auth-me-jwt.cpuprofile', `${stack.url}/api/v1/auth/me`, seconds, { authorization: `Bearer ${jwt}` }, process.env.BENCH_PROFILE) : null;
 
     // 2. An authenticated page of 20 against the same SQL bare.
     const { queries } = await capturedSql([stack.api.deps.knex], () => call('GET', '/api/v1/users?size=20', jwt));
@@ -112,10 +125,17 @@ async function main() {
       ctx.body = { success: true, data: { users: rows.rows, pagination: { total: Number(count?.rows?.[0]?.n ?? 0) } } };
     }).listen(0, '127.0.0.1');
     await new Promise((r) => listing.once('listening', r));
-    const lists: LoadResult[] = [];
-    lists.push(await load(`bare Koa running the same ${queries.length} SQL statements (ceiling)`, `http://127.0.0.1:${(listing.address() as AddressInfo).port}/`, { seconds }));
-    lists.push(await load('GET /api/v1/users?size=20 (JWT)', `${stack.url}/api/v1/users?size=20`, { seconds, headers: { authorization: `Bearer ${jwt}` } }));
+    const listLoads: Array<[string, string, Record<string, string>]> = [
+      [`bare Koa running the same ${queries.length} SQL statements (ceiling)`, `http://127.0.0.1:${(listing.address() as AddressInfo).port}/`, {}],
+      ['GET /api/v1/users?size=20 (JWT)', `${stack.url}/api/v1/users?size=20`, { authorization: `Bearer ${jwt}` }],
+    ];
+    for (const [name, url, headers] of listLoads) await load(name, url, { seconds: 1, headers });
+    const lists: Array<Array<LoadResult & { cpuUs: number }>> = listLoads.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, [name, url, headers]] of listLoads.entries()) lists[i].push(await measured(name, url, seconds, headers));
+    }
     listing.close();
+    const listProfiled = process.env.BENCH_PROFILE ? await profile('GET /api/v1/users?size=20 (JWT)', 'users-page-jwt.cpuprofile', `${stack.url}/api/v1/users?size=20`, seconds, { authorization: `Bearer ${jwt}` }, process.env.BENCH_PROFILE) : null;
 
     // 3. Operations started per second, 20 clients at a time, against raw workflow.start at the same concurrency.
     const starts = Number(process.env.BENCH_STARTS ?? 200);
@@ -125,15 +145,16 @@ async function main() {
     const idleUrl = `http://127.0.0.1:${(idleApi.server.address() as AddressInfo).port}`;
     const client = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }) });
     await pool(20, 20, (i) => client.workflow.start(noopWorkflow, { workflowId: `warm-${i}`, taskQueue: 'bench-unpolled' }));
-    let t0 = performance.now();
-    await pool(starts, 20, (i) => client.workflow.start(noopWorkflow, { workflowId: `raw-${i}`, taskQueue: 'bench-unpolled' }));
-    const rawRate = starts / ((performance.now() - t0) / 1000);
     const post = (i: number) => fetch(`${idleUrl}/api/v1/instances`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` }, body: JSON.stringify({ name: `start-${i}`, uuid: `start-${i}`, host_id: host.id }) })
       .then(async (r) => { if (r.status !== 202) throw new Error(`POST /instances answered ${r.status}: ${await r.text()}`); });
-    await pool(20, 20, (i) => post(100_000 + i));
-    t0 = performance.now();
-    await pool(starts, 20, (i) => post(i));
-    const apiRate = starts / ((performance.now() - t0) / 1000);
+    await pool(20, 20, (i) => post(1_000_000 + i));
+    const rate = async (fn: () => Promise<unknown>) => { const t0 = performance.now(); await fn(); return starts / ((performance.now() - t0) / 1000); };
+    const startRounds: Array<{ raw: number; api: number }> = [];
+    for (let r = 0; r < rounds; r++) {
+      const raw = await rate(() => pool(starts, 20, (i) => client.workflow.start(noopWorkflow, { workflowId: `raw-${r}-${i}`, taskQueue: 'bench-unpolled' })));
+      const api = await rate(() => pool(starts, 20, (i) => post(r * starts + i)));
+      startRounds.push({ raw, api });
+    }
     await idleApi.close();
     await client.connection.close();
 
@@ -156,22 +177,16 @@ async function main() {
     }
 
     console.log('\nHTTP (autocannon in this process, 10 connections, %d rounds of %d s per endpoint after a warm-up; CPU: this process\'s CPU time per request, client included)', rounds, seconds);
-    console.log('| endpoint | req/s (median) | p50 ms | p99 ms | errors | CPU µs/request | share of ceiling, median (range) | by CPU time, median (range) |\n|---|---|---|---|---|---|---|---|');
-    for (const runs of http) {
-      const shares = runs.map((x, r) => x.requestsPerSecond / http[0][r].requestsPerSecond);
-      const byCpu = runs.map((x, r) => http[0][r].cpuUs / x.cpuUs);
-      const mid = runs[runs.map((x) => x.requestsPerSecond).indexOf(median(runs.map((x) => x.requestsPerSecond)))];
-      const range = (v: number[]) => `${median(v).toFixed(2)} (${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)})`;
-      console.log(`| ${mid.name} | ${mid.requestsPerSecond} | ${mid.p50ms} | ${mid.p99ms} | ${runs.reduce((a, x) => a + x.errors, 0)} | ${median(runs.map((x) => x.cpuUs)).toFixed(0)} | ${range(shares)} | ${range(byCpu)} |`);
-    }
+    printRounds(http);
     if (profiled) console.log(`\n${profiled}`);
-    console.log('\nAn authenticated list, a page of 20 (autocannon, 10 connections, %d s each)', seconds);
-    console.log('| endpoint | req/s | p50 ms | p99 ms | errors | share of ceiling |\n|---|---|---|---|---|---|');
-    for (const r of lists) console.log(`| ${r.name} | ${r.requestsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${(r.requestsPerSecond / lists[0].requestsPerSecond).toFixed(2)} |`);
-    console.log('\nOperations started, %d by 20 concurrent clients (no worker polls the queue: the start alone)', starts);
-    console.log('| | per second | share of ceiling |\n|---|---|---|');
-    console.log(`| raw Temporal workflow.start of a no-op workflow (ceiling) | ${rawRate.toFixed(0)} | 1.00 |`);
-    console.log(`| POST /api/v1/instances → 202 (row, workflow start) | ${apiRate.toFixed(0)} | ${(apiRate / rawRate).toFixed(2)} |`);
+    console.log(`\nAn authenticated list, a page of 20 (autocannon, 10 connections, ${rounds} rounds of ${seconds} s each after a warm-up)`);
+    printRounds(lists);
+    if (listProfiled) console.log(`\n${listProfiled}`);
+    console.log(`\nOperations started, ${rounds} rounds of ${starts} by 20 concurrent clients (no worker polls the queue: the start alone)`);
+    console.log('| | per second (median) | share of ceiling, median (range) |\n|---|---|---|');
+    const shares = startRounds.map((x) => x.api / x.raw);
+    console.log(`| raw Temporal workflow.start of a no-op workflow (ceiling) | ${median(startRounds.map((x) => x.raw)).toFixed(0)} | 1.00 |`);
+    console.log(`| POST /api/v1/instances → 202 (row, workflow start) | ${median(startRounds.map((x) => x.api)).toFixed(0)} | ${median(shares).toFixed(2)} (${Math.min(...shares).toFixed(2)}–${Math.max(...shares).toFixed(2)}) |`);
     console.log('\nDurable operation: delete a user with a zip backup (%d, one after another)', count);
     console.log('| measure | p50 ms | p95 ms | max ms |\n|---|---|---|---|');
     console.log(`| request → 202 Accepted | ${percentile(accepted, 50).toFixed(1)} | ${percentile(accepted, 95).toFixed(1)} | ${Math.max(...accepted).toFixed(1)} |`);

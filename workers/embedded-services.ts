@@ -60,6 +60,12 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
   };
 }
 
+/** The dev server's settings that differ from its defaults, the same as deploy/temporal/dynamicconfig/idcflow.yaml's. */
+export const EMBEDDED_DYNAMIC_CONFIG: Record<string, unknown> = {
+  // An activity scheduled on the worker's own queue comes back with the workflow task's completion (one trip less).
+  'system.enableActivityEagerExecution': true,
+};
+
 export interface TemporalDevServerOptions {
   dataDir: string;
   port: number;
@@ -88,7 +94,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     '--log-level', 'error',
     ...searchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ...(opts.uiPort ? ['--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1'] : ['--headless']),
-    ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
+    ...Object.entries({ ...EMBEDDED_DYNAMIC_CONFIG, ...opts.dynamicConfig }).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
   ];
   // Its own process group: a terminal's Ctrl-C reaches the launcher, which stops the server after the worker.
   const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });

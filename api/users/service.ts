@@ -4,7 +4,7 @@ import { ROLE_PERMISSIONS, ROLES } from '../../shared/platform/permissions';
 import { User } from '../../db/models/users/user';
 import type { AppDeps } from '../platform/deps';
 import { isAdmin, type Principal } from '../platform/auth/principal';
-import { iso, likePattern, paginate } from '../platform/http/schemas';
+import { iso, likePattern, paginateRows } from '../platform/http/schemas';
 import { audit } from '../platform/audit';
 import { hashPassword } from '../../shared/platform/passwords';
 import type { Caller } from '../platform/caller';
@@ -91,16 +91,17 @@ export class UserService {
     return this.find(id);
   }
 
+  /** Plain rows, not models: the page is presented as read (the hottest admin list; see the list figures in the README). */
   async list(q: z.infer<typeof listUsersQuery> & { page: number; size: number }) {
-    const query = User.live().orderBy('id');
+    const query = this.deps.knex('users').whereNull('deleted_at').orderBy('id');
     if (q.search) {
       const like = likePattern(q.search);
       query.where((w) => w.whereILike('username', like).orWhereILike('email', like).orWhereILike('full_name', like));
     }
     if (q.role) query.where('role', q.role);
     if (q.is_active) query.where('is_active', q.is_active === 'true');
-    const { items, pagination } = await paginate(query, q.page, q.size);
-    return { users: items.map(presentUser), pagination };
+    const { rows, pagination } = await paginateRows<User>(query, q.page, q.size);
+    return { users: rows.map(presentUser), pagination };
   }
 
   async create(caller: Caller, body: z.infer<typeof createUserBody>) {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { CONFIG_ENV_VARS } from '../../shared/platform/config';
+import { EMBEDDED_DYNAMIC_CONFIG } from '../../workers/embedded-services';
 
 const root = path.resolve(__dirname, '..', '..');
 const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
@@ -61,6 +62,8 @@ describe('docker-compose.yml', () => {
     const file = path.posix.join('/etc/temporal', compose.services.temporal.environment.DYNAMIC_CONFIG_FILE_PATH);
     const dynamicConfig = YAML.parse(read(mountedFile('temporal', '/etc/temporal/config/dynamicconfig', file)));
     expect(dynamicConfig['limit.maxIDLength']).toEqual([{ value: 255, constraints: {} }]);
+    // The embedded dev server runs with the same settings.
+    for (const [key, value] of Object.entries(EMBEDDED_DYNAMIC_CONFIG)) expect([key, dynamicConfig[key]]).toEqual([key, [{ value, constraints: {} }]]);
   });
 
   it('creates the namespace idcflow uses, then migrates, which registers the search attributes', () => {
