@@ -62,6 +62,10 @@ export function createEngineActivities({ knex, config }: ActivityDeps) {
     async engineList({ hostId }: { hostId: number }): Promise<EngineInstance[]> {
       return heartbeating(async () => (await driver(hostId)).list());
     },
+    /** The engine answers its list: a health probe that returns only how many instances it has. */
+    async engineProbe({ hostId }: { hostId: number }): Promise<{ instances: number }> {
+      return heartbeating(async () => ({ instances: (await (await driver(hostId)).list()).length }));
+    },
     async engineSetPassword({ hostId, ref, passwordSealed }: { hostId: number; ref: string; passwordSealed: string }): Promise<{ applied: 'now' | 'next_boot' }> {
       const result = await heartbeating(async () => (await driver(hostId)).setPassword(ref, unseal(passwordSealed, config.masterKey)));
       return result ?? { applied: 'now' };

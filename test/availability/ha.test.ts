@@ -54,6 +54,16 @@ describeHa('health and failover between two real hosts', () => {
     const all = await seed('/api/ha/health');
     expect(all.body.servers).toEqual(expect.arrayContaining([expect.objectContaining({ server_id: a.id, status: 'healthy' })]));
     expect(['healthy', 'degraded', 'unhealthy']).toContain(all.body.status);
+    // The probe's answer in the round's history is a count, not the engine's whole list (1 MB at 5,000 instances).
+    const history = await eventually(async () => {
+      for await (const run of api.deps.temporal.workflow.list({ query: 'WorkflowType="hostHealthWorkflow" AND ExecutionStatus="Completed"' })) {
+        return api.deps.temporal.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+      }
+      return undefined;
+    }, 15_000, 'a completed health round in Temporal\'s visibility');
+    const scheduled = history.events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(scheduled).toContain('engineProbe');
+    expect(scheduled).not.toContain('engineList');
   });
 
   it('container traffic: real bytes in and out from the engine\'s stats', async () => {

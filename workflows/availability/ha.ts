@@ -1,4 +1,4 @@
-import { ApplicationFailure, ParentClosePolicy, proxyActivities, startChild, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, patched, proxyActivities, startChild, type ActivityOptions } from '@temporalio/workflow';
 import type { OperationActivities } from '../../activities/platform/operations';
 import type { HealthThresholds, HealthVerdict, PlannedMove } from '../../activities/availability/ha';
 import type { OperationInput } from '../../shared/platform/operations';
@@ -35,7 +35,9 @@ export async function hostHealthWorkflow(input: HostHealthInput): Promise<{ chec
     const engine = engineFor({ ...route, useAgent: route.useAgent && h.agentOnline }, input.probeSeconds, probeOptions);
     try {
       // Listing is the probe: every engine answers it from its own records, quickly (Podman's host info can take seconds).
-      await engine.engineList({ hostId: h.id });
+      // Only the count comes back: a host's whole list (1 MB at 5,000 instances) would be written into every run's history.
+      if (patched('health-probe-count')) await engine.engineProbe({ hostId: h.id });
+      else await engine.engineList({ hostId: h.id });
     } catch (err) {
       reasons.push(`engine probe failed: ${describeError(err).message}`.slice(0, 300));
     }

@@ -32,7 +32,7 @@ const engineOptions: ActivityOptions = {
 };
 const mainEngine = proxyActivities<ComputeActivities>(engineOptions);
 
-type EngineCalls = Pick<ComputeActivities, 'engineCreate' | 'engineCreateRunning' | 'engineUpdate' | 'engineDelete' | 'enginePower' | 'engineStatus' | 'engineStats' | 'engineList' | 'engineSetPassword' | 'engineConsole' | 'engineHostStats'
+type EngineCalls = Pick<ComputeActivities, 'engineCreate' | 'engineCreateRunning' | 'engineUpdate' | 'engineDelete' | 'enginePower' | 'engineStatus' | 'engineStats' | 'engineList' | 'engineProbe' | 'engineSetPassword' | 'engineConsole' | 'engineHostStats'
   | 'engineListImages' | 'engineFetchImage' | 'engineDeleteImage'>;
 
 /**
