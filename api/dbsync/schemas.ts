@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import {  DB_TYPES, RISK_LEVELS, TASK_TYPES } from '../../shared/dbsync/types';
 import type { Knex } from 'knex';
-import { dbId, dbIdValue,   paginateRows } from '../platform/http/schemas';
+import { dbId, dbIdValue, hostOrAddress, paginateRows } from '../platform/http/schemas';
 
 
 /** A row id that fits PostgreSQL's integer columns (larger ones are a 422, not a database error). */
 export const rowIdParams = z.object({ id: dbId });
 
 export const sslMode = z.enum(['disable', 'prefer', 'require', 'verify-full']);
-const hostName = z.string().min(1, 'is required').max(255).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address');
 const port = z.coerce.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
 
 export const credentialBody = z.object({
@@ -25,7 +24,7 @@ export const credentialUpdate = credentialBody.partial().omit({ credential_type:
 export const instanceBody = z.object({
   name: z.string().min(1, 'is required').max(100),
   db_type: z.enum(DB_TYPES),
-  host: hostName,
+  host: hostOrAddress,
   port: port.optional(),
   database_name: z.string().max(128).nullable().optional(),
   credential_id: dbIdValue,
@@ -47,7 +46,7 @@ export const listInstancesQuery = z.object({
 
 export const adhocTestBody = z.object({
   db_type: z.enum(DB_TYPES),
-  host: hostName,
+  host: hostOrAddress,
   port: port.optional(),
   username: z.string().min(1, 'is required').max(128),
   password: z.string().max(1024).default(''),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { settingsSchema, settingsUpdateSchema } from '../../shared/system/settings';
 import { healthUrlProblem, NODE_KINDS } from '../../shared/system/nodes';
-import { pageQuery, pagination } from '../platform/http/schemas';
+import { hostOrAddress, pageQuery, pagination } from '../platform/http/schemas';
 import { sectionSchemas, SECRET_FIELDS, type SectionName } from '../userdata/settings/sections';
 
 const nullableNumber = z.number().nullable();
@@ -56,7 +56,7 @@ const metadata = z.record(z.string().max(64), z.union([z.string().max(1024), z.n
 
 export const externalNodeFields = z.object({
   id: nodeIdValue,
-  host: z.string().min(1).max(255).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address').optional(),
+  host: hostOrAddress.optional(),
   port: z.number().int().min(1).max(65535).optional(),
   health_url: healthUrl.optional(),
   capabilities: capabilities.default([]),

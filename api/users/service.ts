@@ -93,7 +93,7 @@ export class UserService {
 
   /** Plain rows, not models: the page is presented as read (the hottest admin list; see the list figures in the README). */
   async list(q: z.infer<typeof listUsersQuery> & { page: number; size: number }) {
-    const query = this.deps.knex('users').whereNull('deleted_at').orderBy('id');
+    const query = User.live().orderBy('id').toKnexQuery();
     if (q.search) {
       const like = likePattern(q.search);
       query.where((w) => w.whereILike('username', like).orWhereILike('email', like).orWhereILike('full_name', like));

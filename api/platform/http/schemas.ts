@@ -14,6 +14,9 @@ export const dbId = z.coerce.number().int().positive().max(2_147_483_647);
 
 export const idParams = z.object({ id: dbId });
 
+/** A host name or an IP address (v4 or v6) that another service is reached at. */
+export const hostOrAddress = z.string().min(1, 'is required').max(255).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address');
+
 export const booleanish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
 export const pagination = z.object({ page: z.number(), size: z.number(), total: z.number(), pages: z.number() });
