@@ -183,16 +183,17 @@ describeBrowser('the web console\'s webhooks, serial codes and WireGuard servers
 
     await row.getByRole('button', { name: `Enable ${url}` }).click();
     await row.getByText('Active', { exact: true }).waitFor();
-    // Delivery is at least once (an attempt whose activity is retried posts again): count what the replay adds.
-    const before = receiver.received.filter((r) => r.path === path).length;
+    // Delivery is at least once (an attempt whose activity is retried posts again), and an admin's endpoint may also
+    // hear another file's webhook.test events on the shared database: count this delivery's requests only.
+    const ofDelivery = () => receiver.received.filter((r) => r.path === path && r.headers['webhook-id'] === delivery).length;
+    const before = ofDelivery();
     expect(before).toBeGreaterThanOrEqual(3);
     await log.getByRole('button', { name: `Replay ${delivery}` }).click();
-    await eventually(async () => receiver.received.filter((r) => r.path === path).length >= before + 3, 30_000, 'the replay\'s three attempts').catch(async (err) => {
+    await eventually(async () => ofDelivery() >= before + 3, 30_000, 'the replay\'s three attempts').catch(async (err) => {
       const row = await api.deps.knex('webhook_deliveries').where({ id: delivery }).first('status', 'attempts', 'last_error');
       const endpoint = await api.deps.knex('webhook_endpoints').where({ url }).first('enabled', 'disabled_reason', 'consecutive_failures');
-      throw new Error(`${(err as Error).message}: ${receiver.received.filter((r) => r.path === path).length - before} received since the replay; delivery ${JSON.stringify(row)}; endpoint ${JSON.stringify(endpoint)}`);
+      throw new Error(`${(err as Error).message}: ${ofDelivery() - before} received since the replay; delivery ${JSON.stringify(row)}; endpoint ${JSON.stringify(endpoint)}`);
     });
-    expect(new Set(receiver.received.filter((r) => r.path === path).map((r) => r.headers['webhook-id']))).toEqual(new Set([delivery]));
     expect(unexpected(problems)).toEqual([]);
     await page.close();
   });
