@@ -1,5 +1,6 @@
 import { hasPermission, type Permission, type Role } from '../../../shared/platform/permissions';
 import { forbidden } from '../../../shared/platform/errors';
+import type { Viewer } from '../../../db/queries/platform/scope';
 
 /** The signed-in user's row as the session or token check read it (kept with the cached check; any change drops it). */
 export interface UserProfile {
@@ -32,3 +33,6 @@ export function requireOwnerOrAdmin(p: Principal, ownerId: number | null | undef
   if (isAdmin(p)) return;
   if (ownerId == null || p.userId !== ownerId) throw forbidden('You can only act on your own resources');
 }
+
+/** The store's view of a caller: whose rows it may read and change. */
+export const viewerOf = (p: Principal): Viewer => ({ userId: p.userId, admin: isAdmin(p) });
