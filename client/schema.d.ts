@@ -2194,6 +2194,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/client/proxys/verify/{hs_name}/{vm_uuid}/{proxy_index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check the proof of a reverse proxy's domain (beyond seed 001: a domain is served only once proven) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    hs_name: string;
+                    proxy_index: number | null;
+                    vm_uuid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @default false */
+                        allow_private?: boolean;
+                        /**
+                         * @default any
+                         * @enum {string}
+                         */
+                        check?: "dns" | "http" | "any";
+                        /** @default false */
+                        force?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Accepted: the operation runs on; poll data.operation.links */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CONFLICT: another operation is running on this resource */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/client/remote/{hs_name}/{vm_uuid}": {
         parameters: {
             query?: never;
@@ -22419,6 +22516,27 @@ export interface paths {
                                     state: "pending" | "active" | "deleting";
                                     target_port: number;
                                     tls: boolean;
+                                    verification: {
+                                        checked_at: string | null;
+                                        dns: {
+                                            name: string;
+                                            /** @enum {string} */
+                                            type: "TXT";
+                                            value: string;
+                                        };
+                                        error: string | null;
+                                        http: {
+                                            body: string;
+                                            url: string;
+                                        } | null;
+                                        /** @enum {string|null} */
+                                        method: "dns" | "http" | "admin" | "migration" | null;
+                                        /** @enum {string} */
+                                        status: "pending" | "verified";
+                                        token: string;
+                                        verified_at: string | null;
+                                        verify_url: string;
+                                    };
                                 }[];
                             };
                             message?: string;
@@ -22597,6 +22715,27 @@ export interface paths {
                                 state: "pending" | "active" | "deleting";
                                 target_port: number;
                                 tls: boolean;
+                                verification: {
+                                    checked_at: string | null;
+                                    dns: {
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "TXT";
+                                        value: string;
+                                    };
+                                    error: string | null;
+                                    http: {
+                                        body: string;
+                                        url: string;
+                                    } | null;
+                                    /** @enum {string|null} */
+                                    method: "dns" | "http" | "admin" | "migration" | null;
+                                    /** @enum {string} */
+                                    status: "pending" | "verified";
+                                    token: string;
+                                    verified_at: string | null;
+                                    verify_url: string;
+                                };
                             };
                             message?: string;
                             /** @enum {boolean} */
@@ -22766,6 +22905,102 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/proxies/{item}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check the proof of a reverse proxy's domain (its TXT record or HTTP token); once proven, the host's agent serves it. Admins may mark it verified (force) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number | string;
+                    item: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @default false */
+                        allow_private?: boolean;
+                        /**
+                         * @default any
+                         * @enum {string}
+                         */
+                        check?: "dns" | "http" | "any";
+                        /** @default false */
+                        force?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Accepted: the operation runs on; poll data.operation.links */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CONFLICT: another operation is running on this resource */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

@@ -3,6 +3,8 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { z } from 'zod';
 
+const DNS_SERVER = /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?|[0-9A-Fa-f:]+)$/;
+
 /** Every environment variable idcflow reads. The README's configuration table lists the same. */
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
@@ -75,6 +77,10 @@ const envSchema = z.object({
   IDCFLOW_CADDY_STORAGE: z.string().optional(),
   IDCFLOW_CADDY_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
   IDCFLOW_CADDY_HTTPS_PORT: z.coerce.number().int().min(1).max(65535).default(443),
+  /** DNS servers for domain proofs (comma-separated `address` or `address:port`, IPv6 as `[address]:port`); empty: the system's. */
+  IDCFLOW_DNS_RESOLVERS: z.string().default('').refine((v) => v.split(',').map((s) => s.trim()).filter(Boolean).every((s) => DNS_SERVER.test(s)), 'comma-separated addresses, each `a.b.c.d[:port]` or `[v6][:port]`'),
+  /** The port of a domain's HTTP proof (http://<domain>:<port>/.well-known/idcflow-challenge/<token>); 80 but behind a port mapping. */
+  IDCFLOW_DOMAIN_PROOF_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
   IDCFLOW_BACKUP_DIR: z.string().optional(),
   IDCFLOW_BACKUP_KEEP_COUNT: z.coerce.number().int().min(1).max(10000).default(14),
   IDCFLOW_BACKUP_KEEP_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
@@ -161,6 +167,8 @@ export interface Config {
     reconcileSeconds: number;
     /** Caddy's admin socket on this host; unset: the host has no reverse proxy. */
     caddy: { adminSocket?: string; storageDir: string; httpPort: number; httpsPort: number };
+    /** Proofs of a proxy's domain: the DNS servers asked (empty: the system's), the port of the HTTP proof. */
+    domainProof: { dnsResolvers: string[]; httpPort: number };
   };
   /** Network services on a host agent: how often it reads its interfaces and sessions into PostgreSQL; BIRD's include file and control socket. */
   netservices: { wgStatsSeconds: number; birdConfig: string; birdSocket: string };
@@ -297,6 +305,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         adminSocket: e.IDCFLOW_CADDY_ADMIN_SOCKET, storageDir: path.resolve(e.IDCFLOW_CADDY_STORAGE ?? path.join(dataDir, 'caddy')),
         httpPort: e.IDCFLOW_CADDY_HTTP_PORT, httpsPort: e.IDCFLOW_CADDY_HTTPS_PORT,
       },
+      domainProof: { dnsResolvers: e.IDCFLOW_DNS_RESOLVERS.split(',').map((s) => s.trim()).filter(Boolean), httpPort: e.IDCFLOW_DOMAIN_PROOF_HTTP_PORT },
     },
     netservices: { wgStatsSeconds: e.IDCFLOW_WG_STATS_SECONDS, birdConfig: e.IDCFLOW_BIRD_CONFIG, birdSocket: e.IDCFLOW_BIRD_SOCKET },
     monitoring: {
