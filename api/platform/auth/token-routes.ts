@@ -89,18 +89,13 @@ export function tokenRoutes(deps: AppDeps) {
       handler: async ({ caller, principal, body }) => {
         const userId = requireUser(principal);
         const scopes = grantedScopes(principal, body.scopes);
-        let parentExpiry: Date | null = null;
         const parentId = principal.via === 'api_token' && principal.tokenId ? principal.tokenId : null;
-        if (parentId !== null) {
-          const parent = await store.expiry(parentId);
-          if (!parent) throw new AppError('INVALID_CREDENTIALS', 'The API token is not valid');
-          parentExpiry = parent.expires_at ? new Date(parent.expires_at) : null;
-        }
-        const expiresAt = boundedExpiry(parentExpiry, body.expires_in_days);
         const secret = `${API_TOKEN_PREFIX}${randomToken(30)}`;
-        const token = await store.insert({
-          user_id: userId, name: body.name, prefix: secret.slice(0, 12), token_hash: sha256(secret), scopes, expires_at: expiresAt, parent_token_id: parentId,
-        });
+        const token = await store.insert(
+          { user_id: userId, name: body.name, prefix: secret.slice(0, 12), token_hash: sha256(secret), scopes },
+          parentId, (parentExpiry) => boundedExpiry(parentExpiry, body.expires_in_days),
+        );
+        if (!token) throw new AppError('INVALID_CREDENTIALS', 'The API token is not valid');
         await audit(deps.knex, caller, {
           module: 'auth', action: 'token_create', message: `API token ${body.name} created`, resourceType: 'api_token', resourceId: token.id,
           ...(parentId !== null ? { details: { parent_token_id: parentId } } : {}),

@@ -31,14 +31,28 @@ export class ApiTokens {
     return row;
   }
 
-  /** The token's expiry (for bounding its children), or undefined when it is not there. */
-  async expiry(id: number): Promise<{ expires_at: Date | null } | undefined> {
-    return this.knex('api_tokens').where({ id }).first('expires_at');
-  }
-
-  async insert(row: Omit<ApiTokenRow, 'id' | 'last_used_at' | 'revoked_at' | 'created_at'> & { token_hash: string }): Promise<ApiTokenRow> {
-    const [created] = await this.knex('api_tokens').insert({ ...row, scopes: JSON.stringify(row.scopes) }).returning(COLUMNS);
-    return created as ApiTokenRow;
+  /**
+   * Inserts a token. One minted by a token (`parentId`) is inserted only while that parent is live, its row held until
+   * the insert commits, so a revocation of the parent running meanwhile waits and then revokes the child too; `expiry`
+   * gets the parent's expiry (null: none, or no parent) and says the child's. Undefined when the parent is revoked.
+   */
+  async insert(
+    row: Omit<ApiTokenRow, 'id' | 'last_used_at' | 'revoked_at' | 'created_at' | 'expires_at' | 'parent_token_id'> & { token_hash: string },
+    parentId: number | null,
+    expiry: (parentExpiry: Date | null) => Date | null,
+  ): Promise<ApiTokenRow | undefined> {
+    return this.knex.transaction(async (trx) => {
+      let parentExpiry: Date | null = null;
+      if (parentId !== null) {
+        const parent: { expires_at: Date | null } | undefined = await trx('api_tokens').where({ id: parentId }).whereNull('revoked_at').forShare().first('expires_at');
+        if (!parent) return undefined;
+        parentExpiry = parent.expires_at ? new Date(parent.expires_at) : null;
+      }
+      const [created] = await trx('api_tokens')
+        .insert({ ...row, scopes: JSON.stringify(row.scopes), expires_at: expiry(parentExpiry), parent_token_id: parentId })
+        .returning(COLUMNS);
+      return created as ApiTokenRow;
+    });
   }
 
   /**
