@@ -9337,8 +9337,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Start two-factor enrollment: a TOTP secret, its otpauth URI and QR code (shown once)
-         * @description The secret is sealed at rest and never shown again; scan the QR code (or enter the secret) in an authenticator app, then confirm with a first code.
+         * Start two-factor enrollment, with your current password: a TOTP secret, its otpauth URI and QR code (shown once)
+         * @description The secret is sealed at rest and never shown again; scan the QR code (or enter the secret) in an authenticator app, then confirm with a first code. Wrong passwords are paced per account (429 with Retry-After).
          */
         post: {
             parameters: {
@@ -28515,6 +28515,8 @@ export interface paths {
                                     id: number;
                                     last_used_at: string | null;
                                     name: string;
+                                    /** @description The token that minted this one (null: made by a signed-in session); revoking it revokes this one */
+                                    parent_token_id: number | null;
                                     prefix: string;
                                     revoked_at: string | null;
                                     scopes: string[];
@@ -28558,7 +28560,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create an API token; the token is shown once, in this answer only */
+        /**
+         * Create an API token; the token is shown once, in this answer only
+         * @description A signed-in session may always create tokens; an API token only when its scopes include `tokens` (a token without scopes follows its role, which never does). A token made by a token records it (`parent_token_id`), never expires after it (without `expires_in_days` it takes the parent's expiry; a later one is a 422 naming `expires_in_days`) and is revoked with it.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -28572,7 +28577,7 @@ export interface paths {
                         expires_in_days?: number;
                         name: string;
                         /** @default [] */
-                        scopes?: ("view" | "create" | "update" | "delete" | "scheduler_view" | "scheduler_manage" | "admin" | "*")[];
+                        scopes?: ("view" | "create" | "update" | "delete" | "scheduler_view" | "scheduler_manage" | "admin" | "*" | "tokens")[];
                     };
                 };
             };
@@ -28590,6 +28595,8 @@ export interface paths {
                                 id: number;
                                 last_used_at: string | null;
                                 name: string;
+                                /** @description The token that minted this one (null: made by a signed-in session); revoking it revokes this one */
+                                parent_token_id: number | null;
                                 prefix: string;
                                 revoked_at: string | null;
                                 scopes: string[];
@@ -28648,7 +28655,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API token */
+        /** Revoke an API token, and every token made from it */
         delete: {
             parameters: {
                 query?: never;
@@ -28669,10 +28676,14 @@ export interface paths {
                         "application/json": {
                             data: {
                                 created_at: string | null;
+                                /** @description Tokens made from this one (and from those) revoked with it now */
+                                descendants_revoked: number;
                                 expires_at: string | null;
                                 id: number;
                                 last_used_at: string | null;
                                 name: string;
+                                /** @description The token that minted this one (null: made by a signed-in session); revoking it revokes this one */
+                                parent_token_id: number | null;
                                 prefix: string;
                                 revoked_at: string | null;
                                 scopes: string[];
@@ -30183,7 +30194,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set a new password (admins for anyone; users for themselves with current_password) */
+        /**
+         * Set a new password (admins for anyone; everyone for themselves with current_password)
+         * @description Your own password needs `current_password` (admins too); wrong ones are paced per account (429 with Retry-After past the login failure limit). Ends every session of the user (but the one changing its own password) and every OAuth grant with its codes and tokens; `revoke_api_tokens: true` revokes the user's API tokens too. The answer counts what ended.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -30198,6 +30212,8 @@ export interface paths {
                     "application/json": {
                         current_password?: string;
                         new_password: string;
+                        /** @default false */
+                        revoke_api_tokens?: boolean;
                     };
                 };
             };
@@ -30209,7 +30225,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            data?: unknown;
+                            data: {
+                                api_tokens_revoked: number;
+                                oauth_grants_ended: number;
+                                oauth_tokens_ended: number;
+                                sessions_ended: number;
+                            };
                             message?: string;
                             /** @enum {boolean} */
                             success: true;

@@ -26,6 +26,7 @@ import * as networkingAcme from './migrations/024_networking';
 import * as webhooksOneStore from './migrations/025_webhooks';
 import * as usersSearch from './migrations/026_users';
 import * as computeConsoleGateways from './migrations/027_compute';
+import * as platformCredentialLifetime from './migrations/029_platform';
 import * as networkingDomainProofs from './migrations/032_networking';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
@@ -58,6 +59,7 @@ const migrations: Record<string, Knex.Migration> = {
   '025_webhooks': webhooksOneStore,
   '026_users': usersSearch,
   '027_compute': computeConsoleGateways,
+  '029_platform': platformCredentialLifetime,
   '032_networking': networkingDomainProofs,
 };
 
