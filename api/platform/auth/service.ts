@@ -39,10 +39,11 @@ export class AuthService {
    * `device` of the answer: a new device cookie value for the client (see `devices.header`).
    */
   async login(client: ClientInfo, username: string, password: string, otpCode?: string) {
-    const { user, device } = await this.signIn(client, username, password, otpCode, 'auth');
+    const { user, device, trusted } = await this.signIn(client, username, password, otpCode, 'auth');
     const tokens = await this.openSession(user.id, client);
+    // The strangers' lock stays recorded when the owner signs in from a trusted device or address.
     await User.query().findById(user.id).patch({
-      last_login: new Date(), last_ip: client.ip, login_count: user.login_count + 1, failed_login_attempts: 0, locked_until: null,
+      last_login: new Date(), last_ip: client.ip, login_count: user.login_count + 1, ...(trusted ? {} : { failed_login_attempts: 0, locked_until: null }),
     });
     await audit(this.deps.knex, client, { module: 'auth', action: 'login', message: `${user.username} signed in`, userId: user.id, username: user.username });
     return {
@@ -103,7 +104,7 @@ export class AuthService {
     if (module === 'oauth') {
       await audit(knex, client, { module: 'oauth', action: 'login', message: `${user.username} signed in to authorize an OAuth client`, userId: user.id, username: user.username });
     }
-    return { user, device: this.devices.issue(user.id) };
+    return { user, device: this.devices.issue(user.id), trusted: lock.scope === 'trusted' };
   }
 
   /** Without a code the answer says one is needed; a wrong code counts as a failed sign-in (lockout). */
