@@ -26,6 +26,7 @@ import * as networkingAcme from './migrations/024_networking';
 import * as webhooksOneStore from './migrations/025_webhooks';
 import * as usersSearch from './migrations/026_users';
 import * as computeConsoleGateways from './migrations/027_compute';
+import * as usersSignup from './migrations/028_users';
 import * as platformCredentialLifetime from './migrations/029_platform';
 import * as networkingDomainProofs from './migrations/032_networking';
 
@@ -59,6 +60,7 @@ const migrations: Record<string, Knex.Migration> = {
   '025_webhooks': webhooksOneStore,
   '026_users': usersSearch,
   '027_compute': computeConsoleGateways,
+  '028_users': usersSignup,
   '029_platform': platformCredentialLifetime,
   '032_networking': networkingDomainProofs,
 };

@@ -10,7 +10,10 @@ const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
-  IDCFLOW_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  /** Trusted reverse-proxy hops in front of the API: a number (0 none), or true (one hop) / false (none). */
+  IDCFLOW_TRUST_PROXY: z.string().trim().toLowerCase().default('0')
+    .refine((v) => /^(true|false|yes|no|on|off|\d{1,2})$/.test(v), 'must be the number of trusted proxy hops (0-99), or true (1) / false (0)')
+    .transform((v) => (/^(true|yes|on)$/.test(v) ? 1 : /^(false|no|off)$/.test(v) ? 0 : Number(v))),
   DATABASE_URL: z.string().optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -30,6 +33,11 @@ const envSchema = z.object({
   IDCFLOW_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   IDCFLOW_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
   IDCFLOW_LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().positive().default(900),
+  /** Password hashes (argon2) that anonymous requests from one address may cost per minute: login, sign-up, the OAuth sign-in form. */
+  IDCFLOW_ANON_HASHES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  /** Self-registrations (when an admin turned sign-up on) per client address, and per email domain, per hour. */
+  IDCFLOW_SIGNUP_PER_ADDRESS_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(5),
+  IDCFLOW_SIGNUP_PER_DOMAIN_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(20),
   IDCFLOW_CORS_ORIGINS: z.string().default(''),
   IDCFLOW_SERVER_TOKEN: z.string().optional(),
   IDCFLOW_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -112,8 +120,11 @@ export interface Config {
   env: string;
   port: number;
   host: string;
-  /** Trust X-Forwarded-For (behind a reverse proxy): login throttling then counts the client's address. */
-  trustProxy: boolean;
+  /**
+   * Reverse-proxy hops in front of the API whose X-Forwarded-For entries are trusted (0: none). The client's address is
+   * the entry that many places from the right; what a client wrote to the left of it is never read.
+   */
+  trustProxy: number;
   databaseUrl: string;
   temporalAddress: string;
   temporalNamespace: string;
@@ -131,6 +142,8 @@ export interface Config {
   authCacheSeconds: number;
   refreshTokenTtl: number;
   login: { maxFailures: number; windowSeconds: number; lockoutSeconds: number };
+  /** What anonymous requests may cost: argon2 hashes per address per minute; sign-ups per address and per email domain per hour. */
+  anonymous: { hashesPerMinute: number; signupsPerAddressPerHour: number; signupsPerDomainPerHour: number };
   corsOrigins: string[];
   serverToken?: string;
   /** Where clients reach this API (the OAuth issuer is it plus /oauth); default http://HOST:PORT. */
@@ -252,7 +265,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
-    trustProxy: e.IDCFLOW_TRUST_PROXY === 'true',
+    trustProxy: e.IDCFLOW_TRUST_PROXY,
     databaseUrl: e.DATABASE_URL ?? '',
     temporalAddress: e.TEMPORAL_ADDRESS ?? '',
     temporalNamespace: e.TEMPORAL_NAMESPACE,
@@ -267,6 +280,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     accessTokenTtl: e.IDCFLOW_ACCESS_TOKEN_TTL,
     authCacheSeconds: e.IDCFLOW_AUTH_CACHE_SECONDS,
     refreshTokenTtl: e.IDCFLOW_REFRESH_TOKEN_TTL,
+    anonymous: {
+      hashesPerMinute: e.IDCFLOW_ANON_HASHES_PER_MINUTE,
+      signupsPerAddressPerHour: e.IDCFLOW_SIGNUP_PER_ADDRESS_PER_HOUR,
+      signupsPerDomainPerHour: e.IDCFLOW_SIGNUP_PER_DOMAIN_PER_HOUR,
+    },
     login: {
       maxFailures: e.IDCFLOW_LOGIN_MAX_FAILURES,
       windowSeconds: e.IDCFLOW_LOGIN_WINDOW_SECONDS,

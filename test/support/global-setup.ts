@@ -25,6 +25,10 @@ export default async function globalSetup() {
     IDCFLOW_OPERATION_WAIT_SECONDS: '30',
     // The API rate limit is counted on every request but never reached by suites that call in bulk; test/system sets its own.
     IDCFLOW_API_RATE_LIMIT: '1000000',
+    // Likewise the anonymous budgets (password hashes per address, sign-ups per address and email domain); test/platform/signup sets its own.
+    IDCFLOW_ANON_HASHES_PER_MINUTE: '1000000',
+    IDCFLOW_SIGNUP_PER_ADDRESS_PER_HOUR: '1000000',
+    IDCFLOW_SIGNUP_PER_DOMAIN_PER_HOUR: '1000000',
     // No health Schedule from spawned APIs: a round over every test file's hosts would mark their unreachable engines unhealthy.
     IDCFLOW_HEALTH_INTERVAL_SECONDS: '0',
   });

@@ -54,7 +54,8 @@ export async function createOAuthProvider(deps: AppDeps): Promise<Provider> {
       RefreshToken: 14 * 86400,
     },
   });
-  provider.proxy = config.trustProxy;
+  provider.proxy = config.trustProxy > 0;
+  provider.maxIpsCount = config.trustProxy;
   // Client secrets are stored as sha256 hashes (clients/metadata.ts): compare the hash of the one presented.
   provider.Client.prototype.compareClientSecret = function compareHashed(this: { clientSecret?: string }, actual: string) {
     return Promise.resolve(Boolean(this.clientSecret) && safeEqual(sha256(actual), this.clientSecret!));
