@@ -1,0 +1,112 @@
+import crypto from 'node:crypto';
+import { startTestApi, expectError, type TestApi, type TestUser } from '../support/api';
+import { addHost, createInstance, finished, uniq } from '../support/compute';
+import { MAX_IDEMPOTENCY_KEY } from '../../api/platform/http/route';
+
+/** Issue 22, "the rest of the review": each attack through HTTP, as a second non-admin user where it needs one. */
+let api: TestApi;
+let admin: string;
+let alice: TestUser;
+let mallory: TestUser;
+beforeAll(async () => {
+  api = await startTestApi();
+  admin = await api.admin();
+  alice = await api.createUser('user');
+  mallory = await api.createUser('user');
+});
+afterAll(async () => { await api.close(); });
+
+describe('Idempotency-Key and NUL characters in JSON keys are 422s, never 500s', () => {
+  it('an over-long or non-ASCII Idempotency-Key is a 422 naming the header; nothing is started', async () => {
+    const before = await api.deps.knex('operations').count('* as c').first();
+    const long = await api.call('POST', '/api/v1/logs/cleanup', { token: admin, body: { days: 3650 }, headers: { 'idempotency-key': 'k'.repeat(MAX_IDEMPOTENCY_KEY + 1) } });
+    expectError(long, 422, 'VALIDATION_ERROR');
+    expect(long.body.error.details).toMatchObject({ field: 'Idempotency-Key' });
+    const u = await api.createUser('user');
+    const del = await api.call('DELETE', `/api/v1/users/${u.id}`, { token: admin, headers: { prefer: 'respond-async', 'idempotency-key': 'x'.repeat(1000) } });
+    expectError(del, 422, 'VALIDATION_ERROR');
+    expect(del.body.error.details.field).toBe('Idempotency-Key');
+    expect(await api.deps.knex('operations').count('* as c').first()).toEqual(before);
+    expect((await api.call('GET', `/api/v1/users/${u.id}`, { token: admin })).status).toBe(200);
+    // At the bound it is accepted.
+    const ok = await api.call('DELETE', `/api/v1/users/${u.id}`, { token: admin, headers: { prefer: 'respond-async', 'idempotency-key': 'y'.repeat(MAX_IDEMPOTENCY_KEY) } });
+    expect(ok.status).toBe(202);
+    await finished(api, admin, ok);
+  });
+
+  it('a NUL character in a JSON key, at any depth and on any surface, is a 422 with the envelope', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['POST', '/api/v1/auth/login', '{"username":"x","password":"y","a\\u0000b":1}'],
+      ['POST', '/api/v1/tokens', '{"name":"t","\\u0000":1}'],
+      ['POST', '/api/v1/db/credentials', '{"name":"c","username":"u","password":"p","\\u0000":{"x":1}}'],
+      ['PUT', '/api/v1/users/1', '{"email":"a@example.test","\\u0000":1}'],
+      ['POST', '/api/v1/oauth/clients', '{"name":"n","redirect_uris":["https://a.example/cb"],"x":{"\\u0000":1}}'],
+      ['POST', '/api/v1/monitoring/metrics', '{"host":"h","values":{"a\\u0000":1}}'],
+      ['PUT', '/api/v1/user-data/k1', '{"value":{"b":{"\\u0000":1}}}'],
+      ['POST', '/api/v1/hosts', '{"name":"h-nul","address":"127.0.0.1","engine_type":"simulator","options":{"a\\u0000b":1}}'],
+    ];
+    for (const [method, path, rawBody] of cases) {
+      const res = await api.call(method, path, { token: admin, rawBody });
+      expect([path, res.status, res.body?.success]).toEqual([path, 422, false]);
+      expect(res.body.error.code).toBe('VALIDATION_ERROR');
+    }
+    // Seed 000 (plain JSON) and seed 004 (body credentials) answer in their own shapes, not a 500.
+    for (const [path, rawBody] of [['/api/login', '{"username":"x","\\u0000":1}'], ['/api/oauth/clients', '{"api_token":"x","\\u0000":1}']]) {
+      const res = await api.call('POST', path, { rawBody });
+      expect([path, res.status < 500]).toEqual([path, true]);
+    }
+  });
+});
+
+describe('a 409 does not name another user’s operation', () => {
+  it('names the running operation to its creator and admins only', async () => {
+    await api.call('PUT', `/api/v1/users/${alice.id}/quota`, { token: admin, body: { cpu: 4, ram_mb: 4096, disk_gb: 40, instances: 4 } });
+    const host = await addHost(api, { options: { latency_ms: 4000 } });
+    const { op } = await createInstance(api, alice.token, { host_id: host.id, uuid: uniq('busy') });
+    expect(op.status).toBe('succeeded');
+    const id = (await api.deps.knex('instances').where({ uuid: op.resource.id }).first()).id;
+    // The admin's operation holds alice's instance.
+    const adminOp = await api.call('POST', `/api/v1/instances/${id}/power`, { token: admin, body: { action: 'stop' }, headers: { prefer: 'respond-async' } });
+    expect(adminOp.status).toBe(202);
+    const opId = adminOp.body.data.operation.id as string;
+    const refused = await api.call('POST', `/api/v1/instances/${id}/power`, { token: alice.token, body: { action: 'start' } });
+    expectError(refused, 409, 'CONFLICT');
+    expect(refused.text).not.toContain(opId);
+    expect(refused.body.error.details.operation_id).toBeUndefined();
+    // An admin is told which one.
+    const toAdmin = await api.call('POST', `/api/v1/instances/${id}/power`, { token: admin, body: { action: 'start' } });
+    expectError(toAdmin, 409, 'CONFLICT');
+    expect(toAdmin.body.error.details.operation_id).toBe(opId);
+    await finished(api, admin, opId);
+    // Her own running operation is named to her.
+    const own = await api.call('POST', `/api/v1/instances/${id}/power`, { token: alice.token, body: { action: 'start' }, headers: { prefer: 'respond-async' } });
+    expect(own.status).toBe(202);
+    const again = await api.call('POST', `/api/v1/instances/${id}/power`, { token: alice.token, body: { action: 'stop' } });
+    expectError(again, 409, 'CONFLICT');
+    expect(again.body.error.details.operation_id).toBe(own.body.data.operation.id);
+    await finished(api, alice.token, own);
+  });
+});
+
+describe('instance uuids: a safe alphabet, so the platform’s derived names cannot be taken first', () => {
+  it('refuses dots (`<uuid>.next`, `<uuid>.replaced`) and other characters with a 422 naming the field, on every surface', async () => {
+    const host = await addHost(api, {});
+    await api.call('PUT', `/api/v1/users/${mallory.id}/quota`, { token: admin, body: { cpu: 4, ram_mb: 4096, disk_gb: 40, instances: 4 } });
+    const before = await api.deps.knex('instances').count('* as c').first();
+    for (const uuid of ['victim.next', 'victim.replaced', 'a.b', 'bad uuid', '-lead', 'x/y']) {
+      const res = await api.call('POST', '/api/v1/instances', { token: mallory.token, body: { name: 'squat', uuid, host_id: host.id } });
+      expectError(res, 422, 'VALIDATION_ERROR');
+      expect([uuid, res.body.error.details.field]).toEqual([uuid, 'uuid']);
+    }
+    const seed001 = await api.call('POST', `/api/client/create/${host.name}`, { token: mallory.token, body: { vm_uuid: 'victim.next', vm_name: 'squat' } });
+    expect(seed001.status).toBe(422);
+    expect(JSON.stringify(seed001.body)).toContain('vm_uuid');
+    const seed000 = await api.call('POST', '/api/containers', { token: mallory.token, body: { container_name: 'victim.replaced', image: 'alpine:3', server_id: host.id } });
+    expect(seed000.status).toBe(400); // seed 000 answers bad input with 400
+    expect(JSON.stringify(seed000.body)).toContain('container_name');
+    expect(await api.deps.knex('instances').count('* as c').first()).toEqual(before);
+    // Letters, digits, dash and underscore are fine.
+    const { op } = await createInstance(api, mallory.token, { host_id: host.id, uuid: `ok_${crypto.randomBytes(3).toString('hex')}-1` });
+    expect(op.status).toBe('succeeded');
+  });
+});
