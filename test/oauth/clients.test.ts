@@ -118,3 +118,28 @@ describe('seed 004: /api/oauth/clients', () => {
     expectError(await api.call('POST', `/api/v1/oauth/clients/${pub.client_id}/secret`, { token: alice.token }), 409, 'CONFLICT');
   });
 });
+
+describe('issue 22: every OAuth client has an owner', () => {
+  it('a client registered with the server token belongs to an admin; a user never sees it', async () => {
+    const res = await api.call('POST', '/api/oauth/clients', { body: { server_token: SERVER_TOKEN, name: 'portal', redirect_uris: ['https://portal.example/cb'] } });
+    expect(res.status).toBe(201);
+    const clientId = res.body.client.client_id;
+    const row = await api.deps.knex('oauth_clients').where({ client_id: clientId }).first();
+    const owner = await api.deps.knex('users').where({ id: row.owner_id }).first();
+    expect(owner.role).toBe('admin');
+    expectError(await api.call('GET', `/api/v1/oauth/clients/${clientId}`, { token: bob.token }), 404, 'RESOURCE_NOT_FOUND');
+    expect((await api.call('GET', '/api/v1/oauth/clients', { token: bob.token })).body.data.clients.map((c: { client_id: string }) => c.client_id)).not.toContain(clientId);
+    expect((await api.call('GET', `/api/v1/oauth/clients/${clientId}`, { token: admin })).body.data.owner_id).toBe(owner.id);
+  });
+
+  it('owner_id cannot be null, and a deleted owner takes their clients along', async () => {
+    const carol = await api.createUser('user');
+    const created = (await api.call('POST', '/api/v1/oauth/clients', { token: carol.token, body: { name: 'c', redirect_uris: ['https://c.example/cb'] } })).body.data;
+    await expect(api.deps.knex('oauth_clients').where({ client_id: created.client_id }).update({ owner_id: null })).rejects.toThrow(/null/);
+    const del = await api.call('DELETE', `/api/v1/users/${carol.id}?permanent=true`, { token: admin });
+    expect([200, 202]).toContain(del.status);
+    if (del.status === 202) await api.call('GET', `/api/v1/operations/${del.body.data.operation.id}/wait?timeout=30`, { token: admin });
+    const user = await api.deps.knex('users').where({ id: carol.id }).first();
+    if (!user) expect(await api.deps.knex('oauth_clients').where({ client_id: created.client_id }).first()).toBeUndefined();
+  });
+});
