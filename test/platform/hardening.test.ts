@@ -7,6 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { WebSocketServer } from 'ws';
 import { MAX_IDEMPOTENCY_KEY } from '../../api/platform/http/route';
 import { describeBrowser, launchBrowser } from '../web/support';
+import { SCAN_LIST_SECONDS } from '../../workflows/compute/runbooks';
 
 /** Issue 22, "the rest of the review": each attack through HTTP, as a second non-admin user where it needs one. */
 let api: TestApi;
@@ -203,4 +204,25 @@ describeBrowser('the console page in chromium', () => {
       await Promise.all(servers.map((s) => s.close()));
     }
   }, 90_000);
+});
+
+describe('seed 001 host scan on an unreachable host', () => {
+  it('answers within its bound in seed 001’s error shape instead of hanging', async () => {
+    // A host that takes the connection and never answers (what a filtered or hung engine looks like to the worker).
+    const sockets: import('node:net').Socket[] = [];
+    const tarpit = (await import('node:net')).createServer((s) => { sockets.push(s); s.on('error', () => undefined); });
+    await new Promise<void>((r) => tarpit.listen(0, '127.0.0.7', r));
+    try {
+      const host = await addHost(api, { engine_type: 'docker', address: `tcp://127.0.0.7:${(tarpit.address() as AddressInfo).port}` });
+      const started = Date.now();
+      const res = await api.call('POST', `/api/client/scaner/${host.name}`, { token: admin });
+      const took = Date.now() - started;
+      // SCAN_LIST_SECONDS and the time to start and record the operation (a loaded machine), well under the 30 s wait.
+      expect(took).toBeLessThan(SCAN_LIST_SECONDS * 1000 + 8000);
+      expect(res.body).toMatchObject({ code: 503, msg: expect.any(String), data: { error: 'SERVICE_UNAVAILABLE' } });
+    } finally {
+      for (const s of sockets) s.destroy();
+      tarpit.close();
+    }
+  }, 120_000);
 });
