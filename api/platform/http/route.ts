@@ -216,6 +216,13 @@ export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): v
   }
 }
 
+/** The request headers a route that starts an operation reads (documented, so the fuzzer sends them too). */
+const operationHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(MAX_IDEMPOTENCY_KEY).regex(/^[\x20-\x7e]+$/).optional()
+    .describe('A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters)'),
+  Prefer: z.string().max(200).optional().describe('`respond-async`: answer 202 with the operation at once instead of waiting for it'),
+});
+
 function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConfig {
   const surface = spec.surface ?? 'native';
   const dataSchema = spec.response ?? z.unknown();
@@ -247,6 +254,7 @@ function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConf
     request: {
       params: spec.params,
       query: spec.query,
+      ...(spec.startsOperation ? { headers: operationHeaders } : {}),
       body: spec.body ? { content: { 'application/json': { schema: spec.body } } } : undefined,
     },
     responses,
