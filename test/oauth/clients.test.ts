@@ -143,3 +143,46 @@ describe('issue 22: every OAuth client has an owner', () => {
     if (!user) expect(await api.deps.knex('oauth_clients').where({ client_id: created.client_id }).first()).toBeUndefined();
   });
 });
+
+describe('migration 034 keeps existing OAuth rows working', () => {
+  it('gives ownerless clients to the oldest admin and re-keys live tokens by their sha256, dropping expired ones', async () => {
+    const { createKnex } = await import('../../db/knex');
+    const { migrateLatest } = await import('../../db/migrate');
+    const migration = await import('../../db/migrations/034_oauth');
+    const crypto = await import('node:crypto');
+    const main = createKnex(process.env.DATABASE_URL!, 1);
+    const database = `mig034_${crypto.randomBytes(4).toString('hex')}`;
+    await main.raw(`CREATE DATABASE ${database}`);
+    await main.destroy();
+    const url = new URL(process.env.DATABASE_URL!);
+    url.pathname = `/${database}`;
+    const db = createKnex(url.toString(), 1);
+    try {
+      await migrateLatest(db);
+      // The state before 034: ownerless clients allowed, tokens stored under their own id with jti in the payload.
+      await migration.down(db);
+      await db('knex_migrations').where({ name: '034_oauth' }).delete();
+      const [adminRow] = await db('users').insert({ username: 'boss', email: 'boss@example.test', password_hash: 'x', role: 'admin' }).returning('id');
+      await db('oauth_clients').insert({ client_id: 'legacy-client-1', name: 'legacy', owner_id: null });
+      const live = 'L'.repeat(43);
+      const expired = 'E'.repeat(43);
+      const future = new Date(Date.now() + 3600_000);
+      await db('oauth_payloads').insert([
+        { kind: 'AccessToken', id: live, payload: JSON.stringify({ jti: live, kind: 'AccessToken', clientId: 'legacy-client-1', accountId: '1' }), expires_at: future },
+        { kind: 'RefreshToken', id: expired, payload: JSON.stringify({ jti: expired, kind: 'RefreshToken' }), expires_at: new Date(Date.now() - 1000) },
+        { kind: 'Grant', id: 'grant-1', payload: JSON.stringify({ jti: 'grant-1', kind: 'Grant' }), expires_at: future },
+      ]);
+      await migrateLatest(db);
+      expect((await db('oauth_clients').where({ client_id: 'legacy-client-1' }).first()).owner_id).toBe(adminRow.id);
+      const rows = await db('oauth_payloads').orderBy('kind').select('kind', 'id', 'payload');
+      const sha = (t: string) => crypto.createHash('sha256').update(t).digest('hex');
+      expect(rows).toEqual([
+        { kind: 'AccessToken', id: sha(live), payload: { kind: 'AccessToken', clientId: 'legacy-client-1', accountId: '1' } },
+        { kind: 'Grant', id: 'grant-1', payload: { jti: 'grant-1', kind: 'Grant' } },
+      ]);
+      expect(JSON.stringify(rows)).not.toContain(live);
+    } finally {
+      await db.destroy();
+    }
+  });
+});

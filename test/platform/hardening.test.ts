@@ -38,6 +38,11 @@ describe('Idempotency-Key and NUL characters in JSON keys are 422s, never 500s',
     const ok = await api.call('DELETE', `/api/v1/users/${u.id}`, { token: admin, headers: { prefer: 'respond-async', 'idempotency-key': 'y'.repeat(MAX_IDEMPOTENCY_KEY) } });
     expect(ok.status).toBe(202);
     await finished(api, admin, ok);
+    // The document says so (and the fuzzer sends these headers).
+    const doc = (await api.call('GET', '/api/v1/openapi.json')).body;
+    const headers = doc.paths['/api/v1/logs/cleanup'].post.parameters.filter((p: { in: string }) => p.in === 'header');
+    expect(headers.map((h: { name: string }) => h.name).sort()).toEqual(['Idempotency-Key', 'Prefer']);
+    expect(headers.find((h: { name: string }) => h.name === 'Idempotency-Key').schema.maxLength).toBe(MAX_IDEMPOTENCY_KEY);
   });
 
   it('a NUL character in a JSON key, at any depth and on any surface, is a 422 with the envelope', async () => {
