@@ -1,3 +1,7 @@
+import crypto from 'node:crypto';
+import { createKnex } from '../../db/knex';
+import { migrateLatest } from '../../db/migrate';
+import * as migration from '../../db/migrations/034_oauth';
 import { startTestApi, expectError, type TestApi, type TestUser } from '../support/api';
 
 const SERVER_TOKEN = 'server-token-for-tests-0123456789';
@@ -146,10 +150,6 @@ describe('issue 22: every OAuth client has an owner', () => {
 
 describe('migration 034 keeps existing OAuth rows working', () => {
   it('gives ownerless clients to the oldest admin and re-keys live tokens by their sha256, dropping expired ones', async () => {
-    const { createKnex } = await import('../../db/knex');
-    const { migrateLatest } = await import('../../db/migrate');
-    const migration = await import('../../db/migrations/034_oauth');
-    const crypto = await import('node:crypto');
     const main = createKnex(process.env.DATABASE_URL!, 1);
     const database = `mig034_${crypto.randomBytes(4).toString('hex')}`;
     await main.raw(`CREATE DATABASE ${database}`);

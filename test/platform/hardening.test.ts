@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { startTestApi, expectError, type TestApi, type TestUser } from '../support/api';
 import { addHost, createInstance, finished, uniq } from '../support/compute';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
 import { WebSocketServer } from 'ws';
 import { MAX_IDEMPOTENCY_KEY } from '../../api/platform/http/route';
@@ -214,8 +214,8 @@ describeBrowser('the console page in chromium', () => {
 describe('seed 001 host scan on an unreachable host', () => {
   it('answers within its bound in seed 001’s error shape instead of hanging', async () => {
     // A host that takes the connection and never answers (what a filtered or hung engine looks like to the worker).
-    const sockets: import('node:net').Socket[] = [];
-    const tarpit = (await import('node:net')).createServer((s) => { sockets.push(s); s.on('error', () => undefined); });
+    const sockets: net.Socket[] = [];
+    const tarpit = net.createServer((s) => { sockets.push(s); s.on('error', () => undefined); });
     await new Promise<void>((r) => tarpit.listen(0, '127.0.0.7', r));
     try {
       const host = await addHost(api, { engine_type: 'docker', address: `tcp://127.0.0.7:${(tarpit.address() as AddressInfo).port}` });
