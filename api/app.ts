@@ -77,7 +77,7 @@ export function createApp(deps: AppDeps, metricsRegistry = new client.Registry()
     ctx.type = path.extname(file);
     ctx.body = fs.createReadStream(path.join(swaggerDir, file));
   });
-  mountConsolePage(plain);
+  mountConsolePage(plain, deps);
   mountWebConsole(plain);
   plain.get('/metrics', async (ctx) => {
     const principal = await authenticate(ctx, 'header');

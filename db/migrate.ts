@@ -29,6 +29,7 @@ import * as computeConsoleGateways from './migrations/027_compute';
 import * as usersSignup from './migrations/028_users';
 import * as platformCredentialLifetime from './migrations/029_platform';
 import * as networkingDomainProofs from './migrations/032_networking';
+import * as oauthOwnersHashedTokens from './migrations/034_oauth';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -63,6 +64,7 @@ const migrations: Record<string, Knex.Migration> = {
   '028_users': usersSignup,
   '029_platform': platformCredentialLifetime,
   '032_networking': networkingDomainProofs,
+  '034_oauth': oauthOwnersHashedTokens,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

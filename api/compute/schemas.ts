@@ -4,7 +4,7 @@ import { sshPublicKeyProblem } from '../../shared/compute/ssh-keys';
 import {
   ENGINE_TYPES, INSTANCE_STATES, PLACEMENT_STRATEGIES, POWER_ACTIONS, resolveEngineType,
 } from '../../shared/compute/catalogue';
-import { dbId, dbIdValue } from '../platform/http/schemas';
+import { dbId, dbIdValue, platformName } from '../platform/http/schemas';
 import { imageReference } from '../../shared/compute/image-reference';
 
 
@@ -86,7 +86,7 @@ export const instanceSchema = z.object({
   last_error: z.record(z.string(), z.unknown()).nullable(), created_at: z.string().nullable(), updated_at: z.string().nullable(),
 });
 
-const uuidField = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, dot, dash and underscore');
+const uuidField = platformName;
 export const createInstanceBody = z.object({
   uuid: uuidField.optional(),
   name: z.string().min(1).max(128),

@@ -24,7 +24,8 @@ export async function createOAuthProvider(deps: AppDeps): Promise<Provider> {
     scopes: OFFERED_SCOPES,
     // The authorization code flow only: the implicit and hybrid flows (tokens in the URL) are refused.
     responseTypes: ['code'],
-    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    // PKCE for every client, confidential ones included (OAuth 2.1): a stolen code is useless without its verifier.
+    pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
