@@ -88,6 +88,48 @@ async function fakePostgres(): Promise<FakePg> {
   };
 }
 
+/**
+ * A hostile MySQL server: a v10 handshake without TLS, then, whatever the client answers, an AuthSwitchRequest to
+ * mysql_clear_password. Every byte the clients send is kept.
+ */
+async function fakeMysql(): Promise<{ port: number; received: Buffer[]; switched: number; close(): Promise<void> }> {
+  const state = { received: [] as Buffer[], switched: 0 };
+  const sockets = new Set<net.Socket>();
+  const packet = (seq: number, payload: Buffer) => {
+    const head = Buffer.alloc(4);
+    head.writeUIntLE(payload.length, 0, 3);
+    head[3] = seq;
+    return Buffer.concat([head, payload]);
+  };
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => undefined);
+    const caps = 0x1 | 0x200 | 0x2000 | 0x8000 | 0x80000; // LONG_PASSWORD, PROTOCOL_41, TRANSACTIONS, SECURE_CONNECTION, PLUGIN_AUTH (no SSL)
+    const hello = Buffer.concat([
+      Buffer.from([0x0a]), Buffer.from('5.7.99-fake\0'), Buffer.from([1, 0, 0, 0]), Buffer.from('abcdefgh'), Buffer.from([0]),
+      Buffer.from([caps & 0xff, (caps >> 8) & 0xff]), Buffer.from([0x21]), Buffer.from([2, 0]), Buffer.from([(caps >> 16) & 0xff, (caps >> 24) & 0xff]),
+      Buffer.from([21]), Buffer.alloc(10), Buffer.from('ijklmnopqrst\0'), Buffer.from('mysql_clear_password\0'),
+    ]);
+    sock.write(packet(0, hello));
+    let answered = false;
+    sock.on('data', (chunk) => {
+      state.received.push(chunk);
+      if (answered) return;
+      answered = true;
+      state.switched++;
+      sock.write(packet(2, Buffer.concat([Buffer.from([0xfe]), Buffer.from('mysql_clear_password\0'), Buffer.from('\0')])));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    received: state.received,
+    get switched() { return state.switched; },
+    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+  };
+}
+
 const secretA = `a-secret-${uid()}`;
 let credA: number;
 let instA: number;
@@ -230,6 +272,20 @@ describe('never a password in clear text without TLS', () => {
     const adhoc = await api.call('POST', '/api/v1/db/test-connection', { token: admin, body: { db_type: 'postgresql', host: '127.0.0.1', port: fake.port, username: 'a', password: secretA, ssl: 'prefer' } });
     expect(adhoc.body.data).toMatchObject({ success: false, error_type: 'tls' });
     expect(fake.messages).not.toContain('p');
+  });
+
+  it('MySQL/MariaDB: mysql_clear_password is not answered without TLS', async () => {
+    const my = await fakeMysql();
+    try {
+      const cred = (await api.call('POST', '/api/v1/db/credentials', { token: ownerA.token, body: { name: `my-${uid()}`, username: 'a', password: secretA } })).body.data.id;
+      const mine = (await api.call('POST', '/api/v1/db/instances', { token: ownerA.token, body: { name: `my-${uid()}`, db_type: 'mysql', host: '127.0.0.1', port: my.port, credential_id: cred, ssl: 'disable' } })).body.data.id;
+      const res = await api.call('POST', `/api/v1/db/instances/${mine}/test`, { token: ownerA.token });
+      expect(res.body.data).toMatchObject({ success: false, error_type: 'tls' });
+      expect(my.switched).toBeGreaterThan(0);
+      expect(Buffer.concat(my.received).includes(Buffer.from(secretA))).toBe(false);
+    } finally {
+      await my.close();
+    }
   });
 
   it('a triggered sync and a scheduled job’s run send no password either', async () => {
