@@ -10,7 +10,7 @@ import {
   credentialUsage, findCredential, insertCredential, listCredentialsQuery, softDeleteCredential, updateCredential, type CredentialPatch, type CredentialRow,
 } from '../../db/queries/dbsync/credentials';
 import {
-  findInstance, insertInstance, instanceCounts, instancesQuery, softDeleteInstance, sslOf, updateInstance, type InstanceListRow, type InstancePatch,
+  findInstance, insertInstance, instanceCounts, instanceSummary, instancesQuery, softDeleteInstance, sslOf, updateInstance, type InstanceListRow, type InstancePatch,
 } from '../../db/queries/dbsync/instances';
 import { visibleAccounts } from '../../db/queries/dbsync/accounts';
 import type { AppDeps } from '../platform/deps';
@@ -126,11 +126,10 @@ export class CatalogService extends DbsyncBase {
 
   async getInstance(viewer: Viewer, id: number) {
     const row = await this.instance(viewer, id);
-    const lastSync = await this.knex('sync_instance_records').where({ instance_id: id }).orderBy('id', 'desc').first();
-    const byStatus = await this.knex('db_accounts').where({ instance_id: id }).groupBy('is_active').select('is_active', this.knex.raw('count(*)::int as n'));
+    const { lastSync, active, inactive } = await instanceSummary(this.knex, id);
     return {
       ...presentInstance(row as unknown as Row),
-      accounts: { active: byStatus.find((r) => r.is_active)?.n ?? 0, inactive: byStatus.find((r) => !r.is_active)?.n ?? 0 },
+      accounts: { active, inactive },
       last_sync: lastSync ? presentRecord(lastSync) : null,
     };
   }

@@ -9,9 +9,10 @@ import type { Caller } from '../platform/caller';
 import { classifyAccountsWorkflow } from '../../workflows/dbsync/runbooks';
 import type { Viewer } from '../../db/queries/platform/scope';
 import {
-  findClassification, findRule, rulesOf, ruleVersions, visibleClassifications, writable, type ClassificationRow, type RuleRow,
+  deleteClassification, deleteRule, findClassification, findRule, insertClassification, insertRule, rulesOf, ruleVersions, updateClassification, updateRule,
+  visibleClassifications, writable, type ClassificationRow, type RuleRow,
 } from '../../db/queries/dbsync/classifications';
-import { findBatch, insertBatch, visibleBatches, type BatchRow } from '../../db/queries/dbsync/batches';
+import { batchMatchesQuery, findBatch, insertBatch, matchesByClassification, visibleBatches, type BatchRow } from '../../db/queries/dbsync/batches';
 import { missingInstances } from '../../db/queries/dbsync/instances';
 import { viewerOf } from '../platform/auth/principal';
 
@@ -60,23 +61,23 @@ export class ClassificationService extends DbsyncBase {
 
   async createClassification(caller: Caller, body: z.infer<typeof classificationBody>) {
     return uniqueOr409(async () => {
-      const [row] = await this.knex('account_classifications').insert({ ...body, is_system: false, created_by: caller.principal.userId }).returning('*');
+      const row = await insertClassification(this.knex, { ...body, is_system: false, created_by: caller.principal.userId });
       await this.audit(caller, 'classification_create', `Classification ${row.code} created`, 'classification', row.id);
-      return presentClassification(row);
+      return presentClassification(row as unknown as Row);
     }, `A classification with code ${body.code} exists`, 'code');
   }
 
   async updateClassification(caller: Caller, id: number, body: z.infer<typeof classificationUpdate>) {
     await this.ownClassification(viewerOf(caller.principal), id);
-    const [row] = await this.knex('account_classifications').where({ id }).update({ ...body, updated_at: this.knex.fn.now() }).returning('*');
+    const row = await updateClassification(this.knex, id, body);
     await this.audit(caller, 'classification_update', `Classification ${row.code} updated`, 'classification', id, { fields: Object.keys(body) });
-    return presentClassification(row);
+    return presentClassification(row as unknown as Row);
   }
 
   async deleteClassification(caller: Caller, id: number) {
     const c = await this.ownClassification(viewerOf(caller.principal), id);
     if (c.is_system) throw conflict(`Classification ${c.code} is a system default; deactivate it instead`);
-    await this.knex('account_classifications').where({ id }).delete();
+    await deleteClassification(this.knex, id);
     await this.audit(caller, 'classification_delete', `Classification ${c.code} deleted`, 'classification', id);
     return { id, deleted: true };
   }
@@ -90,13 +91,9 @@ export class ClassificationService extends DbsyncBase {
   async createRule(caller: Caller, classificationId: number, body: z.infer<typeof ruleBody>) {
     await this.classification(viewerOf(caller.principal), classificationId);
     this.checkExpression(body.expression);
-    const row = await this.knex.transaction(async (trx) => {
-      const [r] = await trx('classification_rules').insert({ classification_id: classificationId, name: body.name, db_type: body.db_type ?? null, expression: JSON.stringify(body.expression), is_active: body.is_active, created_by: caller.principal.userId }).returning('*');
-      await trx('classification_rule_versions').insert({ rule_id: r.id, version: 1, expression: JSON.stringify(body.expression), created_by: caller.principal.userId });
-      return r;
-    });
+    const row = await insertRule(this.knex, { classification_id: classificationId, name: body.name, db_type: body.db_type ?? null, expression: body.expression, is_active: body.is_active, created_by: caller.principal.userId });
     await this.audit(caller, 'rule_create', `Rule ${row.name} created`, 'classification_rule', row.id);
-    return presentRule(row);
+    return presentRule(row as unknown as Row);
   }
 
   async rule(viewer: Viewer, id: number): Promise<RuleRow> {
@@ -120,24 +117,16 @@ export class ClassificationService extends DbsyncBase {
   async updateRule(caller: Caller, id: number, body: z.infer<typeof ruleUpdate>) {
     const current = await this.ownRule(viewerOf(caller.principal), id);
     if (body.expression !== undefined) this.checkExpression(body.expression);
-    const row = await this.knex.transaction(async (trx) => {
-      const patch: Row = { updated_at: trx.fn.now() };
-      for (const k of ['name', 'db_type', 'is_active'] as const) if (body[k] !== undefined) patch[k] = body[k];
-      if (body.expression !== undefined && JSON.stringify(body.expression) !== JSON.stringify(current.expression)) {
-        patch.expression = JSON.stringify(body.expression);
-        patch.version = current.version + 1;
-        await trx('classification_rule_versions').insert({ rule_id: id, version: current.version + 1, expression: JSON.stringify(body.expression), created_by: caller.principal.userId });
-      }
-      const [r] = await trx('classification_rules').where({ id }).update(patch).returning('*');
-      return r;
-    });
+    const patch: Row = {};
+    for (const k of ['name', 'db_type', 'is_active', 'expression'] as const) if (body[k] !== undefined) patch[k] = body[k];
+    const row = await updateRule(this.knex, current, patch, caller.principal.userId);
     await this.audit(caller, 'rule_update', `Rule ${row.name} updated (version ${row.version})`, 'classification_rule', id);
-    return presentRule(row);
+    return presentRule(row as unknown as Row);
   }
 
   async deleteRule(caller: Caller, id: number) {
     const r = await this.ownRule(viewerOf(caller.principal), id);
-    await this.knex('classification_rules').where({ id }).delete();
+    await deleteRule(this.knex, id);
     await this.audit(caller, 'rule_delete', `Rule ${r.name} deleted`, 'classification_rule', id);
     return { id, deleted: true };
   }
@@ -173,18 +162,13 @@ export class ClassificationService extends DbsyncBase {
 
   async getBatch(viewer: Viewer, id: string) {
     const b = await this.batch(viewer, id) as unknown as Row;
-    const byClass = await this.knex('classification_matches as m').join('account_classifications as c', 'c.id', 'm.classification_id').where('m.batch_id', id)
-      .groupBy('c.id', 'c.code', 'c.name', 'c.risk_level').select('c.id', 'c.code', 'c.name', 'c.risk_level', this.knex.raw('count(*)::int as n')).orderBy('c.id');
+    const byClass = await matchesByClassification(this.knex, id);
     return { ...presentBatch(b), by_classification: byClass.map((r) => ({ classification_id: r.id, code: r.code, name: r.name, risk_level: r.risk_level, matches: r.n })) };
   }
 
   async batchMatches(viewer: Viewer, id: string, q: ListQuery & { classification?: string; instance_id?: number }) {
     await this.batch(viewer, id);
-    const query = this.knex('classification_matches as m').join('db_accounts as a', 'a.id', 'm.account_id').join('db_instances as i', 'i.id', 'm.instance_id')
-      .join('account_classifications as c', 'c.id', 'm.classification_id').where('m.batch_id', id).orderBy('m.id')
-      .select('m.*', 'a.account_key', 'a.username', 'a.db_type', 'i.name as instance_name', 'c.code', 'c.name as classification_name', 'c.risk_level');
-    if (q.classification) query.where('c.code', q.classification);
-    if (q.instance_id) query.where('m.instance_id', q.instance_id);
+    const query = batchMatchesQuery(this.knex, id, q);
     const { rows, pagination } = await pageRows(query, q);
     return { matches: rows.map(presentMatch), pagination };
   }

@@ -78,3 +78,46 @@ export async function activeRules(knex: Knex | Knex.Transaction) {
 /** Whether a rule applies to an account whose instance `ownerId` owns: system rules to all, others to their owner's accounts. */
 export const ruleAppliesTo = (rule: { created_by: number | null; classification_owner: number | null }, ownerId: number | null) =>
   (rule.created_by === null || rule.created_by === ownerId) && (rule.classification_owner === null || rule.classification_owner === ownerId);
+
+export async function insertClassification(knex: Knex, row: Omit<ClassificationRow, 'id' | 'created_at' | 'updated_at' | 'description' | 'color'> & { description?: string | null; color?: string | null }): Promise<ClassificationRow> {
+  const [created] = await knex('account_classifications').insert(row).returning('*');
+  return created as ClassificationRow;
+}
+
+/** Changes a classification the caller was allowed to change (checked with `writable`). */
+export async function updateClassification(knex: Knex, id: number, patch: Partial<Pick<ClassificationRow, 'name' | 'description' | 'risk_level' | 'priority' | 'color' | 'is_active'>>): Promise<ClassificationRow> {
+  const [row] = await knex('account_classifications').where({ id }).update({ ...patch, updated_at: knex.fn.now() }).returning('*');
+  return row as ClassificationRow;
+}
+
+export async function deleteClassification(knex: Knex, id: number) {
+  await knex('account_classifications').where({ id }).delete();
+}
+
+/** A rule and its first version, owned by `createdBy`. */
+export async function insertRule(knex: Knex, row: { classification_id: number; name: string; db_type: string | null; expression: unknown; is_active: boolean; created_by: number | null }): Promise<RuleRow> {
+  return knex.transaction(async (trx) => {
+    const [r] = await trx('classification_rules').insert({ ...row, expression: JSON.stringify(row.expression) }).returning('*');
+    await trx('classification_rule_versions').insert({ rule_id: r.id, version: 1, expression: JSON.stringify(row.expression), created_by: row.created_by });
+    return r as RuleRow;
+  });
+}
+
+/** Changes a rule; a changed expression becomes a new version by `by`. */
+export async function updateRule(knex: Knex, current: RuleRow, patch: Partial<Pick<RuleRow, 'name' | 'db_type' | 'is_active'>> & { expression?: unknown }, by: number | null): Promise<RuleRow> {
+  return knex.transaction(async (trx) => {
+    const { expression, ...rest } = patch;
+    const update: Record<string, unknown> = { ...rest, updated_at: trx.fn.now() };
+    if (expression !== undefined && JSON.stringify(expression) !== JSON.stringify(current.expression)) {
+      update.expression = JSON.stringify(expression);
+      update.version = current.version + 1;
+      await trx('classification_rule_versions').insert({ rule_id: current.id, version: current.version + 1, expression: JSON.stringify(expression), created_by: by });
+    }
+    const [r] = await trx('classification_rules').where({ id: current.id }).update(update).returning('*');
+    return r as RuleRow;
+  });
+}
+
+export async function deleteRule(knex: Knex, id: number) {
+  await knex('classification_rules').where({ id }).delete();
+}

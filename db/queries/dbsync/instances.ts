@@ -125,3 +125,10 @@ export async function instanceCounts(knex: Knex, viewer: Viewer) {
     byEnv: byEnv as Array<{ environment: string; n: number }>,
   };
 }
+
+/** An instance's last sync record and its accounts by active/inactive (for an instance the caller may see). */
+export async function instanceSummary(knex: Knex, id: number) {
+  const lastSync = await knex('sync_instance_records').where({ instance_id: id }).orderBy('id', 'desc').first();
+  const byStatus = await knex('db_accounts').where({ instance_id: id }).groupBy('is_active').select('is_active', knex.raw('count(*)::int as n')) as Array<{ is_active: boolean; n: number }>;
+  return { lastSync, active: byStatus.find((r) => r.is_active)?.n ?? 0, inactive: byStatus.find((r) => !r.is_active)?.n ?? 0 };
+}
