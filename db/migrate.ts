@@ -28,6 +28,7 @@ import * as usersSearch from './migrations/026_users';
 import * as computeConsoleGateways from './migrations/027_compute';
 import * as usersSignup from './migrations/028_users';
 import * as platformCredentialLifetime from './migrations/029_platform';
+import * as dbsyncTenancy from './migrations/030_dbsync';
 import * as networkingDomainProofs from './migrations/032_networking';
 import * as oauthOwnersHashedTokens from './migrations/034_oauth';
 
@@ -63,6 +64,7 @@ const migrations: Record<string, Knex.Migration> = {
   '027_compute': computeConsoleGateways,
   '028_users': usersSignup,
   '029_platform': platformCredentialLifetime,
+  '030_dbsync': dbsyncTenancy,
   '032_networking': networkingDomainProofs,
   '034_oauth': oauthOwnersHashedTokens,
 };
