@@ -18786,6 +18786,7 @@ export interface paths {
                                         task_queue: string;
                                         version: string | null;
                                     };
+                                    allowed_registries?: string[] | null;
                                     created_at: string | null;
                                     enabled: boolean;
                                     engine_type: string;
@@ -18876,6 +18877,8 @@ export interface paths {
                 content: {
                     "application/json": {
                         address: string;
+                        /** @description Docker hosts: the registries instances' images may come from (null: the platform default, IDCFLOW_DOCKER_REGISTRIES) */
+                        allowed_registries?: string[] | null;
                         enabled?: boolean;
                         engine_type: string;
                         images_path?: string | null;
@@ -18926,6 +18929,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19036,6 +19040,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19129,6 +19134,8 @@ export interface paths {
                 content: {
                     "application/json": {
                         address?: string;
+                        /** @description Docker hosts: the registries instances' images may come from (null: the platform default, IDCFLOW_DOCKER_REGISTRIES) */
+                        allowed_registries?: string[] | null;
                         enabled?: boolean;
                         engine_type?: string;
                         images_path?: string | null;
@@ -19178,6 +19185,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19475,6 +19483,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19596,6 +19605,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -23015,7 +23025,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Allocate the next free prefix of a pool (or a given one) */
+        /** Allocate the next free prefix of a pool (or a given one): a pool open to customers, or any for admins and managers; within your ipv6_allocations quota */
         post: {
             parameters: {
                 query?: never;
@@ -23293,6 +23303,7 @@ export interface paths {
                                     description: string | null;
                                     id: number;
                                     name: string;
+                                    open_to_customers: boolean;
                                     prefix: string;
                                     prefix_length: number;
                                     status: string;
@@ -23349,6 +23360,11 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         name: string;
+                        /**
+                         * @description Customers (users) may allocate from this pool; otherwise only admins and managers
+                         * @default false
+                         */
+                        open_to_customers?: boolean;
                         prefix: string;
                         prefix_length: number;
                     };
@@ -23369,6 +23385,7 @@ export interface paths {
                                 description: string | null;
                                 id: number;
                                 name: string;
+                                open_to_customers: boolean;
                                 prefix: string;
                                 prefix_length: number;
                                 status: string;
@@ -23449,6 +23466,7 @@ export interface paths {
                                 description: string | null;
                                 id: number;
                                 name: string;
+                                open_to_customers: boolean;
                                 prefix: string;
                                 prefix_length: number;
                                 status: string;
@@ -23499,7 +23517,90 @@ export interface paths {
                 };
             };
         };
-        put?: never;
+        /** Open a pool to customers' allocations (or close it: their allocations stay), or change its description */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        description?: string | null;
+                        open_to_customers?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description IPv6 pool updated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                allocated_prefixes: number;
+                                available_prefixes: number;
+                                created_at: string | null;
+                                description: string | null;
+                                id: number;
+                                name: string;
+                                open_to_customers: boolean;
+                                prefix: string;
+                                prefix_length: number;
+                                status: string;
+                                total_prefixes: number;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         post?: never;
         /** Delete a pool that has no allocations */
         delete: {
@@ -29601,15 +29702,19 @@ export interface paths {
                             data: {
                                 quota: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 /** @enum {string} */
                                 source: "user" | "default";
                                 used: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 user_id: number;
                             };
@@ -29658,7 +29763,7 @@ export interface paths {
                 };
             };
         };
-        /** Set a user's network quota (NAT ports, proxies, public addresses) */
+        /** Set a user's network quota (NAT ports, proxies, public addresses; WireGuard clients and IPv6 allocations, unchanged when omitted) */
         put: {
             parameters: {
                 query?: never;
@@ -29672,8 +29777,10 @@ export interface paths {
                 content: {
                     "application/json": {
                         addresses: number;
+                        ipv6_allocations?: number;
                         nat_ports: number;
                         proxies: number;
+                        wireguard_clients?: number;
                     };
                 };
             };
@@ -29688,15 +29795,19 @@ export interface paths {
                             data: {
                                 quota: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 /** @enum {string} */
                                 source: "user" | "default";
                                 used: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 user_id: number;
                             };
@@ -31161,7 +31272,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a client: addresses from the server's subnets (or a prefix from an IPv6 pool), keys (or your own public key), the config file and its QR code */
+        /** Create a client (on a server open to customers, or any for admins and managers; within your wireguard_clients quota): addresses from the server's subnets (or a prefix from an IPv6 pool), keys (or your own public key), the config file and its QR code */
         post: {
             parameters: {
                 query?: never;
@@ -31699,6 +31810,7 @@ export interface paths {
                                     listen_port: number;
                                     mtu: number | null;
                                     name: string;
+                                    open_to_customers: boolean;
                                     /** @description Only in the creation answer */
                                     private_key?: string;
                                     public_key: string;
@@ -31768,6 +31880,11 @@ export interface paths {
                         listen_port: number;
                         mtu?: number;
                         name: string;
+                        /**
+                         * @description Customers (users) may add clients to this server; otherwise only admins and managers
+                         * @default false
+                         */
+                        open_to_customers?: boolean;
                     };
                 };
             };
@@ -31796,6 +31913,7 @@ export interface paths {
                                 listen_port: number;
                                 mtu: number | null;
                                 name: string;
+                                open_to_customers: boolean;
                                 /** @description Only in the creation answer */
                                 private_key?: string;
                                 public_key: string;
@@ -31888,6 +32006,7 @@ export interface paths {
                                 listen_port: number;
                                 mtu: number | null;
                                 name: string;
+                                open_to_customers: boolean;
                                 /** @description Only in the creation answer */
                                 private_key?: string;
                                 public_key: string;
@@ -31940,7 +32059,102 @@ export interface paths {
                 };
             };
         };
-        put?: never;
+        /** Open a server to customers' clients (or close it: their clients stay), or mark it (in)active */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        is_active?: boolean;
+                        open_to_customers?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Server updated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                clients_count: number;
+                                created_at: string | null;
+                                desired_state: string;
+                                dns_servers: string[];
+                                endpoint: string | null;
+                                host: string | null;
+                                host_id: number;
+                                id: number;
+                                interface: string;
+                                ipv4_address: string | null;
+                                ipv6_address: string | null;
+                                is_active: boolean;
+                                last_error: string | null;
+                                listen_port: number;
+                                mtu: number | null;
+                                name: string;
+                                open_to_customers: boolean;
+                                /** @description Only in the creation answer */
+                                private_key?: string;
+                                public_key: string;
+                                started_at: string | null;
+                                status: string;
+                                stopped_at: string | null;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         post?: never;
         /** Delete a stopped server without clients */
         delete: {
