@@ -18883,6 +18883,7 @@ export interface paths {
                                         task_queue: string;
                                         version: string | null;
                                     };
+                                    allowed_registries?: string[] | null;
                                     created_at: string | null;
                                     enabled: boolean;
                                     engine_type: string;
@@ -18973,6 +18974,8 @@ export interface paths {
                 content: {
                     "application/json": {
                         address: string;
+                        /** @description Docker hosts: the registries instances' images may come from (null: the platform default, IDCFLOW_DOCKER_REGISTRIES) */
+                        allowed_registries?: string[] | null;
                         enabled?: boolean;
                         engine_type: string;
                         images_path?: string | null;
@@ -19023,6 +19026,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19133,6 +19137,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19226,6 +19231,8 @@ export interface paths {
                 content: {
                     "application/json": {
                         address?: string;
+                        /** @description Docker hosts: the registries instances' images may come from (null: the platform default, IDCFLOW_DOCKER_REGISTRIES) */
+                        allowed_registries?: string[] | null;
                         enabled?: boolean;
                         engine_type?: string;
                         images_path?: string | null;
@@ -19275,6 +19282,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19572,6 +19580,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19693,6 +19702,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -23250,7 +23260,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Allocate the next free prefix of a pool (or a given one) */
+        /** Allocate the next free prefix of a pool (or a given one): a pool open to customers, or any for admins and managers; within your ipv6_allocations quota */
         post: {
             parameters: {
                 query?: never;
@@ -23528,6 +23538,7 @@ export interface paths {
                                     description: string | null;
                                     id: number;
                                     name: string;
+                                    open_to_customers: boolean;
                                     prefix: string;
                                     prefix_length: number;
                                     status: string;
@@ -23584,6 +23595,11 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         name: string;
+                        /**
+                         * @description Customers (users) may allocate from this pool; otherwise only admins and managers
+                         * @default false
+                         */
+                        open_to_customers?: boolean;
                         prefix: string;
                         prefix_length: number;
                     };
@@ -23604,6 +23620,7 @@ export interface paths {
                                 description: string | null;
                                 id: number;
                                 name: string;
+                                open_to_customers: boolean;
                                 prefix: string;
                                 prefix_length: number;
                                 status: string;
@@ -23684,6 +23701,7 @@ export interface paths {
                                 description: string | null;
                                 id: number;
                                 name: string;
+                                open_to_customers: boolean;
                                 prefix: string;
                                 prefix_length: number;
                                 status: string;
@@ -23734,7 +23752,90 @@ export interface paths {
                 };
             };
         };
-        put?: never;
+        /** Open a pool to customers' allocations (or close it: their allocations stay), or change its description */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        description?: string | null;
+                        open_to_customers?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description IPv6 pool updated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                allocated_prefixes: number;
+                                available_prefixes: number;
+                                created_at: string | null;
+                                description: string | null;
+                                id: number;
+                                name: string;
+                                open_to_customers: boolean;
+                                prefix: string;
+                                prefix_length: number;
+                                status: string;
+                                total_prefixes: number;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         post?: never;
         /** Delete a pool that has no allocations */
         delete: {
@@ -29847,15 +29948,19 @@ export interface paths {
                             data: {
                                 quota: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 /** @enum {string} */
                                 source: "user" | "default";
                                 used: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 user_id: number;
                             };
@@ -29904,7 +30009,7 @@ export interface paths {
                 };
             };
         };
-        /** Set a user's network quota (NAT ports, proxies, public addresses) */
+        /** Set a user's network quota (NAT ports, proxies, public addresses; WireGuard clients and IPv6 allocations, unchanged when omitted) */
         put: {
             parameters: {
                 query?: never;
@@ -29918,8 +30023,10 @@ export interface paths {
                 content: {
                     "application/json": {
                         addresses: number;
+                        ipv6_allocations?: number;
                         nat_ports: number;
                         proxies: number;
+                        wireguard_clients?: number;
                     };
                 };
             };
@@ -29934,15 +30041,19 @@ export interface paths {
                             data: {
                                 quota: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 /** @enum {string} */
                                 source: "user" | "default";
                                 used: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 user_id: number;
                             };
@@ -31417,7 +31528,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a client: addresses from the server's subnets (or a prefix from an IPv6 pool), keys (or your own public key), the config file and its QR code */
+        /** Create a client (on a server open to customers, or any for admins and managers; within your wireguard_clients quota): addresses from the server's subnets (or a prefix from an IPv6 pool), keys (or your own public key), the config file and its QR code */
         post: {
             parameters: {
                 query?: never;
@@ -31955,6 +32066,7 @@ export interface paths {
                                     listen_port: number;
                                     mtu: number | null;
                                     name: string;
+                                    open_to_customers: boolean;
                                     /** @description Only in the creation answer */
                                     private_key?: string;
                                     public_key: string;
@@ -32024,6 +32136,11 @@ export interface paths {
                         listen_port: number;
                         mtu?: number;
                         name: string;
+                        /**
+                         * @description Customers (users) may add clients to this server; otherwise only admins and managers
+                         * @default false
+                         */
+                        open_to_customers?: boolean;
                     };
                 };
             };
@@ -32052,6 +32169,7 @@ export interface paths {
                                 listen_port: number;
                                 mtu: number | null;
                                 name: string;
+                                open_to_customers: boolean;
                                 /** @description Only in the creation answer */
                                 private_key?: string;
                                 public_key: string;
@@ -32144,6 +32262,7 @@ export interface paths {
                                 listen_port: number;
                                 mtu: number | null;
                                 name: string;
+                                open_to_customers: boolean;
                                 /** @description Only in the creation answer */
                                 private_key?: string;
                                 public_key: string;
@@ -32196,7 +32315,102 @@ export interface paths {
                 };
             };
         };
-        put?: never;
+        /** Open a server to customers' clients (or close it: their clients stay), or mark it (in)active */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        is_active?: boolean;
+                        open_to_customers?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Server updated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                clients_count: number;
+                                created_at: string | null;
+                                desired_state: string;
+                                dns_servers: string[];
+                                endpoint: string | null;
+                                host: string | null;
+                                host_id: number;
+                                id: number;
+                                interface: string;
+                                ipv4_address: string | null;
+                                ipv6_address: string | null;
+                                is_active: boolean;
+                                last_error: string | null;
+                                listen_port: number;
+                                mtu: number | null;
+                                name: string;
+                                open_to_customers: boolean;
+                                /** @description Only in the creation answer */
+                                private_key?: string;
+                                public_key: string;
+                                started_at: string | null;
+                                status: string;
+                                stopped_at: string | null;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         post?: never;
         /** Delete a stopped server without clients */
         delete: {

@@ -30,6 +30,7 @@ import * as usersSignup from './migrations/028_users';
 import * as platformCredentialLifetime from './migrations/029_platform';
 import * as dbsyncTenancy from './migrations/030_dbsync';
 import * as networkingDomainProofs from './migrations/032_networking';
+import * as netservicesTenancy from './migrations/033_netservices';
 import * as oauthOwnersHashedTokens from './migrations/034_oauth';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
@@ -66,6 +67,7 @@ const migrations: Record<string, Knex.Migration> = {
   '029_platform': platformCredentialLifetime,
   '030_dbsync': dbsyncTenancy,
   '032_networking': networkingDomainProofs,
+  '033_netservices': netservicesTenancy,
   '034_oauth': oauthOwnersHashedTokens,
 };
 

@@ -76,7 +76,7 @@ export function networkingRoutes(deps: AppDeps) {
       },
     }),
     route({
-      method: 'put', path: '/users/:id/network-quota', tags, permission: 'admin', summary: 'Set a user\'s network quota (NAT ports, proxies, public addresses)',
+      method: 'put', path: '/users/:id/network-quota', tags, permission: 'admin', summary: 'Set a user\'s network quota (NAT ports, proxies, public addresses; WireGuard clients and IPv6 allocations, unchanged when omitted)',
       params: idParams, body: networkQuotaBody, response: networkQuotaSchema, message: 'Network quota updated',
       handler: ({ params, body }) => changes.setQuota(params.id, body),
     }),

@@ -97,7 +97,11 @@ export const hostAcmeSchema = z.object({
   }).nullable(),
 });
 
-export const networkQuotaBody = z.object({ nat_ports: z.number().int().min(0).max(65535), proxies: z.number().int().min(0).max(100000), addresses: z.number().int().min(0).max(100000) });
+export const networkQuotaBody = z.object({
+  nat_ports: z.number().int().min(0).max(65535), proxies: z.number().int().min(0).max(100000), addresses: z.number().int().min(0).max(100000),
+  // Network services (WireGuard clients, IPv6 allocations); omitted in a PUT: unchanged.
+  wireguard_clients: z.number().int().min(0).max(100000).optional(), ipv6_allocations: z.number().int().min(0).max(100000).optional(),
+});
 export const networkQuotaSchema = z.object({ user_id: z.number(), quota: networkQuotaBody, used: networkQuotaBody, source: z.enum(['user', 'default']) });
 
 export const hostNetworkSchema = z.object({

@@ -1,9 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import { z } from 'zod';
 
 const DNS_SERVER = /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?|[0-9A-Fa-f:]+)$/;
+/** A comma-separated list, trimmed, without empty entries. */
+const listOf = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+/** A registry host as image references name it: a host name or address, optionally with a port. */
+const REGISTRY = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(?::[0-9]{1,5})?$/;
+const isCidrText = (c: string) => {
+  const [address, length, ...rest] = c.split('/');
+  const family = net.isIP(address);
+  return family !== 0 && rest.length === 0 && /^[0-9]{1,3}$/.test(length ?? '') && Number(length) <= (family === 4 ? 32 : 128);
+};
 
 /** Every environment variable idcflow reads. The README's configuration table lists the same. */
 const envSchema = z.object({
@@ -80,6 +90,12 @@ const envSchema = z.object({
   IDCFLOW_QUOTA_PROXIES: z.coerce.number().int().min(0).default(5),
   IDCFLOW_QUOTA_ADDRESSES: z.coerce.number().int().min(0).default(2),
   IDCFLOW_NETWORK_NETNS: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  IDCFLOW_QUOTA_WIREGUARD_CLIENTS: z.coerce.number().int().min(0).default(5),
+  IDCFLOW_QUOTA_IPV6_ALLOCATIONS: z.coerce.number().int().min(0).default(5),
+  /** Registries a docker host pulls from unless its allowed_registries say otherwise (docker.io: Docker Hub, the engine's default). */
+  IDCFLOW_DOCKER_REGISTRIES: z.string().default('docker.io').refine((v) => listOf(v).every((r) => REGISTRY.test(r)), 'a comma-separated list of registry hosts (host or host:port)'),
+  /** Private networks (CIDRs) the platform's own outbound fetches (VM base images, ACME directories) may reach; none by default. */
+  IDCFLOW_OUTBOUND_ALLOW_PRIVATE: z.string().default('').refine((v) => listOf(v).every((c) => isCidrText(c)), 'a comma-separated list of CIDRs such as 10.0.0.0/8'),
   IDCFLOW_NETWORK_RECONCILE_SECONDS: z.coerce.number().int().min(0).default(60),
   IDCFLOW_CADDY_ADMIN_SOCKET: z.string().optional(),
   IDCFLOW_CADDY_STORAGE: z.string().optional(),
@@ -203,6 +219,8 @@ export interface Config {
   backups: { dir: string; keepCount: number; keepDays: number; pgBinDir: string };
   /** Webhook deliveries: the waits between attempts, failed deliveries in a row before an endpoint is disabled. */
   webhooks: { retrySeconds: number[]; disableAfter: number; timeoutSeconds: number; rotationHours: number };
+  /** Tenancy (issue 22): network-service quotas, the registries docker hosts pull from by default, private targets outbound fetches may reach. */
+  tenancy: { netQuota: { wireguard_clients: number; ipv6_allocations: number }; dockerRegistries: string[]; outboundAllowPrivate: string[] };
   /** The log center: entries older than retentionDays are deleted daily (0: kept forever); export links live linkMinutes. */
   logs: { retentionDays: number; exportLinkMinutes: number };
   /**
@@ -350,6 +368,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       disableAfter: e.IDCFLOW_WEBHOOK_DISABLE_AFTER,
       timeoutSeconds: e.IDCFLOW_WEBHOOK_TIMEOUT_SECONDS,
       rotationHours: e.IDCFLOW_WEBHOOK_ROTATION_HOURS,
+    },
+    tenancy: {
+      netQuota: { wireguard_clients: e.IDCFLOW_QUOTA_WIREGUARD_CLIENTS, ipv6_allocations: e.IDCFLOW_QUOTA_IPV6_ALLOCATIONS },
+      dockerRegistries: listOf(e.IDCFLOW_DOCKER_REGISTRIES).map((r) => r.toLowerCase()),
+      outboundAllowPrivate: listOf(e.IDCFLOW_OUTBOUND_ALLOW_PRIVATE),
     },
     logs: { retentionDays: e.IDCFLOW_LOG_RETENTION_DAYS, exportLinkMinutes: e.IDCFLOW_LOG_EXPORT_LINK_MINUTES },
     availability: {
