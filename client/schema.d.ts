@@ -902,7 +902,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                 };
@@ -1012,7 +1017,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -1251,7 +1261,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -1344,7 +1359,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     ip_index: number | null;
@@ -1510,7 +1530,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -1606,7 +1631,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     rule_index: number | null;
@@ -1772,7 +1802,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -1860,7 +1895,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -1949,7 +1989,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -2041,7 +2086,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     proxy_index: number | null;
@@ -2207,7 +2257,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     proxy_index: number | null;
@@ -2379,7 +2434,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                 };
@@ -2534,7 +2594,12 @@ export interface paths {
         put: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -2732,7 +2797,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -2810,7 +2880,12 @@ export interface paths {
         put: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     container_name: string;
                 };
@@ -2982,7 +3057,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     container_name: string;
                 };
@@ -3207,7 +3287,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -3799,7 +3884,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -3877,7 +3967,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -4084,7 +4179,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -4164,7 +4264,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -9420,7 +9525,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with username and password
-         * @description Repeated failures per account and per address answer 429 and lock the account for a while. An account with two-factor authentication needs `otp_code`: without it the answer is 401 with `details.two_factor_required`.
+         * @description Repeated failures answer 429 and lock the account for a while for clients that never signed in to it; a device holding the account's device cookie (Set-Cookie idcflow_device, sent at each sign-in) or an address it signed in from before is counted on its own and stays open to its owner. An address with many failures is slowed down, and its password checks are bounded per minute (429). A self-registered account signs in once its email is verified (401 with `details.email_verification_required`). An account with two-factor authentication needs `otp_code`: without it the answer is 401 with `details.two_factor_required`.
          */
         post: {
             parameters: {
@@ -9777,7 +9882,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -9853,7 +9963,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -10361,7 +10476,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -10538,7 +10658,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -10909,7 +11034,12 @@ export interface paths {
                 query?: {
                     target_dir?: string;
                 };
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: string;
                 };
@@ -11003,7 +11133,12 @@ export interface paths {
                     name?: string;
                     type?: string;
                 };
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -12356,7 +12491,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -12437,7 +12577,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -13993,7 +14138,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -15847,7 +15997,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -17478,7 +17633,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -19983,7 +20143,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -20084,7 +20249,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                     name: string;
@@ -20278,7 +20448,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -20572,7 +20747,12 @@ export interface paths {
         put: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -20655,7 +20835,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -20735,7 +20920,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -21006,7 +21196,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -21207,7 +21402,12 @@ export interface paths {
         put: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -21285,7 +21485,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -21446,7 +21651,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -21621,7 +21831,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                     item: number;
@@ -21926,7 +22141,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -22093,7 +22313,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -22267,7 +22492,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                     item: number;
@@ -22402,7 +22632,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -22599,7 +22834,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -22798,7 +23038,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                     item: number;
@@ -22933,7 +23178,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                     item: number;
@@ -24138,7 +24388,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -28366,6 +28621,7 @@ export interface paths {
                                 log_level: string;
                                 max_log_size: number;
                                 monitoring_enabled: boolean;
+                                registration_enabled: boolean;
                                 session_timeout: number;
                                 sources: {
                                     [key: string]: "database" | "environment";
@@ -28401,7 +28657,7 @@ export interface paths {
         };
         /**
          * Change system settings; every API, worker and agent process applies them at once
-         * @description log_level (TRACE DEBUG INFO WARNING ERROR CRITICAL SILENT) sets every running logger; api_rate_limit is requests per minute per user, API token or anonymous address, counted per API process (0: off); session_timeout is the lifetime in seconds of access tokens issued from now on; backup_retention is the days platform backups are kept; max_log_size is megabytes for the log center. Read-only figures (app_name, …) are refused by name.
+         * @description log_level (TRACE DEBUG INFO WARNING ERROR CRITICAL SILENT) sets every running logger; api_rate_limit is requests per minute per user, API token or anonymous address, counted per API process (0: off); session_timeout is the lifetime in seconds of access tokens issued from now on; backup_retention is the days platform backups are kept; max_log_size is megabytes for the log center; registration_enabled (default false) opens self-registration (seed 000 add_user), whose accounts sign in only once their email is verified. Read-only figures (app_name, …) are refused by name.
          */
         put: {
             parameters: {
@@ -28418,6 +28674,7 @@ export interface paths {
                         /** @enum {string} */
                         log_level?: "TRACE" | "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL" | "SILENT";
                         max_log_size?: number;
+                        registration_enabled?: boolean;
                         session_timeout?: number;
                     };
                 };
@@ -28435,6 +28692,7 @@ export interface paths {
                                 backup_retention?: number;
                                 log_level?: string;
                                 max_log_size?: number;
+                                registration_enabled?: boolean;
                                 session_timeout?: number;
                                 updated_at: string;
                             };
@@ -29784,7 +30042,12 @@ export interface paths {
                     permanent?: boolean | ("0" | "1" | "true" | "false");
                     reason?: string;
                 };
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -32499,7 +32762,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -32580,7 +32848,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
