@@ -89,7 +89,7 @@ describe('sign-up', () => {
     const quota = await api.call('GET', `/api/v1/users/${id}/quota`, { token: admin });
     expect(quota.body.data.quota).toEqual({ cpu: 0, ram_mb: 0, disk_gb: 0, instances: 0 });
     const netQuota = await api.call('GET', `/api/v1/users/${id}/network-quota`, { token: admin });
-    expect(netQuota.body.data.quota).toEqual({ nat_ports: 0, proxies: 0, addresses: 0 });
+    expect(netQuota.body.data.quota).toEqual({ nat_ports: 0, proxies: 0, addresses: 0, wireguard_clients: 0, ipv6_allocations: 0 });
 
     // The mailed link verifies the address: sign-in works, and the default quotas apply.
     const verified = await api.call('GET', await verificationLink(id));
@@ -101,7 +101,7 @@ describe('sign-up', () => {
     expect(login.body).toMatchObject({ message: 'Login successful', token: expect.any(String) });
     const after = await api.call('GET', `/api/v1/users/${id}/quota`, { token: admin });
     expect(after.body.data).toMatchObject({ quota: api.config.compute.defaultQuota, source: 'default' });
-    expect((await api.call('GET', `/api/v1/users/${id}/network-quota`, { token: admin })).body.data.quota).toEqual(api.config.networking.defaultQuota);
+    expect((await api.call('GET', `/api/v1/users/${id}/network-quota`, { token: admin })).body.data.quota).toEqual({ ...api.config.networking.defaultQuota, ...api.config.tenancy.netQuota });
 
     // An admin's user signs in at once, as before.
     const byAdmin = await adminCreated();

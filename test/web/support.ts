@@ -39,8 +39,12 @@ export async function signIn(page: Page, username: string, password: string) {
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
 }
 
-/** The browser logs each refused request (the 4xx a test provoked); anything else is a problem. */
-export const unexpected = (problems: string[]) => problems.filter((p) => !/status of 4\d\d/.test(p));
+/**
+ * The browser logs each refused request (the 4xx a test provoked); anything else is a problem, but for
+ * ERR_NETWORK_CHANGED: Chromium aborts a request when the machine's interfaces change, which other files' Podman
+ * networks do at any moment in the suite (what the page then failed to show, the test's own waits catch).
+ */
+export const unexpected = (problems: string[]) => problems.filter((p) => !/status of 4\d\d|net::ERR_NETWORK_CHANGED/.test(p));
 
 /** Waits for `locator` to show; on a timeout, says what the page showed instead (its alerts and the URL). */
 export async function shown(page: Page, locator: ReturnType<Page['locator']>, timeout = 30_000) {

@@ -9,7 +9,7 @@ export interface PendingAccount {
 
 /** The quota rows a pending account holds until it is verified: nothing at all (the defaults come with the verification). */
 const ZERO_COMPUTE = { cpu: 0, ram_mb: 0, disk_gb: 0, instances: 0 };
-const ZERO_NETWORK = { nat_ports: 0, proxies: 0, addresses: 0 };
+const ZERO_NETWORK = { nat_ports: 0, proxies: 0, addresses: 0, wireguard_clients: 0, ipv6_allocations: 0 };
 
 /** Creates a pending account with zero quotas, in `trx`. A taken username raises PostgreSQL's unique violation (23505). */
 export async function createPendingAccount(trx: Knex.Transaction, a: PendingAccount): Promise<{ id: number; username: string }> {
