@@ -26,6 +26,7 @@ import * as networkingAcme from './migrations/024_networking';
 import * as webhooksOneStore from './migrations/025_webhooks';
 import * as usersSearch from './migrations/026_users';
 import * as computeConsoleGateways from './migrations/027_compute';
+import * as computeEngineAddresses from './migrations/031_compute';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -57,6 +58,7 @@ const migrations: Record<string, Knex.Migration> = {
   '025_webhooks': webhooksOneStore,
   '026_users': usersSearch,
   '027_compute': computeConsoleGateways,
+  '031_compute': computeEngineAddresses,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

@@ -9,6 +9,7 @@ import { type EngineInstance, type HostRow, type InstanceSpec } from './engines'
 import type { EngineActivities } from './engine-calls';
 import type { InstanceCreateSteps } from './create-steps';
 import { instanceRequestProblem, quotaFor, usageOf } from '../../db/queries/compute/rules';
+import { reportedAddresses } from '../../shared/compute/addresses';
 import type { Problem } from '../../shared/platform/errors';
 
 /** What a client asked for when creating an instance: the spec without its secrets (the password travels sealed), where and for whom. */
@@ -235,6 +236,8 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
           nics[0].mac ??= engine.mac;
         }
         patch.nics = JSON.stringify(nics);
+        // What the engine reports, apart from what was asked: the only addresses networking rules may target.
+        patch.engine_addresses = JSON.stringify(reportedAddresses(engine));
       }
       if (error !== undefined) patch.last_error = error ? JSON.stringify(error) : null;
       await knex('instances').where({ id: instanceId }).update(patch);
@@ -291,7 +294,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
     async importScan({ hostId, found }: { hostId: number; found: EngineInstance[] }) {
       return heartbeating(() => knex.transaction(async (trx) => {
         await trx.raw('SELECT pg_advisory_xact_lock(7305, ?)', [hostId]);
-        const rows = await trx('instances').whereNull('deleted_at').where({ host_id: hostId }).select('id', 'uuid', 'engine_ref', 'state');
+        const rows = await trx('instances').whereNull('deleted_at').where({ host_id: hostId }).select('id', 'uuid', 'engine_ref', 'state', 'engine_addresses');
         const byRef = new Map(rows.filter((r) => r.engine_ref).map((r) => [r.engine_ref as string, r]));
         const byUuid = new Map(rows.map((r) => [r.uuid as string, r]));
         const seen = new Set<number>();
@@ -300,9 +303,10 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
           const row = byRef.get(f.ref) ?? byUuid.get(f.uuid);
           if (row) {
             seen.add(row.id);
-            if (row.state !== f.state || row.engine_ref !== f.ref) {
-              await trx('instances').where({ id: row.id }).update({ state: f.state, engine_ref: f.ref, updated_at: trx.fn.now() });
-              updated.push(row.uuid);
+            const addresses = reportedAddresses(f);
+            if (row.state !== f.state || row.engine_ref !== f.ref || JSON.stringify(row.engine_addresses ?? []) !== JSON.stringify(addresses)) {
+              await trx('instances').where({ id: row.id }).update({ state: f.state, engine_ref: f.ref, engine_addresses: JSON.stringify(addresses), updated_at: trx.fn.now() });
+              if (row.state !== f.state || row.engine_ref !== f.ref) updated.push(row.uuid);
             }
             continue;
           }
@@ -312,7 +316,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
           const owner = f.owner ? await trx('users').where({ id: f.owner }).whereNull('deleted_at').first('id') : null;
           await trx('instances').insert({
             uuid, host_id: hostId, name: f.name, image: f.image, os_name: f.image, cpu: f.cpu ?? 1, ram_mb: f.ramMb ?? 0, disk_gb: f.diskGb ?? 0,
-            nics: JSON.stringify(f.ip4 || f.mac ? [{ name: 'eth0', ip4: f.ip4, mac: f.mac }] : []), owner_id: owner ? owner.id : null, state: f.state, engine_ref: f.ref,
+            nics: JSON.stringify(f.ip4 || f.mac ? [{ name: 'eth0', ip4: f.ip4, mac: f.mac }] : []), engine_addresses: JSON.stringify(reportedAddresses(f)), owner_id: owner ? owner.id : null, state: f.state, engine_ref: f.ref,
             origin: 'scanned', agent_token_sealed: seal(randomToken(24), config.masterKey),
           });
           imported.push(uuid);

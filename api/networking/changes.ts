@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { AppError, conflict, notFound } from '../../shared/platform/errors';
 import { canonicalIpv6 } from '../../shared/networking/addresses';
+import { canonicalAddress } from '../../shared/compute/addresses';
+import type { InstanceView } from '../../db/queries/compute/instances';
 import type { AppDeps } from '../platform/deps';
 import { isAdmin } from '../platform/auth/principal';
 import type { Caller } from '../platform/caller';
@@ -34,14 +36,16 @@ export class NetworkChanges {
     return h;
   }
 
-  /** The instance's own addresses of a family (from its NICs' ip4 / ip6, IPv6 in canonical form), the only ones its rules may point at. */
-  instanceAddresses(inst: Row, family: 4 | 6 = 4): string[] {
-    const nics = (inst.nics ?? []) as Array<{ ip4?: string | null; ip6?: string | null }>;
-    if (family === 4) return nics.map((n) => n.ip4).filter((a): a is string => Boolean(a));
-    return nics.map((n) => (n.ip6 ? canonicalIpv6(n.ip6.replace(/\/\d+$/, '')) : null)).filter((a): a is string => Boolean(a));
+  /**
+   * The instance's own addresses of a family, the only ones its rules may point at: what the engine reports for it
+   * (`engine_addresses`: docker's inspect; libvirt and the simulator the pool addresses they were configured with),
+   * never what a request put in its NICs. IPv6 in canonical form.
+   */
+  instanceAddresses(inst: Row | Pick<InstanceView, 'engine_addresses'>, family: 4 | 6 = 4): string[] {
+    return ((inst.engine_addresses ?? []) as string[]).map((a) => canonicalAddress(a)).filter((a): a is string => Boolean(a) && a!.includes(':') === (family === 6));
   }
 
-  internalAddress(inst: Row, asked: string | undefined, field: string, family: 4 | 6 = 4): string {
+  internalAddress(inst: Row | Pick<InstanceView, 'engine_addresses' | 'uuid'>, asked: string | undefined, field: string, family: 4 | 6 = 4): string {
     const own = this.instanceAddresses(inst, family);
     if (asked) {
       const wanted = family === 6 ? canonicalIpv6(asked) : asked;

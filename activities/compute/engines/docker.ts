@@ -60,6 +60,7 @@ export class DockerDriver implements EngineDriver {
       image: info.Config?.Image ?? null,
       ip4: nets.find((n) => n.IPAddress)?.IPAddress || (info.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress || null,
       mac: nets.find((n) => n.MacAddress)?.MacAddress || null,
+      addresses: nets.flatMap((n) => [n.IPAddress, n.GlobalIPv6Address]).filter((a): a is string => Boolean(a)),
       cpu: info.HostConfig?.NanoCpus ? info.HostConfig.NanoCpus / 1e9 : null,
       ramMb: info.HostConfig?.Memory ? Math.round(info.HostConfig.Memory / 1048576) : null,
       managed: labels[LABELS.managed] === 'true',
@@ -294,10 +295,12 @@ export class DockerDriver implements EngineDriver {
     return containers.filter((c) => mine(c) && !nameOf(c).endsWith(ASIDE)).map((c) => {
       const name = nameOf(c);
       const labels = c.Labels ?? {};
-      const net = Object.values(c.NetworkSettings?.Networks ?? {})[0];
+      const nets = Object.values(c.NetworkSettings?.Networks ?? {});
+      const net = nets[0];
       return {
         ref: name, uuid: labels[LABELS.uuid] ?? name, name: labels[LABELS.name] ?? name, state: stateOf(c.State), image: c.Image ?? null,
         ip4: net?.IPAddress || null, mac: net?.MacAddress || null, cpu: null, ramMb: null, managed: labels[LABELS.managed] === 'true',
+        addresses: nets.flatMap((n) => [n.IPAddress, n.GlobalIPv6Address]).filter((a): a is string => Boolean(a)),
       };
     });
   }

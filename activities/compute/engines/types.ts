@@ -42,6 +42,8 @@ export interface EngineInstance {
   image: string | null;
   ip4: string | null;
   mac: string | null;
+  /** Every address the engine reports for the instance (all NICs, both families), when it knows more than `ip4`. */
+  addresses?: string[];
   cpu: number | null;
   ramMb: number | null;
   /** Created by idcflow (carries its labels), as opposed to found on the engine. */
