@@ -126,4 +126,7 @@ export interface EngineDriver {
 }
 
 export { containerName } from '../../../shared/compute/catalogue';
-export const LABELS = { managed: 'io.idcflow.managed', uuid: 'io.idcflow.uuid', name: 'io.idcflow.name', spec: 'io.idcflow.spec', host: 'io.idcflow.host' } as const;
+export const LABELS = { managed: 'io.idcflow.managed', uuid: 'io.idcflow.uuid', name: 'io.idcflow.name', spec: 'io.idcflow.spec', host: 'io.idcflow.host', owner: 'io.idcflow.owner' } as const;
+
+/** The docker network of a tenant's containers on a host: one per owner, named deterministically so every retry finds it. */
+export const tenantNetworkName = (ownerId: number) => `idcflow-u${ownerId}`;
