@@ -1,5 +1,6 @@
 import { startTestApi, expectError, type TestApi, type TestUser } from '../support/api';
 import { addHost, createInstance, uniq } from '../support/compute';
+import { backfillEngineAddresses } from '../../db/migrations/031_compute';
 
 /**
  * Addresses belong to the platform (issue 22): a tenant's instance gets its addresses from the host's pools and the
@@ -110,5 +111,28 @@ describe('forwards and 1:1 addresses target the address the engine reports', () 
     expectError(await api.call('GET', `/api/v1/instances/${victimVm.uuid}/port-forwards`, { token: attacker.token }), 404, 'RESOURCE_NOT_FOUND');
     expect(await api.deps.knex('port_forwards').whereIn('instance_id', [mine.id, victimVm.id])).toEqual([]);
     expect(await api.deps.knex('instance_addresses').whereIn('instance_id', [mine.id, victimVm.id])).toEqual([]);
+  });
+});
+
+describe('migration 031', () => {
+  it('starts existing instances with the addresses the platform gave them, not those a request put in their NICs', async () => {
+    const knex = api.deps.knex;
+    const admin = await knex('users').where({ role: 'admin' }).first('id');
+    const { op } = await createInstance(api, attacker.token, { host_id: host.id });
+    const pooled = await knex('instances').where({ uuid: op.resource.id }).first();
+    const legacy = async (uuid: string, owner: number, nics: unknown[], origin = 'created') => (await knex('instances').insert({
+      uuid, host_id: host.id, name: uuid, owner_id: owner, state: 'running', origin, nics: JSON.stringify(nics),
+    }).returning('id'))[0].id as number;
+    const spoofed = await legacy(uniq('old'), attacker.id, [{ name: 'eth0', ip4: '127.0.0.1' }, { name: 'eth1', ip4: victimVm.ip4 }]);
+    const filled = await legacy(uniq('old'), attacker.id, [{ name: 'eth0', net_mode: 'engine', ip4: '172.16.9.9' }]);
+    const placed = await legacy(uniq('old'), admin.id, [{ name: 'eth0', ip4: '10.99.0.5', ip6: 'fd99::5' }, { name: 'eth1', ip4: '127.0.0.2' }]);
+    await knex('instances').whereIn('id', [pooled.id, spoofed, filled, placed]).update({ engine_addresses: '[]' });
+    await backfillEngineAddresses(knex);
+    const after = async (id: number) => ((await knex('instances').where({ id }).first()).engine_addresses as string[]).sort();
+    expect(await after(pooled.id)).toEqual(pooled.engine_addresses);
+    expect(await after(spoofed)).toEqual([]);
+    expect(await after(filled)).toEqual(['172.16.9.9']);
+    expect(await after(placed)).toEqual(['10.99.0.5', 'fd99::5']);
+    await knex('instances').whereIn('id', [spoofed, filled, placed]).delete();
   });
 });

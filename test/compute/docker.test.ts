@@ -106,7 +106,7 @@ describeDocker('docker engine (Podman Docker API)', () => {
     expect(ca.row.engine_addresses).toEqual([ipOf(ca.info)]);
     expect(cb.row.engine_addresses).toEqual([ipOf(cb.info)]);
     // No raw sockets: CAP_NET_RAW (bit 13) is dropped from the container's effective capabilities.
-    expect(ca.info.HostConfig.CapDrop?.map((c) => c.replace(/^CAP_/, ''))).toContain('NET_RAW');
+    expect(((ca.info.HostConfig as { CapDrop?: string[] }).CapDrop ?? []).map((c) => c.replace(/^CAP_/, ''))).toContain('NET_RAW');
     const run = async (ref: string, cmd: string[]) => {
       const exec = await docker.getContainer(ref).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
       const out = await new Promise<string>((resolve) => exec.start({}, (_e, st) => { let t = ''; st!.on('data', (c: Buffer) => { t += c.toString(); }); st!.on('end', () => resolve(t)); }));
