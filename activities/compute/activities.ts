@@ -5,11 +5,13 @@ import { randomToken, seal } from '../../shared/platform/crypto';
 import type { ActivityDeps } from '../platform/deps';
 import { fail, heartbeating } from '../platform/failure';
 import { faultPoint } from '../platform/fault-injection';
-import { type EngineInstance, type HostRow, type InstanceSpec } from './engines';
+import { type EngineInstance, type InstanceSpec } from './engines';
 import type { EngineActivities } from './engine-calls';
 import type { InstanceCreateSteps } from './create-steps';
 import { instanceRequestProblem, quotaFor, usageOf } from '../../db/queries/compute/rules';
 import { reportedAddresses } from '../../shared/compute/addresses';
+import { instanceWithHost, type InstanceRow } from '../../db/queries/compute/instances';
+import { liveHostRow, type HostRow as StoreHostRow } from '../../db/queries/compute/hosts';
 import type { Problem } from '../../shared/platform/errors';
 
 /** What a client asked for when creating an instance: the spec without its secrets (the password travels sealed), where and for whom. */
@@ -42,17 +44,17 @@ export interface InstanceSnapshot {
 
 const failWith = (p: Problem) => fail(p.message, p.code, { ...(p.field ? { field: p.field } : {}), ...(p.details ?? {}) });
 
-function specOf(row: Record<string, any>): InstanceSpec { // eslint-disable-line @typescript-eslint/no-explicit-any
+function specOf(row: InstanceRow): InstanceSpec {
   return {
     uuid: row.uuid, name: row.name, image: row.image, osName: row.os_name, command: row.command ?? null,
     cpu: row.cpu, ramMb: row.ram_mb, diskGb: row.disk_gb, nics: row.nics ?? [], ports: row.ports ?? [], owner: row.owner_id ?? null, sshKeys: row.ssh_keys ?? [],
-    ...(row.files?.length ? { files: row.files } : {}),
+    ...(row.files?.length ? { files: row.files as unknown as InstanceSpec['files'] } : {}),
   };
 }
 
 export function createComputeActivities({ knex, config }: ActivityDeps) {
-  const hostRow = async (hostId: number): Promise<HostRow & Record<string, unknown>> => {
-    const host = await knex('hosts').where({ id: hostId }).whereNull('deleted_at').first();
+  const hostRow = async (hostId: number): Promise<StoreHostRow> => {
+    const host = await liveHostRow(knex, hostId);
     if (!host) throw fail(`host ${hostId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'host', id: String(hostId) });
     return host;
   };
@@ -88,7 +90,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
     /** Where the engine calls for a host run: the main worker, or the host's agent (and whether it is heartbeating). */
     async computeHostRoute({ hostId }: { hostId: number }): Promise<HostRoute> {
       const host = await hostRow(hostId);
-      const lastSeen = host.agent_last_seen ? new Date(host.agent_last_seen as string) : null;
+      const lastSeen = host.agent_last_seen ? new Date(host.agent_last_seen) : null;
       return {
         id: host.id, name: host.name, engineType: host.engine_type, useAgent: Boolean(host.use_agent),
         agentOnline: agentOnline(lastSeen, config.compute.agentOfflineSeconds),
@@ -217,7 +219,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
     },
 
     async loadInstance({ instanceId }: { instanceId: number }): Promise<InstanceSnapshot> {
-      const row = await knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').where('i.id', instanceId).first('i.*', 'h.name as host_name');
+      const row = await instanceWithHost(knex, instanceId);
       if (!row || row.deleted_at) throw fail(`instance ${instanceId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'instance', id: String(instanceId) });
       return { id: row.id, uuid: row.uuid, name: row.name, hostId: row.host_id, hostName: row.host_name, ref: row.engine_ref, state: row.state, ownerId: row.owner_id, spec: specOf(row) };
     },
@@ -241,7 +243,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
       }
       if (error !== undefined) patch.last_error = error ? JSON.stringify(error) : null;
       await knex('instances').where({ id: instanceId }).update(patch);
-      const after = await knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').where('i.id', instanceId).first('i.*', 'h.name as host_name');
+      const after = (await instanceWithHost(knex, instanceId))!;
       return {
         instance_id: after.id as number, uuid: after.uuid as string, name: after.name as string, host: after.host_name as string, state: after.state as string,
         engine_ref: after.engine_ref as string | null, nics: after.nics as Nic[],
@@ -250,7 +252,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
 
     /** Marks the start of a change (deleting, updating…) and returns the instance as it was, for the undo. */
     async beginInstanceChange({ instanceId, state }: { instanceId: number; state: InstanceState }): Promise<InstanceSnapshot> {
-      const row = await knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').where('i.id', instanceId).first('i.*', 'h.name as host_name');
+      const row = await instanceWithHost(knex, instanceId);
       if (!row || row.deleted_at) throw fail(`instance ${instanceId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'instance', id: String(instanceId) });
       // A retried activity must report the state from before its own first attempt.
       const before: InstanceState = row.state === state ? ((row.last_error?.previous_state as InstanceState) ?? 'unknown') : row.state;

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Nic, PublishedPort } from '../../../shared/compute/catalogue';
+import type { InstanceState, Nic, PublishedPort } from '../../../shared/compute/catalogue';
 import { ownedBy, type Viewer } from '../platform/scope';
 
 /** A row of `instances` (migrations 002, 011, 013, 018, 020, 031). */
@@ -22,7 +22,7 @@ export interface InstanceRow {
   files: Array<Record<string, unknown>>;
   ssh_keys: string[];
   owner_id: number | null;
-  state: string;
+  state: InstanceState;
   engine_ref: string | null;
   origin: string;
   password_sealed: string | null;
