@@ -82,7 +82,7 @@ export class HostService {
   }
 
   private hostColumns(b: Partial<CreateHostBody>) {
-    const cols: Row = {
+    const cols: Record<string, unknown> = {
       address: b.address, username: b.username, engine_type: b.engine_type, system_path: b.system_path, images_path: b.images_path, launch_path: b.launch_path,
       nat_port_start: b.nat_port_start, nat_port_end: b.nat_port_end,
       public_addresses: b.public_addresses && JSON.stringify(b.public_addresses), ip_pools: b.ip_pools && JSON.stringify(b.ip_pools),

@@ -3,6 +3,7 @@ import { AppError, conflict, notFound } from '../../shared/platform/errors';
 import { canonicalIpv6 } from '../../shared/networking/addresses';
 import { canonicalAddress } from '../../shared/compute/addresses';
 import type { InstanceView } from '../../db/queries/compute/instances';
+import { liveHostRow, type HostRow } from '../../db/queries/compute/hosts';
 import { forwardOfInstance, forwardsOfInstance } from '../../db/queries/networking/port-forwards';
 import { addressesOfInstance, addressOfInstance } from '../../db/queries/networking/instance-addresses';
 import type { AppDeps } from '../platform/deps';
@@ -35,8 +36,8 @@ export class NetworkChanges {
     return inst;
   }
 
-  async host(hostId: number): Promise<Row> {
-    const h = await this.knex('hosts').where({ id: hostId }).whereNull('deleted_at').first();
+  async host(hostId: number): Promise<HostRow> {
+    const h = await liveHostRow(this.knex, hostId);
     if (!h) throw notFound('host', hostId);
     return h;
   }
