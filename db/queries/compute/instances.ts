@@ -78,8 +78,3 @@ export async function instanceWithHost(knex: Knex | Knex.Transaction, id: number
 export async function liveInstancesByUuid(knex: Knex, uuid: string): Promise<Array<Pick<InstanceRow, 'id' | 'agent_token_sealed'>>> {
   return knex('instances').whereNull('deleted_at').where({ uuid }).select('id', 'agent_token_sealed');
 }
-
-/** Records the addresses the engine reported for an instance (canonical, see reportedAddresses in shared/compute/addresses). */
-export async function recordEngineAddresses(knex: Knex | Knex.Transaction, id: number, addresses: string[]): Promise<void> {
-  await knex('instances').where({ id }).update({ engine_addresses: JSON.stringify(addresses) });
-}
