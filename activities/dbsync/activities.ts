@@ -5,6 +5,11 @@ import { evaluateRule, type RuleExpr } from '../../shared/dbsync/rules';
 import type { DbType, RemoteAccount } from '../../shared/dbsync/types';
 import type { ActivityDeps } from '../platform/deps';
 import { DbConnectError, readAccounts, testConnection, type ConnectionInfo } from './drivers';
+import { connectionTarget, markInstance, sslOf, syncableInstances } from '../../db/queries/dbsync/instances';
+import { classifiableAccounts } from '../../db/queries/dbsync/accounts';
+import { activeRules, ruleAppliesTo } from '../../db/queries/dbsync/classifications';
+import { jobById } from '../../db/queries/dbsync/jobs';
+import { viewerForUser } from '../../db/queries/dbsync/owners';
 
 export interface AdhocTarget {
   db_type: DbType;
@@ -14,6 +19,8 @@ export interface AdhocTarget {
   username: string;
   /** Sealed with the master key by the API: never clear text in workflow histories. */
   sealedPassword: string;
+  /** The address the API resolved and checked (a non-admin's test): connect there, with no second lookup. */
+  address?: string;
   ssl: ConnectionInfo['ssl'];
 }
 
@@ -64,25 +71,23 @@ export function diffAccount(before: Snapshot, after: Snapshot, fields: readonly 
 }
 
 export function createDbsyncActivities({ knex, config, logger }: ActivityDeps) {
+  /**
+   * What to connect to for an instance: refused (before any connection) unless its credential is its owner's and
+   * still bound to the instance's host, port and TLS mode (db/queries/dbsync/instances.ts connectionTarget).
+   */
   async function connectionInfo(instanceId: number): Promise<{ info: ConnectionInfo; name: string }> {
-    const inst = await knex('db_instances').where({ id: instanceId }).whereNull('deleted_at').first();
-    if (!inst) throw ApplicationFailure.nonRetryable(`database instance ${instanceId} not found`, 'RESOURCE_NOT_FOUND');
-    const cred = inst.credential_id ? await knex('db_credentials').where({ id: inst.credential_id }).whereNull('deleted_at').first() : null;
-    if (!cred) throw new DbConnectError('auth', `instance ${inst.name} has no usable credential`);
+    const target = await connectionTarget(knex, instanceId);
+    if (!target) throw ApplicationFailure.nonRetryable(`database instance ${instanceId} not found`, 'RESOURCE_NOT_FOUND');
+    if (!target.ok) throw new DbConnectError('auth', target.problem);
+    const { instance: inst, credential: cred } = target;
     return {
       name: inst.name,
       info: {
-        db_type: inst.db_type, host: inst.host, port: inst.port, database: inst.database_name, username: cred.username,
-        password: unseal(cred.password_sealed, config.masterKey), ssl: (inst.options?.ssl as ConnectionInfo['ssl']) ?? 'prefer',
+        db_type: inst.db_type as DbType, host: inst.host, port: inst.port, database: inst.database_name, username: cred.username,
+        password: unseal(cred.password_sealed, config.masterKey), ssl: sslOf(inst) as ConnectionInfo['ssl'],
         timeoutMs: config.dbsync.connectTimeoutMs,
       },
     };
-  }
-
-  async function markInstance(instanceId: number, ok: boolean, version: string | null, error: string | null) {
-    await knex('db_instances').where({ id: instanceId }).update({
-      status: ok ? 'online' : 'offline', last_error: error, ...(ok ? { last_connected: knex.fn.now(), server_version: version } : {}), updated_at: knex.fn.now(),
-    });
   }
 
   return {
@@ -90,7 +95,14 @@ export function createDbsyncActivities({ knex, config, logger }: ActivityDeps) {
       const started = Date.now();
       let info: ConnectionInfo;
       try {
-        if (input.instanceId) info = (await connectionInfo(input.instanceId)).info;
+        if (input.instanceId) {
+          try {
+            info = (await connectionInfo(input.instanceId)).info;
+          } catch (err) {
+            if (err instanceof DbConnectError) await markInstance(knex, input.instanceId, false, null, err.message);
+            throw err;
+          }
+        }
         else {
           const a = input.adhoc!;
           info = { ...a, password: unseal(a.sealedPassword, config.masterKey), timeoutMs: config.dbsync.connectTimeoutMs };
@@ -102,11 +114,11 @@ export function createDbsyncActivities({ knex, config, logger }: ActivityDeps) {
       if (input.timeoutMs) info.timeoutMs = input.timeoutMs;
       try {
         const r = await testConnection(info);
-        if (input.instanceId) await markInstance(input.instanceId, true, r.server_version, null);
+        if (input.instanceId) await markInstance(knex, input.instanceId, true, r.server_version, null);
         return { success: true, error_type: null, message: `Connected to ${r.server_version}`, server_version: r.server_version, latency_ms: r.latency_ms };
       } catch (err) {
         const e = err instanceof DbConnectError ? err : new DbConnectError('unknown', 'connection failed');
-        if (input.instanceId) await markInstance(input.instanceId, false, null, e.message);
+        if (input.instanceId) await markInstance(knex, input.instanceId, false, null, e.message);
         return { success: false, error_type: e.kind, message: e.message, server_version: null, latency_ms: Date.now() - started };
       }
     },
@@ -121,10 +133,8 @@ export function createDbsyncActivities({ knex, config, logger }: ActivityDeps) {
         }).onConflict('id').ignore();
         const existing = await trx('sync_instance_records').where({ session_id: input.sessionId }).orderBy('id');
         if (existing.length) return { instances: existing.map((r) => ({ id: r.instance_id as number, name: r.instance_name as string, status: r.status as string })) };
-        const q = trx('db_instances').whereNull('deleted_at').where({ is_active: true }).orderBy('id');
-        if (input.instanceIds?.length) q.whereIn('id', input.instanceIds);
-        if (input.dbType) q.where({ db_type: input.dbType });
-        const instances = await q.select('id', 'name', 'db_type');
+        // A session covers its starter's instances only (an admin's: all).
+        const instances = await syncableInstances(trx, await viewerForUser(trx, input.createdBy), { instanceIds: input.instanceIds, dbType: input.dbType });
         if (instances.length) {
           await trx('sync_instance_records').insert(instances.map((i) => ({ session_id: input.sessionId, instance_id: i.id, instance_name: i.name, db_type: i.db_type, status: 'pending' })))
             .onConflict(['session_id', 'instance_id']).ignore();
@@ -257,14 +267,10 @@ export function createDbsyncActivities({ knex, config, logger }: ActivityDeps) {
         const batch = await trx('classification_batches').where({ id: batchId }).forUpdate().first();
         if (!batch) throw ApplicationFailure.nonRetryable(`classification batch ${batchId} not found`, 'RESOURCE_NOT_FOUND');
         if (batch.status === 'completed') return { batch_id: batchId, total_accounts: batch.total_accounts as number, matched_accounts: batch.matched_accounts as number, total_matches: batch.total_matches as number };
-        const rules = await trx('classification_rules as r').join('account_classifications as c', 'c.id', 'r.classification_id')
-          .where('r.is_active', true).where('c.is_active', true).orderBy('c.priority', 'desc').orderBy('r.id')
-          .select('r.id', 'r.version', 'r.expression', 'r.db_type', 'r.classification_id');
+        const rules = await activeRules(trx);
         const filters = (batch.filters ?? {}) as { instance_ids?: number[] | null; db_type?: string | null };
-        const q = trx('db_accounts').where({ is_active: true });
-        if (filters.instance_ids?.length) q.whereIn('instance_id', filters.instance_ids);
-        if (filters.db_type) q.where({ db_type: filters.db_type });
-        const accounts = await q;
+        // A batch covers its starter's accounts (an admin's: all), each judged by the system rules and its owner's.
+        const accounts = await classifiableAccounts(trx, await viewerForUser(trx, batch.created_by ?? null), { instanceIds: filters.instance_ids, dbType: filters.db_type });
         const matches: Array<Record<string, unknown>> = [];
         const matched = new Set<number>();
         for (const [n, acc] of accounts.entries()) {
@@ -273,7 +279,8 @@ export function createDbsyncActivities({ knex, config, logger }: ActivityDeps) {
           for (const rule of rules) {
             if (done.has(rule.classification_id)) continue;
             if (rule.db_type && rule.db_type !== acc.db_type) continue;
-            if (!evaluateRule(rule.expression as RuleExpr, acc)) continue;
+            if (!ruleAppliesTo(rule, acc.owner_id ?? null)) continue;
+            if (!evaluateRule(rule.expression as RuleExpr, acc as unknown as Parameters<typeof evaluateRule>[1])) continue;
             done.add(rule.classification_id);
             matched.add(acc.id);
             matches.push({ batch_id: batchId, account_id: acc.id, instance_id: acc.instance_id, classification_id: rule.classification_id, rule_id: rule.id, rule_version: rule.version });
@@ -300,7 +307,7 @@ export function createDbsyncActivities({ knex, config, logger }: ActivityDeps) {
 
     /** The job a schedule fired for, read at run time so edits apply to the next run. */
     async loadScheduledJob({ jobId }: { jobId: string }) {
-      const job = await knex('scheduled_jobs').where({ id: jobId }).first();
+      const job = await jobById(knex, jobId);
       if (!job) throw ApplicationFailure.nonRetryable(`job ${jobId} not found`, 'RESOURCE_NOT_FOUND');
       return {
         id: job.id as string, name: job.name as string, task_type: job.task_type as string, db_type: (job.db_type as string) ?? null,

@@ -1,3 +1,5 @@
+import net from 'node:net';
+import tls from 'node:tls';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { Connection as TediousConnection, Request as TediousRequest } from 'tedious';
@@ -13,7 +15,19 @@ export interface ConnectionInfo {
   password: string;
   ssl: 'disable' | 'prefer' | 'require' | 'verify-full';
   timeoutMs: number;
+  /** An address already resolved and checked for `host`: connect there (TLS still checks `host`). */
+  address?: string;
 }
+
+/** Refusing to send a password in clear text over a connection without TLS. */
+export class CleartextRefusedError extends Error {}
+
+const cleartextRefused = (info: Pick<ConnectionInfo, 'db_type' | 'host' | 'port'>, how: string) => new CleartextRefusedError(
+  `refused: ${info.db_type} server ${info.host}:${info.port} asked for the password in clear text (${how}) over a connection without TLS; `
+  + 'the password was not sent. Use ssl: require or verify-full for this server.');
+
+const where = (info: ConnectionInfo) => info.address ?? info.host;
+const sniName = (info: ConnectionInfo) => (net.isIP(info.host) ? undefined : info.host);
 
 export type ConnectErrorKind = 'dns' | 'refused' | 'auth' | 'tls' | 'timeout' | 'network' | 'permission' | 'unknown';
 
@@ -54,7 +68,7 @@ export function classifyError(err: unknown, info: Pick<ConnectionInfo, 'host' | 
     ['28P01', '28000', 'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ELOGIN'].includes(code)
     || [1045, 1044, 1698, 18456].includes(Number(e.errno ?? e.number)) || /ORA-01017|ORA-28000|password authentication failed|Access denied for user|Login failed/i.test(text)
   ) kind = 'auth';
-  else if (/ssl|tls|certificate|self[- ]signed|EPROTO|handshake/i.test(text)) kind = 'tls';
+  else if (err instanceof CleartextRefusedError || /ssl|tls|certificate|self[- ]signed|EPROTO|handshake|clear ?text/i.test(text)) kind = 'tls';
   else if (code === '42501' || /permission denied|ORA-00942|ORA-01031|command denied/i.test(text)) kind = 'permission';
   const where = `${info.db_type} ${info.host}:${info.port}`;
   return new DbConnectError(kind, redact(`${KIND_TEXT[kind]} (${where}): ${raw}`, info.password));
@@ -80,21 +94,51 @@ export interface Session {
 }
 
 async function openPostgres(info: ConnectionInfo, onTimeout: (cb: () => void) => void): Promise<Session> {
-  const ssl = info.ssl === 'disable' || info.ssl === 'prefer' ? false : { rejectUnauthorized: info.ssl === 'verify-full' };
+  const ssl = info.ssl === 'disable' || info.ssl === 'prefer' ? false : { rejectUnauthorized: info.ssl === 'verify-full', ...(info.address && sniName(info) ? { servername: sniName(info) } : {}) };
   const client = new pg.Client({
-    host: info.host, port: info.port, user: info.username, password: info.password, database: info.database ?? 'postgres',
+    host: where(info), port: info.port, user: info.username, password: info.password, database: info.database ?? 'postgres',
     ssl, connectionTimeoutMillis: info.timeoutMs, query_timeout: info.timeoutMs * 3, application_name: 'idcflow-sync',
   });
   client.on('error', () => undefined);
+  refuseCleartextWithoutTls(client, info);
   onTimeout(() => { void client.end().catch(() => undefined); });
   await client.connect();
   const version = (await client.query('SHOW server_version')).rows[0].server_version as string;
   return { version: `PostgreSQL ${version}`, query: async (sql, params) => (await client.query(sql, params)).rows, close: () => client.end() };
 }
 
+/**
+ * node-postgres answers AuthenticationCleartextPassword (R, code 3) by writing the password as it is. The client's
+ * connection emits the message as an event; this intercepts it before the client's handler runs and, when the socket
+ * is not TLS, closes the connection and fails it instead: the password is never written.
+ */
+function refuseCleartextWithoutTls(client: pg.Client, info: ConnectionInfo) {
+  const con = (client as unknown as { connection: { emit(event: string, ...args: unknown[]): boolean; stream: net.Socket } }).connection;
+  const emit = con.emit.bind(con);
+  con.emit = (event: string, ...args: unknown[]) => {
+    if (event === 'authenticationCleartextPassword' && !(con.stream instanceof tls.TLSSocket && con.stream.encrypted)) {
+      con.stream.destroy();
+      return emit('error', cleartextRefused(info, 'AuthenticationCleartextPassword'));
+    }
+    return emit(event, ...args);
+  };
+}
+
+/**
+ * mysql2 refuses mysql_clear_password unless enabled; this plugin answers it only over TLS, so a server (or a proxy)
+ * that asks for it on a plain connection gets nothing, whatever the driver's defaults become.
+ */
+function mysqlClearPasswordOverTlsOnly(info: ConnectionInfo) {
+  return ({ connection }: { connection: { stream?: unknown; config: { password?: string } } }) => () => {
+    const stream = connection.stream as tls.TLSSocket | undefined;
+    if (!(stream instanceof tls.TLSSocket && stream.encrypted)) return Promise.reject(cleartextRefused(info, 'mysql_clear_password'));
+    return Buffer.from(`${connection.config.password ?? ''}\0`, 'utf8');
+  };
+}
+
 async function openMysql(info: ConnectionInfo, onTimeout: (cb: () => void) => void): Promise<Session> {
   const conn = await mysql.createConnection({
-    host: info.host, port: info.port, user: info.username, password: info.password, database: info.database || undefined,
+    host: where(info), port: info.port, authPlugins: { mysql_clear_password: mysqlClearPasswordOverTlsOnly(info) } as never, user: info.username, password: info.password, database: info.database || undefined,
     connectTimeout: info.timeoutMs, ssl: info.ssl === 'disable' || info.ssl === 'prefer' ? undefined : { rejectUnauthorized: info.ssl === 'verify-full' },
   });
   onTimeout(() => conn.destroy());
@@ -109,13 +153,22 @@ async function openMysql(info: ConnectionInfo, onTimeout: (cb: () => void) => vo
 
 async function openSqlServer(info: ConnectionInfo, onTimeout: (cb: () => void) => void): Promise<Session> {
   const conn = new TediousConnection({
-    server: info.host,
+    server: where(info),
     authentication: { type: 'default', options: { userName: info.username, password: info.password } },
     options: {
       port: info.port, database: info.database ?? 'master', connectTimeout: info.timeoutMs, requestTimeout: info.timeoutMs * 3,
-      encrypt: info.ssl !== 'disable', trustServerCertificate: info.ssl !== 'verify-full', rowCollectionOnRequestCompletion: true,
+      // Always encrypted: TDS sends the login (and its password, merely obfuscated) in clear when TLS is off.
+      encrypt: true, trustServerCertificate: info.ssl !== 'verify-full', rowCollectionOnRequestCompletion: true,
+      ...(info.address && sniName(info) ? { serverName: sniName(info) } : {}),
     },
   });
+  // A server answering the pre-login with "encryption not supported" would get the login in clear: refuse it.
+  const raw = conn as unknown as { sendLogin7Packet(): void; messageIo?: { tlsNegotiationComplete?: boolean } };
+  const sendLogin = raw.sendLogin7Packet.bind(conn);
+  raw.sendLogin7Packet = () => {
+    if (!raw.messageIo?.tlsNegotiationComplete) throw cleartextRefused(info, 'a TDS login without encryption');
+    sendLogin();
+  };
   onTimeout(() => conn.close());
   await new Promise<void>((resolve, reject) => {
     conn.on('error', () => undefined);
@@ -143,7 +196,7 @@ async function openOracle(info: ConnectionInfo, onTimeout: (cb: () => void) => v
   const protocol = info.ssl === 'disable' || info.ssl === 'prefer' ? 'tcp' : 'tcps';
   const conn = await oracledb.getConnection({
     user: info.username, password: info.password,
-    connectString: `${protocol}://${info.host}:${info.port}/${info.database ?? 'ORCLPDB1'}`,
+    connectString: `${protocol}://${where(info)}:${info.port}/${info.database ?? 'ORCLPDB1'}`,
     connectTimeout: Math.ceil(info.timeoutMs / 1000), transportConnectTimeout: Math.ceil(info.timeoutMs / 1000),
   });
   onTimeout(() => { void conn.close().catch(() => undefined); });

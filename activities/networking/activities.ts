@@ -4,6 +4,7 @@ import { hostNetwork } from './host-apply';
 import { HostToolError } from './tools';
 import { hostAcme } from './host-state';
 import type { AcmeSettings } from '../../shared/networking/acme';
+import { checkOutboundTarget } from '../../shared/platform/outbound';
 
 export type NetworkResource = 'port_forward' | 'address' | 'proxy';
 export const NETWORK_TABLES: Record<NetworkResource, string> = { port_forward: 'port_forwards', address: 'instance_addresses', proxy: 'reverse_proxies' };
@@ -33,7 +34,7 @@ export function createNetworkAgentActivities({ knex, config, logger }: ActivityD
 }
 
 /** On the main worker: the desired-state rows' bookkeeping around an apply. Each is safe to repeat. */
-export function createNetworkActivities({ knex }: ActivityDeps) {
+export function createNetworkActivities({ knex, config }: ActivityDeps) {
   return {
     /** The apply took it in: the row is in place. */
     async networkingActivate({ kind, id }: { kind: NetworkResource; id: number }) {
@@ -68,6 +69,12 @@ export function createNetworkActivities({ knex }: ActivityDeps) {
         if (state === 'active') await knex('host_acme').where({ host_id: hostId }).delete();
         else await knex('host_acme').where({ host_id: hostId }).update({ state: 'deleting', updated_at: knex.fn.now() });
         return;
+      }
+      // Caddy on the host fetches the directory: checked here again (the name may resolve elsewhere now) as webhooks are.
+      if (state === 'pending') {
+        await checkOutboundTarget(a.directory, config.tenancy.outboundAllowPrivate, 'directory', true).catch((err: Error) => {
+          throw ApplicationFailure.nonRetryable(err.message, 'VALIDATION_ERROR', { field: 'directory' });
+        });
       }
       await knex('host_acme').insert({
         host_id: hostId, directory: a.directory, email: a.email, ca_root_pem: a.caRootPem, challenges: JSON.stringify(a.challenges), state, updated_at: knex.fn.now(),

@@ -69,7 +69,7 @@ function leafCertificate(file: string): X509Certificate | null {
  */
 export async function refreshCertificates(knex: Knex, hostId: number, storageDir: string): Promise<number> {
   const [rows, acme] = await Promise.all([
-    knex('reverse_proxies').where({ host_id: hostId, tls: true }).whereIn('state', LIVE_STATES).select('id', 'domain', 'certificate'),
+    knex('reverse_proxies').where({ host_id: hostId, tls: true }).whereIn('state', LIVE_STATES).whereNotNull('verified_at').select('id', 'domain', 'certificate'),
     hostAcme(knex, hostId),
   ]);
   if (!rows.length) return 0;

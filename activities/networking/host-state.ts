@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { HostNetworkState, Protocol } from '../../shared/networking/desired';
 import type { AcmeSettings } from '../../shared/networking/acme';
+import { servedOnly } from '../../db/queries/networking/domain-proofs';
 
 /** Rows that are part of the desired state: being added or in place (rows being deleted are already left out). */
 export const LIVE_STATES = ['pending', 'active'];
@@ -8,7 +9,7 @@ export const LIVE_STATES = ['pending', 'active'];
 /** Rows an operation is adding or removing right now: a drift check does not count them as drift. */
 export const IN_FLIGHT_STATES = ['pending', 'deleting'];
 
-/** Reads a host's whole desired network state from PostgreSQL, in a stable order (or the rows in `states`). */
+/** Reads a host's whole desired network state from PostgreSQL, in a stable order (or the rows in `states`); proxies only once their domain is proven. */
 export async function desiredState(knex: Knex, hostId: number, states = LIVE_STATES): Promise<HostNetworkState> {
   // Only rows aimed at an address the engine reports for their instance reach the host (a row an older release took from
   // a request, or one whose container has since been renumbered, would reach whoever holds that address now).
@@ -17,7 +18,8 @@ export async function desiredState(knex: Knex, hostId: number, states = LIVE_STA
   const [forwards, addresses, proxies, acme] = await Promise.all([
     live('port_forwards').select('r.protocol', 'r.external_address', 'r.external_port', 'r.internal_address', 'r.internal_port'),
     live('instance_addresses').select('r.address', 'r.internal_address'),
-    live('reverse_proxies').select('r.domain', 'r.internal_address', 'r.target_port', 'r.tls'),
+    // A proxy whose domain is not proven yet is left out: it gets no route and no certificate.
+    servedOnly(live('reverse_proxies')).select('r.domain', 'r.internal_address', 'r.target_port', 'r.tls'),
     hostAcme(knex, hostId),
   ]);
   const instanceAddresses = [...forwards, ...addresses, ...proxies].map((r) => r.internal_address as string);

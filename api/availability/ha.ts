@@ -1,4 +1,5 @@
-import { conflict, notFound } from '../../shared/platform/errors';
+import { conflict, notFound, problemError } from '../../shared/platform/errors';
+import { hostRegistryProblem } from '../../db/queries/compute/rules';
 import type { AppDeps } from '../platform/deps';
 import type { Caller } from '../platform/caller';
 import { audit } from '../platform/audit';
@@ -61,6 +62,8 @@ export class HaService {
 
   async replace(caller: Caller, inst: Row, b: { image?: string; command?: string[] }) {
     if (inst.engine_type !== 'docker') throw conflict(`Instance ${inst.uuid} is not a container (host engine ${inst.engine_type})`, { field: 'container_id' });
+    const registry = await hostRegistryProblem(this.deps.knex, inst.host_id, b.image, this.deps.config.tenancy.dockerRegistries);
+    if (registry) throw problemError(registry);
     return this.operations.start(caller, { replace: inst.id, ...b }, () => ({
       type: 'instance.replace', resource: { type: 'instance', id: inst.id, name: inst.name, url: `/api/v1/instances/${inst.id}` }, host: inst.host_name,
       workflow: replaceContainerWorkflow, input: { instanceId: inst.id, image: b.image ?? null, command: b.command ?? null, ...computeBounds(this.deps.config) },

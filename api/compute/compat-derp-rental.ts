@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { dbId } from '../platform/http/schemas';
+import { dbId, platformName } from '../platform/http/schemas';
 import type { AppDeps } from '../platform/deps';
 import { route } from '../platform/http/route';
 import { computeServices } from './services';
 import { imageReference } from '../../shared/compute/image-reference';
 
 const containerStatus = (state: string) => (state === 'stopped' ? 'stopped' : state);
-const containerName = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, dot, dash and underscore');
+const containerName = platformName;
 
 /** Seed 000 (DERP rental) servers and containers. Its "containers" are instances on docker-engine hosts. */
 export function derpRentalComputeRoutes(deps: AppDeps) {

@@ -6,7 +6,7 @@ import { computeServices } from './services';
 import { instanceTokenOf } from './routes';
 import type { HostService } from './hosts';
 import type { InstanceService } from './instances';
-import { dbId } from '../platform/http/schemas';
+import { dbId, platformName } from '../platform/http/schemas';
 import { imageReference } from '../../shared/compute/image-reference';
 import { createHostBody, hostFields, passwordBody, powerBody, updateHostBody, usageReport } from './schemas';
 import { isAdmin, type Principal } from '../platform/auth/principal';
@@ -84,7 +84,7 @@ const nicSeed = z.object({
   gateway: z.string().max(64).optional(), netmask: z.string().max(64).optional(), dns: z.array(z.string()).optional(),
 });
 const vmCreate = z.object({
-  vm_uuid: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, dot, dash and underscore').optional(),
+  vm_uuid: platformName.optional(),
   vm_name: z.string().min(1).max(128),
   os_name: z.string().max(255).optional(),
   image: imageReference.optional(),

@@ -44,7 +44,7 @@ export class HostService {
     return {
       ...base, address: h.address, username: h.username, has_password: Boolean(h.password_sealed), has_private_key: Boolean(h.private_key_sealed), has_tls_key: Boolean(h.tls_key_sealed),
       system_path: h.system_path, images_path: h.images_path, launch_path: h.launch_path, nat_port_start: h.nat_port_start, nat_port_end: h.nat_port_end,
-      ip_pools: h.ip_pools ?? [], options: h.options ?? {}, weight: h.weight,
+      ip_pools: h.ip_pools ?? [], options: h.options ?? {}, weight: h.weight, allowed_registries: h.allowed_registries ?? null,
     };
   }
 
@@ -87,6 +87,7 @@ export class HostService {
       nat_port_start: b.nat_port_start, nat_port_end: b.nat_port_end,
       public_addresses: b.public_addresses && JSON.stringify(b.public_addresses), ip_pools: b.ip_pools && JSON.stringify(b.ip_pools),
       plans: b.plans && JSON.stringify(b.plans), options: b.options && JSON.stringify(b.options),
+      allowed_registries: b.allowed_registries === null ? null : b.allowed_registries && JSON.stringify([...new Set(b.allowed_registries)]),
       instance_limit: b.instance_limit, weight: b.weight, enabled: b.enabled, use_agent: b.use_agent,
       password_sealed: this.sealed(b.password), private_key_sealed: this.sealed(b.private_key), tls_key_sealed: this.sealed(b.tls_key),
     };

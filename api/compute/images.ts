@@ -8,6 +8,7 @@ import type { ImageInfo } from '../../activities/compute/engines/libvirt-images'
 import type { EngineReads } from './engine-reads';
 import type { HostService } from './hosts';
 import { computeBounds } from './bounds';
+import { checkOutboundTarget } from '../../shared/platform/outbound';
 
 const imageResource = (host: { id: number }, name: string) => ({ type: 'image', id: `${host.id}/${name}`, name, url: `/api/v1/hosts/${host.id}/images/${name}` });
 
@@ -37,7 +38,10 @@ export class ImageService {
 
   async upload(caller: Caller, hostId: number, body: { name: string; url: string; sha256: string; format: ImageFormat }) {
     const host = await this.imageHost(hostId);
-    const image = { ...body, sha256: body.sha256.toLowerCase(), maxBytes: this.deps.config.compute.imageMaxBytes };
+    // The same SSRF checks as webhooks: refused now (422 naming url), and again by the host at every connection it makes.
+    const allowPrivate = this.deps.config.tenancy.outboundAllowPrivate;
+    await checkOutboundTarget(body.url, allowPrivate, 'url');
+    const image = { ...body, sha256: body.sha256.toLowerCase(), maxBytes: this.deps.config.compute.imageMaxBytes, allowPrivate };
     return this.operations.start(caller, { image_upload: host.id, name: body.name }, () => ({
       type: 'image.upload', resource: imageResource(host, body.name), host: host.name, workflow: imageUploadWorkflow,
       input: { hostId: host.id, image, ...computeBounds(this.deps.config) }, summary: `Download image ${body.name} to host ${host.name}`,

@@ -4,7 +4,7 @@ import { AppError, conflict, forbidden, notFound, problemError, validationError 
 import { agentOnline, type EngineType, type PowerAction } from '../../shared/compute/catalogue';
 import { randomToken, safeEqual, seal, sha256, unseal } from '../../shared/platform/crypto';
 import type { InstanceRequest } from '../../activities/compute/activities';
-import { instanceRequestProblem } from '../../db/queries/compute/rules';
+import { hostRegistryProblem, instanceRequestProblem } from '../../db/queries/compute/rules';
 import { gatewayForHost } from '../../db/queries/compute/console-gateways';
 import { findVisibleContainer, findVisibleInstance, liveInstancesByUuid, visibleInstances, type InstanceView } from '../../db/queries/compute/instances';
 import type { AppDeps } from '../platform/deps';
@@ -101,7 +101,7 @@ export class InstanceService {
         osName: b.os_name ?? null, image: b.image ?? null, command: b.command ?? null, cpu: b.cpu, ramMb: b.ram_mb, diskGb: b.disk_gb,
         nics: (b.nics ?? []).map((n) => ({ ...n })), sshKeys: b.ssh_keys ?? [],
       };
-      const problem = await instanceRequestProblem(this.knex, req);
+      const problem = await instanceRequestProblem(this.knex, req, undefined, this.deps.config.tenancy.dockerRegistries);
       if (problem) throw problemError(problem);
       return {
         type: 'instance.create', resource: instanceResource({ uuid, name: b.name }), host: host?.name ?? null, workflow: createInstanceWorkflow,
@@ -132,6 +132,8 @@ export class InstanceService {
   }
 
   async updateInstance(caller: Caller, inst: InstanceView, b: UpdateInstanceBody) {
+    const registry = await hostRegistryProblem(this.knex, inst.host_id, b.image, this.deps.config.tenancy.dockerRegistries);
+    if (registry) throw problemError(registry);
     const changes = { name: b.name, cpu: b.cpu, ramMb: b.ram_mb, diskGb: b.disk_gb, image: b.image, osName: b.os_name };
     return this.instanceOp(caller, inst, { type: 'instance.update', workflow: updateInstanceWorkflow, input: { changes }, request: b, summary: `Update instance ${inst.uuid}: ${Object.keys(b).join(', ')}` });
   }

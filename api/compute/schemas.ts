@@ -4,7 +4,7 @@ import { sshPublicKeyProblem } from '../../shared/compute/ssh-keys';
 import {
   ENGINE_TYPES, INSTANCE_STATES, PLACEMENT_STRATEGIES, POWER_ACTIONS, resolveEngineType,
 } from '../../shared/compute/catalogue';
-import { dbId, dbIdValue } from '../platform/http/schemas';
+import { dbId, dbIdValue, platformName } from '../platform/http/schemas';
 import { imageReference } from '../../shared/compute/image-reference';
 
 
@@ -58,6 +58,8 @@ export const hostFields = {
   weight: z.number().int().min(1).max(1000).optional(),
   enabled: z.boolean().optional(),
   use_agent: z.boolean().optional(),
+  allowed_registries: z.array(z.string().trim().toLowerCase().regex(/^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(?::[0-9]{1,5})?$/, 'a registry host such as docker.io, ghcr.io or registry.example.com:5000'))
+    .max(32).nullable().optional().describe('Docker hosts: the registries instances\' images may come from (null: the platform default, IDCFLOW_DOCKER_REGISTRIES)'),
 };
 const portRange = (b: { nat_port_start?: number | null; nat_port_end?: number | null }) => !(b.nat_port_start && b.nat_port_end && b.nat_port_start > b.nat_port_end);
 export const createHostBody = z.object({ name: hostName, engine_type: engineType, ...hostFields }).refine(portRange, { message: 'nat_port_start must not exceed nat_port_end', path: ['nat_port_start'] });
@@ -72,6 +74,7 @@ export const hostSchema = z.object({
   nat_port_start: z.number().nullable().optional(), nat_port_end: z.number().nullable().optional(),
   public_addresses: z.array(z.string()), ip_pools: z.array(z.record(z.string(), z.unknown())).optional(), plans: z.array(z.record(z.string(), z.unknown())),
   options: z.record(z.string(), z.unknown()).optional(), instance_limit: z.number(), weight: z.number().optional(), use_agent: z.boolean(),
+  allowed_registries: z.array(z.string()).nullable().optional(),
   agent: z.object({ task_queue: z.string(), online: z.boolean(), last_seen: z.string().nullable(), version: z.string().nullable() }),
   instances: z.number(), status: z.record(z.string(), z.unknown()).nullable(), status_at: z.string().nullable(),
   created_at: z.string().nullable(), updated_at: z.string().nullable(),
@@ -86,7 +89,7 @@ export const instanceSchema = z.object({
   last_error: z.record(z.string(), z.unknown()).nullable(), created_at: z.string().nullable(), updated_at: z.string().nullable(),
 });
 
-const uuidField = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, dot, dash and underscore');
+const uuidField = platformName;
 export const createInstanceBody = z.object({
   uuid: uuidField.optional(),
   name: z.string().min(1).max(128),

@@ -8,7 +8,7 @@ import { dbId } from '../platform/http/schemas';
 import { DashboardService } from './dashboard';
 import { VERSION } from '../platform/version';
 import { obj } from './routes';
-import { isAdmin } from '../platform/auth/principal';
+import { isAdmin, viewerOf } from '../platform/auth/principal';
 import { LogCenter } from '../logs/services';
 
 /** WhaleFall's paginated answer: the array in data, pagination beside it. */
@@ -44,38 +44,38 @@ export function whalefallRoutes(deps: AppDeps) {
     }),
 
     // ----- dashboard -----
-    route({ ...common, method: 'get', path: '/api/overview', permission: 'view', summary: 'System overview', response: obj, handler: () => dash.overview() }),
-    route({ ...common, method: 'get', path: '/api/charts', permission: 'view', summary: '7-day charts', response: obj, handler: () => dash.charts() }),
+    route({ ...common, method: 'get', path: '/api/overview', permission: 'view', summary: 'System overview', response: obj, handler: ({ principal }) => dash.overview(viewerOf(principal)) }),
+    route({ ...common, method: 'get', path: '/api/charts', permission: 'view', summary: '7-day charts', response: obj, handler: ({ principal }) => dash.charts(viewerOf(principal)) }),
     route({ ...common, method: 'get', path: '/api/activities', permission: 'view', summary: 'Recent activities (audit trail)', query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }), response: z.array(obj), handler: ({ principal, query }) => dash.activities(principal, query.limit) }),
     route({ ...common, method: 'get', path: '/api/status', permission: 'view', summary: 'System status: CPU, memory, disk, database, Temporal', response: obj, handler: () => dash.status() }),
 
     // ----- instances -----
-    route({ ...common, method: 'get', path: '/api/instances', permission: 'view', summary: 'Instances', query: listQuery.extend(listInstancesQuery.shape), handler: async ({ query }) => { const r = await catalog.listInstances(query); return seedList(r.instances, r.pagination); } }),
-    route({ ...common, method: 'get', path: '/api/instances/:id', permission: 'view', summary: 'Instance detail', params: rowIdParams, response: obj, handler: ({ params }) => catalog.getInstance(params.id) }),
+    route({ ...common, method: 'get', path: '/api/instances', permission: 'view', summary: 'Instances', query: listQuery.extend(listInstancesQuery.shape), handler: async ({ principal, query }) => { const r = await catalog.listInstances(viewerOf(principal), query); return seedList(r.instances, r.pagination); } }),
+    route({ ...common, method: 'get', path: '/api/instances/:id', permission: 'view', summary: 'Instance detail', params: rowIdParams, response: obj, handler: ({ principal, params }) => catalog.getInstance(viewerOf(principal), params.id) }),
     route({ ...common, method: 'post', path: '/api/instances/:id/test', permission: 'view', summary: 'Test a saved instance', params: rowIdParams, response: obj, handler: ({ caller, params }) => catalog.testInstance(caller, params.id) }),
     route({ ...common, method: 'post', path: '/api/test-connection', permission: 'create', summary: 'Test connection parameters (needs create: it reaches any host)', body: adhocTestBody, response: obj, handler: ({ caller, body }) => catalog.testAdhoc(caller, body) }),
     route({
       ...common, method: 'get', path: '/api/statistics', permission: 'view', summary: 'Instance statistics',
       description: 'Seed 002 lists /api/statistics three times (instances, sync, logs). Here it answers instance statistics plus a `sync` section; the unambiguous native paths are /api/v1/db/instances/statistics and /api/v1/db/sessions/statistics.',
-      response: obj, handler: async () => ({ ...(await catalog.instanceStatistics()), sync: await sync.syncStatistics() }),
+      response: obj, handler: async ({ principal }) => ({ ...(await catalog.instanceStatistics(viewerOf(principal))), sync: await sync.syncStatistics(viewerOf(principal)) }),
     }),
 
     // ----- credentials and types -----
-    route({ ...common, method: 'get', path: '/api/credentials', permission: 'view', summary: 'Credentials (never with passwords)', query: listQuery.extend({ search: z.string().max(100).optional() }), handler: async ({ query }) => { const r = await catalog.listCredentials(query); return seedList(r.credentials, r.pagination); } }),
-    route({ ...common, method: 'get', path: '/api/credentials/:credential_id', permission: 'view', summary: 'A credential', params: credParams, response: obj, handler: ({ params }) => catalog.getCredential(params.credential_id) }),
+    route({ ...common, method: 'get', path: '/api/credentials', permission: 'view', summary: 'Credentials (never with passwords)', query: listQuery.extend({ search: z.string().max(100).optional() }), handler: async ({ principal, query }) => { const r = await catalog.listCredentials(viewerOf(principal), query); return seedList(r.credentials, r.pagination); } }),
+    route({ ...common, method: 'get', path: '/api/credentials/:credential_id', permission: 'view', summary: 'A credential', params: credParams, response: obj, handler: ({ principal, params }) => catalog.getCredential(viewerOf(principal), params.credential_id) }),
     route({ ...common, method: 'get', path: '/api/list', permission: 'view', summary: 'Database types', response: z.array(obj), handler: async () => catalog.listTypes() }),
     route({ ...common, method: 'get', path: '/api/active', permission: 'view', summary: 'Active database types', response: z.array(obj), handler: async () => catalog.activeTypes() }),
-    route({ ...common, method: 'get', path: '/api/form-options', permission: 'view', summary: 'Instance form options', response: obj, handler: () => catalog.formOptions() }),
+    route({ ...common, method: 'get', path: '/api/form-options', permission: 'view', summary: 'Instance form options', response: obj, handler: ({ principal }) => catalog.formOptions(viewerOf(principal)) }),
 
     // ----- classification batches -----
-    route({ ...common, method: 'get', path: '/api/batches', permission: 'view', summary: 'Classification batches', query: listQuery, handler: async ({ query }) => { const r = await classification.listBatches(query); return seedList(r.batches, r.pagination); } }),
-    route({ ...common, method: 'get', path: '/api/batches/:batch_id', permission: 'view', summary: 'Batch detail', params: batchParams, response: obj, handler: ({ params }) => classification.getBatch(params.batch_id) }),
-    route({ ...common, method: 'get', path: '/api/batches/:batch_id/matches', permission: 'view', summary: 'Batch matches', params: batchParams, query: listQuery.extend({ classification: z.string().max(64).optional() }), handler: async ({ params, query }) => { const r = await classification.batchMatches(params.batch_id, query); return seedList(r.matches, r.pagination); } }),
+    route({ ...common, method: 'get', path: '/api/batches', permission: 'view', summary: 'Classification batches', query: listQuery, handler: async ({ principal, query }) => { const r = await classification.listBatches(viewerOf(principal), query); return seedList(r.batches, r.pagination); } }),
+    route({ ...common, method: 'get', path: '/api/batches/:batch_id', permission: 'view', summary: 'Batch detail', params: batchParams, response: obj, handler: ({ principal, params }) => classification.getBatch(viewerOf(principal), params.batch_id) }),
+    route({ ...common, method: 'get', path: '/api/batches/:batch_id/matches', permission: 'view', summary: 'Batch matches', params: batchParams, query: listQuery.extend({ classification: z.string().max(64).optional() }), handler: async ({ principal, params, query }) => { const r = await classification.batchMatches(viewerOf(principal), params.batch_id, query); return seedList(r.matches, r.pagination); } }),
 
     // ----- jobs -----
-    route({ ...common, method: 'get', path: '/api/jobs', permission: 'scheduler_view', summary: 'Jobs', query: listQuery.extend({ task_type: z.enum(TASK_TYPES).optional() }), handler: async ({ query }) => { const r = await jobs.listJobs(query); return seedList(r.jobs, r.pagination); } }),
+    route({ ...common, method: 'get', path: '/api/jobs', permission: 'scheduler_view', summary: 'Jobs', query: listQuery.extend({ task_type: z.enum(TASK_TYPES).optional() }), handler: async ({ principal, query }) => { const r = await jobs.listJobs(viewerOf(principal), query); return seedList(r.jobs, r.pagination); } }),
     route({ ...common, method: 'post', path: '/api/jobs', permission: 'scheduler_manage', status: 201, summary: 'Create a job (six-field seconds-first or five-field cron)', body: jobBody, response: obj, message: '任务创建成功', handler: ({ caller, body }) => jobs.createJob(caller, body) }),
-    route({ ...common, method: 'get', path: '/api/jobs/:job_id', permission: 'scheduler_view', summary: 'Job detail with history', params: jobParams, response: obj, handler: ({ params }) => jobs.getJob(params.job_id) }),
+    route({ ...common, method: 'get', path: '/api/jobs/:job_id', permission: 'scheduler_view', summary: 'Job detail with history', params: jobParams, response: obj, handler: ({ principal, params }) => jobs.getJob(viewerOf(principal), params.job_id) }),
     route({ ...common, method: 'put', path: '/api/jobs/:job_id', permission: 'scheduler_manage', summary: 'Update a job', params: jobParams, body: jobUpdate, response: obj, message: '任务更新成功', handler: ({ caller, params, body }) => jobs.updateJob(caller, params.job_id, body) }),
     route({ ...common, method: 'delete', path: '/api/jobs/:job_id', permission: 'scheduler_manage', summary: 'Delete a job', params: jobParams, response: obj, message: '任务删除成功', handler: ({ caller, params }) => jobs.deleteJob(caller, params.job_id) }),
     ...(['enable', 'disable', 'pause', 'resume'] as const).map((change) => route({
@@ -85,10 +85,10 @@ export function whalefallRoutes(deps: AppDeps) {
     route({ ...common, method: 'post', path: '/api/jobs/:job_id/run', permission: 'scheduler_manage', summary: 'Run a job now', params: jobParams, response: obj, message: '任务已触发', handler: ({ caller, params }) => jobs.runJobNow(caller, params.job_id) }),
 
     // ----- sync sessions -----
-    route({ ...common, method: 'get', path: '/api/sessions', permission: 'view', summary: 'Sync sessions', query: listQuery.extend({ status: z.string().max(16).optional(), sync_type: z.string().max(32).optional() }), handler: async ({ query }) => { const r = await sync.listSessions(query); return seedList(r.sessions, r.pagination); } }),
-    route({ ...common, method: 'get', path: '/api/sessions/:session_id', permission: 'view', summary: 'Session detail', params: sessionParams, response: obj, handler: ({ params }) => sync.getSession(params.session_id) }),
+    route({ ...common, method: 'get', path: '/api/sessions', permission: 'view', summary: 'Sync sessions', query: listQuery.extend({ status: z.string().max(16).optional(), sync_type: z.string().max(32).optional() }), handler: async ({ principal, query }) => { const r = await sync.listSessions(viewerOf(principal), query); return seedList(r.sessions, r.pagination); } }),
+    route({ ...common, method: 'get', path: '/api/sessions/:session_id', permission: 'view', summary: 'Session detail', params: sessionParams, response: obj, handler: ({ principal, params }) => sync.getSession(viewerOf(principal), params.session_id) }),
     route({ ...common, method: 'post', path: '/api/sessions/:session_id/cancel', permission: 'update', summary: 'Cancel a session', params: sessionParams, response: obj, message: '会话已取消', handler: ({ caller, params }) => sync.cancelSession(caller, params.session_id) }),
-    route({ ...common, method: 'get', path: '/api/sessions/:session_id/error-logs', permission: 'view', summary: 'Error logs of a session', params: sessionParams, response: obj, handler: ({ params }) => sync.sessionErrors(params.session_id) }),
+    route({ ...common, method: 'get', path: '/api/sessions/:session_id/error-logs', permission: 'view', summary: 'Error logs of a session', params: sessionParams, response: obj, handler: ({ principal, params }) => sync.sessionErrors(viewerOf(principal), params.session_id) }),
 
   ];
 }

@@ -4,26 +4,33 @@ import { isAdmin, type Principal } from '../platform/auth/principal';
 import { iso } from '../platform/http/schemas';
 import { systemResources } from '../platform/status-routes';
 import { pingTemporal } from '../platform/temporal-health';
+import { ownedBy, type Viewer } from '../../db/queries/platform/scope';
+import { instanceCounts } from '../../db/queries/dbsync/instances';
+import { visibleAccounts } from '../../db/queries/dbsync/accounts';
+import { visibleClassifications } from '../../db/queries/dbsync/classifications';
+import { visibleJobs } from '../../db/queries/dbsync/jobs';
+import { visibleSessions } from '../../db/queries/dbsync/sessions';
 
 /** Seed 002's dashboard: overview, 7-day charts, activities (the audit trail) and system status. */
 export class DashboardService {
   constructor(private readonly deps: AppDeps) {}
 
-  async overview() {
+  /** The viewer's figures (an admin's: the whole platform's); a non-admin's user count is themselves. */
+  async overview(viewer: Viewer) {
     const k = this.deps.knex;
-    const [inst] = await k('db_instances').whereNull('deleted_at').select(k.raw('count(*)::int as total'), k.raw('count(*) filter (where is_active)::int as active'), k.raw("count(*) filter (where status = 'online')::int as online"));
-    const byType = await k('db_instances').whereNull('deleted_at').groupBy('db_type').select('db_type', k.raw('count(*)::int as n'));
-    const [acc] = await k('db_accounts as a').join('db_instances as i', 'i.id', 'a.instance_id').whereNull('i.deleted_at').select(
+    const { totals: inst, byType } = await instanceCounts(k, viewer);
+    const [acc] = await visibleAccounts(k, viewer).select(
       k.raw('count(*)::int as total'), k.raw('count(*) filter (where a.is_active)::int as active'),
       k.raw('count(*) filter (where not a.is_active)::int as inactive'), k.raw('count(*) filter (where a.is_active and a.is_locked)::int as locked'),
       k.raw('count(*) filter (where a.is_active and a.is_superuser)::int as superusers'));
-    const byClass = await k('account_classifications as c').orderBy('c.priority', 'desc').select('c.code', 'c.name', 'c.risk_level',
-      k.raw('(select count(*) from account_classification_assignments x join db_accounts a on a.id = x.account_id where x.classification_id = c.id and a.is_active)::int as n'));
-    const [unclassified] = await k('db_accounts as a').where('a.is_active', true).whereNotExists(k('account_classification_assignments as x').whereRaw('x.account_id = a.id')).count<{ count: number }[]>('* as count');
-    const [users] = await k('users').whereNull('deleted_at').select(k.raw('count(*)::int as total'), k.raw('count(*) filter (where is_active)::int as active'));
-    const [jobs] = await k('scheduled_jobs').select(k.raw('count(*)::int as total'), k.raw('count(*) filter (where is_enabled and not is_paused)::int as active'));
-    const [sessions] = await k('sync_sessions').select(k.raw("count(*) filter (where status = 'running')::int as running"), k.raw("count(*) filter (where started_at > now() - interval '1 day')::int as last_24h"));
-    const lastSession = await k('sync_sessions').orderBy('started_at', 'desc').first('id', 'status', 'started_at');
+    const accountOwner = viewer.admin ? '' : ` and exists (select 1 from db_instances i where i.id = a.instance_id and i.created_by = ${Number(viewer.userId ?? -1)})`;
+    const byClass = await visibleClassifications(k, viewer).orderBy('c.priority', 'desc').select('c.code', 'c.name', 'c.risk_level',
+      k.raw(`(select count(*) from account_classification_assignments x join db_accounts a on a.id = x.account_id where x.classification_id = c.id and a.is_active${accountOwner})::int as n`));
+    const [unclassified] = await visibleAccounts(k, viewer).where('a.is_active', true).whereNotExists(k('account_classification_assignments as x').whereRaw('x.account_id = a.id')).count<{ count: number }[]>('* as count');
+    const [users] = await ownedBy(k('users').whereNull('deleted_at'), viewer, 'id').select(k.raw('count(*)::int as total'), k.raw('count(*) filter (where is_active)::int as active'));
+    const [jobs] = await visibleJobs(k, viewer).select(k.raw('count(*)::int as total'), k.raw('count(*) filter (where is_enabled and not is_paused)::int as active'));
+    const [sessions] = await visibleSessions(k, viewer).select(k.raw("count(*) filter (where status = 'running')::int as running"), k.raw("count(*) filter (where started_at > now() - interval '1 day')::int as last_24h"));
+    const lastSession = await visibleSessions(k, viewer).orderBy('started_at', 'desc').first('id', 'status', 'started_at');
     return {
       instances: { total: inst.total, active: inst.active, online: inst.online, by_type: Object.fromEntries(DB_TYPES.map((t) => [t, byType.find((r) => r.db_type === t)?.n ?? 0])) },
       accounts: {
@@ -40,20 +47,21 @@ export class DashboardService {
   }
 
   /** Per day for the last 7 days (UTC): sync sessions, audit log entries and operations ("tasks"), zero-filled. */
-  async charts() {
+  /** The viewer's own syncs, audit entries and operations (an admin's: everyone's). */
+  async charts(viewer: Viewer) {
     const k = this.deps.knex;
     const days = await k.raw(`select to_char(d, 'YYYY-MM-DD') as day from generate_series((now() at time zone 'utc')::date - 6, (now() at time zone 'utc')::date, interval '1 day') d`);
     const labels: string[] = days.rows.map((r: { day: string }) => r.day);
-    const series = async (table: string, column: string, split?: string) => {
-      const rows = await k(table).whereRaw(`${column} >= (now() at time zone 'utc')::date - 6`)
+    const series = async (table: string, column: string, owner: string, split?: string) => {
+      const rows = await ownedBy(k(table), viewer, owner).whereRaw(`${column} >= (now() at time zone 'utc')::date - 6`)
         .select(k.raw(`to_char((${column} at time zone 'utc')::date, 'YYYY-MM-DD') as day`), ...(split ? [k.raw(`${split} as s`)] : []), k.raw('count(*)::int as n'))
         .groupByRaw(`1${split ? ', 2' : ''}`);
       return rows as Array<{ day: string; s?: string; n: number }>;
     };
     const fill = (rows: Array<{ day: string; s?: string; n: number }>, s?: string) => labels.map((d) => rows.filter((r) => r.day === d && (s === undefined || r.s === s)).reduce((t, r) => t + r.n, 0));
-    const syncs = await series('sync_sessions', 'started_at', 'status');
-    const logs = await series('audit_log', 'at', 'level');
-    const tasks = await series('operations', 'created_at', 'status');
+    const syncs = await series('sync_sessions', 'started_at', 'created_by', 'status');
+    const logs = await series('audit_log', 'at', 'user_id', 'level');
+    const tasks = await series('operations', 'created_at', 'created_by', 'status');
     return {
       labels,
       syncs: { total: fill(syncs), completed: fill(syncs, 'completed'), failed: fill(syncs, 'failed'), cancelled: fill(syncs, 'cancelled') },

@@ -7,7 +7,11 @@ import { searchAttributeKeys } from '../../shared/platform/operations';
 import type { AppDeps } from '../platform/deps';
 import {   iso } from '../platform/http/schemas';
 import type { Caller } from '../platform/caller';
-import {  scheduledJobWorkflow } from '../../workflows/dbsync/runbooks';
+import { scheduledJobWorkflow } from '../../workflows/dbsync/runbooks';
+import type { Viewer } from '../../db/queries/platform/scope';
+import { deleteJob, findJob, insertJob, jobRuns, updateJob, visibleJobs, type JobPatch, type JobRow } from '../../db/queries/dbsync/jobs';
+import { missingInstances } from '../../db/queries/dbsync/instances';
+import { viewerOf } from '../platform/auth/principal';
 
 import { DbsyncBase } from './base';
 import {
@@ -54,8 +58,8 @@ export class JobService extends DbsyncBase {
     throw new AppError('SERVICE_UNAVAILABLE', `The workflow engine refused the schedule change: ${(err as Error).message}`);
   }
 
-  async listJobs(q: ListQuery & { task_type?: string; state?: string }) {
-    const query = this.knex('scheduled_jobs').orderBy('created_at').orderBy('id');
+  async listJobs(viewer: Viewer, q: ListQuery & { task_type?: string; state?: string }) {
+    const query = visibleJobs(this.knex, viewer).orderBy('created_at').orderBy('id');
     if (q.task_type) query.where({ task_type: q.task_type });
     if (q.state === 'disabled') query.where({ is_enabled: false });
     if (q.state === 'paused') query.where({ is_enabled: true, is_paused: true });
@@ -64,14 +68,21 @@ export class JobService extends DbsyncBase {
     return { jobs: rows.map((j) => presentJob(j)), pagination };
   }
 
-  async job(id: string) {
-    const j = await this.knex('scheduled_jobs').where({ id }).first();
+  async job(viewer: Viewer, id: string): Promise<JobRow> {
+    const j = await findJob(this.knex, viewer, id);
     if (!j) throw notFound('job', id);
-    return j as Row;
+    return j;
   }
 
-  async getJob(id: string) {
-    const j = await this.job(id);
+  /** A job runs as its owner: it may name only the owner's instances. */
+  private async checkInstances(viewer: Viewer, ids: number[] | null | undefined) {
+    if (!ids?.length) return;
+    const missing = await missingInstances(this.knex, viewer, ids);
+    if (missing.length) throw notFound('instance', missing.join(', '));
+  }
+
+  async getJob(viewer: Viewer, id: string) {
+    const j = await this.job(viewer, id) as unknown as Row;
     let live;
     try {
       const d = await this.deps.temporal.withDeadline(Date.now() + 2000, () => this.deps.temporal.schedule.getHandle(id).describe());
@@ -83,18 +94,20 @@ export class JobService extends DbsyncBase {
     } catch {
       live = undefined;
     }
-    return { ...presentJob(j, live), history: (await this.jobHistory(id, { page: 1, size: 10 })).runs };
+    return { ...presentJob(j, live), history: (await this.jobHistory(viewer, id, { page: 1, size: 10 })).runs };
   }
 
   async createJob(caller: Caller, body: z.infer<typeof jobBody>) {
     const parsed = this.parseSchedule(body.schedule);
+    const viewer = viewerOf(caller.principal);
+    await this.checkInstances(viewer, body.instance_ids);
     const id = `job-${crypto.randomBytes(6).toString('hex')}`;
     const row = {
       id, name: body.name, task_type: body.task_type, db_type: body.db_type ?? null, instance_ids: body.instance_ids ? JSON.stringify(body.instance_ids) : null,
       schedule: body.schedule.trim(), calendars: JSON.stringify(parsed.calendars), timezone: body.timezone, description: body.description ?? null,
       is_enabled: body.is_enabled, is_paused: false, created_by: caller.principal.userId,
     };
-    await this.knex('scheduled_jobs').insert(row);
+    await insertJob(this.knex, row);
     try {
       await this.deps.temporal.schedule.create({
         scheduleId: id,
@@ -105,20 +118,22 @@ export class JobService extends DbsyncBase {
         memo: { job_name: body.name, task_type: body.task_type },
       });
     } catch (err) {
-      await this.knex('scheduled_jobs').where({ id }).delete();
+      await deleteJob(this.knex, viewer, id);
       this.temporalDown(err);
     }
     await this.audit(caller, 'job_create', `Job ${body.name} created (${body.schedule})`, 'job', id);
-    return presentJob(await this.job(id));
+    return presentJob(await this.job(viewer, id) as unknown as Row);
   }
 
   async updateJob(caller: Caller, id: string, body: z.infer<typeof jobUpdate>) {
-    const current = await this.job(id);
+    const viewer = viewerOf(caller.principal);
+    const current = await this.job(viewer, id);
+    await this.checkInstances(viewer, body.instance_ids);
     const schedule = body.schedule?.trim() ?? current.schedule;
     const parsed = this.parseSchedule(schedule);
     const timezone = body.timezone ?? current.timezone;
-    const patch: Row = { schedule, calendars: JSON.stringify(parsed.calendars), timezone, updated_at: this.knex.fn.now() };
-    for (const k of ['name', 'task_type', 'db_type', 'description', 'is_enabled'] as const) if (body[k] !== undefined) patch[k] = body[k];
+    const patch: JobPatch = { schedule, calendars: JSON.stringify(parsed.calendars), timezone };
+    for (const k of ['name', 'task_type', 'db_type', 'description', 'is_enabled'] as const) if (body[k] !== undefined) (patch as Row)[k] = body[k];
     if (body.instance_ids !== undefined) patch.instance_ids = body.instance_ids ? JSON.stringify(body.instance_ids) : null;
     const enabled = body.is_enabled ?? current.is_enabled;
     try {
@@ -127,26 +142,28 @@ export class JobService extends DbsyncBase {
     } catch (err) {
       this.temporalDown(err);
     }
-    await this.knex('scheduled_jobs').where({ id }).update(patch);
+    await updateJob(this.knex, viewer, id, patch);
     await this.audit(caller, 'job_update', `Job ${current.name} updated`, 'job', id, { fields: Object.keys(body) });
-    return presentJob(await this.job(id));
+    return presentJob(await this.job(viewer, id) as unknown as Row);
   }
 
   async deleteJob(caller: Caller, id: string) {
-    const current = await this.job(id);
+    const viewer = viewerOf(caller.principal);
+    const current = await this.job(viewer, id);
     try {
       await this.deps.temporal.schedule.getHandle(id).delete();
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) this.temporalDown(err);
     }
-    await this.knex('scheduled_jobs').where({ id }).delete();
+    await deleteJob(this.knex, viewer, id);
     await this.audit(caller, 'job_delete', `Job ${current.name} deleted`, 'job', id);
     return { id, job_id: id, deleted: true };
   }
 
   /** enable/disable and pause/resume are both a paused Temporal Schedule; the schedule runs only when enabled and not paused. */
   async setJobState(caller: Caller, id: string, change: 'enable' | 'disable' | 'pause' | 'resume') {
-    const current = await this.job(id);
+    const viewer = viewerOf(caller.principal);
+    const current = await this.job(viewer, id);
     const next = { is_enabled: current.is_enabled as boolean, is_paused: current.is_paused as boolean };
     if (change === 'enable') next.is_enabled = true;
     if (change === 'disable') next.is_enabled = false;
@@ -160,13 +177,13 @@ export class JobService extends DbsyncBase {
     } catch (err) {
       this.temporalDown(err);
     }
-    await this.knex('scheduled_jobs').where({ id }).update({ ...next, updated_at: this.knex.fn.now() });
+    await updateJob(this.knex, viewer, id, next);
     await this.audit(caller, `job_${change}`, `Job ${current.name}: ${change}`, 'job', id);
-    return presentJob(await this.job(id));
+    return presentJob(await this.job(viewer, id) as unknown as Row);
   }
 
   async runJobNow(caller: Caller, id: string) {
-    const current = await this.job(id);
+    const current = await this.job(viewerOf(caller.principal), id);
     try {
       await this.deps.temporal.schedule.getHandle(id).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
     } catch (err) {
@@ -176,12 +193,9 @@ export class JobService extends DbsyncBase {
     return { job_id: id, triggered: true, triggered_at: new Date().toISOString() };
   }
 
-  async jobHistory(id: string, q: ListQuery) {
-    await this.job(id);
-    const k = this.knex;
-    const union = k.select(k.raw("id, 'sync_session' as kind, status, started_at, completed_at, total_instances as total, successful_instances as succeeded, failed_instances as failed, error")).from('sync_sessions').where({ job_id: id })
-      .unionAll(k.select(k.raw("id, 'classification_batch' as kind, status, started_at, completed_at, total_accounts as total, matched_accounts as succeeded, 0 as failed, error")).from('classification_batches').where({ job_id: id }));
-    const query = k.from(union.as('h')).orderBy('started_at', 'desc');
+  async jobHistory(viewer: Viewer, id: string, q: ListQuery) {
+    await this.job(viewer, id);
+    const query = jobRuns(this.knex, id);
     const { rows, pagination } = await pageRows(query, q);
     return {
       job_id: id,

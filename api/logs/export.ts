@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import QueryStream from 'pg-query-stream';
-import { stringify } from 'csv-stringify';
 import { AppError } from '../../shared/platform/errors';
 import { safeEqual } from '../../shared/platform/crypto';
+import { safeCsvStringify } from '../../shared/platform/csv';
 import { EXPORT_COLUMNS, txtLine, type ExportFormat } from '../../shared/logs/levels';
 import { applyFilter, ENTRY_COLUMNS, presentEntry, type LogFilter } from './entries';
 
@@ -23,7 +23,8 @@ function formatters(format: ExportFormat): Transform[] {
   if (format === 'csv') {
     return [
       new Transform({ objectMode: true, transform(row, _e, done) { done(null, exportRow(row)); } }),
-      stringify({ header: true, columns: [...EXPORT_COLUMNS] }),
+      // Text cells that would start a spreadsheet formula are prefixed with ' (OWASP CSV injection).
+      safeCsvStringify({ header: true, columns: [...EXPORT_COLUMNS] }),
     ];
   }
   if (format === 'txt') {

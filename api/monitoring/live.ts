@@ -22,8 +22,39 @@ const ROUTES: Record<string, LiveChannel[] | null> = {
   '/api/v1/ws/monitoring/alerts': ['monitoring'],
 };
 
-const AUTH_SECONDS = 10;
+/** A socket that has not authenticated within this is closed (4401). */
+export const AUTH_SECONDS = 5;
 const PING_SECONDS = 30;
+/**
+ * Sockets not yet authenticated, per client address and in all: past either, an upgrade is refused with 429 before any
+ * WebSocket is made, so unauthenticated sockets cannot pile up (each waits up to AUTH_SECONDS for its token).
+ */
+export const MAX_PENDING_PER_ADDRESS = 8;
+export const MAX_PENDING_TOTAL = 64;
+/**
+ * Subscribe and unsubscribe cost reads (a snapshot per channel): per socket, a burst of SUBSCRIBE_BURST and then one
+ * per SUBSCRIBE_REFILL_MS; past the budget each is answered RATE_LIMIT_EXCEEDED without work, and a socket that
+ * keeps sending past it (MAX_REFUSED_MESSAGES refusals) is closed with 4429.
+ */
+export const SUBSCRIBE_BURST = 5;
+export const SUBSCRIBE_REFILL_MS = 1000;
+export const MAX_REFUSED_MESSAGES = 50;
+
+/** A token bucket: `take()` is false when the budget is spent. */
+function bucket(capacity: number, refillMs: number) {
+  let tokens = capacity;
+  let at = Date.now();
+  return {
+    take(): boolean {
+      const now = Date.now();
+      tokens = Math.min(capacity, tokens + (now - at) / refillMs);
+      at = now;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+  };
+}
 
 /** Who may subscribe to a channel (a user's wireguard_status holds only their own clients; the log center is admins'). */
 function allowed(p: Principal, channel: LiveChannel): boolean {
@@ -88,6 +119,8 @@ export async function attachLiveChannels(server: http.Server, deps: AppDeps) {
   function admit(ws: WebSocket, principal: Principal, token: string, channels: LiveChannel[]) {
     const client: Client = { ws, principal, token, channels: new Set(channels) };
     clients.add(client);
+    const budget = bucket(SUBSCRIBE_BURST, SUBSCRIBE_REFILL_MS);
+    let refused = 0;
     ws.send(message('connected', { user: { id: principal.userId, username: principal.username, role: principal.role }, channels }));
     snapshot(client, channels).catch((err) => deps.logger.warn({ err: (err as Error).message }, 'live channel snapshot failed'));
     ws.on('message', (raw: RawData) => {
@@ -99,6 +132,10 @@ export async function attachLiveChannels(server: http.Server, deps: AppDeps) {
       }
       if (m?.type === 'ping') return ws.send(message('pong', {}));
       if (m?.type === 'subscribe' || m?.type === 'unsubscribe') {
+        if (!budget.take()) {
+          if (++refused >= MAX_REFUSED_MESSAGES) return ws.close(CLOSE.tooManyMessages, 'Too many subscribe messages');
+          return ws.send(message('error', { code: 'RATE_LIMIT_EXCEEDED', message: `At most ${SUBSCRIBE_BURST} subscribe or unsubscribe messages at once, then one a second` }));
+        }
         try {
           const list = subscribable(principal, m.channels);
           for (const c of list) {
@@ -126,14 +163,35 @@ export async function attachLiveChannels(server: http.Server, deps: AppDeps) {
     ws.on('close', () => { clearInterval(ping); clients.delete(client); });
   }
 
-  function session(ws: WebSocket, req: http.IncomingMessage, fixed: LiveChannel[] | null) {
+  /** Sockets upgraded but not yet admitted, by client address. */
+  const pending = new Map<string, number>();
+  let pendingTotal = 0;
+  const addressOf = (req: http.IncomingMessage) => req.socket.remoteAddress ?? 'unknown';
+  /** Counts a socket as pending until `release` (admitted, refused or closed), once. */
+  function holdPending(address: string): () => void {
+    pending.set(address, (pending.get(address) ?? 0) + 1);
+    pendingTotal++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      pendingTotal--;
+      const n = (pending.get(address) ?? 1) - 1;
+      if (n > 0) pending.set(address, n);
+      else pending.delete(address);
+    };
+  }
+
+  function session(ws: WebSocket, req: http.IncomingMessage, fixed: LiveChannel[] | null, release: () => void) {
     const url = new URL(req.url ?? '/', 'http://live');
     const header = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const queryToken = url.searchParams.get('token') ?? header ?? null;
     const queryChannels = url.searchParams.get('channels')?.split(',').filter(Boolean);
     let settled = false;
+    ws.on('close', release);
     const refuse = (err: unknown) => {
       settled = true;
+      release();
       if (err instanceof Refused) return ws.close(err.code, err.message.slice(0, 120));
       deps.logger.error({ err }, 'live channel admission failed');
       ws.close(1011, 'Internal error');
@@ -147,10 +205,13 @@ export async function attachLiveChannels(server: http.Server, deps: AppDeps) {
         if (fixed && requested !== undefined && (!Array.isArray(requested) || requested.some((c) => !fixed.includes(c)))) {
           throw new Refused(CLOSE.badRequest, `This route carries only the ${fixed[0]} channel`);
         }
-        admit(ws, principal, token, subscribable(principal, fixed ?? requested));
+        const channels = subscribable(principal, fixed ?? requested);
+        release();
+        if (ws.readyState !== ws.OPEN) return;
+        admit(ws, principal, token, channels);
       })().catch(refuse);
     };
-    const timer = setTimeout(() => { if (!settled) refuse(new Refused(CLOSE.unauthenticated, 'No token within 10 seconds')); }, AUTH_SECONDS * 1000);
+    const timer = setTimeout(() => { if (!settled) refuse(new Refused(CLOSE.unauthenticated, `No token within ${AUTH_SECONDS} seconds`)); }, AUTH_SECONDS * 1000);
     if (queryToken) return start(queryToken, queryChannels);
     ws.once('message', (raw: RawData) => {
       if (settled) return;
@@ -173,7 +234,15 @@ export async function attachLiveChannels(server: http.Server, deps: AppDeps) {
       socket.end(`HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => session(ws, req, ROUTES[path]));
+    const address = addressOf(req);
+    if ((pending.get(address) ?? 0) >= MAX_PENDING_PER_ADDRESS || pendingTotal >= MAX_PENDING_TOTAL) {
+      const body = JSON.stringify({ success: false, error: { code: 'RATE_LIMIT_EXCEEDED', message: 'Too many WebSockets waiting to authenticate; authenticate the open ones or try again shortly' }, timestamp: new Date().toISOString() });
+      socket.end(`HTTP/1.1 429 Too Many Requests\r\nretry-after: ${AUTH_SECONDS}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const release = holdPending(address);
+    socket.once('close', release);
+    wss.handleUpgrade(req, socket, head, (ws) => session(ws, req, ROUTES[path], release));
   }
   server.on('upgrade', onUpgrade);
 

@@ -1,4 +1,5 @@
 import { forbidden } from '../../shared/platform/errors';
+import type { Viewer } from '../../db/queries/platform/scope';
 import { isAdmin, type Principal } from '../platform/auth/principal';
 
 /** Servers, sessions, announcements and pools are run by admins and managers; users see their own clients and allocations. */
@@ -7,3 +8,12 @@ export const isNetworkManager = (p: Principal) => isAdmin(p) || p.role === 'mana
 export function requireNetworkManager(p: Principal): void {
   if (!isNetworkManager(p)) throw forbidden('Network servers, sessions and pools are managed by admins and managers');
 }
+
+/** Whose WireGuard clients and IPv6 allocations a caller sees: their own; admins' and managers' (who run the servers and pools): all. */
+export const netViewer = (p: Principal): Viewer => ({ userId: p.userId, admin: isNetworkManager(p) });
+
+/**
+ * Who may attach to a server or allocate from a pool: admins and managers to any; a customer only to one its operator
+ * opened to customers (`open_to_customers`). To anyone else the server or pool does not exist (404).
+ */
+export const mayUse = (p: Principal, resource: { open_to_customers: boolean }) => isNetworkManager(p) || resource.open_to_customers;

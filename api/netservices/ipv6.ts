@@ -1,13 +1,19 @@
 import type { Knex } from 'knex';
-import { conflict, notFound, validationError } from '../../shared/platform/errors';
+import { AppError, conflict, notFound, validationError } from '../../shared/platform/errors';
+import {
+  deleteIpv6Allocation, findIpv6Allocation, insertIpv6Allocation, listIpv6Allocations, type Ipv6AllocationRow,
+} from '../../db/queries/netservices/ipv6-allocations';
+import { wgClientOfAllocation } from '../../db/queries/netservices/wg-clients';
+import { netservicesQuotaExceeded } from '../../db/queries/netservices/quotas';
+import { ADMIN_VIEWER } from '../../db/queries/platform/scope';
 import { exactNumber, MAX_SPLIT_BITS, parsePrefix6, prefixCount } from '../../shared/netservices/addresses';
 import type { AppDeps } from '../platform/deps';
-import type { Principal } from '../platform/auth/principal';
+import { isAdmin, type Principal } from '../platform/auth/principal';
 import type { Caller } from '../platform/caller';
 import { iso, paginateRows } from '../platform/http/schemas';
 import { audit } from '../platform/audit';
-import { isNetworkManager } from './access';
-import type { AllocateBody, CreatePoolBody } from './schemas';
+import { mayUse, netViewer } from './access';
+import type { AllocateBody, CreatePoolBody, UpdatePoolBody } from './schemas';
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -53,7 +59,7 @@ export class Ipv6Service {
   async presentPool(pool: Row, db?: Knex | Knex.Transaction) {
     return {
       id: pool.id, name: pool.name, prefix: pool.prefix, prefix_length: pool.prefix_length, description: pool.description ?? null,
-      ...(await this.counts(pool, db)), status: pool.status, created_at: iso(pool.created_at),
+      ...(await this.counts(pool, db)), status: pool.status, open_to_customers: pool.open_to_customers, created_at: iso(pool.created_at),
     };
   }
 
@@ -79,7 +85,9 @@ export class Ipv6Service {
     }
     const cidr = `${prefix.network}/${prefix.length}`;
     try {
-      const [row] = await this.knex('ipv6_pools').insert({ name: body.name, prefix: cidr, prefix_length: body.prefix_length, description: body.description ?? null, created_by: caller.principal.userId }).returning('*');
+      const [row] = await this.knex('ipv6_pools').insert({
+        name: body.name, prefix: cidr, prefix_length: body.prefix_length, description: body.description ?? null, open_to_customers: body.open_to_customers, created_by: caller.principal.userId,
+      }).returning('*');
       await audit(this.knex, caller, { module: 'netservices', action: 'ipv6_pool.create', message: `IPv6 pool ${body.name} ${cidr} /${body.prefix_length}`, resourceType: 'ipv6_pool', resourceId: row.id });
       return this.presentPool(row);
     } catch (err) {
@@ -93,6 +101,14 @@ export class Ipv6Service {
     }
   }
 
+  /** Opens a pool to customers' allocations (or closes it: their allocations stay), or changes its description. */
+  async updatePool(caller: Caller, id: number, body: UpdatePoolBody) {
+    await this.poolRow(id);
+    const [row] = await this.knex('ipv6_pools').where({ id }).update({ ...body, updated_at: this.knex.fn.now() }).returning('*');
+    await audit(this.knex, caller, { module: 'netservices', action: 'ipv6_pool.update', message: `IPv6 pool ${row.name}: ${JSON.stringify(body)}`, resourceType: 'ipv6_pool', resourceId: id });
+    return this.presentPool(row);
+  }
+
   async deletePool(caller: Caller, id: number) {
     const pool = await this.poolRow(id);
     const [{ count }] = await this.knex('ipv6_allocations').where({ pool_id: id }).count<{ count: number }[]>('* as count');
@@ -102,24 +118,22 @@ export class Ipv6Service {
     return { id, name: pool.name, deleted: true };
   }
 
-  presentAllocation(a: Row) {
+  presentAllocation(a: Ipv6AllocationRow) {
     return {
       id: a.id, pool_id: a.pool_id, client_name: a.client_name, description: a.description ?? null, allocated_prefix: a.cidr,
       user_id: a.user_id ?? null, status: a.status, allocated_at: iso(a.allocated_at),
     };
   }
 
-  async allocationRow(principal: Principal, id: number): Promise<Row> {
-    const row = await this.knex('ipv6_allocations').where({ id }).first();
-    if (!row || (!isNetworkManager(principal) && row.user_id !== principal.userId)) throw notFound('IPv6 allocation', id);
+  /** The caller's allocation (admins' and managers': anyone's); another user's is a 404. */
+  async allocationRow(principal: Principal, id: number): Promise<Ipv6AllocationRow> {
+    const row = await findIpv6Allocation(this.knex, netViewer(principal), id);
+    if (!row) throw notFound('IPv6 allocation', id);
     return row;
   }
 
   async listAllocations(principal: Principal, q: { page: number; size: number; pool_id?: number }) {
-    const query = this.knex('ipv6_allocations').orderBy('id');
-    if (q.pool_id) query.where({ pool_id: q.pool_id });
-    if (!isNetworkManager(principal)) query.where({ user_id: principal.userId ?? -1 });
-    const { rows, pagination } = await paginateRows(query, q.page, q.size);
+    const { rows, pagination } = await paginateRows<Ipv6AllocationRow>(listIpv6Allocations(this.knex, netViewer(principal), q), q.page, q.size);
     return { allocations: rows.map((a) => this.presentAllocation(a)), pagination };
   }
 
@@ -127,11 +141,13 @@ export class Ipv6Service {
    * The next free prefix (or the one asked for). Allocations in one pool take the pool row's lock, so they queue rather
    * than race; the exclusion constraint is what makes an overlap impossible even so.
    */
-  async allocate(caller: Caller, body: AllocateBody, db?: Knex.Transaction): Promise<Row> {
+  async allocate(caller: Caller, body: AllocateBody, db?: Knex.Transaction): Promise<Ipv6AllocationRow> {
     const run = async (trx: Knex.Transaction) => {
       const pool = await trx('ipv6_pools').where({ id: body.pool_id }).forUpdate().first();
-      if (!pool) throw notFound('IPv6 pool', body.pool_id);
+      // A pool closed to customers is not there for them.
+      if (!pool || !mayUse(caller.principal, pool)) throw notFound('IPv6 pool', body.pool_id);
       if (pool.status !== 'active') throw conflict(`Pool ${pool.name} is ${pool.status}`);
+      await this.checkQuota(trx, caller);
       let cidr: string;
       if (body.prefix) {
         const wanted = parsePrefix6(body.prefix);
@@ -148,8 +164,7 @@ export class Ipv6Service {
       }
       try {
         await trx.raw('SAVEPOINT alloc');
-        const [row] = await trx('ipv6_allocations').insert({ pool_id: pool.id, cidr, client_name: body.client_name, description: body.description ?? null, user_id: caller.principal.userId }).returning('*');
-        return row;
+        return await insertIpv6Allocation(trx, { pool_id: pool.id, cidr, client_name: body.client_name, description: body.description ?? null, user_id: caller.principal.userId });
       } catch (err) {
         if (!isExclusionViolation(err)) throw err;
         await trx.raw('ROLLBACK TO SAVEPOINT alloc');
@@ -161,17 +176,24 @@ export class Ipv6Service {
     return row;
   }
 
-  /** Deletes an allocation; a freed block below the pool's hint moves the hint down to it, so it is handed out again. */
-  async releaseIn(trx: Knex.Transaction, row: Row) {
-    await trx('ipv6_allocations').where({ id: row.id }).delete();
-    await trx('ipv6_pools').where({ id: row.pool_id }).whereRaw('(scan_from IS NULL OR ?::cidr < scan_from)', [row.cidr]).update({ scan_from: row.cidr });
+  /** One more allocation must fit its owner's quota (admins are not limited): a 409 naming the quota, as the other network quotas answer. */
+  private async checkQuota(trx: Knex.Transaction, caller: Caller) {
+    const userId = caller.principal.userId;
+    if (isAdmin(caller.principal) || userId === null) return;
+    const over = await netservicesQuotaExceeded(trx, userId, 'ipv6_allocations', this.deps.config.tenancy.netQuota);
+    if (over) throw new AppError('CONFLICT', `Quota exceeded: ipv6_allocations (${over.used} of ${over.limit} used)`, { quota: 'ipv6_allocations', ...over });
+  }
+
+  /** Deletes an allocation (already checked to be the caller's); a freed block below the pool's hint moves the hint down to it, so it is handed out again. */
+  async releaseIn(trx: Knex.Transaction, row: Ipv6AllocationRow) {
+    await deleteIpv6Allocation(trx, ADMIN_VIEWER, row);
   }
 
   async release(caller: Caller, id: number) {
     const row = await this.allocationRow(caller.principal, id);
-    const client = await this.knex('wg_clients').where({ ipv6_allocation_id: id }).first('id', 'name');
+    const client = await wgClientOfAllocation(this.knex, id);
     if (client) throw conflict(`${row.cidr} is the address of WireGuard client ${client.name}: delete the client to release it`, { client_id: client.id });
-    await this.knex.transaction((trx) => this.releaseIn(trx, row));
+    await this.knex.transaction((trx) => deleteIpv6Allocation(trx, netViewer(caller.principal), row));
     await audit(this.knex, caller, { module: 'netservices', action: 'ipv6_allocation.release', message: `${row.cidr} released`, resourceType: 'ipv6_allocation', resourceId: id });
     return { id, allocated_prefix: row.cidr, released: true };
   }

@@ -4,7 +4,7 @@ import { route } from '../platform/http/route';
 import { dbId, idParams, pageQuery, pagination } from '../platform/http/schemas';
 import { requireNetworkManager } from './access';
 import { Ipv6Service } from './ipv6';
-import { allocateBody, allocationSchema, createPoolBody, poolSchema } from './schemas';
+import { allocateBody, allocationSchema, createPoolBody, poolSchema, updatePoolBody } from './schemas';
 
 /** Seed 003's /ipv6/*: pools (admins and managers) and allocations (users: their own). */
 export function ipv6Routes(deps: AppDeps) {
@@ -26,6 +26,11 @@ export function ipv6Routes(deps: AppDeps) {
       handler: async ({ principal, params }) => { requireNetworkManager(principal); return ipv6.presentPool(await ipv6.poolRow(params.id)); },
     }),
     route({
+      method: 'put', path: '/ipv6/pools/:id', tags, permission: 'update', summary: 'Open a pool to customers\' allocations (or close it: their allocations stay), or change its description',
+      params: idParams, body: updatePoolBody, response: poolSchema, message: 'IPv6 pool updated',
+      handler: ({ caller, params, body }) => { requireNetworkManager(caller.principal); return ipv6.updatePool(caller, params.id, body); },
+    }),
+    route({
       method: 'delete', path: '/ipv6/pools/:id', tags, permission: 'delete', summary: 'Delete a pool that has no allocations', params: idParams,
       response: z.object({ id: z.number(), name: z.string(), deleted: z.boolean() }), message: 'IPv6 pool deleted',
       handler: ({ caller, params }) => { requireNetworkManager(caller.principal); return ipv6.deletePool(caller, params.id); },
@@ -36,7 +41,7 @@ export function ipv6Routes(deps: AppDeps) {
       handler: ({ principal, query }) => ipv6.listAllocations(principal, query),
     }),
     route({
-      method: 'post', path: '/ipv6/allocations', tags, permission: 'create', status: 201, summary: 'Allocate the next free prefix of a pool (or a given one)',
+      method: 'post', path: '/ipv6/allocations', tags, permission: 'create', status: 201, summary: 'Allocate the next free prefix of a pool (or a given one): a pool open to customers, or any for admins and managers; within your ipv6_allocations quota',
       body: allocateBody, response: allocationSchema, message: 'IPv6前缀分配成功',
       handler: async ({ caller, body }) => ipv6.presentAllocation(await ipv6.allocate(caller, body)),
     }),

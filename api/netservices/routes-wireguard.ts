@@ -7,7 +7,7 @@ import { operationSchema } from '../platform/operations/present';
 import { requireNetworkManager } from './access';
 import { Ipv6Service } from './ipv6';
 import { WireguardService } from './wireguard';
-import { clientSchema, createClientBody, createServerBody, serverSchema, updateClientBody } from './schemas';
+import { clientSchema, createClientBody, createServerBody, serverSchema, updateClientBody, updateServerBody } from './schemas';
 
 const operationRef = z.object({ id: z.string(), status: z.string(), links: z.record(z.string(), z.string().nullable()) }).nullable()
   .describe('The operation that applies the change on the running server (null when the server is stopped)');
@@ -35,6 +35,11 @@ export function wireguardRoutes(deps: AppDeps) {
       handler: async ({ principal, params }) => { requireNetworkManager(principal); return wg.presentServer(await wg.serverRow(params.id)); },
     }),
     route({
+      method: 'put', path: '/wireguard/servers/:id', tags, permission: 'update', summary: 'Open a server to customers\' clients (or close it: their clients stay), or mark it (in)active',
+      params: idParams, body: updateServerBody, response: serverSchema, message: 'Server updated',
+      handler: ({ caller, params, body }) => { requireNetworkManager(caller.principal); return wg.updateServer(caller, params.id, body); },
+    }),
+    route({
       method: 'delete', path: '/wireguard/servers/:id', tags, permission: 'delete', summary: 'Delete a stopped server without clients', params: idParams,
       response: z.object({ id: z.number(), name: z.string(), deleted: z.boolean() }), message: 'Server deleted',
       handler: ({ caller, params }) => { requireNetworkManager(caller.principal); return wg.deleteServer(caller, params.id); },
@@ -57,7 +62,7 @@ export function wireguardRoutes(deps: AppDeps) {
     }),
     route({
       method: 'post', path: '/wireguard/clients', tags, permission: 'create', status: 201,
-      summary: 'Create a client: addresses from the server\'s subnets (or a prefix from an IPv6 pool), keys (or your own public key), the config file and its QR code',
+      summary: 'Create a client (on a server open to customers, or any for admins and managers; within your wireguard_clients quota): addresses from the server\'s subnets (or a prefix from an IPv6 pool), keys (or your own public key), the config file and its QR code',
       body: createClientBody, response: clientSchema.extend({ operation: operationRef }), message: '客户端创建成功',
       handler: async ({ caller, body }) => new Reply(await wg.createClient(caller, body), { status: 201, headers: NO_STORE }),
     }),

@@ -10,8 +10,15 @@ export const createPoolBody = z.object({
   prefix: z.string().max(64),
   prefix_length: z.number().int().min(1).max(128),
   description: z.string().max(500).optional(),
+  open_to_customers: z.boolean().default(false).describe('Customers (users) may allocate from this pool; otherwise only admins and managers'),
 });
 export type CreatePoolBody = z.infer<typeof createPoolBody>;
+
+export const updatePoolBody = z.object({
+  description: z.string().max(500).nullable().optional(),
+  open_to_customers: z.boolean().optional(),
+}).refine((b) => b.description !== undefined || b.open_to_customers !== undefined, 'give description or open_to_customers');
+export type UpdatePoolBody = z.infer<typeof updatePoolBody>;
 
 export const allocateBody = z.object({
   pool_id: dbIdValue,
@@ -23,7 +30,7 @@ export type AllocateBody = z.infer<typeof allocateBody>;
 
 export const poolSchema = z.object({
   id: z.number(), name: z.string(), prefix: z.string(), prefix_length: z.number(), description: z.string().nullable(),
-  total_prefixes: z.number(), allocated_prefixes: z.number(), available_prefixes: z.number(), status: z.string(), created_at: z.string().nullable(),
+  total_prefixes: z.number(), allocated_prefixes: z.number(), available_prefixes: z.number(), status: z.string(), open_to_customers: z.boolean(), created_at: z.string().nullable(),
 });
 
 export const allocationSchema = z.object({
@@ -46,14 +53,21 @@ export const createServerBody = z.object({
   mtu: z.number().int().min(1280).max(9000).optional(),
   endpoint: z.string().trim().min(1).max(255).regex(/^[A-Za-z0-9.:[\]-]+$/, 'a host name or address clients reach the server at').optional(),
   is_active: z.boolean().default(true),
+  open_to_customers: z.boolean().default(false).describe('Customers (users) may add clients to this server; otherwise only admins and managers'),
 });
 export type CreateServerBody = z.infer<typeof createServerBody>;
+
+export const updateServerBody = z.object({
+  is_active: z.boolean().optional(),
+  open_to_customers: z.boolean().optional(),
+}).refine((b) => b.is_active !== undefined || b.open_to_customers !== undefined, 'give is_active or open_to_customers');
+export type UpdateServerBody = z.infer<typeof updateServerBody>;
 
 export const serverSchema = z.object({
   id: z.number(), name: z.string(), interface: z.string(), host_id: z.number(), host: z.string().nullable(), listen_port: z.number(),
   ipv4_address: z.string().nullable(), ipv6_address: z.string().nullable(), dns_servers: z.array(z.string()), mtu: z.number().nullable(),
   endpoint: z.string().nullable(), public_key: z.string(), private_key: z.string().optional().describe('Only in the creation answer'),
-  is_active: z.boolean(), status: z.string(), desired_state: z.string(), last_error: z.string().nullable(), clients_count: z.number(),
+  is_active: z.boolean(), open_to_customers: z.boolean(), status: z.string(), desired_state: z.string(), last_error: z.string().nullable(), clients_count: z.number(),
   started_at: z.string().nullable(), stopped_at: z.string().nullable(), created_at: z.string().nullable(),
 });
 

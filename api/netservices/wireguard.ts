@@ -1,6 +1,6 @@
 import QRCode from 'qrcode';
 import type { Knex } from 'knex';
-import { conflict, notFound, validationError } from '../../shared/platform/errors';
+import { AppError, conflict, notFound, validationError } from '../../shared/platform/errors';
 import { seal, unseal } from '../../shared/platform/crypto';
 import { parseIfAddress } from '../../shared/netservices/addresses';
 import { generateWgKeyPair, renderClientConfig } from '../../shared/netservices/wireguard';
@@ -12,12 +12,19 @@ import { iso, paginateRows } from '../platform/http/schemas';
 import { audit } from '../platform/audit';
 import type { OperationService } from '../platform/operations/service';
 import { presentOperation } from '../platform/operations/present';
-import { isNetworkManager } from './access';
+import {
+  countServerClients, deleteWgClient, findWgClient, insertWgClient, listWgClients, updateWgClient, usedClientAddresses, type WgClientRow,
+} from '../../db/queries/netservices/wg-clients';
+import { findIpv6Allocation } from '../../db/queries/netservices/ipv6-allocations';
+import { netservicesQuotaExceeded } from '../../db/queries/netservices/quotas';
+import { ADMIN_VIEWER } from '../../db/queries/platform/scope';
+import { isAdmin } from '../platform/auth/principal';
+import { mayUse, netViewer } from './access';
 import type { Ipv6Service } from './ipv6';
 import { clientAddress } from './wireguard-addresses';
 import { networkHost } from './hosts';
 import { refuseWhileBusy } from './busy';
-import type { CreateClientBody, CreateServerBody } from './schemas';
+import type { CreateClientBody, CreateServerBody, UpdateServerBody } from './schemas';
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -34,12 +41,12 @@ export class WireguardService {
   private get knex() { return this.deps.knex; }
 
   async presentServer(s: Row, privateKey?: string) {
-    const [{ count }] = await this.knex('wg_clients').where({ server_id: s.id }).count<{ count: number }[]>('* as count');
+    const count = await countServerClients(this.knex, s.id);
     const host = await this.knex('hosts').where({ id: s.host_id }).first('name');
     return {
       id: s.id, name: s.name, interface: s.interface, host_id: s.host_id, host: host?.name ?? null, listen_port: s.listen_port,
       ipv4_address: s.ipv4_address, ipv6_address: s.ipv6_address, dns_servers: s.dns_servers ?? [], mtu: s.mtu, endpoint: s.endpoint,
-      public_key: s.public_key, ...(privateKey ? { private_key: privateKey } : {}), is_active: s.is_active, status: s.status, desired_state: s.desired_state,
+      public_key: s.public_key, ...(privateKey ? { private_key: privateKey } : {}), is_active: s.is_active, open_to_customers: s.open_to_customers, status: s.status, desired_state: s.desired_state,
       last_error: s.last_error, clients_count: Number(count), started_at: iso(s.started_at), stopped_at: iso(s.stopped_at), created_at: iso(s.created_at),
     };
   }
@@ -74,7 +81,7 @@ export class WireguardService {
       const [row] = await this.knex('wg_servers').insert({
         name: body.name, host_id: host.id, interface: iface, listen_port: body.listen_port, ipv4_address: body.ipv4_address ?? null, ipv6_address: body.ipv6_address ?? null,
         dns_servers: JSON.stringify(body.dns_servers), mtu: body.mtu ?? null, endpoint: body.endpoint ?? null, public_key: keys.publicKey,
-        private_key_sealed: seal(keys.privateKey, this.deps.config.masterKey), is_active: body.is_active, created_by: caller.principal.userId,
+        private_key_sealed: seal(keys.privateKey, this.deps.config.masterKey), is_active: body.is_active, open_to_customers: body.open_to_customers, created_by: caller.principal.userId,
       }).returning('*');
       await audit(this.knex, caller, { module: 'netservices', action: 'wireguard_server.create', message: `WireGuard server ${row.name} (${iface}) on ${host.name}`, resourceType: 'wireguard_server', resourceId: row.id });
       return this.presentServer(row, keys.privateKey);
@@ -84,10 +91,18 @@ export class WireguardService {
     }
   }
 
+  /** Opens a server to customers' clients (or closes it: their clients stay), or marks it (in)active. */
+  async updateServer(caller: Caller, id: number, body: UpdateServerBody) {
+    await this.serverRow(id);
+    const [row] = await this.knex('wg_servers').where({ id }).update({ ...body, updated_at: this.knex.fn.now() }).returning('*');
+    await audit(this.knex, caller, { module: 'netservices', action: 'wireguard_server.update', message: `WireGuard server ${row.name}: ${JSON.stringify(body)}`, resourceType: 'wireguard_server', resourceId: id });
+    return this.presentServer(row);
+  }
+
   async deleteServer(caller: Caller, id: number) {
     const s = await this.serverRow(id);
     if (s.desired_state === 'running' || s.status === 'running') throw conflict(`Server ${s.name} is running: stop it first`);
-    const [{ count }] = await this.knex('wg_clients').where({ server_id: id }).count<{ count: number }[]>('* as count');
+    const count = await countServerClients(this.knex, id);
     if (Number(count)) throw conflict(`Server ${s.name} has ${count} clients: delete them first`, { clients: Number(count) });
     await this.knex('wg_servers').where({ id }).delete();
     await audit(this.knex, caller, { module: 'netservices', action: 'wireguard_server.delete', message: `WireGuard server ${s.name} deleted`, resourceType: 'wireguard_server', resourceId: id });
@@ -127,7 +142,7 @@ export class WireguardService {
   }
 
   /** After a client changed: the running server gets its peers again (an operation); a stopped one needs nothing. */
-  private async syncFor(caller: Caller, serverId: number, client: Row, change: string) {
+  private async syncFor(caller: Caller, serverId: number, client: WgClientRow, change: string) {
     const s = await this.serverRow(serverId);
     if (s.desired_state !== 'running') return null;
     const started = await this.startRunbook(caller, s, 'sync', { action: 'sync', change, client: client.id, at: Date.now() }, client);
@@ -135,13 +150,13 @@ export class WireguardService {
     return { id: view.id, status: view.status, links: view.links };
   }
 
-  clientStatus(c: Row) {
+  clientStatus(c: WgClientRow) {
     if (!c.enabled) return 'disabled';
     if (c.expires_at && new Date(c.expires_at).getTime() <= Date.now()) return 'expired';
     return 'active';
   }
 
-  presentClient(c: Row) {
+  presentClient(c: WgClientRow) {
     return {
       id: c.id, name: c.name, server_id: c.server_id, user_id: c.user_id ?? null, ipv4_address: withLength(c.ipv4_address), ipv6_address: withLength(c.ipv6_address),
       ipv6_allocation_id: c.ipv6_allocation_id ?? null, public_key: c.public_key, status: this.clientStatus(c), enabled: c.enabled, expires_at: iso(c.expires_at),
@@ -150,28 +165,26 @@ export class WireguardService {
     };
   }
 
-  async clientRow(principal: Principal, id: number): Promise<Row> {
-    const c = await this.knex('wg_clients').where({ id }).first();
-    if (!c || (!isNetworkManager(principal) && c.user_id !== principal.userId)) throw notFound('WireGuard client', id);
+  /** The caller's client (admins' and managers': anyone's); another user's is a 404. */
+  async clientRow(principal: Principal, id: number): Promise<WgClientRow> {
+    const c = await findWgClient(this.knex, netViewer(principal), id);
+    if (!c) throw notFound('WireGuard client', id);
     return c;
   }
 
   async listClients(principal: Principal, q: { page: number; size: number; server_id?: number }) {
-    const query = this.knex('wg_clients').orderBy('id');
-    if (q.server_id) query.where({ server_id: q.server_id });
-    if (!isNetworkManager(principal)) query.where({ user_id: principal.userId ?? -1 });
-    const { rows, pagination } = await paginateRows(query, q.page, q.size);
+    const { rows, pagination } = await paginateRows<WgClientRow>(listWgClients(this.knex, netViewer(principal), q), q.page, q.size);
     return { clients: rows.map((c) => this.presentClient(c)), pagination };
   }
 
   /** The client's wg-quick file and its QR code (PNG data URL): at creation, and again for its owner. */
-  async clientConfig(c: Row, privateKey?: string) {
+  async clientConfig(c: WgClientRow, privateKey?: string) {
     const s = await this.serverRow(c.server_id);
     const host = await this.knex('hosts').where({ id: s.host_id }).first('address', 'public_addresses');
     const endpointHost = s.endpoint ?? (host?.public_addresses ?? [])[0] ?? host?.address;
     const config = renderClientConfig({
       privateKey: privateKey ?? (c.private_key_sealed ? unseal(c.private_key_sealed, this.deps.config.masterKey) : null),
-      addresses: [c.ipv4_address, c.ipv6_address].filter(Boolean).map((a: string) => withLength(a)!),
+      addresses: [c.ipv4_address, c.ipv6_address].filter((a): a is string => Boolean(a)).map((a) => withLength(a)!),
       dns: c.dns_servers?.length ? c.dns_servers : (s.dns_servers ?? []), mtu: s.mtu, serverPublicKey: s.public_key,
       endpoint: `${String(endpointHost).includes(':') && !String(endpointHost).startsWith('[') ? `[${endpointHost}]` : endpointHost}:${s.listen_port}`, allowedIps: c.allowed_ips ?? [],
     });
@@ -182,17 +195,18 @@ export class WireguardService {
     const keys = body.public_key ? null : generateWgKeyPair();
     const row = await this.knex.transaction(async (trx) => {
       const s = await trx('wg_servers').where({ id: body.server_id }).forUpdate().first();
-      if (!s) throw notFound('WireGuard server', body.server_id);
+      // A server closed to customers is not there for them.
+      if (!s || !mayUse(caller.principal, s)) throw notFound('WireGuard server', body.server_id);
       if (!s.is_active) throw conflict(`Server ${s.name} is not active`);
+      await this.checkQuota(trx, caller);
       const addresses = await this.clientAddresses(trx, s, body, caller);
       try {
         await trx.raw('SAVEPOINT client');
-        const [inserted] = await trx('wg_clients').insert({
+        return await insertWgClient(trx, {
           server_id: s.id, user_id: caller.principal.userId, name: body.name, ...addresses,
           public_key: body.public_key ?? keys!.publicKey, private_key_sealed: keys ? seal(keys.privateKey, this.deps.config.masterKey) : null,
-          dns_servers: JSON.stringify(body.dns_servers ?? []), allowed_ips: JSON.stringify(body.allowed_ips), enabled: body.enabled, expires_at: body.expires_at ?? null,
-        }).returning('*');
-        return inserted;
+          dns_servers: JSON.stringify(body.dns_servers ?? []), allowed_ips: JSON.stringify(body.allowed_ips), enabled: body.enabled, expires_at: body.expires_at ? new Date(body.expires_at) : null,
+        });
       } catch (err) {
         if (pgCode(err) === '23505') throw conflict('A client with this name, public key or address exists on this server', { field: 'name' });
         throw err;
@@ -201,6 +215,14 @@ export class WireguardService {
     await audit(this.knex, caller, { module: 'netservices', action: 'wireguard_client.create', message: `WireGuard client ${row.name} on server ${row.server_id}`, resourceType: 'wireguard_client', resourceId: row.id });
     const operation = await this.syncFor(caller, row.server_id, row, 'create');
     return { ...this.presentClient(row), ...(keys ? { private_key: keys.privateKey } : {}), ...(await this.clientConfig(row, keys?.privateKey)), operation };
+  }
+
+  /** One more client must fit its owner's quota (admins are not limited): a 409 naming the quota, as the other network quotas answer. */
+  private async checkQuota(trx: Knex.Transaction, caller: Caller) {
+    const userId = caller.principal.userId;
+    if (isAdmin(caller.principal) || userId === null) return;
+    const over = await netservicesQuotaExceeded(trx, userId, 'wireguard_clients', this.deps.config.tenancy.netQuota);
+    if (over) throw new AppError('CONFLICT', `Quota exceeded: wireguard_clients (${over.used} of ${over.limit} used)`, { quota: 'wireguard_clients', ...over });
   }
 
   private async clientAddresses(trx: Knex.Transaction, s: Row, body: CreateClientBody, caller: Caller) {
@@ -212,7 +234,7 @@ export class WireguardService {
         if (body[name]) throw field(name, `the server has no IPv${family} subnet`);
         continue;
       }
-      const used = (await trx('wg_clients').where({ server_id: s.id }).whereNotNull(name).pluck(name)) as string[];
+      const used = await usedClientAddresses(trx, s.id, name);
       const got = clientAddress(subnet, used, body[name]);
       if ('problem' in got) {
         if (body[name] !== undefined) throw field(name, got.problem);
@@ -229,19 +251,22 @@ export class WireguardService {
     return out;
   }
 
-  async updateClient(caller: Caller, c: Row, body: { enabled?: boolean; expires_at?: string | null }) {
-    const [row] = await this.knex('wg_clients').where({ id: c.id }).update({
-      ...(body.enabled !== undefined ? { enabled: body.enabled } : {}), ...(body.expires_at !== undefined ? { expires_at: body.expires_at } : {}), updated_at: this.knex.fn.now(),
-    }).returning('*');
+  async updateClient(caller: Caller, c: WgClientRow, body: { enabled?: boolean; expires_at?: string | null }) {
+    const row = await updateWgClient(this.knex, netViewer(caller.principal), c.id, {
+      ...(body.enabled !== undefined ? { enabled: body.enabled } : {}), ...(body.expires_at !== undefined ? { expires_at: body.expires_at === null ? null : new Date(body.expires_at) } : {}),
+    });
+    if (!row) throw notFound('WireGuard client', c.id);
     await audit(this.knex, caller, { module: 'netservices', action: 'wireguard_client.update', message: `WireGuard client ${row.name}: ${JSON.stringify(body)}`, resourceType: 'wireguard_client', resourceId: row.id });
     return { ...this.presentClient(row), operation: await this.syncFor(caller, row.server_id, row, 'update') };
   }
 
-  async deleteClient(caller: Caller, c: Row) {
+  async deleteClient(caller: Caller, c: WgClientRow) {
     await refuseWhileBusy(this.deps.temporal, 'wireguard_client', c.id);
+    const viewer = netViewer(caller.principal);
     await this.knex.transaction(async (trx) => {
-      await trx('wg_clients').where({ id: c.id }).delete();
-      const allocation = c.ipv6_allocation_id ? await trx('ipv6_allocations').where({ id: c.ipv6_allocation_id }).first() : null;
+      if (!(await deleteWgClient(trx, viewer, c.id))) throw notFound('WireGuard client', c.id);
+      // The client's pool prefix goes with it (whoever made the allocation: it was made for this client).
+      const allocation = c.ipv6_allocation_id ? await findIpv6Allocation(trx, ADMIN_VIEWER, c.ipv6_allocation_id) : null;
       if (allocation) await this.ipv6.releaseIn(trx, allocation);
     });
     await audit(this.knex, caller, { module: 'netservices', action: 'wireguard_client.delete', message: `WireGuard client ${c.name} deleted`, resourceType: 'wireguard_client', resourceId: c.id });

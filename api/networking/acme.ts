@@ -8,6 +8,7 @@ import { setHostAcmeWorkflow } from '../../workflows/networking/runbooks';
 import { hostAcme } from '../../activities/networking/host-state';
 import type { Row } from '../compute/bounds';
 import type { HostAcmeBody } from './schemas';
+import { checkOutboundTarget } from '../../shared/platform/outbound';
 
 /** The certificates of a PEM bundle (the schema has checked that each parses). */
 export const pemCertificates = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
@@ -34,7 +35,9 @@ export class HostAcmeService {
   }
 
   /** Sets the host's ACME settings (`body`), or with null goes back to Caddy's internal CA. */
-  set(caller: Caller, host: Row, body: HostAcmeBody | null): Promise<Started> {
+  async set(caller: Caller, host: Row, body: HostAcmeBody | null): Promise<Started> {
+    // The same SSRF checks as webhooks: a directory on a private network only where the operator allowed it.
+    if (body) await checkOutboundTarget(body.directory, this.deps.config.tenancy.outboundAllowPrivate, 'directory', true);
     const settings: AcmeSettings | null = body && {
       directory: body.directory, email: body.email ?? null, caRootPem: body.ca_root_pem ? pemCertificates(body.ca_root_pem).join('\n') + '\n' : null,
       challenges: [...new Set(body.challenges)],

@@ -14,6 +14,7 @@ import { applyNetworkChangeWorkflow } from '../../workflows/networking/runbooks'
 import { NETWORK_TABLES, type NetworkResource } from '../../activities/networking/activities';
 import type { Row } from '../compute/bounds';
 import type { InstanceService } from '../compute/instances';
+import { netservicesQuotaOf, netservicesUsageOf, setNetservicesQuota, type NetservicesQuota } from '../../db/queries/netservices/quotas';
 
 /** An instance as the networking services pass it (proxies.ts still types it loosely). */
 type InstanceLike = InstanceView | Row;
@@ -66,7 +67,8 @@ export class NetworkChanges {
     const row = await this.knex('network_quotas').where({ user_id: userId }).first();
     const quota = row ? { nat_ports: row.nat_ports, proxies: row.proxies, addresses: row.addresses } : this.deps.config.networking.defaultQuota;
     const used = Object.fromEntries(await Promise.all((Object.keys(QUOTA_TABLE) as QuotaName[]).map(async (q) => [q, await this.used(this.knex, userId, q)]))) as Record<QuotaName, number>;
-    return { user_id: userId, quota, used, source: row ? 'user' as const : 'default' as const };
+    const [services, servicesUsed] = await Promise.all([netservicesQuotaOf(this.knex, userId, this.deps.config.tenancy.netQuota), netservicesUsageOf(this.knex, userId)]);
+    return { user_id: userId, quota: { ...quota, ...services }, used: { ...used, ...servicesUsed }, source: row ? 'user' as const : 'default' as const };
   }
 
   private async used(trx: Knex | Knex.Transaction, userId: number, q: QuotaName): Promise<number> {
@@ -75,9 +77,10 @@ export class NetworkChanges {
     return Number(count);
   }
 
-  async setQuota(userId: number, q: { nat_ports: number; proxies: number; addresses: number }) {
+  async setQuota(userId: number, { wireguard_clients, ipv6_allocations, ...q }: { nat_ports: number; proxies: number; addresses: number } & Partial<NetservicesQuota>) {
     if (!(await this.knex('users').where({ id: userId }).first('id'))) throw notFound('user', userId);
     await this.knex('network_quotas').insert({ user_id: userId, ...q, updated_at: this.knex.fn.now() }).onConflict('user_id').merge();
+    await setNetservicesQuota(this.knex, userId, { wireguard_clients, ipv6_allocations });
     return this.quota(userId);
   }
 

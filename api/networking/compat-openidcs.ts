@@ -6,6 +6,7 @@ import type { Caller } from '../platform/caller';
 import { notFound } from '../../shared/platform/errors';
 import { networkingServices } from './services';
 import { createAddressBody, createForwardBody, createProxyBody } from './schemas';
+import { verifyProxyBody } from './domain-proof';
 
 const hs = z.string().min(1).max(64);
 const vmParams = z.object({ hs_name: hs, vm_uuid: z.string().min(1).max(64) });
@@ -49,8 +50,10 @@ export function openidcsNetworkingRoutes(deps: AppDeps) {
   const seedAddress = (a: Awaited<ReturnType<typeof addresses.list>>[number]) => ({
     ip_index: a.index, interface: a.interface, ip_address: a.address, netmask: a.netmask, gateway: a.gateway, internal_ip: a.internal_address, status: a.state, id: a.id,
   });
+  // Beyond seed 001: whether the domain is proven (only proven domains are served) and how to prove it.
   const seedProxy = (p: Awaited<ReturnType<typeof proxies.list>>[number]) => ({
     proxy_index: p.index, domain: p.domain, target_port: p.target_port, ssl_enabled: p.tls, internal_ip: p.internal_address, status: p.state, id: p.id,
+    verified: p.verification.status === 'verified', verification: p.verification,
   });
   const done = (r: Record<string, unknown>) => r;
 
@@ -108,7 +111,19 @@ export function openidcsNetworkingRoutes(deps: AppDeps) {
       summary: 'Proxy a domain to a VM port (ssl_enabled: HTTPS with a certificate)', params: vmParams, body: proxyBody,
       handler: async ({ caller, params, body }) => {
         const inst = await changeable(caller, params.hs_name, params.vm_uuid);
-        return operations.respond(caller, await proxies.add(caller, inst, { domain: body.domain, target_port: body.target_port, tls: body.ssl_enabled }), done, '代理配置添加成功');
+        const started = await proxies.add(caller, inst, { domain: body.domain, target_port: body.target_port, tls: body.ssl_enabled });
+        // The domain is served once proven: the answer carries the claim's token and both ways to prove it.
+        const claim = (r: Record<string, unknown>) => ({ ...r, verified: started.verification?.status === 'verified', verification: started.verification });
+        return operations.respond(caller, started, claim, started.verification?.status === 'verified' ? '代理配置添加成功' : '代理配置添加成功，域名验证后生效');
+      },
+    }),
+    route({
+      ...common, method: 'post', path: '/api/client/proxys/verify/:hs_name/:vm_uuid/:proxy_index', permission: 'update', startsOperation: true,
+      summary: 'Check the proof of a reverse proxy\'s domain (beyond seed 001: a domain is served only once proven)', params: vmParams.extend({ proxy_index: index }), body: verifyProxyBody,
+      handler: async ({ caller, params, body }) => {
+        const inst = await changeable(caller, params.hs_name, params.vm_uuid);
+        const item = at(await proxies.list(inst), params.proxy_index, 'proxy');
+        return operations.respond(caller, await proxies.verify(caller, inst, item.id, body), done, '域名验证成功');
       },
     }),
     route({

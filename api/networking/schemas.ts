@@ -3,6 +3,7 @@ import { PROTOCOLS } from '../../shared/networking/desired';
 import { X509Certificate } from 'node:crypto';
 import { canonicalIpv6 } from '../../shared/networking/addresses';
 import { ACME_CHALLENGES, directoryProblem } from '../../shared/networking/acme';
+import { proxyVerificationSchema } from './domain-proof';
 
 const port = z.number().int().min(1).max(65535);
 const ipv4 = z.string().max(15).regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
@@ -59,7 +60,7 @@ export const certificateSchema = z.object({
 
 export const proxySchema = z.object({
   id: z.number(), index: z.number(), instance: z.string(), host: z.string(), domain: z.string(), target_port: z.number(), internal_address: z.string(), tls: z.boolean(),
-  state: STATE, certificate: certificateSchema.nullable(), created_at: z.string().nullable(),
+  state: STATE, certificate: certificateSchema.nullable(), verification: proxyVerificationSchema, created_at: z.string().nullable(),
 });
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -96,7 +97,11 @@ export const hostAcmeSchema = z.object({
   }).nullable(),
 });
 
-export const networkQuotaBody = z.object({ nat_ports: z.number().int().min(0).max(65535), proxies: z.number().int().min(0).max(100000), addresses: z.number().int().min(0).max(100000) });
+export const networkQuotaBody = z.object({
+  nat_ports: z.number().int().min(0).max(65535), proxies: z.number().int().min(0).max(100000), addresses: z.number().int().min(0).max(100000),
+  // Network services (WireGuard clients, IPv6 allocations); omitted in a PUT: unchanged.
+  wireguard_clients: z.number().int().min(0).max(100000).optional(), ipv6_allocations: z.number().int().min(0).max(100000).optional(),
+});
 export const networkQuotaSchema = z.object({ user_id: z.number(), quota: networkQuotaBody, used: networkQuotaBody, source: z.enum(['user', 'default']) });
 
 export const hostNetworkSchema = z.object({

@@ -12,7 +12,7 @@ export function networkingServices(deps: AppDeps) {
   const { operations, instances, hosts } = computeServices(deps);
   const changes = new NetworkChanges(deps, operations, instances);
   return {
-    operations, hosts, changes, forwards: new PortForwardService(changes), addresses: new AddressService(changes), proxies: new ProxyService(changes),
+    operations, hosts, changes, forwards: new PortForwardService(changes), addresses: new AddressService(changes), proxies: new ProxyService(changes, operations),
     hostNetwork: new HostNetworkService(deps), acme: new HostAcmeService(deps, operations),
   };
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../../shared/platform/errors';
+import { sha256 } from '../../shared/platform/crypto';
 import type { Role } from '../../shared/platform/permissions';
 import { permissionsForScopes } from '../../shared/oauth/scopes';
 import type { Principal } from '../platform/auth/principal';
@@ -36,7 +37,8 @@ export async function oauthPrincipal(knex: Knex, token: string): Promise<Princip
   const row = await knex('oauth_payloads as p')
     .join('oauth_clients as c', 'c.client_id', knex.raw("p.payload->>'clientId'"))
     .whereIn('p.kind', ['AccessToken', 'ClientCredentials'])
-    .where('p.id', token)
+    // Stored under sha256 of the token (provider/adapter.ts): the table holds no usable token.
+    .where('p.id', sha256(token))
     .where('p.expires_at', '>', knex.fn.now())
     .where('c.is_active', true)
     .first('p.kind', 'p.payload', 'c.owner_id', 'c.client_id', 'c.rate_limit');

@@ -1,11 +1,14 @@
 import type Koa from 'koa';
 import type { Principal } from './auth/principal';
+import { DEVICE_COOKIE } from './auth/device-cookie';
 
 /** Where a request came from: kept in the audit trail and in sessions. */
 export interface ClientInfo {
   ip: string | null;
   userAgent: string | null;
   requestId: string | null;
+  /** The sign-in device cookie the request carried (read by sign-ins only; see auth/device-cookie.ts). */
+  device?: string | null;
 }
 
 /** Who asks, and how: what a service needs of a request, without the request. A workflow, a CLI or a test can build one. */
@@ -18,12 +21,16 @@ export interface Caller extends ClientInfo {
 }
 
 export function clientOf(ctx: Koa.Context): ClientInfo {
-  return { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, requestId: (ctx.state.requestId as string | undefined) ?? null };
+  return {
+    ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, requestId: (ctx.state.requestId as string | undefined) ?? null,
+    device: ctx.cookies.get(DEVICE_COOKIE) ?? null,
+  };
 }
 
 export function callerOf(ctx: Koa.Context, principal: Principal): Caller {
+  const { device: _device, ...client } = clientOf(ctx); // the device cookie is for sign-ins only, never carried further
   return {
-    ...clientOf(ctx),
+    ...client,
     principal,
     idempotencyKey: ctx.get('idempotency-key') || undefined,
     respondAsync: /respond-async/i.test(ctx.get('prefer')),

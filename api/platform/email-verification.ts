@@ -6,6 +6,7 @@ import { emailVerificationMailWorkflow } from '../../workflows/platform/verifica
 import type { AppDeps } from './deps';
 import type { ClientInfo } from './caller';
 import { audit } from './audit';
+import { completeSignup } from '../../db/queries/users/signup';
 
 /** One verification mail per user and address in this window, whatever the requests. */
 const RESEND_SECONDS = 60;
@@ -45,7 +46,10 @@ export class EmailVerificationService {
     const verified = await knex.transaction(async (trx) => {
       const claimed = await trx('email_verifications').where({ id }).whereNull('used_at').update({ used_at: trx.fn.now() });
       if (!claimed) return 0;
-      return trx('users').where({ id: v.user_id }).whereNull('deleted_at').whereRaw('lower(email) = lower(?)', [v.email]).update({ email_verified: true, updated_at: trx.fn.now() });
+      const updated = await trx('users').where({ id: v.user_id }).whereNull('deleted_at').whereRaw('lower(email) = lower(?)', [v.email]).update({ email_verified: true, updated_at: trx.fn.now() });
+      // A sign-up's first verification: the account may sign in now, with the default quotas.
+      if (updated) await completeSignup(trx, v.user_id);
+      return updated;
     });
     if (!verified) throw invalid;
     await audit(knex, client, { module: 'users', action: 'email_verified', message: `Email of user ${v.user_id} verified`, userId: v.user_id, resourceType: 'user', resourceId: v.user_id });

@@ -1,32 +1,54 @@
-import { AppError } from '../../shared/platform/errors';
+import { AppError, uniqueOr409 } from '../../shared/platform/errors';
+import { hashPassword } from '../../shared/platform/passwords';
 import type { AppDeps } from '../platform/deps';
-import type { Caller, ClientInfo } from '../platform/caller';
-import type { Principal } from '../platform/auth/principal';
+import type { ClientInfo } from '../platform/caller';
+import { audit } from '../platform/audit';
+import { AnonymousBudget } from '../platform/auth/anonymous-budget';
 import { EmailVerificationService } from '../platform/email-verification';
-import { UserService } from '../users/service';
+import { PasswordRules } from '../userdata/settings/enforce';
+import { createPendingAccount } from '../../db/queries/users/signup';
 
-/** Self-registration (seed 000's add_user), with an optional distributor's referral code, and email verification. */
+/** Sign-up while the system setting registration_enabled is off (the default): seed 000's refusal, 400 {"error"}. */
+export const registrationClosed = () =>
+  new AppError('BAD_REQUEST', 'Registration is closed: accounts are created by an administrator', { reason: 'registration_closed' });
+
+/**
+ * Self-registration (seed 000's add_user), with an optional distributor's referral code, and email verification.
+ * Off until an admin turns the system setting registration_enabled on. Then each sign-up is paced per client address
+ * and per email domain (429) before anything is hashed or written, and the account is pending: it cannot sign in and
+ * holds zero quotas until the link mailed to it is opened (then it gets the default quotas).
+ */
 export class AccountService {
-  private readonly users: UserService;
   private readonly verification: EmailVerificationService;
+  private readonly budget: AnonymousBudget;
+  private readonly passwords: PasswordRules;
   constructor(private readonly deps: AppDeps) {
-    this.users = new UserService(deps);
     this.verification = new EmailVerificationService(deps);
+    this.budget = new AnonymousBudget(deps.knex, deps.config.anonymous);
+    this.passwords = new PasswordRules(deps);
   }
 
   async register(client: ClientInfo, b: { username: string; password: string; email: string; referral_code?: string }) {
     const { knex } = this.deps;
+    if (!this.deps.system.settings.current.registration_enabled) throw registrationClosed();
+    await this.budget.signup(client.ip, b.email);
     let distributorId: number | null = null;
     if (b.referral_code) {
       const d = await knex('distributors').whereRaw('upper(referral_code) = upper(?)', [b.referral_code]).where({ status: 'approved' }).first('user_id');
       if (!d) throw new AppError('VALIDATION_ERROR', 'Unknown referral code', { field: 'referral_code', errors: [{ field: 'referral_code', message: 'is not a distributor\'s code' }] });
       distributorId = d.user_id;
     }
-    const self: Principal = { userId: null, username: b.username, role: 'user', permissions: [], via: 'session' };
-    const caller: Caller = { ...client, principal: self };
-    const user = await this.users.create(caller, { username: b.username, email: b.email, password: b.password, role: 'user', is_active: true });
-    if (distributorId !== null) await knex('referrals').insert({ user_id: user.id, distributor_id: distributorId }).onConflict('user_id').ignore();
-    return { user_id: user.id, username: user.username, email_verified: false, referred: distributorId !== null };
+    await this.passwords.check(b.password);
+    await this.budget.hash(client.ip);
+    const passwordHash = await hashPassword(b.password);
+    const user = await uniqueOr409(() => knex.transaction(async (trx) => {
+      const created = await createPendingAccount(trx, { username: b.username, email: b.email, password_hash: passwordHash });
+      if (distributorId !== null) await trx('referrals').insert({ user_id: created.id, distributor_id: distributorId }).onConflict('user_id').ignore();
+      return created;
+    }), `Username ${b.username} is taken`, 'username');
+    await audit(knex, client, { module: 'users', action: 'register', message: `User ${user.username} signed up (pending email verification)`, userId: user.id, username: user.username, resourceType: 'user', resourceId: user.id });
+    await this.verification.send(client, { id: user.id, email: b.email });
+    return { user_id: user.id, username: user.username, email_verified: false, verification_sent: true, referred: distributorId !== null };
   }
 
   /**

@@ -28,7 +28,7 @@ export function derpRentalRoutes(deps: AppDeps) {
       body: z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }), message: 'Login successful',
       handler: async ({ client, body }) => {
         const t = await auth.login(client, body.username, body.password);
-        return new Reply({ token: t.access_token, refresh_token: t.refresh_token, expires_in: t.expires_in, user_id: t.user.id }, { headers: NO_STORE, message: 'Login successful' });
+        return new Reply({ token: t.access_token, refresh_token: t.refresh_token, expires_in: t.expires_in, user_id: t.user.id }, { headers: { ...NO_STORE, 'Set-Cookie': auth.devices.header(t.device) }, message: 'Login successful' });
       },
     }),
     route({

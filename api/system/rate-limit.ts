@@ -1,6 +1,7 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../../shared/platform/errors';
 import type { Principal } from '../platform/auth/principal';
+import type { Authenticator } from '../platform/http/route';
 import type { LiveSettings } from '../../activities/system/live-settings';
 
 const WINDOW_SECONDS = 60;
@@ -43,4 +44,19 @@ export class ApiRateLimit {
         { retry_after: retryAfter, limit: this.limit, window_seconds: WINDOW_SECONDS }, { 'Retry-After': String(retryAfter) });
     }
   }
+}
+
+/**
+ * An authenticator whose refusals (a bad, expired or revoked credential) count against the client address's API rate
+ * limit, as an anonymous request would: guessing tokens costs the guesser their allowance, and past it the answer is 429.
+ */
+export function countingRefusals(authenticate: Authenticator, limit: ApiRateLimit): Authenticator {
+  return async (ctx, from) => {
+    try {
+      return await authenticate(ctx, from);
+    } catch (err) {
+      if (err instanceof AppError && (err.code === 'INVALID_CREDENTIALS' || err.code === 'TOKEN_EXPIRED')) await limit.admit(null, ctx.ip || null);
+      throw err;
+    }
+  };
 }

@@ -21,7 +21,7 @@ export function systemRoutes(deps: AppDeps) {
     }),
     route({
       method: 'put', path: '/system/config', tags, permission: 'admin', summary: 'Change system settings; every API, worker and agent process applies them at once',
-      description: 'log_level (TRACE DEBUG INFO WARNING ERROR CRITICAL SILENT) sets every running logger; api_rate_limit is requests per minute per user, API token or anonymous address, counted per API process (0: off); session_timeout is the lifetime in seconds of access tokens issued from now on; backup_retention is the days platform backups are kept; max_log_size is megabytes for the log center. Read-only figures (app_name, …) are refused by name.',
+      description: 'log_level (TRACE DEBUG INFO WARNING ERROR CRITICAL SILENT) sets every running logger; api_rate_limit is requests per minute per user, API token or anonymous address, counted per API process (0: off); session_timeout is the lifetime in seconds of access tokens issued from now on; backup_retention is the days platform backups are kept; max_log_size is megabytes for the log center; registration_enabled (default false) opens self-registration (seed 000 add_user), whose accounts sign in only once their email is verified. Read-only figures (app_name, …) are refused by name.',
       body: configUpdate, response: configUpdated, message: 'System configuration updated',
       handler: ({ caller, body }) => config.update(caller, body),
     }),

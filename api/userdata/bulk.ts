@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { AppError } from '../../shared/platform/errors';
 import type { Caller } from '../platform/caller';
+import { viewerOf } from '../platform/auth/principal';
 import { UserDataRecords, checkValue, type UserDataRow } from './records';
 import { UserDataTargets, type TargetUser } from './targets';
 import type { AppDeps } from '../platform/deps';
@@ -59,10 +60,10 @@ export class UserDataBulk {
     const apply = async (i: number, trx: Knex.Transaction) => {
       const { op, user } = prepared[i] as { op: BulkOperation; user: TargetUser };
       if (op.action === 'delete') {
-        await this.records.remove(trx, user.id, op.key);
+        await this.records.remove(trx, viewerOf(caller.principal), user.id, op.key);
         results[i] = { ...label(op, user), status: 'success', action: 'delete' };
       } else {
-        const row = await this.records.write(trx, user.id, op.key, op.value);
+        const row = await this.records.write(trx, viewerOf(caller.principal), user.id, op.key, op.value);
         results[i] = { ...label(op, user), status: 'success', data: present(row) };
       }
     };

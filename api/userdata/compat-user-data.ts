@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AppDeps } from '../platform/deps';
 import { route } from '../platform/http/route';
+import { viewerOf } from '../platform/auth/principal';
 import { seedDate } from '../users/compat-user-data';
 import { UserDataBulk } from './bulk';
 import { UserDataRecords, type UserDataRow } from './records';
@@ -30,8 +31,8 @@ export function userDataCompatRoutes(deps: AppDeps) {
       body: z.object(bodyCredentials).optional(),
       handler: async ({ principal, query, body }) => {
         const user = await targets.byName(principal, query.username ?? body?.username);
-        if (query.key) return { data: seedRecord(await records.get(user.id, query.key)) };
-        return { data: (await records.list(user.id)).map(seedRecord) };
+        if (query.key) return { data: seedRecord(await records.get(viewerOf(principal), user.id, query.key)) };
+        return { data: (await records.list(viewerOf(principal), user.id)).map(seedRecord) };
       },
     }),
     route({

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { etagOf, parseIfMatch } from '../../shared/userdata/limits';
 import type { AppDeps } from '../platform/deps';
 import { Reply, route } from '../platform/http/route';
+import { viewerOf } from '../platform/auth/principal';
 import { iso } from '../platform/http/schemas';
 import { UserDataBulk } from './bulk';
 import { UserDataRecords, type Precondition, type UserDataRow } from './records';
@@ -39,7 +40,7 @@ export function userDataRoutes(deps: AppDeps) {
       query: nativeTarget, response: z.object({ records: z.array(recordSchema) }),
       handler: async ({ principal, query }) => {
         const user = await targets.byId(principal, query.user_id);
-        return { records: (await records.list(user.id)).map(presentRecord) };
+        return { records: (await records.list(viewerOf(principal), user.id)).map(presentRecord) };
       },
     }),
     route({
@@ -47,7 +48,7 @@ export function userDataRoutes(deps: AppDeps) {
       params: keyParams, query: nativeTarget, response: recordSchema,
       handler: async ({ principal, params, query }) => {
         const user = await targets.byId(principal, query.user_id);
-        const row = await records.get(user.id, params.key);
+        const row = await records.get(viewerOf(principal), user.id, params.key);
         return new Reply(presentRecord(row), { headers: { ETag: etagOf(row.version) } });
       },
     }),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../../shared/platform/errors';
 import { ROLES } from '../../shared/platform/permissions';
 import type { AppDeps } from '../platform/deps';
-import { route } from '../platform/http/route';
+import { Reply, route } from '../platform/http/route';
 import { dbId } from '../platform/http/schemas';
 import { AuthService } from '../platform/auth/service';
 import { OperationService } from '../platform/operations/service';
@@ -29,7 +29,10 @@ export function whalefallUserRoutes(deps: AppDeps) {
       body: z.object({ username: z.string().min(1, 'is required').max(64), password: z.string().min(1, 'is required').max(256) }), response: obj,
       handler: async ({ client, body }) => {
         const r = await auth.login(client, body.username, body.password);
-        return { access_token: r.access_token, refresh_token: r.refresh_token, token_type: r.token_type, expires_in: r.expires_in, user: { id: r.user.id, username: r.user.username, role: r.user.role, email: r.user.email } };
+        return new Reply(
+          { access_token: r.access_token, refresh_token: r.refresh_token, token_type: r.token_type, expires_in: r.expires_in, user: { id: r.user.id, username: r.user.username, role: r.user.role, email: r.user.email } },
+          { headers: { 'Set-Cookie': auth.devices.header(r.device) } },
+        );
       },
     }),
     route({

@@ -60,9 +60,14 @@ export function userRoutes(deps: AppDeps) {
       handler: ({ caller, params, query }) => deletion.start(caller, params.id, query),
     }),
     route({
-      method: 'post', path: '/users/:id/reset-password', tags, permission: 'view', summary: 'Set a new password (admins for anyone; users for themselves with current_password)',
-      params: idParams, body: z.object({ new_password: password, current_password: z.string().optional() }), message: 'Password reset',
-      handler: async ({ caller, params, body }) => { await users.resetPassword(caller, params.id, body.new_password, body.current_password); return null; },
+      method: 'post', path: '/users/:id/reset-password', tags, permission: 'view', summary: 'Set a new password (admins for anyone; everyone for themselves with current_password)',
+      description: 'Your own password needs `current_password` (admins too); wrong ones are paced per account (429 with Retry-After past the login failure limit). '
+        + 'Ends every session of the user (but the one changing its own password) and every OAuth grant with its codes and tokens; `revoke_api_tokens: true` revokes the user\'s API tokens too. The answer counts what ended.',
+      params: idParams,
+      body: z.object({ new_password: password, current_password: z.string().max(256).optional(), revoke_api_tokens: z.boolean().default(false) }),
+      response: z.object({ sessions_ended: z.number(), oauth_grants_ended: z.number(), oauth_tokens_ended: z.number(), api_tokens_revoked: z.number() }),
+      message: 'Password reset',
+      handler: ({ caller, params, body }) => users.resetPassword(caller, params.id, body),
     }),
     route({
       method: 'post', path: '/users/:id/toggle-status', tags, permission: 'admin', summary: 'Enable or disable a user',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, conflict, forbidden, notFound, uniqueOr409 } from '../../shared/platform/errors';
+import { conflict, forbidden, notFound, uniqueOr409 } from '../../shared/platform/errors';
 import { ROLE_PERMISSIONS, ROLES } from '../../shared/platform/permissions';
 import { User } from '../../db/models/users/user';
 import type { AppDeps } from '../platform/deps';
@@ -10,6 +10,8 @@ import { hashPassword } from '../../shared/platform/passwords';
 import type { Caller } from '../platform/caller';
 import { PasswordRules } from '../userdata/settings/enforce';
 import { EmailVerificationService, emailChange } from '../platform/email-verification';
+import { CurrentPassword } from '../platform/auth/current-password';
+import { endUserCredentials, type EndedCredentials } from '../../db/queries/platform/user-credentials';
 
 export const password = z.string().min(8, 'must be at least 8 characters').max(256);
 export const username = z.string().min(3, 'must be at least 3 characters').max(64).regex(/^[A-Za-z0-9_.-]+$/, 'may hold letters, digits, _ . - only');
@@ -69,8 +71,10 @@ export const listUsersQuery = z.object({
 
 export class UserService {
   private readonly passwords: PasswordRules;
+  private readonly currentPassword: CurrentPassword;
   constructor(private readonly deps: AppDeps) {
     this.passwords = new PasswordRules(deps);
+    this.currentPassword = new CurrentPassword(deps.knex, deps.config.login);
   }
 
   async find(id: number): Promise<User> {
@@ -136,21 +140,26 @@ export class UserService {
     return presentUser(updated);
   }
 
-  async resetPassword(caller: Caller, id: number, newPassword: string, currentPassword?: string) {
+  /**
+   * Sets a user's password: one's own with the current password (admins too: a stolen session cannot take the account;
+   * wrong ones are paced per account), anyone's for an admin without it. Whatever the old password let in ends: every
+   * session of the user but the one making a self-service change, every OAuth grant with its codes and tokens, and the
+   * user's API tokens when `revoke_api_tokens` asks for it. Answers how many of each ended.
+   */
+  async resetPassword(caller: Caller, id: number, body: { new_password: string; current_password?: string; revoke_api_tokens?: boolean }): Promise<EndedCredentials> {
     const user = await this.visible(caller.principal, id);
-    await this.passwords.check(newPassword, 'new_password');
-    if (!isAdmin(caller.principal)) {
-      const argon2 = await import('argon2');
-      if (!currentPassword || !(await argon2.verify(user.password_hash, currentPassword))) {
-        throw new AppError('INVALID_CREDENTIALS', 'current_password is required and must be right to change your own password');
-      }
-    }
-    await User.query().findById(id).patch({ password_hash: await hashPassword(newPassword), password_changed_at: new Date(), updated_at: new Date() });
-    // Every other session of the user ends with the old password.
-    await this.deps.knex('sessions').where({ user_id: id }).whereNull('revoked_at')
-      .modify((q) => { if (caller.principal.sessionId) q.whereNot('id', caller.principal.sessionId); })
-      .update({ revoked_at: this.deps.knex.fn.now() });
-    await audit(this.deps.knex, caller, { module: 'users', action: 'reset_password', message: `Password of ${user.username} reset`, resourceType: 'user', resourceId: id });
+    const self = caller.principal.userId === id;
+    await this.passwords.check(body.new_password, 'new_password');
+    if (self || !isAdmin(caller.principal)) await this.currentPassword.verify(id, body.current_password, 'current_password');
+    const hash = await hashPassword(body.new_password);
+    const ended = await this.deps.knex.transaction(async (trx) => {
+      await User.query(trx).findById(id).patch({ password_hash: hash, password_changed_at: new Date(), updated_at: new Date() });
+      return endUserCredentials(trx, id, { keepSessionId: self ? caller.principal.sessionId : undefined, revokeApiTokens: body.revoke_api_tokens ?? false });
+    });
+    await audit(this.deps.knex, caller, {
+      module: 'users', action: 'reset_password', message: `Password of ${user.username} ${self ? 'changed' : 'reset'}`, resourceType: 'user', resourceId: id, details: { ...ended },
+    });
+    return ended;
   }
 
   async toggleStatus(caller: Caller, id: number) {

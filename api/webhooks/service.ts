@@ -2,7 +2,11 @@ import crypto from 'node:crypto';
 import { AppError, conflict, notFound } from '../../shared/platform/errors';
 import { checkWebhookTarget } from './targets';
 import { audit } from '../platform/audit';
-import { isAdmin, requirePermission } from '../platform/auth/principal';
+import { isAdmin, requirePermission, viewerOf } from '../platform/auth/principal';
+import {
+  deleteWebhookEndpoint, findWebhookEndpoint, insertWebhookDelivery, insertWebhookEndpoint, listWebhookEndpoints, requeueWebhookDelivery, updateWebhookEndpoint,
+  webhookDeliveriesOf, type WebhookAttemptRow, type WebhookDeliveryRow, type WebhookEndpointRow,
+} from '../../db/queries/webhooks/endpoints';
 import type { Caller } from '../platform/caller';
 import type { AppDeps } from '../platform/deps';
 import { iso } from '../platform/http/schemas';
@@ -10,7 +14,7 @@ import { newWebhookSecret, sealSecrets, validSecrets, type EndpointSecret } from
 import { newDeliveryId, startDelivery } from '../../activities/webhooks/publish';
 import type { CreateEndpoint, UpdateEndpoint } from './schemas';
 
-type EndpointRow = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type EndpointRow = WebhookEndpointRow;
 
 /** What an alert rule's own endpoint takes from its rule (the rest may be changed here: enabled, description). */
 const MANAGED_FIELDS = ['url', 'event_types', 'resource_type', 'resource_id', 'operation_type', 'allow_private'] as const;
@@ -30,16 +34,13 @@ export class WebhookService {
   }
 
   async list(caller: Caller, userId?: number) {
-    const q = this.deps.knex('webhook_endpoints').orderBy('id');
-    if (!isAdmin(caller.principal)) q.where({ user_id: caller.principal.userId });
-    else if (userId) q.where({ user_id: userId });
-    return { endpoints: (await q).map((r) => this.present(r)) };
+    return { endpoints: (await listWebhookEndpoints(this.deps.knex, viewerOf(caller.principal), userId)).map((r) => this.present(r)) };
   }
 
   /** Yours; an admin's any. Others' answer 404. */
   async find(caller: Caller, id: number): Promise<EndpointRow> {
-    const row = await this.deps.knex('webhook_endpoints').where({ id }).first();
-    if (!row || (!isAdmin(caller.principal) && row.user_id !== caller.principal.userId)) throw notFound('Webhook endpoint', id);
+    const row = await findWebhookEndpoint(this.deps.knex, viewerOf(caller.principal), id);
+    if (!row) throw notFound('Webhook endpoint', id);
     return row;
   }
 
@@ -48,11 +49,11 @@ export class WebhookService {
     if (body.allow_private) requirePermission(caller.principal, 'admin');
     await checkWebhookTarget(body.url, Boolean(body.allow_private));
     const secret = newWebhookSecret();
-    const [row] = await this.deps.knex('webhook_endpoints').insert({
+    const row = await insertWebhookEndpoint(this.deps.knex, {
       user_id: caller.principal.userId, url: body.url, description: body.description ?? null, event_types: body.event_types,
       resource_type: body.resource_type ?? null, resource_id: body.resource_id ?? null, operation_type: body.operation_type ?? null,
       allow_private: Boolean(body.allow_private), secrets_sealed: sealSecrets([{ secret, expires_at: null }], this.deps.config.masterKey),
-    }).returning('*');
+    });
     await audit(this.deps.knex, caller, { module: 'webhooks', action: 'create', message: `Webhook endpoint ${row.id} created for ${body.url}`, resourceType: 'webhook', resourceId: row.id });
     return { ...this.present(row), secret };
   }
@@ -65,10 +66,11 @@ export class WebhookService {
     // An admin's leave to target private addresses was given for one URL: a new URL from anyone else goes without it.
     const allowPrivate = body.allow_private ?? (body.url !== undefined && !isAdmin(caller.principal) ? false : row.allow_private);
     if (body.url !== undefined || body.allow_private === false) await checkWebhookTarget(body.url ?? row.url, allowPrivate);
-    const patch: Record<string, unknown> = { updated_at: this.deps.knex.fn.now(), allow_private: allowPrivate };
+    const patch: Record<string, unknown> = { allow_private: allowPrivate };
     for (const key of ['url', 'description', 'event_types', 'resource_type', 'resource_id', 'operation_type', 'allow_private'] as const) if (body[key] !== undefined) patch[key] = body[key];
     if (body.enabled !== undefined) Object.assign(patch, { enabled: body.enabled }, body.enabled ? { disabled_reason: null, consecutive_failures: 0 } : { disabled_reason: 'disabled by its owner' });
-    const [updated] = await this.deps.knex('webhook_endpoints').where({ id }).update(patch).returning('*');
+    const updated = await updateWebhookEndpoint(this.deps.knex, viewerOf(caller.principal), id, patch);
+    if (!updated) throw notFound('Webhook endpoint', id);
     await audit(this.deps.knex, caller, { module: 'webhooks', action: 'update', message: `Webhook endpoint ${id} updated`, resourceType: 'webhook', resourceId: id, details: { fields: Object.keys(body) } });
     return this.present(updated);
   }
@@ -76,7 +78,7 @@ export class WebhookService {
   async remove(caller: Caller, id: number) {
     const row = await this.find(caller, id);
     if (row.alert_rule_id) throw conflict(`Webhook endpoint ${id} belongs to alert rule ${row.alert_rule_id}: remove the rule's webhook_url instead`, { alert_rule_id: row.alert_rule_id });
-    await this.deps.knex('webhook_endpoints').where({ id }).delete();
+    await deleteWebhookEndpoint(this.deps.knex, viewerOf(caller.principal), id);
     await audit(this.deps.knex, caller, { module: 'webhooks', action: 'delete', message: `Webhook endpoint ${id} deleted`, resourceType: 'webhook', resourceId: id });
     return this.present(row);
   }
@@ -89,24 +91,22 @@ export class WebhookService {
     const [current] = validSecrets(row.secrets_sealed, this.deps.config.masterKey);
     const secret = newWebhookSecret();
     const secrets: EndpointSecret[] = [{ secret, expires_at: null }, ...(current && hours > 0 ? [{ secret: current.secret, expires_at: until }] : [])];
-    await this.deps.knex('webhook_endpoints').where({ id }).update({ secrets_sealed: sealSecrets(secrets, this.deps.config.masterKey), updated_at: this.deps.knex.fn.now() });
+    await updateWebhookEndpoint(this.deps.knex, viewerOf(caller.principal), id, { secrets_sealed: sealSecrets(secrets, this.deps.config.masterKey) });
     await audit(this.deps.knex, caller, { module: 'webhooks', action: 'rotate-secret', message: `Webhook endpoint ${id}: signing secret rotated`, resourceType: 'webhook', resourceId: id });
     return { secret, previous_valid_until: secrets.length > 1 ? until : null };
   }
 
   async deliveries(caller: Caller, id: number) {
     await this.find(caller, id);
-    const rows = await this.deps.knex('webhook_deliveries').where({ endpoint_id: id }).orderBy('created_at', 'desc').limit(100);
-    const attempts = await this.deps.knex('webhook_attempts').whereIn('delivery_id', rows.map((r) => r.id)).orderBy('attempt');
-    return { deliveries: rows.map((r) => this.presentDelivery(r, attempts.filter((a) => a.delivery_id === r.id))) };
+    const rows = await webhookDeliveriesOf(this.deps.knex, viewerOf(caller.principal), id);
+    return { deliveries: rows.map((r) => this.presentDelivery(r.delivery, r.attempts)) };
   }
 
   /** Sends a delivery again with its own webhook-id (receivers deduplicate by it), whatever its earlier outcome. */
   async replay(caller: Caller, id: number, deliveryId: string) {
     const endpoint = await this.find(caller, id);
     if (!endpoint.enabled) throw new AppError('CONFLICT', `Webhook endpoint ${id} is disabled; enable it first`, { disabled_reason: endpoint.disabled_reason });
-    const [row] = await this.deps.knex('webhook_deliveries').where({ id: deliveryId, endpoint_id: id })
-      .update({ status: 'pending', updated_at: this.deps.knex.fn.now() }).returning('*');
+    const row = await requeueWebhookDelivery(this.deps.knex, viewerOf(caller.principal), id, deliveryId);
     if (!row) throw notFound('Webhook delivery', deliveryId);
     await startDelivery(this.deps.temporal, this.deps.config, deliveryId, Date.now());
     await audit(this.deps.knex, caller, { module: 'webhooks', action: 'replay', message: `Webhook delivery ${deliveryId} replayed`, resourceType: 'webhook', resourceId: id });
@@ -119,15 +119,15 @@ export class WebhookService {
     if (!endpoint.enabled) throw new AppError('CONFLICT', `Webhook endpoint ${id} is disabled; enable it first`, { disabled_reason: endpoint.disabled_reason });
     const eventId = `test:${id}:${crypto.randomUUID()}`;
     const timestamp = new Date().toISOString();
-    const [delivery] = await this.deps.knex('webhook_deliveries').insert({
-      id: newDeliveryId(), endpoint_id: id, event_id: eventId, event_type: 'webhook.test',
+    const delivery = await insertWebhookDelivery(this.deps.knex, {
+      id: newDeliveryId(), endpoint_id: endpoint.id, event_id: eventId, event_type: 'webhook.test',
       payload: JSON.stringify({ type: 'webhook.test', timestamp, data: { endpoint_id: id, message: 'A test delivery from idcflow' } }),
-    }).returning('*');
+    });
     await startDelivery(this.deps.temporal, this.deps.config, delivery.id);
     return this.presentDelivery(delivery, []);
   }
 
-  private presentDelivery(r: EndpointRow, attempts: EndpointRow[]) {
+  private presentDelivery(r: WebhookDeliveryRow, attempts: WebhookAttemptRow[]) {
     return {
       id: r.id, event_type: r.event_type, event_id: r.event_id, status: r.status, attempts: r.attempts, last_status_code: r.last_status_code ?? null,
       last_error: r.last_error ?? null, payload: r.payload, created_at: iso(r.created_at), delivered_at: iso(r.delivered_at),

@@ -1,7 +1,7 @@
-import dns from 'node:dns/promises';
-import net from 'node:net';
 import { validationError } from '../../shared/platform/errors';
 import { isPublicAddress } from '../../shared/webhooks/events';
+import { addressesOf } from '../../shared/platform/outbound';
+
 
 /**
  * Refuses a webhook target that carries credentials or resolves to a loopback, private, link-local or otherwise
@@ -12,9 +12,8 @@ export async function checkWebhookTarget(target: string, allowPrivate: boolean, 
   const url = new URL(target);
   if (url.username || url.password) throw validationError([{ field, location: 'body', message: 'may not carry credentials' }]);
   if (allowPrivate) return;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
   // A name that does not resolve yet is accepted: every delivery checks the addresses it connects to.
-  const addresses = net.isIP(host) ? [host] : await dns.lookup(host, { all: true }).then((list) => list.map((a) => a.address), () => []);
+  const { host, addresses } = await addressesOf(url);
   const blocked = addresses.find((a) => !isPublicAddress(a));
   if (blocked) throw validationError([{ field, location: 'body', message: `${host} is ${blocked}, not a public address (an admin may allow private targets with ${field === 'url' ? 'allow_private' : 'webhook_allow_private'})` }]);
 }

@@ -34,3 +34,17 @@ export const imageReference = z
     const problem = imageReferenceProblem(ref);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
+
+/**
+ * The registry an image reference pulls from, as Docker normalizes it (reference.go's splitDockerDomain): the first
+ * component when it looks like a host (has a dot or a port, is `localhost`, or has capitals), else Docker Hub
+ * (`docker.io`, which `index.docker.io` also names). Lowercased.
+ */
+export function imageRegistry(ref: string): string {
+  const slash = ref.indexOf('/');
+  if (slash === -1) return 'docker.io';
+  const first = ref.slice(0, slash);
+  if (!/[.:]/.test(first) && first !== 'localhost' && first.toLowerCase() === first) return 'docker.io';
+  const registry = first.toLowerCase();
+  return registry === 'index.docker.io' || registry === 'registry-1.docker.io' ? 'docker.io' : registry;
+}

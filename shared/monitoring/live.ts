@@ -25,4 +25,6 @@ export const CLOSE = {
   unauthenticated: 4401,
   forbidden: 4403,
   authTimeout: 4408,
+  /** The socket sent more messages than its budget (subscribe and unsubscribe are paced per socket). */
+  tooManyMessages: 4429,
 } as const;

@@ -1,14 +1,29 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import { z } from 'zod';
+
+const DNS_SERVER = /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?|[0-9A-Fa-f:]+)$/;
+/** A comma-separated list, trimmed, without empty entries. */
+const listOf = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+/** A registry host as image references name it: a host name or address, optionally with a port. */
+const REGISTRY = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(?::[0-9]{1,5})?$/;
+const isCidrText = (c: string) => {
+  const [address, length, ...rest] = c.split('/');
+  const family = net.isIP(address);
+  return family !== 0 && rest.length === 0 && /^[0-9]{1,3}$/.test(length ?? '') && Number(length) <= (family === 4 ? 32 : 128);
+};
 
 /** Every environment variable idcflow reads. The README's configuration table lists the same. */
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
-  IDCFLOW_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  /** Trusted reverse-proxy hops in front of the API: a number (0 none), or true (one hop) / false (none). */
+  IDCFLOW_TRUST_PROXY: z.string().trim().toLowerCase().default('0')
+    .refine((v) => /^(true|false|yes|no|on|off|\d{1,2})$/.test(v), 'must be the number of trusted proxy hops (0-99), or true (1) / false (0)')
+    .transform((v) => (/^(true|yes|on)$/.test(v) ? 1 : /^(false|no|off)$/.test(v) ? 0 : Number(v))),
   DATABASE_URL: z.string().optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -28,6 +43,11 @@ const envSchema = z.object({
   IDCFLOW_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   IDCFLOW_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
   IDCFLOW_LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().positive().default(900),
+  /** Password hashes (argon2) that anonymous requests from one address may cost per minute: login, sign-up, the OAuth sign-in form. */
+  IDCFLOW_ANON_HASHES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  /** Self-registrations (when an admin turned sign-up on) per client address, and per email domain, per hour. */
+  IDCFLOW_SIGNUP_PER_ADDRESS_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(5),
+  IDCFLOW_SIGNUP_PER_DOMAIN_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(20),
   IDCFLOW_CORS_ORIGINS: z.string().default(''),
   IDCFLOW_SERVER_TOKEN: z.string().optional(),
   IDCFLOW_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -70,11 +90,21 @@ const envSchema = z.object({
   IDCFLOW_QUOTA_PROXIES: z.coerce.number().int().min(0).default(5),
   IDCFLOW_QUOTA_ADDRESSES: z.coerce.number().int().min(0).default(2),
   IDCFLOW_NETWORK_NETNS: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  IDCFLOW_QUOTA_WIREGUARD_CLIENTS: z.coerce.number().int().min(0).default(5),
+  IDCFLOW_QUOTA_IPV6_ALLOCATIONS: z.coerce.number().int().min(0).default(5),
+  /** Registries a docker host pulls from unless its allowed_registries say otherwise (docker.io: Docker Hub, the engine's default). */
+  IDCFLOW_DOCKER_REGISTRIES: z.string().default('docker.io').refine((v) => listOf(v).every((r) => REGISTRY.test(r)), 'a comma-separated list of registry hosts (host or host:port)'),
+  /** Private networks (CIDRs) the platform's own outbound fetches (VM base images, ACME directories) may reach; none by default. */
+  IDCFLOW_OUTBOUND_ALLOW_PRIVATE: z.string().default('').refine((v) => listOf(v).every((c) => isCidrText(c)), 'a comma-separated list of CIDRs such as 10.0.0.0/8'),
   IDCFLOW_NETWORK_RECONCILE_SECONDS: z.coerce.number().int().min(0).default(60),
   IDCFLOW_CADDY_ADMIN_SOCKET: z.string().optional(),
   IDCFLOW_CADDY_STORAGE: z.string().optional(),
   IDCFLOW_CADDY_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
   IDCFLOW_CADDY_HTTPS_PORT: z.coerce.number().int().min(1).max(65535).default(443),
+  /** DNS servers for domain proofs (comma-separated `address` or `address:port`, IPv6 as `[address]:port`); empty: the system's. */
+  IDCFLOW_DNS_RESOLVERS: z.string().default('').refine((v) => v.split(',').map((s) => s.trim()).filter(Boolean).every((s) => DNS_SERVER.test(s)), 'comma-separated addresses, each `a.b.c.d[:port]` or `[v6][:port]`'),
+  /** The port of a domain's HTTP proof (http://<domain>:<port>/.well-known/idcflow-challenge/<token>); 80 but behind a port mapping. */
+  IDCFLOW_DOMAIN_PROOF_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
   IDCFLOW_BACKUP_DIR: z.string().optional(),
   IDCFLOW_BACKUP_KEEP_COUNT: z.coerce.number().int().min(1).max(10000).default(14),
   IDCFLOW_BACKUP_KEEP_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
@@ -106,8 +136,11 @@ export interface Config {
   env: string;
   port: number;
   host: string;
-  /** Trust X-Forwarded-For (behind a reverse proxy): login throttling then counts the client's address. */
-  trustProxy: boolean;
+  /**
+   * Reverse-proxy hops in front of the API whose X-Forwarded-For entries are trusted (0: none). The client's address is
+   * the entry that many places from the right; what a client wrote to the left of it is never read.
+   */
+  trustProxy: number;
   databaseUrl: string;
   temporalAddress: string;
   temporalNamespace: string;
@@ -125,6 +158,8 @@ export interface Config {
   authCacheSeconds: number;
   refreshTokenTtl: number;
   login: { maxFailures: number; windowSeconds: number; lockoutSeconds: number };
+  /** What anonymous requests may cost: argon2 hashes per address per minute; sign-ups per address and per email domain per hour. */
+  anonymous: { hashesPerMinute: number; signupsPerAddressPerHour: number; signupsPerDomainPerHour: number };
   corsOrigins: string[];
   serverToken?: string;
   /** Where clients reach this API (the OAuth issuer is it plus /oauth); default http://HOST:PORT. */
@@ -161,6 +196,8 @@ export interface Config {
     reconcileSeconds: number;
     /** Caddy's admin socket on this host; unset: the host has no reverse proxy. */
     caddy: { adminSocket?: string; storageDir: string; httpPort: number; httpsPort: number };
+    /** Proofs of a proxy's domain: the DNS servers asked (empty: the system's), the port of the HTTP proof. */
+    domainProof: { dnsResolvers: string[]; httpPort: number };
   };
   /** Network services on a host agent: how often it reads its interfaces and sessions into PostgreSQL; BIRD's include file and control socket. */
   netservices: { wgStatsSeconds: number; birdConfig: string; birdSocket: string };
@@ -182,6 +219,8 @@ export interface Config {
   backups: { dir: string; keepCount: number; keepDays: number; pgBinDir: string };
   /** Webhook deliveries: the waits between attempts, failed deliveries in a row before an endpoint is disabled. */
   webhooks: { retrySeconds: number[]; disableAfter: number; timeoutSeconds: number; rotationHours: number };
+  /** Tenancy (issue 22): network-service quotas, the registries docker hosts pull from by default, private targets outbound fetches may reach. */
+  tenancy: { netQuota: { wireguard_clients: number; ipv6_allocations: number }; dockerRegistries: string[]; outboundAllowPrivate: string[] };
   /** The log center: entries older than retentionDays are deleted daily (0: kept forever); export links live linkMinutes. */
   logs: { retentionDays: number; exportLinkMinutes: number };
   /**
@@ -244,7 +283,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
-    trustProxy: e.IDCFLOW_TRUST_PROXY === 'true',
+    trustProxy: e.IDCFLOW_TRUST_PROXY,
     databaseUrl: e.DATABASE_URL ?? '',
     temporalAddress: e.TEMPORAL_ADDRESS ?? '',
     temporalNamespace: e.TEMPORAL_NAMESPACE,
@@ -259,6 +298,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     accessTokenTtl: e.IDCFLOW_ACCESS_TOKEN_TTL,
     authCacheSeconds: e.IDCFLOW_AUTH_CACHE_SECONDS,
     refreshTokenTtl: e.IDCFLOW_REFRESH_TOKEN_TTL,
+    anonymous: {
+      hashesPerMinute: e.IDCFLOW_ANON_HASHES_PER_MINUTE,
+      signupsPerAddressPerHour: e.IDCFLOW_SIGNUP_PER_ADDRESS_PER_HOUR,
+      signupsPerDomainPerHour: e.IDCFLOW_SIGNUP_PER_DOMAIN_PER_HOUR,
+    },
     login: {
       maxFailures: e.IDCFLOW_LOGIN_MAX_FAILURES,
       windowSeconds: e.IDCFLOW_LOGIN_WINDOW_SECONDS,
@@ -297,6 +341,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         adminSocket: e.IDCFLOW_CADDY_ADMIN_SOCKET, storageDir: path.resolve(e.IDCFLOW_CADDY_STORAGE ?? path.join(dataDir, 'caddy')),
         httpPort: e.IDCFLOW_CADDY_HTTP_PORT, httpsPort: e.IDCFLOW_CADDY_HTTPS_PORT,
       },
+      domainProof: { dnsResolvers: e.IDCFLOW_DNS_RESOLVERS.split(',').map((s) => s.trim()).filter(Boolean), httpPort: e.IDCFLOW_DOMAIN_PROOF_HTTP_PORT },
     },
     netservices: { wgStatsSeconds: e.IDCFLOW_WG_STATS_SECONDS, birdConfig: e.IDCFLOW_BIRD_CONFIG, birdSocket: e.IDCFLOW_BIRD_SOCKET },
     monitoring: {
@@ -323,6 +368,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       disableAfter: e.IDCFLOW_WEBHOOK_DISABLE_AFTER,
       timeoutSeconds: e.IDCFLOW_WEBHOOK_TIMEOUT_SECONDS,
       rotationHours: e.IDCFLOW_WEBHOOK_ROTATION_HOURS,
+    },
+    tenancy: {
+      netQuota: { wireguard_clients: e.IDCFLOW_QUOTA_WIREGUARD_CLIENTS, ipv6_allocations: e.IDCFLOW_QUOTA_IPV6_ALLOCATIONS },
+      dockerRegistries: listOf(e.IDCFLOW_DOCKER_REGISTRIES).map((r) => r.toLowerCase()),
+      outboundAllowPrivate: listOf(e.IDCFLOW_OUTBOUND_ALLOW_PRIVATE),
     },
     logs: { retentionDays: e.IDCFLOW_LOG_RETENTION_DAYS, exportLinkMinutes: e.IDCFLOW_LOG_EXPORT_LINK_MINUTES },
     availability: {

@@ -23,6 +23,8 @@ export const settingsSchema = z.object({
   session_timeout: z.number().int().min(60).max(30 * 86_400),
   /** API requests per minute for each user, API token or anonymous address; 0 turns the limit off. */
   api_rate_limit: z.number().int().min(0).max(1_000_000),
+  /** Self-registration (seed 000's add_user): off until an admin turns it on; then an account signs in once its email is verified. */
+  registration_enabled: z.boolean(),
 });
 
 export type SystemSettings = z.infer<typeof settingsSchema>;
@@ -43,6 +45,7 @@ export function defaultSettings(config: Config): SystemSettings {
     backup_retention: config.backups.keepDays,
     session_timeout: config.accessTokenTtl,
     api_rate_limit: config.system.apiRateLimit,
+    registration_enabled: false,
   };
 }
 

@@ -171,7 +171,7 @@ describeDocker('docker engine (Podman Docker API)', () => {
   });
 
   it('an image that is not on the host is pulled; one no registry has fails cleanly and leaves nothing', async () => {
-    const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });
+    const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}`, allowed_registries: ['127.0.0.1:1'] });
     const uuid = uniq('nopull');
     // A registry on a closed loopback port: the pull is tried, and refused at once.
     const { op } = await createInstance(api, await api.admin(), { uuid, host_id: host.id, image: '127.0.0.1:1/idcflow/not-there:1' });

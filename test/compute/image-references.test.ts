@@ -26,6 +26,37 @@ describe('input checked before any engine', () => {
     }
   });
 
+  it('a docker host pulls only from its allowed registries: another registry is a 422 naming image before any pull, nothing recorded', async () => {
+    const admin = await api.admin();
+    const user = await api.createUser('user');
+    // No engine listens there: a refusal must come before anything reaches it.
+    const host = (await api.call('POST', '/api/v1/hosts', { token: admin, body: { name: `reg-${uid()}`, engine_type: 'docker', address: 'unix:///nonexistent/docker.sock' } })).body.data;
+    expect(host.allowed_registries).toBeNull();
+    const create = (image: string, token = user.token) => api.call('POST', '/api/v1/instances', { token, body: { name: `i-${uid()}`, engine_type: 'docker', host_id: host.id, image }, headers: { prefer: 'respond-async' } });
+    // The default (IDCFLOW_DOCKER_REGISTRIES; docker.io, and the suite's localhost): a registry on the host's loopback or anyone's server is refused.
+    for (const image of ['evil.example.com/x:1', '127.0.0.1:5000/x', 'localhost:5000/x', 'ghcr.io/a/b:1', 'Registry/x']) {
+      const res = await create(image);
+      expectError(res, 422, 'VALIDATION_ERROR');
+      expect(res.body.error.details.errors.map((e: { field: string }) => e.field)).toEqual(['image']);
+    }
+    expect(await api.deps.knex('instances').where({ host_id: host.id })).toEqual([]);
+    expect(await api.deps.knex('operations').where({ resource_type: 'instance', type: 'instance.create' }).whereRaw("params->>'host' = ?", [host.name])).toEqual([]);
+    for (const image of ['nginx', 'library/nginx:1.27', 'docker.io/library/busybox', 'index.docker.io/a/b']) expect((await create(image)).status).toBe(202);
+
+    // An admin chooses the host's registries; then only those.
+    const set = await api.call('PUT', `/api/v1/hosts/${host.id}`, { token: admin, body: { allowed_registries: ['GHCR.io', 'registry.example.com:5000'] } });
+    expect(set.body.data.allowed_registries).toEqual(['ghcr.io', 'registry.example.com:5000']);
+    expect((await create('ghcr.io/a/b:1')).status).toBe(202);
+    expect((await create('registry.example.com:5000/team/app')).status).toBe(202);
+    expectError(await create('nginx'), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('PUT', `/api/v1/hosts/${host.id}`, { token: user.token, body: { allowed_registries: ['evil.example.com'] } }), 403, 'INSUFFICIENT_PERMISSIONS');
+    const bad = await api.call('PUT', `/api/v1/hosts/${host.id}`, { token: admin, body: { allowed_registries: ['http://evil/'] } });
+    expectError(bad, 422, 'VALIDATION_ERROR');
+    expect(bad.body.error.details.errors[0].field).toMatch(/^allowed_registries/);
+    expect((await api.call('PUT', `/api/v1/hosts/${host.id}`, { token: admin, body: { allowed_registries: null } })).body.data.allowed_registries).toBeNull();
+    expectError(await api.call('PUT', `/api/v1/hosts/${host.id}`, { body: { allowed_registries: null } }), 401, 'INVALID_CREDENTIALS');
+  });
+
   it('a numeric id past PostgreSQL’s integer range on a compat route is a 404, not a 500', async () => {
     const admin = await api.admin();
     for (const id of ['2147483648', '99999999999999999999', '0']) {

@@ -53,11 +53,11 @@ describe('jobs as Temporal Schedules', () => {
     const role = `job_sync_${id}`;
     await pgAdmin((c) => c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw-${id}'`));
     const s = pgServer();
-    instanceId = (await addInstance(api, { db_type: 'postgresql', host: s.host, port: s.port, database_name: s.database, credential_id: await addCredential(api, role, `pw-${id}`), ssl: 'disable' })).id;
+    instanceId = (await addInstance(api, { db_type: 'postgresql', host: s.host, port: s.port, database_name: s.database, credential_id: await addCredential(api, role, `pw-${id}`, manager.token), ssl: 'disable' }, manager.token)).id;
   });
   afterAll(async () => { await api.close(); });
 
-  const history = async (jobId: string) => (await api.call('GET', `/api/v1/db/jobs/${jobId}/history?size=100`, { token: viewer.token })).body.data.runs as Array<{ id: string; kind: string; status: string }>;
+  const history = async (jobId: string) => (await api.call('GET', `/api/v1/db/jobs/${jobId}/history?size=100`, { token: manager.token })).body.data.runs as Array<{ id: string; kind: string; status: string }>;
 
   it('translates the schedule deliberately: Temporal computes the next runs at :00 and :30', async () => {
     const created = await api.call('POST', '/api/jobs', { token: manager.token, body: { name: `half-hourly ${id}`, task_type: 'sync_accounts', db_type: 'postgresql', schedule: '0 */30 * * * *', description: '每30分钟同步一次账户' } });
@@ -69,7 +69,7 @@ describe('jobs as Temporal Schedules', () => {
     expect(next.length).toBe(3);
     for (const t of next) expect([t.getUTCMinutes(), t.getUTCSeconds()]).toEqual([t.getUTCMinutes() === 0 ? 0 : 30, 0]);
     expect(next[1].getTime() - next[0].getTime()).toBe(30 * 60_000);
-    const detail = await api.call('GET', `/api/jobs/${jobId}`, { token: viewer.token });
+    const detail = await api.call('GET', `/api/jobs/${jobId}`, { token: manager.token });
     expect(detail.body.data).toMatchObject({ job_id: jobId, next_run_at: next[0].toISOString(), temporal_paused: false, history: [] });
 
     const five = await api.call('PUT', `/api/jobs/${jobId}`, { token: manager.token, body: { schedule: '15 3 * * *' } });
@@ -78,7 +78,7 @@ describe('jobs as Temporal Schedules', () => {
     expect([after.getUTCHours(), after.getUTCMinutes(), after.getUTCSeconds()]).toEqual([3, 15, 0]);
     expect((await api.call('DELETE', `/api/jobs/${jobId}`, { token: manager.token })).status).toBe(200);
     await expect(api.deps.temporal.schedule.getHandle(jobId).describe()).rejects.toThrow();
-    expect((await api.call('GET', `/api/jobs/${jobId}`, { token: viewer.token })).status).toBe(404);
+    expect((await api.call('GET', `/api/jobs/${jobId}`, { token: manager.token })).status).toBe(404);
   });
 
   it('an invalid cron is a 422 naming the field; permissions scheduler_view / scheduler_manage apply', async () => {
@@ -109,7 +109,7 @@ describe('jobs as Temporal Schedules', () => {
     const jobId = created.body.data.id;
     const runs = await eventually(async () => { const h = await history(jobId); return h.some((r) => r.status === 'completed') && h; }, 30_000, 'a scheduled session');
     expect(runs[0].kind).toBe('sync_session');
-    const session = (await api.call('GET', `/api/v1/db/sessions/${encodeURIComponent(runs.find((r) => r.status === 'completed')!.id)}`, { token: viewer.token })).body.data;
+    const session = (await api.call('GET', `/api/v1/db/sessions/${encodeURIComponent(runs.find((r) => r.status === 'completed')!.id)}`, { token: manager.token })).body.data;
     expect(session).toMatchObject({ sync_type: 'scheduled_task', job_id: jobId, status: 'completed', total_instances: 1, successful_instances: 1 });
     expect(session.records[0].instance_id).toBe(instanceId);
     // Each run is an operation like any other: in the operations history, with its step log.
@@ -161,9 +161,9 @@ describe('jobs as Temporal Schedules', () => {
     const enabled = await api.call('POST', `/api/jobs/${jobId}/enable`, { token: manager.token });
     expect(enabled.body.data).toMatchObject({ is_enabled: true, state: 'active' });
     expect((await api.deps.temporal.schedule.getHandle(jobId).describe()).state.paused).toBe(false);
-    expect((await api.call('GET', `/api/v1/db/jobs?state=active`, { token: viewer.token })).body.data.jobs.map((j: { id: string }) => j.id)).toContain(jobId);
+    expect((await api.call('GET', `/api/v1/db/jobs?state=active`, { token: manager.token })).body.data.jobs.map((j: { id: string }) => j.id)).toContain(jobId);
     expect((await api.call('DELETE', `/api/v1/db/jobs/${jobId}`, { token: manager.token })).status).toBe(200);
-    const sessions = await api.call('GET', `/api/v1/db/sessions?job_id=${jobId}&size=100`, { token: viewer.token });
+    const sessions = await api.call('GET', `/api/v1/db/sessions?job_id=${jobId}&size=100`, { token: manager.token });
     expect(sessions.body.data.sessions.length).toBeGreaterThanOrEqual(atPause + 1);
   });
 
@@ -172,16 +172,16 @@ describe('jobs as Temporal Schedules', () => {
     const silent = net.createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     try {
-      const slow = await addInstance(api, { db_type: 'postgresql', host: '127.0.0.1', port: (silent.address() as import('node:net').AddressInfo).port, credential_id: await addCredential(api, 'x', 'y'), ssl: 'disable' });
+      const slow = await addInstance(api, { db_type: 'postgresql', host: '127.0.0.1', port: (silent.address() as import('node:net').AddressInfo).port, credential_id: await addCredential(api, 'x', 'y', manager.token), ssl: 'disable' }, manager.token);
       const created = await api.call('POST', '/api/jobs', { token: manager.token, body: { name: `slow ${id}`, task_type: 'sync_accounts', instance_ids: [slow.id], schedule: '0 0 1 1 *', is_enabled: false } });
       const jobId = created.body.data.job_id;
       await api.call('POST', `/api/jobs/${jobId}/run`, { token: manager.token });
       const [run] = await eventually(async () => { const h = await history(jobId); return h.length > 0 && h; }, 20_000, 'the triggered session');
       const sid = encodeURIComponent(run.id);
-      await eventually(async () => (await api.call('GET', `/api/sessions/${sid}`, { token: viewer.token })).body.data?.records?.[0]?.status === 'running', 20_000, 'the instance to start');
+      await eventually(async () => (await api.call('GET', `/api/sessions/${sid}`, { token: manager.token })).body.data?.records?.[0]?.status === 'running', 20_000, 'the instance to start');
       const cancel = await api.call('POST', `/api/sessions/${sid}/cancel`, { token: manager.token });
       expect(cancel.body).toMatchObject({ status: 'success', data: { cancel_requested: true, sync_type: 'scheduled_task', job_id: jobId } });
-      const ended = await eventually(async () => { const s = (await api.call('GET', `/api/sessions/${sid}`, { token: viewer.token })).body.data; return s.status !== 'running' && s; }, 40_000, 'the session to end');
+      const ended = await eventually(async () => { const s = (await api.call('GET', `/api/sessions/${sid}`, { token: manager.token })).body.data; return s.status !== 'running' && s; }, 40_000, 'the session to end');
       expect(ended.status).toBe('cancelled');
       expect(ended.records[0].status).toBe('failed'); // the instance in progress ran to its connect timeout
       await api.call('DELETE', `/api/jobs/${jobId}`, { token: manager.token });
@@ -197,7 +197,7 @@ describe('jobs as Temporal Schedules', () => {
     await api.call('POST', `/api/v1/db/jobs/${jobId}/run`, { token: manager.token });
     const runs = await eventually(async () => { const h = await history(jobId); return h.some((r) => r.status === 'completed') && h; }, 30_000, 'a scheduled batch');
     expect(runs[0]).toMatchObject({ kind: 'classification_batch', status: 'completed' });
-    const batch = await api.call('GET', `/api/batches/${encodeURIComponent(runs[0].id)}`, { token: viewer.token });
+    const batch = await api.call('GET', `/api/batches/${encodeURIComponent(runs[0].id)}`, { token: manager.token });
     expect(batch.body.data).toMatchObject({ batch_type: 'scheduled', job_id: jobId });
     await api.call('DELETE', `/api/v1/db/jobs/${jobId}`, { token: manager.token });
   });

@@ -2,7 +2,9 @@ import crypto from 'node:crypto';
 import { startTestApi, type TestApi, type TestUser } from '../support/api';
 import { liveClient, testHost, wsUrl } from './support';
 import { notify } from '../../db/notifications';
-import { NOTIFY_CHANNELS } from '../../shared/monitoring/live';
+import { CLOSE, NOTIFY_CHANNELS } from '../../shared/monitoring/live';
+import WebSocket from 'ws';
+import { AUTH_SECONDS, MAX_PENDING_PER_ADDRESS, MAX_PENDING_TOTAL, MAX_REFUSED_MESSAGES, SUBSCRIBE_BURST } from '../../api/monitoring/live';
 
 describe('monitoring: the live WebSocket channels', () => {
   let a: TestApi, b: TestApi;
@@ -158,4 +160,75 @@ describe('monitoring: the live WebSocket channels', () => {
     const bgp = connect(a, `/api/v1/ws/bgp/status?token=${manager.token}`);
     expect((await bgp.next((m) => m.type === 'bgp_status')).data).toEqual({ sessions: expect.any(Array) });
   });
+
+  describe('issue 22: unauthenticated sockets are capped and short-lived; subscribe is paced per socket', () => {
+    /** An unauthenticated socket from `localAddress`: resolves with the handshake's status (101 when upgraded). */
+    const raw = (localAddress: string) => {
+      const ws = new WebSocket(wsUrl(a.url, '/api/v1/ws/connect'), { localAddress });
+      ws.on('error', () => undefined);
+      const status = new Promise<number>((resolve) => {
+        ws.once('open', () => resolve(101));
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      });
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      return { ws, status, closed };
+    };
+
+    it('refuses (429, before any WebSocket) the socket past the per-address cap and past the total; a token frees the place', async () => {
+      const mine = Array.from({ length: MAX_PENDING_PER_ADDRESS }, () => raw('127.0.0.2'));
+      try {
+        expect(await Promise.all(mine.map((m) => m.status))).toEqual(mine.map(() => 101));
+        const extra = raw('127.0.0.2');
+        expect(await extra.status).toBe(429);
+        // Another address is not held to this one's cap.
+        const other = raw('127.0.0.3');
+        expect(await other.status).toBe(101);
+        other.ws.terminate();
+        // One of them authenticates: its place is free again.
+        mine[0].ws.send(JSON.stringify({ token: viewer.token, channels: ['system'] }));
+        await eventuallyTrue(async () => (await raw('127.0.0.2').status) === 101);
+      } finally {
+        for (const m of mine) m.ws.terminate();
+      }
+      // The total, over many addresses.
+      const spread = Array.from({ length: MAX_PENDING_TOTAL }, (_v, i) => raw(`127.0.1.${10 + Math.floor(i / MAX_PENDING_PER_ADDRESS)}`));
+      try {
+        const statuses = await Promise.all(spread.map((m) => m.status));
+        expect(statuses.filter((x) => x === 101).length).toBeGreaterThan(MAX_PENDING_TOTAL - MAX_PENDING_PER_ADDRESS);
+        expect(await raw('127.0.2.1').status).toBe(429);
+      } finally {
+        for (const m of spread) m.ws.terminate();
+      }
+      await eventuallyTrue(async () => (await raw('127.0.2.2').status) === 101);
+    }, 60_000);
+
+    it('closes a socket that sends no token within the short deadline', async () => {
+      const started = Date.now();
+      const idle = raw('127.0.0.4');
+      expect(await idle.status).toBe(101);
+      expect(await idle.closed).toBe(CLOSE.unauthenticated);
+      expect(Date.now() - started).toBeLessThan((AUTH_SECONDS + 3) * 1000);
+    });
+
+    it('answers subscribe past its budget with RATE_LIMIT_EXCEEDED without work, and closes a socket that keeps on (4429)', async () => {
+      const c = connect(a, `/api/v1/ws/connect?token=${manager.token}&channels=system`);
+      await c.next((m) => m.type === 'connected');
+      for (let i = 0; i < SUBSCRIBE_BURST + 10; i++) c.send({ type: i % 2 ? 'unsubscribe' : 'subscribe', channels: ['bgp'] });
+      await c.next((m) => m.type === 'error' && m.data.code === 'RATE_LIMIT_EXCEEDED');
+      await c.next(() => c.messages.filter((m) => ['subscribed', 'unsubscribed'].includes(m.type) || m.type === 'error').length >= SUBSCRIBE_BURST + 10);
+      const answered = c.messages.filter((m) => m.type === 'subscribed' || m.type === 'unsubscribed').length;
+      expect(answered).toBeGreaterThanOrEqual(SUBSCRIBE_BURST);
+      expect(answered).toBeLessThanOrEqual(SUBSCRIBE_BURST + 2);
+      for (let i = 0; i < MAX_REFUSED_MESSAGES; i++) c.send({ type: 'subscribe', channels: ['bgp'] });
+      expect((await c.closed).code).toBe(CLOSE.tooManyMessages);
+    });
+  });
+
+  async function eventuallyTrue(check: () => Promise<boolean>) {
+    const deadline = Date.now() + 15_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 });

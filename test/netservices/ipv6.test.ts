@@ -7,7 +7,7 @@ let manager: TestUser;
 let user: TestUser;
 let other: TestUser;
 beforeAll(async () => {
-  api = await startTestApi();
+  api = await startTestApi({ IDCFLOW_QUOTA_IPV6_ALLOCATIONS: '100' });
   admin = await api.admin();
   [manager, user, other] = await Promise.all([api.createUser('manager'), api.createUser('user'), api.createUser('user')]);
 });
@@ -18,7 +18,7 @@ const ula32 = () => { const b = crypto.randomBytes(3).toString('hex'); return `f
 const uniq = (p: string) => `${p}-${crypto.randomBytes(4).toString('hex')}`;
 
 async function pool(body: Record<string, unknown>, token = admin) {
-  const res = await api.call('POST', '/api/v1/ipv6/pools', { token, body: { name: uniq('pool'), ...body } });
+  const res = await api.call('POST', '/api/v1/ipv6/pools', { token, body: { name: uniq('pool'), open_to_customers: true, ...body } });
   if (res.status !== 201) throw new Error(`pool: ${res.status} ${res.text}`);
   return res.body.data;
 }

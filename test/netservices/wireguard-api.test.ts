@@ -9,7 +9,7 @@ let user: TestUser;
 let other: TestUser;
 let hostId: number;
 beforeAll(async () => {
-  api = await startTestApi();
+  api = await startTestApi({ IDCFLOW_QUOTA_WIREGUARD_CLIENTS: '100' });
   admin = await api.admin();
   [manager, user, other] = await Promise.all([api.createUser('manager'), api.createUser('user'), api.createUser('user')]);
   hostId = (await addHost(api, { use_agent: true })).id; // no agent runs for it: starts fail fast, saying so
@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(async () => { await api.close(); });
 
 const server = async (body: Record<string, unknown> = {}, token = admin) => {
-  const res = await api.call('POST', '/api/v1/wireguard/servers', { token, body: { name: uniq('wg').slice(0, 15), host_id: hostId, listen_port: 40000 + Math.floor(Math.random() * 20000), ipv4_address: '10.9.0.1/29', ...body } });
+  const res = await api.call('POST', '/api/v1/wireguard/servers', { token, body: { name: uniq('wg').slice(0, 15), host_id: hostId, listen_port: 40000 + Math.floor(Math.random() * 20000), ipv4_address: '10.9.0.1/29', open_to_customers: true, ...body } });
   if (res.status !== 201) throw new Error(`server: ${res.status} ${res.text}`);
   return res.body.data;
 };
@@ -67,7 +67,7 @@ describe('WireGuard through the API (no host changes)', () => {
     const b = await api.call('POST', '/api/v1/wireguard/clients', { token: user.token, body: { name: 'v6b', server_id: s.id, ipv6_address: 'fd10:9::99' } });
     expect(b.body.data.ipv6_address).toBe('fd10:9::99/128');
     expectError(await api.call('POST', '/api/v1/wireguard/clients', { token: user.token, body: { name: 'v6c', server_id: s.id, ipv6_address: 'fd10:9::99' } }), 422, 'VALIDATION_ERROR');
-    const pool = await api.call('POST', '/api/v1/ipv6/pools', { token: admin, body: { name: uniq('wgpool'), prefix: 'fd77:7700::/40', prefix_length: 64 } });
+    const pool = await api.call('POST', '/api/v1/ipv6/pools', { token: admin, body: { name: uniq('wgpool'), prefix: 'fd77:7700::/40', prefix_length: 64, open_to_customers: true } });
     const d = await api.call('POST', '/api/v1/wireguard/clients', { token: user.token, body: { name: 'v6d', server_id: s.id, ipv6_pool_id: pool.body.data.id } });
     expect(d.status).toBe(201);
     expect(d.body.data).toMatchObject({ ipv6_address: 'fd77:7700::/64', ipv6_allocation_id: expect.any(Number) });

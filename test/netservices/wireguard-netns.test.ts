@@ -57,7 +57,7 @@ describe('WireGuard applied for real: a server and its clients in two network na
     try {
       const serverIf = `wgs${tag}`;
       const created = await api.call('POST', '/api/v1/wireguard/servers', { token: admin, body: {
-        name: `wg-${tag}`, interface: serverIf, host_id: host.id, listen_port: 51820, ipv4_address: '10.214.0.1/24', endpoint: '10.213.0.1', mtu: 1420,
+        name: `wg-${tag}`, interface: serverIf, host_id: host.id, listen_port: 51820, ipv4_address: '10.214.0.1/24', endpoint: '10.213.0.1', mtu: 1420, open_to_customers: true,
       } });
       expect(created.status).toBe(201);
       const server = created.body.data;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { startTestApi, expectError, eventually, type TestApi, type TestUser } from '../support/api';
 import { finished } from '../support/compute';
 import type { Spawned } from '../support/processes';
-import { addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, spawnNetworkAgent, startCaddy, type NetworkFabric } from '../support/networking';
+import { addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, spawnNetworkAgent, startCaddy, verifyDomain, type NetworkFabric } from '../support/networking';
 import { caddyAdmin } from '../../activities/networking/tools';
 import { pebbleUnavailable, startPebble } from './pebble';
 
@@ -31,6 +31,8 @@ const https = (domain: string, ca: string[]) => curlFrom(net.client, `https://${
 async function addTlsProxy(domain: string) {
   const op = await finished(api, owner.token, await api.call('POST', `/api/v1/instances/${vm.uuid}/proxies`, { token: owner.token, body: { domain, target_port: 8080, tls: true } }));
   expect(op).toMatchObject({ status: 'succeeded', resource: { name: domain } });
+  // A certificate is asked for only once the domain is proven (here an admin vouches for it).
+  expect(await verifyDomain(api, admin, vm.uuid, domain)).toMatchObject({ status: 'succeeded', result: { verified: true } });
 }
 
 /** The proxy's certificate as its owner sees it, once the agent has recorded one matching `ready`. */

@@ -5,7 +5,7 @@ import { startTestApi, eventually, type TestApi, type TestUser } from '../suppor
 import { addHost, createInstance, finished } from '../support/compute';
 import type { Spawned } from '../support/processes';
 import { runTool, nftFailure, HostToolError } from '../../activities/networking/tools';
-import { addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, nftTable, spawnNetworkAgent, type NetworkFabric } from '../support/networking';
+import { addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, nftTable, spawnNetworkAgent, verifyDomain, type NetworkFabric } from '../support/networking';
 
 const skip = networkingUnavailable();
 const describeNet = skip ? describe.skip : describe;
@@ -76,12 +76,19 @@ describeNet('the host agent: crash mid-apply, drift, hosts that cannot apply', (
 
   it('a host that cannot apply refuses with a clear code naming what is missing; nothing is left behind', async () => {
     const admin = await api.admin();
-    // No reverse proxy on this agent: NOT_SUPPORTED, and the row is gone again.
-    const proxy = await finished(api, owner.token, await api.call('POST', `/api/v1/instances/${vm.uuid}/proxies`, { token: owner.token, body: { domain: 'np.example.test', target_port: 8080 } }));
+    // No reverse proxy on this agent: a claim is recorded (a domain not yet proven is not served, so nothing needs the
+    // proxy yet); serving it once proven is NOT_SUPPORTED, and the claim stays pending, unserved.
+    const claim = await finished(api, owner.token, await api.call('POST', `/api/v1/instances/${vm.uuid}/proxies`, { token: owner.token, body: { domain: 'np.example.test', target_port: 8080 } }));
+    expect(claim.status).toBe('succeeded');
+    const proxy = await verifyDomain(api, admin, vm.uuid, 'np.example.test');
     expect(proxy).toMatchObject({ status: 'failed', error: { code: 'NOT_SUPPORTED', message: expect.stringContaining('no reverse proxy') } });
-    expect((await api.call('GET', `/api/v1/instances/${vm.uuid}/proxies`, { token: owner.token })).body.data.proxies).toEqual([]);
-    const seed = await api.call('POST', `/api/client/proxys/create/${host.name}/${vm.uuid}`, { token: owner.token, body: { domain: 'np.example.test', target_port: 8080 } });
+    expect((await api.call('GET', `/api/v1/instances/${vm.uuid}/proxies`, { token: owner.token })).body.data.proxies).toEqual([
+      expect.objectContaining({ domain: 'np.example.test', state: 'active', verification: expect.objectContaining({ status: 'pending', error: expect.stringContaining('could not serve it') }) }),
+    ]);
+    const seed = await api.call('POST', `/api/client/proxys/verify/${host.name}/${vm.uuid}/0`, { token: admin, body: { force: true } });
     expect(seed.body).toMatchObject({ code: 400, data: { error: 'BAD_REQUEST' } });
+    const id = (await api.call('GET', `/api/v1/instances/${vm.uuid}/proxies`, { token: owner.token })).body.data.proxies[0].id;
+    expect((await finished(api, owner.token, await api.call('DELETE', `/api/v1/instances/${vm.uuid}/proxies/${id}`, { token: owner.token }))).status).toBe('succeeded');
 
     // An agent whose host has no nft binary.
     const bin = fs.mkdtempSync(path.join(net.dir, 'bin-'));

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { Netns } from '../support/netns';
 import { eventually } from '../support/api';
+import { stopProcess } from '../support/processes';
+import { freePort } from '../../workers/embedded-services';
 
 /** Pebble, Let's Encrypt's ACME test server, and its DNS test server: built by .ci/run from the Go module proxy into this cache. */
 export const PEBBLE_VERSION = '2.10.3';
@@ -66,5 +68,36 @@ export async function startPebble(ns: Netns, dir: string, opts: { address: strin
     directory, listenerCaPem: fs.readFileSync(f('ca.pem'), 'utf8'), issuingRootPem, issuingRootFile: f('issuing-root.pem'), logs,
     /** Makes `host` resolve to `address` instead (challtestsrv's mock A record). */
     setA: (host: string, address: string) => ns.exec('curl', ['-sS', '-m', '2', '-d', JSON.stringify({ host: `${host}.`, addresses: [address] }), `http://${opts.address}:8055/add-a`]),
+  };
+}
+
+/**
+ * pebble-challtestsrv alone, on loopback in the machine's own namespace (where workers run): a DNS server whose
+ * records a test sets through its management API. Point a worker's IDCFLOW_DNS_RESOLVERS at `server`.
+ */
+export async function startChallDns() {
+  const bins = pebbleBinaries()!;
+  const [dnsPort, managementPort] = [await freePort(), await freePort()];
+  const proc = spawn(bins.challtestsrv, [
+    '-defaultIPv4', '', '-defaultIPv6', '', '-dnsserver', `127.0.0.1:${dnsPort}`, '-doh', '', '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${managementPort}`,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  for (const s of [proc.stdout!, proc.stderr!]) s.on('data', (b) => (log += b));
+  await eventually(async () => log.includes('Starting management server'), 15_000, 'pebble-challtestsrv');
+  const manage = async (path: string, body: Record<string, unknown>) => {
+    const res = await fetch(`http://127.0.0.1:${managementPort}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`challtestsrv ${path}: ${res.status} ${await res.text()}`);
+  };
+  const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`);
+  return {
+    server: `127.0.0.1:${dnsPort}`,
+    /** Sets the TXT record of `name` (replacing what it held). */
+    setTxt: async (name: string, value: string) => {
+      await manage('/clear-txt', { host: fqdn(name) });
+      await manage('/set-txt', { host: fqdn(name), value });
+    },
+    clearTxt: (name: string) => manage('/clear-txt', { host: fqdn(name) }),
+    setA: (name: string, address: string) => manage('/add-a', { host: fqdn(name), addresses: [address] }),
+    stop: () => stopProcess(proc, 'SIGTERM', 5000),
   };
 }

@@ -3,7 +3,7 @@ import { startTestApi, expectError, eventually, type TestApi, type TestUser } fr
 import { createInstance, finished, uniq } from '../support/compute';
 import type { Spawned } from '../support/processes';
 import {
-  addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, nftTable, spawnNetworkAgent, startCaddy, type NetworkFabric,
+  addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, nftTable, spawnNetworkAgent, startCaddy, verifyDomain, type NetworkFabric,
 } from '../support/networking';
 
 const skip = networkingUnavailable({ caddy: true });
@@ -184,6 +184,10 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
     const op = await finished(api, owner.token, add);
     expect(op).toMatchObject({ status: 'succeeded', resource: { type: 'proxy', name: 'app.example.test' } });
     const resolve = ['--resolve', 'app.example.test:80:10.78.0.1', '--resolve', 'app.example.test:443:10.78.0.1'];
+    // Served once its domain is proven (test/networking/domain-proof.test.ts proves domains; here an admin vouches).
+    expect(await curlFrom(net.client, 'http://app.example.test/', resolve)).toBeNull();
+    const admin = await api.admin();
+    expect(await verifyDomain(api, admin, vm.uuid, 'app.example.test')).toMatchObject({ status: 'succeeded', result: { verified: true, method: 'admin' } });
     expect(await curlFrom(net.client, 'http://app.example.test/', resolve)).toBe('hello from the instance\n');
     // Caddy issues the certificate in the background after the load: poll until the handshake works.
     const https = await eventually(async () => fs.existsSync(caddy.rootCert) && curlFrom(net.client, 'https://app.example.test/', [...resolve, '--cacert', caddy.rootCert]), 30_000, 'HTTPS through Caddy');
@@ -195,6 +199,7 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
     expectError(await api.call('POST', `/api/v1/instances/${vm.uuid}/proxies`, { token: owner.token, body: { domain: 'bad_name..test', target_port: 81 } }), 422, 'VALIDATION_ERROR');
     const idn = await finished(api, owner.token, await api.call('POST', `/api/client/proxys/create/${host.name}/${vm.uuid}`, { token: owner.token, body: { domain: 'bücher.example.test', target_port: 8080, ssl_enabled: false } }).then((r) => r.body.data.operation.id));
     expect(idn).toMatchObject({ status: 'succeeded', resource: { name: 'xn--bcher-kva.example.test' } });
+    expect((await verifyDomain(api, admin, vm.uuid, 'xn--bcher-kva.example.test')).status).toBe('succeeded');
     const detail = await api.call('GET', `/api/client/proxys/detail/${host.name}/${vm.uuid}`, { token: owner.token });
     expect(detail.body.data).toEqual([
       expect.objectContaining({ proxy_index: 0, domain: 'app.example.test', target_port: 8080, ssl_enabled: true }),

@@ -1,3 +1,7 @@
+import crypto from 'node:crypto';
+import { createKnex } from '../../db/knex';
+import { migrateLatest } from '../../db/migrate';
+import * as migration from '../../db/migrations/034_oauth';
 import { startTestApi, expectError, type TestApi, type TestUser } from '../support/api';
 
 const SERVER_TOKEN = 'server-token-for-tests-0123456789';
@@ -116,5 +120,69 @@ describe('seed 004: /api/oauth/clients', () => {
     expectError(await api.call('GET', '/api/v1/oauth/consents'), 401, 'INVALID_CREDENTIALS');
     const pub = (await api.call('POST', '/api/v1/oauth/clients', { token: alice.token, body: { name: 'spa', redirect_uris: ['https://spa.example/cb'], client_type: 'public' } })).body.data;
     expectError(await api.call('POST', `/api/v1/oauth/clients/${pub.client_id}/secret`, { token: alice.token }), 409, 'CONFLICT');
+  });
+});
+
+describe('issue 22: every OAuth client has an owner', () => {
+  it('a client registered with the server token belongs to an admin; a user never sees it', async () => {
+    const res = await api.call('POST', '/api/oauth/clients', { body: { server_token: SERVER_TOKEN, name: 'portal', redirect_uris: ['https://portal.example/cb'] } });
+    expect(res.status).toBe(201);
+    const clientId = res.body.client.client_id;
+    const row = await api.deps.knex('oauth_clients').where({ client_id: clientId }).first();
+    const owner = await api.deps.knex('users').where({ id: row.owner_id }).first();
+    expect(owner.role).toBe('admin');
+    expectError(await api.call('GET', `/api/v1/oauth/clients/${clientId}`, { token: bob.token }), 404, 'RESOURCE_NOT_FOUND');
+    expect((await api.call('GET', '/api/v1/oauth/clients', { token: bob.token })).body.data.clients.map((c: { client_id: string }) => c.client_id)).not.toContain(clientId);
+    expect((await api.call('GET', `/api/v1/oauth/clients/${clientId}`, { token: admin })).body.data.owner_id).toBe(owner.id);
+  });
+
+  it('owner_id cannot be null, and a deleted owner takes their clients along', async () => {
+    const carol = await api.createUser('user');
+    const created = (await api.call('POST', '/api/v1/oauth/clients', { token: carol.token, body: { name: 'c', redirect_uris: ['https://c.example/cb'] } })).body.data;
+    await expect(api.deps.knex('oauth_clients').where({ client_id: created.client_id }).update({ owner_id: null })).rejects.toThrow(/null/);
+    const del = await api.call('DELETE', `/api/v1/users/${carol.id}?permanent=true`, { token: admin });
+    expect([200, 202]).toContain(del.status);
+    if (del.status === 202) await api.call('GET', `/api/v1/operations/${del.body.data.operation.id}/wait?timeout=30`, { token: admin });
+    const user = await api.deps.knex('users').where({ id: carol.id }).first();
+    if (!user) expect(await api.deps.knex('oauth_clients').where({ client_id: created.client_id }).first()).toBeUndefined();
+  });
+});
+
+describe('migration 034 keeps existing OAuth rows working', () => {
+  it('gives ownerless clients to the oldest admin and re-keys live tokens by their sha256, dropping expired ones', async () => {
+    const main = createKnex(process.env.DATABASE_URL!, 1);
+    const database = `mig034_${crypto.randomBytes(4).toString('hex')}`;
+    await main.raw(`CREATE DATABASE ${database}`);
+    await main.destroy();
+    const url = new URL(process.env.DATABASE_URL!);
+    url.pathname = `/${database}`;
+    const db = createKnex(url.toString(), 1);
+    try {
+      await migrateLatest(db);
+      // The state before 034: ownerless clients allowed, tokens stored under their own id with jti in the payload.
+      await migration.down(db);
+      await db('knex_migrations').where({ name: '034_oauth' }).delete();
+      const [adminRow] = await db('users').insert({ username: 'boss', email: 'boss@example.test', password_hash: 'x', role: 'admin' }).returning('id');
+      await db('oauth_clients').insert({ client_id: 'legacy-client-1', name: 'legacy', owner_id: null });
+      const live = 'L'.repeat(43);
+      const expired = 'E'.repeat(43);
+      const future = new Date(Date.now() + 3600_000);
+      await db('oauth_payloads').insert([
+        { kind: 'AccessToken', id: live, payload: JSON.stringify({ jti: live, kind: 'AccessToken', clientId: 'legacy-client-1', accountId: '1' }), expires_at: future },
+        { kind: 'RefreshToken', id: expired, payload: JSON.stringify({ jti: expired, kind: 'RefreshToken' }), expires_at: new Date(Date.now() - 1000) },
+        { kind: 'Grant', id: 'grant-1', payload: JSON.stringify({ jti: 'grant-1', kind: 'Grant' }), expires_at: future },
+      ]);
+      await migrateLatest(db);
+      expect((await db('oauth_clients').where({ client_id: 'legacy-client-1' }).first()).owner_id).toBe(adminRow.id);
+      const rows = await db('oauth_payloads').orderBy('kind').select('kind', 'id', 'payload');
+      const sha = (t: string) => crypto.createHash('sha256').update(t).digest('hex');
+      expect(rows).toEqual([
+        { kind: 'AccessToken', id: sha(live), payload: { kind: 'AccessToken', clientId: 'legacy-client-1', accountId: '1' } },
+        { kind: 'Grant', id: 'grant-1', payload: { jti: 'grant-1', kind: 'Grant' } },
+      ]);
+      expect(JSON.stringify(rows)).not.toContain(live);
+    } finally {
+      await db.destroy();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import * as oidc from 'openid-client';
 import { generate } from 'otplib';
 import { freePort } from '../../workers/embedded-services';
@@ -186,6 +187,46 @@ describe('refresh tokens', () => {
     expect(await refusal(oidc.refreshTokenGrant(config, first.refresh_token!))).toBe('invalid_grant');
     expect(await refusal(oidc.refreshTokenGrant(config, second.refresh_token!))).toBe('invalid_grant');
     expectError(await api.call('GET', '/api/v1/user-data', { token: second.access_token }), 401, 'INVALID_CREDENTIALS');
+  });
+});
+
+describe('issue 22: PKCE for every client, tokens stored hashed', () => {
+  it('a confidential client must use PKCE too: no challenge is refused, a code without its verifier is refused', async () => {
+    const conf = await registerClient(alice.token, {});
+    expect(conf.client_secret).toBeTruthy();
+    const config = await rp(conf);
+    const noChallenge = await new Browser().request(oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 's' }).href);
+    const location = new URL(noChallenge.headers.get('location')!);
+    expect(location.searchParams.get('error')).toBe('invalid_request');
+    expect(location.searchParams.get('error_description')).toMatch(/PKCE/);
+    const { callback, state } = await signIn(config, alice, 'openid');
+    expect(await refusal(oidc.authorizationCodeGrant(config, callback, { expectedState: state }))).toBe('invalid_grant');
+  });
+
+  it('the database holds no usable token: codes, access, refresh and client credentials tokens are kept under their sha256', async () => {
+    const knex = api.deps.knex;
+    const client = await registerClient(alice.token, { allowed_grant_types: ['authorization_code', 'refresh_token', 'client_credentials'], scopes: ['openid', 'read'] });
+    const config = await rp(client);
+    const { callback, verifier, state } = await signIn(config, alice, 'openid read');
+    const code = callback.searchParams.get('code')!;
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    const cc = await oidc.clientCredentialsGrant(config, { scope: 'read' });
+    const secrets = [code, tokens.access_token, tokens.refresh_token!, cc.access_token];
+    const dump = JSON.stringify(await knex('oauth_payloads').select('*'));
+    for (const secret of secrets) expect(dump).not.toContain(secret);
+    const sha = (t: string) => crypto.createHash('sha256').update(t).digest('hex');
+    const kinds = await knex('oauth_payloads').whereIn('id', secrets.map(sha)).pluck('kind');
+    expect(kinds.sort()).toEqual(['AccessToken', 'AuthorizationCode', 'ClientCredentials', 'RefreshToken']);
+    // What a database read yields is no bearer token: the hash itself is refused; the token works.
+    const hashed = sha(tokens.access_token);
+    expectError(await api.call('GET', '/api/v1/user-data', { token: hashed }), 401, 'INVALID_CREDENTIALS');
+    expect((await api.call('GET', '/api/v1/user-data', { token: tokens.access_token })).status).toBe(200);
+    expect((await oidc.tokenIntrospection(config, tokens.access_token)).active).toBe(true);
+    // Refresh, userinfo and revocation work on the hashed store.
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect((await oidc.fetchUserInfo(config, refreshed.access_token, oidc.skipSubjectCheck)).sub).toBe(String(alice.id));
+    await oidc.tokenRevocation(config, refreshed.access_token);
+    expectError(await api.call('GET', '/api/v1/user-data', { token: refreshed.access_token }), 401, 'INVALID_CREDENTIALS');
   });
 });
 

@@ -20,27 +20,30 @@ async function tokenFor(credential: string, scopes?: string[]) {
 describe('API token scopes never widen', () => {
   let user: TestUser;
   let viewOnly: string;
+  let minter: string;
   beforeAll(async () => {
     user = await api.createUser('user');
     const created = await tokenFor(user.token, ['view']);
     expect(created.status).toBe(201);
     viewOnly = created.body.data.token;
+    minter = (await tokenFor(user.token, ['view', 'tokens'])).body.data.token;
   });
 
-  it('a view-only token given empty or no scopes makes a view-only token, never a full one', async () => {
+  it('a view-only token cannot mint tokens at all; one with the tokens scope given empty or no scopes makes its own scopes, never a full one', async () => {
+    for (const scopes of [[], undefined, ['view']]) expectError(await tokenFor(viewOnly, scopes), 403, 'INSUFFICIENT_PERMISSIONS');
     for (const scopes of [[], undefined]) {
-      const child = await tokenFor(viewOnly, scopes);
+      const child = await tokenFor(minter, scopes);
       expect(child.status).toBe(201);
-      expect(child.body.data.scopes).toEqual(['view']);
+      expect(child.body.data.scopes).toEqual(['view', 'tokens']);
       const me = await api.call('GET', '/api/v1/auth/me', { token: child.body.data.token });
-      expect(me.body.data.permissions).toEqual(['view']);
+      expect(me.body.data.permissions).toEqual(['view', 'tokens']);
       expectError(await api.call('POST', '/api/v1/db/credentials', { token: child.body.data.token, body: { name: `c-${uid()}`, username: 'u', password: 'p' } }), 403, 'INSUFFICIENT_PERMISSIONS');
     }
   });
 
   it('a token asking for more than its creator has is refused', async () => {
-    expectError(await tokenFor(viewOnly, ['view', 'create']), 403, 'INSUFFICIENT_PERMISSIONS');
-    expectError(await tokenFor(viewOnly, ['*']), 403, 'INSUFFICIENT_PERMISSIONS');
+    expectError(await tokenFor(minter, ['view', 'create']), 403, 'INSUFFICIENT_PERMISSIONS');
+    expectError(await tokenFor(minter, ['*']), 403, 'INSUFFICIENT_PERMISSIONS');
     expectError(await tokenFor(user.token, ['admin']), 403, 'INSUFFICIENT_PERMISSIONS');
     const narrower = await tokenFor(user.token, ['view', 'create']);
     expect(narrower.body.data.scopes).toEqual(['view', 'create']);

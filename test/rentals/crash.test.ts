@@ -5,6 +5,7 @@ import { podmanForTests } from '../support/podman';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { freePort } from '../../workers/embedded-services';
 import { derperImageForTests, generateCodes, rentalIn, startSmtp } from '../support/rentals';
+import { openRegistration, verifySignup } from '../support/signup';
 
 const podman = podmanForTests();
 const describePodman = 'skip' in podman ? describe.skip : describe;
@@ -46,7 +47,9 @@ describePodman('a rental survives its worker being killed (SIGKILL) at each step
     expect((await api.call('POST', `/api/v1/distributors/${dist.id}/approve`, { token: admin, body: { tier: 'gold' } })).status).toBe(200);
     const name = `crash_${Date.now()}`;
     const email = `${name}@example.test`;
+    await openRegistration(api);
     const customerId = (await api.call('POST', '/api/add_user', { body: { username: name, password: 'a-long-password', email, referral_code: referral } })).body.user_id as number;
+    await verifySignup(api, customerId);
     const token = (await api.call('POST', '/api/login', { body: { username: name, password: 'a-long-password' } })).body.token as string;
     const { codes } = await generateCodes(api, 30, 2, { value_cents: 500 });
     const ledger = () => api.deps.knex('commission_ledger').where({ distributor_id: dist.id }).select('rental_history_id', 'amount_cents');

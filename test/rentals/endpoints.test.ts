@@ -3,12 +3,15 @@ import { startTestApi, expectError, eventually, type TestApi } from '../support/
 import { addHost } from '../support/compute';
 import { generateCodes, redeem, rentalIn } from '../support/rentals';
 import { codeHash } from '../../api/rentals/serials';
+import { openRegistration, verifySignup } from '../support/signup';
 
 let api: TestApi;
 let host: { id: number; name: string };
 beforeAll(async () => {
   api = await startTestApi();
   host = await addHost(api, { nat_port_start: 41000, nat_port_end: 41009, public_addresses: ['198.51.100.7', '2001:db8::7'], options: { region_code: 'sha' } });
+  // Sign-up is off until an admin opens it (test/platform/signup.test.ts tests it closed, on a database of its own).
+  await openRegistration(api);
 });
 afterAll(async () => { await api.close(); });
 
@@ -18,7 +21,7 @@ const seed000Error = (res: { status: number; body: { error?: unknown } }, status
 };
 
 describe('seed 000 accounts', () => {
-  it('add_user registers, login answers a token that works, bad data is 400 {"error"}', async () => {
+  it('add_user registers, login answers a token that works once the email is verified, bad data is 400 {"error"}', async () => {
     const name = `cust_${Date.now()}`;
     const created = await api.call('POST', '/api/add_user', { body: { username: name, password: 'a-long-password', email: `${name}@example.test` } });
     expect(created.status).toBe(200);
@@ -29,6 +32,9 @@ describe('seed 000 accounts', () => {
     expect((await api.call('POST', '/api/add_user', { body: { username: name, password: 'a-long-password', email: 'a@example.test' } })).status).toBe(409);
     seed000Error(await api.call('POST', '/api/add_user', { body: { username: `${name}x`, password: 'a-long-password', email: 'b@example.test', referral_code: 'NOSUCH1' } }), 400);
 
+    // Not before the address is verified.
+    seed000Error(await api.call('POST', '/api/login', { body: { username: name, password: 'a-long-password' } }), 401);
+    await verifySignup(api, created.body.user_id);
     const login = await api.call('POST', '/api/login', { body: { username: name, password: 'a-long-password' } });
     expect(login.status).toBe(200);
     expect(login.body).toMatchObject({ message: 'Login successful', token: expect.any(String) });
@@ -243,6 +249,7 @@ describe('distributors', () => {
     const name = `ref_${Date.now()}`;
     const reg = await api.call('POST', '/api/add_user', { body: { username: name, password: 'a-long-password', email: `${name}@example.test`, referral_code: code.toLowerCase() } });
     expect(reg.status).toBe(200);
+    await verifySignup(api, reg.body.user_id);
     const customer = (await api.call('POST', '/api/login', { body: { username: name, password: 'a-long-password' } })).body.token;
     // The distributor's own batch, within the allowance; a batch past it is refused.
     const batch = await api.call('POST', '/api/v1/rentals/serial-batches', { token: dist.token, body: { days: 30, count: 2, value_cents: 1000 } });

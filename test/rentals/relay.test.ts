@@ -9,6 +9,7 @@ import { podmanForTests } from '../support/podman';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { freePort } from '../../workers/embedded-services';
 import { derperImageForTests, generateCodes, rentalIn, startSmtp } from '../support/rentals';
+import { openRegistration } from '../support/signup';
 
 const podman = podmanForTests();
 const describePodman = 'skip' in podman ? describe.skip : describe;
@@ -62,10 +63,12 @@ describePodman('a rental end to end: a real derper relay on Podman, mail through
     const relayHost = await addHost(api, { name: uniq('relay-host'), engine_type: 'docker', address: `unix://${(podman as { socketPath: string }).socketPath}`, nat_port_start: port, nat_port_end: port, public_addresses: ['127.0.0.1'] });
     const name = `relay_${Date.now()}`;
     const email = `${name}@example.test`;
+    await openRegistration(api);
     expect((await api.call('POST', '/api/add_user', { body: { username: name, password: 'a-long-password', email } })).status).toBe(200);
-    const token = (await api.call('POST', '/api/login', { body: { username: name, password: 'a-long-password' } })).body.token as string;
+    // The account signs in once its address is verified.
+    expect((await api.call('POST', '/api/login', { body: { username: name, password: 'a-long-password' } })).status).toBe(401);
 
-    // The verification mail carries a signed link that works once.
+    // The verification mail (sent by the sign-up; asking again within a minute sends no other) carries a signed link that works once.
     expect((await api.call('POST', '/api/send_verification_email', { body: { email } })).status).toBe(200);
     expect((await api.call('POST', '/api/send_verification_email', { body: { email } })).status).toBe(200);
     const verification = await eventually(async () => smtp.received.find((m) => m.to === email && m.subject === 'Verify your email address'), 30_000, 'verification mail');
@@ -77,6 +80,7 @@ describePodman('a rental end to end: a real derper relay on Podman, mail through
     expect(verified.body).toMatchObject({ message: 'Email verified successfully', email_verified: true });
     expect((await api.call('GET', link)).status).toBe(400);
     expect(smtp.received.filter((m) => m.subject === 'Verify your email address')).toHaveLength(1);
+    const token = (await api.call('POST', '/api/login', { body: { username: name, password: 'a-long-password' } })).body.token as string;
 
     // Redeem: placement picks the docker host, the rental takes its only port, derper answers through it.
     const { codes } = await generateCodes(api, 30, 1);

@@ -25,8 +25,16 @@ export default async function globalSetup() {
     IDCFLOW_OPERATION_WAIT_SECONDS: '30',
     // The API rate limit is counted on every request but never reached by suites that call in bulk; test/system sets its own.
     IDCFLOW_API_RATE_LIMIT: '1000000',
+    // Likewise the anonymous budgets (password hashes per address, sign-ups per address and email domain); test/platform/signup sets its own.
+    IDCFLOW_ANON_HASHES_PER_MINUTE: '1000000',
+    IDCFLOW_SIGNUP_PER_ADDRESS_PER_HOUR: '1000000',
+    IDCFLOW_SIGNUP_PER_DOMAIN_PER_HOUR: '1000000',
     // No health Schedule from spawned APIs: a round over every test file's hosts would mark their unreachable engines unhealthy.
     IDCFLOW_HEALTH_INTERVAL_SECONDS: '0',
+    // Docker hosts pull from Docker Hub only by default; the test image is Podman's local one (localhost/…).
+    IDCFLOW_DOCKER_REGISTRIES: 'docker.io,localhost',
+    // The platform's own fetches (VM base images, ACME directories) reach the suite's local servers and Pebble (10.78.0.0/16).
+    IDCFLOW_OUTBOUND_ALLOW_PRIVATE: '127.0.0.0/8,::1/128,10.0.0.0/8',
   });
   const services = await spawnEntrypoint('test/support/services-main.ts', [dir], { ...process.env }, /"temporalAddress"/);
   const ready = JSON.parse(services.output().split('\n').find((l) => l.includes('temporalAddress'))!);

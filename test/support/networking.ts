@@ -116,3 +116,21 @@ export async function nftTable(ns: Netns, family: 'ip' | 'ip6' = 'ip'): Promise<
     return null;
   }
 }
+
+/**
+ * A proxy's domain marked verified by an admin (the override of the proof of control), so that it is served: the
+ * verify operation's outcome. Tests of what proxies do once served use it; test/networking/domain-proof.test.ts proves
+ * domains for real.
+ */
+export async function verifyDomain(api: TestApi, adminToken: string, instanceUuid: string, domain: string) {
+  const list = await api.call('GET', `/api/v1/instances/${instanceUuid}/proxies`, { token: adminToken });
+  const proxy = (list.body.data?.proxies ?? []).find((p: { domain: string }) => p.domain === domain);
+  if (!proxy) throw new Error(`no proxy ${domain} on ${instanceUuid}: ${list.status} ${list.text}`);
+  const res = await api.call('POST', `/api/v1/instances/${instanceUuid}/proxies/${proxy.id}/verify`, { token: adminToken, body: { force: true } });
+  const id = res.body?.data?.operation?.id;
+  if (!id) throw new Error(`verify ${domain}: ${res.status} ${res.text}`);
+  for (const deadline = Date.now() + 60_000; ;) {
+    const op = await api.call('GET', `/api/v1/operations/${id}/wait?timeout=30`, { token: adminToken });
+    if (['succeeded', 'failed', 'canceled'].includes(op.body.data?.status) || Date.now() > deadline) return op.body.data;
+  }
+}

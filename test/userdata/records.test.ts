@@ -156,6 +156,19 @@ describe('seed 004: /api/user_data/bulk', () => {
     expect((await get('/api/user_data?key=mine', { api_token: aliceApiToken })).status).toBe(404);
   });
 
+  it('in partial mode, another user’s operations fail alone and leave that user’s data as it was', async () => {
+    await api.call('POST', '/api/user_data', { body: { server_token: SERVER_TOKEN, username: bob.username, key: 'bank', value: { iban: 'B' } } });
+    const res = await api.call('POST', '/api/user_data/bulk', { body: { api_token: aliceApiToken, mode: 'partial', operations: [
+      { key: 'own', value: 1, action: 'add' },
+      { key: 'bank', value: { iban: 'ATTACKER' }, action: 'update', username: bob.username },
+      { key: 'bank', action: 'delete', username: bob.username.toUpperCase() },
+    ] } });
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['success', 'error', 'error']);
+    expect(res.body.results[1].code).toBe('INSUFFICIENT_PERMISSIONS');
+    expect((await api.call('GET', '/api/user_data?key=bank', { token: bob.token })).body.data.data_value).toEqual({ iban: 'B' });
+    expect((await api.call('GET', '/api/v1/user-data', { token: alice.token })).body.data.records.map((r: { username: string }) => r.username)).not.toContain(bob.username);
+  });
+
   it('deletes in bulk', async () => {
     const u = await api.createUser('user');
     for (const key of ['temporary_data', 'cache']) await api.call('POST', '/api/user_data', { token: u.token, body: { key, value: 1 } });

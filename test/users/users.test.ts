@@ -133,7 +133,8 @@ describe('POST /api/v1/users/:id/reset-password', () => {
   it('a user changes their own with the current password only; not others’', async () => {
     const u = await api.createUser('user');
     const other = await api.createUser('user');
-    expectError(await api.call('POST', `/api/v1/users/${u.id}/reset-password`, { token: u.token, body: { new_password: 'another-password' } }), 401, 'INVALID_CREDENTIALS');
+    expectError(await api.call('POST', `/api/v1/users/${u.id}/reset-password`, { token: u.token, body: { new_password: 'another-password' } }), 422, 'VALIDATION_ERROR');
+    expectError(await api.call('POST', `/api/v1/users/${u.id}/reset-password`, { token: u.token, body: { new_password: 'another-password', current_password: 'not-it' } }), 401, 'INVALID_CREDENTIALS');
     expect((await api.call('POST', `/api/v1/users/${u.id}/reset-password`, { token: u.token, body: { new_password: 'another-password', current_password: u.password } })).status).toBe(200);
     expect((await api.call('GET', '/api/v1/auth/me', { token: u.token })).status).toBe(200);
     expectError(await api.call('POST', `/api/v1/users/${other.id}/reset-password`, { token: u.token, body: { new_password: 'another-password', current_password: u.password } }), 404, 'RESOURCE_NOT_FOUND');

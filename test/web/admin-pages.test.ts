@@ -100,6 +100,12 @@ describeBrowser('the web console\'s admin pages in chromium', () => {
     expect(await stored()).toMatchObject({ backup_retention: 45, session_timeout: 1800, sources: { backup_retention: 'database', session_timeout: 'database', log_level: 'environment' } });
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('status').filter({ hasText: 'Nothing changed.' }).waitFor();
+    // Sign-up: off by default, a checkbox turns it on.
+    const signup = page.getByLabel('Self-registration open');
+    expect(await signup.isChecked()).toBe(false);
+    await signup.check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await eventually(async () => (await stored()).registration_enabled === true, 10_000, 'sign-up opened from the settings page');
 
     await page.getByRole('button', { name: '中文' }).click();
     await page.getByRole('heading', { name: '系统设置' }).waitFor();

@@ -123,6 +123,17 @@ describe('webhooks (Standard Webhooks signatures, retries, disabling, SSRF check
     expect(repointed.body.error.details.field).toBe('url');
     expect((await api.call('PUT', `/api/v1/webhooks/${mine.id}`, { token: user.token, body: { url: 'https://hooks.example.test/again' } })).body.data).toMatchObject({ allow_private: false });
     expect((await api.call('DELETE', `/api/v1/webhooks/${mine.id}`, { token: user.token })).status).toBe(200);
+    // Another user reaches none of an endpoint's actions, nor its deliveries; ?user_id= shows them nothing; admins see all.
+    const theirs = (await api.call('POST', '/api/v1/webhooks', { token: user.token, body: { url: 'https://hooks.example.test/theirs' } })).body.data;
+    const delivery = (await api.call('POST', `/api/v1/webhooks/${theirs.id}/test`, { token: user.token })).body.data;
+    for (const [method, path, body] of [
+      ['PUT', `/api/v1/webhooks/${theirs.id}`, { url: 'https://attacker.example.test/' }], ['POST', `/api/v1/webhooks/${theirs.id}/rotate-secret`], ['POST', `/api/v1/webhooks/${theirs.id}/test`],
+      ['GET', `/api/v1/webhooks/${theirs.id}/deliveries`], ['POST', `/api/v1/webhooks/${theirs.id}/deliveries/${delivery.id}/replay`],
+    ] as const) expectError(await api.call(method, path, { token: other.token, ...(body ? { body } : {}) }), 404, 'RESOURCE_NOT_FOUND');
+    expect(await api.deps.knex('webhook_endpoints').where({ id: theirs.id }).first('url')).toEqual({ url: 'https://hooks.example.test/theirs' });
+    expect((await api.call('GET', `/api/v1/webhooks?user_id=${user.id}`, { token: other.token })).body.data.endpoints).toEqual([]);
+    expect((await api.call('GET', `/api/v1/webhooks?user_id=${user.id}`, { token: admin })).body.data.endpoints.map((e: { id: number }) => e.id)).toEqual([theirs.id]);
+    expect((await api.call('GET', `/api/v1/webhooks/${theirs.id}/deliveries`, { token: admin })).body.data.deliveries.map((d: { id: string }) => d.id)).toContain(delivery.id);
     // The seed 001 system token has admin rights but is no user: an endpoint needs an owner (found by fuzzing: a 500).
     const systemToken = crypto.randomBytes(24).toString('base64url');
     await api.deps.secrets.set(SECRET_NAMES.systemToken, systemToken, null);

@@ -1,4 +1,4 @@
-import { ActivityCancellationType, ApplicationFailure, patched, proxyActivities, proxyLocalActivities, sleep, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, TimeoutFailure, patched, proxyActivities, proxyLocalActivities, sleep, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { ComputeActivities, HostRoute, InstanceRequest, InstanceSnapshot } from '../../activities/compute/activities';
 import type { EngineInstance, InstanceSpec } from '../../activities/compute/engines/types';
 import type { OperationInput } from '../../shared/platform/operations';
@@ -253,8 +253,28 @@ export interface ScanHostInput extends OperationInput, ComputeBounds {
 }
 
 /** Runbook: list what the engine has, import the unknown, refresh the known, mark the vanished as missing. */
+/** How long a scan waits for the engine's list: a host that does not answer by then fails the scan (SERVICE_UNAVAILABLE). */
+export const SCAN_LIST_SECONDS = 10;
+/** One attempt, bounded: a scan answers a waiting request (seed 001's scaner), so an unreachable host must not hold it. */
+const scanListOptions: ActivityOptions = { ...engineOptions, startToCloseTimeout: `${SCAN_LIST_SECONDS}s`, heartbeatTimeout: undefined, retry: { ...engineOptions.retry, maximumAttempts: 1 } };
+
 export async function scanHostWorkflow(input: ScanHostInput) {
   return runOperation(input.operationId, async (op) => {
+    if (patched('compute-scan-bounded')) {
+      const { engine } = await routeTo(op, input.hostId, input, scanListOptions);
+      const found = await op.step('list', 30, 'Listing instances on the engine', async () => {
+        try {
+          return await engine.engineList({ hostId: input.hostId });
+        } catch (err) {
+          if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) {
+            throw ApplicationFailure.nonRetryable(`The host's engine did not answer within ${SCAN_LIST_SECONDS} s; nothing was imported`, 'SERVICE_UNAVAILABLE', { host_id: input.hostId, waited_seconds: SCAN_LIST_SECONDS });
+          }
+          throw err;
+        }
+      });
+      const result = await op.step('import', 70, `Reconciling ${found.length} instances`, () => dbLong.importScan({ hostId: input.hostId, found }));
+      return { host_id: input.hostId, ...result };
+    }
     const { engine } = await routeTo(op, input.hostId, input);
     const found = await op.step('list', 30, 'Listing instances on the engine', () => engine.engineList({ hostId: input.hostId }));
     const result = await op.step('import', 70, `Reconciling ${found.length} instances`, () => dbLong.importScan({ hostId: input.hostId, found }));

@@ -1,13 +1,15 @@
 import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { ComputeActivities } from '../../activities/compute/activities';
 import type { NetworkActivities, NetworkAgentActivities, NetworkResource } from '../../activities/networking/activities';
+import type { DomainProofActivities } from '../../activities/networking/domain-proof';
+import type { ProofCheck } from '../../shared/networking/domain-proof';
 import type { OperationInput } from '../../shared/platform/operations';
 import type { AcmeSettings } from '../../shared/networking/acme';
 import { hostTaskQueue } from '../../shared/compute/catalogue';
 import { describeError, runOperation, type OperationRun } from '../platform/operation';
 
 const NON_RETRYABLE = ['RESOURCE_NOT_FOUND', 'CONFLICT', 'VALIDATION_ERROR', 'SERVICE_UNAVAILABLE', 'NOT_SUPPORTED'];
-const db = proxyActivities<NetworkActivities & Pick<ComputeActivities, 'computeHostRoute'>>({
+const db = proxyActivities<NetworkActivities & DomainProofActivities & Pick<ComputeActivities, 'computeHostRoute'>>({
   startToCloseTimeout: '30s', retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
@@ -62,6 +64,34 @@ export async function applyNetworkChangeWorkflow(input: NetworkChangeInput) {
     if (input.action === 'add') await op.step('activate', 90, 'Recording the change as applied', () => db.networkingActivate(ref));
     else await op.step('forget', 90, 'Releasing what the change held', () => db.networkingForget(ref));
     return { kind: input.kind, id: input.id, action: input.action, host: agent.name, applied };
+  });
+}
+
+export interface VerifyProxyDomainInput extends OperationInput {
+  id: number;
+  hostId: number;
+  check: ProofCheck;
+  allowPrivate: boolean;
+  force: boolean;
+  agentWaitSeconds: number;
+}
+
+/**
+ * Runbook: the proof of a reverse proxy's domain. The check (DNS TXT, HTTP token) runs on the main worker; a domain
+ * proven is then served: the host's agent applies the host's state with it (Caddy's route and certificate). A claim
+ * without proof fails the operation with the reason (the claim stays pending); an apply that fails puts the claim back
+ * to pending, unserved.
+ */
+export async function verifyProxyDomainWorkflow(input: VerifyProxyDomainInput) {
+  return runOperation(input.operationId, async (op) => {
+    const how = input.force ? 'Marking the domain verified (an admin\'s word)' : `Looking for the domain's proof (${input.check === 'any' ? 'DNS TXT record, then HTTP token' : input.check === 'dns' ? 'DNS TXT record' : 'HTTP token'})`;
+    const proof = await op.step('check', 10, how, () => db.networkingProveDomain({ id: input.id, check: input.check, allowPrivate: input.allowPrivate, force: input.force }));
+    if (proof.already) return { id: proof.id, domain: proof.domain, verified: true, method: proof.method, already: true };
+    op.onUndo('prove', () => db.networkingUnproveDomain({ id: input.id, reason: 'The domain was proven but its host could not serve it (see the verify operation); verify again' }));
+    const agent = await agentOf(op, input.hostId, input.agentWaitSeconds);
+    const applied = await op.step('apply', 40, `Serving ${proof.domain} on ${agent.name} (reverse proxy)`, () => agent.apply());
+    await op.step('activate', 90, 'Recording the proxy as served', () => db.networkingActivate({ kind: 'proxy', id: input.id }));
+    return { id: proof.id, domain: proof.domain, verified: true, method: proof.method, already: false, host: agent.name, applied };
   });
 }
 

@@ -2,11 +2,12 @@ import crypto from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { IMAGE_NAME, type ImageFormat } from '../../../shared/compute/images';
 import { run } from './libvirt-host';
+import { BlockedAddressError, safeGet } from '../../webhooks/safe-request';
 
 /** A base image in a host's image_dir, as the images endpoints show it. */
 export interface ImageInfo {
@@ -26,6 +27,8 @@ export interface ImageFetch {
   sha256: string;
   format: ImageFormat;
   maxBytes: number;
+  /** Private networks (CIDRs) the download may reach besides public addresses (IDCFLOW_OUTBOUND_ALLOW_PRIVATE of the API that asked). */
+  allowPrivate?: string[];
 }
 
 const EXT: Record<ImageFormat, string> = { qcow2: '.qcow2', raw: '.img' };
@@ -103,10 +106,21 @@ export class ImageDir {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o755 });
     const part = path.join(this.dir, `.upload-${req.name}-${crypto.randomBytes(6).toString('hex')}.part`);
     try {
-      const res = await fetch(req.url, { redirect: 'follow' }).catch((err: Error) => { throw new Error(`images: ${req.url} could not be fetched: ${err.message}`); });
-      if (!res.ok || !res.body) throw ApplicationFailure.nonRetryable(`images: ${req.url} answered ${res.status}`, 'VALIDATION_ERROR');
-      const declared = Number(res.headers.get('content-length') ?? NaN);
-      if (declared > req.maxBytes) throw invalid(`the image is ${declared} bytes, over the limit of ${req.maxBytes}`);
+      // The same SSRF checks as webhook deliveries, at every redirect and when each socket connects.
+      const res = await safeGet(req.url, { allowPrivate: req.allowPrivate ?? [], idleMs: 60_000 }).catch((err: Error) => {
+        if (err instanceof BlockedAddressError) throw invalid(`${req.url} is refused: ${err.message}`);
+        throw new Error(`images: ${req.url} could not be fetched: ${err.message}`);
+      });
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        res.resume();
+        throw ApplicationFailure.nonRetryable(`images: ${req.url} answered ${status}`, 'VALIDATION_ERROR');
+      }
+      const declared = Number(res.headers['content-length'] ?? NaN);
+      if (declared > req.maxBytes) {
+        res.destroy();
+        throw invalid(`the image is ${declared} bytes, over the limit of ${req.maxBytes}`);
+      }
       const hash = crypto.createHash('sha256');
       let bytes = 0;
       const meter = new Transform({
@@ -117,7 +131,7 @@ export class ImageDir {
           done(null, chunk);
         },
       });
-      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), meter, createWriteStream(part, { mode: 0o644 }));
+      await pipeline(res, meter, createWriteStream(part, { mode: 0o644 }));
       const digest = hash.digest('hex');
       if (digest !== req.sha256) throw invalid(`checksum mismatch: expected sha256 ${req.sha256}, the download has ${digest}`);
       await this.checkFormat(part, req.format);

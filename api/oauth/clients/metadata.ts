@@ -1,22 +1,7 @@
 import type { ClientMetadata } from 'oidc-provider';
+import type { OAuthClientRow } from '../../../db/queries/oauth/clients';
 
-export interface OAuthClientRow {
-  id: number;
-  client_id: string;
-  secret_hash: string | null;
-  name: string;
-  description: string | null;
-  redirect_uris: string[];
-  grant_types: string[];
-  scopes: string[];
-  logo_url: string | null;
-  is_trusted: boolean;
-  is_active: boolean;
-  rate_limit: number | null;
-  owner_id: number | null;
-  created_at: Date;
-  updated_at: Date;
-}
+export type { OAuthClientRow } from '../../../db/queries/oauth/clients';
 
 /**
  * A registered client as oidc-provider sees it. Its client_secret is the stored sha256 hash: the provider compares

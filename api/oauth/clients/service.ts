@@ -1,12 +1,12 @@
 import { randomToken, sha256 } from '../../../shared/platform/crypto';
 import { AppError, notFound, validationError, type FieldError } from '../../../shared/platform/errors';
 import { audit } from '../../platform/audit';
-import { isAdmin, type Principal } from '../../platform/auth/principal';
+import { isAdmin, viewerOf, type Principal } from '../../platform/auth/principal';
 import type { Caller } from '../../platform/caller';
 import type { AppDeps } from '../../platform/deps';
 import { iso } from '../../platform/http/schemas';
 import type { CreateClient, UpdateClient } from '../schemas';
-import type { OAuthClientRow } from './metadata';
+import { deleteClient, insertClient, platformOwner, updateClient, visibleClient, visibleClients, type OAuthClientRow } from '../../../db/queries/oauth/clients';
 
 export const presentClient = (c: OAuthClientRow) => ({
   client_id: c.client_id,
@@ -37,25 +37,29 @@ function coherenceProblems(c: Pick<OAuthClientRow, 'redirect_uris' | 'grant_type
   return problems;
 }
 
-/** Registered OAuth clients: their owners (and admins) manage them; the secret is shown once and kept hashed. */
+/**
+ * Registered OAuth clients: every one has an owner, who (with admins) sees and manages it; to anyone else it does
+ * not exist (404). The secret is shown once and kept hashed. Reads and writes go through db/queries/oauth/clients.ts.
+ */
 export class OAuthClients {
   constructor(private readonly deps: AppDeps) {}
 
-  private table() {
-    return this.deps.knex<OAuthClientRow>('oauth_clients');
-  }
-
   /** A client the principal may manage; anyone else's does not exist for them. */
   async visible(principal: Principal, clientId: string): Promise<OAuthClientRow> {
-    const row = await this.table().where({ client_id: clientId }).first();
-    if (!row || (!isAdmin(principal) && row.owner_id !== principal.userId)) throw notFound('OAuth client', clientId);
+    const row = await visibleClient(this.deps.knex, viewerOf(principal), clientId);
+    if (!row) throw notFound('OAuth client', clientId);
     return row;
   }
 
   async list(principal: Principal) {
-    const q = this.table().orderBy('id');
-    if (!isAdmin(principal)) q.where({ owner_id: principal.userId ?? -1 });
-    return (await q).map(presentClient);
+    return (await visibleClients(this.deps.knex, viewerOf(principal))).map(presentClient);
+  }
+
+  /** Who owns a new client: its registering user; for a caller that is no user (a server or system token), the oldest admin. */
+  private async ownerFor(principal: Principal): Promise<number> {
+    const owner = principal.userId ?? await platformOwner(this.deps.knex);
+    if (owner === null) throw new AppError('CONFLICT', 'There is no admin to own a client registered without a user');
+    return owner;
   }
 
   async create(caller: Caller, body: CreateClient) {
@@ -72,11 +76,11 @@ export class OAuthClients {
       is_trusted: body.is_trusted,
       is_active: body.is_active,
       rate_limit: body.rate_limit ?? null,
-      owner_id: caller.principal.userId,
+      owner_id: await this.ownerFor(caller.principal),
     };
     const problems = coherenceProblems(row, caller.principal);
     if (problems.length) throw validationError(problems.map((p) => ({ ...p, location: 'body' })));
-    const [created] = await this.table().insert({ ...row, redirect_uris: JSON.stringify(row.redirect_uris), grant_types: JSON.stringify(row.grant_types), scopes: JSON.stringify(row.scopes) } as never).returning('*');
+    const created = await insertClient(this.deps.knex, row);
     await audit(this.deps.knex, caller, { module: 'oauth', action: 'client_create', message: `OAuth client ${row.name} registered`, resourceType: 'oauth_client', resourceId: row.client_id });
     return { client: presentClient(created), secret };
   }
@@ -93,10 +97,11 @@ export class OAuthClients {
     // A trusted client stays trusted when its owner edits other fields.
     const relevant = problems.filter((p) => p.field !== 'is_trusted' || body.is_trusted === true);
     if (relevant.length) throw validationError(relevant.map((p) => ({ ...p, location: 'body' })));
-    const [updated] = await this.table().where({ id: current.id }).update({
+    const updated = await updateClient(this.deps.knex, viewerOf(caller.principal), current.id, {
       name: next.name, description: next.description, logo_url: next.logo_url, is_trusted: next.is_trusted, is_active: next.is_active, rate_limit: next.rate_limit,
-      redirect_uris: JSON.stringify(next.redirect_uris), grant_types: JSON.stringify(next.grant_types), scopes: JSON.stringify(next.scopes), updated_at: new Date(),
-    } as never).returning('*');
+      redirect_uris: next.redirect_uris, grant_types: next.grant_types, scopes: next.scopes,
+    });
+    if (!updated) throw notFound('OAuth client', clientId);
     // A deactivated client's tokens stop at once.
     if (current.is_active && !updated.is_active) await this.revokeTokens(clientId);
     await audit(this.deps.knex, caller, { module: 'oauth', action: 'client_update', message: `OAuth client ${updated.name} updated`, resourceType: 'oauth_client', resourceId: clientId, details: { fields: Object.keys(body) } });
@@ -106,7 +111,7 @@ export class OAuthClients {
   async remove(caller: Caller, clientId: string) {
     const current = await this.visible(caller.principal, clientId);
     await this.revokeTokens(clientId);
-    await this.table().where({ id: current.id }).delete();
+    await deleteClient(this.deps.knex, viewerOf(caller.principal), current.id);
     await audit(this.deps.knex, caller, { module: 'oauth', action: 'client_delete', message: `OAuth client ${current.name} deleted`, resourceType: 'oauth_client', resourceId: clientId });
   }
 
@@ -114,7 +119,7 @@ export class OAuthClients {
     const current = await this.visible(caller.principal, clientId);
     if (!current.secret_hash) throw new AppError('CONFLICT', 'A public client has no secret');
     const secret = randomToken(32);
-    await this.table().where({ id: current.id }).update({ secret_hash: sha256(secret), updated_at: new Date() } as never);
+    await updateClient(this.deps.knex, viewerOf(caller.principal), current.id, { secret_hash: sha256(secret) });
     await audit(this.deps.knex, caller, { module: 'oauth', action: 'client_secret_rotate', message: `OAuth client ${current.name}: secret rotated`, resourceType: 'oauth_client', resourceId: clientId });
     return { client_id: clientId, client_secret: secret };
   }

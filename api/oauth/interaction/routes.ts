@@ -4,7 +4,6 @@ import { clientOf } from '../../platform/caller';
 import type { AppDeps } from '../../platform/deps';
 import { consentPage, loginPage } from './pages';
 import { InteractionSignIn } from './sign-in';
-import { loginLimitsFromSettings } from '../../userdata/settings/enforce';
 
 const MAX_FORM_BYTES = 16 * 1024;
 
@@ -19,7 +18,7 @@ async function readForm(req: Koa.Request['req']): Promise<URLSearchParams> {
 
 /** The provider's login and consent steps: GET shows the page the interaction needs; POST login / confirm / abort. */
 export function interactionHandler(deps: AppDeps) {
-  const signIn = new InteractionSignIn(deps.knex, deps.config.login, loginLimitsFromSettings(deps), deps.config.masterKey);
+  const signIn = new InteractionSignIn(deps);
 
   return async (ctx: Koa.Context, provider: Provider, uid: string, action: string | undefined) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -51,9 +50,13 @@ export function interactionHandler(deps: AppDeps) {
     if (action === 'abort') return finish({ error: 'access_denied', error_description: 'The user did not authorize the request' }, false);
     if (action === 'login') {
       if (details.prompt.name !== 'login') ctx.throw(400, 'This request does not need a sign-in');
-      const userId = await signIn.verify(clientOf(ctx), (form.get('username') ?? '').slice(0, 64), (form.get('password') ?? '').slice(0, 256), (form.get('otp_code') ?? '').trim().slice(0, 32));
-      if (userId === null) return html(401, loginPage(uid, clientName, 'Invalid username, password or authentication code'));
-      return finish({ login: { accountId: String(userId) } }, false);
+      const result = await signIn.verify(clientOf(ctx), (form.get('username') ?? '').slice(0, 64), (form.get('password') ?? '').slice(0, 256), (form.get('otp_code') ?? '').trim().slice(0, 32));
+      if (!result.ok) {
+        if (result.retryAfter) ctx.set('Retry-After', String(result.retryAfter));
+        return html(result.status, loginPage(uid, clientName, result.message));
+      }
+      ctx.append('Set-Cookie', result.deviceCookie);
+      return finish({ login: { accountId: String(result.userId) } }, false);
     }
     if (details.prompt.name !== 'consent' || !details.session?.accountId) ctx.throw(400, 'This request does not need a consent');
     const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined)

@@ -24,7 +24,8 @@ export async function createOAuthProvider(deps: AppDeps): Promise<Provider> {
     scopes: OFFERED_SCOPES,
     // The authorization code flow only: the implicit and hybrid flows (tokens in the URL) are refused.
     responseTypes: ['code'],
-    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    // PKCE for every client, confidential ones included (OAuth 2.1): a stolen code is useless without its verifier.
+    pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -54,7 +55,8 @@ export async function createOAuthProvider(deps: AppDeps): Promise<Provider> {
       RefreshToken: 14 * 86400,
     },
   });
-  provider.proxy = config.trustProxy;
+  provider.proxy = config.trustProxy > 0;
+  provider.maxIpsCount = config.trustProxy;
   // Client secrets are stored as sha256 hashes (clients/metadata.ts): compare the hash of the one presented.
   provider.Client.prototype.compareClientSecret = function compareHashed(this: { clientSecret?: string }, actual: string) {
     return Promise.resolve(Boolean(this.clientSecret) && safeEqual(sha256(actual), this.clientSecret!));

@@ -24,8 +24,19 @@ export interface Principal {
 
 export const isAdmin = (p: Principal) => hasPermission(p.permissions, 'admin');
 
+/**
+ * Whether the caller holds `permission`: its permissions grant it, or it is `tokens` and the caller a signed-in session
+ * (a user at a sign-in may always mint API tokens; a token only when its scopes name `tokens`).
+ */
+export const holds = (p: Principal, permission: Permission): boolean =>
+  hasPermission(p.permissions, permission) || (permission === 'tokens' && p.via === 'session' && p.userId !== null);
+
 export function requirePermission(p: Principal, permission: Permission): void {
-  if (!hasPermission(p.permissions, permission)) throw forbidden(`This action needs the '${permission}' permission`);
+  if (!holds(p, permission)) {
+    throw forbidden(permission === 'tokens'
+      ? "Minting API tokens needs a signed-in session, or a token whose scopes include 'tokens'"
+      : `This action needs the '${permission}' permission`);
+  }
 }
 
 /** Owners act on their own resources; admins on everyone's. */

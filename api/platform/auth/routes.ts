@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../../../shared/platform/errors';
 import { ROLE_PERMISSIONS } from '../../../shared/platform/permissions';
 import type { AppDeps } from '../deps';
-import { route } from '../http/route';
+import { Reply, route } from '../http/route';
 import { AuthService } from './service';
 import { UserService, userSchema, presentUser } from '../../users/service';
 import type { User } from '../../../db/models/users/user';
@@ -30,7 +30,7 @@ export function authRoutes(deps: AppDeps) {
   return [
     route({
       method: 'post', path: '/auth/login', tags, auth: 'public', noStore: true, summary: 'Sign in with username and password',
-      description: 'Repeated failures per account and per address answer 429 and lock the account for a while. An account with two-factor authentication needs `otp_code`: without it the answer is 401 with `details.two_factor_required`.',
+      description: 'Repeated failures answer 429 and lock the account for a while for clients that never signed in to it; a device holding the account\'s device cookie (Set-Cookie idcflow_device, sent at each sign-in) or an address it signed in from before is counted on its own and stays open to its owner. An address with many failures is slowed down, and its password checks are bounded per minute (429). A self-registered account signs in once its email is verified (401 with `details.email_verification_required`). An account with two-factor authentication needs `otp_code`: without it the answer is 401 with `details.two_factor_required`.',
       body: z.object({
         username: z.string().min(1, 'is required').max(64), password: z.string().min(1, 'is required').max(256),
         otp_code: z.string().trim().min(6).max(32).optional().describe('The second factor, when the account has one: the authenticator\'s 6-digit code or a recovery code'),
@@ -39,7 +39,10 @@ export function authRoutes(deps: AppDeps) {
         user: z.object({ id: z.number(), username: z.string(), email: z.string().nullable(), full_name: z.string().nullable(), role: z.string(), permissions: z.array(z.string()) }),
       }),
       message: 'Login successful',
-      handler: ({ client, body }) => auth.login(client, body.username, body.password, body.otp_code),
+      handler: async ({ client, body }) => {
+        const { device, ...signedIn } = await auth.login(client, body.username, body.password, body.otp_code);
+        return new Reply(signedIn, { headers: { 'Set-Cookie': auth.devices.header(device) } });
+      },
     }),
     route({
       method: 'post', path: '/auth/refresh', tags, auth: 'public', noStore: true, summary: 'Exchange a refresh token for a new token pair (rotation)',

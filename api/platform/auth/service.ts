@@ -7,7 +7,10 @@ import { ROLE_PERMISSIONS } from '../../../shared/platform/permissions';
 import { User } from '../../../db/models/users/user';
 import type { AppDeps } from '../deps';
 import { signAccessToken } from './jwt';
-import { LoginThrottle } from './login-throttle';
+import { LoginThrottle, type LockKey } from './login-throttle';
+import { AnonymousBudget } from './anonymous-budget';
+import { DeviceCookies } from './device-cookie';
+import { isKnownAddress, rememberAddress } from '../../../db/queries/users/known-addresses';
 import { loginLimitsFromSettings } from '../../userdata/settings/enforce';
 import { audit } from '../audit';
 import { TwoFactorService, twoFactorCodeError } from './two-factor';
@@ -16,56 +19,96 @@ import type { Caller, ClientInfo } from '../caller';
 // Verified against when the username is unknown, so both paths cost one argon2 verification.
 const DUMMY_HASH = hashPassword('not-a-real-password-' + crypto.randomUUID());
 
+/** The answer a pending sign-up gets with the right password: it signs in once its email is verified. */
+export const verificationRequired = () => new AppError('INVALID_CREDENTIALS', 'Verify your email address first: open the link mailed to you (POST /api/send_verification_email sends another)', { email_verification_required: true });
+
 export class AuthService {
   private readonly throttle: LoginThrottle;
   private readonly twoFactor: TwoFactorService;
+  private readonly budget: AnonymousBudget;
+  readonly devices: DeviceCookies;
   constructor(private readonly deps: AppDeps) {
     this.throttle = new LoginThrottle(deps.knex, deps.config.login, loginLimitsFromSettings(deps));
     this.twoFactor = new TwoFactorService(deps.knex, deps.config.masterKey);
+    this.budget = new AnonymousBudget(deps.knex, deps.config.anonymous);
+    this.devices = new DeviceCookies(deps.config.jwtSecret, deps.config.publicUrl.startsWith('https:'));
   }
 
-  /** `otpCode`: the second factor (a TOTP code or a recovery code), required when the user has turned it on. */
+  /**
+   * `otpCode`: the second factor (a TOTP code or a recovery code), required when the user has turned it on.
+   * `device` of the answer: a new device cookie value for the client (see `devices.header`).
+   */
   async login(client: ClientInfo, username: string, password: string, otpCode?: string) {
-    return this.throttle.paced(client.ip ?? '', () => this.attempt(client, username, password, otpCode));
+    const { user, device, trusted } = await this.signIn(client, username, password, otpCode, 'auth');
+    const tokens = await this.openSession(user.id, client);
+    // The strangers' lock stays recorded when the owner signs in from a trusted device or address.
+    await User.query().findById(user.id).patch({
+      last_login: new Date(), last_ip: client.ip, login_count: user.login_count + 1, ...(trusted ? {} : { failed_login_attempts: 0, locked_until: null }),
+    });
+    await audit(this.deps.knex, client, { module: 'auth', action: 'login', message: `${user.username} signed in`, userId: user.id, username: user.username });
+    return {
+      ...tokens,
+      user: { id: user.id, username: user.username, email: user.email, full_name: user.full_name, role: user.role, permissions: ROLE_PERMISSIONS[user.role] },
+      device,
+    };
   }
 
-  private async attempt(client: ClientInfo, username: string, password: string, otpCode?: string) {
+  /**
+   * Checks a username, password and second factor, paced like every sign-in (the API's, the compat surfaces', the OAuth
+   * sign-in form's): an address with many failures waits; the account's lock is its strangers' or this trusted
+   * client's (device cookie, known address); no argon2 runs past the address's hash budget. Answers the user and a new
+   * device cookie value; throws 401 (wrong, disabled, unverified sign-up, second factor) or 429.
+   */
+  async signIn(client: ClientInfo, username: string, password: string, otpCode: string | undefined, module: 'auth' | 'oauth') {
+    return this.throttle.paced(client.ip ?? '', () => this.attempt(client, username, password, otpCode, module));
+  }
+
+  /** Whose failures this attempt counts toward: the device's or the known address's when the account trusts it, else the account's strangers'. */
+  private async lockFor(client: ClientInfo, username: string, user: User | undefined): Promise<LockKey> {
+    if (user) {
+      const device = this.devices.deviceOf(client.device, user.id);
+      if (device) return { scope: 'trusted', key: `${user.id}:device:${device}` };
+      if (await isKnownAddress(this.deps.knex, user.id, client.ip)) return { scope: 'trusted', key: `${user.id}:ip:${client.ip}` };
+    }
+    return { scope: 'account', username };
+  }
+
+  private async attempt(client: ClientInfo, username: string, password: string, otpCode: string | undefined, module: 'auth' | 'oauth') {
     const { knex } = this.deps;
-    await this.throttle.check(username);
     const user = await User.live().whereRaw('lower(username) = lower(?)', [username]).first();
+    const lock = await this.lockFor(client, username, user);
+    await this.throttle.check(lock);
+    await this.budget.hash(client.ip);
     const ok = await argon2.verify(user?.password_hash ?? (await DUMMY_HASH), password);
     if (!user || !ok) {
-      const lockedUntil = await this.throttle.fail(username, client.ip ?? '');
+      const lockedUntil = await this.throttle.fail(lock, client.ip ?? '');
       if (user) {
         await User.query().findById(user.id).patch({
           failed_login_attempts: user.failed_login_attempts + 1,
           last_failed_login: new Date(),
-          ...(lockedUntil ? { locked_until: lockedUntil } : {}),
+          ...(lockedUntil && lock.scope === 'account' ? { locked_until: lockedUntil } : {}),
         });
       }
       await audit(knex, client, {
-        module: 'auth', action: 'login_failed', level: 'WARNING', message: `Failed login for ${username}`,
-        userId: user?.id ?? null, username, details: { locked: Boolean(lockedUntil) },
+        module, action: 'login_failed', level: 'WARNING', message: `Failed ${module === 'oauth' ? 'OAuth sign-in' : 'login'} for ${username}`,
+        userId: user?.id ?? null, username, details: { locked: Boolean(lockedUntil), ...(lock.scope === 'trusted' ? { trusted_client: true } : {}) },
       });
-      if (lockedUntil) await this.throttle.check(username);
+      if (lockedUntil) await this.throttle.check(lock);
       throw new AppError('INVALID_CREDENTIALS', 'Invalid username or password');
     }
     if (!user.is_active) throw new AppError('INVALID_CREDENTIALS', 'This account is disabled');
-    await this.secondFactor(client, user, otpCode);
-    await this.throttle.succeed(username);
-    const tokens = await this.openSession(user.id, client);
-    await User.query().findById(user.id).patch({
-      last_login: new Date(), last_ip: client.ip, login_count: user.login_count + 1, failed_login_attempts: 0, locked_until: null,
-    });
-    await audit(knex, client, { module: 'auth', action: 'login', message: `${user.username} signed in`, userId: user.id, username: user.username });
-    return {
-      ...tokens,
-      user: { id: user.id, username: user.username, email: user.email, full_name: user.full_name, role: user.role, permissions: ROLE_PERMISSIONS[user.role] },
-    };
+    if (user.signup_pending) throw verificationRequired();
+    await this.secondFactor(client, user, otpCode, lock);
+    await this.throttle.succeed(lock);
+    await rememberAddress(knex, user.id, client.ip);
+    if (module === 'oauth') {
+      await audit(knex, client, { module: 'oauth', action: 'login', message: `${user.username} signed in to authorize an OAuth client`, userId: user.id, username: user.username });
+    }
+    return { user, device: this.devices.issue(user.id), trusted: lock.scope === 'trusted' };
   }
 
   /** Without a code the answer says one is needed; a wrong code counts as a failed sign-in (lockout). */
-  private async secondFactor(client: ClientInfo, user: User, otpCode: string | undefined) {
+  private async secondFactor(client: ClientInfo, user: User, otpCode: string | undefined, lock: LockKey) {
     if (!otpCode) {
       if (await this.twoFactor.required(user.id)) {
         throw new AppError('INVALID_CREDENTIALS', 'This account needs its second factor: send otp_code (the authenticator\'s code or a recovery code)', { two_factor_required: true });
@@ -74,7 +117,7 @@ export class AuthService {
     }
     const result = await this.twoFactor.check(user.id, otpCode);
     if (result !== 'bad') return;
-    await this.throttle.fail(user.username, client.ip ?? '');
+    await this.throttle.fail(lock, client.ip ?? '');
     await audit(this.deps.knex, client, { module: 'auth', action: 'login_failed', level: 'WARNING', message: `Wrong second factor for ${user.username}`, userId: user.id, username: user.username });
     throw twoFactorCodeError();
   }

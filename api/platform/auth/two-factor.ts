@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import argon2 from 'argon2';
 import QRCode from 'qrcode';
 import type { Knex } from 'knex';
 import { generateSecret, generateURI, verify } from 'otplib';
@@ -36,9 +35,13 @@ export class TwoFactorService {
     return { enabled: Boolean(row?.enabled_at), pending: Boolean(row && !row.enabled_at), recovery_codes_left: row?.enabled_at ? Number(left) : 0 };
   }
 
-  /** A new secret, pending until `confirm`; a pending one is replaced. The secret and its URI are in this answer only. */
-  async enroll(caller: Caller, userId: number, password: string) {
-    const user = await this.userWithPassword(userId, password);
+  /**
+   * A new secret, pending until `confirm`; a pending one is replaced. The secret and its URI are in this answer only.
+   * The caller has checked the current password (api/platform/auth/current-password.ts).
+   */
+  async enroll(caller: Caller, userId: number) {
+    const user = await this.knex('users').where({ id: userId }).whereNull('deleted_at').first('id', 'username') as { id: number; username: string } | undefined;
+    if (!user) throw new AppError('INVALID_CREDENTIALS', 'The account is gone');
     const existing = await this.knex('user_two_factor').where({ user_id: userId }).first('enabled_at');
     if (existing?.enabled_at) throw conflict('Two-factor authentication is already on; disable it first');
     const secret = generateSecret();
@@ -67,9 +70,8 @@ export class TwoFactorService {
     return { enabled: true, recovery_codes: codes };
   }
 
-  /** Needs the password and a current code (or a recovery code). */
-  async disable(caller: Caller, userId: number, password: string, code: string) {
-    await this.userWithPassword(userId, password);
+  /** Needs a current code (or a recovery code); the caller has checked the current password. */
+  async disable(caller: Caller, userId: number, code: string) {
     if ((await this.check(userId, code)) !== 'ok') throw wrongCode();
     await this.knex.transaction(async (trx) => {
       await trx('user_recovery_codes').where({ user_id: userId }).delete();
@@ -109,12 +111,6 @@ export class TwoFactorService {
     const afterTimeStep = row.last_time_step === null ? undefined : Number(row.last_time_step);
     const result = await verify({ secret, token: code, epochTolerance: EPOCH_TOLERANCE, ...(afterTimeStep !== undefined ? { afterTimeStep } : {}) });
     return result.valid && 'timeStep' in result ? result.timeStep : null;
-  }
-
-  private async userWithPassword(userId: number, password: string) {
-    const user = await this.knex('users').where({ id: userId }).whereNull('deleted_at').first('id', 'username', 'password_hash');
-    if (!user || !(await argon2.verify(user.password_hash, password))) throw new AppError('INVALID_CREDENTIALS', 'The password is not right');
-    return user as { id: number; username: string };
   }
 }
 

@@ -110,6 +110,36 @@ function parsePart<T extends ZodType | undefined>(schema: T, value: unknown, loc
   return nul.length ? { value: undefined, errors: nul } : { value: result.data, errors: [] };
 }
 
+/**
+ * Object keys of the body as sent, unknown ones included (the schema strips those before the check above sees them),
+ * that PostgreSQL could not store: refused alike wherever they are, without recursion (the depth is bounded already).
+ */
+function rawKeyErrors(body: unknown): FieldError[] {
+  const stack: Array<[unknown, string[]]> = [[body, []]];
+  while (stack.length) {
+    const [value, path] = stack.pop()!;
+    if (!value || typeof value !== 'object') continue;
+    for (const [k, v] of Object.entries(value)) {
+      const problem = unstorable(k);
+      if (problem) return [{ field: path.length ? path.join('.') : 'body', location: 'body', message: `has a key that ${problem}` }];
+      if (v && typeof v === 'object') stack.push([v, [...path, k]]);
+    }
+  }
+  return [];
+}
+
+/** The longest Idempotency-Key kept (the column's width): a longer one is a 422, not a failed insert. */
+export const MAX_IDEMPOTENCY_KEY = 255;
+
+/** The request headers a handler may read through `caller`, checked like the rest of the input. */
+function headerErrors(ctx: Koa.Context): FieldError[] {
+  const key = ctx.get('idempotency-key');
+  if (!key) return [];
+  const problem = key.length > MAX_IDEMPOTENCY_KEY ? `must be at most ${MAX_IDEMPOTENCY_KEY} characters`
+    : !/^[\x20-\x7e]+$/.test(key) ? 'must be printable ASCII' : null;
+  return problem ? [{ field: 'Idempotency-Key', location: 'header', message: problem }] : [];
+}
+
 /** Deeper JSON than this is refused before any recursive walk (the checks below, zod) can overflow the stack. */
 export const MAX_JSON_DEPTH = 64;
 
@@ -172,7 +202,8 @@ export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): v
       const params = parsePart(spec.params, ctx.params, 'params');
       const query = parsePart(spec.query, ctx.query, 'query');
       const body = parsePart(spec.body, (ctx.request as { body?: unknown }).body, 'body');
-      const errors = [...params.errors, ...query.errors, ...body.errors];
+      const keyErrors = spec.body ? rawKeyErrors((ctx.request as { body?: unknown }).body) : [];
+      const errors = [...headerErrors(ctx), ...params.errors, ...query.errors, ...(body.errors.length ? body.errors : keyErrors)];
       if (errors.length) throw validationError(errors);
       const result = await spec.handler(new Input(ctx, params.value, query.value, body.value, principal) as never);
       const replyObj = result instanceof Reply ? result : new Reply(result);
@@ -184,6 +215,13 @@ export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): v
     opts.registry.registerPath(openApiRoute(spec, opts.prefix, status));
   }
 }
+
+/** The request headers a route that starts an operation reads (documented, so the fuzzer sends them too). */
+const operationHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(MAX_IDEMPOTENCY_KEY).regex(/^[\x20-\x7e]+$/).optional()
+    .describe('A repeated request with the same key answers the operation the first one started (printable ASCII, at most 255 characters)'),
+  Prefer: z.string().max(200).optional().describe('`respond-async`: answer 202 with the operation at once instead of waiting for it'),
+});
 
 function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConfig {
   const surface = spec.surface ?? 'native';
@@ -216,6 +254,7 @@ function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConf
     request: {
       params: spec.params,
       query: spec.query,
+      ...(spec.startsOperation ? { headers: operationHeaders } : {}),
       body: spec.body ? { content: { 'application/json': { schema: spec.body } } } : undefined,
     },
     responses,

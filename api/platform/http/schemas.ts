@@ -17,6 +17,13 @@ export const idParams = z.object({ id: dbId });
 /** A host name or an IP address (v4 or v6) that another service is reached at. */
 export const hostOrAddress = z.string().min(1, 'is required').max(255).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address');
 
+/**
+ * A name a caller chooses that becomes part of an engine's or a workflow's identifier (an instance's uuid, a container
+ * name): letters, digits, dash and underscore. No dots: the platform derives its own names with a dot suffix
+ * (`<ref>.next` for an HA replacement, `<ref>.replaced` for a container set aside), which a tenant must not be able to take first.
+ */
+export const platformName = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, dash and underscore (no dots: those names are the platform\'s own)');
+
 export const booleanish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
 export const pagination = z.object({ page: z.number(), size: z.number(), total: z.number(), pages: z.number() });

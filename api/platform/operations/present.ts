@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ErrorCode } from '../../../shared/platform/errors';
+import { conflict, type AppError, type ErrorCode } from '../../../shared/platform/errors';
 import { OPERATION_STATUSES, type Progress } from '../../../shared/platform/operations';
 import type { Operation } from '../../../db/models/platform/operation';
 import { dbId, iso } from '../http/schemas';
@@ -71,3 +71,18 @@ export function answerCodeOf(code: string): ErrorCode {
   return 'INTERNAL_ERROR';
 }
 
+
+/**
+ * The 409 for a resource another operation holds: it names the running operation (id, type) only to its creator and
+ * admins; anyone else learns only that the resource is busy, not another user's operation id or links.
+ */
+export function busyConflict(
+  viewer: { userId: number | null; admin: boolean },
+  running: Pick<Operation, 'id' | 'type' | 'created_by'> | undefined,
+  resource: { type: string; id: string | number },
+): AppError {
+  if (running && (viewer.admin || (viewer.userId !== null && running.created_by === viewer.userId))) {
+    return conflict(`Operation ${running.id} is already running on ${resource.type} ${resource.id}`, { operation_id: running.id, operation_type: running.type });
+  }
+  return conflict(`Another operation is already running on ${resource.type} ${resource.id}; try again when it has finished`, { resource_type: resource.type, resource_id: String(resource.id) });
+}

@@ -7,12 +7,12 @@ import { sha256 } from '../../../shared/platform/crypto';
 import { Operation, OperationEvent } from '../../../db/models/platform/operation';
 import { isUniqueViolation } from '../../../db/knex';
 import type { AppDeps } from '../deps';
-import { isAdmin, type Principal } from '../auth/principal';
+import { isAdmin, viewerOf, type Principal } from '../auth/principal';
 import {  iso, paginate } from '../http/schemas';
 import { Reply } from '../http/route';
 import { progressQuery } from '../../../workflows/platform/operation-signals';
 import type { Caller } from '../caller';
-import { answerCodeOf, BASE, presentOperation, type listOperationsQuery, type OperationView } from './present';
+import { answerCodeOf, BASE, busyConflict, presentOperation, type listOperationsQuery, type OperationView } from './present';
 import { activeOperation, publishingSettled, settleOperations, startOperationWorkflow, START_DEADLINE_MS, type OnSettled } from './settle';
 
 /** A workflow that backs an operation: one input object that carries the operation's id. */
@@ -87,7 +87,7 @@ export class OperationService {
       }
       if (isUniqueViolation(err, 'operations_one_active_per_resource')) {
         const running = await Operation.query().where({ resource_type: spec.resource.type, resource_id: resourceId }).whereIn('status', ['pending', 'running']).first();
-        throw conflict(`Operation ${running?.id} is already running on ${spec.resource.type} ${resourceId}`, { operation_id: running?.id, operation_type: running?.type });
+        throw busyConflict(viewerOf(principal), running, { type: spec.resource.type, id: resourceId });
       }
       throw err;
     }

@@ -13,6 +13,8 @@ export class User extends Model {
   role!: Role;
   is_active!: boolean;
   email_verified!: boolean;
+  /** A self-registered account whose email is not verified yet: it cannot sign in. */
+  signup_pending!: boolean;
   last_login!: Date | null;
   last_ip!: string | null;
   login_count!: number;

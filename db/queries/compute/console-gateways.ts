@@ -27,3 +27,8 @@ export async function gatewayForHost(knex: Knex, hostId: number, taskQueue: stri
     .orderByRaw('g.seen_at DESC NULLS LAST')
     .first('h.name', 'h.use_agent', 'h.agent_last_seen', 'g.url');
 }
+
+/** Every console gateway's public URL (the console pages may connect to these and no other). */
+export async function gatewayUrls(knex: Knex): Promise<string[]> {
+  return (await knex('console_gateways').select('url')).map((r: { url: string }) => r.url);
+}

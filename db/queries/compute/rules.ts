@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { ENGINES, type EngineType } from '../../../shared/compute/catalogue';
 import type { Problem } from '../../../shared/platform/errors';
+import { imageRegistry } from '../../../shared/compute/image-reference';
 
 export interface QuotaLimits { cpu: number; ram_mb: number; disk_gb: number; instances: number }
 
@@ -8,20 +9,42 @@ export interface QuotaLimits { cpu: number; ram_mb: number; disk_gb: number; ins
 export const liveInstances = (knex: Knex | Knex.Transaction) => knex('instances').whereNull('deleted_at');
 
 /** An instance request is valid when its uuid is free, its owner active, and its host (if given) enabled, of an enabled engine, with an image where the engine needs one. */
-export async function instanceRequestProblem(knex: Knex, r: { uuid: string; ownerId: number | null; hostId: number | null; image: string | null }, creatingOperationId?: string): Promise<Problem | null> {
+export async function instanceRequestProblem(
+  knex: Knex, r: { uuid: string; ownerId: number | null; hostId: number | null; image: string | null }, creatingOperationId?: string, defaultRegistries: readonly string[] = ['docker.io'],
+): Promise<Problem | null> {
   const taken = liveInstances(knex).where({ uuid: r.uuid });
   if (creatingOperationId) taken.where((q) => q.whereNull('create_operation_id').orWhereNot('create_operation_id', creatingOperationId));
   // The three reads at once (a create waits on them twice: in the API and in its first step), judged in this order.
   const [clash, owner, host] = await Promise.all([
     taken.first('id'),
     r.ownerId === null ? null : knex('users').where({ id: r.ownerId }).whereNull('deleted_at').first('is_active'),
-    r.hostId === null ? null : knex('hosts').where({ id: r.hostId }).whereNull('deleted_at').first('name', 'enabled', 'engine_type'),
+    r.hostId === null ? null : knex('hosts').where({ id: r.hostId }).whereNull('deleted_at').first('name', 'enabled', 'engine_type', 'allowed_registries'),
   ]);
   if (clash) return { code: 'CONFLICT', message: `An instance with uuid ${r.uuid} already exists`, field: 'uuid' };
   if (r.ownerId !== null && !owner?.is_active) return { code: 'VALIDATION_ERROR', message: `owner ${r.ownerId} is not an active user`, field: 'owner_id' };
   if (r.hostId === null) return null;
   if (!host) return { code: 'VALIDATION_ERROR', message: `host ${r.hostId} does not exist`, field: 'host_id' };
-  return hostProblem(host, r.image);
+  return hostProblem(host, r.image) ?? registryProblem(host, r.image, defaultRegistries);
+}
+
+/**
+ * A docker host pulls only from its allowed registries (`allowed_registries`; unset: the platform's default,
+ * IDCFLOW_DOCKER_REGISTRIES, Docker Hub unless the operator says otherwise): an image of another registry is refused
+ * before any pull, as a 422 naming `image`.
+ */
+export function registryProblem(host: { name: string; engine_type: string; allowed_registries?: string[] | null }, image: string | null | undefined, defaultRegistries: readonly string[]): Problem | null {
+  if (!image || host.engine_type !== 'docker') return null;
+  const registry = imageRegistry(image);
+  const allowed = host.allowed_registries ?? defaultRegistries;
+  if (allowed.includes(registry)) return null;
+  return { code: 'VALIDATION_ERROR', message: `is from registry ${registry}, which host ${host.name} does not pull from (allowed: ${allowed.join(', ') || 'none'})`, field: 'image', details: { registry, allowed_registries: allowed } };
+}
+
+/** `registryProblem` for an existing host, read by id (an image change of an instance on it). */
+export async function hostRegistryProblem(knex: Knex, hostId: number, image: string | null | undefined, defaultRegistries: readonly string[]): Promise<Problem | null> {
+  if (!image) return null;
+  const host = await knex('hosts').where({ id: hostId }).first('name', 'engine_type', 'allowed_registries');
+  return host ? registryProblem(host, image, defaultRegistries) : null;
 }
 
 /** A host takes new instances when enabled and of an enabled engine; docker needs an image. */

@@ -25,7 +25,14 @@ const KINDS: Kind[] = [
   {
     path: 'proxies', key: 'proxies', title: 'proxies', quota: 'proxies',
     inputs: [{ name: 'domain', label: 'domain', kind: 'text', required: true }, { name: 'target_port', label: 'targetPort', kind: 'number', required: true }, { name: 'tls', label: 'tls', kind: 'checkbox' }],
-    columns: [{ key: 'domain', label: 'domain' }, { key: 'target_port', label: 'targetPort' }, { key: 'tls', label: 'tls' }],
+    columns: [{ key: 'domain', label: 'domain' }, { key: 'target_port', label: 'targetPort' }, { key: 'tls', label: 'tls' }, {
+      // A domain is served only once proven: the TXT record that proves it (or an HTTP token), then Verify.
+      key: 'verification', label: 'domainProof', render: (r) => {
+        const v = r.verification as { status: string; dns: { name: string; value: string }; error: string | null } | undefined;
+        if (!v || v.status === 'verified') return html`<span class="badge active">${t('domainVerified')}</span>`;
+        return html`<span>${t('proveWith')} <code>${v.dns.name}</code> = <code>${v.dns.value}</code>${v.error ? html`<br /><small class="muted">${v.error}</small>` : null}</span>`;
+      },
+    }],
   },
 ];
 
@@ -51,6 +58,7 @@ function Section({ instance, kind, quota, onChange }: { instance: string; kind: 
     const started = await form.run(() => session.request<{ operation: { id: string } }>('POST', base, bodyOf(kind, new FormData(e.target as HTMLFormElement))));
     if (started) { operation.follow(started.operation.id); list.reload(); }
   };
+  const verify = (r: Row) => void operation.start('POST', `${base}/${r.id}/verify`).then(() => list.reload());
   const remove = (r: Row) => { if (confirmed(`${t(kind.title)} #${r.id}`)) void operation.start('DELETE', `${base}/${r.id}`).then(() => list.reload()); };
   const title = t(kind.title);
   const used = quota ? ` — ${quota.used[kind.quota]} / ${quota.quota[kind.quota]}` : '';
@@ -64,7 +72,7 @@ function Section({ instance, kind, quota, onChange }: { instance: string; kind: 
     ${form.failureView}${operation.view}
     <${Table} caption=${title} rows=${list.data?.[kind.key]} error=${list.error} loading=${list.loading} columns=${[...kind.columns,
       { key: 'state', label: 'state', render: (r: Row) => html`<span class="badge ${r.state}">${r.state}</span>` },
-      { key: 'id', label: 'actions', render: (r: Row) => html`<button type="button" class="danger" aria-label=${`${t('delete')} ${title} #${r.id}`} onClick=${() => remove(r)}>${t('delete')}</button>` }]} />
+      { key: 'id', label: 'actions', render: (r: Row) => html`${(r.verification as { status?: string } | undefined)?.status === 'pending' ? html`<button type="button" aria-label=${`${t('verifyDomain')} ${show(r.domain)}`} onClick=${() => verify(r)}>${t('verifyDomain')}</button> ` : null}<button type="button" class="danger" aria-label=${`${t('delete')} ${title} #${r.id}`} onClick=${() => remove(r)}>${t('delete')}</button>` }]} />
   </section>`;
 }
 

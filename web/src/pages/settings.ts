@@ -5,14 +5,16 @@ import { session } from '../session';
 import { useApi, ErrorBox, show } from '../ui';
 import { fieldErrors } from '../form';
 
-type Settings = { log_level: string; max_log_size: number; backup_retention: number; session_timeout: number; api_rate_limit: number };
+type Settings = { log_level: string; max_log_size: number; backup_retention: number; session_timeout: number; api_rate_limit: number; registration_enabled: boolean };
 type Config = Settings & { app_name: string; app_version: string; debug_mode: boolean; database_pool_size: number | null; sources: Record<string, string>; updated_at: string | null };
 
 /** The editable system settings, each with its label (the API's own validation is the one that decides). */
 const FIELDS: Array<{ key: keyof Settings; label: Key }> = [
   { key: 'log_level', label: 'logLevel' }, { key: 'max_log_size', label: 'maxLogSize' }, { key: 'backup_retention', label: 'backupRetention' },
-  { key: 'session_timeout', label: 'sessionTimeout' }, { key: 'api_rate_limit', label: 'apiRateLimit' },
+  { key: 'session_timeout', label: 'sessionTimeout' }, { key: 'api_rate_limit', label: 'apiRateLimit' }, { key: 'registration_enabled', label: 'registrationEnabled' },
 ];
+/** Settings shown as a checkbox (kept as 'true' / 'false' in the draft). */
+const SWITCHES = new Set<keyof Settings>(['registration_enabled']);
 /** PUT /system/config's levels (seed 003's names). */
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'SILENT'];
 
@@ -25,14 +27,14 @@ export function SettingsPage() {
   /** What the form shows: the stored values until edited (a refused save keeps the edits). */
   const [draft, setDraft] = useState<Record<string, string>>({});
   useEffect(() => { if (config.data) setDraft(Object.fromEntries(FIELDS.map(({ key }) => [key, String(config.data![key])]))); }, [config.data]);
-  const edit = (e: Event) => { const el = e.target as HTMLInputElement; setDraft((d) => ({ ...d, [el.name]: el.value })); };
+  const edit = (e: Event) => { const el = e.target as HTMLInputElement; setDraft((d) => ({ ...d, [el.name]: el.type === 'checkbox' ? String(el.checked) : el.value })); };
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!config.data) return;
     const changed: Record<string, unknown> = {};
     for (const { key } of FIELDS) {
       const raw = (draft[key] ?? '').trim();
-      const value = key === 'log_level' ? raw : raw === '' ? raw : Number(raw);
+      const value = key === 'log_level' ? raw : SWITCHES.has(key) ? raw === 'true' : raw === '' ? raw : Number(raw);
       if (value !== config.data[key]) changed[key] = value;
     }
     setErrors({}); setFailure(null); setStatus(null);
@@ -58,7 +60,9 @@ export function SettingsPage() {
           <label for=${common.id}>${t(label)} <small class="muted">(${key}, ${t('source')}: ${c.sources[key] ?? '—'})</small></label>
           ${key === 'log_level'
             ? html`<select ...${common} value=${draft[key]} onChange=${edit}>${LEVELS.map((l) => html`<option value=${l}>${l}</option>`)}</select>`
-            : html`<input ...${common} type="number" inputmode="numeric" value=${draft[key]} onInput=${edit} />`}
+            : SWITCHES.has(key)
+              ? html`<input ...${common} type="checkbox" checked=${draft[key] === 'true'} onChange=${edit} />`
+              : html`<input ...${common} type="number" inputmode="numeric" value=${draft[key]} onInput=${edit} />`}
           ${problem ? html`<span class="field-error" id=${`setting-${key}-error`} role="alert">${problem}</span>` : null}
         </div>`;
       })}

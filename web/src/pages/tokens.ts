@@ -7,7 +7,10 @@ import { useForm, confirmed, SecretOnce } from '../form';
 
 interface Token { id: number; name: string; prefix: string; scopes: string[]; expires_at: string | null; last_used_at: string | null; revoked_at: string | null; created_at: string | null }
 
-/** What a token may be granted: the user's own permissions (an admin's `*` stands for all of them). */
+/**
+ * What a token may be granted: the user's own permissions (an admin's `*` stands for all of them), and `tokens` (minting
+ * tokens itself), which a signed-in user may always give.
+ */
 const SCOPES = ['view', 'create', 'update', 'delete'];
 
 /** The user's API tokens: create one (its secret shown once, with a copy button) and revoke one after a confirmation. */
@@ -16,7 +19,7 @@ export function Tokens() {
   const form = useForm('token');
   const [secret, setSecret] = useState<{ name: string; token: string } | null>(null);
   const mine = session.user?.permissions ?? [];
-  const offered = SCOPES.filter((s) => mine.includes('*') || mine.includes(s));
+  const offered = [...SCOPES.filter((s) => mine.includes('*') || mine.includes(s)), 'tokens'];
   const create = async (e: Event) => {
     e.preventDefault();
     const el = e.target as HTMLFormElement;
