@@ -22,6 +22,7 @@ export interface HostRow {
   options: Record<string, unknown>;
   instance_limit: number;
   weight: number;
+  allowed_registries: string[] | null;
   enabled: boolean;
   use_agent: boolean;
   agent_last_seen: Date | null;
