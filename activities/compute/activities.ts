@@ -100,7 +100,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
 
     /** `operationId`: a row this operation reserved already (a re-run of the step after a lost result) is no conflict. */
     async validateInstanceCreate({ request, operationId }: { request: InstanceRequest; operationId?: string }): Promise<{ ok: true }> {
-      const problem = await instanceRequestProblem(knex, request, operationId, config.tenancy.dockerRegistries);
+      const problem = await instanceRequestProblem(knex, request, operationId, config.tenancy);
       if (problem) throw failWith(problem);
       return { ok: true };
     },

@@ -101,7 +101,7 @@ export class InstanceService {
         osName: b.os_name ?? null, image: b.image ?? null, command: b.command ?? null, cpu: b.cpu, ramMb: b.ram_mb, diskGb: b.disk_gb,
         nics: (b.nics ?? []).map((n) => ({ ...n })), sshKeys: b.ssh_keys ?? [],
       };
-      const problem = await instanceRequestProblem(this.knex, req, undefined, this.deps.config.tenancy.dockerRegistries);
+      const problem = await instanceRequestProblem(this.knex, req, undefined, this.deps.config.tenancy);
       if (problem) throw problemError(problem);
       return {
         type: 'instance.create', resource: instanceResource({ uuid, name: b.name }), host: host?.name ?? null, workflow: createInstanceWorkflow,
@@ -132,7 +132,7 @@ export class InstanceService {
   }
 
   async updateInstance(caller: Caller, inst: InstanceView, b: UpdateInstanceBody) {
-    const registry = await hostRegistryProblem(this.knex, inst.host_id, b.image, this.deps.config.tenancy.dockerRegistries);
+    const registry = await hostRegistryProblem(this.knex, inst.host_id, b.image, this.deps.config.tenancy);
     if (registry) throw problemError(registry);
     const changes = { name: b.name, cpu: b.cpu, ramMb: b.ram_mb, diskGb: b.disk_gb, image: b.image, osName: b.os_name };
     return this.instanceOp(caller, inst, { type: 'instance.update', workflow: updateInstanceWorkflow, input: { changes }, request: b, summary: `Update instance ${inst.uuid}: ${Object.keys(b).join(', ')}` });
