@@ -29,6 +29,7 @@ import * as computeConsoleGateways from './migrations/027_compute';
 import * as usersSignup from './migrations/028_users';
 import * as platformCredentialLifetime from './migrations/029_platform';
 import * as dbsyncTenancy from './migrations/030_dbsync';
+import * as computeEngineAddresses from './migrations/031_compute';
 import * as networkingDomainProofs from './migrations/032_networking';
 import * as netservicesTenancy from './migrations/033_netservices';
 import * as oauthOwnersHashedTokens from './migrations/034_oauth';
@@ -66,6 +67,7 @@ const migrations: Record<string, Knex.Migration> = {
   '028_users': usersSignup,
   '029_platform': platformCredentialLifetime,
   '030_dbsync': dbsyncTenancy,
+  '031_compute': computeEngineAddresses,
   '032_networking': networkingDomainProofs,
   '033_netservices': netservicesTenancy,
   '034_oauth': oauthOwnersHashedTokens,

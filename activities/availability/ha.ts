@@ -1,6 +1,7 @@
 import type { ActivityDeps } from '../platform/deps';
 import { fail } from '../platform/failure';
 import { agentOnline, type Nic } from '../../shared/compute/catalogue';
+import { reportedAddresses } from '../../shared/compute/addresses';
 import type { EngineInstance } from '../compute/engines';
 
 export interface HealthThresholds { unhealthyAfter: number; healthyAfter: number }
@@ -100,7 +101,8 @@ export function createHaActivities({ knex, config }: ActivityDeps) {
         if (row.host_id !== toHostId) await trx('ip_allocations').where({ instance_id: instanceId }).delete(); // the old host's pool addresses
         await trx('instances').where({ id: instanceId }).update({
           host_id: toHostId, generation: host.generation, engine_ref: engine.ref, state: engine.state, moving_to_host_id: null,
-          nics: JSON.stringify(nics.length ? nics : engine.ip4 ? [{ name: 'eth0', net_mode: 'engine', ip4: engine.ip4, mac: engine.mac }] : []), updated_at: trx.fn.now(),
+          nics: JSON.stringify(nics.length ? nics : engine.ip4 ? [{ name: 'eth0', net_mode: 'engine', ip4: engine.ip4, mac: engine.mac }] : []),
+          engine_addresses: JSON.stringify(reportedAddresses(engine)), updated_at: trx.fn.now(),
         });
         return { instance_id: instanceId, uuid: row.uuid as string, host: host.name as string, host_id: toHostId, generation: host.generation as number, engine_ref: engine.ref, ip4: engine.ip4 };
       });
@@ -152,7 +154,8 @@ export function createHaActivities({ knex, config }: ActivityDeps) {
       const row = await knex('instances').where({ id: instanceId }).first('nics');
       const nics = ((row.nics ?? []) as Nic[]).map((n, i) => (i === 0 ? { ...n, ip4: engine.ip4 ?? n.ip4 ?? null, mac: engine.mac ?? null } : n));
       await knex('instances').where({ id: instanceId }).update({
-        image, command: command ? JSON.stringify(command) : null, state: engine.state, nics: JSON.stringify(nics), last_error: null, updated_at: knex.fn.now(),
+        image, command: command ? JSON.stringify(command) : null, state: engine.state, nics: JSON.stringify(nics), engine_addresses: JSON.stringify(reportedAddresses(engine)),
+        last_error: null, updated_at: knex.fn.now(),
       });
       return { instance_id: instanceId, image, state: engine.state, ip4: engine.ip4 };
     },

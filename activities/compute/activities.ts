@@ -5,10 +5,13 @@ import { randomToken, seal } from '../../shared/platform/crypto';
 import type { ActivityDeps } from '../platform/deps';
 import { fail, heartbeating } from '../platform/failure';
 import { faultPoint } from '../platform/fault-injection';
-import { type EngineInstance, type HostRow, type InstanceSpec } from './engines';
+import { type EngineInstance, type InstanceSpec } from './engines';
 import type { EngineActivities } from './engine-calls';
 import type { InstanceCreateSteps } from './create-steps';
 import { instanceRequestProblem, quotaFor, usageOf } from '../../db/queries/compute/rules';
+import { reportedAddresses } from '../../shared/compute/addresses';
+import { instanceWithHost, type InstanceRow } from '../../db/queries/compute/instances';
+import { liveHostRow, type HostRow as StoreHostRow } from '../../db/queries/compute/hosts';
 import type { Problem } from '../../shared/platform/errors';
 
 /** What a client asked for when creating an instance: the spec without its secrets (the password travels sealed), where and for whom. */
@@ -41,17 +44,17 @@ export interface InstanceSnapshot {
 
 const failWith = (p: Problem) => fail(p.message, p.code, { ...(p.field ? { field: p.field } : {}), ...(p.details ?? {}) });
 
-function specOf(row: Record<string, any>): InstanceSpec { // eslint-disable-line @typescript-eslint/no-explicit-any
+function specOf(row: InstanceRow): InstanceSpec {
   return {
     uuid: row.uuid, name: row.name, image: row.image, osName: row.os_name, command: row.command ?? null,
     cpu: row.cpu, ramMb: row.ram_mb, diskGb: row.disk_gb, nics: row.nics ?? [], ports: row.ports ?? [], owner: row.owner_id ?? null, sshKeys: row.ssh_keys ?? [],
-    ...(row.files?.length ? { files: row.files } : {}),
+    ...(row.files?.length ? { files: row.files as unknown as InstanceSpec['files'] } : {}),
   };
 }
 
 export function createComputeActivities({ knex, config }: ActivityDeps) {
-  const hostRow = async (hostId: number): Promise<HostRow & Record<string, unknown>> => {
-    const host = await knex('hosts').where({ id: hostId }).whereNull('deleted_at').first();
+  const hostRow = async (hostId: number): Promise<StoreHostRow> => {
+    const host = await liveHostRow(knex, hostId);
     if (!host) throw fail(`host ${hostId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'host', id: String(hostId) });
     return host;
   };
@@ -87,7 +90,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
     /** Where the engine calls for a host run: the main worker, or the host's agent (and whether it is heartbeating). */
     async computeHostRoute({ hostId }: { hostId: number }): Promise<HostRoute> {
       const host = await hostRow(hostId);
-      const lastSeen = host.agent_last_seen ? new Date(host.agent_last_seen as string) : null;
+      const lastSeen = host.agent_last_seen ? new Date(host.agent_last_seen) : null;
       return {
         id: host.id, name: host.name, engineType: host.engine_type, useAgent: Boolean(host.use_agent),
         agentOnline: agentOnline(lastSeen, config.compute.agentOfflineSeconds),
@@ -97,7 +100,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
 
     /** `operationId`: a row this operation reserved already (a re-run of the step after a lost result) is no conflict. */
     async validateInstanceCreate({ request, operationId }: { request: InstanceRequest; operationId?: string }): Promise<{ ok: true }> {
-      const problem = await instanceRequestProblem(knex, request, operationId, config.tenancy.dockerRegistries);
+      const problem = await instanceRequestProblem(knex, request, operationId, config.tenancy);
       if (problem) throw failWith(problem);
       return { ok: true };
     },
@@ -216,7 +219,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
     },
 
     async loadInstance({ instanceId }: { instanceId: number }): Promise<InstanceSnapshot> {
-      const row = await knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').where('i.id', instanceId).first('i.*', 'h.name as host_name');
+      const row = await instanceWithHost(knex, instanceId);
       if (!row || row.deleted_at) throw fail(`instance ${instanceId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'instance', id: String(instanceId) });
       return { id: row.id, uuid: row.uuid, name: row.name, hostId: row.host_id, hostName: row.host_name, ref: row.engine_ref, state: row.state, ownerId: row.owner_id, spec: specOf(row) };
     },
@@ -235,10 +238,12 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
           nics[0].mac ??= engine.mac;
         }
         patch.nics = JSON.stringify(nics);
+        // What the engine reports, apart from what was asked: the only addresses networking rules may target.
+        patch.engine_addresses = JSON.stringify(reportedAddresses(engine));
       }
       if (error !== undefined) patch.last_error = error ? JSON.stringify(error) : null;
       await knex('instances').where({ id: instanceId }).update(patch);
-      const after = await knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').where('i.id', instanceId).first('i.*', 'h.name as host_name');
+      const after = (await instanceWithHost(knex, instanceId))!;
       return {
         instance_id: after.id as number, uuid: after.uuid as string, name: after.name as string, host: after.host_name as string, state: after.state as string,
         engine_ref: after.engine_ref as string | null, nics: after.nics as Nic[],
@@ -247,7 +252,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
 
     /** Marks the start of a change (deleting, updating…) and returns the instance as it was, for the undo. */
     async beginInstanceChange({ instanceId, state }: { instanceId: number; state: InstanceState }): Promise<InstanceSnapshot> {
-      const row = await knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').where('i.id', instanceId).first('i.*', 'h.name as host_name');
+      const row = await instanceWithHost(knex, instanceId);
       if (!row || row.deleted_at) throw fail(`instance ${instanceId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'instance', id: String(instanceId) });
       // A retried activity must report the state from before its own first attempt.
       const before: InstanceState = row.state === state ? ((row.last_error?.previous_state as InstanceState) ?? 'unknown') : row.state;
@@ -291,7 +296,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
     async importScan({ hostId, found }: { hostId: number; found: EngineInstance[] }) {
       return heartbeating(() => knex.transaction(async (trx) => {
         await trx.raw('SELECT pg_advisory_xact_lock(7305, ?)', [hostId]);
-        const rows = await trx('instances').whereNull('deleted_at').where({ host_id: hostId }).select('id', 'uuid', 'engine_ref', 'state');
+        const rows = await trx('instances').whereNull('deleted_at').where({ host_id: hostId }).select('id', 'uuid', 'engine_ref', 'state', 'engine_addresses');
         const byRef = new Map(rows.filter((r) => r.engine_ref).map((r) => [r.engine_ref as string, r]));
         const byUuid = new Map(rows.map((r) => [r.uuid as string, r]));
         const seen = new Set<number>();
@@ -300,9 +305,10 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
           const row = byRef.get(f.ref) ?? byUuid.get(f.uuid);
           if (row) {
             seen.add(row.id);
-            if (row.state !== f.state || row.engine_ref !== f.ref) {
-              await trx('instances').where({ id: row.id }).update({ state: f.state, engine_ref: f.ref, updated_at: trx.fn.now() });
-              updated.push(row.uuid);
+            const addresses = reportedAddresses(f);
+            if (row.state !== f.state || row.engine_ref !== f.ref || JSON.stringify(row.engine_addresses ?? []) !== JSON.stringify(addresses)) {
+              await trx('instances').where({ id: row.id }).update({ state: f.state, engine_ref: f.ref, engine_addresses: JSON.stringify(addresses), updated_at: trx.fn.now() });
+              if (row.state !== f.state || row.engine_ref !== f.ref) updated.push(row.uuid);
             }
             continue;
           }
@@ -312,7 +318,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
           const owner = f.owner ? await trx('users').where({ id: f.owner }).whereNull('deleted_at').first('id') : null;
           await trx('instances').insert({
             uuid, host_id: hostId, name: f.name, image: f.image, os_name: f.image, cpu: f.cpu ?? 1, ram_mb: f.ramMb ?? 0, disk_gb: f.diskGb ?? 0,
-            nics: JSON.stringify(f.ip4 || f.mac ? [{ name: 'eth0', ip4: f.ip4, mac: f.mac }] : []), owner_id: owner ? owner.id : null, state: f.state, engine_ref: f.ref,
+            nics: JSON.stringify(f.ip4 || f.mac ? [{ name: 'eth0', ip4: f.ip4, mac: f.mac }] : []), engine_addresses: JSON.stringify(reportedAddresses(f)), owner_id: owner ? owner.id : null, state: f.state, engine_ref: f.ref,
             origin: 'scanned', agent_token_sealed: seal(randomToken(24), config.masterKey),
           });
           imported.push(uuid);

@@ -11,8 +11,10 @@ export const IN_FLIGHT_STATES = ['pending', 'deleting'];
 
 /** Reads a host's whole desired network state from PostgreSQL, in a stable order (or the rows in `states`); proxies only once their domain is proven. */
 export async function desiredState(knex: Knex, hostId: number, states = LIVE_STATES): Promise<HostNetworkState> {
+  // Only rows aimed at an address the engine reports for their instance reach the host (a row an older release took from
+  // a request, or one whose container has since been renumbered, would reach whoever holds that address now).
   const live = (table: string) => knex(`${table} as r`).join('instances as i', 'i.id', 'r.instance_id')
-    .where('r.host_id', hostId).whereIn('r.state', states).whereNull('i.deleted_at').orderBy('r.id');
+    .where('r.host_id', hostId).whereIn('r.state', states).whereNull('i.deleted_at').whereRaw('jsonb_exists(i.engine_addresses, r.internal_address)').orderBy('r.id');
   const [forwards, addresses, proxies, acme] = await Promise.all([
     live('port_forwards').select('r.protocol', 'r.external_address', 'r.external_port', 'r.internal_address', 'r.internal_port'),
     live('instance_addresses').select('r.address', 'r.internal_address'),

@@ -62,7 +62,7 @@ export class HaService {
 
   async replace(caller: Caller, inst: Row, b: { image?: string; command?: string[] }) {
     if (inst.engine_type !== 'docker') throw conflict(`Instance ${inst.uuid} is not a container (host engine ${inst.engine_type})`, { field: 'container_id' });
-    const registry = await hostRegistryProblem(this.deps.knex, inst.host_id, b.image, this.deps.config.tenancy.dockerRegistries);
+    const registry = await hostRegistryProblem(this.deps.knex, inst.host_id, b.image, this.deps.config.tenancy);
     if (registry) throw problemError(registry);
     return this.operations.start(caller, { replace: inst.id, ...b }, () => ({
       type: 'instance.replace', resource: { type: 'instance', id: inst.id, name: inst.name, url: `/api/v1/instances/${inst.id}` }, host: inst.host_name,

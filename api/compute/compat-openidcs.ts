@@ -190,7 +190,7 @@ export function openidcsComputeRoutes(deps: AppDeps) {
         const started = await instances.createInstance(caller, {
           uuid: body.vm_uuid, name: body.vm_name, os_name: body.os_name, image: body.image, command: body.command, cpu: body.cpu_num, ram_mb: body.ram_num, disk_gb: body.hdd_num,
           nics: nics.map((n) => ({ ...n, name: n.name })), password: body.os_pass,
-        }, host.id);
+        }, host.id, (i, key) => `nic_all.${nics[i].name}.${key}_addr`);
         return wait(caller, started, (r) => ({ vm_uuid: r.uuid, vm_name: r.name, status: r.state, server_name: r.host }), '虚拟机创建成功');
       },
     }),

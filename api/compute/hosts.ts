@@ -11,12 +11,13 @@ import { scanHostWorkflow } from '../../workflows/compute/runbooks';
 import type { CreateHostBody, UpdateHostBody } from './schemas';
 import type { EngineReads } from './engine-reads';
 import { computeBounds, type Row } from './bounds';
+import { hostById, hostByName as findHostNamed, liveHosts, type HostListRow } from '../../db/queries/compute/hosts';
 import { activeOperation } from '../platform/operations/settle';
 
 /** Engine probes a health check runs at once. */
 const HEALTH_PROBES_AT_ONCE = 8;
 
-export const hostResource = (h: Row) => ({ type: 'host', id: h.id as number, name: h.name as string, url: `/api/v1/hosts/${h.id}` });
+export const hostResource = (h: Row | { id: number; name: string }) => ({ type: 'host', id: h.id as number, name: h.name as string, url: `/api/v1/hosts/${h.id}` });
 
 /** Engines and hosts: the catalogue, host records (secrets sealed), live host status and scans. */
 export class HostService {
@@ -28,11 +29,11 @@ export class HostService {
     return Object.values(ENGINES).map(({ aliases, ...e }) => ({ ...e, aliases }));
   }
 
-  private agentOnline(h: Row) {
+  private agentOnline(h: Pick<HostListRow, 'agent_last_seen'>) {
     return agentOnline(h.agent_last_seen, this.deps.config.compute.agentOfflineSeconds);
   }
 
-  presentHost(h: Row, admin: boolean) {
+  presentHost(h: HostListRow, admin: boolean) {
     const base = {
       id: h.id, name: h.name, engine_type: h.engine_type, enabled: h.enabled, public_addresses: h.public_addresses ?? [], plans: h.plans ?? [],
       instance_limit: h.instance_limit, use_agent: h.use_agent,
@@ -48,7 +49,7 @@ export class HostService {
   }
 
   private hostQuery() {
-    return this.knex('hosts as h').whereNull('h.deleted_at').select('h.*', this.knex.raw('(SELECT COUNT(*)::int FROM instances i WHERE i.host_id = h.id AND i.deleted_at IS NULL) AS instance_count'));
+    return liveHosts(this.knex);
   }
 
   async listHosts(principal: Principal, q: { page: number; size: number; search?: string; engine_type?: string; enabled?: boolean }) {
@@ -56,21 +57,21 @@ export class HostService {
     if (q.search) query.whereILike('h.name', likePattern(q.search));
     if (q.engine_type) query.where('h.engine_type', q.engine_type);
     if (q.enabled !== undefined) query.where('h.enabled', q.enabled);
-    const { rows, pagination } = await paginateRows<Row>(query, q.page, q.size);
+    const { rows, pagination } = await paginateRows<HostListRow>(query, q.page, q.size);
     return { hosts: rows.map((h) => this.presentHost(h, isAdmin(principal))), pagination };
   }
 
-  async hostRow(id: number): Promise<Row> {
-    const h = await this.hostQuery().where('h.id', id).first();
+  async hostRow(id: number): Promise<HostListRow> {
+    const h = await hostById(this.knex, id);
     if (!h) throw notFound('host', id);
     return h;
   }
 
-  async findHostByName(name: string): Promise<Row | undefined> {
-    return this.hostQuery().where('h.name', name).first();
+  async findHostByName(name: string): Promise<HostListRow | undefined> {
+    return findHostNamed(this.knex, name);
   }
 
-  async hostByName(name: string): Promise<Row> {
+  async hostByName(name: string): Promise<HostListRow> {
     const h = await this.findHostByName(name);
     if (!h) throw notFound('host', name);
     return h;
@@ -81,7 +82,7 @@ export class HostService {
   }
 
   private hostColumns(b: Partial<CreateHostBody>) {
-    const cols: Row = {
+    const cols: Record<string, unknown> = {
       address: b.address, username: b.username, engine_type: b.engine_type, system_path: b.system_path, images_path: b.images_path, launch_path: b.launch_path,
       nat_port_start: b.nat_port_start, nat_port_end: b.nat_port_end,
       public_addresses: b.public_addresses && JSON.stringify(b.public_addresses), ip_pools: b.ip_pools && JSON.stringify(b.ip_pools),
@@ -158,7 +159,7 @@ export class HostService {
    * Whether a host answers now: an agent host by its heartbeat, any other by one bounded engine read (which also refreshes
    * its stored status). A disabled host is not contacted.
    */
-  async reachability(host: Row): Promise<'online' | 'offline' | 'disabled'> {
+  async reachability(host: HostListRow): Promise<'online' | 'offline' | 'disabled'> {
     if (!host.enabled) return 'disabled';
     if (host.use_agent) return this.agentOnline(host) ? 'online' : 'offline';
     return this.engineReads.read(host.id, 'host_stats').then(() => 'online' as const, () => 'offline' as const);
@@ -166,7 +167,7 @@ export class HostService {
 
   /** Every enabled host probed (a few at a time): healthy when all answer. */
   async serversHealth() {
-    const hosts: Row[] = await this.hostQuery().where('h.enabled', true).orderBy('h.id');
+    const hosts: HostListRow[] = await this.hostQuery().where('h.enabled', true).orderBy('h.id');
     const states = new Array<string>(hosts.length);
     let next = 0;
     const lane = async () => { for (let i = next++; i < hosts.length; i = next++) states[i] = await this.reachability(hosts[i]); };
@@ -175,7 +176,7 @@ export class HostService {
     return { status: offline.length ? 'degraded' : 'healthy', servers: hosts.length, online: hosts.length - offline.length, offline };
   }
 
-  async scanHost(caller: Caller, host: Row) {
+  async scanHost(caller: Caller, host: HostListRow) {
     return this.operations.start(caller, { scan: host.id }, () => ({
       type: 'host.scan', resource: hostResource(host), host: host.name, workflow: scanHostWorkflow,
       input: { hostId: host.id, ...computeBounds(this.deps.config) }, summary: `Scan host ${host.name} for instances`,

@@ -7,10 +7,10 @@ import { imageDeleteWorkflow, imageUploadWorkflow } from '../../workflows/comput
 import type { ImageInfo } from '../../activities/compute/engines/libvirt-images';
 import type { EngineReads } from './engine-reads';
 import type { HostService } from './hosts';
-import { computeBounds, type Row } from './bounds';
+import { computeBounds } from './bounds';
 import { checkOutboundTarget } from '../../shared/platform/outbound';
 
-const imageResource = (host: Row, name: string) => ({ type: 'image', id: `${host.id}/${name}`, name, url: `/api/v1/hosts/${host.id}/images/${name}` });
+const imageResource = (host: { id: number }, name: string) => ({ type: 'image', id: `${host.id}/${name}`, name, url: `/api/v1/hosts/${host.id}/images/${name}` });
 
 /** A libvirt host's base images (its image_dir): listed live from the host, fetched and deleted by operations on it. */
 export class ImageService {

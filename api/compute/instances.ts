@@ -1,13 +1,14 @@
 import crypto from 'node:crypto';
 import type { z } from 'zod';
-import { AppError, conflict, forbidden, notFound, problemError } from '../../shared/platform/errors';
+import { AppError, conflict, forbidden, notFound, problemError, validationError } from '../../shared/platform/errors';
 import { agentOnline, type EngineType, type PowerAction } from '../../shared/compute/catalogue';
 import { randomToken, safeEqual, seal, sha256, unseal } from '../../shared/platform/crypto';
 import type { InstanceRequest } from '../../activities/compute/activities';
 import { hostRegistryProblem, instanceRequestProblem } from '../../db/queries/compute/rules';
 import { gatewayForHost } from '../../db/queries/compute/console-gateways';
+import { findVisibleContainer, findVisibleInstance, liveInstancesByUuid, visibleInstances, type InstanceView } from '../../db/queries/compute/instances';
 import type { AppDeps } from '../platform/deps';
-import { isAdmin, type Principal } from '../platform/auth/principal';
+import { isAdmin, viewerOf, type Principal } from '../platform/auth/principal';
 import type { Caller } from '../platform/caller';
 import { iso, likePattern, paginateRows } from '../platform/http/schemas';
 import { audit } from '../platform/audit';
@@ -18,10 +19,11 @@ import {
 import type { CreateInstanceBody, listInstancesQuery, UpdateInstanceBody, usageReport } from './schemas';
 import type { EngineReads } from './engine-reads';
 import type { HostService } from './hosts';
-import { computeBounds, type Row } from './bounds';
+import { computeBounds } from './bounds';
+import { nativeNicField, nicAddressErrors, type NicField } from './nic-addresses';
 
 /** An instance's URL takes its uuid as well as its id; operations name it by uuid. */
-export const instanceResource = (i: Row | { uuid: string; name: string }) => ({ type: 'instance', id: i.uuid, name: i.name, url: `/api/v1/instances/${encodeURIComponent(i.uuid)}` });
+export const instanceResource = (i: { uuid: string; name: string }) => ({ type: 'instance', id: i.uuid, name: i.name, url: `/api/v1/instances/${encodeURIComponent(i.uuid)}` });
 
 /** Instances: what users see and own, and the operations that change them. */
 /** Engines whose console the console gateway serves, and the recorded states in which they open one. */
@@ -35,7 +37,7 @@ export class InstanceService {
 
   private get knex() { return this.deps.knex; }
 
-  presentInstance(r: Row) {
+  presentInstance(r: InstanceView) {
     return {
       id: r.id, uuid: r.uuid, name: r.name, host: { id: r.host_id, name: r.host_name, engine_type: r.engine_type }, os_name: r.os_name, image: r.image, command: r.command ?? null,
       cpu: r.cpu, ram_mb: r.ram_mb, disk_gb: r.disk_gb, nics: r.nics ?? [], owner_id: r.owner_id, owners: r.owner_name ? [r.owner_name] : [],
@@ -44,16 +46,9 @@ export class InstanceService {
     };
   }
 
-  private instanceQuery() {
-    return this.knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').leftJoin('users as u', 'u.id', 'i.owner_id')
-      .whereNull('i.deleted_at').select('i.*', 'h.name as host_name', 'h.engine_type', 'u.username as owner_name');
-  }
-
-  /** Users see their own instances only; admins all. */
+  /** Users see their own instances only; admins all (the store's one owner scope). */
   private visible(principal: Principal) {
-    const q = this.instanceQuery();
-    if (!isAdmin(principal)) q.where('i.owner_id', principal.userId ?? -1);
-    return q;
+    return visibleInstances(this.knex, viewerOf(principal));
   }
 
   async listInstances(principal: Principal, q: z.infer<typeof listInstancesQuery> & { page: number; size: number }, engineType?: EngineType) {
@@ -63,47 +58,50 @@ export class InstanceService {
     if (q.owner_id && isAdmin(principal)) query.where('i.owner_id', q.owner_id);
     if (q.search) query.where((w) => w.whereILike('i.name', likePattern(q.search!)).orWhereILike('i.uuid', likePattern(q.search!)));
     if (engineType) query.where('h.engine_type', engineType);
-    const { rows, pagination } = await paginateRows<Row>(query, q.page, q.size);
+    const { rows, pagination } = await paginateRows<InstanceView>(query, q.page, q.size);
     return { instances: rows.map((r) => this.presentInstance(r)), pagination };
   }
 
   /** An instance by its id or its uuid (operations name instances by uuid). */
-  async instanceRow(principal: Principal, id: number | string): Promise<Row> {
-    const r = await this.visible(principal).where(typeof id === 'number' ? 'i.id' : 'i.uuid', id).first();
+  async instanceRow(principal: Principal, id: number | string): Promise<InstanceView> {
+    const r = await findVisibleInstance(this.knex, viewerOf(principal), id);
     if (!r) throw notFound('instance', id);
     return r;
   }
 
-  async instanceByUuid(principal: Principal, uuid: string, hostId?: number): Promise<Row> {
-    const q = this.visible(principal).where('i.uuid', uuid);
-    if (hostId) q.where('i.host_id', hostId);
-    const r = await q.first();
+  async instanceByUuid(principal: Principal, uuid: string, hostId?: number): Promise<InstanceView> {
+    const r = await findVisibleInstance(this.knex, viewerOf(principal), uuid, hostId);
     if (!r) throw notFound('instance', uuid);
     return r;
   }
 
   /** Seed 000 names containers by name: the uuid or the display name of an instance on a docker host. */
-  async containerByName(principal: Principal, name: string): Promise<Row> {
-    const r = await this.visible(principal).where('h.engine_type', 'docker').where((w) => w.where('i.uuid', name).orWhere('i.name', name)).orderBy('i.id').first();
+  async containerByName(principal: Principal, name: string): Promise<InstanceView> {
+    const r = await findVisibleContainer(this.knex, viewerOf(principal), name);
     if (!r) throw notFound('container', name);
     return r;
   }
 
-  async createInstance(caller: Caller, b: CreateInstanceBody, fixedHostId?: number) {
+  /** `nicField`: how the request names a NIC's fields (seed 001 names them differently), for the 422. */
+  async createInstance(caller: Caller, b: CreateInstanceBody, fixedHostId?: number, nicField: NicField = nativeNicField) {
     const { principal } = caller;
     const request = { ...b, password: b.password ? '[sealed]' : undefined, host_id: fixedHostId ?? b.host_id };
     return this.operations.start(caller, request, async () => {
-      let host: Row | null = null;
+      let host: Awaited<ReturnType<HostService['hostRow']>> | null = null;
       if (fixedHostId ?? b.host_id) host = await this.hosts.hostRow((fixedHostId ?? b.host_id)!);
       else if (b.host) host = await this.hosts.hostByName(b.host);
       if (b.owner_id && b.owner_id !== principal.userId && !isAdmin(principal)) throw forbidden('Only an admin may create an instance for another user');
+      const ownerId = b.owner_id ?? principal.userId;
+      // Addresses and MACs come from the platform (the host's pools, the engine), never from a tenant's request.
+      const addressErrors = await nicAddressErrors(this.knex, viewerOf(principal), ownerId, host, b.nics ?? [], nicField);
+      if (addressErrors.length) throw validationError(addressErrors, `${addressErrors[0].field} ${addressErrors[0].message}`);
       const uuid = b.uuid ?? `vm-${crypto.randomBytes(5).toString('hex')}`;
       const req: InstanceRequest = {
-        uuid, name: b.name, hostId: host?.id ?? null, engineType: b.engine_type ?? null, ownerId: b.owner_id ?? principal.userId,
+        uuid, name: b.name, hostId: host?.id ?? null, engineType: b.engine_type ?? null, ownerId,
         osName: b.os_name ?? null, image: b.image ?? null, command: b.command ?? null, cpu: b.cpu, ramMb: b.ram_mb, diskGb: b.disk_gb,
         nics: (b.nics ?? []).map((n) => ({ ...n })), sshKeys: b.ssh_keys ?? [],
       };
-      const problem = await instanceRequestProblem(this.knex, req, undefined, this.deps.config.tenancy.dockerRegistries);
+      const problem = await instanceRequestProblem(this.knex, req, undefined, this.deps.config.tenancy);
       if (problem) throw problemError(problem);
       return {
         type: 'instance.create', resource: instanceResource({ uuid, name: b.name }), host: host?.name ?? null, workflow: createInstanceWorkflow,
@@ -115,7 +113,7 @@ export class InstanceService {
   }
 
   /** An operation on one existing instance: the workflow gets the instance's id and the compute bounds besides `input`. */
-  private instanceOp<W extends OperationWorkflow>(caller: Caller, inst: Row, o: { type: string; workflow: W; input: Omit<WorkflowInput<W>, 'instanceId' | keyof ComputeBounds>; request?: Record<string, unknown>; summary: string }) {
+  private instanceOp<W extends OperationWorkflow>(caller: Caller, inst: InstanceView, o: { type: string; workflow: W; input: Omit<WorkflowInput<W>, 'instanceId' | keyof ComputeBounds>; request?: Record<string, unknown>; summary: string }) {
     const request = { instance: inst.id, ...(o.request ?? {}) };
     return this.operations.start(caller, request, () => ({
       type: o.type, resource: instanceResource(inst), host: inst.host_name, workflow: o.workflow,
@@ -124,23 +122,23 @@ export class InstanceService {
     }));
   }
 
-  async deleteInstance(caller: Caller, inst: Row) {
+  async deleteInstance(caller: Caller, inst: InstanceView) {
     return this.instanceOp(caller, inst, { type: 'instance.delete', workflow: deleteInstanceWorkflow, input: {}, summary: `Delete instance ${inst.uuid} on ${inst.host_name}` });
   }
 
-  async powerInstance(caller: Caller, inst: Row, action: PowerAction) {
+  async powerInstance(caller: Caller, inst: InstanceView, action: PowerAction) {
     if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} is ${inst.state} and has no engine instance yet`);
     return this.instanceOp(caller, inst, { type: 'instance.power', workflow: powerInstanceWorkflow, input: { action }, request: { action }, summary: `${action} instance ${inst.uuid} on ${inst.host_name}` });
   }
 
-  async updateInstance(caller: Caller, inst: Row, b: UpdateInstanceBody) {
-    const registry = await hostRegistryProblem(this.knex, inst.host_id, b.image, this.deps.config.tenancy.dockerRegistries);
+  async updateInstance(caller: Caller, inst: InstanceView, b: UpdateInstanceBody) {
+    const registry = await hostRegistryProblem(this.knex, inst.host_id, b.image, this.deps.config.tenancy);
     if (registry) throw problemError(registry);
     const changes = { name: b.name, cpu: b.cpu, ramMb: b.ram_mb, diskGb: b.disk_gb, image: b.image, osName: b.os_name };
     return this.instanceOp(caller, inst, { type: 'instance.update', workflow: updateInstanceWorkflow, input: { changes }, request: b, summary: `Update instance ${inst.uuid}: ${Object.keys(b).join(', ')}` });
   }
 
-  async setInstancePassword(caller: Caller, inst: Row, password: string) {
+  async setInstancePassword(caller: Caller, inst: InstanceView, password: string) {
     if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} has no engine instance yet`);
     return this.instanceOp(caller, inst, {
       type: 'instance.password', workflow: passwordInstanceWorkflow, input: { passwordSealed: seal(password, this.deps.config.masterKey) },
@@ -148,7 +146,7 @@ export class InstanceService {
     });
   }
 
-  async instanceStatus(inst: Row) {
+  async instanceStatus(inst: InstanceView) {
     let engine: unknown = null;
     let stats: unknown = null;
     if (inst.engine_ref) {
@@ -166,7 +164,7 @@ export class InstanceService {
    * recorded in a state its engine opens a console in (the gateway asks the engine itself when the client connects, and
    * refuses a stopped one with 409). Null sends the request the long way, an engine read through a workflow.
    */
-  private async gatewayConsole(inst: Row): Promise<{ type: string; url: string; expires_at: null } | null> {
+  private async gatewayConsole(inst: InstanceView): Promise<{ type: string; url: string; expires_at: null } | null> {
     const kind = GATEWAY_CONSOLES[inst.engine_type as EngineType];
     if (!kind?.states.includes(inst.state)) return null;
     const host = await gatewayForHost(this.knex, inst.host_id, this.deps.config.taskQueue);
@@ -175,7 +173,7 @@ export class InstanceService {
   }
 
   /** The engine's console URL, or for a terminal or VNC screen the gateway's address with a single-use ticket (stored hashed). */
-  async console(caller: Caller, inst: Row): Promise<{ type: string; url: string; web_url?: string; expires_at: string | null }> {
+  async console(caller: Caller, inst: InstanceView): Promise<{ type: string; url: string; web_url?: string; expires_at: string | null }> {
     if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} has no engine instance yet`);
     const access = (await this.gatewayConsole(inst)) ?? await this.engineReads.read(inst.host_id, 'console', inst.engine_ref) as { type: string; url: string; expires_at: string | null };
     if (access.type !== 'terminal' && access.type !== 'vnc') return access;
@@ -191,7 +189,7 @@ export class InstanceService {
     return { type: access.type, url: url.toString(), web_url: `${page}#${encodeURIComponent(url.toString())}`, expires_at: expiresAt.toISOString() };
   }
 
-  agentToken(inst: Row) {
+  agentToken(inst: InstanceView) {
     if (!inst.agent_token_sealed) throw notFound('agent token of instance', inst.id);
     return { uuid: inst.uuid, token: unseal(inst.agent_token_sealed, this.deps.config.masterKey), upload: '/api/client/upload' };
   }
@@ -201,7 +199,7 @@ export class InstanceService {
     const token = body.token ?? headerToken;
     const fail = () => new AppError('INVALID_CREDENTIALS', 'A valid per-instance token is required (body "token" or X-Instance-Token)');
     if (!token) throw fail();
-    const rows = await this.knex('instances').whereNull('deleted_at').where({ uuid: body.vm_uuid }).select('id', 'agent_token_sealed');
+    const rows = await liveInstancesByUuid(this.knex, body.vm_uuid);
     const row = rows.find((r) => r.agent_token_sealed && safeEqual(unseal(r.agent_token_sealed, this.deps.config.masterKey), token));
     if (!row) throw fail();
     const { token: _t, vm_uuid: _v, ...usage } = body;

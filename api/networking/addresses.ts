@@ -3,9 +3,10 @@ import { bindableRanges, bindableRanges6, canonicalIpv6, firstFree, firstFree6, 
 import { intToIpv4 } from '../../shared/compute/catalogue';
 import type { Caller } from '../platform/caller';
 import { iso } from '../platform/http/schemas';
-import type { Row } from '../compute/bounds';
 import type { NetworkChanges } from './changes';
+import type { InstanceView } from '../../db/queries/compute/instances';
 import type { CreateAddressBody } from './schemas';
+import { boundAddresses, type InstanceAddressRow } from '../../db/queries/networking/instance-addresses';
 
 const netmaskOf = (prefix: number) => intToIpv4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
 
@@ -18,7 +19,7 @@ const familyOf = (a: string): 4 | 6 => (a.includes(':') ? 6 : 4);
 export class AddressService {
   constructor(private readonly changes: NetworkChanges) {}
 
-  present(inst: Row, r: Row, index: number) {
+  present(inst: InstanceView, r: InstanceAddressRow, index: number) {
     return {
       id: r.id, index, instance: inst.uuid, host: inst.host_name, family: familyOf(r.address), address: r.address, prefix: r.prefix,
       netmask: familyOf(r.address) === 4 ? netmaskOf(r.prefix) : null, gateway: r.gateway ?? null,
@@ -26,11 +27,11 @@ export class AddressService {
     };
   }
 
-  async list(inst: Row) {
-    return (await this.changes.list('address', inst)).map((r, i) => this.present(inst, r, i));
+  async list(inst: InstanceView) {
+    return (await this.changes.list('address', inst) as InstanceAddressRow[]).map((r, i) => this.present(inst, r, i));
   }
 
-  async add(caller: Caller, inst: Row, b: CreateAddressBody) {
+  async add(caller: Caller, inst: InstanceView, b: CreateAddressBody) {
     const host = await this.changes.host(inst.host_id);
     const family = b.address ? familyOf(b.address) : b.family ?? (b.internal_address ? familyOf(b.internal_address) : 4);
     if (b.family && b.family !== family) throw validationError([{ field: 'family', message: `does not match the address (IPv${family})` }]);
@@ -59,7 +60,7 @@ export class AddressService {
       for (let attempt = 0; ; attempt++) {
         let address = asked ?? null;
         if (!address) {
-          const taken = new Set<string>((await this.changes.knex('instance_addresses').select('address')).map((r) => r.address));
+          const taken = await boundAddresses(this.changes.knex);
           address = v6 ? firstFree6(ranges as Array<{ first: bigint; last: bigint }>, taken) : firstFree(ranges as Array<{ first: number; last: number }>, taken);
           if (!address) throw conflict(`Every public IPv${family} address of host ${host.name} is bound`, { field: 'address' });
         }
@@ -76,7 +77,7 @@ export class AddressService {
     });
   }
 
-  async remove(caller: Caller, inst: Row, id: number) {
+  async remove(caller: Caller, inst: InstanceView, id: number) {
     const row = await this.changes.row('address', inst, id);
     return this.changes.startRemove(caller, 'address', inst, row, row.address);
   }

@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
 import { AppError, conflict, notFound } from '../../shared/platform/errors';
 import { canonicalIpv6 } from '../../shared/networking/addresses';
+import { canonicalAddress } from '../../shared/compute/addresses';
+import type { InstanceView } from '../../db/queries/compute/instances';
+import { liveHostRow, type HostRow } from '../../db/queries/compute/hosts';
+import { forwardOfInstance, forwardsOfInstance } from '../../db/queries/networking/port-forwards';
+import { addressesOfInstance, addressOfInstance } from '../../db/queries/networking/instance-addresses';
 import type { AppDeps } from '../platform/deps';
 import { isAdmin } from '../platform/auth/principal';
 import type { Caller } from '../platform/caller';
@@ -10,6 +15,9 @@ import { NETWORK_TABLES, type NetworkResource } from '../../activities/networkin
 import type { Row } from '../compute/bounds';
 import type { InstanceService } from '../compute/instances';
 import { netservicesQuotaOf, netservicesUsageOf, setNetservicesQuota, type NetservicesQuota } from '../../db/queries/netservices/quotas';
+
+/** An instance as the networking services pass it (proxies.ts still types it loosely). */
+type InstanceLike = InstanceView | Row;
 
 export type QuotaName = 'nat_ports' | 'proxies' | 'addresses';
 const QUOTA_TABLE: Record<QuotaName, NetworkResource> = { nat_ports: 'port_forward', proxies: 'proxy', addresses: 'address' };
@@ -23,26 +31,28 @@ export class NetworkChanges {
   get knex() { return this.deps.knex; }
 
   /** The caller's instance (another user's is a 404), and its host. */
-  async instance(caller: Caller, id: number | string): Promise<Row> {
+  async instance(caller: Caller, id: number | string): Promise<InstanceView> {
     const inst = await this.instances.instanceRow(caller.principal, id);
     if (['deleting', 'deleted'].includes(inst.state)) throw conflict(`Instance ${inst.uuid} is being deleted`);
     return inst;
   }
 
-  async host(hostId: number): Promise<Row> {
-    const h = await this.knex('hosts').where({ id: hostId }).whereNull('deleted_at').first();
+  async host(hostId: number): Promise<HostRow> {
+    const h = await liveHostRow(this.knex, hostId);
     if (!h) throw notFound('host', hostId);
     return h;
   }
 
-  /** The instance's own addresses of a family (from its NICs' ip4 / ip6, IPv6 in canonical form), the only ones its rules may point at. */
-  instanceAddresses(inst: Row, family: 4 | 6 = 4): string[] {
-    const nics = (inst.nics ?? []) as Array<{ ip4?: string | null; ip6?: string | null }>;
-    if (family === 4) return nics.map((n) => n.ip4).filter((a): a is string => Boolean(a));
-    return nics.map((n) => (n.ip6 ? canonicalIpv6(n.ip6.replace(/\/\d+$/, '')) : null)).filter((a): a is string => Boolean(a));
+  /**
+   * The instance's own addresses of a family, the only ones its rules may point at: what the engine reports for it
+   * (`engine_addresses`: docker's inspect; libvirt and the simulator the pool addresses they were configured with),
+   * never what a request put in its NICs. IPv6 in canonical form.
+   */
+  instanceAddresses(inst: InstanceLike | Pick<InstanceView, 'engine_addresses'>, family: 4 | 6 = 4): string[] {
+    return ((inst.engine_addresses ?? []) as string[]).map((a) => canonicalAddress(a)).filter((a): a is string => Boolean(a) && a!.includes(':') === (family === 6));
   }
 
-  internalAddress(inst: Row, asked: string | undefined, field: string, family: 4 | 6 = 4): string {
+  internalAddress(inst: InstanceLike | Pick<InstanceView, 'engine_addresses' | 'uuid'>, asked: string | undefined, field: string, family: 4 | 6 = 4): string {
     const own = this.instanceAddresses(inst, family);
     if (asked) {
       const wanted = family === 6 ? canonicalIpv6(asked) : asked;
@@ -78,7 +88,7 @@ export class NetworkChanges {
    * Inserts a desired-state row within the owner's quota (admins are not limited): the owner's user row is locked so two
    * requests cannot both take the last unit. A unique-key clash (port, address, domain) is a 409 naming the field.
    */
-  async reserve(caller: Caller, inst: Row, q: QuotaName, table: string, row: Record<string, unknown>, clash: (constraint: string) => AppError | null): Promise<Row> {
+  async reserve(caller: Caller, inst: InstanceLike, q: QuotaName, table: string, row: Record<string, unknown>, clash: (constraint: string) => AppError | null): Promise<Row> {
     return this.knex.transaction(async (trx) => {
       // Rows of deleted instances hold their port, address or domain no longer (the agent's next drift check removes their rules).
       await trx.raw(`DELETE FROM ?? AS r USING instances AS i WHERE i.id = r.instance_id AND i.deleted_at IS NOT NULL`, [table]);
@@ -99,12 +109,12 @@ export class NetworkChanges {
     });
   }
 
-  private resource(kind: NetworkResource, inst: Row, row: Row, name: string) {
+  private resource(kind: NetworkResource, inst: InstanceLike, row: Row, name: string) {
     return { type: kind, id: row.id, name, url: `/api/v1/instances/${encodeURIComponent(inst.uuid)}/${PATH[kind]}/${row.id}` };
   }
 
   /** Starts the operation that applies a reserved row on the host; the row goes again if the operation cannot start. */
-  async startAdd(caller: Caller, request: unknown, kind: NetworkResource, inst: Row, reserve: () => Promise<{ row: Row; name: string }>): Promise<Started> {
+  async startAdd(caller: Caller, request: unknown, kind: NetworkResource, inst: InstanceLike, reserve: () => Promise<{ row: Row; name: string }>): Promise<Started> {
     let reserved: Row | null = null;
     try {
       return await this.operations.start(caller, request, async () => {
@@ -123,14 +133,15 @@ export class NetworkChanges {
   }
 
   /** A row of this instance, by id. */
-  async row(kind: NetworkResource, inst: Row, id: number): Promise<Row> {
-    const r = await this.knex(NETWORK_TABLES[kind]).where({ id, instance_id: inst.id }).first();
+  async row(kind: NetworkResource, inst: InstanceLike, id: number): Promise<Row> {
+    const r = kind === 'port_forward' ? await forwardOfInstance(this.knex, inst.id, id) : kind === 'address' ? await addressOfInstance(this.knex, inst.id, id)
+      : await this.knex(NETWORK_TABLES[kind]).where({ id, instance_id: inst.id }).first();
     if (!r) throw notFound(NOUN[kind], id);
     return r;
   }
 
   /** Marks the row as leaving the desired state and starts the operation that applies that. */
-  async startRemove(caller: Caller, kind: NetworkResource, inst: Row, row: Row, name: string): Promise<Started> {
+  async startRemove(caller: Caller, kind: NetworkResource, inst: InstanceLike, row: Row, name: string): Promise<Started> {
     const table = NETWORK_TABLES[kind];
     let marked = false;
     try {
@@ -151,7 +162,9 @@ export class NetworkChanges {
   }
 
   /** The instance's rows in a stable order: `index` is the position the compat routes address them by. */
-  async list(kind: NetworkResource, inst: Row): Promise<Row[]> {
+  async list(kind: NetworkResource, inst: InstanceLike): Promise<Row[]> {
+    if (kind === 'port_forward') return forwardsOfInstance(this.knex, inst.id);
+    if (kind === 'address') return addressesOfInstance(this.knex, inst.id);
     return this.knex(NETWORK_TABLES[kind]).where({ instance_id: inst.id }).orderBy('id');
   }
 }

@@ -2,26 +2,27 @@ import { AppError, conflict, validationError } from '../../shared/platform/error
 import { forwardAddress } from '../../shared/networking/addresses';
 import type { Caller } from '../platform/caller';
 import { iso } from '../platform/http/schemas';
-import type { Row } from '../compute/bounds';
 import type { NetworkChanges } from './changes';
+import type { InstanceView } from '../../db/queries/compute/instances';
 import type { CreateForwardBody } from './schemas';
+import { freeForwardPort, type PortForwardRow } from '../../db/queries/networking/port-forwards';
 
 /** Port forwards: host address:external port → instance address:internal port, tcp or udp. */
 export class PortForwardService {
   constructor(private readonly changes: NetworkChanges) {}
 
-  present(inst: Row, r: Row, index: number) {
+  present(inst: InstanceView, r: PortForwardRow, index: number) {
     return {
       id: r.id, index, instance: inst.uuid, host: inst.host_name, protocol: r.protocol, external_address: r.external_address, external_port: r.external_port,
       internal_address: r.internal_address, internal_port: r.internal_port, state: r.state, created_at: iso(r.created_at),
     };
   }
 
-  async list(inst: Row) {
-    return (await this.changes.list('port_forward', inst)).map((r, i) => this.present(inst, r, i));
+  async list(inst: InstanceView) {
+    return (await this.changes.list('port_forward', inst) as PortForwardRow[]).map((r, i) => this.present(inst, r, i));
   }
 
-  async add(caller: Caller, inst: Row, b: CreateForwardBody) {
+  async add(caller: Caller, inst: InstanceView, b: CreateForwardBody) {
     const host = await this.changes.host(inst.host_id);
     const [start, end] = [host.nat_port_start, host.nat_port_end];
     if (!start || !end) throw new AppError('BAD_REQUEST', `Host ${host.name} has no NAT port range (nat_port_start/nat_port_end): it does not offer port forwards`, { reason: 'NOT_SUPPORTED' });
@@ -34,7 +35,7 @@ export class PortForwardService {
     return this.changes.startAdd(caller, { instance: inst.id, ...b }, 'port_forward', inst, async () => {
       const clash = () => conflict(`External port ${b.protocol}/${b.external_port} is already forwarded on host ${host.name}`, { field: 'external_port' });
       for (let attempt = 0; ; attempt++) {
-        const port = b.external_port ?? await this.freePort(host.id, b.protocol, start, end);
+        const port = b.external_port ?? await freeForwardPort(this.changes.knex, host.id, b.protocol, start, end);
         if (port === null) throw conflict(`No free ${b.protocol} port left in the NAT port range ${start}-${end} of host ${host.name}`, { field: 'external_port' });
         try {
           const row = await this.changes.reserve(caller, inst, 'nat_ports', 'port_forwards', {
@@ -50,17 +51,7 @@ export class PortForwardService {
     });
   }
 
-  /** The lowest port of the range no forward of this protocol holds on the host. */
-  private async freePort(hostId: number, protocol: string, start: number, end: number): Promise<number | null> {
-    const { rows } = await this.changes.knex.raw(
-      `SELECT p FROM generate_series(?::int, ?::int) AS p
-       WHERE NOT EXISTS (SELECT 1 FROM port_forwards f WHERE f.host_id = ? AND f.protocol = ? AND f.external_port = p) ORDER BY p LIMIT 1`,
-      [start, end, hostId, protocol],
-    );
-    return rows[0]?.p ?? null;
-  }
-
-  async remove(caller: Caller, inst: Row, id: number) {
+  async remove(caller: Caller, inst: InstanceView, id: number) {
     const row = await this.changes.row('port_forward', inst, id);
     return this.changes.startRemove(caller, 'port_forward', inst, row, `${row.protocol}/${row.external_port}`);
   }

@@ -220,7 +220,7 @@ export interface Config {
   /** Webhook deliveries: the waits between attempts, failed deliveries in a row before an endpoint is disabled. */
   webhooks: { retrySeconds: number[]; disableAfter: number; timeoutSeconds: number; rotationHours: number };
   /** Tenancy (issue 22): network-service quotas, the registries docker hosts pull from by default, private targets outbound fetches may reach. */
-  tenancy: { netQuota: { wireguard_clients: number; ipv6_allocations: number }; dockerRegistries: string[]; outboundAllowPrivate: string[] };
+  tenancy: { netQuota: { wireguard_clients: number; ipv6_allocations: number }; dockerRegistries: string[]; platformImages: string[]; outboundAllowPrivate: string[] };
   /** The log center: entries older than retentionDays are deleted daily (0: kept forever); export links live linkMinutes. */
   logs: { retentionDays: number; exportLinkMinutes: number };
   /**
@@ -372,6 +372,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     tenancy: {
       netQuota: { wireguard_clients: e.IDCFLOW_QUOTA_WIREGUARD_CLIENTS, ipv6_allocations: e.IDCFLOW_QUOTA_IPV6_ALLOCATIONS },
       dockerRegistries: listOf(e.IDCFLOW_DOCKER_REGISTRIES).map((r) => r.toLowerCase()),
+      // The platform's own images (the rental relay's) are not a tenant's choice: every docker host runs them.
+      platformImages: [e.IDCFLOW_DERP_IMAGE],
       outboundAllowPrivate: listOf(e.IDCFLOW_OUTBOUND_ALLOW_PRIVATE),
     },
     logs: { retentionDays: e.IDCFLOW_LOG_RETENTION_DAYS, exportLinkMinutes: e.IDCFLOW_LOG_EXPORT_LINK_MINUTES },

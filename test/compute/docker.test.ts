@@ -85,6 +85,49 @@ describeDocker('docker engine (Podman Docker API)', () => {
     expect(found).toEqual([]);
   });
 
+  it('tenants\' containers are on networks of their own, without NET_RAW, forwarded only to the address the engine reports', async () => {
+    const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}`, nat_port_start: 22000, nat_port_end: 22099, public_addresses: ['10.33.0.1'] });
+    const [a, b] = [await api.createUser('user'), await api.createUser('user')];
+    const make = async (u: { token: string }) => {
+      const { op } = await createInstance(api, u.token, { host_id: host.id, image, command: ['httpd', '-f', '-p', '8080', '-h', '/www'], ram_mb: 64 });
+      expect(op.status).toBe('succeeded');
+      const row = await api.deps.knex('instances').where({ uuid: op.resource.id }).first();
+      return { row, info: await docker.getContainer(row.engine_ref).inspect() };
+    };
+    const [ca, ca2, cb] = [await make(a), await make(a), await make(b)];
+    const netsOf = (info: Docker.ContainerInspectInfo) => Object.keys(info.NetworkSettings.Networks);
+    expect(netsOf(ca.info)).toEqual([`idcflow-u${a.id}`]);
+    expect(netsOf(ca2.info)).toEqual([`idcflow-u${a.id}`]); // the same network, found again
+    expect(netsOf(cb.info)).toEqual([`idcflow-u${b.id}`]);
+    const subnet = async (name: string) => (await docker.getNetwork(name).inspect()).IPAM?.Config?.[0]?.Subnet;
+    expect(await subnet(`idcflow-u${a.id}`)).not.toEqual(await subnet(`idcflow-u${b.id}`));
+    // The address recorded for forwards is the one the engine reports.
+    const ipOf = (info: Docker.ContainerInspectInfo) => Object.values(info.NetworkSettings.Networks)[0].IPAddress;
+    expect(ca.row.engine_addresses).toEqual([ipOf(ca.info)]);
+    expect(cb.row.engine_addresses).toEqual([ipOf(cb.info)]);
+    // No raw sockets: CAP_NET_RAW (bit 13) is dropped from the container's effective capabilities.
+    expect(((ca.info.HostConfig as { CapDrop?: string[] }).CapDrop ?? []).map((c) => c.replace(/^CAP_/, ''))).toContain('NET_RAW');
+    const run = async (ref: string, cmd: string[]) => {
+      const exec = await docker.getContainer(ref).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      const out = await new Promise<string>((resolve) => exec.start({}, (_e, st) => { let t = ''; st!.on('data', (c: Buffer) => { t += c.toString(); }); st!.on('end', () => resolve(t)); }));
+      return { out, code: (await exec.inspect()).ExitCode };
+    };
+    const capEff = (await run(cb.row.engine_ref, ['grep', 'CapEff', '/proc/self/status'])).out.match(/CapEff:\s*([0-9a-f]+)/)![1];
+    expect(BigInt(`0x${capEff}`) & (1n << 13n)).toBe(0n);
+    // Tenant B's container cannot reach tenant A's (isolated networks); A's own containers reach each other.
+    const fetchFrom = async (ref: string, ip: string) => run(ref, ['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 ${ip} 8080`]);
+    expect((await fetchFrom(ca2.row.engine_ref, ipOf(ca.info))).out).toContain('idcflow test container');
+    expect(await fetchFrom(cb.row.engine_ref, ipOf(ca.info))).toMatchObject({ out: expect.stringMatching(/timed out|refused|unreachable/), code: 1 });
+    // B's forward can target only B's own container: A's address is refused, A's instance is not found.
+    const fwd = await api.call('POST', `/api/v1/instances/${cb.row.uuid}/port-forwards`, { token: b.token, body: { protocol: 'tcp', internal_port: 8080, internal_address: ipOf(ca.info) } });
+    expect(fwd.status).toBe(422);
+    expect((await api.call('POST', `/api/v1/instances/${ca.row.uuid}/port-forwards`, { token: b.token, body: { protocol: 'tcp', internal_port: 8080 } })).status).toBe(404);
+    for (const c of [ca, ca2, cb]) {
+      expect((await finished(api, await api.admin(), await api.call('DELETE', `/api/v1/instances/${c.row.id}`, { token: await api.admin() }))).status).toBe('succeeded');
+    }
+    for (const u of [a, b]) await docker.getNetwork(`idcflow-u${u.id}`).remove().catch(() => undefined);
+  });
+
   it('a create whose start fails leaves nothing behind (saga)', async () => {
     const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });
     const uuid = uniq('ct');

@@ -49,6 +49,8 @@ describe('input checked before any engine', () => {
     expect((await create('ghcr.io/a/b:1')).status).toBe(202);
     expect((await create('registry.example.com:5000/team/app')).status).toBe(202);
     expectError(await create('nginx'), 422, 'VALIDATION_ERROR');
+    // The platform's own relay image (IDCFLOW_DERP_IMAGE, a localhost/ image by default) runs on every docker host.
+    expect((await create(api.config.rentals.derpImage)).status).toBe(202);
     expectError(await api.call('PUT', `/api/v1/hosts/${host.id}`, { token: user.token, body: { allowed_registries: ['evil.example.com'] } }), 403, 'INSUFFICIENT_PERMISSIONS');
     const bad = await api.call('PUT', `/api/v1/hosts/${host.id}`, { token: admin, body: { allowed_registries: ['http://evil/'] } });
     expectError(bad, 422, 'VALIDATION_ERROR');

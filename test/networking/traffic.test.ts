@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { startTestApi, expectError, eventually, type TestApi, type TestUser } from '../support/api';
-import { finished } from '../support/compute';
+import { createInstance, finished, uniq } from '../support/compute';
 import type { Spawned } from '../support/processes';
 import {
   addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, nftTable, spawnNetworkAgent, startCaddy, verifyDomain, type NetworkFabric,
@@ -261,6 +261,47 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
     expect((await api.call('DELETE', `/api/client/ipaddr/delete/${host.name}/${vm.uuid}/0`, { token: owner.token })).body).toMatchObject({ code: 404 });
     expectError(await api.call('GET', `/api/v1/hosts/${host.id}/network`, { token: owner.token }), 403, 'INSUFFICIENT_PERMISSIONS');
     expect((await api.call('GET', `/api/v1/hosts/${host.id}/network`, { token: await api.admin() })).body.data).toMatchObject({ host: host.name, applies: expect.any(Array) });
+  });
+
+  it('a spoofed address never reaches another tenant\'s instance: a tenant\'s forward and 1:1 address reach its own, at the address the engine reports', async () => {
+    const attacker = await api.createUser('user');
+    // Asking for the victim's address (or the host's loopback) is refused, and nothing is stored.
+    for (const ip4 of ['10.77.0.2', '127.0.0.1']) {
+      const uuid = uniq('spoof');
+      const res = await api.call('POST', '/api/v1/instances', { token: attacker.token, body: { uuid, name: 'spoof', host_id: host.id, nics: [{ name: 'eth0', ip4 }] } });
+      expectError(res, 422, 'VALIDATION_ERROR');
+      expect(res.body.error.details.field).toBe('nics.0.ip4');
+      expect(await api.deps.knex('instances').where({ uuid }).first()).toBeUndefined();
+    }
+    // The attacker's own instance takes the pool's next address, which the (simulated) engine reports; its server answers there.
+    const { op } = await createInstance(api, attacker.token, { host_id: host.id });
+    expect(op.status).toBe('succeeded');
+    const mine = await api.deps.knex('instances').where({ uuid: op.resource.id }).first();
+    const [own] = mine.engine_addresses as string[];
+    expect(own).toMatch(/^10\.77\.0\.(\d+)$/);
+    expect(own).not.toBe('10.77.0.2');
+    fs.mkdirSync(`${net.dir}/www-b`, { recursive: true });
+    fs.writeFileSync(`${net.dir}/www-b/index.html`, 'hello from the attacker\'s instance\n');
+    await net.inst.exec('ip', ['addr', 'add', `${own}/32`, 'dev', 'lo']);
+    net.inst.spawn('python3', ['-m', 'http.server', '8080', '--bind', own, '--directory', `${net.dir}/www-b`]);
+    await eventually(async () => (await curlFrom(net.inst, `http://${own}:8080/`))?.includes('attacker'), 15_000, 'the attacker\'s server');
+    // Even with the victim's address recorded in its NICs (as the code before would have), its rules go to its own address.
+    await api.deps.knex('instances').where({ id: mine.id }).update({ nics: JSON.stringify([{ name: 'eth0', ip4: '10.77.0.2' }]) });
+    const spoofed = await api.call('POST', `/api/v1/instances/${mine.uuid}/port-forwards`, { token: attacker.token, body: { protocol: 'tcp', external_port: 20060, internal_port: 8080, internal_address: '10.77.0.2' } });
+    expectError(spoofed, 422, 'VALIDATION_ERROR');
+    const fwd = await finished(api, attacker.token, await api.call('POST', `/api/v1/instances/${mine.uuid}/port-forwards`, { token: attacker.token, body: { protocol: 'tcp', external_port: 20061, internal_port: 8080 } }));
+    expect(fwd.status).toBe('succeeded');
+    expect((await api.call('GET', `/api/v1/instances/${mine.uuid}/port-forwards`, { token: attacker.token })).body.data.port_forwards).toEqual([expect.objectContaining({ internal_address: own })]);
+    expect(await curlFrom(net.client, 'http://10.78.0.1:20061/')).toBe('hello from the attacker\'s instance\n');
+    const one = await finished(api, attacker.token, await api.call('POST', `/api/v1/instances/${mine.uuid}/addresses`, { token: attacker.token, body: { address: '10.78.1.6' } }));
+    expect(one.status).toBe('succeeded');
+    expect((await api.call('GET', `/api/v1/instances/${mine.uuid}/addresses`, { token: attacker.token })).body.data.addresses).toEqual([expect.objectContaining({ internal_address: own })]);
+    expect(await curlFrom(net.client, 'http://10.78.1.6:8080/')).toBe('hello from the attacker\'s instance\n');
+    // The victim's instance is not the attacker's to point anything at.
+    expectError(await api.call('POST', `/api/v1/instances/${vm.uuid}/port-forwards`, { token: attacker.token, body: { protocol: 'tcp', external_port: 20062, internal_port: 8080 } }), 404, 'RESOURCE_NOT_FOUND');
+    expect(await curlFrom(net.client, 'http://10.78.0.1:20062/')).toBeNull();
+    expect((await finished(api, attacker.token, await api.call('DELETE', `/api/v1/instances/${mine.uuid}`, { token: attacker.token }))).status).toBe('succeeded');
+    expect(await curlFrom(net.client, 'http://10.78.0.1:20061/')).toBeNull();
   });
 
   it('the drift checks (every second through this file) never took its own operations for drift', async () => {

@@ -40,7 +40,8 @@ export async function startHaHosts(api: TestApi, subnets: string[]): Promise<HaH
     fs.mkdirSync(dir, { recursive: true });
     const podman = await startPodman(dir, { network: uniq('idcha').replace('-', ''), subnet });
     if ('skip' in podman) throw new Error(podman.skip);
-    const host = await addHost(api, { name: uniq(`ha${String.fromCharCode(97 + i)}`), engine_type: 'docker', address: `unix://${podman.socketPath}`, use_agent: true });
+    // Each engine's own bridge network (tenant_networks off): two engines on one machine must not pick the same subnets for tenant networks.
+    const host = await addHost(api, { name: uniq(`ha${String.fromCharCode(97 + i)}`), engine_type: 'docker', address: `unix://${podman.socketPath}`, use_agent: true, options: { tenant_networks: false } });
     const env = { ...process.env, ...HA_TEST_ENV, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: host.name, CONTAINERS_CONF: podman.env.CONTAINERS_CONF };
     const h: HaHost = {
       ...host, podman, docker: new Docker({ socketPath: podman.socketPath }), agent: null,

@@ -87,9 +87,14 @@ export function addNetworkHost(api: TestApi, extra: Record<string, unknown> = {}
   });
 }
 
-/** An instance at 10.77.0.2 and fd77::2 (the fabric's instance namespace) on that host, owned by the token's user. */
-export async function addFabricInstance(api: TestApi, token: string, hostId: number) {
-  const { op } = await createInstance(api, token, { host_id: hostId, nics: [{ name: 'eth0', ip4: '10.77.0.2', ip6: 'fd77::2' }] });
+/**
+ * An instance at 10.77.0.2 and fd77::2 (the fabric's instance namespace) on that host, owned by the token's user. An
+ * admin places the addresses (a tenant cannot choose them): 10.77.0.2 from the host's pool, fd77::2 by hand.
+ */
+export async function addFabricInstance(api: TestApi, token: string, hostId: number, addresses: { ip4: string; ip6?: string } = { ip4: '10.77.0.2', ip6: 'fd77::2' }) {
+  const me = await api.call('GET', '/api/v1/auth/me', { token });
+  const ownerId = me.body.data.id as number;
+  const { op } = await createInstance(api, await api.admin(), { host_id: hostId, owner_id: ownerId, nics: [{ name: 'eth0', ...addresses }] });
   if (op.status !== 'succeeded') throw new Error(`instance create ${op.status}: ${JSON.stringify(op.error)}`);
   return { uuid: op.resource.id as string };
 }

@@ -338,7 +338,8 @@ describeBrowser('the web console\'s domain actions in chromium', () => {
       const admin = await api.admin();
       expect((await api.call('PUT', `/api/v1/users/${owner.id}/network-quota`, { token: admin, body: { nat_ports: 1, proxies: 0, addresses: 1 } })).status).toBe(200);
       const name = uniq('web-net');
-      const { op } = await createInstance(api, owner.token, { name, host_id: host.id, nics: [{ name: 'eth0', ip4: '10.77.0.2', ip6: 'fd77::2' }] });
+      // An admin places the fabric's addresses for the owner (a tenant cannot choose its instance's addresses).
+      const { op } = await createInstance(api, admin, { name, host_id: host.id, owner_id: owner.id, nics: [{ name: 'eth0', ip4: '10.77.0.2', ip6: 'fd77::2' }] });
       expect(op.status).toBe('succeeded');
 
       const page = await as(owner.username, owner.password);

@@ -12,7 +12,15 @@ export interface DockerEndpoint {
   tlsCa?: string | null;
   tlsCert?: string | null;
   tlsKey?: string | null;
+  /**
+   * A network every container of the host joins (the host's `options.network`: the operator's own, whose isolation is
+   * theirs, and where pool addresses are set as static addresses). Unset: each tenant gets a network of its own.
+   */
   network?: string | null;
+  /** Host option `tenant_networks: false`: containers join the engine's default network (no per-tenant networks). */
+  tenantNetworks?: boolean;
+  /** Host option `allow_net_raw: true`: containers keep CAP_NET_RAW (dropped by default: no raw sockets, no spoofed frames). */
+  allowNetRaw?: boolean;
   /** The idcflow host this endpoint belongs to: its containers are labelled with it, and a scan skips other hosts' containers on a shared engine. */
   hostName?: string;
 }

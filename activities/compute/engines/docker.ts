@@ -8,7 +8,7 @@ import Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PowerAction } from '../../../shared/compute/catalogue';
 import type { ConsoleAccess, EngineDriver, EngineInstance, HostStats, InstanceFile, InstanceSpec, InstanceStats, TerminalSession } from './types';
-import { containerName, LABELS } from './types';
+import { containerName, LABELS, tenantNetworkName } from './types';
 import { faultPoint } from '../../platform/fault-injection';
 import { engineFailure, PID_MARKER, readPidLine, stateOf, statusCode, type DockerEndpoint, dockerOptions } from './docker-connection';
 
@@ -33,6 +33,8 @@ function publishing(spec: InstanceSpec) {
 export class DockerDriver implements EngineDriver {
   readonly type = 'docker';
   private readonly docker: Docker;
+  /** Tenant networks known to exist on this engine (made or found by this driver). */
+  private readonly networks = new Set<string>();
 
   constructor(private readonly ep: DockerEndpoint) {
     this.docker = new Docker(dockerOptions(ep));
@@ -60,10 +62,35 @@ export class DockerDriver implements EngineDriver {
       image: info.Config?.Image ?? null,
       ip4: nets.find((n) => n.IPAddress)?.IPAddress || (info.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress || null,
       mac: nets.find((n) => n.MacAddress)?.MacAddress || null,
+      addresses: nets.flatMap((n) => [n.IPAddress, n.GlobalIPv6Address]).filter((a): a is string => Boolean(a)),
       cpu: info.HostConfig?.NanoCpus ? info.HostConfig.NanoCpus / 1e9 : null,
       ramMb: info.HostConfig?.Memory ? Math.round(info.HostConfig.Memory / 1048576) : null,
       managed: labels[LABELS.managed] === 'true',
     };
+  }
+
+  /**
+   * The network a container of `owner` joins: the host's own network when one is configured, else the tenant's network
+   * `idcflow-u<owner>` (made on first use, idempotently; isolated from other networks where the engine offers it, as
+   * Podman's `isolate`), so tenants' containers never share a segment. Tenant networks are left in place when they
+   * empty: they cost nothing, and removing one would race a create joining it.
+   */
+  private async networkFor(owner: number | null | undefined): Promise<string | null> {
+    if (this.ep.network) return this.ep.network;
+    if (this.ep.tenantNetworks === false || owner === null || owner === undefined) return null;
+    const name = tenantNetworkName(owner);
+    if (this.networks.has(name)) return name;
+    try {
+      await this.docker.createNetwork({
+        Name: name, Driver: 'bridge', CheckDuplicate: true, Options: { isolate: 'true' },
+        Labels: { [LABELS.managed]: 'true', [LABELS.owner]: String(owner) },
+      });
+    } catch (err) {
+      // Made by an earlier attempt or a concurrent create: Docker answers 409, Podman 409 or 500 "network already exists".
+      if (statusCode(err) !== 409 && !/already exists|already in use/i.test((err as Error).message)) throw engineFailure(`create network ${name}`, err);
+    }
+    this.networks.add(name);
+    return name;
   }
 
   private async mustInspect(ref: string) {
@@ -110,6 +137,8 @@ export class DockerDriver implements EngineDriver {
     const image = spec.image;
     if (!image) throw ApplicationFailure.nonRetryable('Docker: an image is required', 'VALIDATION_ERROR');
     const nic = spec.nics[0];
+    const network = await this.networkFor(spec.owner);
+    // A pool address is set only on the host's own network (the operator matched its subnet to the pools); a tenant's network numbers its containers itself.
     const staticIp = this.ep.network && nic?.ip4 ? { [this.ep.network]: { IPAMConfig: { IPv4Address: nic.ip4 } } } : undefined;
     const published = publishing(spec);
     const create = () => this.docker.createContainer({
@@ -119,11 +148,14 @@ export class DockerDriver implements EngineDriver {
       ...(spec.command?.length ? { Cmd: spec.command } : {}),
       Hostname: spec.uuid.slice(0, 63),
       Labels: { [LABELS.managed]: 'true', [LABELS.uuid]: spec.uuid, [LABELS.name]: spec.name, [LABELS.spec]: specHash(spec), ...(this.ep.hostName ? { [LABELS.host]: this.ep.hostName } : {}) },
-      ...(nic?.mac ? { MacAddress: nic.mac } : {}),
+      // A MAC only an admin placed, and only on the host's own network (a tenant's is the engine's).
+      ...(nic?.mac && this.ep.network ? { MacAddress: nic.mac } : {}),
       HostConfig: {
         NanoCpus: Math.round(spec.cpu * 1e9),
         Memory: spec.ramMb * 1048576,
-        ...(this.ep.network ? { NetworkMode: this.ep.network } : {}),
+        ...(network ? { NetworkMode: network } : {}),
+        // No raw sockets by default: a container cannot forge frames or packets with another's addresses.
+        ...(this.ep.allowNetRaw ? {} : { CapDrop: ['NET_RAW'] }),
         ...(published.bindings ? { PortBindings: published.bindings } : {}),
       },
       ...(staticIp ? { NetworkingConfig: { EndpointsConfig: staticIp } } : {}),
@@ -294,10 +326,12 @@ export class DockerDriver implements EngineDriver {
     return containers.filter((c) => mine(c) && !nameOf(c).endsWith(ASIDE)).map((c) => {
       const name = nameOf(c);
       const labels = c.Labels ?? {};
-      const net = Object.values(c.NetworkSettings?.Networks ?? {})[0];
+      const nets = Object.values(c.NetworkSettings?.Networks ?? {});
+      const net = nets[0];
       return {
         ref: name, uuid: labels[LABELS.uuid] ?? name, name: labels[LABELS.name] ?? name, state: stateOf(c.State), image: c.Image ?? null,
         ip4: net?.IPAddress || null, mac: net?.MacAddress || null, cpu: null, ramMb: null, managed: labels[LABELS.managed] === 'true',
+        addresses: nets.flatMap((n) => [n.IPAddress, n.GlobalIPv6Address]).filter((a): a is string => Boolean(a)),
       };
     });
   }

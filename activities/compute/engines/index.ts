@@ -36,6 +36,7 @@ export function driverFor(host: HostRow, masterKey: Buffer): EngineDriver {
     driver = new DockerDriver({
       address: host.address, username: host.username, password: open(host.password_sealed), privateKey: open(host.private_key_sealed),
       tlsKey: open(host.tls_key_sealed), tlsCa: (opts.tls_ca as string) ?? null, tlsCert: (opts.tls_cert as string) ?? null, network: (opts.network as string) ?? null, hostName: host.name,
+      tenantNetworks: opts.tenant_networks !== false, allowNetRaw: opts.allow_net_raw === true,
     });
   } else if (info.type === 'libvirt_qemu') {
     driver = new LibvirtDriver(host.address === 'local' ? 'qemu:///system' : host.address, { image_dir: (host as { images_path?: string | null }).images_path ?? undefined, ...(opts as LibvirtOptions) }, host.name);

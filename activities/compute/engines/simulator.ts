@@ -71,6 +71,8 @@ export class SimulatorDriver implements EngineDriver {
     const mac = spec.nics[0]?.mac ?? `02:00:${crypto.createHash('sha256').update(spec.uuid).digest('hex').slice(0, 8).match(/../g)!.join(':')}`;
     const inst: SimInstance = {
       ref, uuid: spec.uuid, name: spec.name, state: 'stopped', image: spec.image ?? spec.osName, ip4: spec.nics[0]?.ip4 ?? null, mac,
+      // The simulator "configures" the addresses it was given (the host's pools, an admin's placement), as a VM's cloud-init would.
+      addresses: spec.nics.flatMap((n) => [n.ip4, n.ip6]).filter((a): a is string => Boolean(a)),
       cpu: spec.cpu, ramMb: spec.ramMb, managed: true, diskGb: spec.diskGb,
       passwordHash: spec.password ? crypto.createHash('sha256').update(spec.password).digest('hex') : null, createdAt: Date.now(),
     };

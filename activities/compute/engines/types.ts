@@ -42,6 +42,8 @@ export interface EngineInstance {
   image: string | null;
   ip4: string | null;
   mac: string | null;
+  /** Every address the engine reports for the instance (all NICs, both families), when it knows more than `ip4`. */
+  addresses?: string[];
   cpu: number | null;
   ramMb: number | null;
   /** Created by idcflow (carries its labels), as opposed to found on the engine. */
@@ -124,4 +126,7 @@ export interface EngineDriver {
 }
 
 export { containerName } from '../../../shared/compute/catalogue';
-export const LABELS = { managed: 'io.idcflow.managed', uuid: 'io.idcflow.uuid', name: 'io.idcflow.name', spec: 'io.idcflow.spec', host: 'io.idcflow.host' } as const;
+export const LABELS = { managed: 'io.idcflow.managed', uuid: 'io.idcflow.uuid', name: 'io.idcflow.name', spec: 'io.idcflow.spec', host: 'io.idcflow.host', owner: 'io.idcflow.owner' } as const;
+
+/** The docker network of a tenant's containers on a host: one per owner, named deterministically so every retry finds it. */
+export const tenantNetworkName = (ownerId: number) => `idcflow-u${ownerId}`;

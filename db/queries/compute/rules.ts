@@ -10,7 +10,7 @@ export const liveInstances = (knex: Knex | Knex.Transaction) => knex('instances'
 
 /** An instance request is valid when its uuid is free, its owner active, and its host (if given) enabled, of an enabled engine, with an image where the engine needs one. */
 export async function instanceRequestProblem(
-  knex: Knex, r: { uuid: string; ownerId: number | null; hostId: number | null; image: string | null }, creatingOperationId?: string, defaultRegistries: readonly string[] = ['docker.io'],
+  knex: Knex, r: { uuid: string; ownerId: number | null; hostId: number | null; image: string | null }, creatingOperationId?: string, policy: RegistryPolicy = { dockerRegistries: ['docker.io'], platformImages: [] },
 ): Promise<Problem | null> {
   const taken = liveInstances(knex).where({ uuid: r.uuid });
   if (creatingOperationId) taken.where((q) => q.whereNull('create_operation_id').orWhereNot('create_operation_id', creatingOperationId));
@@ -24,7 +24,7 @@ export async function instanceRequestProblem(
   if (r.ownerId !== null && !owner?.is_active) return { code: 'VALIDATION_ERROR', message: `owner ${r.ownerId} is not an active user`, field: 'owner_id' };
   if (r.hostId === null) return null;
   if (!host) return { code: 'VALIDATION_ERROR', message: `host ${r.hostId} does not exist`, field: 'host_id' };
-  return hostProblem(host, r.image) ?? registryProblem(host, r.image, defaultRegistries);
+  return hostProblem(host, r.image) ?? registryProblem(host, r.image, policy);
 }
 
 /**
@@ -32,19 +32,26 @@ export async function instanceRequestProblem(
  * IDCFLOW_DOCKER_REGISTRIES, Docker Hub unless the operator says otherwise): an image of another registry is refused
  * before any pull, as a 422 naming `image`.
  */
-export function registryProblem(host: { name: string; engine_type: string; allowed_registries?: string[] | null }, image: string | null | undefined, defaultRegistries: readonly string[]): Problem | null {
-  if (!image || host.engine_type !== 'docker') return null;
+export interface RegistryPolicy {
+  /** The registries of hosts without `allowed_registries`. */
+  dockerRegistries: readonly string[];
+  /** Images the platform itself runs (the rental relay's), allowed on every host. */
+  platformImages: readonly string[];
+}
+
+export function registryProblem(host: { name: string; engine_type: string; allowed_registries?: string[] | null }, image: string | null | undefined, policy: RegistryPolicy): Problem | null {
+  if (!image || host.engine_type !== 'docker' || policy.platformImages.includes(image)) return null;
   const registry = imageRegistry(image);
-  const allowed = host.allowed_registries ?? defaultRegistries;
+  const allowed = host.allowed_registries ?? policy.dockerRegistries;
   if (allowed.includes(registry)) return null;
   return { code: 'VALIDATION_ERROR', message: `is from registry ${registry}, which host ${host.name} does not pull from (allowed: ${allowed.join(', ') || 'none'})`, field: 'image', details: { registry, allowed_registries: allowed } };
 }
 
 /** `registryProblem` for an existing host, read by id (an image change of an instance on it). */
-export async function hostRegistryProblem(knex: Knex, hostId: number, image: string | null | undefined, defaultRegistries: readonly string[]): Promise<Problem | null> {
+export async function hostRegistryProblem(knex: Knex, hostId: number, image: string | null | undefined, policy: RegistryPolicy): Promise<Problem | null> {
   if (!image) return null;
   const host = await knex('hosts').where({ id: hostId }).first('name', 'engine_type', 'allowed_registries');
-  return host ? registryProblem(host, image, defaultRegistries) : null;
+  return host ? registryProblem(host, image, policy) : null;
 }
 
 /** A host takes new instances when enabled and of an enabled engine; docker needs an image. */

@@ -1,0 +1,64 @@
+import type { Knex } from 'knex';
+import type { IpPool } from '../../../shared/compute/catalogue';
+
+/** A row of `hosts` (migrations 002, 013): secrets stay sealed here; the API never presents them. */
+export interface HostRow {
+  id: number;
+  name: string;
+  address: string;
+  username: string | null;
+  password_sealed: string | null;
+  private_key_sealed: string | null;
+  tls_key_sealed: string | null;
+  engine_type: string;
+  system_path: string | null;
+  images_path: string | null;
+  launch_path: string | null;
+  nat_port_start: number | null;
+  nat_port_end: number | null;
+  public_addresses: string[];
+  ip_pools: IpPool[];
+  plans: Array<Record<string, unknown>>;
+  options: Record<string, unknown>;
+  instance_limit: number;
+  weight: number;
+  allowed_registries: string[] | null;
+  enabled: boolean;
+  use_agent: boolean;
+  agent_last_seen: Date | null;
+  agent_version: string | null;
+  status: Record<string, unknown> | null;
+  status_at: Date | null;
+  health: string;
+  generation: number;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+/** A host as the API lists it: its row and how many live instances it has. */
+export interface HostListRow extends HostRow {
+  instance_count: number;
+}
+
+/**
+ * Hosts that are not deleted, each with its live instance count. Hosts carry no owner: every signed-in user may list
+ * them (the API presents a reduced view to non-admins), and only admins change them.
+ */
+export function liveHosts(knex: Knex): Knex.QueryBuilder<HostListRow, HostListRow[]> {
+  return knex<HostListRow>('hosts as h').whereNull('h.deleted_at')
+    .select('h.*', knex.raw('(SELECT COUNT(*)::int FROM instances i WHERE i.host_id = h.id AND i.deleted_at IS NULL) AS instance_count')) as unknown as Knex.QueryBuilder<HostListRow, HostListRow[]>;
+}
+
+export async function hostById(knex: Knex | Knex.Transaction, id: number): Promise<HostListRow | undefined> {
+  return liveHosts(knex as Knex).where('h.id', id).first() as unknown as Promise<HostListRow | undefined>;
+}
+
+export async function hostByName(knex: Knex, name: string): Promise<HostListRow | undefined> {
+  return liveHosts(knex).where('h.name', name).first() as unknown as Promise<HostListRow | undefined>;
+}
+
+/** A live host's row, without the count (activities and networking read it whole). */
+export async function liveHostRow(knex: Knex | Knex.Transaction, id: number): Promise<HostRow | undefined> {
+  return knex<HostRow>('hosts').where({ id }).whereNull('deleted_at').first();
+}
