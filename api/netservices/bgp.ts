@@ -85,7 +85,7 @@ export class BgpService {
 
   async deleteSession(caller: Caller, id: number) {
     const s = await this.sessionRow(id);
-    await refuseWhileBusy(this.deps.temporal, 'bgp_session', id);
+    await refuseWhileBusy(this.deps.temporal, caller, 'bgp_session', id);
     await this.knex('bgp_sessions').where({ id }).delete();
     await audit(this.knex, caller, { module: 'netservices', action: 'bgp_session.delete', message: `BGP session ${s.name} deleted`, resourceType: 'bgp_session', resourceId: id });
     const started = await this.apply(caller, s.host_id, this.sessionResource(s), { action: 'delete', session: id });
@@ -133,7 +133,7 @@ export class BgpService {
 
   async deleteAnnouncement(caller: Caller, id: number) {
     const a = await this.announcementRow(id);
-    await refuseWhileBusy(this.deps.temporal, 'bgp_announcement', id);
+    await refuseWhileBusy(this.deps.temporal, caller, 'bgp_announcement', id);
     await this.knex('bgp_announcements').where({ id }).delete();
     await audit(this.knex, caller, { module: 'netservices', action: 'bgp_announcement.delete', message: `Withdraw ${a.prefix}`, resourceType: 'bgp_announcement', resourceId: id });
     const started = await this.apply(caller, a.host_id, { type: 'bgp_announcement', id, name: a.prefix, url: `/api/v1/bgp/announcements/${id}` }, { action: 'withdraw', announcement: id });

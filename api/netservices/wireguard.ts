@@ -261,7 +261,7 @@ export class WireguardService {
   }
 
   async deleteClient(caller: Caller, c: WgClientRow) {
-    await refuseWhileBusy(this.deps.temporal, 'wireguard_client', c.id);
+    await refuseWhileBusy(this.deps.temporal, caller, 'wireguard_client', c.id);
     const viewer = netViewer(caller.principal);
     await this.knex.transaction(async (trx) => {
       if (!(await deleteWgClient(trx, viewer, c.id))) throw notFound('WireGuard client', c.id);
