@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { startTestApi, expectError, type TestApi, type TestUser } from '../support/api';
-import { createInstance, finished, uniq } from '../support/compute';
+import { finished, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, spawnNetworkAgent, startCaddy, type NetworkFabric } from '../support/networking';
 import { caddyAdmin } from '../../activities/networking/tools';
@@ -60,8 +60,7 @@ describeNet('a reverse proxy\'s domain is served only once proven (pebble-challt
     owner = await api.createUser('user');
     attacker = await api.createUser('user');
     vm = await addFabricInstance(api, owner.token, host.id);
-    const { op } = await createInstance(api, attacker.token, { host_id: host.id, nics: [{ name: 'eth0', ip4: '10.77.0.9' }] });
-    attackerVm = { uuid: op.resource.id };
+    attackerVm = await addFabricInstance(api, attacker.token, host.id, { ip4: '10.77.0.9' });
   }, 240_000);
   afterAll(async () => {
     await agent?.stop();
