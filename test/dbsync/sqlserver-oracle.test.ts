@@ -1,4 +1,5 @@
-import { classifyError, readAccounts, testConnection } from '../../activities/dbsync/drivers';
+import { classifyError, testConnection } from '../../activities/dbsync/drivers';
+import { readAccounts } from '../../activities/dbsync/account-readers';
 
 /**
  * SQL Server and Oracle cannot run on the project's machines: Debian 12 packages neither, and their only distributions

@@ -1,6 +1,6 @@
 import { startTestApi, type TestApi } from '../support/api';
 import { addCredential, addInstance, MARIADB_MISSING, startMariaDb, uid, waitOperation, type MariaDb, startBatch } from '../support/dbsync';
-import { parseMysqlGrants } from '../../activities/dbsync/drivers';
+import { parseMysqlGrants } from '../../activities/dbsync/account-readers';
 
 describe('SHOW GRANTS parsing', () => {
   it('reads privileges per scope, roles and GRANT OPTION, ignoring password clauses', () => {

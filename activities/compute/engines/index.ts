@@ -5,19 +5,12 @@ import { DockerDriver } from './docker';
 import { LibvirtDriver, type LibvirtOptions } from './libvirt';
 import { SimulatorDriver, type SimulatorOptions } from './simulator';
 import type { EngineDriver } from './types';
+import type { HostRow as StoreHostRow } from '../../../db/queries/compute/hosts';
 
-export interface HostRow {
-  id: number;
-  name: string;
-  address: string;
-  username: string | null;
-  password_sealed: string | null;
-  private_key_sealed: string | null;
-  tls_key_sealed: string | null;
-  engine_type: string;
-  options: Record<string, unknown>;
+/** What a driver needs of a host's row (the store's `HostRow`); `updated_at` may come through a workflow as text. */
+export type HostRow = Pick<StoreHostRow, 'id' | 'name' | 'address' | 'username' | 'password_sealed' | 'private_key_sealed' | 'tls_key_sealed' | 'engine_type' | 'options'> & {
   updated_at: Date | string;
-}
+};
 
 const cache = new Map<string, EngineDriver>();
 
