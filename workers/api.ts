@@ -22,6 +22,10 @@ export async function startApi(config: Config, given?: AppDeps): Promise<{ serve
   await deps.system.settings.start(deps.notifications);
   const metricsRegistry = new client.Registry();
   const server = createApp(deps, metricsRegistry).listen(config.port, config.host);
+  // Idle keep-alive connections outlive a client's or a load balancer's own idle timeout (often 60 s): with Node's 5 s,
+  // a client reusing a connection as the server closes it gets ECONNRESET.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const port = (server.address() as AddressInfo).port;
   const node = await joinCluster(deps.knex, config, deps.logger, { kind: 'api', discriminator: port, port, capabilities: ['api', 'compat'] });

@@ -146,9 +146,27 @@ describe('Node.js runtime', () => {
   });
 });
 
-describe('README', () => {
-  it('documents every environment variable the code reads', () => {
-    const readme = read('README.md');
-    expect(CONFIG_ENV_VARS.filter((v) => !readme.includes(`\`${v}\``))).toEqual([]);
+describe('README and docs', () => {
+  it('documents every environment variable the code reads (docs/configuration.md)', () => {
+    const table = read('docs/configuration.md');
+    expect(CONFIG_ENV_VARS.filter((v) => !table.includes(`\`${v}\``))).toEqual([]);
+  });
+
+  it('is a front door: under 400 lines, every relative link resolving to a file and, where it names one, a heading', () => {
+    expect(read('README.md').split('\n').length).toBeLessThan(400);
+    const slug = (h: string) => h.trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-');
+    const headings = (file: string) => new Set([...read(file).replace(/^```[\s\S]*?^```/gm, '').matchAll(/^#{1,6} (.*)$/gm)].map((m) => slug(m[1])));
+    const files = ['README.md', ...fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const broken: string[] = [];
+    for (const file of files) {
+      for (const [, target] of read(file).matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target)) continue;
+        const [rel, anchor] = target.split('#');
+        const resolved = rel ? path.normalize(path.join(path.dirname(file), rel)) : file;
+        if (!fs.existsSync(path.join(root, resolved))) broken.push(`${file} → ${target}`);
+        else if (anchor && resolved.endsWith('.md') && !headings(resolved).has(anchor)) broken.push(`${file} → ${target} (no such heading)`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
