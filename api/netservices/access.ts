@@ -1,13 +1,9 @@
-import { forbidden } from '../../shared/platform/errors';
+import { MANAGERS } from '../../shared/platform/permissions';
 import type { Viewer } from '../../db/queries/platform/scope';
-import { isAdmin, type Principal } from '../platform/auth/principal';
+import { inRole, type Principal } from '../platform/auth/principal';
 
-/** Servers, sessions, announcements and pools are run by admins and managers; users see their own clients and allocations. */
-export const isNetworkManager = (p: Principal) => isAdmin(p) || p.role === 'manager';
-
-export function requireNetworkManager(p: Principal): void {
-  if (!isNetworkManager(p)) throw forbidden('Network servers, sessions and pools are managed by admins and managers');
-}
+/** Servers, sessions, announcements and pools are run by admins and managers (routes declare `roles: MANAGERS`); users see their own clients and allocations. */
+export const isNetworkManager = (p: Principal) => inRole(p, MANAGERS);
 
 /** Whose WireGuard clients and IPv6 allocations a caller sees: their own; admins' and managers' (who run the servers and pools): all. */
 export const netViewer = (p: Principal): Viewer => ({ userId: p.userId, admin: isNetworkManager(p) });

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { AppDeps } from '../platform/deps';
+import { MANAGERS } from '../../shared/platform/permissions';
 import { route } from '../platform/http/route';
 import { dbId, idParams, pageQuery, pagination } from '../platform/http/schemas';
-import { requireNetworkManager } from './access';
 import { Ipv6Service } from './ipv6';
 import { allocateBody, allocationSchema, createPoolBody, poolSchema, updatePoolBody } from './schemas';
 
@@ -12,28 +12,28 @@ export function ipv6Routes(deps: AppDeps) {
   const tags = ['ipv6'];
   return [
     route({
-      method: 'get', path: '/ipv6/pools', tags, permission: 'view', summary: 'IPv6 prefix pools with exact counts of total, allocated and available prefixes',
+      method: 'get', path: '/ipv6/pools', tags, permission: 'view', roles: MANAGERS, summary: 'IPv6 prefix pools with exact counts of total, allocated and available prefixes',
       query: pageQuery.extend({ search: z.string().max(64).optional() }), response: z.object({ pools: z.array(poolSchema), pagination }),
-      handler: ({ principal, query }) => { requireNetworkManager(principal); return ipv6.listPools(query); },
+      handler: ({ query }) => ipv6.listPools(query),
     }),
     route({
-      method: 'post', path: '/ipv6/pools', tags, permission: 'create', status: 201, summary: 'Create a pool: a prefix and the length it delegates (pools never overlap)',
+      method: 'post', path: '/ipv6/pools', tags, permission: 'create', roles: MANAGERS, status: 201, summary: 'Create a pool: a prefix and the length it delegates (pools never overlap)',
       body: createPoolBody, response: poolSchema, message: 'IPv6前缀池创建成功',
-      handler: ({ caller, body }) => { requireNetworkManager(caller.principal); return ipv6.createPool(caller, body); },
+      handler: ({ caller, body }) => ipv6.createPool(caller, body),
     }),
     route({
-      method: 'get', path: '/ipv6/pools/:id', tags, permission: 'view', summary: 'A pool', params: idParams, response: poolSchema,
-      handler: async ({ principal, params }) => { requireNetworkManager(principal); return ipv6.presentPool(await ipv6.poolRow(params.id)); },
+      method: 'get', path: '/ipv6/pools/:id', tags, permission: 'view', roles: MANAGERS, summary: 'A pool', params: idParams, response: poolSchema,
+      handler: async ({ params }) => ipv6.presentPool(await ipv6.poolRow(params.id)),
     }),
     route({
-      method: 'put', path: '/ipv6/pools/:id', tags, permission: 'update', summary: 'Open a pool to customers\' allocations (or close it: their allocations stay), or change its description',
+      method: 'put', path: '/ipv6/pools/:id', tags, permission: 'update', roles: MANAGERS, summary: 'Open a pool to customers\' allocations (or close it: their allocations stay), or change its description',
       params: idParams, body: updatePoolBody, response: poolSchema, message: 'IPv6 pool updated',
-      handler: ({ caller, params, body }) => { requireNetworkManager(caller.principal); return ipv6.updatePool(caller, params.id, body); },
+      handler: ({ caller, params, body }) => ipv6.updatePool(caller, params.id, body),
     }),
     route({
-      method: 'delete', path: '/ipv6/pools/:id', tags, permission: 'delete', summary: 'Delete a pool that has no allocations', params: idParams,
+      method: 'delete', path: '/ipv6/pools/:id', tags, permission: 'delete', roles: MANAGERS, summary: 'Delete a pool that has no allocations', params: idParams,
       response: z.object({ id: z.number(), name: z.string(), deleted: z.boolean() }), message: 'IPv6 pool deleted',
-      handler: ({ caller, params }) => { requireNetworkManager(caller.principal); return ipv6.deletePool(caller, params.id); },
+      handler: ({ caller, params }) => ipv6.deletePool(caller, params.id),
     }),
     route({
       method: 'get', path: '/ipv6/allocations', tags, permission: 'view', summary: 'Allocations (yours; admins and managers see all)',

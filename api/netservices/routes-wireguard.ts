@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { AppDeps } from '../platform/deps';
+import { MANAGERS } from '../../shared/platform/permissions';
 import { NO_STORE, Reply, route } from '../platform/http/route';
 import { dbId, idParams, pageQuery, pagination } from '../platform/http/schemas';
 import { OperationService } from '../platform/operations/service';
 import { operationSchema } from '../platform/operations/present';
-import { requireNetworkManager } from './access';
 import { Ipv6Service } from './ipv6';
 import { WireguardService } from './wireguard';
 import { clientSchema, createClientBody, createServerBody, serverSchema, updateClientBody, updateServerBody } from './schemas';
@@ -21,39 +21,39 @@ export function wireguardRoutes(deps: AppDeps) {
   const started = z.union([z.object({ id: z.number(), status: z.string(), operation: z.unknown() }).passthrough(), z.object({ operation: operationSchema })]);
   return [
     route({
-      method: 'get', path: '/wireguard/servers', tags, permission: 'view', summary: 'WireGuard servers (private keys are never listed)',
+      method: 'get', path: '/wireguard/servers', tags, permission: 'view', roles: MANAGERS, summary: 'WireGuard servers (private keys are never listed)',
       query: pageQuery.extend({ status: z.enum(['running', 'stopped', 'error']).optional() }), response: z.object({ servers: z.array(serverSchema), pagination }),
-      handler: ({ principal, query }) => { requireNetworkManager(principal); return wg.listServers(query); },
+      handler: ({ query }) => wg.listServers(query),
     }),
     route({
-      method: 'post', path: '/wireguard/servers', tags, permission: 'create', status: 201, summary: 'Create a server: keys made here (X25519), the private key sealed and shown only in this answer',
+      method: 'post', path: '/wireguard/servers', tags, permission: 'create', roles: MANAGERS, status: 201, summary: 'Create a server: keys made here (X25519), the private key sealed and shown only in this answer',
       body: createServerBody, response: serverSchema, message: '服务器创建成功',
-      handler: async ({ caller, body }) => { requireNetworkManager(caller.principal); return new Reply(await wg.createServer(caller, body), { status: 201, headers: NO_STORE }); },
+      handler: async ({ caller, body }) => new Reply(await wg.createServer(caller, body), { status: 201, headers: NO_STORE }),
     }),
     route({
-      method: 'get', path: '/wireguard/servers/:id', tags, permission: 'view', summary: 'A server', params: idParams, response: serverSchema,
-      handler: async ({ principal, params }) => { requireNetworkManager(principal); return wg.presentServer(await wg.serverRow(params.id)); },
+      method: 'get', path: '/wireguard/servers/:id', tags, permission: 'view', roles: MANAGERS, summary: 'A server', params: idParams, response: serverSchema,
+      handler: async ({ params }) => wg.presentServer(await wg.serverRow(params.id)),
     }),
     route({
-      method: 'put', path: '/wireguard/servers/:id', tags, permission: 'update', summary: 'Open a server to customers\' clients (or close it: their clients stay), or mark it (in)active',
+      method: 'put', path: '/wireguard/servers/:id', tags, permission: 'update', roles: MANAGERS, summary: 'Open a server to customers\' clients (or close it: their clients stay), or mark it (in)active',
       params: idParams, body: updateServerBody, response: serverSchema, message: 'Server updated',
-      handler: ({ caller, params, body }) => { requireNetworkManager(caller.principal); return wg.updateServer(caller, params.id, body); },
+      handler: ({ caller, params, body }) => wg.updateServer(caller, params.id, body),
     }),
     route({
-      method: 'delete', path: '/wireguard/servers/:id', tags, permission: 'delete', summary: 'Delete a stopped server without clients', params: idParams,
+      method: 'delete', path: '/wireguard/servers/:id', tags, permission: 'delete', roles: MANAGERS, summary: 'Delete a stopped server without clients', params: idParams,
       response: z.object({ id: z.number(), name: z.string(), deleted: z.boolean() }), message: 'Server deleted',
-      handler: ({ caller, params }) => { requireNetworkManager(caller.principal); return wg.deleteServer(caller, params.id); },
+      handler: ({ caller, params }) => wg.deleteServer(caller, params.id),
     }),
     route({
-      method: 'post', path: '/wireguard/servers/:id/start', tags, permission: 'update', startsOperation: true,
+      method: 'post', path: '/wireguard/servers/:id/start', tags, permission: 'update', roles: MANAGERS, startsOperation: true,
       summary: 'Start: on the host\'s agent, the interface (kernel or wireguard-go), every peer (wg syncconf), addresses, link up. Waits for the operation',
       params: idParams, response: started,
-      handler: ({ caller, params }) => { requireNetworkManager(caller.principal); return wg.startServer(caller, params.id); },
+      handler: ({ caller, params }) => wg.startServer(caller, params.id),
     }),
     route({
-      method: 'post', path: '/wireguard/servers/:id/stop', tags, permission: 'update', startsOperation: true, summary: 'Stop: remove the interface on the host. Waits for the operation',
+      method: 'post', path: '/wireguard/servers/:id/stop', tags, permission: 'update', roles: MANAGERS, startsOperation: true, summary: 'Stop: remove the interface on the host. Waits for the operation',
       params: idParams, response: started,
-      handler: ({ caller, params }) => { requireNetworkManager(caller.principal); return wg.stopServer(caller, params.id); },
+      handler: ({ caller, params }) => wg.stopServer(caller, params.id),
     }),
     route({
       method: 'get', path: '/wireguard/clients', tags, permission: 'view', summary: 'Clients with their latest handshake and bytes (yours; admins and managers see all)',

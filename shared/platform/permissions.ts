@@ -1,6 +1,10 @@
 export const ROLES = ['admin', 'manager', 'user', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** Who may call a route beyond its permission (a route's `roles`): `admin` means holding the admin permission. */
+export const MANAGERS: readonly Role[] = ['admin', 'manager'];
+export const OPERATORS: readonly Role[] = ['admin', 'manager', 'viewer'];
+
 /**
  * Permission names of seed 002, plus `*` for all of them, plus `tokens`: minting API tokens. `tokens` is a scope only:
  * no role lists it and `*` does not stand for it, so only a token whose scopes name it mints tokens (a signed-in

@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import Router from '@koa/router';
 import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { startTestApi, expectError, type TestApi, type TestUser } from '../support/api';
@@ -89,6 +91,27 @@ describe('every route declares its permission', () => {
     expect(() => mount(new Router(), [bare], opts)).toThrow(/GET \/x\/bare declares no permission/);
     const open = route({ method: 'get', path: '/open', tags: [], summary: 'public', auth: 'public', handler: async () => null });
     expect(() => mount(new Router(), [open], opts)).not.toThrow();
+  });
+
+  it('roles are declared on the route, documented as x-roles and enforced before anything else, never checked by a handler', async () => {
+    const doc = (await api.call('GET', '/api/v1/openapi.json')).body;
+    expect(doc.paths['/api/v1/bgp/sessions'].get).toMatchObject({ 'x-permission': 'view', 'x-roles': ['admin', 'manager'] });
+    expect(doc.paths['/api/v1/monitoring/dashboard'].get).toMatchObject({ 'x-permission': 'view', 'x-roles': ['admin', 'manager', 'viewer'] });
+    expect(doc.paths['/api/v1/wireguard/clients'].get['x-roles']).toBeUndefined();
+    const viewer = await api.createUser('viewer');
+    const manager = await api.createUser('manager');
+    // A viewer holds `view` but is not a manager: refused before its (bad) query is read; a manager is let through.
+    expectError(await api.call('GET', '/api/v1/bgp/sessions?page=0', { token: viewer.token }), 403, 'INSUFFICIENT_PERMISSIONS');
+    expectError(await api.call('GET', '/api/v1/bgp/sessions?page=0', { token: manager.token }), 422, 'VALIDATION_ERROR');
+    expect((await api.call('GET', '/api/v1/bgp/sessions', { token: manager.token })).status).toBe(200);
+    expect((await api.call('GET', '/api/v1/monitoring/dashboard', { token: viewer.token })).status).toBe(200);
+    expectError(await api.call('GET', '/api/v1/monitoring/dashboard', { token: (await api.createUser('user')).token }), 403, 'INSUFFICIENT_PERMISSIONS');
+    // No route file checks a role by hand: roles live on the route spec, where mount() enforces and documents them.
+    const root = path.resolve(__dirname, '..', '..', 'api');
+    const routeFiles = fs.readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => /(^|\/)(routes[\w-]*|compat-[\w-]+)\.ts$/.test(f));
+    expect(routeFiles.length).toBeGreaterThan(20);
+    const byHand = routeFiles.filter((f) => /require(Role|\w*Manager|Operator)\(|\.role === '/.test(fs.readFileSync(path.join(root, f), 'utf8')));
+    expect(byHand).toEqual([]);
   });
 });
 

@@ -31,6 +31,13 @@ export const isAdmin = (p: Principal) => hasPermission(p.permissions, 'admin');
 export const holds = (p: Principal, permission: Permission): boolean =>
   hasPermission(p.permissions, permission) || (permission === 'tokens' && p.via === 'session' && p.userId !== null);
 
+/** Whether the caller is one of `roles` (`admin`: holds the admin permission, so an admin's narrowed token is not). */
+export const inRole = (p: Principal, roles: readonly Role[]): boolean => roles.some((r) => (r === 'admin' ? isAdmin(p) : p.role === r));
+
+export function requireRole(p: Principal, roles: readonly Role[]): void {
+  if (!inRole(p, roles)) throw forbidden(`This action is for ${roles.map((r) => `${r}s`).join(', ').replace(/, ([^,]*)$/, ' and $1')}`);
+}
+
 export function requirePermission(p: Principal, permission: Permission): void {
   if (!holds(p, permission)) {
     throw forbidden(permission === 'tokens'

@@ -3,8 +3,8 @@ import type Router from '@koa/router';
 import { z, type ZodType } from 'zod';
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { AppError, validationError, type FieldError } from '../../../shared/platform/errors';
-import type { Permission } from '../../../shared/platform/permissions';
-import { requirePermission, type Principal } from '../auth/principal';
+import type { Permission, Role } from '../../../shared/platform/permissions';
+import { requirePermission, requireRole, type Principal } from '../auth/principal';
 import { ENVELOPES, type Surface } from './envelope';
 import { callerOf, clientOf, type Caller, type ClientInfo } from '../caller';
 import { errorEnvelopeSchema } from './openapi';
@@ -51,6 +51,8 @@ export interface RouteSpec<P extends AnyObject | undefined = undefined, Q extend
   credentials?: 'header' | 'body';
   /** What the caller needs; every route that is not `auth: 'public'` must declare one (mount() refuses it otherwise). */
   permission?: Permission;
+  /** Who may call it besides holding `permission` (e.g. MANAGERS); enforced before validation, documented as x-roles. */
+  roles?: readonly Role[];
   params?: P;
   query?: Q;
   body?: B;
@@ -196,6 +198,7 @@ export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): v
       }
       await opts.admit?.(ctx, principal);
       if (principal && spec.permission) requirePermission(principal, spec.permission);
+      if (principal && spec.roles) requireRole(principal, spec.roles);
       if (spec.body && ctx.request.length && !ctx.is('json')) {
         throw new AppError('BAD_REQUEST', 'Send the body as application/json', { field: 'body' });
       }
@@ -259,5 +262,6 @@ function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConf
     },
     responses,
     'x-permission': spec.auth === 'public' ? 'public' : spec.permission,
+    ...(spec.roles ? { 'x-roles': [...spec.roles] } : {}),
   };
 }
