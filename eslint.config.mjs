@@ -10,7 +10,7 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     // The lint-fixture paths let test/lint-rules.test.ts lint fixture text through stdin.
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['workflows/lint-fixture.ts', 'activities/lint-fixture.ts'] }, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['workflows/lint-fixture.ts', 'activities/lint-fixture.ts', 'shared/lint-fixture.ts', 'db/lint-fixture.ts'] }, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
@@ -31,4 +31,23 @@ export default tseslint.config(
       'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'fetch', message: 'Workflows may not do I/O.' }, { name: 'process', message: 'Workflows may not read the process.' }],
     },
   },
+  // Imports run down the layers only: shared/ ← db/ ← activities/ ← workflows/ (types) ← api/ ← workers/.
+  layer('shared', ['api', 'workflows', 'activities', 'db', 'workers'], 'shared/ is used by every layer and imports none of them.'),
+  layer('db', ['api', 'workflows', 'activities', 'workers'], 'The store (db/) imports no api, workflows or activities: move the shape to shared/.'),
+  layer('activities', ['api', 'workers'], 'Activities import no api: move the shape to shared/.', ['workflows']),
 );
+
+/** A layer that may not import from `forbidden` (nor, except for types, from `typesOnly`). */
+function layer(name, forbidden, message, typesOnly = []) {
+  return {
+    files: [`${name}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: forbidden.map((l) => `**/${l}/**`), message },
+          ...(typesOnly.length ? [{ group: typesOnly.map((l) => `**/${l}/**`), allowTypeImports: true, message: `${name}/ imports only types from ${typesOnly.join(', ')}.` }] : []),
+        ],
+      }],
+    },
+  };
+}

@@ -14,7 +14,7 @@ import { AppError } from '../shared/platform/errors';
 import { createRegistry, docsInitScript, docsPage, openApiDocument } from './platform/http/openapi';
 import { mountConsolePage } from './compute/console-page';
 import { mountWebConsole } from './platform/http/web-console';
-import { VERSION } from './platform/version';
+import { VERSION } from '../shared/platform/version';
 import { DOMAINS } from './domains';
 import { withMaintenance } from './userdata/settings/enforce';
 import { oauthMiddleware } from './oauth/provider/routes';

@@ -6,7 +6,7 @@ import type { Config } from '../shared/platform/config';
 import type { Logger } from '../shared/platform/logger';
 import { hostTaskQueue } from '../shared/compute/catalogue';
 import { createAgentActivities } from '../activities';
-import { VERSION } from '../api/platform/version';
+import { VERSION } from '../shared/platform/version';
 import { faultDelayInterceptor } from '../activities/platform/fault-injection';
 import { startNetworkReconciler } from '../activities/networking/reconciler';
 import { startNetservicesLoop } from '../activities/netservices/agent-loop';

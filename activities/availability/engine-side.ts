@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from '../platform/deps';
 import { heartbeating } from '../platform/failure';
-import { driverFor, type EngineInstance, type HostRow, type InstanceSpec } from '../compute/engines';
+import { driverFor, type HostRow } from '../compute/engines';
+import { type EngineInstance, type InstanceSpec } from '../../shared/compute/contracts';
 import { DockerDriver } from '../compute/engines/docker';
 import { removeStaleCopies } from './fencing';
 

@@ -2,7 +2,7 @@ import type { ActivityDeps } from '../platform/deps';
 import { fail } from '../platform/failure';
 import { agentOnline, type Nic } from '../../shared/compute/catalogue';
 import { reportedAddresses } from '../../shared/compute/addresses';
-import type { EngineInstance } from '../compute/engines';
+import type { EngineInstance } from '../../shared/compute/contracts';
 
 export interface HealthThresholds { unhealthyAfter: number; healthyAfter: number }
 export interface HealthVerdict { hostId: number; name: string; health: string; changed: boolean; autoFailover: boolean; generation: number }

@@ -5,7 +5,6 @@ import { randomToken, seal } from '../../shared/platform/crypto';
 import type { ActivityDeps } from '../platform/deps';
 import { fail, heartbeating } from '../platform/failure';
 import { faultPoint } from '../platform/fault-injection';
-import { type EngineInstance, type InstanceSpec } from './engines';
 import type { EngineActivities } from './engine-calls';
 import type { InstanceCreateSteps } from './create-steps';
 import { instanceRequestProblem, quotaFor, usageOf } from '../../db/queries/compute/rules';
@@ -13,34 +12,7 @@ import { reportedAddresses } from '../../shared/compute/addresses';
 import { instanceWithHost, type InstanceRow } from '../../db/queries/compute/instances';
 import { liveHostRow, type HostRow as StoreHostRow } from '../../db/queries/compute/hosts';
 import type { Problem } from '../../shared/platform/errors';
-
-/** What a client asked for when creating an instance: the spec without its secrets (the password travels sealed), where and for whom. */
-export interface InstanceRequest extends Omit<InstanceSpec, 'owner' | 'password'> {
-  hostId: number | null;
-  engineType: EngineType | null;
-  ownerId: number | null;
-}
-
-export interface HostRoute {
-  id: number;
-  name: string;
-  engineType: string;
-  useAgent: boolean;
-  agentOnline: boolean;
-  agentLastSeen: string | null;
-}
-
-export interface InstanceSnapshot {
-  id: number;
-  uuid: string;
-  name: string;
-  hostId: number;
-  hostName: string;
-  ref: string | null;
-  state: InstanceState;
-  ownerId: number | null;
-  spec: InstanceSpec;
-}
+import type { EngineInstance, HostRoute, InstanceRequest, InstanceSnapshot, InstanceSpec } from '../../shared/compute/contracts';
 
 const failWith = (p: Problem) => fail(p.message, p.code, { ...(p.field ? { field: p.field } : {}), ...(p.details ?? {}) });
 

@@ -1,6 +1,7 @@
 import type { Nic } from '../../shared/compute/catalogue';
 import type { ActivityDeps } from '../platform/deps';
-import { createComputeActivities, type HostRoute, type InstanceRequest, type InstanceSnapshot } from './activities';
+import { createComputeActivities } from './activities';
+import { type HostRoute, type InstanceRequest, type InstanceSnapshot } from '../../shared/compute/contracts';
 
 /**
  * A create's database steps taken two at a time: one local activity each instead of two, as every local activity is a

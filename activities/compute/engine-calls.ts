@@ -4,8 +4,9 @@ import { unseal } from '../../shared/platform/crypto';
 import { consoleGatewayUrl } from '../../shared/platform/config';
 import type { ActivityDeps } from '../platform/deps';
 import { fail, heartbeating } from '../platform/failure';
-import { driverFor, type EngineDriver, type EngineInstance, type HostRow, type InstanceSpec } from './engines';
-import type { ImageFetch, ImageInfo } from './engines/libvirt-images';
+import { driverFor, type EngineDriver, type HostRow } from './engines';
+import { type EngineInstance, type InstanceSpec } from '../../shared/compute/contracts';
+import type { ImageFetch, ImageInfo } from '../../shared/compute/contracts';
 import { refuseFencedCopy } from '../availability/fencing';
 import { faultPoint } from '../platform/fault-injection';
 

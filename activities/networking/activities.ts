@@ -5,9 +5,7 @@ import { HostToolError } from './tools';
 import { hostAcme } from './host-state';
 import type { AcmeSettings } from '../../shared/networking/acme';
 import { checkOutboundTarget } from '../../shared/platform/outbound';
-
-export type NetworkResource = 'port_forward' | 'address' | 'proxy';
-export const NETWORK_TABLES: Record<NetworkResource, string> = { port_forward: 'port_forwards', address: 'instance_addresses', proxy: 'reverse_proxies' };
+import { NETWORK_TABLES, type NetworkResource } from '../../shared/networking/resources';
 
 async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
   const ctx = Context.current();

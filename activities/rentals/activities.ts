@@ -1,13 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from '../platform/deps';
 import { createMailActivities } from '../platform/mail';
-import type { InstanceRequest } from '../compute/activities';
+import type { InstanceRequest } from '../../shared/compute/contracts';
 import { applyRentalChange, RentalChangeRefused } from '../../db/queries/rentals/changes';
 import { publicAddressesOf } from '../../shared/rentals/acl';
 import { derperCertName, issueRelayCertificate } from '../../shared/rentals/relay-tls';
 import { seal } from '../../shared/platform/crypto';
 import { relayCa } from '../../db/queries/rentals/relay-ca';
-import type { RentalChange, RentalChangeResult } from '../../workflows/rentals/signals';
+import type { RentalChange, RentalChangeResult } from '../../shared/rentals/changes';
 
 /** The port derper listens on inside its container; the host port published to it is the rental's own. */
 export const DERP_CONTAINER_PORT = 3340;

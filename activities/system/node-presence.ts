@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Knex } from 'knex';
 import type { Config } from '../../shared/platform/config';
 import type { Logger } from '../../shared/platform/logger';
-import { VERSION } from '../../api/platform/version';
+import { VERSION } from '../../shared/platform/version';
 import type { NodeKind } from '../../shared/system/nodes';
 import { probeDueExternalNodes } from './external-probes';
 

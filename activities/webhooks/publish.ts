@@ -4,7 +4,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@tempo
 import type { Config } from '../../shared/platform/config';
 import type { WebhookEvent } from '../../shared/webhooks/events';
 import type { ActivityDeps } from '../platform/deps';
-import { deliverWebhookWorkflow } from '../../workflows/webhooks/deliver';
+import type { deliverWebhookWorkflow } from '../../workflows/webhooks/deliver';
 
 const clients = new Map<string, Client>();
 function temporalFor(config: Config): Client {
@@ -21,7 +21,8 @@ export const deliveryWorkflowId = (deliveryId: string, replay = 0) => `webhook-d
 /** Starts the workflow that delivers one delivery (a repeated start of the same id is a no-op, even after it ended). */
 export async function startDelivery(temporal: Client, config: Config, deliveryId: string, replay = 0): Promise<void> {
   try {
-    await temporal.workflow.start(deliverWebhookWorkflow, {
+    // By name: activities import workflows' types only (the worker's bundle registers the function under this name).
+    await temporal.workflow.start<typeof deliverWebhookWorkflow>('deliverWebhookWorkflow', {
       taskQueue: config.taskQueue,
       workflowId: deliveryWorkflowId(deliveryId, replay),
       workflowIdReusePolicy: 'REJECT_DUPLICATE',

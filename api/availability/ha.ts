@@ -7,7 +7,7 @@ import type { OperationService } from '../platform/operations/service';
 import { computeBounds, type Row } from '../compute/bounds';
 import { hostResource } from '../compute/hosts';
 import type { EngineReads } from '../compute/engine-reads';
-import type { InstanceStats } from '../../activities/compute/engines/types';
+import type { InstanceStats } from '../../shared/compute/contracts';
 import { disasterRecoveryWorkflow, hostFailoverWorkflow, loadBalanceWorkflow, replaceContainerWorkflow } from '../../workflows/availability/ha';
 
 /** Moving instances between hosts: failover, load balancing, replacement, disaster recovery; each an operation. */

@@ -1,5 +1,5 @@
 import type { Config } from '../../shared/platform/config';
-import type { ComputeBounds } from '../../workflows/compute/runbooks';
+import type { ComputeBounds } from '../../shared/compute/contracts';
 
 export type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

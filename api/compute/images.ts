@@ -4,7 +4,7 @@ import type { AppDeps } from '../platform/deps';
 import type { Caller } from '../platform/caller';
 import type { OperationService } from '../platform/operations/service';
 import { imageDeleteWorkflow, imageUploadWorkflow } from '../../workflows/compute/images';
-import type { ImageInfo } from '../../activities/compute/engines/libvirt-images';
+import type { ImageInfo } from '../../shared/compute/contracts';
 import type { EngineReads } from './engine-reads';
 import type { HostService } from './hosts';
 import { computeBounds } from './bounds';

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { AppError, conflict, forbidden, notFound, problemError, validationError } from '../../shared/platform/errors';
 import { agentOnline, type EngineType, type PowerAction } from '../../shared/compute/catalogue';
 import { randomToken, safeEqual, seal, sha256, unseal } from '../../shared/platform/crypto';
-import type { InstanceRequest } from '../../activities/compute/activities';
+import type { InstanceRequest } from '../../shared/compute/contracts';
 import { hostRegistryProblem, instanceRequestProblem } from '../../db/queries/compute/rules';
 import { gatewayForHost } from '../../db/queries/compute/console-gateways';
 import { findVisibleContainer, findVisibleInstance, liveInstancesByUuid, visibleInstances, type InstanceView } from '../../db/queries/compute/instances';
@@ -13,9 +13,8 @@ import type { Caller } from '../platform/caller';
 import { iso, likePattern, paginateRows } from '../platform/http/schemas';
 import { audit } from '../platform/audit';
 import type { OperationService, OperationWorkflow, WorkflowInput } from '../platform/operations/service';
-import {
-  createInstanceWorkflow, deleteInstanceWorkflow, passwordInstanceWorkflow, powerInstanceWorkflow, updateInstanceWorkflow, type ComputeBounds,
-} from '../../workflows/compute/runbooks';
+import { createInstanceWorkflow, deleteInstanceWorkflow, passwordInstanceWorkflow, powerInstanceWorkflow, updateInstanceWorkflow } from '../../workflows/compute/runbooks';
+import { type ComputeBounds } from '../../shared/compute/contracts';
 import type { CreateInstanceBody, listInstancesQuery, UpdateInstanceBody, usageReport } from './schemas';
 import type { EngineReads } from './engine-reads';
 import type { HostService } from './hosts';

@@ -6,7 +6,7 @@ import { adhocTestBody, jobBody, jobUpdate, listInstancesQuery, listQuery, rowId
 import { dbsyncServices } from './services';
 import { dbId } from '../platform/http/schemas';
 import { DashboardService } from './dashboard';
-import { VERSION } from '../platform/version';
+import { VERSION } from '../../shared/platform/version';
 import { obj } from './routes';
 import { isAdmin, viewerOf } from '../platform/auth/principal';
 import { LogCenter } from '../logs/services';

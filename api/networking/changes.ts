@@ -11,7 +11,7 @@ import { isAdmin } from '../platform/auth/principal';
 import type { Caller } from '../platform/caller';
 import type { OperationService, Started } from '../platform/operations/service';
 import { applyNetworkChangeWorkflow } from '../../workflows/networking/runbooks';
-import { NETWORK_TABLES, type NetworkResource } from '../../activities/networking/activities';
+import { NETWORK_TABLES, type NetworkResource } from '../../shared/networking/resources';
 import type { Row } from '../compute/bounds';
 import type { InstanceService } from '../compute/instances';
 import { netservicesQuotaOf, netservicesUsageOf, setNetservicesQuota, type NetservicesQuota } from '../../db/queries/netservices/quotas';

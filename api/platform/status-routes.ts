@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import type { AppDeps } from './deps';
 import { route } from './http/route';
-import { VERSION } from './version';
+import { VERSION } from '../../shared/platform/version';
 import { pingTemporal, TEMPORAL_HEALTH_DEADLINE_MS } from './temporal-health';
 
 type ComponentStatus = { status: 'healthy' | 'degraded' | 'unhealthy'; response_time: number; [k: string]: unknown };

@@ -11,7 +11,8 @@ import { iso } from '../platform/http/schemas';
 import { computeBounds, type Row } from '../compute/bounds';
 import { rentalLifecycleWorkflow } from '../../workflows/rentals/lifecycle';
 import { certPin } from '../../shared/rentals/relay-tls';
-import { deleteRentalUpdate, extendRentalUpdate, remindRentalSignal, type RentalChange } from '../../workflows/rentals/signals';
+import { deleteRentalUpdate, extendRentalUpdate, remindRentalSignal } from '../../workflows/rentals/signals';
+import { type RentalChange } from '../../shared/rentals/changes';
 import type { SerialService } from './serials';
 
 const codeRefused = () => validationError([{ field: 'code', message: CODE_REFUSED_MESSAGE }], CODE_REFUSED_MESSAGE);

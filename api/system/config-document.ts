@@ -4,7 +4,7 @@ import { audit } from '../platform/audit';
 import type { Caller } from '../platform/caller';
 import type { AppDeps } from '../platform/deps';
 import { iso } from '../platform/http/schemas';
-import { VERSION } from '../platform/version';
+import { VERSION } from '../../shared/platform/version';
 import { defaultSettings as defaultServerSettings, SECRET_FIELDS, type SectionName } from '../userdata/settings/sections';
 import { SystemConfigService } from './config';
 import { CONFIG_DOCUMENT_FORMAT, CONFIG_DOCUMENT_VERSION, type ConfigDocument } from './schemas';

@@ -5,7 +5,7 @@ import { audit } from '../platform/audit';
 import type { Caller } from '../platform/caller';
 import type { AppDeps } from '../platform/deps';
 import { iso } from '../platform/http/schemas';
-import { VERSION } from '../platform/version';
+import { VERSION } from '../../shared/platform/version';
 
 /** Seed 003's /system/config: typed settings kept in PostgreSQL over the environment's defaults, applied live everywhere. */
 export class SystemConfigService {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { AppDeps } from '../platform/deps';
-import { VERSION } from '../platform/version';
+import { VERSION } from '../../shared/platform/version';
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 

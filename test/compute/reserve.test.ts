@@ -1,7 +1,8 @@
 import { createKnex } from '../../db/knex';
 import { loadConfig } from '../../shared/platform/config';
 import { createLogger } from '../../shared/platform/logger';
-import { createComputeActivities, type InstanceRequest } from '../../activities/compute/activities';
+import { createComputeActivities } from '../../activities/compute/activities';
+import { type InstanceRequest } from '../../shared/compute/contracts';
 import { uniq } from '../support/compute';
 
 /**

@@ -25,3 +25,22 @@ describe('lint keeps workflow code deterministic', () => {
     expect(rules).toEqual(['@typescript-eslint/no-floating-promises']);
   });
 });
+
+describe('lint keeps imports running down the layers', () => {
+  it('refuses an activity importing the api, and a value (not a type) from workflows', async () => {
+    const rules = await lint(
+      "import { VERSION } from '../api/platform/status-routes';\nimport { deliverWebhookWorkflow } from '../workflows/webhooks/deliver';\nexport const f = [VERSION, deliverWebhookWorkflow];\n",
+      'activities/lint-fixture.ts',
+    );
+    expect(rules.filter((r) => r === 'no-restricted-imports')).toHaveLength(2);
+    const types = await lint("import type { deliverWebhookWorkflow } from '../workflows/webhooks/deliver';\nexport type F = typeof deliverWebhookWorkflow;\n", 'activities/lint-fixture.ts');
+    expect(types).toEqual([]);
+  });
+
+  it('refuses shared/ importing any other layer and db/ importing activities, workflows or the api', async () => {
+    const shared = await lint("import type { Knex } from 'knex';\nimport { createKnex } from '../db/knex';\nexport const f = (k: Knex) => [k, createKnex];\n", 'shared/lint-fixture.ts');
+    expect(shared).toEqual(['no-restricted-imports']);
+    const db = await lint("import type { EngineDriver } from '../activities/compute/engines/types';\nexport type D = EngineDriver;\n", 'db/lint-fixture.ts');
+    expect(db).toEqual(['no-restricted-imports']);
+  });
+});

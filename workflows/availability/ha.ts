@@ -2,7 +2,8 @@ import { ApplicationFailure, ParentClosePolicy, patched, proxyActivities, startC
 import type { OperationActivities } from '../../activities/platform/operations';
 import type { HealthThresholds, HealthVerdict, PlannedMove } from '../../activities/availability/ha';
 import type { OperationInput } from '../../shared/platform/operations';
-import { engineFor, routeTo, waitForState, type ComputeBounds } from '../compute/runbooks';
+import { engineFor, routeTo, waitForState } from '../compute/runbooks';
+import { type ComputeBounds } from '../../shared/compute/contracts';
 import { describeError, runOperation } from '../platform/operation';
 import { db, ha, haEngineFor, moveAll, type MoveResult } from './moves';
 

@@ -2,9 +2,10 @@ import { ActivityCancellationType, CancellationScope, ChildWorkflowFailure, exec
 import type { ComputeActivities } from '../../activities/compute/activities';
 import type { HaActivities, PlannedMove } from '../../activities/availability/ha';
 import type { HaEngineActivities } from '../../activities/availability/engine-side';
-import type { HostRoute } from '../../activities/compute/activities';
-import type { EngineInstance } from '../../activities/compute/engines/types';
-import { engineFor, waitForState, type ComputeBounds } from '../compute/runbooks';
+import type { HostRoute } from '../../shared/compute/contracts';
+import type { EngineInstance } from '../../shared/compute/contracts';
+import { engineFor, waitForState } from '../compute/runbooks';
+import { type ComputeBounds } from '../../shared/compute/contracts';
 import { describeError } from '../platform/operation';
 import { onHostAgent } from '../platform/host-agent';
 

@@ -1,8 +1,9 @@
 import type { ActivityOptions } from '@temporalio/workflow';
-import type { ImageFetch } from '../../activities/compute/engines/libvirt-images';
+import type { ImageFetch } from '../../shared/compute/contracts';
 import type { OperationInput } from '../../shared/platform/operations';
 import { runOperation } from '../platform/operation';
-import { routeTo, type ComputeBounds } from './runbooks';
+import { routeTo } from './runbooks';
+import { type ComputeBounds } from '../../shared/compute/contracts';
 
 /** A download streams for as long as it takes while it heartbeats; a crashed agent's is retried from the start. */
 const fetchOptions: ActivityOptions = {

@@ -1,17 +1,11 @@
 import { ActivityCancellationType, ActivityFailure, ApplicationFailure, TimeoutFailure, patched, proxyActivities, proxyLocalActivities, sleep, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
-import type { ComputeActivities, HostRoute, InstanceRequest, InstanceSnapshot } from '../../activities/compute/activities';
-import type { EngineInstance, InstanceSpec } from '../../activities/compute/engines/types';
+import type { ComputeActivities } from '../../activities/compute/activities';
 import type { OperationInput } from '../../shared/platform/operations';
 import { containerName, stateAfter, type InstanceState, type PowerAction } from '../../shared/compute/catalogue';
 import { describeError, runOperation, type OperationRun } from '../platform/operation';
 import { onHostAgent } from '../platform/host-agent';
 import { releaseInstanceNetwork } from '../networking/runbooks';
-
-/** Bounds every compute workflow gets from the API's configuration. */
-export interface ComputeBounds {
-  agentWaitSeconds: number;
-  instanceWaitSeconds: number;
-}
+import type { ComputeBounds, EngineInstance, HostRoute, InstanceRequest, InstanceSnapshot, InstanceSpec } from '../../shared/compute/contracts';
 
 const dbOptions: ActivityOptions & LocalActivityOptions = {
   startToCloseTimeout: '30s',

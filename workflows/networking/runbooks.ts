@@ -1,6 +1,7 @@
 import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { ComputeActivities } from '../../activities/compute/activities';
-import type { NetworkActivities, NetworkAgentActivities, NetworkResource } from '../../activities/networking/activities';
+import type { NetworkActivities, NetworkAgentActivities } from '../../activities/networking/activities';
+import type { NetworkResource } from '../../shared/networking/resources';
 import type { DomainProofActivities } from '../../activities/networking/domain-proof';
 import type { ProofCheck } from '../../shared/networking/domain-proof';
 import type { OperationInput } from '../../shared/platform/operations';

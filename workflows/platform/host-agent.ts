@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
-import type { HostRoute } from '../../activities/compute/activities';
+import type { HostRoute } from '../../shared/compute/contracts';
 import { hostTaskQueue } from '../../shared/compute/catalogue';
 
 /**

@@ -6,7 +6,8 @@ import type { RentalActivities } from '../../activities/rentals/activities';
 import type { ComputeActivities } from '../../activities/compute/activities';
 import type { OperationActivities } from '../../activities/platform/operations';
 import type { PowerAction } from '../../shared/compute/catalogue';
-import { createInstanceWorkflow, deleteInstanceWorkflow, powerInstanceWorkflow, type ComputeBounds } from '../compute/runbooks';
+import { createInstanceWorkflow, deleteInstanceWorkflow, powerInstanceWorkflow } from '../compute/runbooks';
+import { type ComputeBounds } from '../../shared/compute/contracts';
 import { describeError } from '../platform/operation';
 import { deleteRentalUpdate, extendRentalUpdate, remindRentalSignal, rentalStateQuery, type RentalPhase } from './signals';
 

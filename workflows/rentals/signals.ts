@@ -1,19 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-
-/** A change of a rental's expiry: a redeemed code (adds its days) or an exact new expiry (an admin's renewal). */
-export interface RentalChange {
-  /** Written once: a code's id, or the update's own id. */
-  changeKey: string;
-  userId: number | null;
-  codeId?: number;
-  expiresAt?: string;
-}
-
-export interface RentalChangeResult {
-  expiresAt: string;
-  historyId: number;
-  days: number | null;
-}
+import type { RentalChange, RentalChangeResult } from '../../shared/rentals/changes';
 
 export type RentalPhase = 'provisioning' | 'active' | 'suspended' | 'deleting' | 'deleted' | 'failed';
 

@@ -41,4 +41,4 @@ export function driverFor(host: HostRow, masterKey: Buffer): EngineDriver {
   return driver;
 }
 
-export type { EngineDriver, EngineInstance, InstanceSpec, HostStats, InstanceStats, ConsoleAccess } from './types';
+export type { EngineDriver } from './types';

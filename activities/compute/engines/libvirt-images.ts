@@ -8,28 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { IMAGE_NAME, type ImageFormat } from '../../../shared/compute/images';
 import { run } from './libvirt-host';
 import { BlockedAddressError, safeGet } from '../../webhooks/safe-request';
-
-/** A base image in a host's image_dir, as the images endpoints show it. */
-export interface ImageInfo {
-  name: string;
-  file: string;
-  format: ImageFormat;
-  size_bytes: number;
-  sha256: string;
-  modified_at: string;
-  /** <name>.kernel beside it: the VM boots that kernel directly (with <name>.initrd and <name>.cmdline when present). */
-  kernel_boot: boolean;
-}
-
-export interface ImageFetch {
-  name: string;
-  url: string;
-  sha256: string;
-  format: ImageFormat;
-  maxBytes: number;
-  /** Private networks (CIDRs) the download may reach besides public addresses (IDCFLOW_OUTBOUND_ALLOW_PRIVATE of the API that asked). */
-  allowPrivate?: string[];
-}
+import type { ImageFetch, ImageInfo } from '../../../shared/compute/contracts';
 
 const EXT: Record<ImageFormat, string> = { qcow2: '.qcow2', raw: '.img' };
 const COMPANIONS = ['.kernel', '.initrd', '.cmdline'];

@@ -4,9 +4,11 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { PowerAction } from '../../../shared/compute/catalogue';
 import { acceleration, guestAgentAnswers, guestAgentSetPassword, openDir, passwordHash, run, virsh } from './libvirt-host';
 import { IMAGE_NAME as SAFE_NAME } from '../../../shared/compute/images';
-import { ImageDir, type ImageFetch, type ImageInfo } from './libvirt-images';
+import { ImageDir } from './libvirt-images';
+import { type ImageFetch, type ImageInfo } from '../../../shared/compute/contracts';
 import { cloudInitSeed, domainXml, readDomainXml, stateOfDomain, type DomainMeta } from './libvirt-xml';
-import type { ConsoleAccess, EngineDriver, EngineInstance, HostStats, InstanceSpec, InstanceStats } from './types';
+import type { EngineDriver } from './types';
+import type { ConsoleAccess, EngineInstance, HostStats, InstanceSpec, InstanceStats } from '../../../shared/compute/contracts';
 import { containerName } from './types';
 
 export interface LibvirtOptions {

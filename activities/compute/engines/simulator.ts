@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { stateAfter, type PowerAction } from '../../../shared/compute/catalogue';
-import type { ConsoleAccess, EngineDriver, EngineInstance, HostStats, InstanceSpec, InstanceStats } from './types';
+import type { EngineDriver } from './types';
+import type { ConsoleAccess, EngineInstance, HostStats, InstanceSpec, InstanceStats } from '../../../shared/compute/contracts';
 import { containerName } from './types';
 
 export interface SimulatorOptions {

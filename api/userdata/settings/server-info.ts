@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { AppDeps } from '../../platform/deps';
-import { VERSION } from '../../platform/version';
+import { VERSION } from '../../../shared/platform/version';
 import { SettingsStore } from './store';
 
 const started = Date.now();
