@@ -7,8 +7,16 @@ import { ProxyService } from './proxies';
 import { HostNetworkService } from './host-network';
 import { HostAcmeService } from './acme';
 
-/** The networking domain's services, wired once for its native routes and its compat adapter. */
+const wired = new WeakMap<AppDeps, ReturnType<typeof wire>>();
+
+/** The networking domain's services, wired once per process (per deps) for its native routes and its compat adapter. */
 export function networkingServices(deps: AppDeps) {
+  let services = wired.get(deps);
+  if (!services) wired.set(deps, (services = wire(deps)));
+  return services;
+}
+
+function wire(deps: AppDeps) {
   const { operations, instances, hosts } = computeServices(deps);
   const changes = new NetworkChanges(deps, operations, instances);
   return {
