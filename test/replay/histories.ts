@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import proto from '@temporalio/proto';
 import * as workflows from '../../workflows';
 
 /**
@@ -40,6 +42,19 @@ export function loadHistories(dir = HISTORY_DIR): RecordedHistory[] {
     if (started?.workflowType?.name !== parsed.workflowType) throw new Error(`${file}: its first event starts ${started?.workflowType?.name ?? 'nothing'}, not ${parsed.workflowType}`);
     return { file, name: file.replace(/\.json$/, ''), workflowType: parsed.workflowType, label: parsed.label, history };
   });
+}
+
+type History = proto.temporal.api.history.v1.History;
+
+/**
+ * A recorded history as the replayer takes it. @temporalio/common's historyFromJSON (what runReplayHistories calls for
+ * JSON) checks the message type against its own copy of protobufjs, and npm gives @temporalio/proto another copy when
+ * the root holds an older protobufjs ("type must be a Type"); the converter of @temporalio/proto's own copy works.
+ */
+export function historyFromJson(history: HistoryJson): History {
+  const { fromJson } = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as { fromJson: (type: unknown, json: unknown, options: object) => History };
+  const root = proto as unknown as { lookupType(name: string): unknown };
+  return fromJson(root.lookupType('temporal.api.history.v1.History'), history, { ignoreUnknownFields: true });
 }
 
 /** Every workflow type the workers register: the functions workflows/index.ts exports. */

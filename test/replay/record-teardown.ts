@@ -1,7 +1,8 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import proto from '@temporalio/proto';
 import suiteTeardown from '../support/global-teardown';
 
 /**
@@ -18,6 +19,17 @@ const CANDIDATES = 12;
 const MAX_BYTES = 256 * 1024;
 
 type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
+
+/**
+ * Temporal's JSON form of a history (as its CLI writes it). @temporalio/common's historyToJSON cannot be used: it
+ * checks the message type against its own copy of protobufjs, and npm gives @temporalio/proto another copy when the
+ * root holds an older protobufjs ("type must be a Type"). The converter of @temporalio/proto's own copy works.
+ */
+function historyToJson(history: History): unknown {
+  const { toJson } = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as { toJson: (type: unknown, message: unknown) => unknown };
+  const root = proto as unknown as { lookupType(name: string): unknown; temporal: typeof proto.temporal };
+  return toJson(root.lookupType('temporal.api.history.v1.History'), root.temporal.api.history.v1.History.fromObject(history));
+}
 
 /** What a history asked for, in order: the part of it that replay compares with what the workflow code does. */
 function shape(history: History): string {
@@ -51,11 +63,11 @@ async function record(outDir: string, label: string): Promise<void> {
       for (const { ns, info } of runs.slice(0, CANDIDATES)) {
         if (kept.size >= PER_GROUP) break;
         const history = await new Client({ connection, namespace: ns }).workflow.getHandle(info.workflowId, info.runId).fetchHistory();
-        const json = historyToJSON(history);
+        const json = JSON.stringify(historyToJson(history), null, 1);
         const s = shape(history);
         if (kept.has(s) || json.length > MAX_BYTES) continue;
         kept.add(s);
-        fs.writeFileSync(path.join(outDir, `${key}${kept.size > 1 ? `-${kept.size}` : ''}.json`), JSON.stringify(JSON.parse(json), null, 1) + '\n');
+        fs.writeFileSync(path.join(outDir, `${key}${kept.size > 1 ? `-${kept.size}` : ''}.json`), json + '\n');
         written++;
       }
     }

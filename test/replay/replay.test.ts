@@ -1,5 +1,5 @@
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { findSecrets, loadHistories, patchIdsInCode, patchMarkers, registeredWorkflowTypes, type HistoryJson, type RecordedHistory } from './histories';
+import { findSecrets, historyFromJson, loadHistories, patchIdsInCode, patchMarkers, registeredWorkflowTypes, type HistoryJson, type RecordedHistory } from './histories';
 import { RELEASES } from './source-tree';
 
 /**
@@ -19,7 +19,7 @@ beforeAll(async () => {
 async function replay(list: Array<{ name: string; history: HistoryJson }>): Promise<{ replayed: number; failures: string[] }> {
   const failures: string[] = [];
   let replayed = 0;
-  const results = Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'idcflow-replay-test' }, list.map((h) => ({ workflowId: h.name, history: h.history })));
+  const results = Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'idcflow-replay-test' }, list.map((h) => ({ workflowId: h.name, history: historyFromJson(h.history) })));
   for await (const result of results) {
     replayed++;
     if (result.error) failures.push(`${result.workflowId}: ${result.error.name}: ${result.error.message.split('\n')[0]}`);
