@@ -16,8 +16,10 @@ export interface HistoryJson { events: Array<Record<string, unknown> & { eventTy
 
 export interface RecordedHistory {
   file: string;
-  /** `<workflowType>-<label>-<status>[-n]`: also the workflow id the replay reports. */
+  /** `<workflowType>-<label>-<status>[-n]`. */
   name: string;
+  /** The id the workflow ran under: its code may derive ids from it (children, operations). */
+  workflowId: string;
   workflowType: string;
   /** The release (v0.3.0) or commit the history was recorded from. */
   label: string;
@@ -38,9 +40,10 @@ export function loadHistories(dir = HISTORY_DIR): RecordedHistory[] {
     const parsed = parseHistoryFileName(file);
     if (!parsed) throw new Error(`${file}: not named <workflowType>-<label>-<status>[-n].json`);
     const history = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as HistoryJson;
-    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes as { workflowType?: { name?: string } } | undefined;
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes as { workflowType?: { name?: string }; workflowId?: string } | undefined;
     if (started?.workflowType?.name !== parsed.workflowType) throw new Error(`${file}: its first event starts ${started?.workflowType?.name ?? 'nothing'}, not ${parsed.workflowType}`);
-    return { file, name: file.replace(/\.json$/, ''), workflowType: parsed.workflowType, label: parsed.label, history };
+    const name = file.replace(/\.json$/, '');
+    return { file, name, workflowId: started.workflowId ?? name, workflowType: parsed.workflowType, label: parsed.label, history };
   });
 }
 
