@@ -55,7 +55,8 @@ function main() {
     const teardown = path.join(tree.dir, 'test/replay/record-teardown.ts');
     const jest = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/jest/bin/jest.js'), '--globalTeardown', teardown, ...tests], {
       cwd: tree.dir, stdio: 'inherit',
-      env: { ...process.env, IDCFLOW_RECORD_HISTORIES_DIR: out, IDCFLOW_RECORD_HISTORIES_LABEL: label },
+      // The extracted tree has no .git: tests that read the history (the rolling upgrade) use this repository's.
+      env: { ...process.env, GIT_DIR: execFileSync('git', ['-C', ROOT, 'rev-parse', '--absolute-git-dir'], { encoding: 'utf8' }).trim(), IDCFLOW_RECORD_HISTORIES_DIR: out, IDCFLOW_RECORD_HISTORIES_LABEL: label },
     });
     // Failing tests still leave real histories of this code; they are kept, and the failure said.
     if (jest.status !== 0) process.stdout.write(`jest exited ${jest.status ?? jest.signal}: the histories of what ran are kept; check the failures above\n`);
