@@ -11,7 +11,7 @@ import * as x509 from '@peculiar/x509';
  * the identity deploy/temporal/authorizer maps to permissions); `internode-ca` only the certificate the server's own
  * services (history, matching, worker) present to each other, so that no client certificate opens their ports.
  *
- *   npm run temporal:certs -- --out DIR [--server-name temporal.example.com]… [--agent host1]…
+ *   npm run temporal:certs -- --out DIR [--server-name temporal.example.com]… [--agent host1]… [--owner UID:GID]
  */
 type WebKey = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- Node's webcrypto keys, which @peculiar/x509 types with the DOM's names
 x509.cryptoProvider.set(webcrypto as WebKey);
@@ -86,6 +86,8 @@ export interface CertsOptions {
   serverNames?: string[];
   /** Hosts to make an agent certificate for (normally the join flow issues these). */
   agents?: string[];
+  /** Who owns what is made (a root job making files for containers that run as another user). */
+  owner?: { uid: number; gid: number };
 }
 
 /** File names in the folder, without extension: `<name>.pem` and `<name>.key`. */
@@ -98,6 +100,8 @@ export const TASK_TOKEN_KEY_FILE = 'task-token.key';
  */
 export async function ensureTemporalCerts(dir: string, opts: CertsOptions = {}): Promise<string[]> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const own = (file: string) => { if (opts.owner) fs.chownSync(file, opts.owner.uid, opts.owner.gid); };
+  own(dir);
   const made: string[] = [];
   const read = (name: string): PemPair | undefined => {
     const f = certFile(dir, name);
@@ -107,6 +111,8 @@ export async function ensureTemporalCerts(dir: string, opts: CertsOptions = {}):
     const f = certFile(dir, name);
     fs.writeFileSync(f.key, pair.key, { mode: 0o600 });
     fs.writeFileSync(f.cert, pair.cert, { mode: 0o644 });
+    own(f.key);
+    own(f.cert);
     made.push(name);
     return pair;
   };
@@ -126,6 +132,7 @@ export async function ensureTemporalCerts(dir: string, opts: CertsOptions = {}):
   const tokenKey = path.join(dir, TASK_TOKEN_KEY_FILE);
   if (!fs.existsSync(tokenKey)) {
     fs.writeFileSync(tokenKey, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+    own(tokenKey);
     made.push(TASK_TOKEN_KEY_FILE);
   }
   return made;
@@ -139,11 +146,13 @@ function flagValues(argv: string[], flag: string): string[] {
 if (require.main === module) {
   const argv = process.argv.slice(2);
   const [out] = flagValues(argv, '--out');
-  if (!out) {
-    console.error('usage: temporal-certs --out DIR [--server-name NAME]… [--agent HOST]…');
+  const [owner] = flagValues(argv, '--owner');
+  if (!out || (owner && !/^\d+:\d+$/.test(owner))) {
+    console.error('usage: temporal-certs --out DIR [--server-name NAME]… [--agent HOST]… [--owner UID:GID]');
     process.exit(2);
   }
-  ensureTemporalCerts(path.resolve(out), { serverNames: flagValues(argv, '--server-name'), agents: flagValues(argv, '--agent') })
+  const [uid, gid] = (owner ?? '').split(':').map(Number);
+  ensureTemporalCerts(path.resolve(out), { serverNames: flagValues(argv, '--server-name'), agents: flagValues(argv, '--agent'), owner: owner ? { uid, gid } : undefined })
     .then((made) => console.log(made.length ? `Made ${made.join(', ')} in ${out}` : `Nothing to make: ${out} holds every certificate`))
     .catch((err) => {
       console.error(err);

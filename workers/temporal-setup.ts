@@ -20,7 +20,7 @@ export async function createTemporalClient(config: Config): Promise<Client> {
 }
 
 /** Registers idcflow's custom search attributes on an external Temporal server (the dev server gets them as flags). */
-export async function registerSearchAttributes(config: Config): Promise<void> {
+export async function registerSearchAttributes(config: TemporalTarget & Pick<Config, 'temporalNamespace'>): Promise<void> {
   const connection = await connectTemporal(config, 10);
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace: config.temporalNamespace });
