@@ -113,7 +113,10 @@ export interface TemporalServerOptions {
   certsDir: string;
   postgres: TemporalPostgres;
   port: number;
-  /** The first of seven consecutive loopback ports for history, matching, the system worker and membership. */
+  /**
+   * The first of seven consecutive loopback ports for history, matching, the system worker and membership. This and
+   * `port` must be below 32768: Temporal keeps them in a smallint column of its cluster membership table.
+   */
   internalPortBase: number;
   namespace: string;
   bindIp?: string;
@@ -188,9 +191,11 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     await exited;
     clearTimeout(timer);
   };
+  let gone = false;
+  void exited.then(() => { gone = true; });
   try {
     await Promise.race([
-      ensureNamespace(admin),
+      ensureNamespace(admin, () => gone),
       exited.then(() => { throw new Error(`the Temporal server exited:\n${log().slice(-4000)}`); }),
     ]);
   } catch (err) {
@@ -200,9 +205,21 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
   return { address, pid: child.pid!, tlsFor, startMs: Date.now() - started, log, stop };
 }
 
+/** `work` until it succeeds, every half second, at most `attempts` times and not once `gone()` says the server died. */
+async function retried<T>(work: () => Promise<T>, attempts: number, gone: () => boolean): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt >= attempts || gone()) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /** The namespace (7 days' retention: idcflow keeps operations in PostgreSQL), then idcflow's search attributes on it. */
-async function ensureNamespace(admin: { temporalAddress: string; temporalTls: TemporalTls; temporalNamespace: string }): Promise<void> {
-  const connection = await connectTemporal(admin, 240);
+async function ensureNamespace(admin: { temporalAddress: string; temporalTls: TemporalTls; temporalNamespace: string }, gone: () => boolean): Promise<void> {
+  const connection = await retried(() => connectTemporal(admin), 120, gone);
   try {
     await connection.workflowService.registerNamespace({ namespace: admin.temporalNamespace, workflowExecutionRetentionPeriod: msToTs('7d') })
       .catch((err: { code?: number }) => { if (err.code !== 6 /* ALREADY_EXISTS */) throw err; });
@@ -210,15 +227,7 @@ async function ensureNamespace(admin: { temporalAddress: string; temporalTls: Te
     await connection.close();
   }
   // A new namespace reaches the frontend's cache within seconds; adding search attributes fails until it has.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await registerSearchAttributes(admin);
-      return;
-    } catch (err) {
-      if (attempt >= 60) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  await retried(() => registerSearchAttributes(admin), 60, gone);
 }
 
 /** Resident memory of a process in kB (Linux), for the figures in docs/production.md. */

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/log"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // Temporal's task tokens are not signed: a token names namespace id, workflow id, run id and activity, and the history
@@ -22,13 +24,18 @@ import (
 // that never started). An agent learns those ids from its own tasks, so without more it could forge the answer to an
 // activity of another host, or of the main worker, in the same workflow.
 //
-// So the frontend binds every token it hands an agent to that agent: the token goes out as
-// version ‖ HMAC-SHA256(key, agent ‖ 0 ‖ token) ‖ token, and an agent's answer is accepted only with a token sealed for
-// that same agent, which is unsealed before Temporal sees it. The key is shared by every frontend (a file) or, without
-// one, made at start: then tokens handed out before a restart are refused and their activities retried on timeout.
+// So the frontend binds every token it hands an agent to that agent: HMAC-SHA256(key, agent ‖ 0 ‖ token) goes out
+// appended to the token as protobuf field 1000, which Temporal's own reading of the token (the namespace check that runs
+// before this interceptor) skips as unknown. An agent's answer is accepted only with a token sealed for that same
+// agent, and the seal is taken off before Temporal's handler sees it. The key is shared by every frontend (a file) or,
+// without one, made at start: then tokens handed out before a restart are refused and their activities retried when
+// they time out.
 type tokenSealer struct{ key []byte }
 
-const sealVersion byte = 1
+const sealField protowire.Number = 1000
+
+// sealHeader is field 1000's tag and the MAC's length, in front of the MAC at the end of a sealed token.
+var sealHeader = protowire.AppendVarint(protowire.AppendTag(nil, sealField, protowire.BytesType), sha256.Size)
 
 func newTokenSealer(keyFile string, logger log.Logger) (*tokenSealer, error) {
 	if keyFile == "" {
@@ -60,17 +67,19 @@ func (s *tokenSealer) mac(taskQueue string, token []byte) []byte {
 }
 
 func (s *tokenSealer) seal(taskQueue string, token []byte) []byte {
-	sealed := append([]byte{sealVersion}, s.mac(taskQueue, token)...)
-	return append(sealed, token...)
+	sealed := append(append([]byte{}, token...), sealHeader...)
+	return append(sealed, s.mac(taskQueue, token)...)
 }
 
 func (s *tokenSealer) unseal(taskQueue string, sealed []byte) ([]byte, error) {
-	if len(sealed) <= 1+sha256.Size || sealed[0] != sealVersion {
-		return nil, serviceerror.NewPermissionDenied(authorization.RequestUnauthorized, taskQueue+": not a task token handed to this agent")
+	refused := serviceerror.NewPermissionDenied(authorization.RequestUnauthorized, taskQueue+": not a task token handed to this agent")
+	end := len(sealed) - len(sealHeader) - sha256.Size
+	if end < 0 || !bytes.Equal(sealed[end:end+len(sealHeader)], sealHeader) {
+		return nil, refused
 	}
-	mac, token := sealed[1:1+sha256.Size], sealed[1+sha256.Size:]
+	token, mac := sealed[:end], sealed[end+len(sealHeader):]
 	if !hmac.Equal(mac, s.mac(taskQueue, token)) {
-		return nil, serviceerror.NewPermissionDenied(authorization.RequestUnauthorized, taskQueue+": not a task token handed to this agent")
+		return nil, refused
 	}
 	return token, nil
 }
