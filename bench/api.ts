@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
+import { temporalConnectionOptions } from '../shared/platform/temporal-connection';
 import { startApi } from '../workers/api';
 import { noopWorkflow } from '../workflows/platform/noop';
 import fs from 'node:fs';
@@ -143,7 +144,7 @@ async function main() {
     const idleConfig = { ...stack.config, taskQueue: 'bench-unpolled' };
     const idleApi = await startApi(idleConfig, { ...stack.api.deps, config: idleConfig });
     const idleUrl = `http://127.0.0.1:${(idleApi.server.address() as AddressInfo).port}`;
-    const client = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }) });
+    const client = new Client({ connection: await Connection.connect(temporalConnectionOptions(stack.config)) });
     await pool(20, 20, (i) => client.workflow.start(noopWorkflow, { workflowId: `warm-${i}`, taskQueue: 'bench-unpolled' }));
     const post = (i: number) => fetch(`${idleUrl}/api/v1/instances`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` }, body: JSON.stringify({ name: `start-${i}`, uuid: `start-${i}`, host_id: host.id }) })
       .then(async (r) => { if (r.status !== 202) throw new Error(`POST /instances answered ${r.status}: ${await r.text()}`); });

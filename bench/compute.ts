@@ -19,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Docker from 'dockerode';
 import { Client, Connection } from '@temporalio/client';
+import { temporalConnectionOptions } from '../shared/platform/temporal-connection';
 import { loadConfig } from '../shared/platform/config';
 import { createLogger } from '../shared/platform/logger';
 import { createKnex } from '../db/knex';
@@ -95,7 +96,7 @@ async function main() {
     const bareLat: number[] = [];
     for (let i = 0; i < N; i++) { const t = now(); await (await fetch(bareUrl)).text(); bareLat.push(now() - t); }
     // What starting any workflow costs on this dev server (SQLite-backed), for reading the figure below.
-    const startClient = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+    const startClient = new Client({ connection: await Connection.connect(temporalConnectionOptions({ temporalAddress: temporal.address })) });
     stops.push(() => startClient.connection.close());
     const startLat: number[] = [];
     for (let i = 0; i < N; i++) { const t0 = now(); await startClient.workflow.start(noopWorkflow, { workflowId: `start-${i}-${Date.now()}`, taskQueue: 'bench' }); startLat.push(now() - t0); }
@@ -136,7 +137,7 @@ async function main() {
     say(`| ratio idle create / bare workflow start | ${(pct(idleLat, 50) / pct(startLat, 50)).toFixed(2)}× | ${(pct(idleLat, 95) / pct(startLat, 95)).toFixed(2)}× |`);
 
     // (b) end-to-end simulator creations per second vs no-op workflows per second
-    const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+    const client = new Client({ connection: await Connection.connect(temporalConnectionOptions({ temporalAddress: temporal.address })) });
     stops.push(() => client.connection.close());
     await pool(20, CONCURRENCY, (i) => client.workflow.execute(noopWorkflow, { workflowId: `warm-${i}`, taskQueue: 'bench' }));
     let t = now();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
+import { temporalConnectionOptions } from '../shared/platform/temporal-connection';
 import { freePort, startEmbeddedPostgres } from '../workers/embedded-services';
 import { createKnex } from '../db/knex';
 import { migrateLatest } from '../db/migrate';
@@ -47,7 +48,7 @@ async function main() {
     const size = (await knex.raw("SELECT pg_size_pretty(pg_total_relation_size('log_entries')) AS s")).rows[0].s;
     console.log(`seeded ${TOTAL} entries in ${seedSeconds.toFixed(1)} s (${size} with indexes)`);
 
-    const api = await startApi(config, apiDepsOn(config, knex, new Client({ connection: Connection.lazy({ address: config.temporalAddress }) })));
+    const api = await startApi(config, apiDepsOn(config, knex, new Client({ connection: Connection.lazy(temporalConnectionOptions(config)) })));
     const url = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
     const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'bench-admin-password' }) });
     const token = ((await login.json()) as { data: { access_token: string } }).data.access_token;

@@ -12,6 +12,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { startStack, percentile } from './support';
 import { monitoringRollupWorkflow } from '../workflows/monitoring/alerts';
 import { Client, Connection } from '@temporalio/client';
+import { temporalConnectionOptions } from '../shared/platform/temporal-connection';
 
 const HOSTS = 50;
 const CLIENTS = Number(process.env.BENCH_WS_CLIENTS ?? 500);
@@ -118,7 +119,7 @@ async function main() {
     say(`seeded ${seeded.raw} raw samples and ${seeded.rollups} rollups for ${HOSTS} hosts in ${seedSeconds.toFixed(1)} s`);
 
     // The rollup Schedule's work: the older 24 of the 48 raw hours into 5-minute buckets.
-    const connection = await Connection.connect({ address: stack.config.temporalAddress });
+    const connection = await Connection.connect(temporalConnectionOptions(stack.config));
     const temporal = new Client({ connection, namespace: stack.config.temporalNamespace });
     t = performance.now();
     const rolled = await temporal.workflow.execute(monitoringRollupWorkflow, { taskQueue: stack.config.taskQueue, workflowId: 'bench-rollup' });

@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import { startStack } from './support';
 import { noopWorkflow } from '../workflows/platform/noop';
 import { Client, Connection } from '@temporalio/client';
+import { temporalConnectionOptions } from '../shared/platform/temporal-connection';
 
 const RENTALS = Number(process.env.BENCH_RENTALS ?? 1000);
 const EXPIRING = Math.min(RENTALS, Number(process.env.BENCH_EXPIRING ?? 200));
@@ -104,7 +105,7 @@ async function main() {
     }
     const expiry = Date.now() - due.getTime();
 
-    const connection = await Connection.connect({ address: stack.config.temporalAddress });
+    const connection = await Connection.connect(temporalConnectionOptions(stack.config));
     const client = new Client({ connection });
     const n0 = performance.now();
     await pool(EXPIRING, CONCURRENCY, async (i) => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { Config } from '../shared/platform/config';
+import { temporalConnectionOptions } from '../shared/platform/temporal-connection';
 import type { Logger } from '../shared/platform/logger';
 import { hostTaskQueue } from '../shared/compute/catalogue';
 import { createAgentActivities } from '../activities';
@@ -65,7 +66,7 @@ export async function startAgent(config: Config, knex: Knex, logger: Logger, hos
     .catch((err) => logger.warn({ err: (err as Error).message }, 'recording host metrics failed'));
   void sample();
   const sampleTimer = setInterval(() => { void sample(); }, config.monitoring.sampleSeconds * 1000);
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const taskQueue = hostTaskQueue(hostName);
   const worker = await Worker.create({
     connection, namespace: config.temporalNamespace, taskQueue,

@@ -2,6 +2,7 @@ import { Connection, Client } from '@temporalio/client';
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { Config } from '../shared/platform/config';
+import { temporalConnectionOptions } from '../shared/platform/temporal-connection';
 import { createLogger, LogStoreSink, type Logger } from '../shared/platform/logger';
 import { attachLogStore } from '../db/queries/logs/store';
 import { createKnex } from '../db/knex';
@@ -29,7 +30,7 @@ function installRuntime(logger: Logger) {
 /** The main worker: all workflows and the activities that do not need to run on a particular host. */
 export async function createMainWorker(config: Config, knex: Knex, logger: Logger, opts: { handleSignals?: boolean } = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime(logger);
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await Worker.create({
     connection,
     namespace: config.temporalNamespace,
@@ -44,7 +45,7 @@ export async function createMainWorker(config: Config, knex: Knex, logger: Logge
 
 /** What the API needs; the Temporal connection is lazy so the API starts (and reports) while Temporal is away. */
 export function createApiDeps(config: Config): AppDeps {
-  const connection = Connection.lazy({ address: config.temporalAddress });
+  const connection = Connection.lazy(temporalConnectionOptions(config));
   return apiDepsOn(config, createKnex(config.databaseUrl), new Client({ connection, namespace: config.temporalNamespace }));
 }
 

@@ -1,11 +1,12 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../shared/platform/config';
+import { temporalConnectionOptions, type TemporalTarget } from '../shared/platform/temporal-connection';
 import { SEARCH_ATTRIBUTES } from '../shared/platform/operations';
 
-export async function connectTemporal(config: Pick<Config, 'temporalAddress'>, attempts = 1): Promise<Connection> {
+export async function connectTemporal(config: TemporalTarget, attempts = 1): Promise<Connection> {
   for (let i = 1; ; i++) {
     try {
-      return await Connection.connect({ address: config.temporalAddress, connectTimeout: 2000 });
+      return await Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: 2000 });
     } catch (err) {
       if (i >= attempts) throw err;
       await new Promise((r) => setTimeout(r, 500));
@@ -19,7 +20,7 @@ export async function createTemporalClient(config: Config): Promise<Client> {
 }
 
 /** Registers idcflow's custom search attributes on an external Temporal server (the dev server gets them as flags). */
-export async function registerSearchAttributes(config: Config): Promise<void> {
+export async function registerSearchAttributes(config: TemporalTarget & Pick<Config, 'temporalNamespace'>): Promise<void> {
   const connection = await connectTemporal(config, 10);
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace: config.temporalNamespace });

@@ -1,4 +1,5 @@
 import { loadConfig } from '../shared/platform/config';
+import { temporalConnectionOptions } from '../shared/platform/temporal-connection';
 import { createLogger, LogStoreSink } from '../shared/platform/logger';
 import { attachLogStore } from '../db/queries/logs/store';
 import { createKnex } from '../db/knex';
@@ -18,7 +19,7 @@ async function main() {
   attachLogStore(logStore, knex);
   const { worker, connection } = await createMainWorker(config, knex, logger);
   const gateway = config.console.port ? await startConsoleGateway(config, knex, logger, { mainQueue: true, agentHosts: [] }) : null;
-  const client = new Client({ connection: Connection.lazy({ address: config.temporalAddress }), namespace: config.temporalNamespace });
+  const client = new Client({ connection: Connection.lazy(temporalConnectionOptions(config)), namespace: config.temporalNamespace });
   ensureLogRetentionSchedule(client, config).then((r) => logger.info({ schedule: r }, 'log retention schedule'))
     .catch((err) => logger.warn({ err }, 'could not set up the log retention schedule'));
   const system = await startProcessRuntime(knex, config, logger, { kind: 'worker', capabilities: ['workflows', 'activities', `queue:${config.taskQueue}`], metadata: { task_queue: config.taskQueue } });

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Config } from '../../shared/platform/config';
+import { temporalConnectionOptions } from '../../shared/platform/temporal-connection';
 import type { WebhookEvent } from '../../shared/webhooks/events';
 import type { ActivityDeps } from '../platform/deps';
 import type { deliverWebhookWorkflow } from '../../workflows/webhooks/deliver';
@@ -10,7 +11,7 @@ const clients = new Map<string, Client>();
 function temporalFor(config: Config): Client {
   let client = clients.get(config.temporalAddress);
   if (!client) {
-    client = new Client({ connection: Connection.lazy({ address: config.temporalAddress }), namespace: config.temporalNamespace });
+    client = new Client({ connection: Connection.lazy(temporalConnectionOptions(config)), namespace: config.temporalNamespace });
     clients.set(config.temporalAddress, client);
   }
   return client;

@@ -29,6 +29,14 @@ export const envSchema = z.object({
     .meta({ meaning: '`host:port` of an external Temporal frontend', shown: 'unset: Temporal dev server' }),
   TEMPORAL_NAMESPACE: z.string().default('default')
     .meta({ meaning: 'Temporal namespace' }),
+  TEMPORAL_TLS_CA: z.string().optional()
+    .meta({ meaning: 'PEM file: the CA that signed the Temporal frontend\'s certificate (setting any `TEMPORAL_TLS_*` turns TLS on)' }),
+  TEMPORAL_TLS_CERT: z.string().optional()
+    .meta({ meaning: 'PEM file: this process\'s client certificate for mutual TLS (with `TEMPORAL_TLS_KEY`; see docs/production.md)' }),
+  TEMPORAL_TLS_KEY: z.string().optional()
+    .meta({ meaning: 'PEM file: the private key of `TEMPORAL_TLS_CERT`' }),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional()
+    .meta({ meaning: 'the name the frontend\'s certificate carries', shown: 'unset: the host of `TEMPORAL_ADDRESS`' }),
   TEMPORAL_PORT: z.coerce.number().int().default(7233)
     .meta({ meaning: 'ports of the embedded dev server and its UI' }),
   TEMPORAL_UI_PORT: z.coerce.number().int().default(8233)
@@ -227,6 +235,23 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** TLS toward Temporal (file paths, read at each connect); unset: plain gRPC, as the dev server speaks. */
+export interface TemporalTls {
+  /** The CA that signed the frontend's certificate (unset: the system's CAs). */
+  ca?: string;
+  /** This process's client certificate and its key, both or neither. */
+  cert?: string;
+  key?: string;
+  /** The name the frontend's certificate carries, when TEMPORAL_ADDRESS names it otherwise. */
+  serverName?: string;
+}
+
+function temporalTlsOf(e: Env): TemporalTls | undefined {
+  if (!e.TEMPORAL_TLS_CA && !e.TEMPORAL_TLS_CERT && !e.TEMPORAL_TLS_SERVER_NAME) return undefined;
+  const file = (p: string | undefined) => (p ? path.resolve(p) : undefined);
+  return { ca: file(e.TEMPORAL_TLS_CA), cert: file(e.TEMPORAL_TLS_CERT), key: file(e.TEMPORAL_TLS_KEY), serverName: e.TEMPORAL_TLS_SERVER_NAME };
+}
+
 /** The configuration every process reads: the schema's variables, mapped onto the domains that use them. */
 export type Config = ReturnType<typeof loadConfig>;
 export type ConsoleConfig = Config['console'];
@@ -262,6 +287,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
   if (e.IDCFLOW_NODE_STALE_SECONDS < 2 * e.IDCFLOW_NODE_HEARTBEAT_SECONDS) {
     throw new Error('Invalid configuration:\n  IDCFLOW_NODE_STALE_SECONDS: must be at least twice IDCFLOW_NODE_HEARTBEAT_SECONDS (a live node would read as unhealthy)');
   }
+  if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
+    throw new Error(`Invalid configuration:\n  ${e.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'}: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together`);
+  }
   const production = e.NODE_ENV === 'production';
   const dataDir = path.resolve(e.IDCFLOW_DATA_DIR);
   return {
@@ -272,6 +300,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
     databaseUrl: e.DATABASE_URL ?? '',
     temporalAddress: e.TEMPORAL_ADDRESS ?? '',
     temporalNamespace: e.TEMPORAL_NAMESPACE,
+    temporalTls: temporalTlsOf(e),
     temporalUiPort: e.TEMPORAL_UI_PORT,
     temporalPort: e.TEMPORAL_PORT,
     embeddedPgPort: e.IDCFLOW_EMBEDDED_PG_PORT,

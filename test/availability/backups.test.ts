@@ -4,6 +4,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import * as tar from 'tar';
 import { Client, Connection } from '@temporalio/client';
+import { temporalConnectionOptions } from '../../shared/platform/temporal-connection';
 import { eventually, expectError } from '../support/api';
 import { pgToolsMissing, startIsolatedPlatform, tableChecksums, type IsolatedPlatform } from '../support/availability';
 import { unsafeMemberPath } from '../../shared/availability/backups';
@@ -281,7 +282,7 @@ describeIf('platform backups (seed 003 /backup/*) on a platform of their own', (
     });
 
     // A run of the schedule (triggered now) is a backup and an operation like one started by hand.
-    const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+    const connection = await Connection.connect(temporalConnectionOptions({ temporalAddress: process.env.TEMPORAL_ADDRESS! }));
     try {
       await new Client({ connection }).schedule.getHandle('platform-backup-daily_full').trigger();
     } finally {

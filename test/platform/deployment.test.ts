@@ -20,7 +20,7 @@ const mountedFile = (service: string, container: string, file: string) => path.j
 describe('docker-compose.yml', () => {
   it('has the services of a production deployment', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['api', 'migrate', 'postgres', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker'],
+      ['api', 'migrate', 'postgres', 'temporal', 'temporal-certs', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker'],
     );
   });
 
@@ -32,17 +32,19 @@ describe('docker-compose.yml', () => {
     expect(compose.services.postgres.volumes).toEqual([expect.stringMatching(/^[\w-]+:\/var\/lib\/postgresql$/)]);
   });
 
-  it("runs Temporal's server image, not auto-setup, with its schema set up by Temporal's admin tools", () => {
+  it("runs idcflow's Temporal server, built from source at the version its go.mod pins, its schema set up by the same image", () => {
     const images: string[] = Object.values(compose.services).map((s) => (s as { image?: string }).image ?? '');
     expect(images.filter((i) => i.includes('auto-setup'))).toEqual([]);
-    const [, serverVersion] = /^temporalio\/server:(1\.29\.\d+)$/.exec(compose.services.temporal.image) ?? [];
-    expect(serverVersion).toBeDefined();
-    for (const job of ['temporal-schema', 'temporal-namespace']) {
-      expect(compose.services[job].image.startsWith(`temporalio/admin-tools:${serverVersion}`)).toBe(true);
-      expect(compose.services[job].restart).toBe('no');
-    }
     const temporal = compose.services.temporal;
-    expect(temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres' });
+    const [, serverVersion] = /^idcflow-temporal:(1\.29\.\d+)$/.exec(temporal.image) ?? [];
+    expect(serverVersion).toBeDefined();
+    expect(temporal.build).toBe('./deploy/temporal');
+    expect(read('deploy/temporal/authorizer/go.mod')).toMatch(new RegExp(`^\\s*go\\.temporal\\.io/server v${serverVersion.replace(/\./g, '\\.')}$`, 'm'));
+    expect(read('deploy/temporal/Dockerfile')).toMatch(/go build -trimpath -o \/out\/temporal-server \./);
+    expect(compose.services['temporal-schema']).toMatchObject({ image: temporal.image, build: temporal.build, restart: 'no' });
+    expect(compose.services['temporal-namespace'].image).toMatch(/^temporalio\/admin-tools:1\.29\./);
+    expect(compose.services['temporal-namespace'].restart).toBe('no');
+    expect(temporal.environment).toMatchObject({ POSTGRES_SEEDS: 'postgres' });
     expect(temporal.depends_on['temporal-schema'].condition).toBe('service_completed_successfully');
     expect(compose.services['temporal-schema'].depends_on.postgres.condition).toBe('service_healthy');
 
@@ -59,9 +61,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives Temporal a dynamic config file that exists in the repository', () => {
-    // The server image resolves DYNAMIC_CONFIG_FILE_PATH against its working directory, /etc/temporal.
-    const file = path.posix.join('/etc/temporal', compose.services.temporal.environment.DYNAMIC_CONFIG_FILE_PATH);
-    const dynamicConfig = YAML.parse(read(mountedFile('temporal', '/etc/temporal/config/dynamicconfig', file)));
+    const file = compose.services.temporal.environment.TEMPORAL_DYNAMIC_CONFIG;
+    expect(read('deploy/temporal/config/production.yaml')).toMatch(/filepath: \{\{ env "TEMPORAL_DYNAMIC_CONFIG"/);
+    const dynamicConfig = YAML.parse(read(mountedFile('temporal', '/etc/temporal/dynamicconfig', file)));
     expect(dynamicConfig['limit.maxIDLength']).toEqual([{ value: 255, constraints: {} }]);
     // The embedded dev server runs with the same settings.
     for (const [key, value] of Object.entries(EMBEDDED_DYNAMIC_CONFIG)) expect([key, dynamicConfig[key]]).toEqual([key, [{ value, constraints: {} }]]);
@@ -74,7 +76,7 @@ describe('docker-compose.yml', () => {
     expect(job.environment.TEMPORAL_ADDRESS).toBe(compose.services.migrate.environment.TEMPORAL_ADDRESS);
     expect(compose.services.temporal.healthcheck.test).toBeDefined();
     const [, script] = job.entrypoint;
-    expect(read(mountedFile('temporal-namespace', '/etc/idcflow/temporal', script))).toMatch(/temporal operator namespace create .*--namespace "\$TEMPORAL_NAMESPACE"/);
+    expect(read(mountedFile('temporal-namespace', '/etc/idcflow/temporal', script))).toMatch(/temporal_? operator namespace create .*--namespace "\$TEMPORAL_NAMESPACE"/);
     expect(compose.services.migrate.depends_on['temporal-namespace'].condition).toBe('service_completed_successfully');
     // `npm run migrate` registers idcflow's search attributes on the namespace at TEMPORAL_ADDRESS.
     const [, migrateScript] = compose.services.migrate.command;
@@ -107,8 +109,26 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('speaks mutual TLS to Temporal: every client holds a certificate of its own from the volume the certificates job fills', () => {
+    const volume = (service: string) => (compose.services[service].volumes as string[]).find((v) => v.startsWith('temporal-certs:'))?.split(':');
+    const certs = compose.services['temporal-certs'];
+    expect(certs.restart).toBe('no');
+    expect(certs.command).toEqual(expect.arrayContaining(['dist/workers/temporal-certs.js', '--out', volume('temporal-certs')![1]]));
+    const temporal = compose.services.temporal;
+    expect(temporal.environment.TEMPORAL_CERTS_DIR).toBe(volume('temporal')![1]);
+    expect(temporal.depends_on['temporal-certs'].condition).toBe('service_completed_successfully');
+    // The frontend and the server's own services each require a client certificate.
+    expect(read('deploy/temporal/config/production.yaml').match(/requireClientAuth: true/g)).toHaveLength(2);
+    const clients: Record<string, string> = { api: 'api', worker: 'worker', migrate: 'api', 'temporal-namespace': 'admin', 'temporal-ui': 'ui' };
+    for (const [service, role] of Object.entries(clients)) {
+      const [, dir, mode] = volume(service)!;
+      expect([service, mode]).toEqual([service, 'ro']);
+      expect(compose.services[service].environment).toMatchObject({ TEMPORAL_TLS_CA: `${dir}/ca.pem`, TEMPORAL_TLS_CERT: `${dir}/${role}.pem`, TEMPORAL_TLS_KEY: `${dir}/${role}.key` });
+    }
+  });
+
   it('runs entrypoints that the build produces', () => {
-    for (const name of ['api', 'worker', 'migrate']) {
+    for (const name of ['api', 'worker', 'migrate', 'temporal-certs']) {
       const [, script] = compose.services[name].command;
       const source = script.replace(/^dist\//, '').replace(/\.js$/, '.ts');
       expect(fs.existsSync(path.join(root, source))).toBe(true);

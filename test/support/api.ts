@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../shared/platform/config';
 import type { Knex } from 'knex';
 import { Client, Connection } from '@temporalio/client';
+import { temporalConnectionOptions } from '../../shared/platform/temporal-connection';
 import { startApi } from '../../workers/api';
 import { createKnex } from '../../db/knex';
 import { apiDepsOn } from '../../workers/runtime';
@@ -10,7 +11,7 @@ import { apiDepsOn } from '../../workers/runtime';
 // One database pool and one Temporal connection per test file: objection binds its models to one knex per process.
 let shared: { knex: Knex; connection: Connection } | undefined;
 function sharedResources() {
-  shared ??= { knex: createKnex(process.env.DATABASE_URL!), connection: Connection.lazy({ address: process.env.TEMPORAL_ADDRESS! }) };
+  shared ??= { knex: createKnex(process.env.DATABASE_URL!), connection: Connection.lazy(temporalConnectionOptions({ temporalAddress: process.env.TEMPORAL_ADDRESS! })) };
   return shared;
 }
 afterAll(async () => {
