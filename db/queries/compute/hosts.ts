@@ -29,8 +29,17 @@ export interface HostRow {
   agent_version: string | null;
   status: Record<string, unknown> | null;
   status_at: Date | null;
+  /** High availability (migration 013): the counted health checks, the fencing generation, failing over by itself. */
   health: string;
+  health_failures: number;
+  health_successes: number;
+  health_reasons: string[];
+  health_checked_at: Date | null;
+  health_changed_at: Date | null;
   generation: number;
+  fenced_by: string | null;
+  fenced_at: Date | null;
+  auto_failover: boolean;
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
@@ -61,4 +70,20 @@ export async function hostByName(knex: Knex, name: string): Promise<HostListRow 
 /** A live host's row, without the count (activities and networking read it whole). */
 export async function liveHostRow(knex: Knex | Knex.Transaction, id: number): Promise<HostRow | undefined> {
   return knex<HostRow>('hosts').where({ id }).whereNull('deleted_at').first();
+}
+
+/** Which of `ids` are not live hosts. */
+export async function missingHosts(knex: Knex, ids: number[]): Promise<number[]> {
+  const found = (await knex('hosts').whereIn('id', ids).whereNull('deleted_at').pluck('id')) as number[];
+  return ids.filter((id) => !found.includes(id));
+}
+
+/** Whether a host fails over by itself once unhealthy. */
+export async function setHostAutoFailover(knex: Knex, id: number, autoFailover: boolean): Promise<void> {
+  await knex('hosts').where({ id }).update({ auto_failover: autoFailover });
+}
+
+/** A host's row, deleted or not (the name and addresses of a host something ran on). */
+export async function hostRecord(knex: Knex, id: number): Promise<HostRow | undefined> {
+  return knex<HostRow>('hosts').where({ id }).first();
 }
