@@ -12,7 +12,7 @@ import { ensureAdminUser } from '../db/queries/users/bootstrap';
 import { loadConfig } from '../shared/platform/config';
 import { startApi } from '../workers/api';
 import { apiDepsOn } from '../workers/runtime';
-import { applyFilter, ENTRY_COLUMNS, type LogFilter } from '../api/logs/entries';
+import { entriesPageQuery, type LogFilter } from '../db/queries/logs/entries';
 import { seedLogEntries } from '../test/support/logs';
 import { percentile } from './support';
 
@@ -65,8 +65,7 @@ async function main() {
     try {
       for (const c of cases) {
         const page = /page=(\d+)/.exec(c.query)?.[1];
-        const { sql, bindings } = applyFilter(knex('log_entries').select(ENTRY_COLUMNS), c.filter)
-          .orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]).offset((Number(page ?? 1) - 1) * 20).limit(20).toSQL().toNative();
+        const { sql, bindings } = entriesPageQuery(knex, c.filter, { offset: (Number(page ?? 1) - 1) * 20, limit: 20 }).toSQL().toNative();
         const sqlTimes: number[] = [];
         const apiTimes: number[] = [];
         let matched = 0;

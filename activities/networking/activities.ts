@@ -2,10 +2,14 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../platform/deps';
 import { hostNetwork } from './host-apply';
 import { HostToolError } from './tools';
-import { hostAcme } from './host-state';
 import type { AcmeSettings } from '../../shared/networking/acme';
 import { checkOutboundTarget } from '../../shared/platform/outbound';
-import { NETWORK_TABLES, type NetworkResource } from '../../shared/networking/resources';
+import type { NetworkResource } from '../../shared/networking/resources';
+import {
+  activateRow, forgetInstanceRows, forgetRow, markInstanceRowsDeleting, restoreDeletingRow,
+} from '../../db/queries/networking/network-rows';
+import { deleteHostAcme, hostAcme, markHostAcmeDeleting, saveHostAcme, settleHostAcme } from '../../db/queries/networking/host-acme';
+import { instanceWithHost } from '../../db/queries/compute/instances';
 
 async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
@@ -36,24 +40,21 @@ export function createNetworkActivities({ knex, config }: ActivityDeps) {
   return {
     /** The apply took it in: the row is in place. */
     async networkingActivate({ kind, id }: { kind: NetworkResource; id: number }) {
-      await knex(NETWORK_TABLES[kind]).where({ id }).whereIn('state', ['pending', 'active']).update({ state: 'active', updated_at: knex.fn.now() });
+      await activateRow(knex, kind, id);
     },
     /** Removed from the host (or never applied): the row goes, freeing its port, address or domain. */
     async networkingForget({ kind, id }: { kind: NetworkResource; id: number }) {
-      await knex(NETWORK_TABLES[kind]).where({ id }).delete();
+      await forgetRow(knex, kind, id);
     },
     /** An instance being deleted: all its rows leave the desired state (and are the ones whose flows the next apply forgets). */
     async networkingInstanceLeaves({ instanceId }: { instanceId: number }): Promise<{ hostId: number; count: number }> {
-      let count = 0;
-      for (const table of Object.values(NETWORK_TABLES)) {
-        count += await knex(table).where({ instance_id: instanceId }).update({ state: 'deleting', updated_at: knex.fn.now() });
-      }
-      const inst = await knex('instances').where({ id: instanceId }).first('host_id');
+      const count = await markInstanceRowsDeleting(knex, instanceId);
+      const inst = await instanceWithHost(knex, instanceId);
       return { hostId: inst?.host_id ?? 0, count };
     },
     /** The deleted instance's rows go, freeing their ports, addresses and domains. */
     async networkingForgetInstance({ instanceId }: { instanceId: number }) {
-      for (const table of Object.values(NETWORK_TABLES)) await knex(table).where({ instance_id: instanceId }).delete();
+      await forgetInstanceRows(knex, instanceId);
     },
     async networkingAcmeSettings({ hostId }: { hostId: number }): Promise<AcmeSettings | null> {
       return hostAcme(knex, hostId);
@@ -64,8 +65,8 @@ export function createNetworkActivities({ knex, config }: ActivityDeps) {
      */
     async networkingSetAcme({ hostId, settings: a, state = 'pending' }: { hostId: number; settings: AcmeSettings | null; state?: 'pending' | 'active' }) {
       if (!a) {
-        if (state === 'active') await knex('host_acme').where({ host_id: hostId }).delete();
-        else await knex('host_acme').where({ host_id: hostId }).update({ state: 'deleting', updated_at: knex.fn.now() });
+        if (state === 'active') await deleteHostAcme(knex, hostId);
+        else await markHostAcmeDeleting(knex, hostId);
         return;
       }
       // Caddy on the host fetches the directory: checked here again (the name may resolve elsewhere now) as webhooks are.
@@ -74,18 +75,15 @@ export function createNetworkActivities({ knex, config }: ActivityDeps) {
           throw ApplicationFailure.nonRetryable(err.message, 'VALIDATION_ERROR', { field: 'directory' });
         });
       }
-      await knex('host_acme').insert({
-        host_id: hostId, directory: a.directory, email: a.email, ca_root_pem: a.caRootPem, challenges: JSON.stringify(a.challenges), state, updated_at: knex.fn.now(),
-      }).onConflict('host_id').merge();
+      await saveHostAcme(knex, hostId, a, state);
     },
     /** The apply took the settings in: they are in place, or gone. */
     async networkingSettleAcme({ hostId }: { hostId: number }) {
-      await knex('host_acme').where({ host_id: hostId, state: 'deleting' }).delete();
-      await knex('host_acme').where({ host_id: hostId, state: 'pending' }).update({ state: 'active' });
+      await settleHostAcme(knex, hostId);
     },
     /** A delete that could not be applied: the row is desired again. */
     async networkingRestore({ kind, id }: { kind: NetworkResource; id: number }) {
-      await knex(NETWORK_TABLES[kind]).where({ id, state: 'deleting' }).update({ state: 'active', updated_at: knex.fn.now() });
+      await restoreDeletingRow(knex, kind, id);
     },
   };
 }

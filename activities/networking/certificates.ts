@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { issuerStorageKey, obtainOutcomes, storageSafe } from '../../shared/networking/acme';
 import { canonicalJson, INTERNAL_CA } from '../../shared/networking/caddy';
-import { hostAcme, LIVE_STATES } from './host-state';
+import { hostAcme } from '../../db/queries/networking/host-acme';
+import { proxiesToCertify, setProxyCertificate } from '../../db/queries/networking/reverse-proxies';
 
 /**
  * The CA root PEM of a host's ACME server, in the agent's own data directory (Caddy reads it; the agent never creates
@@ -69,7 +70,7 @@ function leafCertificate(file: string): X509Certificate | null {
  */
 export async function refreshCertificates(knex: Knex, hostId: number, storageDir: string): Promise<number> {
   const [rows, acme] = await Promise.all([
-    knex('reverse_proxies').where({ host_id: hostId, tls: true }).whereIn('state', LIVE_STATES).whereNotNull('verified_at').select('id', 'domain', 'certificate'),
+    proxiesToCertify(knex, hostId),
     hostAcme(knex, hostId),
   ]);
   if (!rows.length) return 0;
@@ -87,7 +88,7 @@ export async function refreshCertificates(knex: Knex, hostId: number, storageDir
       error: outcome?.error ?? null, error_at: outcome?.error ? outcome.at : null,
     };
     if (canonicalJson(state) === canonicalJson(r.certificate)) continue;
-    await knex('reverse_proxies').where({ id: r.id }).update({ certificate: JSON.stringify(state) });
+    await setProxyCertificate(knex, r.id, state);
     changed++;
   }
   return changed;

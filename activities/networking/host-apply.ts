@@ -7,7 +7,10 @@ import { duplicateKeys, foreignForwardDrops, nftDifferences, observedNft, render
 import { canonicalJson, renderCaddy } from '../../shared/networking/caddy';
 import { caddyAdmin, HostToolError, nftFailure, runTool } from './tools';
 import { acmeRootsFile, caddyTlsLog, writeAcmeRoots } from './certificates';
-import { acmeInFlight, countsOf, desiredState, IN_FLIGHT_STATES, isEmpty } from './host-state';
+import { countsOf, desiredState, isEmpty } from './host-state';
+import { IN_FLIGHT_STATES } from '../../db/queries/networking/network-rows';
+import { acmeInFlight } from '../../db/queries/networking/host-acme';
+import { recordNetworkApply } from '../../db/queries/networking/network-applies';
 
 /**
  * Applies a host's WHOLE desired network state on the host (nftables table `idcflow`, Caddy's config), and checks it
@@ -135,7 +138,7 @@ export class HostNetwork {
   }
 
   private async record(reason: string, state: HostNetworkState, started: number, drift: string[] | null, warnings: string[]) {
-    await this.knex('network_applies').insert({
+    await recordNetworkApply(this.knex, {
       host_id: this.hostId, reason, corrected: Boolean(drift?.length), drift: drift ? JSON.stringify(drift) : null, warnings: warnings.length ? JSON.stringify(warnings) : null,
       counts: JSON.stringify(countsOf(state)), duration_ms: Math.round(performance.now() - started),
     });

@@ -2,8 +2,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { AppError, conflict, notFound, validationError } from '../../shared/platform/errors';
+import { AppError, conflict, validationError } from '../../shared/platform/errors';
 import { backupId as makeBackupId } from '../../shared/availability/backups';
+import {
+  backupById, backupTotals, failPendingBackup, insertPendingBackup, listBackups, runningBackups, type PlatformBackupRow,
+} from '../../db/queries/availability/backups';
+import { restoreUnderWay } from '../../db/queries/availability/restore-maintenance';
+import { found } from '../../db/queries/platform/found';
 import type { AppDeps } from '../platform/deps';
 import type { Caller } from '../platform/caller';
 import { audit } from '../platform/audit';
@@ -14,9 +19,7 @@ import type { OperationService } from '../platform/operations/service';
 import { platformBackupWorkflow, platformRestoreWorkflow } from '../../workflows/availability/backups';
 import { createBackupInput, type createBackupBody, type createBackupQuery, type listBackupsQuery } from './schemas';
 
-type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-export function presentBackup(r: Row, withParts = false) {
+export function presentBackup(r: PlatformBackupRow, withParts = false) {
   return {
     id: r.id, name: r.name, type: r.type, status: r.status, created_at: iso(r.created_at), completed_at: iso(r.completed_at),
     size_bytes: r.size_bytes === null || r.size_bytes === undefined ? null : Number(r.size_bytes),
@@ -32,17 +35,12 @@ export class BackupService {
 
   private get knex() { return this.deps.knex; }
 
-  async backup(id: string): Promise<Row> {
-    const row = await this.knex('platform_backups').where({ id }).first();
-    if (!row) throw notFound('backup', id);
-    return row;
+  backup(id: string): Promise<PlatformBackupRow> {
+    return found(backupById(this.knex, id), 'backup', id);
   }
 
   async list(q: z.infer<typeof listBackupsQuery>) {
-    const query = this.knex('platform_backups').orderBy('created_at', 'desc').orderBy('id', 'desc');
-    if (q.status) query.where({ status: q.status });
-    if (q.type) query.where({ type: q.type });
-    const { rows, pagination } = await paginateRows(query, q.page, q.size);
+    const { rows, pagination } = await paginateRows<PlatformBackupRow>(listBackups(this.knex, q), q.page, q.size);
     return { backups: rows.map((r) => presentBackup(r)), pagination };
   }
 
@@ -62,7 +60,7 @@ export class BackupService {
   async create(caller: Caller, input: z.infer<typeof createBackupInput>): Promise<Reply> {
     const id = makeBackupId(new Date(), crypto.randomBytes(3).toString('hex'));
     const started = await this.operations.start(caller, { action: 'backup', ...input }, async () => {
-      await this.knex('platform_backups').insert({ id, name: input.name, type: input.backup_type, status: 'pending', metadata: JSON.stringify(input.metadata), created_by: caller.principal.userId });
+      await insertPendingBackup(this.knex, { id, name: input.name, type: input.backup_type, metadata: JSON.stringify(input.metadata), created_by: caller.principal.userId });
       return {
         type: 'availability.backup', resource: { type: 'backup', id, name: input.name, url: `/api/v1/backup/backups/${id}` },
         params: { backup_type: input.backup_type }, workflow: platformBackupWorkflow,
@@ -70,7 +68,7 @@ export class BackupService {
         summary: `Platform backup ${input.name} (${input.backup_type})`,
       };
     }).catch(async (err) => {
-      await this.knex('platform_backups').where({ id, status: 'pending' }).update({ status: 'failed', error: (err as Error).message, completed_at: this.knex.fn.now() });
+      await failPendingBackup(this.knex, id, (err as Error).message);
       throw err;
     });
     const resourceId = started.operation.resource_id;
@@ -114,23 +112,20 @@ export class BackupService {
       raw: true,
       headers: {
         'Content-Type': 'application/gzip', 'Content-Length': String(stat.size), 'Content-Disposition': `attachment; filename="${path.basename(row.file_path)}"`,
-        'X-Checksum-SHA256': row.sha256, 'Cache-Control': 'no-store',
+        'X-Checksum-SHA256': String(row.sha256), 'Cache-Control': 'no-store',
       },
     });
   }
 
   async maintenance() {
-    const m = await this.knex('restore_maintenance').orderBy('started_at').first();
+    const m = await restoreUnderWay(this.knex);
     return m ? { operation_id: m.operation_id, backup_id: m.backup_id, started_at: iso(m.started_at) } : null;
   }
 
   async stats(schedules: Record<string, unknown>) {
-    const [totals] = await this.knex('platform_backups').select(
-      this.knex.raw('count(*)::int AS total'), this.knex.raw("count(*) FILTER (WHERE status = 'completed')::int AS ok"),
-      this.knex.raw("count(*) FILTER (WHERE status = 'failed')::int AS failed"), this.knex.raw("coalesce(sum(size_bytes) FILTER (WHERE status = 'completed'), 0)::bigint AS bytes"),
-    );
-    const running = await this.knex('platform_backups').whereIn('status', ['pending', 'running']).orderBy('created_at');
-    const bytes = Number(totals.bytes);
+    const totals = await backupTotals(this.knex);
+    const running = await runningBackups(this.knex);
+    const bytes = totals.bytes;
     return {
       total_backups: totals.total, successful_backups: totals.ok, failed_backups: totals.failed, total_size_bytes: bytes, total_size_mb: Math.round((bytes / 1048576) * 100) / 100,
       schedules,

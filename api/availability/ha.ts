@@ -1,10 +1,14 @@
 import { conflict, notFound, problemError } from '../../shared/platform/errors';
 import { hostRegistryProblem } from '../../db/queries/compute/rules';
+import { liveHostRow, missingHosts, type HostRow } from '../../db/queries/compute/hosts';
+import { findVisibleInstance, findVisibleInstanceNamed, setInstancePinned, type InstanceView } from '../../db/queries/compute/instances';
+import { ADMIN_VIEWER } from '../../db/queries/platform/scope';
+import { found } from '../../db/queries/platform/found';
 import type { AppDeps } from '../platform/deps';
 import type { Caller } from '../platform/caller';
 import { audit } from '../platform/audit';
 import type { OperationService } from '../platform/operations/service';
-import { computeBounds, type Row } from '../compute/bounds';
+import { computeBounds } from '../compute/bounds';
 import { hostResource } from '../compute/hosts';
 import type { EngineReads } from '../compute/engine-reads';
 import type { InstanceStats } from '../../shared/compute/contracts';
@@ -20,24 +24,19 @@ export class HaService {
     return { ...computeBounds(this.deps.config), movesAtOnce: this.deps.config.availability.movesAtOnce };
   }
 
-  async hostRow(id: number): Promise<Row> {
-    const h = await this.knex('hosts').where({ id }).whereNull('deleted_at').first();
-    if (!h) throw notFound('host', id);
-    return h;
+  hostRow(id: number): Promise<HostRow> {
+    return found(liveHostRow(this.knex, id), 'host', id);
   }
 
-  /** An instance by id, or (seed 000) by its container name: uuid or display name. */
-  async instanceRow(ref: number | string): Promise<Row> {
-    const q = this.knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').whereNull('i.deleted_at').select('i.*', 'h.name as host_name', 'h.engine_type');
-    const r = typeof ref === 'number' ? await q.where('i.id', ref).first() : await q.where((w) => w.where('i.uuid', ref).orWhere('i.name', ref)).orderBy('i.id').first();
-    if (!r) throw notFound('container', ref);
-    return r;
+  /** Any live instance (these are admin actions) by id, or (seed 000) by its container name: uuid or display name. */
+  instanceRow(ref: number | string): Promise<InstanceView> {
+    const read = typeof ref === 'number' ? findVisibleInstance(this.knex, ADMIN_VIEWER, ref) : findVisibleInstanceNamed(this.knex, ADMIN_VIEWER, ref);
+    return found(read, 'container', ref);
   }
 
   private async checkHosts(ids: number[] | undefined, field: string) {
     if (!ids?.length) return;
-    const found = await this.knex('hosts').whereIn('id', ids).whereNull('deleted_at').pluck('id');
-    const missing = ids.filter((id) => !found.includes(id));
+    const missing = await missingHosts(this.knex, ids);
     if (missing.length) throw notFound('host', `${missing.join(',')} (${field})`);
   }
 
@@ -60,7 +59,7 @@ export class HaService {
     }));
   }
 
-  async replace(caller: Caller, inst: Row, b: { image?: string; command?: string[] }) {
+  async replace(caller: Caller, inst: InstanceView, b: { image?: string; command?: string[] }) {
     if (inst.engine_type !== 'docker') throw conflict(`Instance ${inst.uuid} is not a container (host engine ${inst.engine_type})`, { field: 'container_id' });
     const registry = await hostRegistryProblem(this.deps.knex, inst.host_id, b.image, this.deps.config.tenancy);
     if (registry) throw problemError(registry);
@@ -79,16 +78,16 @@ export class HaService {
     }));
   }
 
-  async setPinned(caller: Caller, inst: Row, pinned: boolean) {
-    await this.knex('instances').where({ id: inst.id }).update({ pinned, updated_at: this.knex.fn.now() });
+  async setPinned(caller: Caller, inst: InstanceView, pinned: boolean) {
+    await setInstancePinned(this.knex, inst.id, pinned);
     await audit(this.knex, caller, { module: 'availability', action: pinned ? 'instance_pin' : 'instance_unpin', message: `Instance ${inst.uuid} ${pinned ? 'pinned' : 'unpinned'}`, resourceType: 'instance', resourceId: inst.id });
-    return { instance_id: inst.id as number, uuid: inst.uuid as string, pinned };
+    return { instance_id: inst.id, uuid: inst.uuid, pinned };
   }
 
   /** Bytes in and out of a container since it started, from one bounded stats read of its engine. */
-  async traffic(inst: Row) {
+  async traffic(inst: InstanceView) {
     if (!inst.engine_ref) throw conflict(`Instance ${inst.uuid} has no engine instance yet`);
     const stats = await this.engineReads.read(inst.host_id, 'stats', inst.engine_ref) as InstanceStats;
-    return { container_id: inst.id as number, container_name: inst.uuid as string, host: inst.host_name as string, traffic: { in: stats.net_rx_bytes ?? 0, out: stats.net_tx_bytes ?? 0 }, at: new Date().toISOString() };
+    return { container_id: inst.id, container_name: inst.uuid, host: inst.host_name, traffic: { in: stats.net_rx_bytes ?? 0, out: stats.net_tx_bytes ?? 0 }, at: new Date().toISOString() };
   }
 }

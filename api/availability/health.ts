@@ -6,7 +6,9 @@ import type { AppDeps } from '../platform/deps';
 import type { Caller } from '../platform/caller';
 import { audit } from '../platform/audit';
 import { iso } from '../platform/http/schemas';
-import { computeBounds, type Row } from '../compute/bounds';
+import { computeBounds } from '../compute/bounds';
+import { hostById, liveHosts, setHostAutoFailover, type HostListRow } from '../../db/queries/compute/hosts';
+import { found } from '../../db/queries/platform/found';
 import { hostHealthWorkflow, type HostHealthInput } from '../../workflows/availability/ha';
 
 export const HEALTH_SCHEDULE_ID = 'availability-host-health';
@@ -25,25 +27,20 @@ export class HealthService {
     };
   }
 
-  present(h: Row) {
+  present(h: HostListRow) {
     return {
-      host_id: h.id as number, name: h.name as string, enabled: Boolean(h.enabled), status: (h.enabled ? h.health : 'disabled') as string, health: h.health as string,
-      reasons: (h.health_reasons ?? []) as string[], consecutive_failures: h.health_failures as number, consecutive_successes: h.health_successes as number,
-      checked_at: iso(h.health_checked_at), changed_at: iso(h.health_changed_at), generation: h.generation as number, fenced_at: iso(h.fenced_at),
+      host_id: h.id, name: h.name, enabled: Boolean(h.enabled), status: h.enabled ? h.health : 'disabled', health: h.health,
+      reasons: h.health_reasons ?? [], consecutive_failures: h.health_failures, consecutive_successes: h.health_successes,
+      checked_at: iso(h.health_checked_at), changed_at: iso(h.health_changed_at), generation: h.generation, fenced_at: iso(h.fenced_at),
       auto_failover: Boolean(h.auto_failover), use_agent: Boolean(h.use_agent),
       agent: h.use_agent ? { online: agentOnline(h.agent_last_seen, this.deps.config.compute.agentOfflineSeconds), last_seen: iso(h.agent_last_seen) } : null,
       instances: Number(h.instance_count ?? 0),
     };
   }
 
-  private hosts() {
-    return this.knex('hosts as h').whereNull('h.deleted_at').orderBy('h.id')
-      .select('h.*', this.knex.raw('(SELECT COUNT(*)::int FROM instances i WHERE i.host_id = h.id AND i.deleted_at IS NULL) AS instance_count'));
-  }
-
   /** Every host's health; overall healthy when every enabled host is, unhealthy when none is. */
   async all() {
-    const hosts = (await this.hosts()).map((h: Row) => this.present(h));
+    const hosts = (await liveHosts(this.knex).orderBy('h.id')).map((h) => this.present(h));
     const enabled = hosts.filter((h) => h.enabled);
     const bad = enabled.filter((h) => h.health === 'unhealthy');
     const status = !enabled.length || !bad.length ? 'healthy' : bad.length === enabled.length ? 'unhealthy' : 'degraded';
@@ -51,14 +48,12 @@ export class HealthService {
   }
 
   async host(id: number) {
-    const h = await this.hosts().where('h.id', id).first();
-    if (!h) throw notFound('host', id);
-    return this.present(h);
+    return this.present(await found(hostById(this.knex, id), 'host', id));
   }
 
   async setHostSettings(caller: Caller, id: number, b: { auto_failover?: boolean }) {
     const h = await this.host(id);
-    if (b.auto_failover !== undefined) await this.knex('hosts').where({ id }).update({ auto_failover: b.auto_failover });
+    if (b.auto_failover !== undefined) await setHostAutoFailover(this.knex, id, b.auto_failover);
     await audit(this.knex, caller, { module: 'availability', action: 'host_ha_settings', message: `Host ${h.name}: auto_failover ${b.auto_failover ?? h.auto_failover}`, resourceType: 'host', resourceId: id, details: b });
     return this.host(id);
   }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { AppError } from '../../shared/platform/errors';
+import { restoreUnderWay } from '../../db/queries/availability/restore-maintenance';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -13,7 +14,7 @@ export function restoreMaintenance(knex: Knex) {
     if (!SAFE.has(ctx.method)) {
       let active: { operation_id: string; backup_id: string } | undefined;
       try {
-        active = await knex('restore_maintenance').first('operation_id', 'backup_id');
+        active = await restoreUnderWay(knex);
       } catch {
         active = undefined; // before migrations, or the database away: the route answers for itself
       }

@@ -1,6 +1,10 @@
 import type { z } from 'zod';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
-import { AppError, notFound, validationError } from '../../shared/platform/errors';
+import { AppError, validationError } from '../../shared/platform/errors';
+import {
+  allBackupSchedules, backupScheduleByName, deleteBackupSchedule, saveBackupSchedule,
+} from '../../db/queries/availability/backup-schedules';
+import { found } from '../../db/queries/platform/found';
 import { searchAttributeKeys } from '../../shared/platform/operations';
 import type { AppDeps } from '../platform/deps';
 import type { Caller } from '../platform/caller';
@@ -39,7 +43,7 @@ export class BackupScheduleService {
   /** Creates or replaces a schedule. */
   async put(caller: Caller, name: string, body: z.infer<typeof scheduleBody>) {
     const cron = body.frequency === 'custom' ? body.cron! : FREQUENCIES[body.frequency];
-    const existing = await this.knex('backup_schedules').where({ name }).first();
+    const existing = await backupScheduleByName(this.knex, name);
     const spec = { cronExpressions: [cron] };
     const state = { paused: !body.enabled, note: `${body.enabled ? 'enabled' : 'disabled'} by ${caller.principal.username}` };
     try {
@@ -56,8 +60,7 @@ export class BackupScheduleService {
     } catch (err) {
       this.refused(err);
     }
-    const row = { frequency: body.frequency, cron, backup_type: body.backup_type, enabled: body.enabled, updated_at: this.knex.fn.now() };
-    await this.knex('backup_schedules').insert({ name, ...row, created_by: caller.principal.userId }).onConflict('name').merge(row);
+    await saveBackupSchedule(this.knex, name, { frequency: body.frequency, cron, backup_type: body.backup_type, enabled: body.enabled }, caller.principal.userId);
     await audit(this.knex, caller, { module: 'availability', action: existing ? 'backup_schedule_update' : 'backup_schedule_create', message: `Backup schedule ${name}: ${body.backup_type} ${cron}${body.enabled ? '' : ' (disabled)'}`, resourceType: 'backup_schedule', resourceId: name });
     return { name, ...(await this.describe(name)) };
   }
@@ -70,22 +73,20 @@ export class BackupScheduleService {
   }
 
   async remove(caller: Caller, name: string) {
-    const existing = await this.knex('backup_schedules').where({ name }).first();
-    if (!existing) throw notFound('backup schedule', name);
+    await found(backupScheduleByName(this.knex, name), 'backup schedule', name);
     try {
       await this.deps.temporal.schedule.getHandle(scheduleId(name)).delete();
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) this.refused(err);
     }
-    await this.knex('backup_schedules').where({ name }).delete();
+    await deleteBackupSchedule(this.knex, name);
     await audit(this.knex, caller, { module: 'availability', action: 'backup_schedule_delete', message: `Backup schedule ${name} deleted`, resourceType: 'backup_schedule', resourceId: name });
     return { name, deleted: true };
   }
 
   /** One schedule as seed 003's stats show it, with the last and next run from Temporal (null when it cannot answer at once). */
   async describe(name: string) {
-    const row = await this.knex('backup_schedules').where({ name }).first();
-    if (!row) throw notFound('backup schedule', name);
+    const row = await found(backupScheduleByName(this.knex, name), 'backup schedule', name);
     let live: { last_run: string | null; next_run: string | null } = { last_run: null, next_run: null };
     try {
       const d = await this.deps.temporal.withDeadline(Date.now() + 2000, () => this.deps.temporal.schedule.getHandle(scheduleId(name)).describe());
@@ -97,7 +98,7 @@ export class BackupScheduleService {
   }
 
   async all(): Promise<Record<string, Awaited<ReturnType<BackupScheduleService['describe']>>>> {
-    const rows = await this.knex('backup_schedules').orderBy('name');
+    const rows = await allBackupSchedules(this.knex);
     const out: Record<string, Awaited<ReturnType<BackupScheduleService['describe']>>> = {};
     for (const r of rows) out[r.name] = await this.describe(r.name);
     return out;

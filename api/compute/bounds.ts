@@ -1,8 +1,6 @@
 import type { Config } from '../../shared/platform/config';
 import type { ComputeBounds } from '../../shared/compute/contracts';
 
-export type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
 /** The waits every compute runbook gets from the configuration. */
 export const computeBounds = (config: Config): ComputeBounds => ({
   agentWaitSeconds: config.compute.agentWaitSeconds, instanceWaitSeconds: config.compute.instanceWaitSeconds,

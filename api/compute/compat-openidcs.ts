@@ -15,8 +15,6 @@ import { POWER_ACTIONS, type Nic } from '../../shared/compute/catalogue';
 import { ENGINES } from '../../shared/compute/catalogue';
 import type { Caller } from '../platform/caller';
 
-type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
 /** Seed 001's host fields (OpenIDCS names), translated to the native ones. */
 const seedHostFields = {
   server_addr: hostFields.address,
@@ -112,7 +110,7 @@ export function openidcsComputeRoutes(deps: AppDeps) {
     const host = await hosts.hostByName(hs);
     return instances.instanceByUuid(principal, uuid, host.id);
   };
-  const vmView = async (principal: Principal, row: Row) => seedVm(instances.presentInstance(await instances.instanceRow(principal, row.id)));
+  const vmView = async (principal: Principal, row: { id: number }) => seedVm(instances.presentInstance(await instances.instanceRow(principal, row.id)));
   const wait = (caller: Caller, started: Parameters<OperationService['respond']>[1], present: (r: Record<string, unknown>) => Record<string, unknown>, msg: string) =>
     operations.respond(caller, started, present, msg);
 

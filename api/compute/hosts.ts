@@ -1,4 +1,4 @@
-import { AppError, conflict, notFound, validationError } from '../../shared/platform/errors';
+import { AppError, conflict, validationError } from '../../shared/platform/errors';
 import { agentOnline, ENGINES, type EngineType } from '../../shared/compute/catalogue';
 import { seal } from '../../shared/platform/crypto';
 import type { AppDeps } from '../platform/deps';
@@ -10,14 +10,17 @@ import type { OperationService } from '../platform/operations/service';
 import { scanHostWorkflow } from '../../workflows/compute/runbooks';
 import type { CreateHostBody, UpdateHostBody } from './schemas';
 import type { EngineReads } from './engine-reads';
-import { computeBounds, type Row } from './bounds';
-import { hostById, hostByName as findHostNamed, liveHosts, type HostListRow } from '../../db/queries/compute/hosts';
+import { computeBounds } from './bounds';
+import {
+  deleteHost, hostById, hostByName as findHostNamed, hostNameTaken, insertHost, liveHosts, updateHost, type HostListRow, type HostWrite,
+} from '../../db/queries/compute/hosts';
+import { found } from '../../db/queries/platform/found';
 import { activeOperation } from '../platform/operations/settle';
 
 /** Engine probes a health check runs at once. */
 const HEALTH_PROBES_AT_ONCE = 8;
 
-export const hostResource = (h: Row | { id: number; name: string }) => ({ type: 'host', id: h.id as number, name: h.name as string, url: `/api/v1/hosts/${h.id}` });
+export const hostResource = (h: { id: number; name: string }) => ({ type: 'host', id: h.id, name: h.name, url: `/api/v1/hosts/${h.id}` });
 
 /** Engines and hosts: the catalogue, host records (secrets sealed), live host status and scans. */
 export class HostService {
@@ -61,28 +64,24 @@ export class HostService {
     return { hosts: rows.map((h) => this.presentHost(h, isAdmin(principal))), pagination };
   }
 
-  async hostRow(id: number): Promise<HostListRow> {
-    const h = await hostById(this.knex, id);
-    if (!h) throw notFound('host', id);
-    return h;
+  hostRow(id: number): Promise<HostListRow> {
+    return found(hostById(this.knex, id), 'host', id);
   }
 
   async findHostByName(name: string): Promise<HostListRow | undefined> {
     return findHostNamed(this.knex, name);
   }
 
-  async hostByName(name: string): Promise<HostListRow> {
-    const h = await this.findHostByName(name);
-    if (!h) throw notFound('host', name);
-    return h;
+  hostByName(name: string): Promise<HostListRow> {
+    return found(this.findHostByName(name), 'host', name);
   }
 
   private sealed(v: string | null | undefined) {
     return v ? seal(v, this.deps.config.masterKey) : v === null || v === '' ? null : undefined;
   }
 
-  private hostColumns(b: Partial<CreateHostBody>) {
-    const cols: Record<string, unknown> = {
+  private hostColumns(b: Partial<CreateHostBody>): HostWrite {
+    const cols: Record<keyof HostWrite, unknown> = {
       address: b.address, username: b.username, engine_type: b.engine_type, system_path: b.system_path, images_path: b.images_path, launch_path: b.launch_path,
       nat_port_start: b.nat_port_start, nat_port_end: b.nat_port_end,
       public_addresses: b.public_addresses && JSON.stringify(b.public_addresses), ip_pools: b.ip_pools && JSON.stringify(b.ip_pools),
@@ -91,7 +90,7 @@ export class HostService {
       instance_limit: b.instance_limit, weight: b.weight, enabled: b.enabled, use_agent: b.use_agent,
       password_sealed: this.sealed(b.password), private_key_sealed: this.sealed(b.private_key), tls_key_sealed: this.sealed(b.tls_key),
     };
-    return Object.fromEntries(Object.entries(cols).filter(([, v]) => v !== undefined));
+    return Object.fromEntries(Object.entries(cols).filter(([, v]) => v !== undefined)) as HostWrite;
   }
 
   /** An engine that is not available here is refused before anything is stored. */
@@ -103,18 +102,17 @@ export class HostService {
 
   async createHost(caller: Caller, b: CreateHostBody) {
     this.checkEngine(b.engine_type);
-    if (await this.knex('hosts').where({ name: b.name }).first('id')) throw conflict(`A host named ${b.name} already exists`, { field: 'name' });
-    const [row] = await this.knex('hosts').insert({ name: b.name, ...this.hostColumns(b) }).returning('id');
-    await audit(this.knex, caller, { module: 'compute', action: 'host_create', message: `Host ${b.name} added (${b.engine_type})`, resourceType: 'host', resourceId: row.id });
-    return this.presentHost(await this.hostRow(row.id), true);
+    if (await hostNameTaken(this.knex, b.name)) throw conflict(`A host named ${b.name} already exists`, { field: 'name' });
+    const id = await insertHost(this.knex, b.name, this.hostColumns(b));
+    await audit(this.knex, caller, { module: 'compute', action: 'host_create', message: `Host ${b.name} added (${b.engine_type})`, resourceType: 'host', resourceId: id });
+    return this.presentHost(await this.hostRow(id), true);
   }
 
   async updateHost(caller: Caller, id: number, b: UpdateHostBody) {
     const host = await this.hostRow(id);
     this.checkEngine(b.engine_type);
     if (b.engine_type && b.engine_type !== host.engine_type && Number(host.instance_count) > 0) throw conflict(`Host ${host.name} has instances; its engine type cannot change`);
-    const cols = this.hostColumns(b);
-    await this.knex('hosts').where({ id }).update({ ...cols, updated_at: this.knex.fn.now() });
+    await updateHost(this.knex, id, this.hostColumns(b));
     await audit(this.knex, caller, { module: 'compute', action: 'host_update', message: `Host ${host.name} updated`, resourceType: 'host', resourceId: id, details: { fields: Object.keys(b) } });
     return this.presentHost(await this.hostRow(id), true);
   }
@@ -124,20 +122,14 @@ export class HostService {
     if (Number(host.instance_count) > 0) throw conflict(`Host ${host.name} still has ${host.instance_count} instances; delete them first`, { instances: Number(host.instance_count) });
     const active = await activeOperation(this.deps.temporal, { host: host.name });
     if (active) throw conflict(`Operation ${active.id} is running on host ${host.name}`, { operation_id: active.id });
-    await this.knex.transaction(async (trx) => {
-      await trx('ip_allocations').where({ host_id: id }).delete();
-      const left = await trx('instances').where({ host_id: id }).first('id');
-      const suffix = `~deleted~${id}`; // frees the name; the column holds 64 characters
-      if (left) await trx('hosts').where({ id }).update({ enabled: false, name: `${host.name.slice(0, 64 - suffix.length)}${suffix}`, deleted_at: trx.fn.now(), updated_at: trx.fn.now() });
-      else await trx('hosts').where({ id }).delete();
-    });
+    await deleteHost(this.knex, id, host.name);
     await audit(this.knex, caller, { module: 'compute', action: 'host_delete', message: `Host ${host.name} deleted`, resourceType: 'host', resourceId: id });
     return { id, name: host.name, deleted: true };
   }
 
   async setHostEnabled(caller: Caller, id: number, enabled: boolean) {
     const host = await this.hostRow(id);
-    await this.knex('hosts').where({ id }).update({ enabled, updated_at: this.knex.fn.now() });
+    await updateHost(this.knex, id, { enabled });
     await audit(this.knex, caller, { module: 'compute', action: enabled ? 'host_enable' : 'host_disable', message: `Host ${host.name} ${enabled ? 'enabled' : 'disabled'}`, resourceType: 'host', resourceId: id });
     return this.presentHost(await this.hostRow(id), isAdmin(caller.principal));
   }

@@ -1,19 +1,19 @@
 import crypto from 'node:crypto';
 import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
 import type { Knex } from 'knex';
-import QueryStream from 'pg-query-stream';
 import { AppError } from '../../shared/platform/errors';
 import { safeEqual } from '../../shared/platform/crypto';
 import { safeCsvStringify } from '../../shared/platform/csv';
 import { EXPORT_COLUMNS, txtLine, type ExportFormat } from '../../shared/logs/levels';
-import { applyFilter, ENTRY_COLUMNS, presentEntry, type LogFilter } from './entries';
+import { streamEntries, type LogEntryRow } from '../../db/queries/logs/entries';
+import { presentEntry, type LogFilter } from './entries';
 
 export const CONTENT_TYPES: Record<ExportFormat, string> = {
   json: 'application/json; charset=utf-8', csv: 'text/csv; charset=utf-8', txt: 'text/plain; charset=utf-8',
 };
 
 /** A row of the store as an export shows it: the entry's fields, details and stack as text for CSV. */
-const exportRow = (r: Record<string, unknown>) => {
+const exportRow = (r: LogEntryRow) => {
   const e = presentEntry(r);
   return { ...e, details: JSON.stringify(e.details) };
 };
@@ -43,22 +43,13 @@ function formatters(format: ExportFormat): Transform[] {
 }
 
 /**
- * The matching entries, oldest first, as a stream of JSON, CSV or TXT text read through a server-side cursor
- * (pg-query-stream, 1,000 rows at a time): memory stays flat however many entries there are. The pooled connection
- * goes back when the stream ends, fails or the client goes away.
+ * The matching entries, oldest first, as a stream of JSON, CSV or TXT text read through the store's server-side cursor:
+ * memory stays flat however many entries there are. The pooled connection goes back when the stream ends, fails or the
+ * client goes away.
  */
 export async function exportStream(knex: Knex, filter: LogFilter, format: ExportFormat): Promise<Readable> {
-  const { sql, bindings } = applyFilter(knex('log_entries').select(ENTRY_COLUMNS), filter)
-    .orderBy([{ column: 'at', order: 'asc' }, { column: 'id', order: 'asc' }]).toSQL().toNative();
-  const connection = await knex.client.acquireConnection();
-  const rows = connection.query(new QueryStream(sql, bindings as unknown[], { batchSize: 1000, highWaterMark: 1000 })) as Readable;
+  const { rows, release } = await streamEntries(knex, filter);
   const out = new PassThrough();
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    void knex.client.releaseConnection(connection);
-  };
   pipeline([rows, ...formatters(format), out], (err) => {
     if (err) rows.destroy();
     release();

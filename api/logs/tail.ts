@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { AppDeps } from '../platform/deps';
 import { Reply } from '../platform/http/route';
 import { validationError } from '../../shared/platform/errors';
-import { ENTRY_COLUMNS, presentEntry, type LogFilter } from './entries';
+import { entriesAfterId } from '../../db/queries/logs/entries';
+import { presentEntry, type LogFilter } from './entries';
 
 export const LOG_CHANNEL = 'idcflow_logs';
 const BACKLOG = 500;
@@ -54,7 +55,7 @@ export async function tail(deps: AppDeps, req: IncomingMessage, filter: LogFilte
   req.socket.setKeepAlive(true);
   out.write(`retry: 3000\n: tailing the log center\n\n`);
   if (after !== undefined) {
-    const missed = await deps.knex('log_entries').select(ENTRY_COLUMNS).where('id', '>', after).orderBy('id').limit(BACKLOG);
+    const missed = await entriesAfterId(deps.knex, after, BACKLOG);
     for (const r of missed) {
       const { details: _d, stack_trace: _s, timestamp, ...e } = presentEntry(r);
       send({ ...e, at: timestamp });

@@ -4,10 +4,10 @@ import type { Caller } from '../platform/caller';
 import { validationError } from '../../shared/platform/errors';
 import { newWebhookSecret, sealSecrets } from '../../shared/webhooks/secrets';
 import { checkWebhookTarget } from '../webhooks/targets';
-
-/** An alert rule with its webhook: the endpoint of the webhooks domain that the rule manages, if any. */
-export const rulesWithWebhook = (knex: Knex) => knex('alert_rules as r').leftJoin('webhook_endpoints as e', 'e.alert_rule_id', 'r.id')
-  .select('r.*', 'e.id as webhook_endpoint_id', 'e.url as webhook_url', 'e.allow_private as webhook_allow_private');
+import {
+  deleteWebhookEndpoint, insertRuleWebhookEndpoint, ruleWebhookEndpoint, updateWebhookEndpoint,
+} from '../../db/queries/webhooks/endpoints';
+import { ADMIN_VIEWER } from '../../db/queries/platform/scope';
 
 export interface RuleWebhookChange { url?: string | null; allowPrivate?: boolean }
 
@@ -18,7 +18,7 @@ export interface RuleWebhookChange { url?: string | null; allowPrivate?: boolean
 export async function checkRuleWebhook(knex: Knex, caller: Caller, ruleId: string | null, change: RuleWebhookChange) {
   if (change.url === undefined && change.allowPrivate === undefined) return null;
   if (change.allowPrivate !== undefined) requirePermission(caller.principal, 'admin');
-  const existing = ruleId ? await knex('webhook_endpoints').where({ alert_rule_id: ruleId }).first() : undefined;
+  const existing = ruleId ? await ruleWebhookEndpoint(knex, ruleId) : undefined;
   if (change.url === null) return { existing, url: null, allowPrivate: false };
   const url: string | undefined = change.url ?? existing?.url;
   if (!url) throw validationError([{ field: 'webhook_allow_private', location: 'body', message: 'applies to a webhook_url: give one' }]);
@@ -37,15 +37,15 @@ export async function applyRuleWebhook(trx: Knex, masterKey: Buffer, caller: Cal
   if (!checked) return undefined;
   const { existing, url, allowPrivate } = checked;
   if (url === null) {
-    if (existing) await trx('webhook_endpoints').where({ id: existing.id }).delete();
+    if (existing) await deleteWebhookEndpoint(trx, ADMIN_VIEWER, existing.id);
     return undefined;
   }
   const secret = existing && existing.url === url ? undefined : newWebhookSecret();
   const fresh = secret ? { secrets_sealed: sealSecrets([{ secret, expires_at: null }], masterKey), enabled: true, disabled_reason: null, consecutive_failures: 0 } : {};
   if (existing) {
-    await trx('webhook_endpoints').where({ id: existing.id }).update({ url, allow_private: allowPrivate, ...fresh, updated_at: trx.fn.now() });
+    await updateWebhookEndpoint(trx, ADMIN_VIEWER, existing.id, { url, allow_private: allowPrivate, ...fresh });
   } else {
-    await trx('webhook_endpoints').insert({
+    await insertRuleWebhookEndpoint(trx, {
       user_id: caller.principal.userId, alert_rule_id: ruleId, url, allow_private: allowPrivate, description: `Alert rule ${ruleId}`, event_types: ['alert.fired'], ...fresh,
     });
   }

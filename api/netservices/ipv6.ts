@@ -1,8 +1,14 @@
 import type { Knex } from 'knex';
 import { AppError, conflict, notFound, validationError } from '../../shared/platform/errors';
 import {
-  deleteIpv6Allocation, findIpv6Allocation, insertIpv6Allocation, listIpv6Allocations, type Ipv6AllocationRow,
+  countPoolAllocations, deleteIpv6Allocation, findIpv6Allocation, insertIpv6Allocation, listIpv6Allocations, type Ipv6AllocationRow,
 } from '../../db/queries/netservices/ipv6-allocations';
+import {
+  deleteIpv6Pool, insertIpv6Pool, ipv6PoolById, listIpv6Pools, lockIpv6Pool, poolOverlapping, takeNextFreeBlock, updateIpv6Pool, type Ipv6PoolRow,
+} from '../../db/queries/netservices/ipv6-pools';
+import { cidrInside } from '../../db/queries/platform/inet';
+import { underSavepoint } from '../../db/queries/platform/savepoint';
+import { found } from '../../db/queries/platform/found';
 import { wgClientOfAllocation } from '../../db/queries/netservices/wg-clients';
 import { netservicesQuotaExceeded } from '../../db/queries/netservices/quotas';
 import { ADMIN_VIEWER } from '../../db/queries/platform/scope';
@@ -15,31 +21,6 @@ import { audit } from '../platform/audit';
 import { mayUse, netViewer } from './access';
 import type { AllocateBody, CreatePoolBody, UpdatePoolBody } from './schemas';
 
-type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/**
- * The next free /n of a pool: from the pool's `scan_from` (every block below it is taken), the block there if free, else
- * one ordered walk over the allocations from there that stops at the first gap. It never enumerates candidate blocks,
- * and with the hint it reads only the allocations between the hint and the first gap, so it costs the same at 10 or
- * 1,000,000 allocations. NULL when the pool is full. Allocations all have the pool's length, so none straddles the hint.
- */
-const NEXT_FREE = `
-WITH pool AS (SELECT prefix AS p, prefix_length AS n, set_masklen(coalesce(scan_from, prefix), prefix_length)::cidr AS h FROM ipv6_pools WHERE id = :pool),
-ordered AS (
-  SELECT a.cidr, lead(a.cidr) OVER (ORDER BY a.cidr) AS nxt FROM ipv6_allocations a, pool WHERE a.pool_id = :pool AND a.cidr >= pool.h
-),
-after_each AS (
-  SELECT o.cidr, o.nxt, network(set_masklen(set_masklen(broadcast(o.cidr), 128) + 1, pool.n))::cidr AS c
-  FROM ordered o, pool
-  WHERE set_masklen(broadcast(o.cidr), 128) < set_masklen(broadcast(pool.p), 128)
-)
-SELECT c::text AS cidr FROM (
-  (SELECT pool.h AS c, 0 AS k FROM pool
-    WHERE NOT EXISTS (SELECT 1 FROM ipv6_allocations a WHERE a.pool_id = :pool AND a.cidr = pool.h))
-  UNION ALL
-  (SELECT e.c, 1 FROM after_each e WHERE e.nxt IS NULL OR e.c < e.nxt ORDER BY e.cidr LIMIT 1)
-) q ORDER BY k LIMIT 1`;
-
 const isExclusionViolation = (err: unknown) => ((err as { code?: string; nativeError?: { code?: string } })?.nativeError ?? (err as { code?: string }))?.code === '23P01';
 
 /** IPv6 prefix pools and allocations. Overlaps are refused by the database's exclusion constraints, not by a check-then-insert. */
@@ -48,31 +29,27 @@ export class Ipv6Service {
 
   private get knex() { return this.deps.knex; }
 
-  private async counts(pool: Row, db: Knex | Knex.Transaction = this.knex) {
-    const [{ count }] = await db('ipv6_allocations').where({ pool_id: pool.id }).count<{ count: number }[]>('* as count');
+  private async counts(pool: Ipv6PoolRow, db: Knex | Knex.Transaction = this.knex) {
+    const count = await countPoolAllocations(db, pool.id);
     const mask = Number(String(pool.prefix).split('/')[1]);
     const total = prefixCount(mask, pool.prefix_length);
     const allocated = BigInt(count);
     return { total_prefixes: exactNumber(total), allocated_prefixes: exactNumber(allocated), available_prefixes: exactNumber(total - allocated) };
   }
 
-  async presentPool(pool: Row, db?: Knex | Knex.Transaction) {
+  async presentPool(pool: Ipv6PoolRow, db?: Knex | Knex.Transaction) {
     return {
       id: pool.id, name: pool.name, prefix: pool.prefix, prefix_length: pool.prefix_length, description: pool.description ?? null,
       ...(await this.counts(pool, db)), status: pool.status, open_to_customers: pool.open_to_customers, created_at: iso(pool.created_at),
     };
   }
 
-  async poolRow(id: number): Promise<Row> {
-    const pool = await this.knex('ipv6_pools').where({ id }).first();
-    if (!pool) throw notFound('IPv6 pool', id);
-    return pool;
+  poolRow(id: number): Promise<Ipv6PoolRow> {
+    return found(ipv6PoolById(this.knex, id), 'IPv6 pool', id);
   }
 
   async listPools(q: { page: number; size: number; search?: string }) {
-    const query = this.knex('ipv6_pools').orderBy('id');
-    if (q.search) query.whereILike('name', `%${q.search.replace(/[%_\\]/g, '\\$&')}%`);
-    const { rows, pagination } = await paginateRows(query, q.page, q.size);
+    const { rows, pagination } = await paginateRows<Ipv6PoolRow>(listIpv6Pools(this.knex, q.search), q.page, q.size);
     return { pools: await Promise.all(rows.map((p) => this.presentPool(p))), pagination };
   }
 
@@ -85,16 +62,16 @@ export class Ipv6Service {
     }
     const cidr = `${prefix.network}/${prefix.length}`;
     try {
-      const [row] = await this.knex('ipv6_pools').insert({
+      const row = await insertIpv6Pool(this.knex, {
         name: body.name, prefix: cidr, prefix_length: body.prefix_length, description: body.description ?? null, open_to_customers: body.open_to_customers, created_by: caller.principal.userId,
-      }).returning('*');
+      });
       await audit(this.knex, caller, { module: 'netservices', action: 'ipv6_pool.create', message: `IPv6 pool ${body.name} ${cidr} /${body.prefix_length}`, resourceType: 'ipv6_pool', resourceId: row.id });
       return this.presentPool(row);
     } catch (err) {
       const code = ((err as { code?: string }).code);
       if (code === '23505') throw conflict(`An IPv6 pool named ${body.name} exists`, { field: 'name' });
       if (code === '23P01') {
-        const other = await this.knex('ipv6_pools').whereRaw('prefix && ?::cidr', [cidr]).first('id', 'name', 'prefix');
+        const other = await poolOverlapping(this.knex, cidr);
         throw conflict(`${cidr} overlaps pool ${other?.name ?? ''} (${other?.prefix ?? ''})`, { field: 'prefix', pool_id: other?.id });
       }
       throw err;
@@ -104,16 +81,16 @@ export class Ipv6Service {
   /** Opens a pool to customers' allocations (or closes it: their allocations stay), or changes its description. */
   async updatePool(caller: Caller, id: number, body: UpdatePoolBody) {
     await this.poolRow(id);
-    const [row] = await this.knex('ipv6_pools').where({ id }).update({ ...body, updated_at: this.knex.fn.now() }).returning('*');
+    const row = await found(updateIpv6Pool(this.knex, id, body), 'IPv6 pool', id);
     await audit(this.knex, caller, { module: 'netservices', action: 'ipv6_pool.update', message: `IPv6 pool ${row.name}: ${JSON.stringify(body)}`, resourceType: 'ipv6_pool', resourceId: id });
     return this.presentPool(row);
   }
 
   async deletePool(caller: Caller, id: number) {
     const pool = await this.poolRow(id);
-    const [{ count }] = await this.knex('ipv6_allocations').where({ pool_id: id }).count<{ count: number }[]>('* as count');
-    if (Number(count) > 0) throw conflict(`Pool ${pool.name} still has ${count} allocations: release them first`, { allocations: Number(count) });
-    await this.knex('ipv6_pools').where({ id }).delete();
+    const count = await countPoolAllocations(this.knex, id);
+    if (count > 0) throw conflict(`Pool ${pool.name} still has ${count} allocations: release them first`, { allocations: count });
+    await deleteIpv6Pool(this.knex, id);
     await audit(this.knex, caller, { module: 'netservices', action: 'ipv6_pool.delete', message: `IPv6 pool ${pool.name} deleted`, resourceType: 'ipv6_pool', resourceId: id });
     return { id, name: pool.name, deleted: true };
   }
@@ -127,9 +104,7 @@ export class Ipv6Service {
 
   /** The caller's allocation (admins' and managers': anyone's); another user's is a 404. */
   async allocationRow(principal: Principal, id: number): Promise<Ipv6AllocationRow> {
-    const row = await findIpv6Allocation(this.knex, netViewer(principal), id);
-    if (!row) throw notFound('IPv6 allocation', id);
-    return row;
+    return found(findIpv6Allocation(this.knex, netViewer(principal), id), 'IPv6 allocation', id);
   }
 
   async listAllocations(principal: Principal, q: { page: number; size: number; pool_id?: number }) {
@@ -143,7 +118,7 @@ export class Ipv6Service {
    */
   async allocate(caller: Caller, body: AllocateBody, db?: Knex.Transaction): Promise<Ipv6AllocationRow> {
     const run = async (trx: Knex.Transaction) => {
-      const pool = await trx('ipv6_pools').where({ id: body.pool_id }).forUpdate().first();
+      const pool = await lockIpv6Pool(trx, body.pool_id);
       // A pool closed to customers is not there for them.
       if (!pool || !mayUse(caller.principal, pool)) throw notFound('IPv6 pool', body.pool_id);
       if (pool.status !== 'active') throw conflict(`Pool ${pool.name} is ${pool.status}`);
@@ -154,20 +129,18 @@ export class Ipv6Service {
         if (typeof wanted === 'string') throw validationError([{ field: 'prefix', location: 'body', message: wanted }]);
         cidr = `${wanted.network}/${wanted.length}`;
         if (wanted.length !== pool.prefix_length) throw validationError([{ field: 'prefix', location: 'body', message: `must be a /${pool.prefix_length}, the pool's delegated length` }]);
-        const inside = await trx.raw('SELECT ?::cidr <<= ?::cidr AS inside', [cidr, pool.prefix]);
-        if (!inside.rows[0].inside) throw validationError([{ field: 'prefix', location: 'body', message: `is not inside pool ${pool.name} (${pool.prefix})` }]);
+        if (!(await cidrInside(trx, cidr, pool.prefix))) throw validationError([{ field: 'prefix', location: 'body', message: `is not inside pool ${pool.name} (${pool.prefix})` }]);
       } else {
-        const next = await trx.raw(NEXT_FREE, { pool: pool.id } as never);
-        if (!next.rows[0]) throw conflict(`Pool ${pool.name} (${pool.prefix}) has no free /${pool.prefix_length} left`, { reason: 'pool_exhausted' });
-        cidr = next.rows[0].cidr;
-        await trx('ipv6_pools').where({ id: pool.id }).update({ scan_from: cidr });
+        const next = await takeNextFreeBlock(trx, pool.id);
+        if (!next) throw conflict(`Pool ${pool.name} (${pool.prefix}) has no free /${pool.prefix_length} left`, { reason: 'pool_exhausted' });
+        cidr = next;
       }
       try {
-        await trx.raw('SAVEPOINT alloc');
-        return await insertIpv6Allocation(trx, { pool_id: pool.id, cidr, client_name: body.client_name, description: body.description ?? null, user_id: caller.principal.userId });
+        return await underSavepoint(trx, 'alloc', () => insertIpv6Allocation(trx, {
+          pool_id: pool.id, cidr, client_name: body.client_name, description: body.description ?? null, user_id: caller.principal.userId,
+        }));
       } catch (err) {
         if (!isExclusionViolation(err)) throw err;
-        await trx.raw('ROLLBACK TO SAVEPOINT alloc');
         throw conflict(`${cidr} is already allocated (or overlaps an allocation) in pool ${pool.name}`, { field: 'prefix' });
       }
     };

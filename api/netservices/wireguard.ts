@@ -1,6 +1,12 @@
 import QRCode from 'qrcode';
 import type { Knex } from 'knex';
 import { AppError, conflict, notFound, validationError } from '../../shared/platform/errors';
+import {
+  deleteWgServer, insertWgServer, listWgServers, lockWgServer, updateWgServer, wgServerById, type WgServerRow,
+} from '../../db/queries/netservices/wg-servers';
+import { hostRecord } from '../../db/queries/compute/hosts';
+import { underSavepoint } from '../../db/queries/platform/savepoint';
+import { found } from '../../db/queries/platform/found';
 import { seal, unseal } from '../../shared/platform/crypto';
 import { parseIfAddress } from '../../shared/netservices/addresses';
 import { generateWgKeyPair, renderClientConfig } from '../../shared/netservices/wireguard';
@@ -26,8 +32,6 @@ import { networkHost } from './hosts';
 import { refuseWhileBusy } from './busy';
 import type { CreateClientBody, CreateServerBody, UpdateServerBody } from './schemas';
 
-type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
 /** PostgreSQL prints a host address's inet without its /32 or /128; clients are shown it with the length. */
 const withLength = (a: string | null) => (a && !a.includes('/') ? `${a}/${a.includes(':') ? 128 : 32}` : a);
 
@@ -40,9 +44,9 @@ export class WireguardService {
 
   private get knex() { return this.deps.knex; }
 
-  async presentServer(s: Row, privateKey?: string) {
+  async presentServer(s: WgServerRow, privateKey?: string) {
     const count = await countServerClients(this.knex, s.id);
-    const host = await this.knex('hosts').where({ id: s.host_id }).first('name');
+    const host = await hostRecord(this.knex, s.host_id);
     return {
       id: s.id, name: s.name, interface: s.interface, host_id: s.host_id, host: host?.name ?? null, listen_port: s.listen_port,
       ipv4_address: s.ipv4_address, ipv6_address: s.ipv6_address, dns_servers: s.dns_servers ?? [], mtu: s.mtu, endpoint: s.endpoint,
@@ -51,16 +55,12 @@ export class WireguardService {
     };
   }
 
-  async serverRow(id: number): Promise<Row> {
-    const s = await this.knex('wg_servers').where({ id }).first();
-    if (!s) throw notFound('WireGuard server', id);
-    return s;
+  serverRow(id: number): Promise<WgServerRow> {
+    return found(wgServerById(this.knex, id), 'WireGuard server', id);
   }
 
   async listServers(q: { page: number; size: number; status?: string }) {
-    const query = this.knex('wg_servers').orderBy('id');
-    if (q.status) query.where({ status: q.status });
-    const { rows, pagination } = await paginateRows(query, q.page, q.size);
+    const { rows, pagination } = await paginateRows<WgServerRow>(listWgServers(this.knex, q.status), q.page, q.size);
     return { servers: await Promise.all(rows.map((s) => this.presentServer(s))), pagination };
   }
 
@@ -78,11 +78,11 @@ export class WireguardService {
     if (!body.ipv4_address && !body.ipv6_address) throw field('ipv4_address', 'give ipv4_address or ipv6_address (the tunnel subnet)');
     const keys = generateWgKeyPair();
     try {
-      const [row] = await this.knex('wg_servers').insert({
+      const row = await insertWgServer(this.knex, {
         name: body.name, host_id: host.id, interface: iface, listen_port: body.listen_port, ipv4_address: body.ipv4_address ?? null, ipv6_address: body.ipv6_address ?? null,
         dns_servers: JSON.stringify(body.dns_servers), mtu: body.mtu ?? null, endpoint: body.endpoint ?? null, public_key: keys.publicKey,
         private_key_sealed: seal(keys.privateKey, this.deps.config.masterKey), is_active: body.is_active, open_to_customers: body.open_to_customers, created_by: caller.principal.userId,
-      }).returning('*');
+      });
       await audit(this.knex, caller, { module: 'netservices', action: 'wireguard_server.create', message: `WireGuard server ${row.name} (${iface}) on ${host.name}`, resourceType: 'wireguard_server', resourceId: row.id });
       return this.presentServer(row, keys.privateKey);
     } catch (err) {
@@ -94,7 +94,7 @@ export class WireguardService {
   /** Opens a server to customers' clients (or closes it: their clients stay), or marks it (in)active. */
   async updateServer(caller: Caller, id: number, body: UpdateServerBody) {
     await this.serverRow(id);
-    const [row] = await this.knex('wg_servers').where({ id }).update({ ...body, updated_at: this.knex.fn.now() }).returning('*');
+    const row = await found(updateWgServer(this.knex, id, body), 'WireGuard server', id);
     await audit(this.knex, caller, { module: 'netservices', action: 'wireguard_server.update', message: `WireGuard server ${row.name}: ${JSON.stringify(body)}`, resourceType: 'wireguard_server', resourceId: id });
     return this.presentServer(row);
   }
@@ -104,17 +104,17 @@ export class WireguardService {
     if (s.desired_state === 'running' || s.status === 'running') throw conflict(`Server ${s.name} is running: stop it first`);
     const count = await countServerClients(this.knex, id);
     if (Number(count)) throw conflict(`Server ${s.name} has ${count} clients: delete them first`, { clients: Number(count) });
-    await this.knex('wg_servers').where({ id }).delete();
+    await deleteWgServer(this.knex, id);
     await audit(this.knex, caller, { module: 'netservices', action: 'wireguard_server.delete', message: `WireGuard server ${s.name} deleted`, resourceType: 'wireguard_server', resourceId: id });
     return { id, name: s.name, deleted: true };
   }
 
   private async hostName(hostId: number) {
-    return (await this.knex('hosts').where({ id: hostId }).first('name'))?.name ?? null;
+    return (await hostRecord(this.knex, hostId))?.name ?? null;
   }
 
   /** Starts the runbook for a server: start, stop, or a sync of its peers on behalf of one client. */
-  private async startRunbook(caller: Caller, s: Row, action: WireguardAction, request: unknown, client?: Row) {
+  private async startRunbook(caller: Caller, s: WgServerRow, action: WireguardAction, request: unknown, client?: WgClientRow) {
     const host = await this.hostName(s.host_id);
     return this.operations.start(caller, request, () => ({
       type: `wireguard.${action}`,
@@ -167,9 +167,7 @@ export class WireguardService {
 
   /** The caller's client (admins' and managers': anyone's); another user's is a 404. */
   async clientRow(principal: Principal, id: number): Promise<WgClientRow> {
-    const c = await findWgClient(this.knex, netViewer(principal), id);
-    if (!c) throw notFound('WireGuard client', id);
-    return c;
+    return found(findWgClient(this.knex, netViewer(principal), id), 'WireGuard client', id);
   }
 
   async listClients(principal: Principal, q: { page: number; size: number; server_id?: number }) {
@@ -180,7 +178,7 @@ export class WireguardService {
   /** The client's wg-quick file and its QR code (PNG data URL): at creation, and again for its owner. */
   async clientConfig(c: WgClientRow, privateKey?: string) {
     const s = await this.serverRow(c.server_id);
-    const host = await this.knex('hosts').where({ id: s.host_id }).first('address', 'public_addresses');
+    const host = await hostRecord(this.knex, s.host_id);
     const endpointHost = s.endpoint ?? (host?.public_addresses ?? [])[0] ?? host?.address;
     const config = renderClientConfig({
       privateKey: privateKey ?? (c.private_key_sealed ? unseal(c.private_key_sealed, this.deps.config.masterKey) : null),
@@ -194,19 +192,18 @@ export class WireguardService {
   async createClient(caller: Caller, body: CreateClientBody) {
     const keys = body.public_key ? null : generateWgKeyPair();
     const row = await this.knex.transaction(async (trx) => {
-      const s = await trx('wg_servers').where({ id: body.server_id }).forUpdate().first();
+      const s = await lockWgServer(trx, body.server_id);
       // A server closed to customers is not there for them.
       if (!s || !mayUse(caller.principal, s)) throw notFound('WireGuard server', body.server_id);
       if (!s.is_active) throw conflict(`Server ${s.name} is not active`);
       await this.checkQuota(trx, caller);
       const addresses = await this.clientAddresses(trx, s, body, caller);
       try {
-        await trx.raw('SAVEPOINT client');
-        return await insertWgClient(trx, {
+        return await underSavepoint(trx, 'client', () => insertWgClient(trx, {
           server_id: s.id, user_id: caller.principal.userId, name: body.name, ...addresses,
           public_key: body.public_key ?? keys!.publicKey, private_key_sealed: keys ? seal(keys.privateKey, this.deps.config.masterKey) : null,
           dns_servers: JSON.stringify(body.dns_servers ?? []), allowed_ips: JSON.stringify(body.allowed_ips), enabled: body.enabled, expires_at: body.expires_at ? new Date(body.expires_at) : null,
-        });
+        }));
       } catch (err) {
         if (pgCode(err) === '23505') throw conflict('A client with this name, public key or address exists on this server', { field: 'name' });
         throw err;
@@ -225,7 +222,7 @@ export class WireguardService {
     if (over) throw new AppError('CONFLICT', `Quota exceeded: wireguard_clients (${over.used} of ${over.limit} used)`, { quota: 'wireguard_clients', ...over });
   }
 
-  private async clientAddresses(trx: Knex.Transaction, s: Row, body: CreateClientBody, caller: Caller) {
+  private async clientAddresses(trx: Knex.Transaction, s: WgServerRow, body: CreateClientBody, caller: Caller) {
     const out: { ipv4_address: string | null; ipv6_address: string | null; ipv6_allocation_id: number | null } = { ipv4_address: null, ipv6_address: null, ipv6_allocation_id: null };
     for (const [name, family] of [['ipv4_address', 4], ['ipv6_address', 6]] as const) {
       if (family === 6 && body.ipv6_pool_id) continue;

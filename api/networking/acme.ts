@@ -5,8 +5,8 @@ import type { Caller } from '../platform/caller';
 import type { OperationService, Started } from '../platform/operations/service';
 import { iso } from '../platform/http/schemas';
 import { setHostAcmeWorkflow } from '../../workflows/networking/runbooks';
-import { hostAcme } from '../../activities/networking/host-state';
-import type { Row } from '../compute/bounds';
+import { hostAcme, hostAcmeState } from '../../db/queries/networking/host-acme';
+import type { HostRow } from '../../db/queries/compute/hosts';
 import type { HostAcmeBody } from './schemas';
 import { checkOutboundTarget } from '../../shared/platform/outbound';
 
@@ -17,9 +17,9 @@ export const pemCertificates = (pem: string) => pem.match(/-----BEGIN CERTIFICAT
 export class HostAcmeService {
   constructor(private readonly deps: AppDeps, private readonly operations: OperationService) {}
 
-  async view(host: Row) {
+  async view(host: Pick<HostRow, 'id' | 'name'>) {
     const a = await hostAcme(this.deps.knex, host.id);
-    const row = a && await this.deps.knex('host_acme').where({ host_id: host.id }).first('state', 'updated_at');
+    const row = a && await hostAcmeState(this.deps.knex, host.id);
     return {
       host: host.name,
       issuer: a ? 'acme' as const : 'internal' as const,
@@ -35,7 +35,7 @@ export class HostAcmeService {
   }
 
   /** Sets the host's ACME settings (`body`), or with null goes back to Caddy's internal CA. */
-  async set(caller: Caller, host: Row, body: HostAcmeBody | null): Promise<Started> {
+  async set(caller: Caller, host: Pick<HostRow, 'id' | 'name'>, body: HostAcmeBody | null): Promise<Started> {
     // The same SSRF checks as webhooks: a directory on a private network only where the operator allowed it.
     if (body) await checkOutboundTarget(body.directory, this.deps.config.tenancy.outboundAllowPrivate, 'directory', true);
     const settings: AcmeSettings | null = body && {

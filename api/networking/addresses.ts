@@ -28,7 +28,7 @@ export class AddressService {
   }
 
   async list(inst: InstanceView) {
-    return (await this.changes.list('address', inst) as InstanceAddressRow[]).map((r, i) => this.present(inst, r, i));
+    return (await this.changes.list('address', inst)).map((r, i) => this.present(inst, r, i));
   }
 
   async add(caller: Caller, inst: InstanceView, b: CreateAddressBody) {
@@ -65,7 +65,7 @@ export class AddressService {
           if (!address) throw conflict(`Every public IPv${family} address of host ${host.name} is bound`, { field: 'address' });
         }
         try {
-          const row = await this.changes.reserve(caller, inst, 'addresses', 'instance_addresses', {
+          const row = await this.changes.reserve(caller, inst, 'addresses', 'address', {
             address, prefix, gateway, interface: b.interface, internal_address: internal,
           }, () => conflict(`Address ${address} is already bound`, { field: 'address' }));
           return { row, name: address };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PROOF_CHECKS, PROOF_METHODS, proofInstructions } from '../../shared/networking/domain-proof';
 import { iso } from '../platform/http/schemas';
-import type { Row } from '../compute/bounds';
+import type { ReverseProxyRow } from '../../db/queries/networking/reverse-proxies';
 
 /**
  * A proxy's domain is served only once its owner proves control of it. The claim's token (its owner's only: another
@@ -34,7 +34,7 @@ export const verifyProxyBody = z.object({
 }).strict().default({ check: 'any', allow_private: false, force: false });
 export type VerifyProxyBody = z.infer<typeof verifyProxyBody>;
 
-export function presentVerification(inst: Row, r: Row, httpPort: number): ProxyVerification {
+export function presentVerification(inst: { uuid: string }, r: ReverseProxyRow, httpPort: number): ProxyVerification {
   return {
     status: r.verified_at ? 'verified' : 'pending', method: r.verified_via ?? null, verified_at: iso(r.verified_at), checked_at: iso(r.verification_checked_at),
     error: r.verified_at ? null : r.verification_error ?? null, token: r.verification_token,

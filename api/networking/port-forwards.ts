@@ -19,7 +19,7 @@ export class PortForwardService {
   }
 
   async list(inst: InstanceView) {
-    return (await this.changes.list('port_forward', inst) as PortForwardRow[]).map((r, i) => this.present(inst, r, i));
+    return (await this.changes.list('port_forward', inst)).map((r, i) => this.present(inst, r, i));
   }
 
   async add(caller: Caller, inst: InstanceView, b: CreateForwardBody) {
@@ -38,7 +38,7 @@ export class PortForwardService {
         const port = b.external_port ?? await freeForwardPort(this.changes.knex, host.id, b.protocol, start, end);
         if (port === null) throw conflict(`No free ${b.protocol} port left in the NAT port range ${start}-${end} of host ${host.name}`, { field: 'external_port' });
         try {
-          const row = await this.changes.reserve(caller, inst, 'nat_ports', 'port_forwards', {
+          const row = await this.changes.reserve(caller, inst, 'nat_ports', 'port_forward', {
             protocol: b.protocol, external_address: external, external_port: port, internal_address: internal, internal_port: b.internal_port,
           }, clash);
           return { row, name: `${b.protocol}/${port}` };

@@ -7,6 +7,9 @@ import { AnonymousBudget } from '../platform/auth/anonymous-budget';
 import { EmailVerificationService } from '../platform/email-verification';
 import { PasswordRules } from '../userdata/settings/enforce';
 import { createPendingAccount } from '../../db/queries/users/signup';
+import { unverifiedUserByEmail } from '../../db/queries/users/users';
+import { approvedDistributorByCode } from '../../db/queries/rentals/distributors';
+import { insertReferral } from '../../db/queries/rentals/referrals';
 
 /** Sign-up while the system setting registration_enabled is off (the default): seed 000's refusal, 400 {"error"}. */
 export const registrationClosed = () =>
@@ -34,16 +37,16 @@ export class AccountService {
     await this.budget.signup(client.ip, b.email);
     let distributorId: number | null = null;
     if (b.referral_code) {
-      const d = await knex('distributors').whereRaw('upper(referral_code) = upper(?)', [b.referral_code]).where({ status: 'approved' }).first('user_id');
-      if (!d) throw new AppError('VALIDATION_ERROR', 'Unknown referral code', { field: 'referral_code', errors: [{ field: 'referral_code', message: 'is not a distributor\'s code' }] });
-      distributorId = d.user_id;
+      const d = await approvedDistributorByCode(knex, b.referral_code);
+      if (d === undefined) throw new AppError('VALIDATION_ERROR', 'Unknown referral code', { field: 'referral_code', errors: [{ field: 'referral_code', message: 'is not a distributor\'s code' }] });
+      distributorId = d;
     }
     await this.passwords.check(b.password);
     await this.budget.hash(client.ip);
     const passwordHash = await hashPassword(b.password);
     const user = await uniqueOr409(() => knex.transaction(async (trx) => {
       const created = await createPendingAccount(trx, { username: b.username, email: b.email, password_hash: passwordHash });
-      if (distributorId !== null) await trx('referrals').insert({ user_id: created.id, distributor_id: distributorId }).onConflict('user_id').ignore();
+      if (distributorId !== null) await insertReferral(trx, created.id, distributorId);
       return created;
     }), `Username ${b.username} is taken`, 'username');
     await audit(knex, client, { module: 'users', action: 'register', message: `User ${user.username} signed up (pending email verification)`, userId: user.id, username: user.username, resourceType: 'user', resourceId: user.id });
@@ -56,7 +59,7 @@ export class AccountService {
    * address belongs to anyone (no account discovery); repeated requests within a minute send nothing more.
    */
   async sendVerification(client: ClientInfo, email: string): Promise<void> {
-    const user = await this.deps.knex('users').whereNull('deleted_at').whereRaw('lower(email) = lower(?)', [email]).where({ email_verified: false, is_active: true }).orderBy('id').first('id', 'email');
+    const user = await unverifiedUserByEmail(this.deps.knex, email);
     if (user) await this.verification.send(client, user);
   }
 

@@ -5,33 +5,31 @@ import type { AppDeps } from '../platform/deps';
 import type { Caller } from '../platform/caller';
 import { isAdmin, type Principal } from '../platform/auth/principal';
 import { iso } from '../platform/http/schemas';
+import { activeRelaysOf } from '../../db/queries/rentals/rentals';
+import { aclLogsOf, insertAclLog } from '../../db/queries/rentals/acl-logs';
+import { liveUserById, liveUserByUsername } from '../../db/queries/users/users';
 
 /** derpMap fragments for Tailscale policy files, built from a user's active rentals; every generation, update and download logged. */
 export class AclService {
   constructor(private readonly deps: AppDeps) {}
 
   private async user(principal: Principal, by: { id?: number; username?: string }) {
-    const q = this.deps.knex('users').whereNull('deleted_at');
-    if (by.id !== undefined) q.where({ id: by.id });
-    else q.whereRaw('lower(username) = lower(?)', [by.username ?? '']);
-    const u = await q.first('id', 'username');
+    const u = by.id !== undefined ? await liveUserById(this.deps.knex, by.id) : await liveUserByUsername(this.deps.knex, by.username ?? '');
     if (!u || (!isAdmin(principal) && principal.userId !== u.id)) throw notFound('user', by.id ?? by.username!);
-    return u as { id: number; username: string };
+    return u;
   }
 
   async derpMapOf(userId: number) {
-    const rows = await this.deps.knex('rentals as r').join('hosts as h', 'h.id', 'r.host_id')
-      .where({ 'r.user_id': userId, 'r.status': 'active' }).whereNull('r.deleted_at').whereNotNull('r.port').where('r.expires_at', '>', new Date())
-      .select('r.id', 'r.port', 'r.tls_hostname', 'r.tls_cert', 'h.name', 'h.public_addresses', 'h.options', 'h.address');
+    const rows = await activeRelaysOf(this.deps.knex, userId, new Date());
     return buildDerpMap(rows.map((r) => {
       const { ipv4, ipv6 } = publicAddressesOf((r.public_addresses ?? []) as string[]);
-      const tls = r.tls_cert ? { hostname: r.tls_hostname, certName: certPin(r.tls_cert) } : null;
+      const tls = r.tls_cert && r.tls_hostname ? { hostname: r.tls_hostname, certName: certPin(r.tls_cert) } : null;
       return { rentalId: r.id, hostName: r.name, regionCode: String(r.options?.region_code ?? r.name), ipv4, ipv6, port: r.port, tls };
     }));
   }
 
   private async log(userId: number, actorId: number | null, action: string, acl: unknown) {
-    await this.deps.knex('acl_logs').insert({ user_id: userId, actor_id: actorId, action, acl: JSON.stringify(acl) });
+    await insertAclLog(this.deps.knex, { user_id: userId, actor_id: actorId, action, acl: JSON.stringify(acl) });
   }
 
   /** generate / update: the same fragment from the same source of truth, logged under the action asked for. */
@@ -44,7 +42,7 @@ export class AclService {
 
   async logs(principal: Principal, userId: number) {
     const user = await this.user(principal, { id: userId });
-    const rows = await this.deps.knex('acl_logs').where({ user_id: user.id }).orderBy('id', 'desc').limit(200).select('id', 'action', 'actor_id', 'at', 'acl');
+    const rows = await aclLogsOf(this.deps.knex, user.id, 200);
     return { user_id: user.id, logs: rows.map((r) => ({ id: r.id, action: r.action, actor_id: r.actor_id, timestamp: iso(r.at), regions: Object.keys(r.acl?.derpMap?.Regions ?? {}).length })) };
   }
 

@@ -3,12 +3,19 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { AppError, conflict, notFound, validationError } from '../../shared/platform/errors';
 import { searchAttributeKeys } from '../../shared/platform/operations';
 import { CODE_REFUSED_MESSAGE, createRentalFromCode, RentalChangeRefused } from '../../db/queries/rentals/changes';
+import {
+  expiredRentals, findRental, listRentals, liveRentalByUuid, rentalsOfUser, rentalsToRemind, type RentalRow, type RentalView,
+} from '../../db/queries/rentals/rentals';
+import { historyOfUserRentals } from '../../db/queries/rentals/rental-history';
+import { liveHostRow } from '../../db/queries/compute/hosts';
+import { liveUserById } from '../../db/queries/users/users';
+import { found } from '../../db/queries/platform/found';
 import type { AppDeps } from '../platform/deps';
 import type { Caller } from '../platform/caller';
-import { isAdmin, type Principal } from '../platform/auth/principal';
+import { isAdmin, viewerOf, type Principal } from '../platform/auth/principal';
 import { audit } from '../platform/audit';
 import { iso } from '../platform/http/schemas';
-import { computeBounds, type Row } from '../compute/bounds';
+import { computeBounds } from '../compute/bounds';
 import { rentalLifecycleWorkflow } from '../../workflows/rentals/lifecycle';
 import { certPin } from '../../shared/rentals/relay-tls';
 import { deleteRentalUpdate, extendRentalUpdate, remindRentalSignal } from '../../workflows/rentals/signals';
@@ -21,7 +28,7 @@ const codeRefused = () => validationError([{ field: 'code', message: CODE_REFUSE
 export class RentalService {
   constructor(private readonly deps: AppDeps, private readonly serials: SerialService) {}
 
-  present(r: Row) {
+  present(r: RentalView) {
     return {
       id: r.id, uuid: r.uuid, user_id: r.user_id, status: r.status, expires_at: iso(r.expires_at),
       host: r.host_id ? { id: r.host_id, name: r.host_name ?? null } : null, port: r.port, instance_id: r.instance_id,
@@ -30,25 +37,13 @@ export class RentalService {
     };
   }
 
-  private query() {
-    return this.deps.knex('rentals as r').leftJoin('hosts as h', 'h.id', 'r.host_id').select('r.*', 'h.name as host_name');
-  }
-
   /** A rental its owner (or an admin) may see; anyone else's is the same 404 as a missing one. */
-  async find(principal: Principal, id: number): Promise<Row> {
-    const q = this.query().where('r.id', id);
-    if (!isAdmin(principal)) q.where('r.user_id', principal.userId ?? -1);
-    const r = await q.first();
-    if (!r) throw notFound('rental', id);
-    return r;
+  find(principal: Principal, id: number): Promise<RentalView> {
+    return found(findRental(this.deps.knex, viewerOf(principal), id), 'rental', id);
   }
 
   async list(principal: Principal, o: { user_id?: number; include_deleted?: boolean }) {
-    const q = this.query().orderBy('r.id');
-    if (!isAdmin(principal)) q.where('r.user_id', principal.userId ?? -1);
-    else if (o.user_id) q.where('r.user_id', o.user_id);
-    if (!o.include_deleted) q.whereNull('r.deleted_at');
-    return (await q).map((r) => this.present(r));
+    return (await listRentals(this.deps.knex, viewerOf(principal), { userId: o.user_id, includeDeleted: o.include_deleted })).map((r) => this.present(r));
   }
 
   /** Redeems a code: on `rental_id`, extends that rental (an Update of its workflow); without, creates a rental and starts its workflow. */
@@ -65,8 +60,8 @@ export class RentalService {
     }
     if (principal.userId === null) throw new AppError('VALIDATION_ERROR', 'A system token cannot own a rental', { field: 'code' });
     if (b.host_id) {
-      const host = await knex('hosts').where({ id: b.host_id, enabled: true }).whereNull('deleted_at').first('id');
-      if (!host) throw validationError([{ field: 'host_id', message: 'is not an enabled host' }]);
+      const host = await liveHostRow(knex, b.host_id);
+      if (!host?.enabled) throw validationError([{ field: 'host_id', message: 'is not an enabled host' }]);
     }
     const rental = await knex.transaction(async (trx) => {
       const created = await createRentalFromCode(trx, { userId: principal.userId!, codeId: code.id, hostId: b.host_id ?? null }).catch((err) => {
@@ -80,7 +75,7 @@ export class RentalService {
     return { rental: this.present(await this.find(principal, rental.id)), days: code.days, created: true, expires_at: iso(rental.expires_at) };
   }
 
-  private async startLifecycle(r: Row, owner: string) {
+  private async startLifecycle(r: RentalRow, owner: string) {
     const { temporal, config } = this.deps;
     // Inside the redemption's transaction: a workflow that cannot start leaves no rental and the code unspent.
     await temporal.workflow.start(rentalLifecycleWorkflow, {
@@ -102,7 +97,7 @@ export class RentalService {
   }
 
   /** Sends a change to the rental's workflow and waits for it to be written; a refused one answers why. */
-  private async change(rental: Row, change: RentalChange, updateId: string) {
+  private async change(rental: RentalRow, change: RentalChange, updateId: string) {
     if (rental.deleted_at) throw conflict(`Rental ${rental.id} has been deleted`);
     try {
       return await this.deps.temporal.workflow.getHandle(rental.workflow_id).executeUpdate(extendRentalUpdate, { args: [change], updateId });
@@ -111,7 +106,7 @@ export class RentalService {
     }
   }
 
-  private updateError(rental: Row, err: unknown): AppError {
+  private updateError(rental: RentalRow, err: unknown): AppError {
     if (err instanceof WorkflowNotFoundError) return conflict(`Rental ${rental.id} has ended`);
     if (err instanceof WorkflowUpdateFailedError) {
       const cause = err.cause as { type?: string; message?: string; cause?: { type?: string; message?: string } } | undefined;
@@ -164,20 +159,18 @@ export class RentalService {
 
   /** derper's --verify-client-url: a client may use the relay while its rental is active and unexpired. */
   async admits(uuid: string): Promise<boolean> {
-    const r = await this.deps.knex('rentals').where({ uuid }).whereNull('deleted_at').first('status', 'expires_at');
+    const r = await liveRentalByUuid(this.deps.knex, uuid);
     return Boolean(r && r.status === 'active' && new Date(r.expires_at) > new Date());
   }
 
   async expired() {
-    const rows = await this.deps.knex('rentals').whereNull('deleted_at').where('expires_at', '<=', new Date()).orderBy('expires_at').select('id', 'user_id', 'expires_at', 'status');
+    const rows = await expiredRentals(this.deps.knex, new Date());
     return rows.map((r) => ({ rental_id: r.id, user_id: r.user_id, expiry_date: iso(r.expires_at)!.slice(0, 10), expires_at: iso(r.expires_at), status: r.status }));
   }
 
   /** Asks the user's rental workflows (those expiring that day, if given) to send their reminder now: the outbox keeps it to one per expiry. */
   async notify(caller: Caller, userId: number, day?: string) {
-    const q = this.deps.knex('rentals').where({ user_id: userId }).whereNull('deleted_at').whereIn('status', ['active', 'provisioning']);
-    if (day) q.whereRaw("to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') = ?", [day]);
-    const rows = await q.select('id', 'workflow_id');
+    const rows = await rentalsToRemind(this.deps.knex, userId, day);
     for (const r of rows) await this.deps.temporal.workflow.getHandle(r.workflow_id).signal(remindRentalSignal).catch(() => undefined);
     await audit(this.deps.knex, caller, { module: 'rentals', action: 'notify', message: `Expiry notifications for user ${userId}: ${rows.length} rentals`, resourceType: 'user', resourceId: userId });
     return { user_id: userId, notified: rows.map((r) => r.id) };
@@ -185,11 +178,9 @@ export class RentalService {
 
   async history(principal: Principal, userId: number) {
     if (!isAdmin(principal) && principal.userId !== userId) throw notFound('user', userId);
-    const user = await this.deps.knex('users').where({ id: userId }).whereNull('deleted_at').first('id');
-    if (!user) throw notFound('user', userId);
-    const rentals = await this.deps.knex('rentals').where({ user_id: userId }).orderBy('id').select('id', 'status', 'created_at', 'expires_at', 'deleted_at');
-    const events = await this.deps.knex('rental_history as h').join('rentals as r', 'r.id', 'h.rental_id').where('r.user_id', userId).orderBy('h.id')
-      .select('h.rental_id', 'h.action', 'h.days', 'h.old_expiry', 'h.new_expiry', 'h.at');
+    await found(liveUserById(this.deps.knex, userId), 'user', userId);
+    const rentals = await rentalsOfUser(this.deps.knex, userId);
+    const events = await historyOfUserRentals(this.deps.knex, userId);
     return {
       user_id: userId,
       history: rentals.map((r) => ({

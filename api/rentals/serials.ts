@@ -7,6 +7,9 @@ import type { Caller } from '../platform/caller';
 import { isAdmin, type Principal } from '../platform/auth/principal';
 import { audit } from '../platform/audit';
 import { iso } from '../platform/http/schemas';
+import { countGeneratedCodes, lockDistributorAllowance } from '../../db/queries/rentals/distributors';
+import { insertSerialBatch, listSerialBatches, type SerialBatchView } from '../../db/queries/rentals/serial-batches';
+import { insertSerialCodes, serialCodeByHash } from '../../db/queries/rentals/serial-codes';
 
 export const codeHash = (code: string) => sha256(normalizeCode(code));
 
@@ -21,38 +24,35 @@ export class SerialService {
     const batch = await knex.transaction(async (trx) => {
       let distributorId: number | null = null;
       if (!isAdmin(principal)) {
-        const d = await trx('distributors as d').join('distributor_tiers as t', 't.id', 'd.tier_id')
-          .where({ 'd.user_id': principal.userId ?? -1 }).forUpdate('d').first('d.status', 'd.codes_generated', 't.code_allowance');
+        const d = await lockDistributorAllowance(trx, principal.userId ?? -1);
         if (!d || d.status !== 'approved') throw forbidden('Only admins and approved distributors generate serial codes');
         if (d.codes_generated + b.count > d.code_allowance) {
           throw new AppError('CONFLICT', `This batch would exceed your tier's allowance (${d.codes_generated} of ${d.code_allowance} codes used)`, { allowance: d.code_allowance, used: d.codes_generated });
         }
-        await trx('distributors').where({ user_id: principal.userId }).increment('codes_generated', b.count);
+        await countGeneratedCodes(trx, principal.userId!, b.count);
         distributorId = principal.userId;
       }
-      const [row] = await trx('serial_batches').insert({ created_by: principal.userId, distributor_id: distributorId, days: b.days, count: b.count, value_cents: b.value_cents ?? 0, note: b.note ?? null }).returning('*');
-      await trx('serial_codes').insert(codes.map((c) => ({ batch_id: row.id, code_hash: codeHash(c), hint: normalizeCode(c).slice(-4), days: b.days })));
+      const row = await insertSerialBatch(trx, { created_by: principal.userId, distributor_id: distributorId, days: b.days, count: b.count, value_cents: b.value_cents ?? 0, note: b.note ?? null });
+      await insertSerialCodes(trx, codes.map((c) => ({ batch_id: row.id, code_hash: codeHash(c), hint: normalizeCode(c).slice(-4), days: b.days })));
       return row;
     });
     await audit(knex, caller, { module: 'rentals', action: 'serial_batch', message: `Batch ${batch.id}: ${b.count} codes of ${b.days} days`, resourceType: 'serial_batch', resourceId: batch.id });
     return { batch: this.present({ ...batch, used: 0 }), codes };
   }
 
-  present(b: Record<string, any>) { // eslint-disable-line @typescript-eslint/no-explicit-any
+  present(b: SerialBatchView) {
     return { id: b.id, days: b.days, count: b.count, used: Number(b.used ?? 0), value_cents: b.value_cents, note: b.note, distributor_id: b.distributor_id, created_by: b.created_by, created_at: iso(b.created_at) };
   }
 
   async list(principal: Principal) {
-    const { knex } = this.deps;
-    const q = knex('serial_batches as b').select('b.*', knex.raw('(SELECT count(*) FROM serial_codes c WHERE c.batch_id = b.id AND c.used_at IS NOT NULL)::int AS used')).orderBy('b.id', 'desc').limit(200);
-    if (!isAdmin(principal)) q.where('b.distributor_id', principal.userId ?? -1);
-    return { batches: (await q).map((b) => this.present(b)) };
+    const batches = await listSerialBatches(this.deps.knex, { distributorId: isAdmin(principal) ? undefined : principal.userId ?? -1 }, 200);
+    return { batches: batches.map((b) => this.present(b)) };
   }
 
   /** The unused code with this text, or null. The lookup is by SHA-256 (no prefix of the code is ever compared), then checked in constant time. */
   async usable(code: string): Promise<{ id: number; days: number } | null> {
     const hash = codeHash(code);
-    const row = await this.deps.knex('serial_codes').where({ code_hash: hash }).first('id', 'days', 'used_at', 'code_hash');
+    const row = await serialCodeByHash(this.deps.knex, hash);
     if (!row || !crypto.timingSafeEqual(Buffer.from(row.code_hash), Buffer.from(hash)) || row.used_at) return null;
     return { id: row.id, days: row.days };
   }

@@ -1,7 +1,11 @@
 import crypto from 'node:crypto';
 import type { z } from 'zod';
-import { AppError, conflict, notFound, validationError } from '../../shared/platform/errors';
-import { nodeHealth, type NodeHealth, type NodeState } from '../../shared/system/nodes';
+import { AppError, conflict, validationError } from '../../shared/platform/errors';
+import { nodeHealth, type NodeHealth } from '../../shared/system/nodes';
+import {
+  allClusterNodes, clusterNodeById, deleteClusterNode, insertExternalNode, recordNodeCheck, type ClusterNodeRow,
+} from '../../db/queries/system/cluster-nodes';
+import { found } from '../../db/queries/platform/found';
 import { clusterNodeProbeWorkflow } from '../../workflows/system/probe';
 import type { ProbeResult } from '../../activities/system/probe';
 import { audit } from '../platform/audit';
@@ -10,8 +14,6 @@ import type { AppDeps } from '../platform/deps';
 import { iso } from '../platform/http/schemas';
 import { ClusterService as PlacementService } from '../compute/cluster';
 import type { externalNodeFields, listNodesQuery } from './schemas';
-
-type NodeRow = NodeState & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The API's own liveness route: what a health check of an API node calls. */
 const API_HEALTH_PATH = '/api/v1/status/health';
@@ -22,7 +24,7 @@ export class ClusterNodeService {
 
   private get knex() { return this.deps.knex; }
 
-  present(n: NodeRow, now = Date.now()) {
+  present(n: ClusterNodeRow, now = Date.now()) {
     const status: NodeHealth = nodeHealth(n, now, this.deps.config.system.staleSeconds);
     return {
       id: n.id, kind: n.kind, host: n.host, port: n.port ?? null, status, last_heartbeat: iso(n.last_heartbeat),
@@ -34,7 +36,7 @@ export class ClusterNodeService {
 
   private async all() {
     const now = Date.now();
-    return (await this.knex('cluster_nodes').orderBy('kind').orderBy('id')).map((n) => this.present(n, now));
+    return (await allClusterNodes(this.knex)).map((n) => this.present(n, now));
   }
 
   async list(q: z.infer<typeof listNodesQuery>) {
@@ -43,10 +45,12 @@ export class ClusterNodeService {
     return { nodes: nodes.slice(start, start + q.size), pagination: { page: q.page, size: q.size, total: nodes.length, pages: Math.ceil(nodes.length / q.size) } };
   }
 
+  private row(id: string): Promise<ClusterNodeRow> {
+    return found(clusterNodeById(this.knex, id), 'cluster node', id);
+  }
+
   async get(id: string) {
-    const row = await this.knex('cluster_nodes').where({ id }).first();
-    if (!row) throw notFound('cluster node', id);
-    return this.present(row);
+    return this.present(await this.row(id));
   }
 
   async status() {
@@ -76,24 +80,22 @@ export class ClusterNodeService {
     if (!healthUrl) throw validationError([{ field: 'health_url', location: 'body', message: 'is required unless host and port are given' }]);
     const url = URL.parse(healthUrl);
     if (!url) throw validationError([{ field: body.health_url ? 'health_url' : 'host', location: 'body', message: 'does not make a valid URL' }]);
-    const existing = await this.knex('cluster_nodes').where({ id: body.id }).first('kind');
+    const existing = await clusterNodeById(this.knex, body.id);
     if (existing) throw conflict(`A cluster node ${body.id} exists already${existing.kind === 'external' ? '' : ` (an idcflow ${existing.kind} process)`}`, { field: 'id' });
-    const row = {
+    await insertExternalNode(this.knex, {
       id: body.id, kind: 'external', host: body.host ?? url.hostname.replace(/^\[|\]$/g, ''), port: body.port ?? (url.port ? Number(url.port) : null), health_url: healthUrl,
       status: 'registered', capabilities: JSON.stringify(body.capabilities), metadata: JSON.stringify(body.metadata), created_by: caller.principal.userId,
-    };
-    await this.knex('cluster_nodes').insert(row).onConflict('id').ignore();
+    });
     await audit(this.knex, caller, { module: 'system', action: 'cluster_node_add', resourceType: 'cluster_node', resourceId: body.id, message: `External cluster node ${body.id} registered (${healthUrl})` });
     return { message: 'Node added to the cluster', node: await this.get(body.id) };
   }
 
   async remove(caller: Caller, id: string) {
-    const row = await this.knex('cluster_nodes').where({ id }).first('kind', 'status', 'last_heartbeat', 'last_check');
-    if (!row) throw notFound('cluster node', id);
+    const row = await this.row(id);
     if (row.kind !== 'external' && nodeHealth(row, Date.now(), this.deps.config.system.staleSeconds) === 'healthy') {
       throw conflict(`Cluster node ${id} is a running idcflow ${row.kind} process: stop it first (its row comes back with its next heartbeat)`);
     }
-    await this.knex('cluster_nodes').where({ id }).delete();
+    await deleteClusterNode(this.knex, id);
     await audit(this.knex, caller, { module: 'system', action: 'cluster_node_remove', resourceType: 'cluster_node', resourceId: id, message: `Cluster node ${id} removed` });
     return { id, deleted: true };
   }
@@ -103,16 +105,12 @@ export class ClusterNodeService {
    * through a short workflow: the API never calls out itself); a worker or agent by its heartbeat.
    */
   async healthCheck(caller: Caller, id: string) {
-    const row = await this.knex('cluster_nodes').where({ id }).first();
-    if (!row) throw notFound('cluster node', id);
+    const row = await this.row(id);
     const url = row.kind === 'external' ? row.health_url : row.kind === 'api' && row.port ? `http://${row.host.includes(':') ? `[${row.host}]` : row.host}:${row.port}${API_HEALTH_PATH}` : null;
     let check: (ProbeResult & { method: string; url?: string }) | null = null;
     if (url) {
       check = { method: 'http', url, ...(await this.probe(url)) };
-      await this.knex('cluster_nodes').where({ id }).update({
-        last_checked_at: check.checked_at, last_check: JSON.stringify(check),
-        ...(row.kind === 'external' && check.ok ? { last_heartbeat: check.checked_at } : {}), updated_at: this.knex.fn.now(),
-      });
+      await recordNodeCheck(this.knex, id, check, row.kind === 'external' && check.ok);
     }
     const node = await this.get(id);
     const isHealthy = check ? check.ok && (row.kind === 'external' || node.status === 'healthy') : node.status === 'healthy';

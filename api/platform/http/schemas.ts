@@ -62,8 +62,8 @@ export async function paginate<M extends Model>(query: QueryBuilder<M>, page: nu
   return { items, pagination: pageInfo(page, size, total) };
 }
 
-/** The same for a knex query, for services that read rows rather than models. */
-export async function paginateRows<T = Record<string, any>>(query: Knex.QueryBuilder, page: number, size: number) { // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The same for a knex query of the store, for services that read rows rather than models: `T` names the store's row type. */
+export async function paginateRows<T>(query: Knex.QueryBuilder, page: number, size: number) {
   const [rows, total] = await Promise.all([
     query.clone().offset((page - 1) * size).limit(size) as unknown as Promise<T[]>,
     boundedTotal(query),

@@ -29,12 +29,26 @@ export interface HostRow {
   agent_version: string | null;
   status: Record<string, unknown> | null;
   status_at: Date | null;
+  /** High availability (migration 013): the counted health checks, the fencing generation, failing over by itself. */
   health: string;
+  health_failures: number;
+  health_successes: number;
+  health_reasons: string[];
+  health_checked_at: Date | null;
+  health_changed_at: Date | null;
   generation: number;
+  fenced_by: string | null;
+  fenced_at: Date | null;
+  auto_failover: boolean;
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
 }
+
+/** What a host's create or change writes: its columns, the jsonb ones as JSON text, secrets sealed. */
+export type HostWrite = Partial<Pick<HostRow, 'address' | 'username' | 'engine_type' | 'system_path' | 'images_path' | 'launch_path' | 'nat_port_start'
+  | 'nat_port_end' | 'instance_limit' | 'weight' | 'enabled' | 'use_agent' | 'password_sealed' | 'private_key_sealed' | 'tls_key_sealed'>>
+  & { public_addresses?: string; ip_pools?: string; plans?: string; options?: string; allowed_registries?: string | null };
 
 /** A host as the API lists it: its row and how many live instances it has. */
 export interface HostListRow extends HostRow {
@@ -61,4 +75,48 @@ export async function hostByName(knex: Knex, name: string): Promise<HostListRow 
 /** A live host's row, without the count (activities and networking read it whole). */
 export async function liveHostRow(knex: Knex | Knex.Transaction, id: number): Promise<HostRow | undefined> {
   return knex<HostRow>('hosts').where({ id }).whereNull('deleted_at').first();
+}
+
+/** Which of `ids` are not live hosts. */
+export async function missingHosts(knex: Knex, ids: number[]): Promise<number[]> {
+  const found = (await knex('hosts').whereIn('id', ids).whereNull('deleted_at').pluck('id')) as number[];
+  return ids.filter((id) => !found.includes(id));
+}
+
+/** Whether a host fails over by itself once unhealthy. */
+export async function setHostAutoFailover(knex: Knex, id: number, autoFailover: boolean): Promise<void> {
+  await knex('hosts').where({ id }).update({ auto_failover: autoFailover });
+}
+
+/** A host's row, deleted or not (the name and addresses of a host something ran on). */
+export async function hostRecord(knex: Knex, id: number): Promise<HostRow | undefined> {
+  return knex<HostRow>('hosts').where({ id }).first();
+}
+
+/** Whether a host has this name, deleted or not (a deleted host with instances keeps a suffixed name). */
+export async function hostNameTaken(knex: Knex, name: string): Promise<boolean> {
+  return Boolean(await knex('hosts').where({ name }).first('id'));
+}
+
+export async function insertHost(knex: Knex, name: string, columns: HostWrite): Promise<number> {
+  const [row] = await knex('hosts').insert({ name, ...columns }).returning('id');
+  return row.id;
+}
+
+export async function updateHost(knex: Knex, id: number, columns: HostWrite): Promise<void> {
+  await knex('hosts').where({ id }).update({ ...columns, updated_at: knex.fn.now() });
+}
+
+/**
+ * Deletes a host without live instances, with its address allocations. A host that deleted instances still point at
+ * stays as a deleted row, disabled, its name freed by a suffix (the column holds 64 characters).
+ */
+export async function deleteHost(knex: Knex, id: number, name: string): Promise<void> {
+  await knex.transaction(async (trx) => {
+    await trx('ip_allocations').where({ host_id: id }).delete();
+    const left = await trx('instances').where({ host_id: id }).first('id');
+    const suffix = `~deleted~${id}`;
+    if (left) await trx('hosts').where({ id }).update({ enabled: false, name: `${name.slice(0, 64 - suffix.length)}${suffix}`, deleted_at: trx.fn.now(), updated_at: trx.fn.now() });
+    else await trx('hosts').where({ id }).delete();
+  });
 }

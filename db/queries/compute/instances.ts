@@ -69,6 +69,12 @@ export async function findVisibleContainer(knex: Knex, viewer: Viewer, name: str
     .orderBy('i.id').first() as unknown as Promise<InstanceView | undefined>;
 }
 
+/** An instance `viewer` may see by its container name (seed 000): uuid or display name, on any engine; the oldest first. */
+export async function findVisibleInstanceNamed(knex: Knex, viewer: Viewer, name: string): Promise<InstanceView | undefined> {
+  return visibleInstances(knex, viewer).where((w) => w.where('i.uuid', name).orWhere('i.name', name))
+    .orderBy('i.id').first() as unknown as Promise<InstanceView | undefined>;
+}
+
 /** An instance row by id with its host's name, deleted or not (the runbooks' own reads: they act for the operation's owner, checked when it started). */
 export async function instanceWithHost(knex: Knex | Knex.Transaction, id: number): Promise<(InstanceRow & { host_name: string }) | undefined> {
   return knex('instances as i').join('hosts as h', 'h.id', 'i.host_id').where('i.id', id).first('i.*', 'h.name as host_name');
@@ -77,4 +83,9 @@ export async function instanceWithHost(knex: Knex | Knex.Transaction, id: number
 /** Live instances with this uuid, for the usage reports an instance's own agent sends (it proves itself with its token). */
 export async function liveInstancesByUuid(knex: Knex, uuid: string): Promise<Array<Pick<InstanceRow, 'id' | 'agent_token_sealed'>>> {
   return knex('instances').whereNull('deleted_at').where({ uuid }).select('id', 'agent_token_sealed');
+}
+
+/** Pins an instance to its host (load balancing never moves it), or unpins it. */
+export async function setInstancePinned(knex: Knex, id: number, pinned: boolean): Promise<void> {
+  await knex('instances').where({ id }).update({ pinned, updated_at: knex.fn.now() });
 }

@@ -43,3 +43,9 @@ export async function countUserIpv6Allocations(db: Knex | Knex.Transaction, user
   const [{ count }] = await db('ipv6_allocations').where({ user_id: userId }).count<{ count: string }[]>('* as count');
   return Number(count);
 }
+
+/** How many allocations a pool has (every owner's). */
+export async function countPoolAllocations(db: Knex | Knex.Transaction, poolId: number): Promise<number> {
+  const [{ count }] = await db('ipv6_allocations').where({ pool_id: poolId }).count<{ count: string }[]>('* as count');
+  return Number(count);
+}

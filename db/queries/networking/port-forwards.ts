@@ -15,19 +15,6 @@ export interface PortForwardRow {
   updated_at: Date;
 }
 
-/**
- * An instance's forwards in a stable order (`index` in the compat routes is the position here). The instance is one the
- * caller found through the owner scope (visibleInstances in db/queries/compute/instances.ts): its rows are its owner's.
- */
-export async function forwardsOfInstance(knex: Knex, instanceId: number): Promise<PortForwardRow[]> {
-  return knex<PortForwardRow>('port_forwards').where({ instance_id: instanceId }).orderBy('id');
-}
-
-/** One of an instance's forwards, by id. */
-export async function forwardOfInstance(knex: Knex, instanceId: number, id: number): Promise<PortForwardRow | undefined> {
-  return knex<PortForwardRow>('port_forwards').where({ id, instance_id: instanceId }).first();
-}
-
 /** The lowest port of the range no forward of this protocol holds on the host. */
 export async function freeForwardPort(knex: Knex, hostId: number, protocol: string, start: number, end: number): Promise<number | null> {
   const { rows } = await knex.raw(

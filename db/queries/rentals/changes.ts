@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
+import type { RentalRow } from './rentals';
 
 const DAY_MS = 86_400_000;
 
@@ -42,15 +43,15 @@ async function record(trx: Knex.Transaction, h: { rentalId: number; userId: numb
 }
 
 /** Redeeming a code without a rental: the rental row, the code claimed, its history and commission, in one transaction. */
-export async function createRentalFromCode(trx: Knex.Transaction, o: { userId: number; codeId: number; hostId: number | null }) {
+export async function createRentalFromCode(trx: Knex.Transaction, o: { userId: number; codeId: number; hostId: number | null }): Promise<RentalRow & { days: number }> {
   const uuid = crypto.randomUUID();
-  const [rental] = await trx('rentals').insert({ uuid, user_id: o.userId, status: 'provisioning', expires_at: new Date(), host_id: o.hostId, workflow_id: `rental-${uuid}` }).returning('*');
+  const [rental]: RentalRow[] = await trx('rentals').insert({ uuid, user_id: o.userId, status: 'provisioning', expires_at: new Date(), host_id: o.hostId, workflow_id: `rental-${uuid}` }).returning('*');
   const code = await claimCode(trx, o.codeId, o.userId, rental.id);
   const expiresAt = new Date(Date.now() + code.days * DAY_MS);
   await trx('rentals').where({ id: rental.id }).update({ expires_at: expiresAt });
   const historyId = await record(trx, { rentalId: rental.id, userId: o.userId, action: 'redeem', days: code.days, codeId: code.id, oldExpiry: null, newExpiry: expiresAt, changeKey: `code-${code.id}` });
   await creditCommission(trx, historyId, o.userId, code.batch_id);
-  return { ...rental, expires_at: expiresAt, days: code.days } as Record<string, any> & { id: number; uuid: string; expires_at: Date; days: number }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return { ...rental, expires_at: expiresAt, days: code.days };
 }
 
 /**

@@ -96,3 +96,14 @@ export async function insertWebhookDelivery(db: Knex, row: Pick<WebhookDeliveryR
   const [inserted] = await db('webhook_deliveries').insert(row).returning('*');
   return inserted as WebhookDeliveryRow;
 }
+
+/** The endpoint an alert rule manages (its webhook), if any. */
+export async function ruleWebhookEndpoint(db: Knex | Knex.Transaction, ruleId: string): Promise<WebhookEndpointRow | undefined> {
+  return db<WebhookEndpointRow>('webhook_endpoints').where({ alert_rule_id: ruleId }).first();
+}
+
+/** A rule's own endpoint, owned by whoever set the webhook. */
+export async function insertRuleWebhookEndpoint(db: Knex | Knex.Transaction, row: Pick<WebhookEndpointRow, 'user_id' | 'alert_rule_id' | 'url' | 'allow_private' | 'description' | 'event_types'>
+  & Partial<Pick<WebhookEndpointRow, 'secrets_sealed' | 'enabled' | 'disabled_reason' | 'consecutive_failures'>>): Promise<void> {
+  await db('webhook_endpoints').insert(row);
+}
