@@ -73,6 +73,7 @@ const envSchema = z.object({
   IDCFLOW_METRICS_RAW_HOURS: z.coerce.number().int().positive().max(720).default(24),
   IDCFLOW_METRICS_RETENTION_DAYS: z.coerce.number().int().positive().max(3650).default(30),
   IDCFLOW_ALERT_EVALUATION_SECONDS: z.coerce.number().int().positive().default(60),
+  IDCFLOW_LIVE_PING_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
   IDCFLOW_BIRD_CONFIG: z.string().default('/etc/bird/idcflow.conf'),
   IDCFLOW_BIRD_SOCKET: z.string().default('/run/bird/bird.ctl'),
   IDCFLOW_CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).optional(),
@@ -201,7 +202,8 @@ export interface Config {
   };
   /** Network services on a host agent: how often it reads its interfaces and sessions into PostgreSQL; BIRD's include file and control socket. */
   netservices: { wgStatsSeconds: number; birdConfig: string; birdSocket: string };
-  monitoring: { sampleSeconds: number; rawHours: number; retentionDays: number; evaluationSeconds: number };
+  /** livePingSeconds: how often a live WebSocket is pinged and its token checked again. */
+  monitoring: { sampleSeconds: number; rawHours: number; retentionDays: number; evaluationSeconds: number; livePingSeconds: number };
   console: ConsoleConfig;
   rentals: {
     /** The derper image relays run (built by `npm run derper:image`). */
@@ -346,7 +348,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     netservices: { wgStatsSeconds: e.IDCFLOW_WG_STATS_SECONDS, birdConfig: e.IDCFLOW_BIRD_CONFIG, birdSocket: e.IDCFLOW_BIRD_SOCKET },
     monitoring: {
       sampleSeconds: e.IDCFLOW_METRICS_SAMPLE_SECONDS, rawHours: e.IDCFLOW_METRICS_RAW_HOURS, retentionDays: e.IDCFLOW_METRICS_RETENTION_DAYS,
-      evaluationSeconds: e.IDCFLOW_ALERT_EVALUATION_SECONDS,
+      evaluationSeconds: e.IDCFLOW_ALERT_EVALUATION_SECONDS, livePingSeconds: e.IDCFLOW_LIVE_PING_SECONDS,
     },
     console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
     rentals: {
