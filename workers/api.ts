@@ -28,7 +28,7 @@ export async function startApi(config: Config, given?: AppDeps): Promise<{ serve
   server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const port = (server.address() as AddressInfo).port;
-  const node = await joinCluster(deps.knex, config, deps.logger, { kind: 'api', discriminator: port, port, capabilities: ['api', 'compat'] });
+  const node = await joinCluster(deps.knex, config, deps.logger, { kind: 'api', discriminator: port, port, capabilities: ['api', 'compat'], applied: () => ({ log_level: deps.logger.level }) });
   deps.system.nodeId = node.id;
   // Host health is checked on a Temporal Schedule; a process that owns its dependencies makes sure it exists.
   if (!given) void new HealthService(deps).ensureSchedule();

@@ -196,25 +196,32 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
       return { id: row.id, uuid: row.uuid, name: row.name, hostId: row.host_id, hostName: row.host_name, ref: row.engine_ref, state: row.state, ownerId: row.owner_id, spec: specOf(row) };
     },
 
-    /** Sets the state (and what the engine reported) and returns the instance as recorded. */
-    async recordInstance({ instanceId, state, engine, error }: { instanceId: number; state: InstanceState; engine?: EngineInstance | null; error?: { code: string; message: string } | null }) {
+    /**
+     * Sets the state (and what the engine reported) and returns the instance as recorded. `fromHostId`: the host whose
+     * engine reported them; when the instance lives on another host now (a failover or a move fenced that one), the
+     * report is of a stale copy and nothing is recorded.
+     */
+    async recordInstance({ instanceId, state, engine, error, fromHostId }: { instanceId: number; state: InstanceState; engine?: EngineInstance | null; error?: { code: string; message: string } | null; fromHostId?: number }) {
       const row = await knex('instances').where({ id: instanceId }).first();
       if (!row) throw fail(`instance ${instanceId} not found`, 'RESOURCE_NOT_FOUND');
-      const patch: Record<string, unknown> = { state, updated_at: knex.fn.now() };
-      if (engine) {
-        patch.engine_ref = engine.ref;
-        const nics = ((row.nics ?? []) as Nic[]).map((n) => ({ ...n }));
-        if (!nics.length && (engine.ip4 || engine.mac)) nics.push({ name: 'eth0', net_mode: 'engine' });
-        if (nics[0]) {
-          nics[0].ip4 ??= engine.ip4;
-          nics[0].mac ??= engine.mac;
+      const stale = fromHostId !== undefined && row.host_id !== fromHostId && row.moving_to_host_id !== fromHostId;
+      if (!stale) {
+        const patch: Record<string, unknown> = { state, updated_at: knex.fn.now() };
+        if (engine) {
+          patch.engine_ref = engine.ref;
+          const nics = ((row.nics ?? []) as Nic[]).map((n) => ({ ...n }));
+          if (!nics.length && (engine.ip4 || engine.mac)) nics.push({ name: 'eth0', net_mode: 'engine' });
+          if (nics[0]) {
+            nics[0].ip4 ??= engine.ip4;
+            nics[0].mac ??= engine.mac;
+          }
+          patch.nics = JSON.stringify(nics);
+          // What the engine reports, apart from what was asked: the only addresses networking rules may target.
+          patch.engine_addresses = JSON.stringify(reportedAddresses(engine));
         }
-        patch.nics = JSON.stringify(nics);
-        // What the engine reports, apart from what was asked: the only addresses networking rules may target.
-        patch.engine_addresses = JSON.stringify(reportedAddresses(engine));
+        if (error !== undefined) patch.last_error = error ? JSON.stringify(error) : null;
+        await knex('instances').where({ id: instanceId }).update(patch);
       }
-      if (error !== undefined) patch.last_error = error ? JSON.stringify(error) : null;
-      await knex('instances').where({ id: instanceId }).update(patch);
       const after = (await instanceWithHost(knex, instanceId))!;
       return {
         instance_id: after.id as number, uuid: after.uuid as string, name: after.name as string, host: after.host_name as string, state: after.state as string,

@@ -13,6 +13,8 @@ export interface NodeSpec {
   port?: number | null;
   capabilities: string[];
   metadata?: Record<string, unknown>;
+  /** What the process applies now (its loggers' live level), read again for each heartbeat into its metadata. */
+  applied?: () => Record<string, unknown>;
 }
 
 /** How long a node that stopped heartbeating stays listed before the housekeeping sweep forgets it. */
@@ -54,12 +56,13 @@ export interface NodePresence {
 export async function joinCluster(knex: Knex, config: Config, logger: Logger, spec: NodeSpec): Promise<NodePresence> {
   const id = nodeIdOf(config, spec);
   const host = config.host && !['0.0.0.0', '::'].includes(config.host) && spec.kind === 'api' ? config.host : os.hostname();
-  const row = {
-    kind: spec.kind, host, port: spec.port ?? null, status: 'running', version: VERSION, capabilities: JSON.stringify(spec.capabilities),
-    metadata: JSON.stringify({ environment: config.env, pid: process.pid, hostname: os.hostname(), node_version: process.version, ...(spec.metadata ?? {}) }),
-  };
+  const row = { kind: spec.kind, host, port: spec.port ?? null, status: 'running', version: VERSION, capabilities: JSON.stringify(spec.capabilities) };
+  const metadata = { environment: config.env, pid: process.pid, hostname: os.hostname(), node_version: process.version, ...(spec.metadata ?? {}) };
   const upsert = (starting: boolean) => {
-    const live = { id, ...row, last_heartbeat: knex.fn.now(), load_factor: loadFactor(), ...(starting ? { started_at: knex.fn.now() } : {}) };
+    const live = {
+      id, ...row, metadata: JSON.stringify({ ...metadata, ...spec.applied?.() }), last_heartbeat: knex.fn.now(), load_factor: loadFactor(),
+      ...(starting ? { started_at: knex.fn.now() } : {}),
+    };
     return knex('cluster_nodes').insert(live).onConflict('id').merge({ ...live, updated_at: knex.fn.now() });
   };
   await upsert(true);

@@ -13,7 +13,7 @@ export async function startProcessRuntime(knex: Knex, config: Config, logger: Lo
   const notifications = new Notifications(config.databaseUrl, logger);
   const settings = new LiveSettings(knex, config, [logger]);
   await settings.start(notifications);
-  const node = await joinCluster(knex, config, logger, spec);
+  const node = await joinCluster(knex, config, logger, { ...spec, applied: () => ({ log_level: logger.level }) });
   return {
     settings,
     node,

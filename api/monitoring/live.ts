@@ -24,7 +24,6 @@ const ROUTES: Record<string, LiveChannel[] | null> = {
 
 /** A socket that has not authenticated within this is closed (4401). */
 export const AUTH_SECONDS = 5;
-const PING_SECONDS = 30;
 /**
  * Sockets not yet authenticated, per client address and in all: past either, an upgrade is refused with 429 before any
  * WebSocket is made, so unauthenticated sockets cannot pile up (each waits up to AUTH_SECONDS for its token).
@@ -159,7 +158,7 @@ export async function attachLiveChannels(server: http.Server, deps: AppDeps) {
       alive = false;
       ws.ping();
       principalOf(token).catch((err) => { if (err instanceof Refused) ws.close(err.code, err.message.slice(0, 120)); });
-    }, PING_SECONDS * 1000);
+    }, deps.config.monitoring.livePingSeconds * 1000);
     ws.on('close', () => { clearInterval(ping); clients.delete(client); });
   }
 

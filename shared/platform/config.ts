@@ -125,6 +125,8 @@ export const envSchema = z.object({
     .meta({ meaning: 'rollups older than this are deleted' }),
   IDCFLOW_ALERT_EVALUATION_SECONDS: z.coerce.number().int().positive().default(60)
     .meta({ meaning: 'how often the Schedule `monitoring-alert-evaluation` evaluates the alert rules (`npm run migrate` / `npm start` apply a change)' }),
+  IDCFLOW_LIVE_PING_SECONDS: z.coerce.number().int().positive().max(3600).default(30)
+    .meta({ meaning: 'how often the API pings each live WebSocket (`/api/v1/ws/*`), drops one that did not answer, and checks its token again (a revoked session or a deactivated user is closed with 4401)' }),
   IDCFLOW_BIRD_CONFIG: z.string().default('/etc/bird/idcflow.conf')
     .meta({ meaning: 'host agents: the file of BIRD\'s configuration that idcflow owns (BIRD\'s own file `include`s it) and BIRD\'s control socket' }),
   IDCFLOW_BIRD_SOCKET: z.string().default('/run/bird/bird.ctl')
@@ -360,7 +362,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
     netservices: { wgStatsSeconds: e.IDCFLOW_WG_STATS_SECONDS, birdConfig: e.IDCFLOW_BIRD_CONFIG, birdSocket: e.IDCFLOW_BIRD_SOCKET },
     monitoring: {
       sampleSeconds: e.IDCFLOW_METRICS_SAMPLE_SECONDS, rawHours: e.IDCFLOW_METRICS_RAW_HOURS, retentionDays: e.IDCFLOW_METRICS_RETENTION_DAYS,
-      evaluationSeconds: e.IDCFLOW_ALERT_EVALUATION_SECONDS,
+      evaluationSeconds: e.IDCFLOW_ALERT_EVALUATION_SECONDS, livePingSeconds: e.IDCFLOW_LIVE_PING_SECONDS,
     },
     console: { port: e.IDCFLOW_CONSOLE_PORT, publicUrl: e.IDCFLOW_CONSOLE_PUBLIC_URL, ticketSeconds: e.IDCFLOW_CONSOLE_TICKET_SECONDS },
     rentals: {

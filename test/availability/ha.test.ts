@@ -2,7 +2,7 @@ import { startTestApi, eventually, expectError, type TestApi, type TestUser } fr
 import { createInstance, finished, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { HA_TEST_ENV, haHostsSkip, startHaHosts, stopHaHosts, type HaHost } from '../support/ha-hosts';
-import { refuseFencedCopy } from '../../activities/availability/fencing';
+import { HEALTH_SCHEDULE_ID } from '../../api/availability/health';
 
 /**
  * High availability against two real hosts: two Podman Docker API services, each with its own agent process, a worker of
@@ -15,6 +15,8 @@ if (skip) test.skip(`HA tests skipped: ${skip}`, () => undefined);
 describeHa('health and failover between two real hosts', () => {
   const queue = uniq('ha');
   let api: TestApi;
+  /** The same API, but operations wait up to 10 minutes for an agent to pick up their engine calls. */
+  let patient: TestApi;
   let worker: Spawned;
   let a: HaHost;
   let b: HaHost;
@@ -23,12 +25,16 @@ describeHa('health and failover between two real hosts', () => {
   const image = process.env.IDCFLOW_TEST_DOCKER_IMAGE!;
   const onA: string[] = [];
   let web = '';
+  /** A power operation whose engine call was queued for A's agent while A was going away (see the threshold test). */
+  const queued = { opId: '', uuid: '' };
+  let movedAddresses: unknown;
 
   const seed = (path: string, token = admin) => api.call('GET', path, { token });
   const row = (uuid: string) => api.deps.knex('instances').where({ uuid }).whereNull('deleted_at').first();
 
   beforeAll(async () => {
     api = await startTestApi({ IDCFLOW_TASK_QUEUE: queue, ...HA_TEST_ENV });
+    patient = await startTestApi({ IDCFLOW_TASK_QUEUE: queue, ...HA_TEST_ENV, IDCFLOW_AGENT_WAIT_SECONDS: '600' });
     worker = await spawnWorker(queue, HA_TEST_ENV);
     admin = await api.admin();
     user = await api.createUser('user');
@@ -38,8 +44,26 @@ describeHa('health and failover between two real hosts', () => {
     await api.call('DELETE', '/api/v1/availability/health/schedule', { token: admin });
     await stopHaHosts([a, b].filter(Boolean));
     await worker?.stop();
+    await patient?.close();
     await api?.close();
   });
+
+  const health = async (id: number) => (await seed(`/api/v1/hosts/${id}/health`)).body.data;
+  /** One health round now (the same workflow the Schedule starts), then the host's counts. */
+  const round = async (id: number) => {
+    expect((await api.call('POST', '/api/v1/availability/health/check', { token: admin })).status).toBe(200);
+    return health(id);
+  };
+  /** The health Schedule every second, or paused with no round of its own left running: then only `round` counts. */
+  const healthSchedule = async (enabled: boolean) => {
+    const res = await api.call('PUT', '/api/v1/availability/health/schedule', { token: admin, body: { interval_seconds: 1, enabled } });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({ id: HEALTH_SCHEDULE_ID, interval_seconds: 1, enabled });
+    if (!enabled) {
+      const handle = api.deps.temporal.schedule.getHandle(HEALTH_SCHEDULE_ID);
+      await eventually(async () => (await handle.describe()).info.runningActions.length === 0, 30_000, 'the Schedule\'s last round to end');
+    }
+  };
 
   it('a health round finds both hosts healthy; native and seed 000 routes answer from it', async () => {
     const round = await api.call('POST', '/api/v1/availability/health/check', { token: admin });
@@ -87,26 +111,37 @@ describeHa('health and failover between two real hosts', () => {
     expect(byName.body.data.traffic.out).toBeGreaterThanOrEqual(t.body.traffic.out);
   });
 
-  it('host A loses engine and agent: unhealthy only after the threshold (Schedule), with reasons; placement skips it', async () => {
+  it('host A loses engine and agent: unhealthy at exactly the threshold, with reasons; the Schedule counts on; placement skips it', async () => {
     for (let i = 0; i < 2; i++) {
       const { op } = await createInstance(api, admin, { host_id: a.id, image, command: ['sleep', '3600'], cpu: 1, ram_mb: 32 });
       expect(op.status).toBe('succeeded');
       onA.push(op.result.uuid);
     }
-    const sched = await api.call('PUT', '/api/v1/availability/health/schedule', { token: admin, body: { interval_seconds: 1 } });
-    expect(sched.status).toBe(200);
-    expect(sched.body.data).toMatchObject({ id: 'availability-host-health', interval_seconds: 1, enabled: true });
+    // Rounds run by hand while the Schedule is paused, so each one is counted and seen.
+    await healthSchedule(false);
     await a.cut();
-    // One failed round is not enough (threshold 2): the counter is seen at 1 while the host is still healthy.
-    const first = await eventually(async () => {
-      const h = (await seed(`/api/v1/hosts/${a.id}/health`)).body.data;
-      return h.consecutive_failures >= 1 && h;
-    }, 30_000, 'a first failed check');
-    if (first.consecutive_failures === 1) expect(first.health).toBe('healthy');
-    const down = await eventually(async () => { const r = await seed(`/api/ha/health/${a.id}`); return r.body.status === 'unhealthy' && r.body; }, 40_000, 'A unhealthy');
+    // An operation started while the record still believes A's agent alive (its last heartbeat under
+    // IDCFLOW_AGENT_OFFLINE_SECONDS old, as in the seconds after a host dies) queues its engine call for A's agent.
+    queued.uuid = onA[1];
+    await api.deps.knex('hosts').where({ id: a.id }).update({ agent_last_seen: api.deps.knex.fn.now() });
+    const power = await patient.call('POST', `/api/v1/instances/${(await row(queued.uuid)).id}/power`, { token: admin, body: { action: 'start' } });
+    expect(power.status).toBe(202);
+    queued.opId = power.body.data.operation.id;
+    await eventually(async () => (await api.call('GET', `/api/v1/operations/${queued.opId}`, { token: admin })).body.data.progress.step === 'power', 30_000, 'the start queued for A\'s agent');
+
+    await eventually(async () => (await health(a.id)).agent.online === false, 30_000, 'A\'s agent heartbeat to go stale');
+    const first = await round(a.id);
+    expect(first).toMatchObject({ health: 'healthy', consecutive_failures: 1 }); // one failed round is not enough (threshold 2)
+    expect(first.reasons.join(' ')).toMatch(/engine probe failed.*agent heartbeat stale|agent heartbeat stale.*engine probe failed/);
+    expect(await round(a.id)).toMatchObject({ health: 'unhealthy', consecutive_failures: 2 });
+    const down = (await seed(`/api/ha/health/${a.id}`)).body;
+    expect(down.status).toBe('unhealthy');
     expect(down.reasons.join(' ')).toMatch(/engine probe failed/);
     expect(down.reasons.join(' ')).toMatch(/agent heartbeat stale/);
     expect((await seed(`/api/ha/health/${b.id}`)).body.status).toBe('healthy');
+    // The Schedule's own rounds count on from there.
+    await healthSchedule(true);
+    await eventually(async () => (await health(a.id)).consecutive_failures >= 4, 30_000, 'two rounds of the Schedule');
     // Placement never picks A now.
     const { op } = await createInstance(api, admin, { engine_type: 'docker', image, command: ['sleep', '3600'], cpu: 1, ram_mb: 32 });
     expect(op.status).toBe('succeeded');
@@ -126,31 +161,37 @@ describeHa('health and failover between two real hosts', () => {
       expect(await row(uuid)).toMatchObject({ host_id: b.id, generation: 1, moving_to_host_id: null, state: 'running', engine_ref: `idcflow-${uuid}` });
     }
     expect((await api.deps.knex('hosts').where({ id: a.id }).first()).generation).toBe(2);
-    // The fence every create or start on a host passes (compute's engine activities, on agents too): A may no longer run them.
-    for (const uuid of onA) {
-      await expect(refuseFencedCopy(api.deps.knex, a.id, { ref: `idcflow-${uuid}` })).rejects.toThrow(/fenced/);
-      await expect(refuseFencedCopy(api.deps.knex, b.id, { uuid })).resolves.toBeUndefined();
-    }
+    // The start queued for A's agent is still waiting for it (A's fence is tried when A's agent is back).
+    expect((await api.call('GET', `/api/v1/operations/${queued.opId}`, { token: admin })).body.data).toMatchObject({ status: 'running', progress: { step: 'power' } });
+    movedAddresses = (await row(queued.uuid)).engine_addresses;
     // The moved web server answers at its new address.
     const ip = (await row(web)).nics[0].ip4;
     expect(ip).toMatch(/^10\.89\.72\./);
     expect((await fetch(`http://${ip}/`)).status).toBeLessThan(500);
   }, 150_000);
 
-  it('A comes back: its agent does not run the moved containers and removes its stale copies; A turns healthy after the threshold', async () => {
+  it('A comes back: the start queued for it is refused by the fence, its stale copies go; healthy at exactly the threshold', async () => {
+    await healthSchedule(false);
     // The engine was only cut off: A's old copies still run there until its agent sees they live on B now.
     await a.podman.startService();
     const stale = await a.containers();
     expect(onA.map((u) => stale.get(u))).toEqual(onA.map(() => 'running'));
     await a.startAgent();
+    // The engine call queued before the failover reaches A's agent now, and A may no longer run that instance.
+    const refused = await finished(api, admin, queued.opId, 60);
+    expect(refused).toMatchObject({ status: 'failed', error: { code: 'CONFLICT', message: expect.stringMatching(new RegExp(`${queued.uuid} now lives on host ${b.id}.*fenced`)) } });
+    expect(await row(queued.uuid)).toMatchObject({ host_id: b.id, state: 'running', engine_addresses: movedAddresses });
     await eventually(async () => { const left = await a.containers(); return onA.every((u) => !left.has(u)); }, 30_000, 'stale copies removed from A');
     const onB = await b.containers();
     for (const uuid of onA) expect(onB.get(uuid)).toBe('running');
-    await eventually(async () => (await seed(`/api/ha/health/${a.id}`)).body.status === 'healthy', 30_000, 'A healthy again');
-    expect((await seed(`/api/v1/hosts/${a.id}/health`)).body.data.reasons).toEqual([]);
-  }, 90_000);
+
+    expect(await round(a.id)).toMatchObject({ health: 'unhealthy', consecutive_successes: 1 }); // one good round is not enough either
+    expect(await round(a.id)).toMatchObject({ health: 'healthy', consecutive_successes: 2, consecutive_failures: 0, reasons: [] });
+    expect((await seed(`/api/ha/health/${a.id}`)).body).toMatchObject({ status: 'healthy', reasons: [] });
+  }, 120_000);
 
   it('auto_failover: once B is unhealthy, the health round fails it over by itself; B back removes its copies', async () => {
+    await healthSchedule(true);
     const set = await api.call('PUT', `/api/v1/hosts/${b.id}/availability`, { token: admin, body: { auto_failover: true } });
     expect(set.body.data).toMatchObject({ host_id: b.id, auto_failover: true });
     await b.cut();

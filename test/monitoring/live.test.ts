@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { startTestApi, type TestApi, type TestUser } from '../support/api';
+import { startTestApi, holds, type TestApi, type TestUser } from '../support/api';
 import { liveClient, testHost, wsUrl } from './support';
 import { notify } from '../../db/notifications';
 import { CLOSE, NOTIFY_CHANNELS } from '../../shared/monitoring/live';
@@ -128,6 +128,22 @@ describe('monitoring: the live WebSocket channels', () => {
     const gone = await a.createUser('viewer');
     expect((await a.call('POST', '/api/v1/auth/logout', { token: gone.token })).status).toBe(200);
     expect((await connect(a, `/api/v1/ws/system/status?token=${gone.token}`).closed).code).toBe(4401);
+  });
+
+  it('closes a socket that is open when its session is revoked through another API process: 4401 at the next ping', async () => {
+    const quick = await startTestApi({ IDCFLOW_LIVE_PING_SECONDS: '1' });
+    try {
+      const member = await a.createUser('viewer');
+      const client = connect(quick, `/api/v1/ws/system/status?token=${member.token}`);
+      await client.next((m) => m.type === 'connected');
+      // Pings come and go, each checking the token again: a valid session stays connected.
+      await holds(() => client.ws.readyState === WebSocket.OPEN, 2_500, 'the socket open across pings');
+      expect((await a.call('POST', '/api/v1/auth/logout', { token: member.token })).status).toBe(200);
+      const closed = await Promise.race([client.closed, new Promise<null>((r) => { setTimeout(() => r(null), 10_000); })]);
+      expect(closed).toMatchObject({ code: 4401 });
+    } finally {
+      await quick.close();
+    }
   });
 
   it('sends WireGuard status to managers in full and to users for their own clients only; BGP to managers', async () => {

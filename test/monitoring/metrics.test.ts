@@ -1,4 +1,7 @@
+import os from 'node:os';
 import { startTestApi, expectError, eventually, type TestApi, type TestUser } from '../support/api';
+import { addHost } from '../support/compute';
+import { spawnEntrypoint } from '../support/processes';
 import { testHost } from './support';
 import { parseNetDev, hostMetricsCollector } from '../../activities/monitoring/host-metrics';
 import { monitoringRollupWorkflow } from '../../workflows/monitoring/alerts';
@@ -27,6 +30,32 @@ describe('monitoring: the metrics store, dashboard and series', () => {
       expect(typeof v[k]).toBe('number');
     }
     expect(v['system.memory.usage']).toBeGreaterThan(0);
+  });
+
+  it('a host agent records its machine\'s figures at its own pace; the metrics API answers them for its host', async () => {
+    const host = await addHost(api, { use_agent: true });
+    const agent = await spawnEntrypoint('workers/agent.ts', [], { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: host.name, IDCFLOW_METRICS_SAMPLE_SECONDS: '1' }, 'agent polling', 60_000);
+    try {
+      // One sample at the start, then one a second: three within a few seconds.
+      const samples = () => api.deps.knex('metric_samples').where({ source: `host:${host.name}`, kind: 'host', host_id: host.id }).orderBy('at');
+      await eventually(async () => (await samples()).length >= 3, 20_000, 'three samples from the agent');
+      const series = async (name: string) => {
+        const res = await api.call('GET', `/api/v1/monitoring/metrics/system?hours=1&host=${host.name}&name=${name}`, { token: manager.token });
+        expect(res.status).toBe(200);
+        return res.body.data as Array<{ name: string; value: number; tags: { host: string } }>;
+      };
+      // The agent runs on this machine: its figures are this machine's.
+      const cores = await series('system.cpu.cores');
+      expect(cores.length).toBeGreaterThan(0);
+      expect(cores.every((p) => p.value === os.cpus().length && p.tags.host === host.name)).toBe(true);
+      expect((await series('system.memory.total')).every((p) => p.value === os.totalmem())).toBe(true);
+      const used = await series('system.memory.usage');
+      expect(used.length).toBeGreaterThan(0);
+      expect(used.every((p) => p.value > 0 && p.value < 100)).toBe(true);
+      expect(Object.keys((await samples()).at(-1).values)).toEqual(expect.arrayContaining(['system.cpu.usage', 'system.load.1', 'system.disk.total', 'system.network.bytes_recv', 'system.uptime']));
+    } finally {
+      await agent.stop();
+    }
   });
 
   it('records pushed samples; refuses bad input, no token, other roles and unknown hosts', async () => {

@@ -24,6 +24,14 @@ afterAll(async () => {
   await api.close();
 });
 
+/** State and since-time of a BGP protocol as BIRD's `show protocols` prints them (`timeformat protocol iso long ms`). */
+async function protocolState(birdc: (...args: string[]) => Promise<string>, name: string) {
+  const out = await birdc('show', 'protocols', name);
+  const m = new RegExp(`^${name}\\s+BGP\\s+\\S+\\s+(\\S+)\\s+(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d+)\\s+(\\S+)`, 'm').exec(out);
+  if (!m) throw new Error(`no protocol ${name} in:\n${out}`);
+  return { state: m[1], since: m[2], info: m[3] };
+}
+
 /** A BIRD daemon in a namespace, in the foreground so the namespace's teardown stops it. */
 async function bird(ns: Netns, name: string, conf: string) {
   const file = path.join(dir, `${name}.conf`);
@@ -44,7 +52,7 @@ describe('BGP applied for real: BIRD in two network namespaces', () => {
     const include = path.join(dir, 'a-idcflow.conf');
     fs.writeFileSync(include, '');
     await bird(a, 'a', `log "${dir}/a.log" all;\nrouter id 10.216.0.1;\ntimeformat protocol iso long;\nprotocol device {}\ninclude "${include}";\n`);
-    const birdB = await bird(b, 'b', `router id 10.216.0.2;\ntimeformat protocol iso long;\nprotocol device {}\nprotocol bgp peer_a {\n  local 10.216.0.2 as 65002;\n  neighbor 10.216.0.1 as 65001;\n  password "s3cret";\n  connect retry time 2; error wait time 1, 2;\n  ipv4 { import all; export none; };\n}\n`);
+    const birdB = await bird(b, 'b', `router id 10.216.0.2;\ntimeformat protocol iso long ms;\nprotocol device {}\nprotocol bgp peer_a {\n  local 10.216.0.2 as 65002;\n  neighbor 10.216.0.1 as 65001;\n  password "s3cret";\n  connect retry time 2; error wait time 1, 2;\n  ipv4 { import all; export none; };\n}\n`);
     const admin = await api.admin();
     const host = await addHost(api, { use_agent: true });
     const agent = await agentInNetns(a, host.name, path.join(dir, 'agent'), { IDCFLOW_BIRD_CONFIG: include, IDCFLOW_BIRD_SOCKET: path.join(dir, 'a.ctl') });
@@ -62,6 +70,8 @@ describe('BGP applied for real: BIRD in two network namespaces', () => {
       const est = await eventually(async () => { const v = await view(good.s.id); return v.status === 'established' ? v : null; }, 30_000, 'session established');
       expect(est.uptime).toEqual(expect.any(Number));
       expect((await api.call('GET', '/api/v1/bgp/sessions', { token: admin })).text).not.toContain('s3cret');
+      // The session as the peer sees it: up since this instant. A reconfiguration that restarts it moves the instant.
+      const upBefore = await eventually(async () => { const p = await protocolState(birdB, 'peer_a'); return p.info === 'Established' && p; }, 30_000, 'the peer to see it established');
 
       // Announce inside the allowed range: the peer learns it with the prepend and the community; withdrawn, it goes.
       expect((await api.call('POST', '/api/v1/bgp/allowed-prefixes', { token: admin, body: { host_id: host.id, prefix: '198.51.100.0/22' } })).status).toBe(201);
@@ -79,7 +89,9 @@ describe('BGP applied for real: BIRD in two network namespaces', () => {
       expect(learned).toMatch(/via 10\.216\.0\.7 on /);
       expect(learned).toMatch(/BGP\.next_hop: 10\.216\.0\.7/);
       await eventually(async () => (await view(good.s.id)).routes_advertised === 1, 20_000, 'routes advertised read back');
-      expect((await view(good.s.id)).status).toBe('established'); // the session did not flap on reconfiguration
+      // The session did not flap on reconfiguration: still established, up since the same instant.
+      expect((await view(good.s.id)).status).toBe('established');
+      expect(await protocolState(birdB, 'peer_a')).toEqual(upBefore);
       const withdrawn = await api.call('DELETE', `/api/v1/bgp/announcements/${ann.body.data.id}`, { token: admin });
       expect((await finished(api, admin, withdrawn.body.data.operation.id)).status).toBe('succeeded');
       await eventually(async () => !(await birdB('show', 'route', '198.51.100.0/24')).includes('198.51.100.0/24'), 30_000, 'route withdrawn at the peer');

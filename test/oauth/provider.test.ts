@@ -135,7 +135,8 @@ describe('authorization code + PKCE through the sign-in and consent pages', () =
 
 describe('the sign-in and consent pages', () => {
   it('refuse a wrong password, an unknown interaction, a wrong step and a foreign cookie', async () => {
-    const client = await registerClient(alice.token, {});
+    // Any user names their own client: the name is shown on the page as text, every markup character escaped.
+    const client = await registerClient(alice.token, { name: '<script>alert(1)</script> & "panel"' });
     const config = await rp(client);
     const browser = new Browser();
     const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
@@ -144,16 +145,22 @@ describe('the sign-in and consent pages', () => {
     const page = await browser.request(interaction);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    const escapedName = '<strong>&#60;script&#62;alert(1)&#60;/script&#62; &#38; &#34;panel&#34;</strong>';
+    const shown = await page.text();
+    expect(shown).toContain(`to continue to ${escapedName}`);
+    expect(shown).not.toContain('<script>');
     const wrong = await browser.request(`${interaction}/login`, { form: { username: alice.username, password: 'not-the-password' } });
     expect(wrong.status).toBe(401);
-    expect(await wrong.text()).toContain('Invalid username, password or authentication code');
+    const refusedPage = await wrong.text();
+    expect(refusedPage).toContain('<p class="error" role="alert">Invalid username, password or authentication code</p>');
+    expect(refusedPage).toContain(escapedName);
     const consentStep = await browser.request(`${interaction}/confirm`, { form: {} });
     expect(consentStep.status).toBe(400);
     expect((await new Browser().request(interaction)).status).toBe(400);
     expect((await browser.request(`${issuer.href}/interaction/not-a-real-uid`)).status).toBe(400);
     expect((await browser.request(`${interaction}/login`)).status).toBe(405);
     const xss = await browser.request(`${interaction}/login`, { form: { username: '<script>alert(1)</script>', password: 'x' } });
-    expect(await xss.text()).not.toContain('<script>alert(1)</script>');
+    expect(await xss.text()).not.toContain('<script>');
   });
 });
 

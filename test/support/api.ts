@@ -115,3 +115,16 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     await new Promise((r) => setTimeout(r, 300));
   }
 }
+
+/**
+ * Checks that `check` stays true for `ms` (polled): for "exactly once", after the first arrival, so a second one that
+ * a retry or a duplicate would bring has had the time to arrive.
+ */
+export async function holds(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (!(await check())) throw new Error(`no longer true: ${what}`);
+    if (Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

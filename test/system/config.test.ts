@@ -1,6 +1,8 @@
 import jwt from 'jsonwebtoken';
 import { useOwnDatabase } from '../userdata/own-database';
 import { startTestApi, expectError, eventually, type TestApi, type TestUser } from '../support/api';
+import { addHost, uniq } from '../support/compute';
+import { spawnEntrypoint, spawnWorker } from '../support/processes';
 import { createAvailabilityActivities } from '../../activities/availability/backups';
 import { createLogger } from '../../shared/platform/logger';
 
@@ -66,6 +68,28 @@ describe('GET/PUT /api/v1/system/config', () => {
     expectError(await api1.call('PUT', C, { token: user.token, body: { log_level: 'DEBUG' } }), 403, 'INSUFFICIENT_PERMISSIONS');
     expectError(await api1.call('GET', C, { token: user.token }), 403, 'INSUFFICIENT_PERMISSIONS');
     expect((await api1.call('GET', C, { token: admin })).body.data.sources.log_level).toBe('environment');
+  });
+
+  it('changes the log level of a running worker process and a running agent process too', async () => {
+    // Nothing is stored yet: both start at their environment's level (info) and heartbeat the level they apply.
+    const host = await addHost(api1, { use_agent: true });
+    const env = { IDCFLOW_NODE_HEARTBEAT_SECONDS: '1' };
+    const worker = await spawnWorker(uniq('config'), env);
+    const agent = await spawnEntrypoint('workers/agent.ts', [], { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: host.name, ...env }, 'agent polling', 60_000);
+    try {
+      const levels = async () => {
+        const nodes = (await api1.call('GET', '/api/v1/cluster/nodes?size=100', { token: admin })).body.data.nodes as Array<{ metadata: { pid?: number; log_level?: string } }>;
+        const of = (pid?: number) => nodes.find((n) => n.metadata.pid === pid)?.metadata.log_level;
+        return [of(worker.proc.pid), of(agent.proc.pid)];
+      };
+      await eventually(async () => (await levels()).every((l) => l === 'info'), 15_000, 'both processes at info');
+      expect((await api1.call('PUT', C, { token: admin, body: { log_level: 'ERROR' } })).status).toBe(200);
+      await eventually(async () => (await levels()).every((l) => l === 'error'), 15_000, 'both processes at error');
+      expect((await api1.call('PUT', C, { token: admin, body: { log_level: 'SILENT' } })).status).toBe(200);
+      await eventually(async () => (await levels()).every((l) => l === 'silent'), 15_000, 'both processes silent');
+    } finally {
+      await Promise.all([worker.stop(), agent.stop()]);
+    }
   });
 
   it('changes the log level of the running loggers of both API processes, audited', async () => {

@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 export interface Received { path: string; headers: http.IncomingHttpHeaders; body: string; answered: boolean }
 
 /**
- * A receiver on loopback that keeps every delivery: a path under /fail/ answers 500; the first request to a path under
- * /hold/ is never answered (it stays in flight until its sender goes away), later ones answer 204 like any other.
+ * A receiver on loopback that keeps every delivery: a path under /fail/ answers 500; one under /redirect/x answers 302
+ * to /landed/x; the first request to a path under /hold/ is never answered (it stays in flight until its sender goes
+ * away), later ones answer 204 like any other.
  */
 export async function startReceiver() {
   const received: Received[] = [];
@@ -20,6 +21,10 @@ export async function startReceiver() {
       if (path.startsWith('/hold/') && !held.has(path)) {
         held.add(path);
         return;
+      }
+      if (path.startsWith('/redirect/')) {
+        res.writeHead(302, { location: path.replace(/^\/redirect\//, '/landed/') });
+        return res.end(() => { entry.answered = true; });
       }
       res.statusCode = path.startsWith('/fail/') ? 500 : 204;
       res.end(path.startsWith('/fail/') ? 'receiver is down' : undefined, () => { entry.answered = true; });

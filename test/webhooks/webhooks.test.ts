@@ -48,14 +48,25 @@ describe('webhooks (Standard Webhooks signatures, retries, disabling, SSRF check
     // Only an admin may point an endpoint at a private address; here the admin's endpoint gets the user's operation.
     expectError(await api.call('POST', '/api/v1/webhooks', { token: user.token, body: { url: `${receiver.url}/u`, allow_private: true } }), 403, 'INSUFFICIENT_PERMISSIONS');
     const endpoint = await loopbackEndpoint(admin, '/ops', { event_types: ['operation.succeeded'], operation_type: 'instance.create' });
+    // The creator's own endpoint, and a stranger's, both pointed at the receiver by an admin (they stay their owners').
+    const creatorPath = `/creator-${uniq('u')}`;
+    expect((await api.call('PUT', `/api/v1/webhooks/${mine.body.data.id}`, { token: admin, body: { url: `${receiver.url}${creatorPath}`, allow_private: true } })).status).toBe(200);
+    const stranger = await api.createUser('user');
+    const theirs = await api.call('POST', '/api/v1/webhooks', { token: stranger.token, body: { url: 'https://hooks.example.test/stranger', event_types: ['operation.succeeded'] } });
+    expect((await api.call('PUT', `/api/v1/webhooks/${theirs.body.data.id}`, { token: admin, body: { url: `${receiver.url}/stranger`, allow_private: true } })).status).toBe(200);
 
     const host = await addHost(api, {});
     const { op } = await createInstance(api, user.token, { host_id: host.id });
     expect(op.status).toBe('succeeded');
-    const got = await eventually(async () => deliveriesTo('/ops').find((r) => JSON.parse(r.body).data.id === op.id), 30_000, 'the delivery');
+    const about = (path: string) => deliveriesTo(path).filter((r) => JSON.parse(r.body).data.id === op.id);
+    const [got, ownGot] = await eventually(async () => (about('/ops').length && about(creatorPath).length ? [about('/ops')[0], about(creatorPath)[0]] : null), 30_000, 'both deliveries');
     const payload = new Webhook(endpoint.secret).verify(got.body, got.headers as Record<string, string>) as { type: string; data: { status: string; created_by: number } };
     expect(payload).toMatchObject({ type: 'operation.succeeded', data: { status: 'succeeded', created_by: user.id } });
+    expect(new Webhook(mine.body.data.secret).verify(ownGot.body, ownGot.headers as Record<string, string>)).toMatchObject({ type: 'operation.succeeded', data: { id: op.id, created_by: user.id } });
     expect(() => new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`).verify(got.body, got.headers as Record<string, string>)).toThrow();
+    // One event's deliveries are recorded together, before any is sent: the stranger's endpoint has none.
+    expect(await api.deps.knex('webhook_deliveries').where({ endpoint_id: theirs.body.data.id })).toEqual([]);
+    expect(about('/stranger')).toEqual([]);
 
     const log = await eventually(async () => {
       const res = await api.call('GET', `/api/v1/webhooks/${endpoint.id}/deliveries`, { token: admin });

@@ -187,12 +187,12 @@ export async function powerInstanceWorkflow(input: PowerInstanceInput) {
     // A power action cannot be taken back; failed or canceled, the record follows whatever state the engine ended in.
     op.onUndo('power', async () => {
       const now = await engine.engineStatus({ hostId: inst.hostId, ref });
-      if (now) await db.recordInstance({ instanceId: inst.id, state: now.state, engine: now });
+      if (now) await db.recordInstance({ instanceId: inst.id, state: now.state, engine: now, fromHostId: inst.hostId });
     });
     await op.step('power', 40, `${input.action} ${ref}`, () => engine.enginePower({ hostId: inst.hostId, ref, action: input.action }));
     const want = stateAfter(input.action);
     const seen = await op.step('wait', 70, `Waiting until ${ref} is ${want}`, () => waitForState(engine, inst.hostId, ref, want, input.instanceWaitSeconds));
-    return op.step('record', 95, 'Recording the state', async () => ({ ...(await db.recordInstance({ instanceId: inst.id, state: seen.state, engine: seen })), action: input.action }));
+    return op.step('record', 95, 'Recording the state', async () => ({ ...(await db.recordInstance({ instanceId: inst.id, state: seen.state, engine: seen, fromHostId: inst.hostId })), action: input.action }));
   });
 }
 
@@ -223,7 +223,7 @@ export async function updateInstanceWorkflow(input: UpdateInstanceInput) {
       engineState = await op.step('engine-update', 60, `Applying the change to ${ref}`, () => engine.engineUpdate({ hostId: inst.hostId, ref, spec: newSpec, running }));
       applied = true;
     }
-    return op.step('record', 95, 'Recording the instance', () => db.recordInstance({ instanceId: inst.id, state: engineState?.state ?? inst.state, engine: engineState }));
+    return op.step('record', 95, 'Recording the instance', () => db.recordInstance({ instanceId: inst.id, state: engineState?.state ?? inst.state, engine: engineState, fromHostId: inst.hostId }));
   });
 }
 
