@@ -13,6 +13,9 @@ import type { EngineReads } from './engine-reads';
 import { computeBounds, type Row } from './bounds';
 import { hostById, hostByName as findHostNamed, liveHosts, type HostListRow } from '../../db/queries/compute/hosts';
 import { activeOperation } from '../platform/operations/settle';
+import { revokeAgentCerts } from '../../db/queries/compute/agent-identity';
+import { agentVersionProblem } from '../../shared/compute/agent-version';
+import { VERSION } from '../platform/version';
 
 /** Engine probes a health check runs at once. */
 const HEALTH_PROBES_AT_ONCE = 8;
@@ -37,7 +40,10 @@ export class HostService {
     const base = {
       id: h.id, name: h.name, engine_type: h.engine_type, enabled: h.enabled, public_addresses: h.public_addresses ?? [], plans: h.plans ?? [],
       instance_limit: h.instance_limit, use_agent: h.use_agent,
-      agent: { task_queue: `host:${h.name}`, online: this.agentOnline(h), last_seen: iso(h.agent_last_seen), version: h.agent_version ?? null },
+      agent: {
+        task_queue: `host:${h.name}`, online: this.agentOnline(h), last_seen: iso(h.agent_last_seen), version: h.agent_version ?? null,
+        version_problem: h.use_agent && h.agent_version ? agentVersionProblem(h.agent_version, this.deps.config.compute.agentIdentity.minVersion, VERSION) : null,
+      },
       instances: Number(h.instance_count ?? 0), status: h.status ?? null, status_at: iso(h.status_at), created_at: iso(h.created_at), updated_at: iso(h.updated_at),
     };
     if (!admin) return base;
@@ -125,6 +131,7 @@ export class HostService {
     const active = await activeOperation(this.deps.temporal, { host: host.name });
     if (active) throw conflict(`Operation ${active.id} is running on host ${host.name}`, { operation_id: active.id });
     await this.knex.transaction(async (trx) => {
+      await revokeAgentCerts(trx, id, 'host deleted');
       await trx('ip_allocations').where({ host_id: id }).delete();
       const left = await trx('instances').where({ host_id: id }).first('id');
       const suffix = `~deleted~${id}`; // frees the name; the column holds 64 characters

@@ -4,6 +4,7 @@ import { route } from '../platform/http/route';
 import { pageQuery } from '../platform/http/schemas';
 import type { Principal } from '../platform/auth/principal';
 import { requireMonitoringManager, requireOperator } from './access';
+import { agentHostParams, requireOwnHost } from '../compute/agent-identity';
 import { MetricsService } from './metrics';
 import { AlertRuleService } from './rules';
 import {
@@ -39,6 +40,12 @@ export function monitoringRoutes(deps: AppDeps) {
       response: z.object({ host: z.string(), timestamp: z.string(), values: z.number() }), message: 'Sample recorded',
       summary: 'Record a host sample from outside (host agents record their own): metric name → value',
       handler: ({ body }) => metrics.push(body),
+    }),
+    route({
+      method: 'post', path: '/agent/hosts/:name/metrics', tags: ['agents'], auth: 'agent', status: 201, params: agentHostParams, body: pushSampleBody.omit({ host: true }),
+      response: z.object({ host: z.string(), timestamp: z.string(), values: z.number() }), message: 'Sample recorded',
+      summary: 'A host agent\'s sample of its own host\'s figures (metric name → value)',
+      handler: ({ agent, params, body }) => { requireOwnHost(agent, params.name); return metrics.push({ ...body, host: agent.hostName }); },
     }),
     route({
       method: 'get', path: '/monitoring/alerts/active', tags, permission: 'view', response: z.array(alertSchema),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { z } from 'zod';
+import { MIN_AGENT_VERSION } from '../compute/agent-version';
 
 const DNS_SERVER = /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?|[0-9A-Fa-f:]+)$/;
 /** A comma-separated list, trimmed, without empty entries. */
@@ -68,6 +69,17 @@ const envSchema = z.object({
   IDCFLOW_IMAGE_MAX_BYTES: z.coerce.number().int().positive().default(20 * 1024 ** 3),
   IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60),
   IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10),
+  /** How long a join token (POST /hosts/:id/join-tokens) stays usable unless the request says otherwise. */
+  IDCFLOW_AGENT_JOIN_TOKEN_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
+  /** How long an agent's client certificate is valid; joining again replaces it earlier. */
+  IDCFLOW_AGENT_CERT_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  /** Where an agent keeps its identity on its host (private key, certificate, CA, API address); default <data dir>/agent. */
+  IDCFLOW_AGENT_DIR: z.string().optional(),
+  /** The oldest agent version the platform accepts (default: the code's MIN_AGENT_VERSION). */
+  IDCFLOW_AGENT_MIN_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/, 'a version such as 1.2.3').optional(),
+  /** idcflow's agent CA from files (PEM certificate and PKCS#8 key), e.g. made by the deploy script; unset: made once, sealed in the database. */
+  IDCFLOW_AGENT_CA_CERT: z.string().optional(),
+  IDCFLOW_AGENT_CA_KEY: z.string().optional(),
   IDCFLOW_WG_STATS_SECONDS: z.coerce.number().int().positive().default(10),
   IDCFLOW_METRICS_SAMPLE_SECONDS: z.coerce.number().int().positive().default(60),
   IDCFLOW_METRICS_RAW_HOURS: z.coerce.number().int().positive().max(720).default(24),
@@ -183,6 +195,8 @@ export interface Config {
     agentWaitSeconds: number;
     agentOfflineSeconds: number;
     agentHeartbeatSeconds: number;
+    /** Hosts' agents: join tokens' lifetime, certificates' lifetime, the agent's identity directory, the oldest version accepted, the CA's files. */
+    agentIdentity: { joinTokenSeconds: number; certDays: number; dir: string; minVersion: string; caFiles?: { cert: string; key: string } };
     instanceWaitSeconds: number;
     /** The largest base image a host downloads into its image_dir. */
     imageMaxBytes: number;
@@ -267,7 +281,21 @@ function keyFrom(value: string | undefined, dataDir: string, file: string, produ
   return Buffer.from(fs.readFileSync(keyPath, 'utf8').trim(), 'hex');
 }
 
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+/** A key this process was not given: using it says so, instead of a key made up on the spot (a host agent's master key). */
+function absentKey(name: string): PropertyDescriptor {
+  return {
+    enumerable: true,
+    get: () => {
+      throw new Error(`This host agent holds no ${name}: what needs it here still reads the database directly (give DATABASE_URL and ${name}, see docs/agents.md)`);
+    },
+  };
+}
+
+/**
+ * The configuration from the environment. `agent`: a host agent's, which is never given the platform's keys: without
+ * IDCFLOW_MASTER_KEY / IDCFLOW_JWT_SECRET it makes none up (using one then fails, naming it).
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: { agent?: boolean } = {}): Config {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
@@ -279,7 +307,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   const production = e.NODE_ENV === 'production';
   const dataDir = path.resolve(e.IDCFLOW_DATA_DIR);
-  return {
+  if (Boolean(e.IDCFLOW_AGENT_CA_CERT) !== Boolean(e.IDCFLOW_AGENT_CA_KEY)) {
+    throw new Error('Invalid configuration:\n  IDCFLOW_AGENT_CA_CERT, IDCFLOW_AGENT_CA_KEY: give both files of the agent CA, or neither');
+  }
+  const config = {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
@@ -292,8 +323,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     embeddedPgPort: e.IDCFLOW_EMBEDDED_PG_PORT,
     taskQueue: e.IDCFLOW_TASK_QUEUE,
     dataDir,
-    masterKey: keyFrom(e.IDCFLOW_MASTER_KEY, dataDir, 'master.key', production, 'IDCFLOW_MASTER_KEY'),
-    jwtSecret: keyFrom(e.IDCFLOW_JWT_SECRET, dataDir, 'jwt.key', production, 'IDCFLOW_JWT_SECRET'),
     admin: { username: e.IDCFLOW_ADMIN_USER, password: e.IDCFLOW_ADMIN_PASSWORD, email: e.IDCFLOW_ADMIN_EMAIL },
     accessTokenTtl: e.IDCFLOW_ACCESS_TOKEN_TTL,
     authCacheSeconds: e.IDCFLOW_AUTH_CACHE_SECONDS,
@@ -330,6 +359,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       agentWaitSeconds: e.IDCFLOW_AGENT_WAIT_SECONDS,
       agentOfflineSeconds: e.IDCFLOW_AGENT_OFFLINE_SECONDS,
       agentHeartbeatSeconds: e.IDCFLOW_AGENT_HEARTBEAT_SECONDS,
+      agentIdentity: {
+        joinTokenSeconds: e.IDCFLOW_AGENT_JOIN_TOKEN_SECONDS, certDays: e.IDCFLOW_AGENT_CERT_DAYS,
+        dir: path.resolve(e.IDCFLOW_AGENT_DIR ?? path.join(dataDir, 'agent')), minVersion: e.IDCFLOW_AGENT_MIN_VERSION ?? MIN_AGENT_VERSION,
+        caFiles: e.IDCFLOW_AGENT_CA_CERT && e.IDCFLOW_AGENT_CA_KEY ? { cert: path.resolve(e.IDCFLOW_AGENT_CA_CERT), key: path.resolve(e.IDCFLOW_AGENT_CA_KEY) } : undefined,
+      },
       instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
       imageMaxBytes: e.IDCFLOW_IMAGE_MAX_BYTES,
     },
@@ -386,7 +420,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       apiRateLimit: e.IDCFLOW_API_RATE_LIMIT, maxLogSizeMb: e.IDCFLOW_MAX_LOG_SIZE_MB, nodeId: e.IDCFLOW_NODE_ID,
       heartbeatSeconds: e.IDCFLOW_NODE_HEARTBEAT_SECONDS, staleSeconds: e.IDCFLOW_NODE_STALE_SECONDS, probeTimeoutMs: e.IDCFLOW_NODE_PROBE_TIMEOUT_MS,
     },
-  };
+  } as Omit<Config, 'masterKey' | 'jwtSecret'> as Config;
+  if (opts.agent && !e.IDCFLOW_MASTER_KEY) Object.defineProperty(config, 'masterKey', absentKey('IDCFLOW_MASTER_KEY'));
+  else config.masterKey = keyFrom(e.IDCFLOW_MASTER_KEY, dataDir, 'master.key', production, 'IDCFLOW_MASTER_KEY');
+  if (opts.agent && !e.IDCFLOW_JWT_SECRET) Object.defineProperty(config, 'jwtSecret', absentKey('IDCFLOW_JWT_SECRET'));
+  else config.jwtSecret = keyFrom(e.IDCFLOW_JWT_SECRET, dataDir, 'jwt.key', production, 'IDCFLOW_JWT_SECRET');
+  return config;
 }
 
 /** The address clients are given for this process's console gateway; none when it runs no gateway. */
