@@ -20,6 +20,7 @@ import { withMaintenance } from './userdata/settings/enforce';
 import { oauthMiddleware } from './oauth/provider/routes';
 import { restoreMaintenance } from './availability/maintenance';
 import { ApiRateLimit, countingRefusals } from './system/rate-limit';
+import { AgentIdentityService } from './compute/agent-identity';
 
 /** `metricsRegistry`: prom-client's registry for /metrics (given, the caller reads it too: the monitoring sampler). */
 export function createApp(deps: AppDeps, metricsRegistry = new client.Registry()): Koa {
@@ -38,6 +39,16 @@ export function createApp(deps: AppDeps, metricsRegistry = new client.Registry()
   const authenticate = countingRefusals(withMaintenance(createAuthenticator(deps), deps), rateLimit);
   const allowedOrigins = new Set(deps.config.corsOrigins);
   const admit = (ctx: Koa.Context, principal: Parameters<ApiRateLimit['admit']>[0]) => rateLimit.admit(principal, ctx.ip || null);
+  // Host agents sign their requests (/agent/*); a refused signature costs the address's allowance too.
+  const agents = new AgentIdentityService(deps);
+  const authenticateAgent = async (ctx: Koa.Context) => {
+    try {
+      return await agents.authenticate(ctx);
+    } catch (err) {
+      if (err instanceof AppError && (err.code === 'INVALID_CREDENTIALS' || err.code === 'TOKEN_EXPIRED')) await rateLimit.admit(null, ctx.ip || null);
+      throw err;
+    }
+  };
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
@@ -56,7 +67,7 @@ export function createApp(deps: AppDeps, metricsRegistry = new client.Registry()
   app.use(restoreMaintenance(deps.knex));
 
   const native = new Router({ prefix: '/api/v1' });
-  mount(native, DOMAINS.flatMap((d) => d.native(deps)), { prefix: '/api/v1', authenticate, registry, admit });
+  mount(native, DOMAINS.flatMap((d) => d.native(deps)), { prefix: '/api/v1', authenticate, registry, admit, authenticateAgent });
   const compat = new Router();
   mount(compat, DOMAINS.flatMap((d) => d.compat(deps)), { prefix: '', authenticate, registry, admit });
 

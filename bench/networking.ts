@@ -37,7 +37,7 @@ async function main() {
     const [inst] = await knex('instances').insert({
       uuid: 'bench-vm', host_id: host.id, name: 'bench', state: 'running', owner_id: admin.id, nics: JSON.stringify([{ name: 'eth0', ip4: '10.77.0.2' }]),
     }).returning('*');
-    agent = await spawnNetworkAgent(host.name, net.host.name, {
+    agent = await spawnNetworkAgent(stack.client, host, net.host.name, {
       DATABASE_URL: stack.config.databaseUrl, TEMPORAL_ADDRESS: stack.config.temporalAddress, IDCFLOW_DATA_DIR: stack.config.dataDir,
       IDCFLOW_MASTER_KEY: stack.config.masterKey.toString('hex'), IDCFLOW_NETWORK_RECONCILE_SECONDS: '0',
     });

@@ -32,12 +32,14 @@ export async function startStack(env: Record<string, string> = {}) {
   const running = worker.run();
   const api = await startApi(config);
   const address = api.server.address() as { port: number };
+  const url = `http://127.0.0.1:${address.port}`;
   return {
     config,
     knex,
     api,
     temporalAddress: temporal.address,
-    url: `http://127.0.0.1:${address.port}`,
+    url,
+    client: adminClient(url, config.admin),
     async stop() {
       await api.close();
       worker.shutdown();
@@ -49,6 +51,21 @@ export async function startStack(env: Record<string, string> = {}) {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Calls to the stack's API as its admin (signed in on first use): what the agent helpers need to join a host. */
+function adminClient(url: string, admin: Config['admin']) {
+  let token: Promise<string> | undefined;
+  const call = async (method: string, path: string, opts: { token?: string; body?: unknown } = {}) => {
+    const res = await fetch(url + path, {
+      method, body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null, text };
+  };
+  const signIn = async () => (await call('POST', '/api/v1/auth/login', { body: { username: admin.username, password: admin.password } })).body.data.access_token as string;
+  return { url, call, admin: () => (token ??= signIn()) };
 }
 
 export interface LoadResult { name: string; requestsPerSecond: number; p50ms: number; p99ms: number; errors: number }

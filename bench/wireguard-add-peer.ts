@@ -35,7 +35,7 @@ async function main() {
     await fabric.link(srv, cli, '10.213.0.1/24', '10.213.0.2/24');
     Object.assign(process.env, { DATABASE_URL: stack.config.databaseUrl, TEMPORAL_ADDRESS: stack.config.temporalAddress, IDCFLOW_MASTER_KEY: stack.config.masterKey.toString('hex'), LOG_LEVEL: 'warn' });
     const [host] = await knex('hosts').insert({ name: 'bench-wg', address: 'local', engine_type: 'simulator', use_agent: true }).returning('*');
-    agent = await agentInNetns(srv, host.name, path.join(dir, 'agent'), { IDCFLOW_WG_STATS_SECONDS: '30' });
+    agent = await agentInNetns(stack.client, host, srv, path.join(dir, 'agent'), { IDCFLOW_WG_STATS_SECONDS: '30' });
 
     const login = await fetch(`${stack.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: stack.config.admin.username, password: stack.config.admin.password }) });
     const token = ((await login.json()) as Json).data.access_token as string;

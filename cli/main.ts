@@ -73,6 +73,27 @@ hosts.command('list').action(async () => {
   print(opts().json, data, ['id', 'name', 'engine_type', 'enabled', 'status'], data.hosts as Array<Record<string, unknown>>);
 });
 
+hosts.command('join <host>')
+  .description('A one-time join token for the host\'s agent (a host name or id), and the command to run on the host')
+  .option('--ttl <seconds>', 'how long the token stays usable (default: the platform\'s, 1 hour)')
+  .action(async (host: string, o: { ttl?: string }) => {
+    const { client } = connect();
+    const id = await hostId(client, host);
+    const data = unwrap(await client.api.POST('/api/v1/hosts/{id}/join-tokens', { params: { path: { id } }, body: { ttl_seconds: num(o.ttl) } }));
+    if (opts().json) return print(true, data);
+    process.stdout.write(`Join token for host ${data.host.name}, usable once until ${data.expires_at} (it is not shown again):\n  ${data.token}\n`);
+    process.stdout.write(`On the host, in the idcflow directory (or with the agent bundle), run:\n  ${data.command}\n`);
+  });
+
+/** A host's id from its id or its name. */
+async function hostId(client: IdcflowClient, host: string): Promise<number> {
+  if (/^\d+$/.test(host)) return Number(host);
+  const data = unwrap(await client.api.GET('/api/v1/hosts', { params: { query: { search: host, size: 100 } } }));
+  const found = data.hosts.find((h) => h.name === host);
+  if (!found) throw new UsageError(`No host named ${host}`);
+  return found.id;
+}
+
 const instances = program.command('instances').description('Instances');
 instances.command('list')
   .option('--host <id>', 'only on this host').option('--state <state>').option('--page <n>', 'page', '1')

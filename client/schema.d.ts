@@ -9212,6 +9212,562 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agent/enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A host agent joins: its join token and a certificate request for the key it made buy its client certificate from idcflow's agent CA
+         * @description Public: the one-time join token is the credential. Joining again revokes the host's earlier certificates.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        agent_version: string;
+                        csr: string;
+                        token: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Agent enrolled */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                api_url: string;
+                                ca_certificate: string;
+                                certificate: string;
+                                host: {
+                                    id: number;
+                                    name: string;
+                                };
+                                min_agent_version: string;
+                                platform_version: string;
+                                temporal: {
+                                    address: string;
+                                    namespace: string;
+                                    task_queue: string;
+                                };
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/hosts/{name}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The agent's heartbeat and its host's figures (its own host only) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        status?: {
+                            cpu_count: number;
+                            cpu_percent: number | null;
+                            disk_total_gb: number | null;
+                            disk_used_gb: number | null;
+                            hostname: string;
+                            load_average: number[];
+                            mem_total_mb: number;
+                            mem_used_mb: number;
+                            uptime_seconds: number;
+                        };
+                        /** @description The agent stops on purpose: the host is offline at once, not after the heartbeat goes stale */
+                        stopping?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                host: string;
+                                online: boolean;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/hosts/{name}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A host agent's own warnings and errors, for the log center (marked with its host; never a user's) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        lines: {
+                            /** Format: date-time */
+                            at: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                            /** @enum {string} */
+                            level: "WARNING" | "ERROR" | "CRITICAL";
+                            message: string;
+                            module: string;
+                            process: string;
+                            request_id: string | null;
+                            stack_trace: string | null;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Log lines stored */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                stored: number;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/hosts/{name}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A host agent's sample of its own host's figures (metric name → value) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        timestamp?: string;
+                        values: {
+                            [key: string]: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Sample recorded */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                host: string;
+                                timestamp: string;
+                                values: number;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/hosts/{name}/netservices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The WireGuard interfaces and BGP protocols the agent reads on its host for the platform */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                bgp: {
+                                    protocol: string;
+                                    session_id: number;
+                                }[];
+                                wireguard: {
+                                    interface: string;
+                                    server_id: number;
+                                }[];
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** What the agent read (`wg show dump`, `birdc show protocols all`); answers the servers whose peers differ from the desired ones */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        bgp: {
+                            info: string | null;
+                            last_error: string | null;
+                            routes_advertised: number | null;
+                            routes_received: number | null;
+                            session_id: number;
+                            /** Format: date-time */
+                            state_since: string | null;
+                            status: string;
+                        }[];
+                        wireguard: {
+                            peers: {
+                                endpoint: string | null;
+                                /** Format: date-time */
+                                latest_handshake: string | null;
+                                public_key: string;
+                                transfer_rx: number;
+                                transfer_tx: number;
+                            }[];
+                            server_id: number;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                bgp: number;
+                                wireguard: number;
+                                wireguard_drift: number[];
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/2fa": {
         parameters: {
             query?: never;
@@ -19042,6 +19598,8 @@ export interface paths {
                                         online: boolean;
                                         task_queue: string;
                                         version: string | null;
+                                        /** @description Why the platform refuses this host's agent version (the agent is then not sent any work), or null */
+                                        version_problem: string | null;
                                     };
                                     allowed_registries?: string[] | null;
                                     created_at: string | null;
@@ -19185,6 +19743,8 @@ export interface paths {
                                     online: boolean;
                                     task_queue: string;
                                     version: string | null;
+                                    /** @description Why the platform refuses this host's agent version (the agent is then not sent any work), or null */
+                                    version_problem: string | null;
                                 };
                                 allowed_registries?: string[] | null;
                                 created_at: string | null;
@@ -19296,6 +19856,8 @@ export interface paths {
                                     online: boolean;
                                     task_queue: string;
                                     version: string | null;
+                                    /** @description Why the platform refuses this host's agent version (the agent is then not sent any work), or null */
+                                    version_problem: string | null;
                                 };
                                 allowed_registries?: string[] | null;
                                 created_at: string | null;
@@ -19441,6 +20003,8 @@ export interface paths {
                                     online: boolean;
                                     task_queue: string;
                                     version: string | null;
+                                    /** @description Why the platform refuses this host's agent version (the agent is then not sent any work), or null */
+                                    version_problem: string | null;
                                 };
                                 allowed_registries?: string[] | null;
                                 created_at: string | null;
@@ -19739,6 +20303,8 @@ export interface paths {
                                     online: boolean;
                                     task_queue: string;
                                     version: string | null;
+                                    /** @description Why the platform refuses this host's agent version (the agent is then not sent any work), or null */
+                                    version_problem: string | null;
                                 };
                                 allowed_registries?: string[] | null;
                                 created_at: string | null;
@@ -19861,6 +20427,8 @@ export interface paths {
                                     online: boolean;
                                     task_queue: string;
                                     version: string | null;
+                                    /** @description Why the platform refuses this host's agent version (the agent is then not sent any work), or null */
+                                    version_problem: string | null;
                                 };
                                 allowed_registries?: string[] | null;
                                 created_at: string | null;
@@ -20531,6 +21099,102 @@ export interface paths {
                 };
                 /** @description CONFLICT: another operation is running on this resource */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: details name each bad field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hosts/{id}/join-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A one-time join token for the host's agent (shown once) and the command that joins it: npm run agent -- --join <api-url> <token> */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @description How long the token stays usable (default IDCFLOW_AGENT_JOIN_TOKEN_SECONDS, 1 h) */
+                        ttl_seconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Join token issued */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                api_url: string;
+                                command: string;
+                                expires_at: string;
+                                host: {
+                                    id: number;
+                                    name: string;
+                                };
+                                token: string;
+                            };
+                            message?: string;
+                            /** @enum {boolean} */
+                            success: true;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description INVALID_CREDENTIALS or TOKEN_EXPIRED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description INSUFFICIENT_PERMISSIONS */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description RESOURCE_NOT_FOUND */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };

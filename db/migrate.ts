@@ -33,6 +33,7 @@ import * as computeEngineAddresses from './migrations/031_compute';
 import * as networkingDomainProofs from './migrations/032_networking';
 import * as netservicesTenancy from './migrations/033_netservices';
 import * as oauthOwnersHashedTokens from './migrations/034_oauth';
+import * as computeAgentIdentity from './migrations/035_compute';
 
 /** Migrations are imported modules, so the same list runs from TypeScript sources and from dist/. */
 /** Named NNN_<domain>, like their files. A new domain adds its file here. */
@@ -71,6 +72,7 @@ const migrations: Record<string, Knex.Migration> = {
   '032_networking': networkingDomainProofs,
   '033_netservices': netservicesTenancy,
   '034_oauth': oauthOwnersHashedTokens,
+  '035_compute': computeAgentIdentity,
 };
 
 /** Names an earlier release recorded in knex_migrations, renamed when migrations took their domain's name. */

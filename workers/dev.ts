@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../shared/platform/config';
 import { createLogger, LogStoreSink } from '../shared/platform/logger';
 import { attachLogStore } from '../db/queries/logs/store';
@@ -10,7 +11,7 @@ import { createMainWorker } from './runtime';
 import { startProcessRuntime } from '../activities/system/process-runtime';
 import { startApi } from './api';
 import { ensureMonitoringSchedules } from '../api/monitoring/schedules';
-import { ensureLocalHost, startAgent } from './agent-runtime';
+import { ensureLocalHost, localAgentIdentity, startAgent } from './agent-runtime';
 import { startConsoleGateway } from './console-gateway';
 import { ensureLogRetentionSchedule } from '../api/logs/retention';
 
@@ -79,17 +80,19 @@ async function main() {
     const workerNode = await startProcessRuntime(workerKnex, config, logger, { kind: 'worker', capabilities: ['workflows', 'activities', `queue:${config.taskQueue}`], metadata: { task_queue: config.taskQueue } });
     stack.push({ name: 'worker cluster node', stop: () => workerNode.stop() });
 
-    // The host agent for this machine (task queue host:<name>); the host is registered on the first start.
+    const api = await startApi(config);
+    stack.push({ name: 'API', stop: () => api.close() });
+
+    // The host agent for this machine (task queue host:<name>): the host is registered and its agent joins on the first start.
     const localHost = await ensureLocalHost(workerKnex, config.compute.agentHost ?? 'local');
-    const agent = await startAgent(config, workerKnex, logger, localHost.name, { handleSignals: false });
+    const apiUrl = `http://${['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host}:${(api.server.address() as AddressInfo).port}`;
+    const identity = await localAgentIdentity(config, workerKnex, localHost, apiUrl);
+    const agent = await startAgent(config, identity, logger, { knex: workerKnex, handleSignals: false });
     stack.push({ name: `host agent (${localHost.name})`, stop: () => agent.stop() });
 
     // One console gateway for both.
     const gateway = await startConsoleGateway(config, workerKnex, logger, { mainQueue: true, agentHosts: [localHost.name] });
     stack.push({ name: 'console gateway', stop: () => gateway.close() });
-
-    const api = await startApi(config);
-    stack.push({ name: 'API', stop: () => api.close() });
     ensureLogRetentionSchedule(api.deps.temporal, config).catch((err) => logger.warn({ err }, 'could not set up the log retention schedule'));
     await ensureMonitoringSchedules(api.deps.temporal, config);
 

@@ -1,6 +1,7 @@
 import type { ActivityDeps } from '../platform/deps';
 import { fail } from '../platform/failure';
 import { agentOnline, type Nic } from '../../shared/compute/catalogue';
+import { revokeAgentCerts } from '../../db/queries/compute/agent-identity';
 import { reportedAddresses } from '../../shared/compute/addresses';
 import type { EngineInstance } from '../../shared/compute/contracts';
 
@@ -51,13 +52,15 @@ export function createHaActivities({ knex, config }: ActivityDeps) {
       });
     },
 
-    /** Fences a host once per operation: its generation goes up, so its old copies of moved instances are stale. */
+    /** Fences a host once per operation: its generation goes up, so its old copies of moved instances are stale, and its agent's certificates are revoked. */
     async availabilityFenceHost({ hostId, operationId }: { hostId: number; operationId: string }): Promise<{ name: string; generation: number }> {
       return knex.transaction(async (trx) => {
         const h = await trx('hosts').where({ id: hostId }).forUpdate().first('name', 'generation', 'fenced_by');
         if (!h) throw fail(`host ${hostId} not found`, 'RESOURCE_NOT_FOUND', { resource: 'host', id: String(hostId) });
         if (h.fenced_by === operationId) return { name: h.name, generation: h.generation };
         const [row] = await trx('hosts').where({ id: hostId }).update({ generation: h.generation + 1, fenced_by: operationId, fenced_at: trx.fn.now(), updated_at: trx.fn.now() }).returning(['name', 'generation']);
+        // A fenced host is not trusted back by itself: its agent's identity is revoked, and an admin joins it again.
+        await revokeAgentCerts(trx, hostId, 'fenced');
         return row;
       });
     },

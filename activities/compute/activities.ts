@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import {
-  agentOnline, choosePlacement, ENGINES, intToIpv4, ipv4ToInt, maskOf, poolRange, type EngineType, type InstanceState, type IpPool, type Nic, type PlacementStrategy } from '../../shared/compute/catalogue';
+  agentServes, choosePlacement, ENGINES, intToIpv4, ipv4ToInt, maskOf, poolRange, type EngineType, type InstanceState, type IpPool, type Nic, type PlacementStrategy } from '../../shared/compute/catalogue';
 import { randomToken, seal } from '../../shared/platform/crypto';
 import type { ActivityDeps } from '../platform/deps';
 import { fail, heartbeating } from '../platform/failure';
@@ -65,7 +65,7 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
       const lastSeen = host.agent_last_seen ? new Date(host.agent_last_seen) : null;
       return {
         id: host.id, name: host.name, engineType: host.engine_type, useAgent: Boolean(host.use_agent),
-        agentOnline: agentOnline(lastSeen, config.compute.agentOfflineSeconds),
+        agentOnline: agentServes(host, config.compute.agentOfflineSeconds, config.compute.agentIdentity.minVersion),
         agentLastSeen: lastSeen?.toISOString() ?? null,
       };
     },
@@ -88,11 +88,11 @@ export function createComputeActivities({ knex, config }: ActivityDeps) {
       const enabledEngines = Object.values(ENGINES).filter((e) => e.enabled).map((e) => e.type);
       const q = knex('hosts as h').where('h.enabled', true).whereNull('h.deleted_at').whereNot('h.health', 'unhealthy').whereNotIn('h.id', excludeHostIds)
         .whereIn('h.engine_type', engineType ? [engineType] : enabledEngines)
-        .select('h.id', 'h.name', 'h.engine_type', 'h.instance_limit', 'h.weight', 'h.use_agent', 'h.agent_last_seen',
+        .select('h.id', 'h.name', 'h.engine_type', 'h.instance_limit', 'h.weight', 'h.use_agent', 'h.agent_last_seen', 'h.agent_version',
           knex.raw('(SELECT COUNT(*)::int FROM instances i WHERE i.host_id = h.id AND i.deleted_at IS NULL) AS count'))
         .orderBy('h.id');
       const candidates = (await q).filter((h) => (h.instance_limit === 0 || h.count < h.instance_limit)
-        && (!h.use_agent || agentOnline(h.agent_last_seen, config.compute.agentOfflineSeconds)));
+        && (!h.use_agent || agentServes(h, config.compute.agentOfflineSeconds, config.compute.agentIdentity.minVersion)));
       if (!candidates.length) throw fail(`No enabled, healthy host${engineType ? ` of engine ${engineType}` : ''} has room for another instance`, 'SERVICE_UNAVAILABLE', { reason: 'no_capacity' });
       const chosen = await knex.transaction(async (trx) => {
         await trx.raw('SELECT pg_advisory_xact_lock(7303, 0)');

@@ -3,8 +3,10 @@ import { execFile } from 'node:child_process';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { unseal } from '../../shared/platform/crypto';
-import { parseBirdProtocols, renderBirdConfig, sessionProtocol } from '../../shared/netservices/bird';
+import { parseBirdProtocols, renderBirdConfig } from '../../shared/netservices/bird';
+import type { BgpSessionReport } from '../../db/queries/netservices/host-reports';
 import type { ActivityDeps } from '../platform/deps';
+import type { BgpTarget } from '../compute/agent-api';
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -39,6 +41,21 @@ async function desiredConfig(knex: Knex, hostId: number, masterKey: Buffer): Pro
 const statusOf = (p: ReturnType<typeof parseBirdProtocols>[number]) =>
   (p.state === 'down' ? 'disabled' : (p.bgpState ?? p.state).toLowerCase());
 
+/** What BIRD says of the sessions' protocols (`birdc show protocols all`): state, since, last error, routes in and out. */
+export async function readBgp(targets: BgpTarget[], socket: string): Promise<BgpSessionReport[]> {
+  if (!targets.length || !fs.existsSync(socket)) return [];
+  const protocols = parseBirdProtocols(await birdc(socket, ['show', 'protocols', 'all']));
+  return targets.flatMap((t) => {
+    const p = protocols.find((x) => x.name === t.protocol);
+    if (!p) return [];
+    const since = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(p.since) ? new Date(p.since.replace(' ', 'T')).toISOString() : null;
+    return [{
+      session_id: t.session_id, status: statusOf(p), info: p.info.slice(0, 255) || null, last_error: p.lastError?.slice(0, 255) ?? null, state_since: since,
+      routes_received: p.imported, routes_advertised: p.exported,
+    }];
+  });
+}
+
 /** One apply at a time per agent: two changes never interleave writing the file and reconfiguring. */
 let applying: Promise<unknown> = Promise.resolve();
 function serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -47,7 +64,7 @@ function serialized<T>(work: () => Promise<T>): Promise<T> {
   return next;
 }
 
-export function createBgpHostActivities({ knex, config }: ActivityDeps) {
+export function createBgpHostActivities({ knex, config, agentApi }: ActivityDeps) {
   const paths = () => ({ file: config.netservices.birdConfig, socket: config.netservices.birdSocket });
   return {
     /**
@@ -73,25 +90,15 @@ export function createBgpHostActivities({ knex, config }: ActivityDeps) {
       return { applied: true, bird: applied.trim().split('\n').pop() };
     }),
 
-    /** Reads `birdc show protocols all` into the sessions of this host: state, since, last error, routes in and out. */
+    /** Reads this host's sessions from BIRD and reports them through the agent's own API identity (never the database). */
     async netservicesBgpCollect({ hostName }: { hostName: string }) {
-      const { socket } = paths();
-      const sessions: Row[] = await knex('bgp_sessions').join('hosts', 'hosts.id', 'bgp_sessions.host_id').where({ 'hosts.name': hostName }).select('bgp_sessions.id');
-      if (!sessions.length || !fs.existsSync(socket)) return { sessions: 0 };
-      const protocols = parseBirdProtocols(await birdc(socket, ['show', 'protocols', 'all']));
-      const at = new Date();
-      let read = 0;
-      for (const s of sessions) {
-        const p = protocols.find((x) => x.name === sessionProtocol(s.id));
-        if (!p) continue;
-        const since = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(p.since) ? new Date(p.since.replace(' ', 'T')) : null;
-        await knex('bgp_sessions').where({ id: s.id }).update({
-          status: statusOf(p), info: p.info.slice(0, 255) || null, last_error: p.lastError?.slice(0, 255) ?? null, state_since: since,
-          routes_received: p.imported, routes_advertised: p.exported, last_update: at,
-        });
-        read++;
+      if (!agentApi || agentApi.identity.hostName !== hostName) {
+        throw ApplicationFailure.nonRetryable(`BGP sessions of host ${hostName} are read by that host's agent only`, 'HOST_COMMAND_FAILED', { host: hostName });
       }
-      return { sessions: read };
+      const { bgp } = await agentApi.netservicesTargets();
+      const read = await readBgp(bgp, paths().socket);
+      if (read.length) await agentApi.netservicesReport({ wireguard: [], bgp: read });
+      return { sessions: read.length };
     },
   };
 }

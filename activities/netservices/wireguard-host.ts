@@ -4,10 +4,11 @@ import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Knex } from 'knex';
 import { unseal } from '../../shared/platform/crypto';
-import { parseWgDump, renderSyncConf, type WgPeer } from '../../shared/netservices/wireguard';
+import { parseWgDump, renderSyncConf } from '../../shared/netservices/wireguard';
+import { desiredPeers, type WgServerReport } from '../../db/queries/netservices/host-reports';
 import type { ActivityDeps } from '../platform/deps';
+import type { WireguardTarget } from '../compute/agent-api';
 
 const exec = promisify(execFile);
 
@@ -47,14 +48,20 @@ async function ensureInterface(name: string, logDir: string): Promise<'existing'
   throw ApplicationFailure.retryable(`wireguard-go did not create ${name} within 5 s`, 'HOST_COMMAND_FAILED');
 }
 
-/** The peers the interface should have: enabled, unexpired clients, each with its addresses. */
-async function desiredPeers(knex: Knex, serverId: number): Promise<WgPeer[]> {
-  const rows: Row[] = await knex('wg_clients').where({ server_id: serverId, enabled: true })
-    .where((q) => q.whereNull('expires_at').orWhere('expires_at', '>', knex.fn.now())).orderBy('id');
-  return rows.map((c) => ({
-    publicKey: c.public_key,
-    allowedIps: [c.ipv4_address, c.ipv6_address].filter(Boolean).map((a: string) => (a.includes('/') ? a : `${a}/${a.includes(':') ? 128 : 32}`)),
-  }));
+/** What the host's interfaces say (`wg show <if> dump`): latest handshake, bytes and endpoint per peer; interfaces not there are left out. */
+export async function readWireguard(targets: WireguardTarget[]): Promise<WgServerReport[]> {
+  const out: WgServerReport[] = [];
+  for (const t of targets) {
+    if (!(await linkExists(t.interface))) continue;
+    const dump = parseWgDump(await run('wg', ['show', t.interface, 'dump']));
+    out.push({
+      server_id: t.server_id,
+      peers: dump.peers.map((p) => ({
+        public_key: p.publicKey, latest_handshake: p.latestHandshake?.toISOString() ?? null, transfer_rx: p.transferRx, transfer_tx: p.transferTx, endpoint: p.endpoint,
+      })),
+    });
+  }
+  return out;
 }
 
 /** Applies go one at a time per server within an agent, so two syncs never interleave their commands. */
@@ -106,33 +113,8 @@ export function createWireguardHostActivities({ knex, config }: ActivityDeps) {
         return { interface: s.interface, removed: existed };
       });
     },
-
-    /**
-     * Reads every running server's interface on this host (`wg show <if> dump`) into PostgreSQL: latest handshake and
-     * bytes per client. A peer set that differs from the desired one (an expired client, an apply cut short) is applied again.
-     */
-    async netservicesWireguardCollect({ hostName }: { hostName: string }) {
-      const servers: Row[] = await knex('wg_servers').join('hosts', 'hosts.id', 'wg_servers.host_id')
-        .where({ 'hosts.name': hostName, 'wg_servers.desired_state': 'running' }).select('wg_servers.*');
-      let read = 0;
-      for (const s of servers) {
-        if (!(await linkExists(s.interface))) continue;
-        const dump = parseWgDump(await run('wg', ['show', s.interface, 'dump']));
-        const at = new Date();
-        for (const p of dump.peers) {
-          await knex('wg_clients').where({ server_id: s.id, public_key: p.publicKey }).update({
-            last_handshake: p.latestHandshake, bytes_received: p.transferRx, bytes_sent: p.transferTx, endpoint: p.endpoint, stats_at: at,
-          });
-        }
-        await knex('wg_servers').where({ id: s.id }).update({ stats_at: at });
-        const want = (await desiredPeers(knex, s.id)).map((p) => p.publicKey).sort().join();
-        if (dump.peers.map((p) => p.publicKey).sort().join() !== want) await apply(s);
-        read++;
-      }
-      return { servers: read };
-    },
   };
 }
 
-export type WireguardHostActivities = Omit<ReturnType<typeof createWireguardHostActivities>, 'netservicesWireguardCollect'>;
+export type WireguardHostActivities = ReturnType<typeof createWireguardHostActivities>;
 

@@ -16,6 +16,8 @@ import {
 } from '../../db/queries/compute/hosts';
 import { found } from '../../db/queries/platform/found';
 import { activeOperation } from '../platform/operations/settle';
+import { agentVersionProblem } from '../../shared/compute/agent-version';
+import { VERSION } from '../../shared/platform/version';
 
 /** Engine probes a health check runs at once. */
 const HEALTH_PROBES_AT_ONCE = 8;
@@ -40,7 +42,10 @@ export class HostService {
     const base = {
       id: h.id, name: h.name, engine_type: h.engine_type, enabled: h.enabled, public_addresses: h.public_addresses ?? [], plans: h.plans ?? [],
       instance_limit: h.instance_limit, use_agent: h.use_agent,
-      agent: { task_queue: `host:${h.name}`, online: this.agentOnline(h), last_seen: iso(h.agent_last_seen), version: h.agent_version ?? null },
+      agent: {
+        task_queue: `host:${h.name}`, online: this.agentOnline(h), last_seen: iso(h.agent_last_seen), version: h.agent_version ?? null,
+        version_problem: h.use_agent && h.agent_version ? agentVersionProblem(h.agent_version, this.deps.config.compute.agentIdentity.minVersion, VERSION) : null,
+      },
       instances: Number(h.instance_count ?? 0), status: h.status ?? null, status_at: iso(h.status_at), created_at: iso(h.created_at), updated_at: iso(h.updated_at),
     };
     if (!admin) return base;

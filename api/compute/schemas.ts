@@ -75,7 +75,10 @@ export const hostSchema = z.object({
   public_addresses: z.array(z.string()), ip_pools: z.array(z.record(z.string(), z.unknown())).optional(), plans: z.array(z.record(z.string(), z.unknown())),
   options: z.record(z.string(), z.unknown()).optional(), instance_limit: z.number(), weight: z.number().optional(), use_agent: z.boolean(),
   allowed_registries: z.array(z.string()).nullable().optional(),
-  agent: z.object({ task_queue: z.string(), online: z.boolean(), last_seen: z.string().nullable(), version: z.string().nullable() }),
+  agent: z.object({
+    task_queue: z.string(), online: z.boolean(), last_seen: z.string().nullable(), version: z.string().nullable(),
+    version_problem: z.string().nullable().describe('Why the platform refuses this host\'s agent version (the agent is then not sent any work), or null'),
+  }),
   instances: z.number(), status: z.record(z.string(), z.unknown()).nullable(), status_at: z.string().nullable(),
   created_at: z.string().nullable(), updated_at: z.string().nullable(),
 });

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import type { AppDeps } from '../platform/deps';
 import { Reply, route } from '../platform/http/route';
 import { LogCenter } from './services';
-import { cleanupBody, entrySchema, exportQuery, filterFields, filterOf, listQuery, logIdParams, obj, pageSchema, statsQuery } from './schemas';
+import { agentHostParams, requireOwnHost } from '../compute/agent-identity';
+import { insertLogLines } from '../../db/queries/logs/store';
+import { agentLinesBody, cleanupBody, entrySchema, exportQuery, filterFields, filterOf, listQuery, logIdParams, obj, pageSchema, statsQuery } from './schemas';
 import { tail, tailQuery } from './tail';
 
 const listAnswer = z.object({ logs: z.array(entrySchema), pagination: pageSchema });
@@ -55,5 +57,17 @@ export function logRoutes(deps: AppDeps) {
       handler: async ({ caller, body }) => center.operations.accepted(await center.cleanup(caller, body), 'Log cleanup accepted'),
     }),
     route({ ...common, method: 'get', path: '/logs/:log_id', summary: 'One entry with its details and stack trace', params: logIdParams, response: entrySchema, handler: ({ params }) => center.entries.get(params.log_id) }),
+    route({
+      method: 'post', path: '/agent/hosts/:name/logs', tags: ['agents'], auth: 'agent', status: 201, params: agentHostParams, body: agentLinesBody,
+      response: z.object({ stored: z.number() }), message: 'Log lines stored',
+      summary: 'A host agent\'s own warnings and errors, for the log center (marked with its host; never a user\'s)',
+      handler: async ({ agent, params, body }) => {
+        requireOwnHost(agent, params.name);
+        await insertLogLines(deps.knex, body.lines.map((l) => ({
+          ...l, at: new Date(l.at), user_id: null, username: null, process: `host:${agent.hostName}/${l.process}`.slice(0, 128), details: { ...l.details, host: agent.hostName },
+        })));
+        return { stored: body.lines.length };
+      },
+    }),
   ];
 }

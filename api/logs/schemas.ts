@@ -76,3 +76,11 @@ export const pageSchema = z.object({
   page: z.number(), size: z.number(), total: z.number(), pages: z.number(), total_exact: z.boolean(), next_cursor: z.string().nullable(),
 });
 export const obj = z.record(z.string(), z.unknown());
+
+/** A host agent's batch of its own log lines (what shared/platform/logger.ts's storedLine makes); who a line is about is not the agent's to say. */
+export const agentLinesBody = z.object({
+  lines: z.array(z.object({
+    at: z.iso.datetime({ offset: true }), level: z.enum(['WARNING', 'ERROR', 'CRITICAL']), module: z.string().min(1).max(64), message: z.string().max(100_000),
+    details: z.record(z.string(), z.unknown()), stack_trace: z.string().max(100_000).nullable(), request_id: z.string().max(64).nullable(), process: z.string().max(128),
+  })).min(1).max(500),
+});

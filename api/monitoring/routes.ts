@@ -3,6 +3,7 @@ import type { AppDeps } from '../platform/deps';
 import { MANAGERS, OPERATORS } from '../../shared/platform/permissions';
 import { route } from '../platform/http/route';
 import { pageQuery } from '../platform/http/schemas';
+import { agentHostParams, requireOwnHost } from '../compute/agent-identity';
 import { MetricsService } from './metrics';
 import { AlertRuleService } from './rules';
 import {
@@ -36,6 +37,12 @@ export function monitoringRoutes(deps: AppDeps) {
       response: z.object({ host: z.string(), timestamp: z.string(), values: z.number() }), message: 'Sample recorded',
       summary: 'Record a host sample from outside (host agents record their own): metric name → value',
       handler: ({ body }) => metrics.push(body),
+    }),
+    route({
+      method: 'post', path: '/agent/hosts/:name/metrics', tags: ['agents'], auth: 'agent', status: 201, params: agentHostParams, body: pushSampleBody.omit({ host: true }),
+      response: z.object({ host: z.string(), timestamp: z.string(), values: z.number() }), message: 'Sample recorded',
+      summary: 'A host agent\'s sample of its own host\'s figures (metric name → value)',
+      handler: ({ agent, params, body }) => { requireOwnHost(agent, params.name); return metrics.push({ ...body, host: agent.hostName }); },
     }),
     route({
       method: 'get', path: '/monitoring/alerts/active', tags, permission: 'view', roles: OPERATORS, response: z.array(alertSchema),

@@ -1,4 +1,5 @@
 /** Pure compute vocabulary shared by the API, workflows and activities: engines, power actions, states, placement, IPv4 pools. */
+import { compareVersions } from './agent-version';
 
 export const ENGINE_TYPES = ['docker', 'simulator', 'vmware_workstation', 'vmware_esxi', 'proxmox', 'libvirt_qemu', 'lxd', 'hyperv', 'virtualbox'] as const;
 export type EngineType = (typeof ENGINE_TYPES)[number];
@@ -179,6 +180,13 @@ export const hostTaskQueue = (hostName: string) => `host:${hostName}`;
 /** An agent is online when its last heartbeat is younger than the offline bound. */
 export const agentOnline = (lastSeen: Date | string | null | undefined, offlineSeconds: number, now = Date.now()) =>
   Boolean(lastSeen && now - new Date(lastSeen).getTime() < offlineSeconds * 1000);
+
+/**
+ * An agent serves its host when it heartbeats and runs a version the platform accepts: the workers send nothing to an
+ * older one (an agent from before identities still heartbeats into the database by itself).
+ */
+export const agentServes = (h: { agent_last_seen: Date | string | null; agent_version: string | null }, offlineSeconds: number, minVersion: string) =>
+  agentOnline(h.agent_last_seen, offlineSeconds) && Boolean(h.agent_version) && compareVersions(h.agent_version!, minVersion) >= 0;
 
 /** What every engine names the instance of a uuid (its `ref`): a container, a domain. */
 export const containerName = (uuid: string) => `idcflow-${uuid}`;

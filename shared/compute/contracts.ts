@@ -118,6 +118,7 @@ export interface HostRoute {
   name: string;
   engineType: string;
   useAgent: boolean;
+  /** Heartbeating, and running a version the platform accepts. */
   agentOnline: boolean;
   agentLastSeen: string | null;
 }

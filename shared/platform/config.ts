@@ -3,6 +3,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { z } from 'zod';
+import { MIN_AGENT_VERSION } from '../compute/agent-version';
 
 const DNS_SERVER = /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?|[0-9A-Fa-f:]+)$/;
 /** A comma-separated list, trimmed, without empty entries. */
@@ -109,6 +110,18 @@ export const envSchema = z.object({
     .meta({ meaning: '`npm run agent`: the host this agent drives (`npm start`: the local host\'s name, default `local`)' }),
   IDCFLOW_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(10)
     .meta({ meaning: 'how often an agent reports liveness and host figures' }),
+  IDCFLOW_AGENT_JOIN_TOKEN_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(3600)
+    .meta({ meaning: 'how long a join token (`POST /api/v1/hosts/:id/join-tokens`) stays usable unless the request says otherwise' }),
+  IDCFLOW_AGENT_CERT_DAYS: z.coerce.number().int().min(1).max(3650).default(365)
+    .meta({ meaning: 'how long an agent\'s client certificate is valid; joining again replaces it earlier' }),
+  IDCFLOW_AGENT_DIR: z.string().optional()
+    .meta({ meaning: 'where an agent keeps its identity on its host (private key, certificate, CA, API address)', shown: '`<data dir>/agent`' }),
+  IDCFLOW_AGENT_MIN_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/, 'a version such as 1.2.3').optional()
+    .meta({ meaning: 'the oldest agent version the platform accepts', shown: 'the code\'s `MIN_AGENT_VERSION`' }),
+  IDCFLOW_AGENT_CA_CERT: z.string().optional()
+    .meta({ meaning: 'idcflow\'s agent CA from files (PEM certificate and PKCS#8 key, both or neither), e.g. made by the deploy script; unset: made once, sealed in the database' }),
+  IDCFLOW_AGENT_CA_KEY: z.string().optional()
+    .meta({ meaning: 'idcflow\'s agent CA from files (PEM certificate and PKCS#8 key, both or neither), e.g. made by the deploy script; unset: made once, sealed in the database' }),
   IDCFLOW_AGENT_OFFLINE_SECONDS: z.coerce.number().int().positive().default(60)
     .meta({ meaning: 'an agent heard from longer ago than this is offline: operations for its host fail at once' }),
   IDCFLOW_AGENT_WAIT_SECONDS: z.coerce.number().int().positive().max(3600).default(30)
@@ -279,7 +292,21 @@ function keyFrom(value: string | undefined, dataDir: string, file: string, produ
   return Buffer.from(fs.readFileSync(keyPath, 'utf8').trim(), 'hex');
 }
 
-export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
+/** A key this process was not given: using it says so, instead of a key made up on the spot (a host agent's master key). */
+function absentKey(name: string): PropertyDescriptor {
+  return {
+    enumerable: true,
+    get: () => {
+      throw new Error(`This host agent holds no ${name}: what needs it here still reads the database directly (give DATABASE_URL and ${name}, see docs/agents.md)`);
+    },
+  };
+}
+
+/**
+ * The configuration from the environment. `agent`: a host agent's, which is never given the platform's keys: without
+ * IDCFLOW_MASTER_KEY / IDCFLOW_JWT_SECRET it makes none up (using one then fails, naming it).
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: { agent?: boolean } = {}) {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
@@ -292,9 +319,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
   if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
     throw new Error(`Invalid configuration:\n  ${e.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'}: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together`);
   }
+  if (Boolean(e.IDCFLOW_AGENT_CA_CERT) !== Boolean(e.IDCFLOW_AGENT_CA_KEY)) {
+    throw new Error('Invalid configuration:\n  IDCFLOW_AGENT_CA_CERT, IDCFLOW_AGENT_CA_KEY: give both files of the agent CA, or neither');
+  }
   const production = e.NODE_ENV === 'production';
   const dataDir = path.resolve(e.IDCFLOW_DATA_DIR);
-  return {
+  const agentWithout = (value: string | undefined) => Boolean(opts.agent && !value);
+  const config = {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
@@ -308,8 +339,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
     embeddedPgPort: e.IDCFLOW_EMBEDDED_PG_PORT,
     taskQueue: e.IDCFLOW_TASK_QUEUE,
     dataDir,
-    masterKey: keyFrom(e.IDCFLOW_MASTER_KEY, dataDir, 'master.key', production, 'IDCFLOW_MASTER_KEY'),
-    jwtSecret: keyFrom(e.IDCFLOW_JWT_SECRET, dataDir, 'jwt.key', production, 'IDCFLOW_JWT_SECRET'),
+    masterKey: agentWithout(e.IDCFLOW_MASTER_KEY) ? Buffer.alloc(0) : keyFrom(e.IDCFLOW_MASTER_KEY, dataDir, 'master.key', production, 'IDCFLOW_MASTER_KEY'),
+    jwtSecret: agentWithout(e.IDCFLOW_JWT_SECRET) ? Buffer.alloc(0) : keyFrom(e.IDCFLOW_JWT_SECRET, dataDir, 'jwt.key', production, 'IDCFLOW_JWT_SECRET'),
     admin: { username: e.IDCFLOW_ADMIN_USER, password: e.IDCFLOW_ADMIN_PASSWORD, email: e.IDCFLOW_ADMIN_EMAIL },
     accessTokenTtl: e.IDCFLOW_ACCESS_TOKEN_TTL,
     authCacheSeconds: e.IDCFLOW_AUTH_CACHE_SECONDS,
@@ -348,6 +379,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
       agentHeartbeatSeconds: e.IDCFLOW_AGENT_HEARTBEAT_SECONDS,
       instanceWaitSeconds: e.IDCFLOW_INSTANCE_WAIT_SECONDS,
       imageMaxBytes: e.IDCFLOW_IMAGE_MAX_BYTES,
+      agentIdentity: {
+        joinTokenSeconds: e.IDCFLOW_AGENT_JOIN_TOKEN_SECONDS, certDays: e.IDCFLOW_AGENT_CERT_DAYS,
+        dir: path.resolve(e.IDCFLOW_AGENT_DIR ?? path.join(dataDir, 'agent')), minVersion: e.IDCFLOW_AGENT_MIN_VERSION ?? MIN_AGENT_VERSION,
+        caFiles: e.IDCFLOW_AGENT_CA_CERT && e.IDCFLOW_AGENT_CA_KEY ? { cert: path.resolve(e.IDCFLOW_AGENT_CA_CERT), key: path.resolve(e.IDCFLOW_AGENT_CA_KEY) } : undefined,
+      },
     },
     networking: {
       defaultQuota: { nat_ports: e.IDCFLOW_QUOTA_NAT_PORTS, proxies: e.IDCFLOW_QUOTA_PROXIES, addresses: e.IDCFLOW_QUOTA_ADDRESSES },
@@ -403,6 +439,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
       heartbeatSeconds: e.IDCFLOW_NODE_HEARTBEAT_SECONDS, staleSeconds: e.IDCFLOW_NODE_STALE_SECONDS, probeTimeoutMs: e.IDCFLOW_NODE_PROBE_TIMEOUT_MS,
     },
   };
+  // A host agent not given the platform's keys holds none: reading one fails, naming it.
+  if (agentWithout(e.IDCFLOW_MASTER_KEY)) Object.defineProperty(config, 'masterKey', absentKey('IDCFLOW_MASTER_KEY'));
+  if (agentWithout(e.IDCFLOW_JWT_SECRET)) Object.defineProperty(config, 'jwtSecret', absentKey('IDCFLOW_JWT_SECRET'));
+  return config;
 }
 
 /** The address clients are given for this process's console gateway; none when it runs no gateway. */

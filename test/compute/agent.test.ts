@@ -2,12 +2,14 @@ import AdmZip from 'adm-zip';
 import { startTestApi, expectError, type TestApi } from '../support/api';
 import { addHost, createInstance, finished } from '../support/compute';
 import { spawnEntrypoint, type Spawned } from '../support/processes';
+import { agentDir, spawnAgent as spawnJoinedAgent } from '../support/agents';
 
 let api: TestApi;
 beforeAll(async () => { api = await startTestApi({ IDCFLOW_AGENT_WAIT_SECONDS: '3' }); });
 afterAll(async () => { await api.close(); });
 
-const spawnAgent = (host: string) => spawnEntrypoint('workers/agent.ts', [], { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: host, IDCFLOW_AGENT_HEARTBEAT_SECONDS: '1' }, 'agent polling', 60_000);
+const agentEnv = { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HEARTBEAT_SECONDS: '1' };
+const spawnAgent = (host: { id: number }) => spawnJoinedAgent(api, host, agentEnv);
 
 describe('host agents (task queue host:<name>)', () => {
   let agent: Spawned | undefined;
@@ -16,7 +18,7 @@ describe('host agents (task queue host:<name>)', () => {
   it('heartbeats host status; operations run on the agent; offline agents fail fast with SERVICE_UNAVAILABLE', async () => {
     const admin = await api.admin();
     const host = await addHost(api, { use_agent: true });
-    agent = await spawnAgent(host.name);
+    agent = await spawnAgent(host);
 
     const view = await api.call('GET', `/api/v1/hosts/${host.id}`, { token: admin });
     expect(view.body.data.agent).toMatchObject({ task_queue: `host:${host.name}`, online: true, last_seen: expect.any(String) });
@@ -44,7 +46,7 @@ describe('host agents (task queue host:<name>)', () => {
   it('an agent killed without notice: the call is not picked up and fails after the bounded wait', async () => {
     const admin = await api.admin();
     const host = await addHost(api, { use_agent: true });
-    agent = await spawnAgent(host.name);
+    agent = await spawnAgent(host);
     const { op } = await createInstance(api, admin, { host_id: host.id });
     expect(op.status).toBe('succeeded');
     const id = (await api.deps.knex('instances').where({ uuid: op.resource.id }).first()).id;
@@ -58,8 +60,10 @@ describe('host agents (task queue host:<name>)', () => {
     expect(Date.now() - t0).toBeLessThan(20_000);
   });
 
-  it('refuses to start for an unknown host', async () => {
-    await expect(spawnAgent('no-such-host-anywhere')).rejects.toThrow(/No host named no-such-host-anywhere/);
+  it('refuses to start without an identity, or with a join token the platform does not know', async () => {
+    await expect(spawnJoinedAgent(api, { id: 0 }, agentEnv, { join: false, dir: agentDir('none') })).rejects.toThrow(/has not joined yet/);
+    const bogus = spawnEntrypoint('workers/agent.ts', ['--join', api.url, 'idcj_no-such-token'], { ...agentEnv, IDCFLOW_AGENT_DIR: agentDir('bogus') }, 'agent polling', 60_000);
+    await expect(bogus).rejects.toThrow(/INVALID_CREDENTIALS: Unknown join token/);
   });
 });
 

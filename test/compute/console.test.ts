@@ -5,7 +5,8 @@ import { sha256 } from '../../shared/platform/crypto';
 import { startTestApi, expectError, eventually, type TestApi } from '../support/api';
 import { addHost, createInstance, finished, uniq } from '../support/compute';
 import { podmanForTests } from '../support/podman';
-import { spawnEntrypoint, spawnWorker, type Spawned } from '../support/processes';
+import { spawnWorker, type Spawned } from '../support/processes';
+import { spawnAgent } from '../support/agents';
 
 /** Container consoles: a WebSocket terminal through the worker's console gateway, against Podman's Docker API. */
 const podman = podmanForTests();
@@ -195,7 +196,7 @@ describeDocker('container console (Podman Docker API)', () => {
     const { socketPath, image } = podman as { socketPath: string; image: string };
     const agentHost = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}`, use_agent: true });
     const agentPort = await freePort();
-    const agent = await spawnEntrypoint('workers/agent.ts', [], { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: agentHost.name, IDCFLOW_CONSOLE_PORT: String(agentPort) }, 'agent polling', 60_000);
+    const agent = await spawnAgent(api, agentHost, { ...process.env, LOG_LEVEL: 'info', IDCFLOW_CONSOLE_PORT: String(agentPort) });
     const agentUuid = uniq('tty-agent');
     try {
       const { op } = await createInstance(api, owner.token, { uuid: agentUuid, host_id: agentHost.id, image, command: ['sleep', '3600'] });

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTestApi, expectError, type TestApi } from '../support/api';
 import { addHost, createInstance, finished, uniq } from '../support/compute';
-import { spawnEntrypoint, spawnWorker, type Spawned } from '../support/processes';
+import { spawnWorker, type Spawned } from '../support/processes';
+import { spawnAgent } from '../support/agents';
 import { IMAGE_NAME, buildTestImage, ensureLibvirt, sshPublicKey, vmSkipReason } from '../support/vm-image';
 
 /** A libvirt host's images: listed with size and SHA-256, downloaded from a URL (checked), deleted unless in use. */
@@ -169,7 +170,7 @@ describeVm('libvirt/QEMU host images', () => {
       engine_type: 'libvirt_qemu', address: 'qemu:///system', name: uniq('imgagent'), use_agent: true,
       options: { image_dir: agentImages, state_dir: path.join(base, 'agent-instances') },
     });
-    const agent = await spawnEntrypoint('workers/agent.ts', [], { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: agentHost.name, IDCFLOW_AGENT_HEARTBEAT_SECONDS: '1' }, 'agent polling', 60_000);
+    const agent = await spawnAgent(api, agentHost, { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HEARTBEAT_SECONDS: '1' });
     try {
       const blank = path.join(served, 'blank.qcow2');
       const res = await api.call('POST', `/api/v1/hosts/${agentHost.id}/images`, { token: admin, body: { name: 'viaagent', url: `${origin}/blank.qcow2`, sha256: sha256(blank) } });

@@ -55,7 +55,7 @@ describe('BGP applied for real: BIRD in two network namespaces', () => {
     const birdB = await bird(b, 'b', `router id 10.216.0.2;\ntimeformat protocol iso long ms;\nprotocol device {}\nprotocol bgp peer_a {\n  local 10.216.0.2 as 65002;\n  neighbor 10.216.0.1 as 65001;\n  password "s3cret";\n  connect retry time 2; error wait time 1, 2;\n  ipv4 { import all; export none; };\n}\n`);
     const admin = await api.admin();
     const host = await addHost(api, { use_agent: true });
-    const agent = await agentInNetns(a, host.name, path.join(dir, 'agent'), { IDCFLOW_BIRD_CONFIG: include, IDCFLOW_BIRD_SOCKET: path.join(dir, 'a.ctl') });
+    const agent = await agentInNetns(api, host, a, path.join(dir, 'agent'), { IDCFLOW_BIRD_CONFIG: include, IDCFLOW_BIRD_SOCKET: path.join(dir, 'a.ctl') });
     const session = async (body: Record<string, unknown>) => {
       const res = await api.call('POST', '/api/v1/bgp/sessions', { token: admin, body: { host_id: host.id, neighbor: '10.216.0.2', remote_as: 65002, local_as: 65001, ...body } });
       expect(res.status).toBe(201);

@@ -53,7 +53,7 @@ describe('WireGuard applied for real: a server and its clients in two network na
     await fabric.link(srv, cli, '10.213.0.1/24', '10.213.0.2/24');
     const admin = await api.admin();
     const host = await addHost(api, { use_agent: true });
-    const agent = await agentInNetns(srv, host.name, path.join(dir, 'agent'));
+    const agent = await agentInNetns(api, host, srv, path.join(dir, 'agent'));
     try {
       const serverIf = `wgs${tag}`;
       const created = await api.call('POST', '/api/v1/wireguard/servers', { token: admin, body: {
@@ -136,7 +136,7 @@ describe('WireGuard applied for real: a server and its clients in two network na
     const srv = await fabric.ns('wgcrash');
     const admin = await api.admin();
     const host = await addHost(api, { use_agent: true });
-    const agent = await agentInNetns(srv, host.name, path.join(dir, 'agent-crash'), { IDCFLOW_FAULT_DELAY: 'netservicesWireguardApply.after:5000' });
+    const agent = await agentInNetns(api, host, srv, path.join(dir, 'agent-crash'), { IDCFLOW_FAULT_DELAY: 'netservicesWireguardApply.after:5000' });
     try {
       const iface = `wgk${tag}`;
       const server = (await api.call('POST', '/api/v1/wireguard/servers', { token: admin, body: { name: `crash-${tag}`, interface: iface, host_id: host.id, listen_port: 51830, ipv4_address: '10.215.0.1/24' } })).body.data;

@@ -53,7 +53,7 @@ describeNet('proxy certificates from an ACME server (Pebble validating Caddy\'s 
     pebble = await startPebble(net.client, net.dir, { address: '10.78.0.2', target: '10.78.0.1', httpPort: HTTP_PORT, tlsPort: HTTPS_PORT });
     caddy = await startCaddy(net.host, net.dir);
     host = await addNetworkHost(api);
-    agent = await spawnNetworkAgent(host.name, net.host.name, {
+    agent = await spawnNetworkAgent(api, host, net.host.name, {
       IDCFLOW_CADDY_ADMIN_SOCKET: caddy.socket, IDCFLOW_CADDY_STORAGE: caddy.storage, IDCFLOW_NETWORK_RECONCILE_SECONDS: '1',
       IDCFLOW_CADDY_HTTP_PORT: String(HTTP_PORT), IDCFLOW_CADDY_HTTPS_PORT: String(HTTPS_PORT),
     });

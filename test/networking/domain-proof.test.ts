@@ -55,7 +55,7 @@ describeNet('a reverse proxy\'s domain is served only once proven (pebble-challt
     net = await networkFabric();
     caddy = await startCaddy(net.host, net.dir);
     host = await addNetworkHost(api);
-    agent = await spawnNetworkAgent(host.name, net.host.name, { IDCFLOW_CADDY_ADMIN_SOCKET: caddy.socket, IDCFLOW_CADDY_STORAGE: caddy.storage, IDCFLOW_NETWORK_RECONCILE_SECONDS: '1' });
+    agent = await spawnNetworkAgent(api, host, net.host.name, { IDCFLOW_CADDY_ADMIN_SOCKET: caddy.socket, IDCFLOW_CADDY_STORAGE: caddy.storage, IDCFLOW_NETWORK_RECONCILE_SECONDS: '1' });
     admin = await api.admin();
     owner = await api.createUser('user');
     attacker = await api.createUser('user');

@@ -26,7 +26,7 @@ describeNet('the host agent: crash mid-apply, drift, hosts that cannot apply', (
     api = await startTestApi({ IDCFLOW_AGENT_WAIT_SECONDS: '5' });
     net = await networkFabric();
     host = await addNetworkHost(api);
-    agent = await spawnNetworkAgent(host.name, net.host.name, { IDCFLOW_NETWORK_RECONCILE_SECONDS: '1' });
+    agent = await spawnNetworkAgent(api, host, net.host.name, { IDCFLOW_NETWORK_RECONCILE_SECONDS: '1' });
     owner = await api.createUser('user');
     vm = await addFabricInstance(api, owner.token, host.id);
   });
@@ -55,13 +55,13 @@ describeNet('the host agent: crash mid-apply, drift, hosts that cannot apply', (
 
   it('crash: the agent killed after applying and before reporting; after its restart the rule exists exactly once', async () => {
     await agent!.stop();
-    agent = await spawnNetworkAgent(host.name, net.host.name, { IDCFLOW_FAULT_DELAY: 'networkingApplyHost.after:60000', IDCFLOW_NETWORK_RECONCILE_SECONDS: '0' });
+    agent = await spawnNetworkAgent(api, host, net.host.name, { IDCFLOW_FAULT_DELAY: 'networkingApplyHost.after:60000', IDCFLOW_NETWORK_RECONCILE_SECONDS: '0' });
     const res = await api.call('POST', `/api/v1/instances/${vm.uuid}/port-forwards`, { token: owner.token, body: { external_port: 20040, internal_port: 8080 } });
     expect(res.status).toBe(202);
     await eventually(async () => JSON.stringify(await tcpElements()).includes('20040'), 30_000, 'the apply to reach nftables');
     expect((await forwards()).find((f) => f.external_port === 20040)?.state).toBe('pending');
     await agent.stop('SIGKILL');
-    agent = await spawnNetworkAgent(host.name, net.host.name, { IDCFLOW_NETWORK_RECONCILE_SECONDS: '0' });
+    agent = await spawnNetworkAgent(api, host, net.host.name, { IDCFLOW_NETWORK_RECONCILE_SECONDS: '0' });
 
     const op = await finished(api, owner.token, res, 90);
     expect(op.status).toBe('succeeded');
@@ -94,7 +94,7 @@ describeNet('the host agent: crash mid-apply, drift, hosts that cannot apply', (
     const bin = fs.mkdtempSync(path.join(net.dir, 'bin-'));
     fs.symlinkSync(spawnSync('sh', ['-c', 'command -v ip']).stdout.toString().trim(), path.join(bin, 'ip'));
     const bare = await addNetworkHost(api);
-    const bareAgent = await spawnNetworkAgent(bare.name, net.host.name, { PATH: bin });
+    const bareAgent = await spawnNetworkAgent(api, bare, net.host.name, { PATH: bin });
     try {
       const inst = await addFabricInstance(api, admin, bare.id);
       const op = await finished(api, admin, await api.call('POST', `/api/v1/instances/${inst.uuid}/port-forwards`, { token: admin, body: { internal_port: 8080 } }));

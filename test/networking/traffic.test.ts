@@ -25,7 +25,7 @@ describeNet('networking applied for real (network namespaces, nftables, Caddy)',
     caddy = await startCaddy(net.host, net.dir);
     host = await addNetworkHost(api);
     // Drift checks every second all along: none of this file's own changes may ever be reported as drift.
-    agent = await spawnNetworkAgent(host.name, net.host.name, { IDCFLOW_CADDY_ADMIN_SOCKET: caddy.socket, IDCFLOW_CADDY_STORAGE: caddy.storage, IDCFLOW_NETWORK_RECONCILE_SECONDS: '1' });
+    agent = await spawnNetworkAgent(api, host, net.host.name, { IDCFLOW_CADDY_ADMIN_SOCKET: caddy.socket, IDCFLOW_CADDY_STORAGE: caddy.storage, IDCFLOW_NETWORK_RECONCILE_SECONDS: '1' });
     owner = await api.createUser('user');
     vm = await addFabricInstance(api, owner.token, host.id);
   });

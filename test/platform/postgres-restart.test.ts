@@ -5,6 +5,7 @@ import { apiClient, eventually, expectError } from '../support/api';
 import { uniq } from '../support/compute';
 import { spawnApi, spawnEntrypoint, spawnWorker, type Spawned } from '../support/processes';
 import { prepareDatabase, timed } from '../support/faults';
+import { spawnAgent } from '../support/agents';
 import { freePort } from '../../workers/embedded-services';
 import { createKnex } from '../../db/knex';
 
@@ -46,7 +47,7 @@ it('restarted under load: 503 fast while down, then the API, worker and agent re
   const token = await client.admin();
   const hostName = uniq('pg-agent');
   const host = (await client.call('POST', '/api/v1/hosts', { token, body: { name: hostName, address: 'local', engine_type: 'simulator', use_agent: true, options: { latency_ms: 300 } } })).body.data;
-  agent = await spawnEntrypoint('workers/agent.ts', [], { ...process.env, DATABASE_URL: pg.databaseUrl, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: hostName, IDCFLOW_AGENT_HEARTBEAT_SECONDS: '1' }, 'agent polling', 60_000);
+  agent = await spawnAgent(client, host, { ...process.env, DATABASE_URL: pg.databaseUrl, LOG_LEVEL: 'info', IDCFLOW_AGENT_HEARTBEAT_SECONDS: '1' });
   const create = () => client.call('POST', `/api/v1/hosts/${host.id}/instances`, { token, body: { name: 'pg', uuid: uniq('vm') }, headers: { prefer: 'respond-async' } });
 
   // The load: reads and operation starts from four clients for the whole test.

@@ -78,9 +78,13 @@ describe('every route declares its permission', () => {
     const operations = Object.entries(doc.paths as Record<string, Record<string, { 'x-permission'?: string; security?: unknown[] }>>)
       .flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, permission: op['x-permission'], security: op.security })));
     expect(operations.length).toBeGreaterThan(100);
-    const undeclared = operations.filter((o) => !o.permission || !['public', ...PERMISSIONS].includes(o.permission));
+    const undeclared = operations.filter((o) => !o.permission || !['public', 'agent', ...PERMISSIONS].includes(o.permission));
     expect(undeclared).toEqual([]);
     for (const o of operations.filter((op) => op.permission === 'public')) expect({ route: o.route, security: o.security }).toEqual({ route: o.route, security: [] });
+    // Host agents' routes take only an agent's signed request, and every one of them is under /agent/.
+    const agentRoutes = operations.filter((op) => op.permission === 'agent');
+    expect(agentRoutes.length).toBeGreaterThan(0);
+    for (const o of agentRoutes) expect({ route: o.route, security: o.security }).toEqual({ route: expect.stringMatching(/ \/api\/v1\/agent\/hosts\//), security: [{ agentSignature: [] }] });
     expect(operations.find((o) => o.route === 'POST /api/v1/operations/{id}/cancel')?.permission).toBe('update');
     expect(operations.find((o) => o.route === 'PUT /api/v1/users/{id}')?.permission).toBe('update');
   });

@@ -4,7 +4,8 @@ import Docker from 'dockerode';
 import type { TestApi } from './api';
 import { addHost, uniq } from './compute';
 import { startPodman, type PodmanService } from './podman';
-import { spawnEntrypoint, type Spawned } from './processes';
+import type { Spawned } from './processes';
+import { spawnAgent } from './agents';
 
 /** Settings that make health and agents quick in HA tests: 1 s heartbeats, offline after 4 s, unhealthy after 2 failed rounds. */
 export const HA_TEST_ENV = {
@@ -19,6 +20,7 @@ export interface HaHost {
   podman: PodmanService;
   docker: Docker;
   agent: Spawned | null;
+  /** Its agent, joined with a new token each time (a fenced host must be joined again). */
   startAgent(): Promise<void>;
   /** Engine and agent go away at once, without notice (the agent is SIGKILLed; the containers keep running). */
   cut(): Promise<void>;
@@ -42,10 +44,10 @@ export async function startHaHosts(api: TestApi, subnets: string[]): Promise<HaH
     if ('skip' in podman) throw new Error(podman.skip);
     // Each engine's own bridge network (tenant_networks off): two engines on one machine must not pick the same subnets for tenant networks.
     const host = await addHost(api, { name: uniq(`ha${String.fromCharCode(97 + i)}`), engine_type: 'docker', address: `unix://${podman.socketPath}`, use_agent: true, options: { tenant_networks: false } });
-    const env = { ...process.env, ...HA_TEST_ENV, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: host.name, CONTAINERS_CONF: podman.env.CONTAINERS_CONF };
+    const env = { ...process.env, ...HA_TEST_ENV, LOG_LEVEL: 'info', CONTAINERS_CONF: podman.env.CONTAINERS_CONF };
     const h: HaHost = {
       ...host, podman, docker: new Docker({ socketPath: podman.socketPath }), agent: null,
-      async startAgent() { h.agent = await spawnEntrypoint('workers/agent.ts', [], env, 'agent polling', 60_000); },
+      async startAgent() { h.agent = await spawnAgent(api, host, env); },
       async cut() {
         await h.agent?.stop('SIGKILL');
         h.agent = null;

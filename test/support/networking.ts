@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { NetnsFabric, type Netns } from './netns';
-import { spawnEntrypoint, type Spawned } from './processes';
+import type { Spawned } from './processes';
+import { spawnAgent, type AgentApiClient } from './agents';
 import { addHost, createInstance } from './compute';
 import type { TestApi } from './api';
 
@@ -72,11 +73,9 @@ export async function startCaddy(host: Netns, dir: string) {
   return { socket, storage, rootCert: path.join(storage, 'pki', 'authorities', 'idcflow', 'root.crt') };
 }
 
-/** The host's agent as a real process, running its network commands inside the host namespace. */
-export function spawnNetworkAgent(hostName: string, netns: string, env: NodeJS.ProcessEnv = {}): Promise<Spawned> {
-  return spawnEntrypoint('workers/agent.ts', [], {
-    ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: hostName, IDCFLOW_AGENT_HEARTBEAT_SECONDS: '1', IDCFLOW_NETWORK_NETNS: netns, ...env,
-  }, 'agent polling', 60_000);
+/** The host's agent as a real process (joined with a token of its own), running its network commands inside the host namespace. */
+export function spawnNetworkAgent(api: AgentApiClient, host: { id: number }, netns: string, env: NodeJS.ProcessEnv = {}): Promise<Spawned> {
+  return spawnAgent(api, host, { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HEARTBEAT_SECONDS: '1', IDCFLOW_NETWORK_NETNS: netns, ...env });
 }
 
 /** An agent host for the fabric: public address 10.78.0.1 (forwards), 10.78.1.0/29 and fd78:1::/120 to bind, NAT ports 20000-20099. */

@@ -333,7 +333,7 @@ describeBrowser('the web console\'s domain actions in chromium', () => {
 
     it('adds and deletes a port forward and an address, each followed live; a quota refusal is shown as such', async () => {
       const host = await addNetworkHost(api);
-      agent = await spawnNetworkAgent(host.name, net.host.name);
+      agent = await spawnNetworkAgent(api, host, net.host.name);
       const owner = await api.createUser('user');
       const admin = await api.admin();
       expect((await api.call('PUT', `/api/v1/users/${owner.id}/network-quota`, { token: admin, body: { nat_ports: 1, proxies: 0, addresses: 1 } })).status).toBe(200);

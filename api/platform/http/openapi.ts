@@ -15,6 +15,12 @@ export function createRegistry(): OpenAPIRegistry {
     scheme: 'bearer',
     description: 'An access token from /auth/login, or an API token (idcf_…) from /tokens',
   });
+  registry.registerComponent('securitySchemes', 'agentSignature', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Authorization',
+    description: '`IdcflowAgent <JWT>`: a host agent\'s request, signed with its own key and carrying its certificate from idcflow\'s agent CA (docs/agents.md)',
+  });
   return registry;
 }
 

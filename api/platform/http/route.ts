@@ -24,6 +24,16 @@ export interface RouteInput<P, Q, B> {
   /** The principal with the request's client, Idempotency-Key and Prefer header; on every route that is not public. */
   caller: Caller;
   client: ClientInfo;
+  /** The host agent that signed the request; on `auth: 'agent'` routes only. */
+  agent: AgentCaller;
+}
+
+/** A host agent, as its signed request proved it: its host, its certificate's fingerprint, the version it runs. */
+export interface AgentCaller {
+  hostId: number;
+  hostName: string;
+  fingerprint: string;
+  version: string;
 }
 
 /** A handler may return plain data (answered with the route's status and message) or a Reply for anything else. */
@@ -45,8 +55,8 @@ export interface RouteSpec<P extends AnyObject | undefined = undefined, Q extend
   summary: string;
   tags: string[];
   surface?: Surface;
-  /** public: no credentials; optional: credentials used when present; required (default). */
-  auth?: 'public' | 'optional' | 'required';
+  /** public: no credentials; optional: credentials used when present; required (default); agent: a host agent's signed request. */
+  auth?: 'public' | 'optional' | 'required' | 'agent';
   /** Where credentials come from: the Authorization header (default) or api_token/server_token in the JSON body (seed 004). */
   credentials?: 'header' | 'body';
   /** What the caller needs; every route that is not `auth: 'public'` must declare one (mount() refuses it otherwise). */
@@ -161,7 +171,10 @@ export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
 
 /** A handler's input; `caller` and `client` are read from the request only by the handlers that ask for them. */
 class Input {
-  constructor(readonly ctx: Koa.Context, readonly params: unknown, readonly query: unknown, readonly body: unknown, readonly principal: Principal | null) {}
+  constructor(
+    readonly ctx: Koa.Context, readonly params: unknown, readonly query: unknown, readonly body: unknown, readonly principal: Principal | null,
+    readonly agent: AgentCaller | null,
+  ) {}
   get caller(): Caller | undefined { return this.principal ? callerOf(this.ctx, this.principal) : undefined; }
   get client(): ClientInfo { return clientOf(this.ctx); }
 }
@@ -174,6 +187,8 @@ export interface MountOptions {
   registry: OpenAPIRegistry;
   /** Runs once the caller is known (null: anonymous), before anything else: the API rate limit. */
   admit?: (ctx: Koa.Context, principal: Principal | null) => Promise<void>;
+  /** Checks a host agent's signed request (routes with `auth: 'agent'`). */
+  authenticateAgent?: (ctx: Koa.Context) => Promise<AgentCaller>;
 }
 
 const indexed = new WeakSet<Router>();
@@ -181,7 +196,8 @@ const indexed = new WeakSet<Router>();
 export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): void {
   if (!indexed.has(router)) indexed.add(indexRoutes(router));
   for (const spec of routes) {
-    if (!spec.permission && spec.auth !== 'public') {
+    if (spec.auth === 'agent' && !opts.authenticateAgent) throw new Error(`${spec.method.toUpperCase()} ${opts.prefix}${spec.path} is an agent route: mount it with authenticateAgent`);
+    if (!spec.permission && spec.auth !== 'public' && spec.auth !== 'agent') {
       throw new Error(`${spec.method.toUpperCase()} ${opts.prefix}${spec.path} declares no permission: give it one, or auth: 'public' if its seed says so`);
     }
     const surface = spec.surface ?? 'native';
@@ -192,7 +208,8 @@ export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): v
       if (jsonDepth((ctx.request as { body?: unknown }).body) > MAX_JSON_DEPTH) {
         throw validationError([{ field: 'body', location: 'body', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }]);
       }
-      const principal = spec.auth === 'public' ? null : await opts.authenticate(ctx, spec.credentials ?? 'header');
+      const agent = spec.auth === 'agent' ? await opts.authenticateAgent!(ctx) : null;
+      const principal = spec.auth === 'public' || spec.auth === 'agent' ? null : await opts.authenticate(ctx, spec.credentials ?? 'header');
       if (!principal && (spec.auth ?? 'required') === 'required') {
         throw new AppError('INVALID_CREDENTIALS', 'Authentication required: send a valid token');
       }
@@ -208,7 +225,7 @@ export function mount(router: Router, routes: AnyRoute[], opts: MountOptions): v
       const keyErrors = spec.body ? rawKeyErrors((ctx.request as { body?: unknown }).body) : [];
       const errors = [...headerErrors(ctx), ...params.errors, ...query.errors, ...(body.errors.length ? body.errors : keyErrors)];
       if (errors.length) throw validationError(errors);
-      const result = await spec.handler(new Input(ctx, params.value, query.value, body.value, principal) as never);
+      const result = await spec.handler(new Input(ctx, params.value, query.value, body.value, principal, agent) as never);
       const replyObj = result instanceof Reply ? result : new Reply(result);
       const data = spec.response && replyObj.data !== undefined && !replyObj.opts.raw ? spec.response.parse(replyObj.data) : replyObj.data;
       for (const [k, v] of Object.entries(replyObj.opts.headers ?? {})) ctx.set(k, v);
@@ -253,7 +270,7 @@ function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConf
     summary: spec.summary,
     description: spec.description,
     tags: spec.tags,
-    security: (spec.auth ?? 'required') === 'public' || spec.credentials === 'body' ? [] : [{ bearerAuth: [] }],
+    security: (spec.auth ?? 'required') === 'public' || spec.credentials === 'body' ? [] : spec.auth === 'agent' ? [{ agentSignature: [] }] : [{ bearerAuth: [] }],
     request: {
       params: spec.params,
       query: spec.query,
@@ -261,7 +278,7 @@ function openApiRoute(spec: AnyRoute, prefix: string, status: number): RouteConf
       body: spec.body ? { content: { 'application/json': { schema: spec.body } } } : undefined,
     },
     responses,
-    'x-permission': spec.auth === 'public' ? 'public' : spec.permission,
+    'x-permission': spec.auth === 'public' || spec.auth === 'agent' ? spec.auth : spec.permission,
     ...(spec.roles ? { 'x-roles': [...spec.roles] } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { IpPool } from '../../../shared/compute/catalogue';
+import { revokeAgentCerts } from './agent-identity';
 
 /** A row of `hosts` (migrations 002, 013): secrets stay sealed here; the API never presents them. */
 export interface HostRow {
@@ -113,6 +114,7 @@ export async function updateHost(knex: Knex, id: number, columns: HostWrite): Pr
  */
 export async function deleteHost(knex: Knex, id: number, name: string): Promise<void> {
   await knex.transaction(async (trx) => {
+    await revokeAgentCerts(trx, id, 'host deleted');
     await trx('ip_allocations').where({ host_id: id }).delete();
     const left = await trx('instances').where({ host_id: id }).first('id');
     const suffix = `~deleted~${id}`;
