@@ -10,6 +10,8 @@ import { uniq } from '../support/compute';
 import { startTopology, topologyUnavailable, type Topology } from '../support/topology';
 import { certFile, createAuthority, issueCertificate, TEMPORAL_ROLES } from '../../workers/temporal-certs';
 import { residentKb } from '../../workers/temporal-server';
+import { loadConfig } from '../../shared/platform/config';
+import { temporalConnectionOptions } from '../../shared/platform/temporal-connection';
 
 /**
  * The production topology, run for real: Temporal's server built from the Go module proxy with idcflow's authorizer
@@ -205,5 +207,32 @@ describeTopology('the production topology: Temporal from source on PostgreSQL, m
     await expectDenied(ui.workflowService.startWorkflowExecution({
       namespace, workflowId: uniq('ui'), workflowType: { name: 'topology-probe' }, taskQueue: { name: topo.taskQueue }, requestId: crypto.randomUUID(),
     }));
+  });
+});
+
+describe('TEMPORAL_TLS_*: how every process connects to Temporal', () => {
+  const base: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: 'temporal.example:7233' };
+  for (const name of ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_SERVER_NAME']) delete base[name];
+
+  it('connects in plain gRPC without them, as the dev server speaks', () => {
+    expect(temporalConnectionOptions(loadConfig(base))).toEqual({ address: 'temporal.example:7233' });
+  });
+
+  it('reads the CA, the client certificate and its key from their files, and names the server', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idcflow-tls-config-'));
+    for (const f of ['ca.pem', 'api.pem', 'api.key']) fs.writeFileSync(path.join(dir, f), `contents of ${f}`);
+    const config = loadConfig({ ...base, TEMPORAL_TLS_CA: path.join(dir, 'ca.pem'), TEMPORAL_TLS_CERT: path.join(dir, 'api.pem'), TEMPORAL_TLS_KEY: path.join(dir, 'api.key'), TEMPORAL_TLS_SERVER_NAME: 'temporal' });
+    expect(temporalConnectionOptions(config)).toEqual({
+      address: 'temporal.example:7233',
+      tls: { serverNameOverride: 'temporal', serverRootCACertificate: Buffer.from('contents of ca.pem'), clientCertPair: { crt: Buffer.from('contents of api.pem'), key: Buffer.from('contents of api.key') } },
+    });
+    fs.rmSync(path.join(dir, 'api.key'));
+    expect(() => temporalConnectionOptions(config)).toThrow(`TEMPORAL_TLS_KEY=${path.join(dir, 'api.key')} cannot be read`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a certificate without its key, naming the missing variable', () => {
+    expect(() => loadConfig({ ...base, TEMPORAL_TLS_CERT: '/etc/idcflow/api.pem' })).toThrow(/TEMPORAL_TLS_KEY: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together/);
+    expect(() => loadConfig({ ...base, TEMPORAL_TLS_KEY: '/etc/idcflow/api.key' })).toThrow(/TEMPORAL_TLS_CERT: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together/);
   });
 });
