@@ -8,10 +8,9 @@ import { temporalConnectionOptions } from '../../shared/platform/temporal-connec
 import { eventually, expectError } from '../support/api';
 import { pgToolsMissing, startIsolatedPlatform, tableChecksums, type IsolatedPlatform } from '../support/availability';
 import { unsafeMemberPath } from '../../shared/availability/backups';
+import { describeIfRunnable } from '../support/environment';
 
 const skip = pgToolsMissing();
-const describeIf = skip ? describe.skip : describe;
-if (skip) console.warn(`platform backup tests skipped: ${skip}`);
 
 const B = '/api/v1/backup';
 const sha256 = (b: Buffer | string) => crypto.createHash('sha256').update(b).digest('hex');
@@ -28,7 +27,7 @@ describe('archive member paths', () => {
   });
 });
 
-describeIf('platform backups (seed 003 /backup/*) on a platform of their own', () => {
+describeIfRunnable(skip, 'platform backups (seed 003 /backup/*) on a platform of their own', () => {
   let p: IsolatedPlatform;
   let token: string;
   beforeAll(async () => {

@@ -2,16 +2,15 @@ import { startTestApi, eventually, type TestApi } from '../support/api';
 import { createInstance, finished, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { HA_TEST_ENV, haHostsSkip, startHaHosts, stopHaHosts, type HaHost } from '../support/ha-hosts';
+import { describeIfRunnable } from '../support/environment';
 
 /**
  * Moving containers between two real hosts (two Podman Docker API services with their agents): load balancing with a
  * pinned instance, replacement under HTTP load, disaster recovery, and a failover whose worker is killed half-way.
  */
 const skip = haHostsSkip();
-const describeHa = skip ? describe.skip : describe;
-if (skip) test.skip(`HA tests skipped: ${skip}`, () => undefined);
 
-describeHa('load balance, replace, disaster recovery, crash (two real hosts)', () => {
+describeIfRunnable(skip, 'load balance, replace, disaster recovery, crash (two real hosts)', () => {
   const queue = uniq('ha-moves');
   let api: TestApi;
   let worker: Spawned;

@@ -3,16 +3,15 @@ import { createInstance, finished, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { HA_TEST_ENV, haHostsSkip, startHaHosts, stopHaHosts, type HaHost } from '../support/ha-hosts';
 import { HEALTH_SCHEDULE_ID } from '../../api/availability/health';
+import { describeIfRunnable } from '../support/environment';
 
 /**
  * High availability against two real hosts: two Podman Docker API services, each with its own agent process, a worker of
  * this file's own. Health on the Temporal Schedule, failover with fencing, the fenced host's return, traffic.
  */
 const skip = haHostsSkip();
-const describeHa = skip ? describe.skip : describe;
-if (skip) test.skip(`HA tests skipped: ${skip}`, () => undefined);
 
-describeHa('health and failover between two real hosts', () => {
+describeIfRunnable(skip, 'health and failover between two real hosts', () => {
   const queue = uniq('ha');
   let api: TestApi;
   /** The same API, but operations wait up to 10 minutes for an agent to pick up their engine calls. */

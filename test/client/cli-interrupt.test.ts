@@ -1,15 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { startTestApi, eventually, type TestApi, type TestUser } from '../support/api';
 import { addHost, uniq } from '../support/compute';
 import { CLI, cliEnv, runCli } from './support';
+import { describeIfRunnable, missingTools } from '../support/environment';
 
 /** util-linux's `script` gives the CLI a pseudo-terminal, as a person's shell would (Debian: bsdutils, always there). */
-const hasScript = (() => {
-  try { execFileSync('script', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; }
-})();
+const noScript = missingTools(['script'], 'apt-get install bsdutils');
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 let api: TestApi;
@@ -51,8 +50,7 @@ const operationOf = (name: string) => eventually(async () => {
   return ops.find((o) => o.resource?.name === name && ['create', 'start', 'wait-running'].includes(o.progress.step ?? ''));
 }, 30_000, `the operation creating ${name}`);
 
-const describeTty = hasScript ? describe : describe.skip;
-describeTty('Ctrl-C while the CLI follows an operation (under a pseudo-terminal)', () => {
+describeIfRunnable(noScript, 'Ctrl-C while the CLI follows an operation (under a pseudo-terminal)', () => {
   it('asks whether to cancel; yes cancels it through the API, undoes its work, and exits 3', async () => {
     const host = await addHost(api, { options: { latency_ms: 1500 } });
     const name = uniq('tty-cancel');

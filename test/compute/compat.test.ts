@@ -1,7 +1,8 @@
 import Docker from 'dockerode';
 import { startTestApi, type TestApi } from '../support/api';
 import { addHost, uniq } from '../support/compute';
-import { podmanForTests } from '../support/podman';
+import { podmanForTests, podmanMissing } from '../support/podman';
+import { itIfRunnable } from '../support/environment';
 import { freePort } from '../../workers/embedded-services';
 
 let api: TestApi;
@@ -223,7 +224,7 @@ describe('seed 000 servers and containers', () => {
   });
 
   const podman = podmanForTests();
-  (('skip' in podman) ? it.skip : it)(`containers on a docker host: create (waits), status, stop, update, per-owner${'skip' in podman ? ` — skipped: ${podman.skip}` : ''}`, async () => {
+  itIfRunnable(podmanMissing(), 'containers on a docker host: create (waits), status, stop, update, per-owner', async () => {
     const { socketPath, image } = podman as { socketPath: string; image: string };
     const admin = await api.admin();
     const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });

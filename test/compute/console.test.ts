@@ -4,14 +4,13 @@ import { freePort } from '../../workers/embedded-services';
 import { sha256 } from '../../shared/platform/crypto';
 import { startTestApi, expectError, eventually, type TestApi } from '../support/api';
 import { addHost, createInstance, finished, uniq } from '../support/compute';
-import { podmanForTests } from '../support/podman';
+import { podmanForTests, podmanMissing } from '../support/podman';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { spawnAgent } from '../support/agents';
+import { describeIfRunnable } from '../support/environment';
 
 /** Container consoles: a WebSocket terminal through the worker's console gateway, against Podman's Docker API. */
 const podman = podmanForTests();
-const describeDocker = 'skip' in podman ? describe.skip : describe;
-if ('skip' in podman) test.skip(`console tests skipped: ${podman.skip}`, () => undefined);
 
 /**
  * Opens the console URL; resolves with the socket once open (its output collected from the first frame, which can
@@ -56,7 +55,7 @@ function screen(ws: WebSocket) {
   };
 }
 
-describeDocker('container console (Podman Docker API)', () => {
+describeIfRunnable(podmanMissing(), 'container console (Podman Docker API)', () => {
   const queue = `console-${Date.now()}`;
   let api: TestApi;
   let worker: Spawned;

@@ -1,9 +1,10 @@
 import Docker from 'dockerode';
 import { startTestApi, type TestApi } from '../support/api';
 import { addHost as addAnyHost, createInstance, finished, uniq } from '../support/compute';
-import { podmanForTests } from '../support/podman';
+import { podmanForTests, podmanMissing } from '../support/podman';
 import { unseal } from '../../shared/platform/crypto';
 import { spawnWorker, type Spawned } from '../support/processes';
+import { describeIfRunnable } from '../support/environment';
 
 /**
  * The compute runbooks against a real Docker Engine API (Podman's), with the worker SIGKILLed at the most dangerous point of
@@ -11,13 +12,11 @@ import { spawnWorker, type Spawned } from '../support/processes';
  * attempt only (activities/platform/fault-injection.ts), so the restarted worker runs straight through.
  */
 const podman = podmanForTests();
-const describeDocker = 'skip' in podman ? describe.skip : describe;
-if ('skip' in podman) test.skip(`docker crash tests skipped: ${podman.skip}`, () => undefined);
 
 const LABEL = 'io.idcflow.uuid';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describeDocker('compute runbooks survive a killed worker (Podman Docker API)', () => {
+describeIfRunnable(podmanMissing(), 'compute runbooks survive a killed worker (Podman Docker API)', () => {
   const queue = uniq('compute-crash');
   const hostNames = new Set<string>();
   let api: TestApi;

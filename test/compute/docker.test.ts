@@ -3,16 +3,12 @@ import Docker from 'dockerode';
 import { freePort } from '../../workers/embedded-services';
 import { startTestApi, type TestApi } from '../support/api';
 import { addHost as addAnyHost, createInstance, finished, uniq } from '../support/compute';
-import { podmanForTests } from '../support/podman';
+import { podmanForTests, podmanMissing } from '../support/podman';
 import { spawnWorker, type Spawned } from '../support/processes';
+import { describeIfRunnable } from '../support/environment';
 
 /** The docker driver against a real Docker Engine API: Podman's, set up by the global setup (README, Tests). */
 const podman = podmanForTests();
-const describeDocker = 'skip' in podman ? describe.skip : describe;
-if ('skip' in podman) {
-  // Stated once, in the test output, so a skipped run says why.
-  test.skip(`docker engine tests skipped: ${podman.skip}`, () => undefined);
-}
 
 const LABEL = 'io.idcflow.uuid';
 
@@ -24,7 +20,7 @@ const addHost = async (api: TestApi, body: Record<string, unknown>) => {
   return host;
 };
 
-describeDocker('docker engine (Podman Docker API)', () => {
+describeIfRunnable(podmanMissing(), 'docker engine (Podman Docker API)', () => {
   let api: TestApi;
   let docker: Docker;
   let socketPath: string;

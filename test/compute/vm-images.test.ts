@@ -10,16 +10,15 @@ import { addHost, createInstance, finished, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { spawnAgent } from '../support/agents';
 import { IMAGE_NAME, buildTestImage, ensureLibvirt, sshPublicKey, vmSkipReason } from '../support/vm-image';
+import { describeIfRunnable } from '../support/environment';
 
 /** A libvirt host's images: listed with size and SHA-256, downloaded from a URL (checked), deleted unless in use. */
 const skip = vmSkipReason();
-const describeVm = skip ? describe.skip : describe;
-if (skip) test.skip(`VM image tests skipped: ${skip}`, () => undefined);
 
 const MAX_BYTES = 4 * 1024 * 1024;
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
-describeVm('libvirt/QEMU host images', () => {
+describeIfRunnable(skip, 'libvirt/QEMU host images', () => {
   const queue = uniq('vm-images');
   let api: TestApi;
   let worker: Spawned;

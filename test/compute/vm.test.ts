@@ -8,14 +8,13 @@ import { startTestApi, expectError, eventually, type TestApi } from '../support/
 import { addHost, createInstance, finished, uniq } from '../support/compute';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { BOOT_MARKER, IMAGE_NAME, buildTestImage, ensureLibvirt, sshPublicKey, vmSkipReason } from '../support/vm-image';
+import { describeIfRunnable } from '../support/environment';
 
 /**
  * Real virtual machines through libvirt/QEMU (TCG where KVM does not boot): a tiny Debian kernel + busybox initramfs
  * image built by test support, whose init prints a marker and the cloud-init seed's meta-data to the serial log.
  */
 const skip = vmSkipReason();
-const describeVm = skip ? describe.skip : describe;
-if (skip) test.skip(`VM tests skipped: ${skip}`, () => undefined);
 
 const URI = 'qemu:///system';
 const virsh = (...args: string[]) => spawnSync('virsh', ['-q', '-c', URI, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -36,7 +35,7 @@ function firstFrame(url: string): Promise<{ data: Buffer } | { refused: number; 
   });
 }
 
-describeVm('libvirt/QEMU virtual machines', () => {
+describeIfRunnable(skip, 'libvirt/QEMU virtual machines', () => {
   const queue = uniq('vm');
   let api: TestApi;
   let worker: Spawned;

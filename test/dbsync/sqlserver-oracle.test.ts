@@ -1,5 +1,6 @@
 import { classifyError, testConnection } from '../../activities/dbsync/drivers';
 import { readAccounts } from '../../activities/dbsync/account-readers';
+import { describeIfGiven } from '../support/environment';
 
 /**
  * SQL Server and Oracle cannot run on the project's machines: Debian 12 packages neither, and their only distributions
@@ -11,7 +12,7 @@ import { readAccounts } from '../../activities/dbsync/account-readers';
 const SQLSERVER = process.env.IDCFLOW_TEST_SQLSERVER;
 const ORACLE = process.env.IDCFLOW_TEST_ORACLE;
 
-(SQLSERVER ? describe : describe.skip)('SQL Server adapter against a real server (skipped: no image registry is reachable for a SQL Server image; set IDCFLOW_TEST_SQLSERVER)', () => {
+describeIfGiven('IDCFLOW_TEST_SQLSERVER', 'no image registry is reachable for a SQL Server image', 'SQL Server adapter against a real server', () => {
   it('connects and reads server principals, logins, role members and permissions', async () => {
     const [host, port, user, password] = SQLSERVER!.split(':');
     const info = { db_type: 'sqlserver' as const, host, port: Number(port), database: 'master', username: user, password, ssl: 'require' as const, timeoutMs: 10_000 };
@@ -21,7 +22,7 @@ const ORACLE = process.env.IDCFLOW_TEST_ORACLE;
   });
 });
 
-(ORACLE ? describe : describe.skip)('Oracle adapter against a real server (skipped: no image registry is reachable for an Oracle Database image; set IDCFLOW_TEST_ORACLE)', () => {
+describeIfGiven('IDCFLOW_TEST_ORACLE', 'no image registry is reachable for an Oracle Database image', 'Oracle adapter against a real server', () => {
   it('connects in thin mode and reads dba_users, dba_role_privs, dba_sys_privs', async () => {
     const [host, portService, user, password] = ORACLE!.split(':');
     const [port, service] = portService.split('/');

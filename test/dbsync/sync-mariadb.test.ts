@@ -1,4 +1,5 @@
 import { startTestApi, type TestApi } from '../support/api';
+import { describeIfRunnable } from '../support/environment';
 import { addCredential, addInstance, MARIADB_MISSING, startMariaDb, uid, waitOperation, type MariaDb, startBatch } from '../support/dbsync';
 import { parseMysqlGrants } from '../../activities/dbsync/account-readers';
 
@@ -23,7 +24,7 @@ describe('SHOW GRANTS parsing', () => {
   });
 });
 
-(MARIADB_MISSING ? describe.skip : describe)(`account sync against a real MariaDB${MARIADB_MISSING ? ` (skipped: ${MARIADB_MISSING})` : ''}`, () => {
+describeIfRunnable(MARIADB_MISSING, 'account sync against a real MariaDB', () => {
   let api: TestApi;
   let db: MariaDb;
   let instanceId: number;

@@ -1,22 +1,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { startTestApi, eventually, expectError, type TestApi } from '../support/api';
 import { addHost, finished } from '../support/compute';
 import { NetnsFabric, netnsUnavailable, type Netns } from '../support/netns';
 import { agentInNetns } from './agent-in-netns';
+import { describeIfRunnable } from '../support/environment';
 
-let why: string | null = null;
+const why = netnsUnavailable(['bird', 'birdc', 'socat'], '.ci/run installs bird2 and socat');
 let api: TestApi;
 let fabric: NetnsFabric | undefined;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idcflow-bgp-'));
 beforeAll(async () => {
-  why = await netnsUnavailable();
-  for (const tool of ['bird', 'birdc', 'socat']) {
-    if (why) break;
-    try { execFileSync('which', [tool]); } catch { why = `${tool} is not installed (.ci/run installs bird2 and socat)`; }
-  }
   api = await startTestApi();
 });
 afterAll(async () => {
@@ -43,9 +38,8 @@ async function bird(ns: Netns, name: string, conf: string) {
   return (...args: string[]) => ns.exec('birdc', ['-s', socket, ...args]).catch((err: { stdout?: string }) => err.stdout ?? '');
 }
 
-describe('BGP applied for real: BIRD in two network namespaces', () => {
+describeIfRunnable(why, 'BGP applied for real: BIRD in two network namespaces', () => {
   it('a session reaches Established; an announcement reaches the peer and is withdrawn; refused configs, wrong AS and wrong password say why', async () => {
-    if (why) { console.warn(`skipped: ${why}`); return; }
     fabric = new NetnsFabric();
     const [a, b] = await Promise.all([fabric.ns('bgpa'), fabric.ns('bgpb')]);
     await fabric.link(a, b, '10.216.0.1/24', '10.216.0.2/24');

@@ -7,19 +7,13 @@ import { addHost, finished } from '../support/compute';
 import { NetnsFabric, netnsUnavailable, type Netns } from '../support/netns';
 import { generateWgKeyPair } from '../../shared/netservices/wireguard';
 import { agentInNetns } from './agent-in-netns';
+import { describeIfRunnable } from '../support/environment';
 
-
-let why: string | null = null;
+const why = netnsUnavailable(['wg', 'wireguard-go', 'ping', 'socat'], '.ci/run installs wireguard-tools, wireguard-go, iputils-ping, socat');
 let api: TestApi;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idcflow-wg-'));
 let fabric: NetnsFabric;
 beforeAll(async () => {
-  why = await netnsUnavailable();
-  if (!why) {
-    for (const tool of ['wg', 'wireguard-go', 'ping', 'socat']) {
-      try { await import('node:child_process').then((cp) => cp.execFileSync('which', [tool])); } catch { why = `${tool} is not installed (.ci/run installs wireguard-tools, wireguard-go, iputils-ping, socat)`; break; }
-    }
-  }
   api = await startTestApi();
 });
 afterAll(async () => {
@@ -45,9 +39,8 @@ async function clientUp(ns: Netns, iface: string, config: string, address: strin
 const ping = (ns: Netns, to: string, count = 3) => ns.exec('ping', ['-c', String(count), '-i', '0.2', '-W', '1', to]).then(() => true, () => false);
 const serverPeers = async (ns: Netns, iface: string) => (await ns.exec('wg', ['show', iface, 'dump'])).trim().split('\n').slice(1).map((l) => l.split('\t'));
 
-describe('WireGuard applied for real: a server and its clients in two network namespaces', () => {
+describeIfRunnable(why, 'WireGuard applied for real: a server and its clients in two network namespaces', () => {
   it('handshake and ping through the tunnel; stats in the API; peers added and removed without dropping the others; disabled and expired clients cut off', async () => {
-    if (why) { console.warn(`skipped: ${why}`); return; }
     fabric = new NetnsFabric();
     const [srv, cli] = await Promise.all([fabric.ns('wgsrv'), fabric.ns('wgcli')]);
     await fabric.link(srv, cli, '10.213.0.1/24', '10.213.0.2/24');
@@ -131,7 +124,6 @@ describe('WireGuard applied for real: a server and its clients in two network na
   });
 
   it('an agent killed in the middle of an apply: once it is back, the interface has exactly the desired peers', async () => {
-    if (why) { console.warn(`skipped: ${why}`); return; }
     fabric ??= new NetnsFabric();
     const srv = await fabric.ns('wgcrash');
     const admin = await api.admin();

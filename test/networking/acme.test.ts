@@ -6,10 +6,9 @@ import type { Spawned } from '../support/processes';
 import { addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, spawnNetworkAgent, startCaddy, verifyDomain, type NetworkFabric } from '../support/networking';
 import { caddyAdmin } from '../../activities/networking/tools';
 import { pebbleUnavailable, startPebble } from './pebble';
+import { describeIfRunnable } from '../support/environment';
 
 const skip = networkingUnavailable({ caddy: true }) ?? pebbleUnavailable();
-const describeNet = skip ? describe.skip : describe;
-if (skip) test.skip(`ACME tests skipped: ${skip}`, () => undefined);
 
 // The proxy listens on ports other than 80/443 (as behind a port mapping): Pebble validates on these, as a CA would on 80/443.
 const HTTP_PORT = 8880;
@@ -46,7 +45,7 @@ async function certificateOf(domain: string, ready: (c: Record<string, unknown>)
 
 const setAcme = async (body: Record<string, unknown>) => finished(api, admin, await api.call('PUT', `/api/v1/hosts/${host.id}/network/acme`, { token: admin, body }));
 
-describeNet('proxy certificates from an ACME server (Pebble validating Caddy\'s challenges for real)', () => {
+describeIfRunnable(skip, 'proxy certificates from an ACME server (Pebble validating Caddy\'s challenges for real)', () => {
   beforeAll(async () => {
     api = await startTestApi();
     net = await networkFabric();

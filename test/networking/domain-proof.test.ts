@@ -6,10 +6,9 @@ import { addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingU
 import { caddyAdmin } from '../../activities/networking/tools';
 import { freePort } from '../../workers/embedded-services';
 import { pebbleUnavailable, startChallDns } from './pebble';
+import { describeIfRunnable } from '../support/environment';
 
 const skip = networkingUnavailable({ caddy: true }) ?? pebbleUnavailable();
-const describeNet = skip ? describe.skip : describe;
-if (skip) test.skip(`domain proof tests skipped: ${skip}`, () => undefined);
 
 // A worker of this file's own, whose proofs ask pebble-challtestsrv's DNS (IDCFLOW_DNS_RESOLVERS) and whose HTTP proofs
 // go to a port of this file's (IDCFLOW_DOMAIN_PROOF_HTTP_PORT, as behind a port mapping).
@@ -40,7 +39,7 @@ const verify = (uuid: string, token: string, id: number, body?: Record<string, u
 const rendered = async () => (await caddyAdmin(caddy.socket, 'GET', '/config/')).body;
 const page = (domain: string) => curlFrom(net.client, `http://${domain}/`, ['--resolve', `${domain}:80:10.78.0.1`]);
 
-describeNet('a reverse proxy\'s domain is served only once proven (pebble-challtestsrv\'s DNS, a real agent and Caddy)', () => {
+describeIfRunnable(skip, 'a reverse proxy\'s domain is served only once proven (pebble-challtestsrv\'s DNS, a real agent and Caddy)', () => {
   beforeAll(async () => {
     dns = await startChallDns();
     httpPort = await freePort();

@@ -6,10 +6,9 @@ import { addHost, createInstance, finished } from '../support/compute';
 import type { Spawned } from '../support/processes';
 import { runTool, nftFailure, HostToolError } from '../../activities/networking/tools';
 import { addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, nftTable, spawnNetworkAgent, verifyDomain, type NetworkFabric } from '../support/networking';
+import { describeIfRunnable } from '../support/environment';
 
 const skip = networkingUnavailable();
-const describeNet = skip ? describe.skip : describe;
-if (skip) test.skip(`networking host-agent tests skipped: ${skip}`, () => undefined);
 
 let api: TestApi;
 let net: NetworkFabric;
@@ -21,7 +20,7 @@ let vm: { uuid: string };
 const forwards = async () => (await api.call('GET', `/api/v1/instances/${vm.uuid}/port-forwards`, { token: owner.token })).body.data.port_forwards as Array<{ id: number; external_port: number; state: string }>;
 const tcpElements = async () => ((await nftTable(net.host))?.nftables.find((o) => o.map?.name === 'tcp_fwd')?.map.elem ?? []) as unknown[];
 
-describeNet('the host agent: crash mid-apply, drift, hosts that cannot apply', () => {
+describeIfRunnable(skip, 'the host agent: crash mid-apply, drift, hosts that cannot apply', () => {
   beforeAll(async () => {
     api = await startTestApi({ IDCFLOW_AGENT_WAIT_SECONDS: '5' });
     net = await networkFabric();

@@ -5,10 +5,9 @@ import type { Spawned } from '../support/processes';
 import {
   addFabricInstance, addNetworkHost, curlFrom, networkFabric, networkingUnavailable, nftTable, spawnNetworkAgent, startCaddy, verifyDomain, type NetworkFabric,
 } from '../support/networking';
+import { describeIfRunnable } from '../support/environment';
 
 const skip = networkingUnavailable({ caddy: true });
-const describeNet = skip ? describe.skip : describe;
-if (skip) test.skip(`networking traffic tests skipped: ${skip}`, () => undefined);
 
 let api: TestApi;
 let net: NetworkFabric;
@@ -18,7 +17,7 @@ let host: { id: number; name: string };
 let owner: TestUser;
 let vm: { uuid: string };
 
-describeNet('networking applied for real (network namespaces, nftables, Caddy)', () => {
+describeIfRunnable(skip, 'networking applied for real (network namespaces, nftables, Caddy)', () => {
   beforeAll(async () => {
     api = await startTestApi();
     net = await networkFabric();

@@ -11,6 +11,7 @@ import { startTestApi, type TestApi } from '../support/api';
 import { connectTemporal, registerSearchAttributes } from '../../workers/temporal-setup';
 import { loadConfig } from '../../shared/platform/config';
 import { msToTs } from '@temporalio/common/lib/time';
+import { describeIfRunnable } from '../support/environment';
 
 /**
  * Schemathesis fuzzes every operation of the OpenAPI document and fails on any 5xx but the designed 503. It runs as
@@ -23,14 +24,12 @@ const ST = [path.resolve('.tools/schemathesis/bin/st'), ...(process.env.PATH ?? 
 const MAX_SECONDS = Number(process.env.IDCFLOW_FUZZ_SECONDS ?? 180);
 /** The run with the Authorization header fuzzed: most answers are quick 401s. */
 const AUTH_SECONDS = Number(process.env.IDCFLOW_FUZZ_AUTH_SECONDS ?? 60);
-const suite = ST ? describe : describe.skip;
-if (!ST) console.warn('fuzz.test.ts skipped: schemathesis is not installed (.ci/run installs it into .tools/schemathesis)');
 
 let api: TestApi;
 let systemToken: string;
 let database: string;
 
-suite('fuzzing the OpenAPI document with schemathesis', () => {
+describeIfRunnable(ST ? null : 'schemathesis is not installed (.ci/run installs it into .tools/schemathesis)', 'fuzzing the OpenAPI document with schemathesis', () => {
   beforeAll(async () => {
     const main = createKnex(process.env.DATABASE_URL!, 1);
     database = `fuzz_${crypto.randomBytes(4).toString('hex')}`;

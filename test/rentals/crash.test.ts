@@ -1,17 +1,16 @@
 import Docker from 'dockerode';
 import { startTestApi, eventually, type TestApi } from '../support/api';
 import { addHost, uniq } from '../support/compute';
-import { podmanForTests } from '../support/podman';
+import { podmanForTests, podmanMissing } from '../support/podman';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { freePort } from '../../workers/embedded-services';
 import { derperImageForTests, generateCodes, rentalIn, startSmtp } from '../support/rentals';
 import { openRegistration, verifySignup } from '../support/signup';
+import { describeIfRunnable } from '../support/environment';
 
 const podman = podmanForTests();
-const describePodman = 'skip' in podman ? describe.skip : describe;
-if ('skip' in podman) console.warn(`rental crash tests skipped: ${podman.skip}`);
 
-describePodman('a rental survives its worker being killed (SIGKILL) at each step that changes something', () => {
+describeIfRunnable(podmanMissing(), 'a rental survives its worker being killed (SIGKILL) at each step that changes something', () => {
   const queue = uniq('rentals-crash');
   let api: TestApi;
   let worker: Spawned | undefined;

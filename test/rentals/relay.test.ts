@@ -5,15 +5,14 @@ import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import { startTestApi, eventually, type TestApi } from '../support/api';
 import { addHost, uniq } from '../support/compute';
-import { podmanForTests } from '../support/podman';
+import { podmanForTests, podmanMissing } from '../support/podman';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { freePort } from '../../workers/embedded-services';
 import { derperImageForTests, generateCodes, rentalIn, startSmtp } from '../support/rentals';
 import { openRegistration } from '../support/signup';
+import { describeIfRunnable } from '../support/environment';
 
 const podman = podmanForTests();
-const describePodman = 'skip' in podman ? describe.skip : describe;
-if ('skip' in podman) console.warn(`rental relay tests skipped: ${podman.skip}`);
 
 const portIsFree = (port: number) => new Promise<boolean>((resolve) => {
   const server = net.createServer();
@@ -37,7 +36,7 @@ const servedPin = (port: number, ca: string) => new Promise<string>((resolve, re
   socket.on('error', reject);
 });
 
-describePodman('a rental end to end: a real derper relay on Podman, mail through a real SMTP server', () => {
+describeIfRunnable(podmanMissing(), 'a rental end to end: a real derper relay on Podman, mail through a real SMTP server', () => {
   const queue = uniq('rentals-e2e');
   let api: TestApi;
   let worker: Spawned;

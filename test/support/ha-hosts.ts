@@ -3,7 +3,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import type { TestApi } from './api';
 import { addHost, uniq } from './compute';
-import { startPodman, type PodmanService } from './podman';
+import { podmanMissing, startPodman, type PodmanService } from './podman';
 import type { Spawned } from './processes';
 import { spawnAgent } from './agents';
 
@@ -29,10 +29,8 @@ export interface HaHost {
   containers(): Promise<Map<string, string>>;
 }
 
-const podmanSkip = () => (process.getuid?.() !== 0 ? 'HA tests need root for Podman' : process.env.IDCFLOW_TEST_DOCKER_SKIP ?? null);
-
-/** Why two Podman hosts cannot run here, or null. */
-export const haHostsSkip = (): string | null => podmanSkip();
+/** Why two Podman hosts cannot run here (the suite's own Podman could not), or null. */
+export const haHostsSkip = (): string | null => podmanMissing();
 
 /** Two (or more) real hosts for HA tests, each a Podman Docker API service with an agent; subnets must be unique per test file. */
 export async function startHaHosts(api: TestApi, subnets: string[]): Promise<HaHost[]> {

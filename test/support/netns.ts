@@ -2,18 +2,13 @@ import crypto from 'node:crypto';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { stopProcess } from './processes';
+import { firstReason, missingTools, needsRoot } from './environment';
 
 const run = promisify(execFile);
 
-/** Why network-namespace tests cannot run here, or null when they can (root and `ip` present). */
-export async function netnsUnavailable(): Promise<string | null> {
-  if (process.getuid?.() !== 0) return 'network namespaces need root (CI runs as root)';
-  try {
-    await run('ip', ['-V']);
-    return null;
-  } catch {
-    return 'iproute2 (`ip`) is not installed (.ci/run installs it)';
-  }
+/** Why network-namespace tests cannot run here (root, `ip` from iproute2, and `tools`), or null when they can. */
+export function netnsUnavailable(tools: string[] = [], install = '.ci/run installs them'): string | null {
+  return firstReason(needsRoot('network namespaces'), () => missingTools(['ip', ...tools], install));
 }
 
 /** One network namespace made by a test: run commands in it, start processes in it, remove it with everything inside. */

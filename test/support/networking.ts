@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { NetnsFabric, type Netns } from './netns';
 import type { Spawned } from './processes';
 import { spawnAgent, type AgentApiClient } from './agents';
+import { firstReason, missingTools, needsRoot } from './environment';
 import { addHost, createInstance } from './compute';
 import type { TestApi } from './api';
 
@@ -17,13 +17,10 @@ async function until(check: () => Promise<unknown>, timeoutMs: number, what: str
   }
 }
 
-/** Why the networking tests cannot run here (root, ip, nft, curl, python3, caddy), or null. Synchronous, for describe.skip. */
+/** Why the networking tests cannot run here (root, ip, nft, curl, python3, caddy), or null. */
 export function networkingUnavailable(opts: { caddy?: boolean } = {}): string | null {
-  if (process.getuid?.() !== 0) return 'network namespaces and nftables need root (CI runs as root)';
-  for (const [tool, args] of [['ip', ['-V']], ['nft', ['--version']], ['curl', ['--version']], ['python3', ['--version']], ...(opts.caddy ? [['caddy', ['version']]] : [])] as Array<[string, string[]]>) {
-    if (spawnSync(tool, args).status !== 0) return `${tool} is not installed (.ci/run installs it)`;
-  }
-  return null;
+  return firstReason(needsRoot('network namespaces and nftables'),
+    () => missingTools(['ip', 'nft', 'curl', 'python3', ...(opts.caddy ? ['caddy'] : [])], '.ci/run installs iproute2, nftables, curl, python3, caddy'));
 }
 
 /**

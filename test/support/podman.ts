@@ -141,6 +141,12 @@ export async function startPodman(dir: string, isolated?: { network: string; sub
   };
 }
 
+/** Why the suite's Podman cannot be used (the global set-up's reason), or null. */
+export function podmanMissing(): string | null {
+  const podman = podmanForTests();
+  return 'skip' in podman ? podman.skip : null;
+}
+
 /** For test files: the socket and image, or why docker tests skip. */
 export function podmanForTests(): { socketPath: string; image: string } | { skip: string } {
   if (process.env.IDCFLOW_TEST_DOCKER_SOCKET) return { socketPath: process.env.IDCFLOW_TEST_DOCKER_SOCKET, image: process.env.IDCFLOW_TEST_DOCKER_IMAGE ?? TEST_IMAGE };

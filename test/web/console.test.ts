@@ -4,7 +4,8 @@ import type { Browser, Page } from 'playwright-core';
 import { freePort } from '../../workers/embedded-services';
 import { startTestApi, type TestApi } from '../support/api';
 import { addHost, createInstance, uniq } from '../support/compute';
-import { podmanForTests } from '../support/podman';
+import { podmanForTests, podmanMissing } from '../support/podman';
+import { itIfRunnable } from '../support/environment';
 import { spawnWorker, type Spawned } from '../support/processes';
 import { describeBrowser, launchBrowser, openPage, signIn, shot } from './support';
 
@@ -99,7 +100,7 @@ describeBrowser('the web console in chromium', () => {
     await page.close();
   });
 
-  (('skip' in podman) ? it.skip : it)('opens a container\'s terminal from its row', async () => {
+  itIfRunnable(podmanMissing(), 'opens a container\'s terminal from its row', async () => {
     const { socketPath, image } = podman as { socketPath: string; image: string };
     const host = await addHost(api, { engine_type: 'docker', address: `unix://${socketPath}` });
     const uuid = uniq('web-tty');

@@ -3,6 +3,7 @@ import { startTestApi, eventually, type TestApi } from '../support/api';
 import { addHost, createInstance, uniq } from '../support/compute';
 import type { Spawned } from '../support/processes';
 import { addNetworkHost, curlFrom, networkFabric, networkingUnavailable, spawnNetworkAgent, type NetworkFabric } from '../support/networking';
+import { describeIfRunnable } from '../support/environment';
 import { pgServer } from '../support/dbsync';
 import { describeBrowser, launchBrowser, openPage, signIn, shot, unexpected } from './support';
 
@@ -318,9 +319,7 @@ describeBrowser('the web console\'s domain actions in chromium', () => {
     await page.close();
   });
 
-  const noNet = networkingUnavailable();
-  if (noNet) it.skip(`instance networking from the console skipped: ${noNet}`, () => undefined);
-  (noNet ? describe.skip : describe)('an instance\'s networking (real agent, nftables in a namespace)', () => {
+  describeIfRunnable(networkingUnavailable(), 'an instance\'s networking (real agent, nftables in a namespace)', () => {
     let net: NetworkFabric;
     let agent: Spawned | undefined;
     beforeAll(async () => {
