@@ -35,7 +35,7 @@ describeIfRunnable(skip, 'load balance, replace, disaster recovery, crash (two r
     api = await startTestApi({ IDCFLOW_TASK_QUEUE: queue, ...HA_TEST_ENV });
     worker = await spawnWorker(queue, HA_TEST_ENV);
     admin = await api.admin();
-    [a, b] = await startHaHosts(api, ['10.89.73.0/24', '10.89.74.0/24']);
+    [a, b] = await startHaHosts(api, ['10.87.73.0/24', '10.87.74.0/24']);
   }, 120_000);
   afterAll(async () => {
     await stopHaHosts([a, b].filter(Boolean));

@@ -37,7 +37,7 @@ describeIfRunnable(skip, 'health and failover between two real hosts', () => {
     worker = await spawnWorker(queue, HA_TEST_ENV);
     admin = await api.admin();
     user = await api.createUser('user');
-    [a, b] = await startHaHosts(api, ['10.89.71.0/24', '10.89.72.0/24']);
+    [a, b] = await startHaHosts(api, ['10.87.71.0/24', '10.87.72.0/24']);
   }, 120_000);
   afterAll(async () => {
     await api.call('DELETE', '/api/v1/availability/health/schedule', { token: admin });

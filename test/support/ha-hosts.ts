@@ -32,7 +32,10 @@ export interface HaHost {
 /** Why two Podman hosts cannot run here (the suite's own Podman could not), or null. */
 export const haHostsSkip = (): string | null => podmanMissing();
 
-/** Two (or more) real hosts for HA tests, each a Podman Docker API service with an agent; subnets must be unique per test file. */
+/**
+ * Two (or more) real hosts for HA tests, each a Podman Docker API service with an agent. Subnets must be unique per test
+ * file and outside the pools Podman hands out (10.88.0.0/16 and 10.89.0.0/16 upward), so no other engine's network meets them.
+ */
 export async function startHaHosts(api: TestApi, subnets: string[]): Promise<HaHost[]> {
   const base = path.join(process.env.IDCFLOW_DATA_DIR!, '..', uniq('ha-hosts'));
   return Promise.all(subnets.map(async (subnet, i) => {

@@ -1,8 +1,10 @@
 import { stopProcess } from './processes';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import ipaddr from 'ipaddr.js';
 
 /**
  * A Docker Engine API for the docker driver's tests: Podman's compatible service (README, Tests) —
@@ -55,7 +57,9 @@ export interface PodmanService {
 /**
  * Starts the service, or answers why it cannot run here (the tests then skip with that reason). `isolated`: an engine of
  * its own (another test host) — its own storage under `dir` and its own bridge network on `subnet`, so its containers,
- * names and addresses are its alone.
+ * names and addresses are its alone. Its bridge is named after `network` (at most 15 characters): in a configuration
+ * folder of its own, Podman would name it podman0 (or podman1…), the bridges of the machine's Podman, and re-address
+ * them, cutting off every container of the suite's Podman from its published ports.
  */
 export async function startPodman(dir: string, isolated?: { network: string; subnet: string }): Promise<PodmanService | { skip: string }> {
   if (process.getuid?.() !== 0) return { skip: 'podman tests need root (rootless podman is not set up here)' };
@@ -77,6 +81,7 @@ export async function startPodman(dir: string, isolated?: { network: string; sub
   fs.writeFileSync(conf, `[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc-norlimit"\n[engine.runtimes]\nrunc-norlimit = ["${wrapper}"]\n${network}`);
   const env = { ...process.env, CONTAINERS_CONF: conf };
   const storage = isolated ? ['--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run')] : [];
+  if (isolated) isolatedNetwork(path.join(dir, 'networks'), isolated.network, isolated.subnet);
 
   // The image: busybox and its applets, an /etc/passwd with root, a web root.
   const rootfs = path.join(dir, 'rootfs');
@@ -136,9 +141,32 @@ export async function startPodman(dir: string, isolated?: { network: string; sub
       if (isolated) {
         const mounts = fs.readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(dir + '/'));
         for (const m of mounts.sort().reverse()) spawnSync('umount', ['-l', m]);
+        spawnSync('ip', ['link', 'del', isolated.network], { stdio: 'ignore' }); // its bridge, left by containers killed with the engine
       }
     },
   };
+}
+
+/**
+ * The network an isolated engine's containers join by default, written as Podman's own network file so that its bridge
+ * is named `name` (Podman 4.3's `network create` has no --interface-name). Refused when the machine already has the
+ * subnet on an interface: two bridges with one subnet would steal each other's routes.
+ */
+function isolatedNetwork(configDir: string, name: string, subnet: string) {
+  if (name.length > 15) throw new Error(`isolated Podman network ${name}: a bridge name has at most 15 characters`);
+  const [network, bits] = ipaddr.IPv4.parseCIDR(subnet);
+  const overlaps = ([a, aBits]: [ipaddr.IPv4, number], [b, bBits]: [ipaddr.IPv4, number]) => a.match(b, bBits) || b.match(a, aBits);
+  for (const line of execFileSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+    const [, iface, , cidr] = line.split(/\s+/);
+    if (overlaps([network, bits], ipaddr.IPv4.parseCIDR(cidr))) throw new Error(`${subnet} is already on ${iface} (a bridge left by a killed run? ip link del ${iface})`);
+  }
+  const gateway = ipaddr.IPv4.networkAddressFromCIDR(subnet).toByteArray();
+  gateway[3] += 1;
+  fs.mkdirSync(configDir, { recursive: true });
+  fs.writeFileSync(path.join(configDir, `${name}.json`), JSON.stringify({
+    name, id: crypto.createHash('sha256').update(name).digest('hex'), driver: 'bridge', network_interface: name, created: new Date().toISOString(),
+    subnets: [{ subnet, gateway: gateway.join('.') }], ipv6_enabled: false, internal: false, dns_enabled: false, ipam_options: { driver: 'host-local' },
+  }, null, 2));
 }
 
 /** Why the suite's Podman cannot be used (the global set-up's reason), or null. */
