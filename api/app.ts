@@ -43,7 +43,9 @@ export function createApp(deps: AppDeps, metricsRegistry = new client.Registry()
   const agents = new AgentIdentityService(deps);
   const authenticateAgent = async (ctx: Koa.Context) => {
     try {
-      return await agents.authenticate(ctx);
+      return await agents.authenticate({
+        authorization: ctx.get('authorization'), method: ctx.method, url: ctx.originalUrl, rawBody: (ctx.request as { rawBody?: string }).rawBody ?? '',
+      });
     } catch (err) {
       if (err instanceof AppError && (err.code === 'INVALID_CREDENTIALS' || err.code === 'TOKEN_EXPIRED')) await rateLimit.admit(null, ctx.ip || null);
       throw err;

@@ -1,4 +1,3 @@
-import type Koa from 'koa';
 import { z } from 'zod';
 import { decodeProtectedHeader, errors as joseErrors, importX509, jwtVerify } from 'jose';
 import { AppError, conflict, forbidden, notFound, validationError } from '../../shared/platform/errors';
@@ -39,6 +38,14 @@ export interface EnrollBody { token: string; csr: string; agent_version: string 
  * client certificate from idcflow's agent CA, and revoke the host's earlier ones), and the check of every request an
  * agent signs with that identity.
  */
+/** What an agent's signature covers, as the route layer reads it from the request. */
+export interface SignedRequest {
+  authorization: string;
+  method: string;
+  url: string;
+  rawBody: string;
+}
+
 export class AgentIdentityService {
   private ca: Promise<PemPair> | undefined;
   private lastSweep = 0;
@@ -120,8 +127,8 @@ export class AgentIdentityService {
    * a short life; the certificate was issued to a host that exists and is not revoked; its id was not used before; the
    * agent's version is one this platform accepts. Work for the database only once the signature checks out.
    */
-  async authenticate(ctx: Koa.Context): Promise<AgentCaller> {
-    const match = new RegExp(`^${AGENT_AUTH_SCHEME}\\s+([A-Za-z0-9_.-]{1,16384})$`).exec(ctx.get('authorization'));
+  async authenticate(req: SignedRequest): Promise<AgentCaller> {
+    const match = new RegExp(`^${AGENT_AUTH_SCHEME}\\s+([A-Za-z0-9_.-]{1,16384})$`).exec(req.authorization);
     if (!match) throw refused(`Sign the request with the agent's identity: Authorization: ${AGENT_AUTH_SCHEME} <JWT>`);
     const jwt = match[1];
     let x5c: unknown;
@@ -136,7 +143,7 @@ export class AgentIdentityService {
     const hostName = await agentCertificateHost(certPem, (await this.caPair()).cert);
     if (!hostName) throw refused('The request\'s certificate was not issued by idcflow\'s agent CA, or is not valid now');
     const claims = await this.verifiedClaims(jwt, certPem, hostName);
-    if (claims.htm !== ctx.method || claims.htu !== ctx.originalUrl || claims.bsh !== bodyHash((ctx.request as { rawBody?: string }).rawBody ?? '')) {
+    if (claims.htm !== req.method || claims.htu !== req.url || claims.bsh !== bodyHash(req.rawBody)) {
       throw refused('The signature was made for another request: its method, path or body differ');
     }
     const fingerprint = sha256(Buffer.from(der, 'base64'));

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { startTestApi, eventually, type TestApi } from '../support/api';
 import { seedLogEntries } from '../support/logs';
-import { LOG_RETENTION_SCHEDULE } from '../../api/logs/retention';
+import { ensureLogRetentionSchedule, LOG_RETENTION_SCHEDULE } from '../../api/logs/retention';
 import { logRetentionWorkflow } from '../../workflows/logs/cleanup';
 
 /**
@@ -15,6 +15,9 @@ describe('log retention', () => {
   afterAll(async () => { await api.close(); });
 
   it('is a Schedule of the retention runbook, with the configured days, on the worker\'s queue', async () => {
+    // Every worker brings the one Schedule up to date at its start; other files' workers run on other queues, so this
+    // file's configuration is applied here, as this file's worker would, and the Schedule then read back from Temporal.
+    expect(['created', 'updated', 'unchanged']).toContain(await ensureLogRetentionSchedule(api.deps.temporal, api.deps.config));
     const schedule = await eventually(async () => api.deps.temporal.schedule.getHandle(LOG_RETENTION_SCHEDULE).describe().catch(() => null), 30_000, 'the retention Schedule');
     expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'logRetentionWorkflow', taskQueue: 'idcflow-test', args: [{ days: 90, batchSize: 5000 }] });
   });

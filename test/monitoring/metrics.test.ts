@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { startTestApi, expectError, eventually, type TestApi, type TestUser } from '../support/api';
 import { addHost } from '../support/compute';
-import { spawnEntrypoint } from '../support/processes';
+import { spawnAgent } from '../support/agents';
 import { testHost } from './support';
 import { parseNetDev, hostMetricsCollector } from '../../activities/monitoring/host-metrics';
 import { monitoringRollupWorkflow } from '../../workflows/monitoring/alerts';
@@ -34,7 +34,7 @@ describe('monitoring: the metrics store, dashboard and series', () => {
 
   it('a host agent records its machine\'s figures at its own pace; the metrics API answers them for its host', async () => {
     const host = await addHost(api, { use_agent: true });
-    const agent = await spawnEntrypoint('workers/agent.ts', [], { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: host.name, IDCFLOW_METRICS_SAMPLE_SECONDS: '1' }, 'agent polling', 60_000);
+    const agent = await spawnAgent(api, host, { ...process.env, LOG_LEVEL: 'info', IDCFLOW_METRICS_SAMPLE_SECONDS: '1' });
     try {
       // One sample at the start, then one a second: three within a few seconds.
       const samples = () => api.deps.knex('metric_samples').where({ source: `host:${host.name}`, kind: 'host', host_id: host.id }).orderBy('at');

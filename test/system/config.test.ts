@@ -2,7 +2,8 @@ import jwt from 'jsonwebtoken';
 import { useOwnDatabase } from '../userdata/own-database';
 import { startTestApi, expectError, eventually, type TestApi, type TestUser } from '../support/api';
 import { addHost, uniq } from '../support/compute';
-import { spawnEntrypoint, spawnWorker } from '../support/processes';
+import { spawnWorker } from '../support/processes';
+import { spawnAgent } from '../support/agents';
 import { createAvailabilityActivities } from '../../activities/availability/backups';
 import { createLogger } from '../../shared/platform/logger';
 
@@ -75,7 +76,7 @@ describe('GET/PUT /api/v1/system/config', () => {
     const host = await addHost(api1, { use_agent: true });
     const env = { IDCFLOW_NODE_HEARTBEAT_SECONDS: '1' };
     const worker = await spawnWorker(uniq('config'), env);
-    const agent = await spawnEntrypoint('workers/agent.ts', [], { ...process.env, LOG_LEVEL: 'info', IDCFLOW_AGENT_HOST: host.name, ...env }, 'agent polling', 60_000);
+    const agent = await spawnAgent(api1, host, { ...process.env, LOG_LEVEL: 'info', ...env });
     try {
       const levels = async () => {
         const nodes = (await api1.call('GET', '/api/v1/cluster/nodes?size=100', { token: admin })).body.data.nodes as Array<{ metadata: { pid?: number; log_level?: string } }>;
